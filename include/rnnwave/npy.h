@@ -1,0 +1,62 @@
+// rnnwave/npy.h — NumPy .npy and .npz files, read defensively and written atomically.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rnnwave/tensor.h"
+
+namespace rnnwave {
+
+/// Element types the readers return: float, double or int64_t.
+///
+/// Conversions on reading (anything else throws Error naming the dtype):
+///   float   <- float32 as is; float64 converted (a finite value outside float's range
+///              is an error, never a silent inf)
+///   double  <- float32, float64
+///   int64_t <- any signed or unsigned integer of 1, 2, 4 or 8 bytes (a uint64 above
+///              INT64_MAX is an error)
+/// Either byte order is accepted; Fortran-ordered arrays are reordered to C order.
+/// Truncated, oversized or malformed files throw Error saying what is wrong and where
+/// (`what` names the source in messages, usually the path).
+template <class T>
+BasicTensor<T> parse_npy(std::span<const std::byte> bytes, std::string_view what);
+
+template <class T>
+BasicTensor<T> load_npy(const std::string& path);
+
+/// The arrays of a .npz (a zip archive of .npy members, stored or deflated, zip64 or not,
+/// as written by np.savez / np.savez_compressed). Keys lose their ".npy" suffix.
+/// Duplicate keys are an error.
+template <class T>
+std::map<std::string, BasicTensor<T>> parse_npz(std::span<const std::byte> bytes,
+                                                std::string_view what);
+
+template <class T>
+std::map<std::string, BasicTensor<T>> load_npz(const std::string& path);
+
+/// The .npy encoding (format version 1.0, little-endian, C order) of a tensor.
+template <class T>
+std::vector<std::byte> serialize_npy(const BasicTensor<T>& tensor);
+
+/// Writes a .npy / .npz atomically: the bytes go to a temporary file in the same
+/// directory, which is flushed to disk and then renamed over `path`. A crash or an error
+/// mid-write leaves any previous file at `path` untouched and no partial file behind.
+/// Throws Error naming the path if it cannot be written.
+template <class T>
+void save_npy(const std::string& path, const BasicTensor<T>& tensor);
+
+template <class T>
+void save_npz(const std::string& path, const std::map<std::string, BasicTensor<T>>& arrays);
+
+/// Reads a whole file; throws Error naming the path and the reason.
+std::vector<std::byte> read_file(const std::string& path);
+
+/// The atomic write used by save_npy/save_npz, for any bytes.
+void write_file_atomic(const std::string& path, std::span<const std::byte> bytes);
+
+}  // namespace rnnwave

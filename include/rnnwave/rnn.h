@@ -1,0 +1,114 @@
+// rnnwave/rnn.h — forward and backward passes of a recurrent stack on caller-owned buffers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "rnnwave/model.h"
+#include "rnnwave/schedule.h"
+#include "rnnwave/weights.h"
+
+namespace rnnwave {
+
+/// Inputs and outputs of a forward pass. Shapes use the glossary of model.h; every
+/// tensor is dense and row-major. An empty span means "not given" where allowed.
+template <class T>
+struct ForwardArgs {
+  int64_t steps = 0;  ///< T >= 1
+  int64_t batch = 0;  ///< N >= 1
+  std::span<const T> input;          ///< [T, N, I], finite
+  /// [N], each in [1, T], any order; empty = every sequence has T steps. Semantics are
+  /// torch.nn.utils.rnn.pack_padded_sequence(enforce_sorted=False): the reverse
+  /// direction of sequence n starts at its own last step lengths[n]-1, outputs at steps
+  /// t >= lengths[n] are zero, and h_n/c_n are the states at its own last step.
+  std::span<const int64_t> lengths;
+  std::span<const T> h0;             ///< [L*D, N, H], finite; empty = zeros
+  std::span<const T> c0;             ///< [L*D, N, H], LSTM only; empty = zeros
+  std::span<T> output;               ///< [T, N, D*H], written
+  std::span<T> hn;                   ///< [L*D, N, H], written if given
+  std::span<T> cn;                   ///< [L*D, N, H], LSTM only, written if given
+};
+
+/// Inputs and outputs of a backward pass (backpropagation through time). The problem
+/// (T, N, lengths, input) is that of the forward pass whose Workspace is passed in.
+template <class T>
+struct BackwardArgs {
+  std::span<const T> grad_output;    ///< [T, N, D*H], finite; entries past a sequence's end are ignored
+  std::span<const T> grad_hn;        ///< [L*D, N, H]; empty = zeros
+  std::span<const T> grad_cn;        ///< [L*D, N, H], LSTM only; empty = zeros
+  std::span<T> grad_input;           ///< [T, N, I], written if given (zero past each end)
+  std::span<T> grad_h0;              ///< [L*D, N, H], written if given
+  std::span<T> grad_c0;              ///< [L*D, N, H], LSTM only, written if given
+  /// Overwritten with the gradient of every parameter if not null; its spec must equal
+  /// the model's.
+  BasicWeights<T>* grad_weights = nullptr;
+};
+
+/// What a forward pass keeps for the backward pass (states, gate activations) and the
+/// scratch memory of both. Reusable across calls: it grows as needed and is freed
+/// when destroyed. Opaque.
+template <class T>
+class BasicWorkspace {
+ public:
+  BasicWorkspace();
+  ~BasicWorkspace();
+  BasicWorkspace(BasicWorkspace&&) noexcept;
+  BasicWorkspace& operator=(BasicWorkspace&&) noexcept;
+
+  /// Bytes currently held.
+  int64_t bytes() const;
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A recurrent stack ready to run: a copy of the weights in the layout the kernels want.
+///
+/// T is float (the product) or double (used for gradient checks). Every method validates
+/// its arguments once, then runs: a wrong size, a length outside [1, T] or a non-finite
+/// input throws Error naming the argument and the values; nothing is written then.
+template <class T>
+class BasicRnn {
+ public:
+  explicit BasicRnn(const BasicWeights<T>& weights, ExecOptions options = {});
+  ~BasicRnn();
+  BasicRnn(BasicRnn&&) noexcept;
+  BasicRnn& operator=(BasicRnn&&) noexcept;
+
+  const ModelSpec& spec() const;
+  const ExecOptions& options() const;
+  void set_options(const ExecOptions& options);
+  /// Replaces the parameters (same spec) — e.g. after an optimizer step.
+  void set_weights(const BasicWeights<T>& weights);
+
+  /// Inference: computes output (and hn, cn if given).
+  void forward(const ForwardArgs<T>& args) const;
+
+  /// Training: as forward, and keeps in `workspace` what backward needs.
+  void forward(const ForwardArgs<T>& args, BasicWorkspace<T>& workspace) const;
+
+  /// Gradients of a loss with respect to input, h0, c0 and every parameter, given its
+  /// gradients with respect to output, hn and cn. `workspace` must come from the
+  /// training forward of this model (and must not have been reused since).
+  void backward(const BackwardArgs<T>& args, BasicWorkspace<T>& workspace) const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+using Rnn = BasicRnn<float>;
+using Workspace = BasicWorkspace<float>;
+
+extern template class BasicRnn<float>;
+extern template class BasicRnn<double>;
+extern template class BasicWorkspace<float>;
+extern template class BasicWorkspace<double>;
+
+}  // namespace rnnwave

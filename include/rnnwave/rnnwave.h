@@ -1,0 +1,11 @@
+// rnnwave/rnnwave.h — the whole public API.
+#pragma once
+
+#include "rnnwave/cell.h"
+#include "rnnwave/error.h"
+#include "rnnwave/model.h"
+#include "rnnwave/npy.h"
+#include "rnnwave/rnn.h"
+#include "rnnwave/schedule.h"
+#include "rnnwave/tensor.h"
+#include "rnnwave/weights.h"

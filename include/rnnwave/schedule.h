@@ -1,0 +1,33 @@
+// rnnwave/schedule.h — how the cells of a stack are executed.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace rnnwave {
+
+/// The order in which the (layer, direction, step) cells run. Every schedule computes
+/// the same function; they differ in speed only.
+///   sequential: one thread, layer by layer, step by step.
+///   layerwise:  what the frameworks do: layer by layer and step by step, with each
+///               matrix product multi-threaded.
+///   wavefront:  every cell is a task of a dataflow graph (W-Par / B-Par).
+enum class Schedule { sequential, layerwise, wavefront };
+
+inline constexpr int kScheduleCount = 3;
+inline constexpr std::array<Schedule, kScheduleCount> kAllSchedules = {
+    Schedule::sequential, Schedule::layerwise, Schedule::wavefront};
+
+std::string_view to_string(Schedule schedule);
+
+/// Inverse of to_string; throws Error listing the valid names.
+Schedule parse_schedule(std::string_view name);
+
+/// Execution settings of a forward or backward pass.
+struct ExecOptions {
+  Schedule schedule = Schedule::sequential;
+  /// Worker threads; 0 means one per available core.
+  int threads = 0;
+};
+
+}  // namespace rnnwave

@@ -1,0 +1,1 @@
+#include "rnnwave/npy.h"
