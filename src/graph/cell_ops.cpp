@@ -1,0 +1,173 @@
+#include "graph/cell_ops.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "cells/cell_table.h"
+#include "kernels/gemm.h"
+
+namespace rnnwave {
+namespace {
+
+using kernels::gemm;
+using kernels::Trans;
+
+template <class T>
+using WorkspaceImpl = typename BasicWorkspace<T>::Impl;
+
+/// Adds the column sums of a [rows, cols] matrix (row stride ld) to out, rows in order.
+template <class T>
+void add_column_sums(const T* a, int64_t rows, int64_t cols, int64_t ld, T* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = a + r * ld;
+    for (int64_t j = 0; j < cols; ++j) out[j] += row[j];
+  }
+}
+
+}  // namespace
+
+int64_t weight_grad_block(int64_t steps, int64_t batch) {
+  // Enough rows (steps x batch) for an efficient GEMM, few enough steps that the
+  // weight gradients of a layer can start long before its backward pass ends.
+  const int64_t block = std::clamp<int64_t>((128 + batch - 1) / batch, 1, 32);
+  return std::min(block, steps);
+}
+
+template <class T>
+void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
+  auto& ws = pass.ws;
+  const int64_t in = ws.layer_input_size(l), GH = ws.G * ws.H;
+  gemm<T>(Trans::no, Trans::yes, (t1 - t0) * ws.N, GH, in, T(1), ws.layer_input(l, t0), in,
+          pass.params.w_ih(l, d), in, T(0), ws.gates(l, d, t0), GH);
+}
+
+template <class T>
+void forward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1) {
+  auto& ws = pass.ws;
+  const int64_t rows = ws.order.active_end(t, r0, r1) - r0;
+  if (rows == 0) return;
+  const int64_t H = ws.H, GH = ws.G * ws.H, ldh = ws.ld_h();
+  const int64_t prev = WorkspaceImpl<T>::prev_slot(d, t), out = WorkspaceImpl<T>::out_slot(t);
+  const CellKind kind = ws.spec.cell;
+
+  StepBuffers<T> s;
+  s.rows = rows;
+  s.hidden = H;
+  s.ld_h = ldh;
+  s.gates = ws.gates(l, d, t) + r0 * GH;
+  s.bias = pass.params.step_bias(l, d);
+  s.h_prev = ws.h(l, prev) + r0 * ldh + d * H;
+  s.h_out = ws.h(l, out) + r0 * ldh + d * H;
+  if (kind == CellKind::lstm) {
+    s.c_prev = ws.c(l, d, prev) + r0 * H;
+    s.c_out = ws.c(l, d, out) + r0 * H;
+  }
+  if (kind == CellKind::gru) {
+    T* recurrent = ws.gru_recurrent(l, d) + r0 * GH;
+    gemm<T>(Trans::no, Trans::yes, rows, GH, H, T(1), s.h_prev, ldh, pass.params.w_hh(l, d), H,
+            T(0), recurrent, GH);
+    s.recurrent = recurrent;
+    s.gru_hn = ws.gru_hn(l, d, t) + r0 * H;
+    s.bias_hh = pass.params.b_hh(l, d);
+  } else {
+    gemm<T>(Trans::no, Trans::yes, rows, GH, H, T(1), s.h_prev, ldh, pass.params.w_hh(l, d), H,
+            T(1), s.gates, GH);
+  }
+  cells::cell_ops<T>(kind).forward(s);
+}
+
+template <class T>
+void backward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1) {
+  auto& ws = pass.ws;
+  const int64_t end = ws.order.active_end(t, r0, r1), rows = end - r0;
+  const int64_t H = ws.H, GH = ws.G * ws.H, ldh = ws.ld_h();
+  const int64_t prev = WorkspaceImpl<T>::prev_slot(d, t), out = WorkspaceImpl<T>::out_slot(t);
+  const CellKind kind = ws.spec.cell;
+
+  // Finished rows contribute nothing to the GEMMs over blocks of steps that follow.
+  std::memset(ws.gates(l, d, t) + end * GH, 0, sizeof(T) * (r1 - end) * GH);
+  if (kind == CellKind::gru) std::memset(ws.gru_hn(l, d, t) + end * H, 0, sizeof(T) * (r1 - end) * H);
+  if (rows == 0) return;
+
+  StepBuffers<T> s;
+  s.rows = rows;
+  s.hidden = H;
+  s.ld_h = ldh;
+  s.gates = ws.gates(l, d, t) + r0 * GH;
+  s.h_prev = ws.h(l, prev) + r0 * ldh + d * H;
+  s.h_out = ws.h(l, out) + r0 * ldh + d * H;
+  s.dh_above = ws.dh_above(l, t) + r0 * ldh + d * H;
+  s.dh_next = ws.drec_h(l, d, out) + r0 * H;
+  s.dh_prev = ws.drec_h(l, d, prev) + r0 * H;
+  if (kind == CellKind::lstm) {
+    s.c_prev = ws.c(l, d, prev) + r0 * H;
+    s.c_out = ws.c(l, d, out) + r0 * H;
+    s.dc_next = ws.drec_c(l, d, out) + r0 * H;
+    s.dc_prev = ws.drec_c(l, d, prev) + r0 * H;
+  }
+  if (kind == CellKind::gru) s.gru_hn = ws.gru_hn(l, d, t) + r0 * H;
+  cells::cell_ops<T>(kind).backward(s);
+
+  const T* w_hh = pass.params.w_hh(l, d);
+  if (kind == CellKind::gru) {
+    // dh_prev = dh*z (written above) + [dr, dz] W_h{r,z} + (dn*r) W_hn
+    gemm<T>(Trans::no, Trans::no, rows, H, 2 * H, T(1), s.gates, GH, w_hh, H, T(1), s.dh_prev, H);
+    gemm<T>(Trans::no, Trans::no, rows, H, H, T(1), s.gru_hn, H, w_hh + 2 * H * H, H, T(1),
+            s.dh_prev, H);
+  } else {
+    gemm<T>(Trans::no, Trans::no, rows, H, GH, T(1), s.gates, GH, w_hh, H, T(0), s.dh_prev, H);
+  }
+}
+
+template <class T>
+void input_grad(Pass<T>& pass, int64_t l, int64_t t0, int64_t t1) {
+  auto& ws = pass.ws;
+  const int64_t in = ws.layer_input_size(l), GH = ws.G * ws.H;
+  for (int64_t d = 0; d < ws.D; ++d) {
+    gemm<T>(Trans::no, Trans::no, (t1 - t0) * ws.N, in, GH, T(1), ws.gates(l, d, t0), GH,
+            pass.params.w_ih(l, d), in, d == 0 ? T(0) : T(1), ws.layer_input_grad(l, t0), in);
+  }
+}
+
+template <class T>
+void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
+  auto& ws = pass.ws;
+  BasicWeights<T>& g = *pass.grads;
+  const int64_t in = ws.layer_input_size(l), H = ws.H, GH = ws.G * ws.H, ldh = ws.ld_h();
+  const int64_t rows = (t1 - t0) * ws.N;
+  const T* dgates = ws.gates(l, d, t0);
+  // The previous states of steps t0..t1-1 are consecutive slots (see workspace.h).
+  const T* h_prev = ws.h(l, WorkspaceImpl<T>::prev_slot(d, t0)) + d * H;
+  T* dw_ih = g.get(ParamKind::weight_ih, l, d).data();
+  T* dw_hh = g.get(ParamKind::weight_hh, l, d).data();
+  T* db_ih = g.get(ParamKind::bias_ih, l, d).data();
+  T* db_hh = g.get(ParamKind::bias_hh, l, d).data();
+
+  gemm<T>(Trans::yes, Trans::no, GH, in, rows, T(1), dgates, GH, ws.layer_input(l, t0), in, T(1),
+          dw_ih, in);
+  add_column_sums(dgates, rows, GH, GH, db_ih);
+  if (ws.spec.cell == CellKind::gru) {
+    // The hidden side differs from the input side in the n gate only: dn*r, kept in gru_hn.
+    const T* dhn = ws.gru_hn(l, d, t0);
+    gemm<T>(Trans::yes, Trans::no, 2 * H, H, rows, T(1), dgates, GH, h_prev, ldh, T(1), dw_hh, H);
+    gemm<T>(Trans::yes, Trans::no, H, H, rows, T(1), dhn, H, h_prev, ldh, T(1), dw_hh + 2 * H * H,
+            H);
+    add_column_sums(dgates, rows, 2 * H, GH, db_hh);
+    add_column_sums(dhn, rows, H, H, db_hh + 2 * H);
+  } else {
+    gemm<T>(Trans::yes, Trans::no, GH, H, rows, T(1), dgates, GH, h_prev, ldh, T(1), dw_hh, H);
+    add_column_sums(dgates, rows, GH, GH, db_hh);
+  }
+}
+
+#define RNNWAVE_INSTANTIATE(T)                                                           \
+  template void project_input<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t);          \
+  template void forward_step<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t, int64_t);  \
+  template void backward_step<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t, int64_t); \
+  template void input_grad<T>(Pass<T>&, int64_t, int64_t, int64_t);                      \
+  template void weight_grad<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t);
+RNNWAVE_INSTANTIATE(float)
+RNNWAVE_INSTANTIATE(double)
+#undef RNNWAVE_INSTANTIATE
+
+}  // namespace rnnwave

@@ -1,0 +1,77 @@
+// The operations every schedule is made of: the math of cells over (layer, direction,
+// step, rows), separate from the order in which a schedule runs them.
+//
+// Each operation reads and writes only its own slice of the workspace, so two
+// operations may run concurrently whenever the data dependencies below allow it:
+//   project_input(l,d,[t0,t1))   needs the output of layer l-1 at steps [t0,t1)
+//   forward_step(l,d,t,rows)     needs project_input(l,d) of t and forward_step(l,d,t∓1,rows)
+//   backward_step(l,d,t,rows)    needs forward_step(l,d,t), the gradient from above at t
+//                                (input_grad(l+1) of t, or the output gradient), and
+//                                backward_step(l,d,t±1,rows)
+//   input_grad(l,[t0,t1))        needs backward_step(l,d,t) for both d and all t in the block
+//   weight_grad(l,d,[t0,t1))     needs the same for d; its blocks accumulate in a fixed order
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "graph/model_params.h"
+#include "graph/workspace.h"
+
+namespace rnnwave {
+
+/// Everything the operations of one pass touch.
+template <class T>
+struct Pass {
+  const ModelParams<T>& params;
+  typename BasicWorkspace<T>::Impl& ws;
+  BasicWeights<T>* grads = nullptr;  // weight gradients wanted if not null
+  bool want_input_grad = false;      // the gradient of layer 0's input is wanted
+};
+
+/// gates(l,d,t) = x(l,t) W_ih^T for t in [t0,t1), all rows: one GEMM of (t1-t0)*N rows.
+template <class T>
+void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1);
+
+/// The recurrent GEMM and the pointwise math of step t for rows [r0, r1) (those still
+/// running at t).
+template <class T>
+void forward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
+
+/// Pointwise backward of step t for rows [r0, r1) and the gradient into the previous
+/// state; turns the saved gates into their gradients and zeroes those of finished rows.
+template <class T>
+void backward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
+
+/// Gradient of layer l's input at steps [t0,t1): sum over d of dgates(l,d) W_ih(l,d),
+/// direction 0 first.
+template <class T>
+void input_grad(Pass<T>& pass, int64_t l, int64_t t0, int64_t t1);
+
+/// Adds the weight and bias gradients of steps [t0,t1) of (l,d) to pass.grads.
+template <class T>
+void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1);
+
+/// Steps per weight_grad block. It fixes the order in which weight gradients are summed,
+/// so it depends on the problem only (never on threads or schedule): every schedule and
+/// thread count then produces the same bits.
+int64_t weight_grad_block(int64_t steps, int64_t batch);
+
+}  // namespace rnnwave
+
+namespace rnnwave {
+
+/// Calls f(t0, t1) for the weight_grad blocks of direction d in the order their gradients
+/// become available during the backward pass (descending steps for the forward direction,
+/// ascending for the reverse one). Every schedule sums the blocks in this order.
+template <class F>
+void for_each_weight_grad_block(int64_t steps, int64_t batch, int64_t direction, F&& f) {
+  const int64_t block = weight_grad_block(steps, batch);
+  const int64_t count = (steps + block - 1) / block;
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t b = direction == 0 ? count - 1 - k : k;
+    f(b * block, std::min(steps, (b + 1) * block));
+  }
+}
+
+}  // namespace rnnwave

@@ -1,0 +1,109 @@
+#include "rnnwave/rnn.h"
+
+#include "common/strings.h"
+#include "graph/boundary.h"
+#include "graph/model_params.h"
+#include "graph/schedule.h"
+#include "model/validate_args.h"
+
+namespace rnnwave {
+
+template <class T>
+struct BasicRnn<T>::Impl {
+  Impl(const BasicWeights<T>& weights, const ExecOptions& exec) : params(weights), options(exec) {}
+  ModelParams<T> params;
+  ExecOptions options;
+};
+
+template <class T>
+BasicRnn<T>::BasicRnn(const BasicWeights<T>& weights, ExecOptions options) {
+  resolve_threads(options);  // validates
+  impl_ = std::make_unique<Impl>(weights, options);
+}
+
+template <class T>
+BasicRnn<T>::~BasicRnn() = default;
+template <class T>
+BasicRnn<T>::BasicRnn(BasicRnn&&) noexcept = default;
+template <class T>
+BasicRnn<T>& BasicRnn<T>::operator=(BasicRnn&&) noexcept = default;
+
+template <class T>
+const ModelSpec& BasicRnn<T>::spec() const {
+  return impl_->params.spec();
+}
+
+template <class T>
+const ExecOptions& BasicRnn<T>::options() const {
+  return impl_->options;
+}
+
+template <class T>
+void BasicRnn<T>::set_options(const ExecOptions& options) {
+  resolve_threads(options);
+  impl_->options = options;
+}
+
+template <class T>
+void BasicRnn<T>::set_weights(const BasicWeights<T>& weights) {
+  const ModelSpec& a = weights.spec();
+  const ModelSpec& b = spec();
+  if (a.cell != b.cell || a.input_size != b.input_size || a.hidden_size != b.hidden_size ||
+      a.layers != b.layers || a.bidirectional != b.bidirectional) {
+    fail("set_weights: weights are for ", describe(a), ", the model is ", describe(b));
+  }
+  impl_->params = ModelParams<T>(weights);
+}
+
+template <class T>
+void BasicRnn<T>::forward(const ForwardArgs<T>& args) const {
+  BasicWorkspace<T> scratch;
+  auto& ws = scratch.impl();
+  validate_forward(spec(), args);
+  ws.prepare(spec(), BatchOrder::make(args.steps, args.batch, args.lengths), false);
+  load_input<T>(ws, args.input, false);
+  load_initial_states<T>(ws, args.h0, args.c0);
+  Pass<T> pass{impl_->params, ws};
+  run_forward(pass, impl_->options);
+  store_outputs<T>(ws, args.output, args.hn, args.cn);
+}
+
+template <class T>
+void BasicRnn<T>::forward(const ForwardArgs<T>& args, BasicWorkspace<T>& workspace) const {
+  auto& ws = workspace.impl();
+  validate_forward(spec(), args);
+  ws.prepare(spec(), BatchOrder::make(args.steps, args.batch, args.lengths), true);
+  load_input<T>(ws, args.input, true);
+  load_initial_states<T>(ws, args.h0, args.c0);
+  Pass<T> pass{impl_->params, ws};
+  run_forward(pass, impl_->options);
+  store_outputs<T>(ws, args.output, args.hn, args.cn);
+  ws.owner = impl_.get();
+  ws.has_forward = true;
+}
+
+template <class T>
+void BasicRnn<T>::backward(const BackwardArgs<T>& args, BasicWorkspace<T>& workspace) const {
+  auto& ws = workspace.impl();
+  if (!ws.has_forward || ws.owner != impl_.get()) {
+    fail("backward needs the workspace of a training forward of this model "
+         "(call forward(args, workspace) first)");
+  }
+  validate_backward(spec(), ws.T_, ws.N, args);
+  ws.prepare_backward();
+  load_output_grads<T>(ws, args.grad_output, args.grad_hn, args.grad_cn, args.grad_input);
+  if (args.grad_weights != nullptr) {
+    auto flat = args.grad_weights->flat();
+    std::fill(flat.begin(), flat.end(), T(0));
+  }
+  Pass<T> pass{impl_->params, ws, args.grad_weights, !args.grad_input.empty()};
+  run_backward(pass, impl_->options);
+  store_input_grads<T>(ws, args.grad_input, args.grad_h0, args.grad_c0);
+  // The backward pass overwrote the saved gates with their gradients.
+  ws.has_forward = false;
+}
+
+template class BasicRnn<float>;
+template class BasicRnn<double>;
+
+}  // namespace rnnwave

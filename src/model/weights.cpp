@@ -1,0 +1,157 @@
+#include "rnnwave/weights.h"
+
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "common/finite.h"
+#include "common/strings.h"
+#include "rnnwave/npy.h"
+
+namespace rnnwave {
+namespace {
+
+/// For a weight with the wrong number of rows, names the cell kind it would fit.
+std::string gate_hint(const ModelSpec& spec, const std::vector<int64_t>& actual) {
+  if (actual.empty() || actual[0] % spec.hidden_size != 0) return "";
+  const int64_t gates = actual[0] / spec.hidden_size;
+  for (CellKind kind : kAllCellKinds) {
+    if (gate_count(kind) == gates && gates != spec.gates()) {
+      return cat(" (", gates, "*H rows: saved from a ", kind == CellKind::rnn_tanh ? "vanilla RNN"
+                                                                                     : std::string(to_string(kind)),
+                 "? this model is ", to_string(spec.cell), ")");
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+template <class T>
+BasicWeights<T>::BasicWeights(const ModelSpec& spec) : spec_(spec) {
+  spec_.validate();
+  params_ = parameter_list(spec_);
+  int64_t offset = 0;
+  for (const ParamInfo& p : params_) {
+    offsets_.push_back(offset);
+    offset += shape_elements(p.shape);
+  }
+  data_.assign(static_cast<size_t>(offset), T(0));
+}
+
+template <class T>
+BasicWeights<T> BasicWeights<T>::uniform(const ModelSpec& spec, uint64_t seed) {
+  BasicWeights weights(spec);
+  const double bound = 1.0 / std::sqrt(static_cast<double>(spec.hidden_size));
+  std::mt19937_64 generator(seed);  // its output sequence is fixed by the C++ standard
+  for (T& value : weights.data_) {
+    const double unit = static_cast<double>(generator() >> 11) * 0x1.0p-53;  // [0, 1)
+    value = static_cast<T>(-bound + 2.0 * bound * unit);
+  }
+  return weights;
+}
+
+template <class T>
+BasicWeights<T> BasicWeights<T>::from_tensors(
+    const ModelSpec& spec, const std::map<std::string, BasicTensor<T>>& named) {
+  BasicWeights weights(spec);
+  std::set<std::string> expected;
+  for (const ParamInfo& p : weights.params_) expected.insert(p.name);
+  for (const auto& [name, tensor] : named) {
+    if (expected.count(name) == 0) {
+      fail("unexpected weight '", name, "' of shape ", shape_to_string(tensor.shape()),
+           ": not a parameter of ", describe(spec), " (first expected: '",
+           weights.params_.front().name, "')");
+    }
+  }
+  for (size_t i = 0; i < weights.params_.size(); ++i) {
+    const ParamInfo& p = weights.params_[i];
+    const auto found = named.find(p.name);
+    if (found == named.end()) {
+      fail("missing weight '", p.name, "' (expected shape ", shape_to_string(p.shape), ")");
+    }
+    const BasicTensor<T>& tensor = found->second;
+    if (tensor.shape() != p.shape) {
+      fail(p.name, ": expected shape ", shape_to_string(p.shape), ", got ",
+           shape_to_string(tensor.shape()), gate_hint(spec, tensor.shape()));
+    }
+    check_finite<T>(tensor.span(), tensor.shape(), p.name);
+    std::copy(tensor.vector().begin(), tensor.vector().end(),
+              weights.data_.begin() + weights.offsets_[i]);
+  }
+  return weights;
+}
+
+template <class T>
+size_t BasicWeights<T>::index_of(ParamKind kind, int64_t layer, int64_t direction) const {
+  if (layer < 0 || layer >= spec_.layers || direction < 0 || direction >= spec_.directions()) {
+    fail("no parameter for layer ", layer, " direction ", direction, " in ", describe(spec_));
+  }
+  return static_cast<size_t>((layer * spec_.directions() + direction) * kParamKindCount +
+                             static_cast<int>(kind));
+}
+
+template <class T>
+std::span<T> BasicWeights<T>::get(ParamKind kind, int64_t layer, int64_t direction) {
+  const size_t i = index_of(kind, layer, direction);
+  return {data_.data() + offsets_[i], static_cast<size_t>(shape_elements(params_[i].shape))};
+}
+
+template <class T>
+std::span<const T> BasicWeights<T>::get(ParamKind kind, int64_t layer, int64_t direction) const {
+  const size_t i = index_of(kind, layer, direction);
+  return {data_.data() + offsets_[i], static_cast<size_t>(shape_elements(params_[i].shape))};
+}
+
+template <class T>
+const ParamInfo& BasicWeights<T>::find(std::string_view name, size_t* index) const {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (params_[i].name == name) {
+      *index = i;
+      return params_[i];
+    }
+  }
+  fail("no parameter named '", name, "' in ", describe(spec_));
+}
+
+template <class T>
+std::span<T> BasicWeights<T>::get(std::string_view name) {
+  size_t i = 0;
+  const ParamInfo& p = find(name, &i);
+  return get(p.kind, p.layer, p.direction);
+}
+
+template <class T>
+std::span<const T> BasicWeights<T>::get(std::string_view name) const {
+  size_t i = 0;
+  const ParamInfo& p = find(name, &i);
+  return get(p.kind, p.layer, p.direction);
+}
+
+template <class T>
+std::map<std::string, BasicTensor<T>> BasicWeights<T>::to_tensors() const {
+  std::map<std::string, BasicTensor<T>> named;
+  for (const ParamInfo& p : params_) {
+    const auto values = get(p.kind, p.layer, p.direction);
+    named.emplace(p.name, BasicTensor<T>(p.shape, std::vector<T>(values.begin(), values.end())));
+  }
+  return named;
+}
+
+template class BasicWeights<float>;
+template class BasicWeights<double>;
+
+Weights load_weights(const std::string& path, const ModelSpec& spec) {
+  auto named = load_npz<float>(path);
+  try {
+    return Weights::from_tensors(spec, named);
+  } catch (const Error& e) {
+    fail(path, ": ", e.what());
+  }
+}
+
+void save_weights(const std::string& path, const Weights& weights) {
+  save_npz(path, weights.to_tensors());
+}
+
+}  // namespace rnnwave

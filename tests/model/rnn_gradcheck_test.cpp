@@ -1,0 +1,91 @@
+// Finite-difference checks, in double precision, of every gradient the library computes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "support/problem.h"
+
+namespace rnnwave::testing {
+namespace {
+
+double loss(const BasicRnn<double>& rnn, const Problem<double>& p) {
+  ForwardOut<double> out;
+  rnn.forward(forward_args(p, out));
+  double sum = 0;
+  for (size_t i = 0; i < out.output.size(); ++i) sum += out.output[i] * p.grad_output[i];
+  for (size_t i = 0; i < out.hn.size(); ++i) sum += out.hn[i] * p.grad_hn[i];
+  for (size_t i = 0; i < out.cn.size(); ++i) sum += out.cn[i] * p.grad_cn[i];
+  return sum;
+}
+
+struct Checker {
+  double worst = 0;
+  void expect_close(double analytic, double numeric, const std::string& what) {
+    // Central differences with eps = 1e-5 in double are good to about 1e-10 here
+    // (truncation ~eps^2, rounding ~1e-16*|loss|/eps); a wrong gradient is off by far more.
+    const double error = std::abs(analytic - numeric) / (1e-2 + std::abs(numeric));
+    worst = std::max(worst, error);
+    EXPECT_LT(error, 1e-6) << what << ": analytic " << analytic << ", finite difference "
+                           << numeric;
+  }
+};
+
+constexpr double kEps = 1e-5;
+
+/// Central difference of the loss with respect to values[i], restoring it afterwards.
+template <class Eval>
+double central_difference(double& value, Eval&& eval) {
+  const double saved = value;
+  value = saved + kEps;
+  const double up = eval();
+  value = saved - kEps;
+  const double down = eval();
+  value = saved;
+  return (up - down) / (2 * kEps);
+}
+
+class GradCheck : public ::testing::TestWithParam<Case> {};
+
+TEST_P(GradCheck, EveryGradientMatchesFiniteDifferences) {
+  const Case c = GetParam();
+  Problem<double> p = make_problem<double>(c, 17);
+  BasicWeights<double> weights = BasicWeights<double>::uniform(p.spec, 5);
+  BasicRnn<double> rnn(weights, ExecOptions{Schedule::sequential, 1});
+  const Grads<double> g = run_backward(rnn, p);
+  auto eval = [&] { return loss(rnn, p); };
+  Checker check;
+
+  for (size_t i = 0; i < p.input.size(); ++i) {
+    check.expect_close(g.input[i], central_difference(p.input[i], eval), "input[" + std::to_string(i) + "]");
+  }
+  if (c.with_h0) {
+    for (size_t i = 0; i < p.h0.size(); ++i) {
+      check.expect_close(g.h0[i], central_difference(p.h0[i], eval), "h0[" + std::to_string(i) + "]");
+    }
+    for (size_t i = 0; i < p.c0.size(); ++i) {
+      check.expect_close(g.c0[i], central_difference(p.c0[i], eval), "c0[" + std::to_string(i) + "]");
+    }
+  }
+  for (const ParamInfo& info : weights.params()) {
+    auto values = weights.get(info.name);
+    const auto grad = g.weights.get(info.name);
+    for (size_t i = 0; i < values.size(); ++i) {
+      const double numeric = central_difference(values[i], [&] {
+        rnn.set_weights(weights);
+        return loss(rnn, p);
+      });
+      check.expect_close(grad[i], numeric, info.name + "[" + std::to_string(i) + "]");
+    }
+    rnn.set_weights(weights);
+  }
+  char worst[32];
+  std::snprintf(worst, sizeof worst, "%.3e", check.worst);
+  RecordProperty("worst_relative_error", worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllCells, GradCheck, ::testing::ValuesIn(all_cases()),
+                         [](const auto& param_info) { return case_name(param_info.param); });
+
+}  // namespace
+}  // namespace rnnwave::testing

@@ -1,0 +1,65 @@
+// Random problems for the library's tests: a model, its weights and the arguments of a
+// forward and backward pass, all owned here.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "rnnwave/rnn.h"
+
+namespace rnnwave::testing {
+
+struct Case {
+  CellKind cell = CellKind::lstm;
+  int64_t layers = 1;
+  bool bidirectional = false;
+  bool with_h0 = false;
+  bool variable_lengths = false;
+  int64_t input_size = 3, hidden_size = 3, steps = 4, batch = 3;
+};
+
+/// "lstm_l2_bi_h0_varlen" — for test names.
+std::string case_name(const Case& c);
+
+/// Every cell x layers {1,2,3} x {uni,bi} x {h0 or not} x {equal, variable lengths}.
+std::vector<Case> all_cases(std::vector<int64_t> layers = {1, 2, 3});
+
+template <class T>
+struct Problem {
+  ModelSpec spec;
+  int64_t steps = 0, batch = 0;
+  std::vector<T> input, h0, c0, grad_output, grad_hn, grad_cn;
+  std::vector<int64_t> lengths;
+
+  int64_t state_size() const { return spec.layers * spec.directions() * batch * spec.hidden_size; }
+  int64_t output_size() const { return steps * batch * spec.directions() * spec.hidden_size; }
+};
+
+/// Values uniform in [-1, 1); variable lengths are in [1, T], unsorted, and include T.
+template <class T>
+Problem<T> make_problem(const Case& c, uint64_t seed);
+
+/// Outputs of a forward pass of `rnn`.
+template <class T>
+struct ForwardOut {
+  std::vector<T> output, hn, cn;
+};
+
+template <class T>
+ForwardArgs<T> forward_args(const Problem<T>& p, ForwardOut<T>& out);
+
+/// Gradients of the test loss sum(output*grad_output) + sum(hn*grad_hn) + sum(cn*grad_cn).
+template <class T>
+struct Grads {
+  explicit Grads(const ModelSpec& spec) : weights(spec) {}
+  std::vector<T> input, h0, c0;
+  BasicWeights<T> weights;
+};
+
+/// Runs a training forward and the backward pass; returns every gradient.
+template <class T>
+Grads<T> run_backward(const BasicRnn<T>& rnn, const Problem<T>& p, ForwardOut<T>* out = nullptr);
+
+}  // namespace rnnwave::testing
