@@ -1,0 +1,88 @@
+// rnnwave backward: gradients with respect to the input, the initial states and every
+// weight, given the gradients with respect to the outputs.
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "tools/commands.h"
+#include "tools/problem_files.h"
+
+namespace rnnwave::tools {
+namespace {
+
+struct BackwardFlags {
+  ModelFlags model;
+  InputFlags inputs;
+  ExecFlags exec;
+  std::string grad_output, grad_hn, grad_cn, grads;
+};
+
+void run(const BackwardFlags& flags) {
+  const ModelSpec spec = model_spec(flags.model);
+  const ExecOptions options = exec_options(flags.exec);
+  if (!flags.grad_cn.empty() && spec.cell != CellKind::lstm) {
+    throw Error("--grad-cn is for lstm only; a " + std::string(to_string(spec.cell)) +
+                " has no cell state");
+  }
+  check_writable(flags.grads, "--grads");
+  const Rnn rnn(load_weights(flags.inputs.weights, spec), options);
+  const ProblemFiles files = load_problem(spec, flags.inputs);
+  const std::vector<int64_t> state{spec.layers * spec.directions(), files.batch,
+                                   spec.hidden_size};
+  const std::vector<int64_t> output_shape{files.steps, files.batch,
+                                          spec.directions() * spec.hidden_size};
+  const Tensor grad_output =
+      load_optional(flags.grad_output, "--grad-output", output_shape, "[T, N, D*H]");
+  const Tensor grad_hn = load_optional(flags.grad_hn, "--grad-hn", state, "[L*D, N, H]");
+  const Tensor grad_cn = load_optional(flags.grad_cn, "--grad-cn", state, "[L*D, N, H]");
+
+  Workspace workspace;
+  Tensor output(output_shape);
+  ForwardArgs<float> args = forward_args(files);
+  args.output = output.span();
+  rnn.forward(args, workspace);
+
+  const bool lstm = spec.cell == CellKind::lstm;
+  Tensor grad_input(files.input.shape());
+  Tensor grad_h0(state);
+  Tensor grad_c0(lstm ? state : std::vector<int64_t>{0});
+  Weights grad_weights(spec);
+  BackwardArgs<float> back;
+  back.grad_output = grad_output.span();
+  back.grad_hn = grad_hn.span();
+  back.grad_cn = grad_cn.span();
+  back.grad_input = grad_input.span();
+  back.grad_h0 = grad_h0.span();
+  back.grad_c0 = grad_c0.span();
+  back.grad_weights = &grad_weights;
+  rnn.backward(back, workspace);
+
+  std::map<std::string, Tensor> grads = grad_weights.to_tensors();
+  grads.emplace("input", std::move(grad_input));
+  grads.emplace("h0", std::move(grad_h0));
+  if (lstm) grads.emplace("c0", std::move(grad_c0));
+  save_npz(flags.grads, grads);
+}
+
+}  // namespace
+
+void add_backward_command(CLI::App& app) {
+  auto flags = std::make_shared<BackwardFlags>();
+  CLI::App* command = app.add_subcommand(
+      "backward", "Backpropagation through time: gradients of the input, states and weights");
+  add_model_flags(*command, flags->model);
+  add_input_flags(*command, flags->inputs);
+  command->add_option("--grad-output", flags->grad_output,
+                      "Gradient of the output DY.npy, float32 [T, N, D*H]")
+      ->required();
+  command->add_option("--grad-hn", flags->grad_hn,
+                      "Gradient of the final hidden states DHN.npy, float32 [L*D, N, H]");
+  command->add_option("--grad-cn", flags->grad_cn,
+                      "Gradient of the final cell states DCN.npy, float32 [L*D, N, H] (lstm)");
+  command->add_option("--grads", flags->grads,
+                      "Output G.npz: 'input', 'h0', 'c0' (lstm) and one entry per weight name")
+      ->required();
+  add_exec_flags(*command, flags->exec);
+  command->callback([flags] { run(*flags); });
+}
+
+}  // namespace rnnwave::tools

@@ -1,0 +1,63 @@
+// rnnwave forward: outputs and final states of a model on an input.
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "tools/commands.h"
+#include "tools/problem_files.h"
+
+namespace rnnwave::tools {
+namespace {
+
+struct ForwardFlags {
+  ModelFlags model;
+  InputFlags inputs;
+  ExecFlags exec;
+  std::string output, hn, cn;
+};
+
+void run(const ForwardFlags& flags) {
+  const ModelSpec spec = model_spec(flags.model);
+  const ExecOptions options = exec_options(flags.exec);
+  if (!flags.cn.empty() && spec.cell != CellKind::lstm) {
+    throw Error("--cn is for lstm only; a " + std::string(to_string(spec.cell)) +
+                " has no cell state");
+  }
+  check_writable(flags.output, "--output");
+  check_writable(flags.hn, "--hn");
+  check_writable(flags.cn, "--cn");
+  const Rnn rnn(load_weights(flags.inputs.weights, spec), options);
+  const ProblemFiles files = load_problem(spec, flags.inputs);
+
+  const std::vector<int64_t> state{spec.layers * spec.directions(), files.batch,
+                                   spec.hidden_size};
+  Tensor output({files.steps, files.batch, spec.directions() * spec.hidden_size});
+  Tensor hn(flags.hn.empty() ? std::vector<int64_t>{0} : state);
+  Tensor cn(flags.cn.empty() ? std::vector<int64_t>{0} : state);
+  ForwardArgs<float> args = forward_args(files);
+  args.output = output.span();
+  args.hn = hn.span();
+  args.cn = cn.span();
+  rnn.forward(args);
+
+  save_npy(flags.output, output);
+  if (!flags.hn.empty()) save_npy(flags.hn, hn);
+  if (!flags.cn.empty()) save_npy(flags.cn, cn);
+}
+
+}  // namespace
+
+void add_forward_command(CLI::App& app) {
+  auto flags = std::make_shared<ForwardFlags>();
+  CLI::App* command = app.add_subcommand(
+      "forward", "Run a model on an input; write its output and final states");
+  add_model_flags(*command, flags->model);
+  add_input_flags(*command, flags->inputs);
+  command->add_option("--output", flags->output, "Output Y.npy, float32 [T, N, D*H]")
+      ->required();
+  command->add_option("--hn", flags->hn, "Final hidden states HN.npy, float32 [L*D, N, H]");
+  command->add_option("--cn", flags->cn, "Final cell states CN.npy, float32 [L*D, N, H] (lstm)");
+  add_exec_flags(*command, flags->exec);
+  command->callback([flags] { run(*flags); });
+}
+
+}  // namespace rnnwave::tools

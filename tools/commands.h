@@ -1,0 +1,13 @@
+// The subcommands of the rnnwave tool; each file registers one.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace rnnwave::tools {
+
+void add_forward_command(CLI::App& app);
+void add_backward_command(CLI::App& app);
+
+}  // namespace rnnwave::tools

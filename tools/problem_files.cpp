@@ -1,0 +1,131 @@
+#include "tools/problem_files.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace rnnwave::tools {
+namespace {
+
+template <class... Args>
+[[noreturn]] void fail(Args&&... args) {
+  std::ostringstream out;
+  (out << ... << args);
+  throw Error(out.str());
+}
+
+void check_shape(const std::vector<int64_t>& actual, const std::vector<int64_t>& expected,
+                 const std::string& flag, const std::string& path, const std::string& labels) {
+  if (actual != expected) {
+    fail(flag, " ", path, ": expected shape ", labels, " = ", shape_to_string(expected),
+         ", got ", shape_to_string(actual));
+  }
+}
+
+}  // namespace
+
+void add_model_flags(CLI::App& command, ModelFlags& flags) {
+  command.add_option("--cell", flags.cell, "Cell kind: rnn_tanh, rnn_relu, lstm or gru")
+      ->required();
+  command.add_option("--input-size", flags.input_size, "Input features per step (I)")->required();
+  command.add_option("--hidden-size", flags.hidden_size, "Hidden units per direction (H)")
+      ->required();
+  command.add_option("--layers", flags.layers, "Stacked layers (L), default 1");
+  command.add_flag("--bidirectional", flags.bidirectional,
+                   "Two directions per layer (D = 2), outputs concatenated");
+}
+
+void add_exec_flags(CLI::App& command, ExecFlags& flags) {
+  command.add_option("--threads", flags.threads, "Worker threads; 0 (default) = all cores");
+  command.add_option("--schedule", flags.schedule,
+                     "Execution schedule: sequential (default), layerwise or wavefront");
+}
+
+void add_input_flags(CLI::App& command, InputFlags& flags) {
+  command.add_option("--weights", flags.weights,
+                     "Weights .npz keyed by PyTorch state_dict names (weight_ih_l0, ...)")
+      ->required();
+  command.add_option("--input", flags.input, "Input X.npy, float32 [T, N, I]")->required();
+  command.add_option("--lengths", flags.lengths,
+                     "Sequence lengths LEN.npy, int64 [N], each in [1, T], any order");
+  command.add_option("--h0", flags.h0, "Initial hidden state H0.npy, float32 [L*D, N, H]");
+  command.add_option("--c0", flags.c0, "Initial cell state C0.npy, float32 [L*D, N, H] (lstm)");
+}
+
+ModelSpec model_spec(const ModelFlags& flags) {
+  ModelSpec spec{parse_cell_kind(flags.cell), flags.input_size, flags.hidden_size, flags.layers,
+                 flags.bidirectional};
+  spec.validate();
+  return spec;
+}
+
+ExecOptions exec_options(const ExecFlags& flags) {
+  if (flags.threads < 0) fail("--threads must be >= 0, got ", flags.threads);
+  return ExecOptions{parse_schedule(flags.schedule), flags.threads};
+}
+
+Tensor load_optional(const std::string& path, const std::string& flag,
+                     const std::vector<int64_t>& shape, const std::string& labels) {
+  if (path.empty()) return {};
+  Tensor tensor = load_npy<float>(path);
+  check_shape(tensor.shape(), shape, flag, path, labels);
+  return tensor;
+}
+
+ProblemFiles load_problem(const ModelSpec& spec, const InputFlags& flags) {
+  ProblemFiles files;
+  files.input = load_npy<float>(flags.input);
+  const auto& shape = files.input.shape();
+  if (shape.size() != 3 || shape[2] != spec.input_size) {
+    fail("--input ", flags.input, ": expected shape [T, N, I] with I = ", spec.input_size,
+         " (--input-size), got ", shape_to_string(shape));
+  }
+  files.steps = shape[0];
+  files.batch = shape[1];
+  if (files.steps < 1 || files.batch < 1) {
+    fail("--input ", flags.input, ": T and N must be at least 1, got shape ",
+         shape_to_string(shape));
+  }
+  if (!flags.lengths.empty()) {
+    files.lengths = load_npy<int64_t>(flags.lengths);
+    check_shape(files.lengths.shape(), {files.batch}, "--lengths", flags.lengths, "[N]");
+  }
+  if (!flags.c0.empty() && spec.cell != CellKind::lstm) {
+    fail("--c0 is for lstm only; a ", to_string(spec.cell), " has no cell state");
+  }
+  const std::vector<int64_t> state{spec.layers * spec.directions(), files.batch,
+                                   spec.hidden_size};
+  files.h0 = load_optional(flags.h0, "--h0", state, "[L*D, N, H]");
+  files.c0 = load_optional(flags.c0, "--c0", state, "[L*D, N, H]");
+  return files;
+}
+
+void check_writable(const std::string& path, const std::string& flag) {
+  if (path.empty()) return;
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    fail(flag, " ", path, ": directory ", dir.string(), " does not exist");
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    fail(flag, " ", path, ": cannot write in ", dir.string(), ": ", std::strerror(errno));
+  }
+  if (std::filesystem::is_directory(path, ec)) fail(flag, " ", path, ": is a directory");
+}
+
+ForwardArgs<float> forward_args(const ProblemFiles& files) {
+  ForwardArgs<float> args;
+  args.steps = files.steps;
+  args.batch = files.batch;
+  args.input = files.input.span();
+  args.lengths = files.lengths.span();
+  args.h0 = files.h0.span();
+  args.c0 = files.c0.span();
+  return args;
+}
+
+}  // namespace rnnwave::tools

@@ -1,0 +1,63 @@
+// Flags shared by the commands that run a model on files, and the loading and checking of
+// those files against the flags.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rnnwave/rnnwave.h"
+
+namespace CLI {
+class App;
+}
+
+namespace rnnwave::tools {
+
+struct ModelFlags {
+  std::string cell;
+  int64_t input_size = 0;
+  int64_t hidden_size = 0;
+  int64_t layers = 1;
+  bool bidirectional = false;
+};
+
+struct ExecFlags {
+  int threads = 0;
+  std::string schedule = "sequential";
+};
+
+struct InputFlags {
+  std::string weights, input, lengths, h0, c0;
+};
+
+void add_model_flags(CLI::App& command, ModelFlags& flags);
+void add_exec_flags(CLI::App& command, ExecFlags& flags);
+void add_input_flags(CLI::App& command, InputFlags& flags);
+
+ModelSpec model_spec(const ModelFlags& flags);
+ExecOptions exec_options(const ExecFlags& flags);
+
+/// The arrays of a run, loaded and checked against the model: every file's shape must
+/// agree with the flags and with the other files; errors name the flag, the file, the
+/// expected and the actual shape.
+struct ProblemFiles {
+  Tensor input;                   // [T, N, I]
+  BasicTensor<int64_t> lengths;   // [N] or empty
+  Tensor h0, c0;                  // [L*D, N, H] or empty
+  int64_t steps = 0, batch = 0;
+};
+
+ProblemFiles load_problem(const ModelSpec& spec, const InputFlags& flags);
+
+/// Loads an optional float array that must have `shape`; empty path = empty tensor.
+Tensor load_optional(const std::string& path, const std::string& flag,
+                     const std::vector<int64_t>& shape, const std::string& labels);
+
+/// Refuses early (before any computation) an output path whose directory does not exist
+/// or is not writable, naming the flag and the path.
+void check_writable(const std::string& path, const std::string& flag);
+
+ForwardArgs<float> forward_args(const ProblemFiles& files);
+
+}  // namespace rnnwave::tools
