@@ -1,1 +1,163 @@
+// Whole-file reads and crash-safe writes (temporary file + fsync + rename).
+//
+// Why: a checkpoint that is half written when the process dies or the disk fills up
+// must not replace a good one. Writing to a temporary file in the same directory and
+// renaming it over the target is atomic on POSIX file systems, so a reader sees either
+// the old file or the complete new one, never a mix.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <system_error>
+
+#include "common/memory_limits.h"
+#include "common/strings.h"
 #include "rnnwave/npy.h"
+
+namespace rnnwave {
+namespace {
+
+std::string errno_text(int code) { return std::error_code(code, std::generic_category()).message(); }
+
+/// Closes a descriptor on scope exit unless released.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  /// Closes now and reports close()'s error (it can be the first sign of a failed write).
+  int close_now() {
+    const int result = ::close(fd_);
+    fd_ = -1;
+    return result;
+  }
+
+ private:
+  int fd_;
+};
+
+/// "dir/name" -> "dir"; "name" -> "."; "/name" -> "/".
+std::string parent_directory(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+/// The process umask, read without changing it (umask() itself is not thread-safe).
+mode_t current_umask() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Umask:", 0) == 0) {
+      return static_cast<mode_t>(std::strtoul(line.c_str() + 6, nullptr, 8) & 0777);
+    }
+  }
+  return 022;
+}
+
+/// mkstemp creates files readable by the owner only; give the new file the mode an
+/// ordinary open() would have (0666 minus the umask), or the mode of the file it replaces.
+mode_t final_mode(const std::string& path) {
+  struct stat existing {};
+  if (::stat(path.c_str(), &existing) == 0 && S_ISREG(existing.st_mode)) {
+    return existing.st_mode & 07777;
+  }
+  return 0666 & ~current_umask();
+}
+
+void write_all(int fd, std::span<const std::byte> bytes, const std::string& temp_path) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("writing '", temp_path, "' failed after ", done, " of ", bytes.size(),
+           " bytes: ", errno_text(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
+/// Makes the rename itself durable. Some file systems cannot fsync a directory (EINVAL);
+/// there is nothing more to do on those.
+void sync_directory(const std::string& directory) {
+  FileDescriptor dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0) fail("cannot open directory '", directory, "' to sync it: ", errno_text(errno));
+  if (::fsync(dir.get()) != 0 && errno != EINVAL) {
+    fail("cannot sync directory '", directory, "': ", errno_text(errno));
+  }
+}
+
+}  // namespace
+
+std::vector<std::byte> read_file(const std::string& path) {
+  FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.get() < 0) fail("cannot open '", path, "': ", errno_text(errno));
+  struct stat info {};
+  if (::fstat(file.get(), &info) != 0) fail("cannot stat '", path, "': ", errno_text(errno));
+  if (!S_ISREG(info.st_mode)) fail("cannot read '", path, "': not a regular file");
+  check_fits_in_memory(static_cast<double>(info.st_size), cat("reading '", path, "'"));
+
+  std::vector<std::byte> bytes(static_cast<size_t>(info.st_size));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(file.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("reading '", path, "' failed after ", done, " bytes: ", errno_text(errno));
+    }
+    if (n == 0) break;  // the file shrank while we read it; keep what is there
+    done += static_cast<size_t>(n);
+  }
+  bytes.resize(done);
+  return bytes;
+}
+
+void write_file_atomic(const std::string& path, std::span<const std::byte> bytes) {
+  if (path.empty()) fail("cannot write a file with an empty path");
+  if (path.back() == '/') fail("cannot write '", path, "': the path names a directory");
+  const std::string directory = parent_directory(path);
+  const std::string name = path.substr(path.find_last_of('/') + 1);
+  std::string temp_path = cat(directory, "/.", name, ".tmp.XXXXXX");
+
+  FileDescriptor file(::mkstemp(temp_path.data()));
+  if (file.get() < 0) {
+    fail("cannot write '", path, "': cannot create a temporary file in '", directory,
+         "': ", errno_text(errno));
+  }
+  // From here on, any failure removes the temporary file before the error propagates.
+  try {
+    if (::fchmod(file.get(), final_mode(path)) != 0) {
+      fail("cannot set the permissions of '", temp_path, "': ", errno_text(errno));
+    }
+    write_all(file.get(), bytes, temp_path);
+    if (::fsync(file.get()) != 0) fail("cannot sync '", temp_path, "': ", errno_text(errno));
+    if (file.close_now() != 0) fail("cannot close '", temp_path, "': ", errno_text(errno));
+    if (::rename(temp_path.c_str(), path.c_str()) != 0) {
+      fail("cannot rename '", temp_path, "' to '", path, "': ", errno_text(errno));
+    }
+  } catch (const Error& error) {
+    ::unlink(temp_path.c_str());
+    fail("cannot write '", path, "': ", error.what());
+  } catch (...) {
+    ::unlink(temp_path.c_str());
+    throw;
+  }
+  try {
+    sync_directory(directory);
+  } catch (const Error& error) {
+    fail("wrote '", path, "' but ", error.what());
+  }
+}
+
+}  // namespace rnnwave
