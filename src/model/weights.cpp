@@ -1,5 +1,6 @@
 #include "rnnwave/weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <set>
@@ -23,6 +24,69 @@ std::string gate_hint(const ModelSpec& spec, const std::vector<int64_t>& actual)
     }
   }
   return "";
+}
+
+/// The parameters of layer `layer`: those of the one-layer model whose input is that
+/// layer's input, renamed. Keeps parameter_list the one definition of names and shapes.
+std::vector<ParamInfo> layer_params(const ModelSpec& spec, int64_t layer) {
+  ModelSpec one_layer = spec;
+  one_layer.layers = 1;
+  one_layer.input_size = spec.layer_input_size(layer);
+  std::vector<ParamInfo> params = parameter_list(one_layer);
+  for (ParamInfo& p : params) {
+    p.layer = layer;
+    p.name = param_name(p.kind, layer, p.direction);
+  }
+  return params;
+}
+
+/// Throws unless the keys of `named` are exactly the parameters of `spec`, with their
+/// shapes. Builds no more parameter names than there are arrays in `named` (plus one), so
+/// a model of absurd size given a small file fails at once.
+template <class T>
+void check_names_and_shapes(const ModelSpec& spec,
+                            const std::map<std::string, BasicTensor<T>>& named) {
+  const int64_t count = spec.layers * spec.directions() * kParamKindCount;
+  if (static_cast<int64_t>(named.size()) >= count) {
+    std::set<std::string> expected;
+    for (const ParamInfo& p : parameter_list(spec)) expected.insert(p.name);
+    std::vector<std::string> unexpected;
+    for (const auto& [name, tensor] : named) {
+      if (expected.count(name) == 0) {
+        unexpected.push_back(cat("'", name, "' of shape ", shape_to_string(tensor.shape())));
+      }
+    }
+    if (!unexpected.empty()) {
+      constexpr size_t kListed = 6;
+      std::string list;
+      for (size_t i = 0; i < std::min(unexpected.size(), kListed); ++i) {
+        list += cat(i > 0 ? ", " : "", unexpected[i]);
+      }
+      if (unexpected.size() > kListed) list += cat(" and ", unexpected.size() - kListed, " more");
+      const bool one = unexpected.size() == 1;
+      fail(one ? "unexpected weight " : cat(unexpected.size(), " unexpected weights "), list,
+           ": not ", one ? "a parameter" : "parameters", " of ", describe(spec),
+           " (first expected: '", param_name(ParamKind::weight_ih, 0, 0), "')",
+           named.count("weight_hr_l0") != 0
+               ? "; weight_hr_l* come from an LSTM with proj_size, which rnnwave does not support"
+               : "");
+    }
+  }
+  // In state_dict order, the first missing or mis-shaped parameter. With fewer arrays than
+  // parameters this stops at a missing one within named.size() + 1 names.
+  for (int64_t layer = 0; layer < spec.layers; ++layer) {
+    for (const ParamInfo& p : layer_params(spec, layer)) {
+      const auto found = named.find(p.name);
+      if (found == named.end()) {
+        fail("missing weight '", p.name, "' (expected shape ", shape_to_string(p.shape), ")");
+      }
+      const std::vector<int64_t>& actual = found->second.shape();
+      if (actual != p.shape) {
+        fail(p.name, ": expected shape ", shape_to_string(p.shape), ", got ",
+             shape_to_string(actual), gate_hint(spec, actual));
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -54,27 +118,12 @@ BasicWeights<T> BasicWeights<T>::uniform(const ModelSpec& spec, uint64_t seed) {
 template <class T>
 BasicWeights<T> BasicWeights<T>::from_tensors(
     const ModelSpec& spec, const std::map<std::string, BasicTensor<T>>& named) {
+  spec.validate();
+  check_names_and_shapes(spec, named);  // before allocating anything the size of the model
   BasicWeights weights(spec);
-  std::set<std::string> expected;
-  for (const ParamInfo& p : weights.params_) expected.insert(p.name);
-  for (const auto& [name, tensor] : named) {
-    if (expected.count(name) == 0) {
-      fail("unexpected weight '", name, "' of shape ", shape_to_string(tensor.shape()),
-           ": not a parameter of ", describe(spec), " (first expected: '",
-           weights.params_.front().name, "')");
-    }
-  }
   for (size_t i = 0; i < weights.params_.size(); ++i) {
     const ParamInfo& p = weights.params_[i];
-    const auto found = named.find(p.name);
-    if (found == named.end()) {
-      fail("missing weight '", p.name, "' (expected shape ", shape_to_string(p.shape), ")");
-    }
-    const BasicTensor<T>& tensor = found->second;
-    if (tensor.shape() != p.shape) {
-      fail(p.name, ": expected shape ", shape_to_string(p.shape), ", got ",
-           shape_to_string(tensor.shape()), gate_hint(spec, tensor.shape()));
-    }
+    const BasicTensor<T>& tensor = named.at(p.name);
     check_finite<T>(tensor.span(), tensor.shape(), p.name);
     std::copy(tensor.vector().begin(), tensor.vector().end(),
               weights.data_.begin() + weights.offsets_[i]);
