@@ -24,7 +24,7 @@ void run(const BackwardFlags& flags) {
                 " has no cell state");
   }
   check_writable(flags.grads, "--grads");
-  const Rnn rnn(load_weights(flags.inputs.weights, spec), options);
+  const Rnn rnn(load_model_weights(spec, flags.inputs), options);
   const ProblemFiles files = load_problem(spec, flags.inputs);
   const std::vector<int64_t> state{spec.layers * spec.directions(), files.batch,
                                    spec.hidden_size};

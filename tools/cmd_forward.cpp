@@ -25,7 +25,7 @@ void run(const ForwardFlags& flags) {
   check_writable(flags.output, "--output");
   check_writable(flags.hn, "--hn");
   check_writable(flags.cn, "--cn");
-  const Rnn rnn(load_weights(flags.inputs.weights, spec), options);
+  const Rnn rnn(load_model_weights(spec, flags.inputs), options);
   const ProblemFiles files = load_problem(spec, flags.inputs);
 
   const std::vector<int64_t> state{spec.layers * spec.directions(), files.batch,

@@ -3,9 +3,34 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <iostream>
+#include <string>
 
 #include "rnnwave/error.h"
 #include "tools/commands.h"
+
+namespace {
+
+/// "forward or backward"
+std::string command_names(const CLI::App& app) {
+  std::string names;
+  const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
+  for (size_t i = 0; i < commands.size(); ++i) {
+    if (i > 0) names += i + 1 == commands.size() ? " or " : ", ";
+    names += commands[i]->get_name();
+  }
+  return names;
+}
+
+/// CLI11 says "A subcommand is required" whatever came instead; say what that was.
+std::string missing_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2) return "no command given; expected " + command_names(app);
+  const std::string first = argv[1];
+  return (first.rfind('-', 0) == 0 ? "unknown option '" : "unknown command '") + first +
+         "'; expected a command: " + command_names(app);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"rnnwave: task-parallel recurrent neural networks (RNN, LSTM, GRU) on CPUs"};
@@ -15,11 +40,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    if (!app.get_subcommands().empty()) return app.exit(e);
+    std::cout << app.help("", CLI::AppFormatMode::All);  // every command and its flags
+    return 0;
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "rnnwave: error: %s (see rnnwave --help)\n", e.what());
+    const std::string message =
+        app.get_subcommands().empty() ? missing_command(app, argc, argv) : e.what();
+    std::fprintf(stderr, "rnnwave: error: %s (see rnnwave --help)\n", message.c_str());
     return 2;
   } catch (const rnnwave::Error& e) {
     std::fprintf(stderr, "rnnwave: error: %s\n", e.what());

@@ -4,8 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
+
+#include "src/common/finite.h"
 
 namespace rnnwave::tools {
 namespace {
@@ -25,15 +28,49 @@ void check_shape(const std::vector<int64_t>& actual, const std::vector<int64_t>&
   }
 }
 
+/// CLI11 (2.1) turns an integer beyond int64 into the nearest int64 without a word, so
+/// "--hidden-size 99999999999999999999" would be reported as 9223372036854775807: refuse
+/// it as written. Other malformed numbers are left to CLI11's conversion error.
+const CLI::Validator kInt64InRange(
+    [](std::string& text) -> std::string {
+      int64_t value = 0;
+      const char* end = text.data() + text.size();
+      if (std::from_chars(text.data(), end, value).ec == std::errc::result_out_of_range) {
+        return "value " + text + " is out of range";
+      }
+      return "";
+    },
+    "");
+
+/// Loads an .npy given with `flag`: every error names the flag, and the values must be
+/// finite (found here, before any computation, not after a forward pass).
+template <class T>
+BasicTensor<T> load_flag(const std::string& path, const std::string& flag) {
+  BasicTensor<T> tensor;
+  try {
+    tensor = load_npy<T>(path);
+  } catch (const Error& e) {
+    fail(flag, ": ", e.what());
+  }
+  if constexpr (std::is_floating_point_v<T>) {
+    check_finite<T>(tensor.span(), tensor.shape(), flag + " " + path);
+  }
+  return tensor;
+}
+
 }  // namespace
 
 void add_model_flags(CLI::App& command, ModelFlags& flags) {
   command.add_option("--cell", flags.cell, "Cell kind: rnn_tanh, rnn_relu, lstm or gru")
       ->required();
-  command.add_option("--input-size", flags.input_size, "Input features per step (I)")->required();
+  command.add_option("--input-size", flags.input_size, "Input features per step (I)")
+      ->required()
+      ->check(kInt64InRange);
   command.add_option("--hidden-size", flags.hidden_size, "Hidden units per direction (H)")
-      ->required();
-  command.add_option("--layers", flags.layers, "Stacked layers (L), default 1");
+      ->required()
+      ->check(kInt64InRange);
+  command.add_option("--layers", flags.layers, "Stacked layers (L), default 1")
+      ->check(kInt64InRange);
   command.add_flag("--bidirectional", flags.bidirectional,
                    "Two directions per layer (D = 2), outputs concatenated");
 }
@@ -63,21 +100,37 @@ ModelSpec model_spec(const ModelFlags& flags) {
 }
 
 ExecOptions exec_options(const ExecFlags& flags) {
-  if (flags.threads < 0) fail("--threads must be >= 0, got ", flags.threads);
+  // Far more threads than any machine has cores only slows a run down, and tens of
+  // thousands exhaust the process's threads and stacks: refuse them here.
+  constexpr int kMaxThreads = 4096;
+  if (flags.threads < 0 || flags.threads > kMaxThreads) {
+    fail("--threads must be in [0, ", kMaxThreads, "] (0 = all cores), got ", flags.threads);
+  }
   return ExecOptions{parse_schedule(flags.schedule), flags.threads};
 }
 
 Tensor load_optional(const std::string& path, const std::string& flag,
                      const std::vector<int64_t>& shape, const std::string& labels) {
   if (path.empty()) return {};
-  Tensor tensor = load_npy<float>(path);
+  Tensor tensor = load_flag<float>(path, flag);
   check_shape(tensor.shape(), shape, flag, path, labels);
   return tensor;
 }
 
+Weights load_model_weights(const ModelSpec& spec, const InputFlags& flags) {
+  try {
+    return load_weights(flags.weights, spec);
+  } catch (const Error& e) {
+    fail("--weights: ", e.what());
+  }
+}
+
 ProblemFiles load_problem(const ModelSpec& spec, const InputFlags& flags) {
+  if (!flags.c0.empty() && spec.cell != CellKind::lstm) {
+    fail("--c0 is for lstm only; a ", to_string(spec.cell), " has no cell state");
+  }
   ProblemFiles files;
-  files.input = load_npy<float>(flags.input);
+  files.input = load_flag<float>(flags.input, "--input");
   const auto& shape = files.input.shape();
   if (shape.size() != 3 || shape[2] != spec.input_size) {
     fail("--input ", flags.input, ": expected shape [T, N, I] with I = ", spec.input_size,
@@ -90,11 +143,15 @@ ProblemFiles load_problem(const ModelSpec& spec, const InputFlags& flags) {
          shape_to_string(shape));
   }
   if (!flags.lengths.empty()) {
-    files.lengths = load_npy<int64_t>(flags.lengths);
+    files.lengths = load_flag<int64_t>(flags.lengths, "--lengths");
     check_shape(files.lengths.shape(), {files.batch}, "--lengths", flags.lengths, "[N]");
-  }
-  if (!flags.c0.empty() && spec.cell != CellKind::lstm) {
-    fail("--c0 is for lstm only; a ", to_string(spec.cell), " has no cell state");
+    for (int64_t n = 0; n < files.batch; ++n) {
+      const int64_t length = files.lengths.data()[n];
+      if (length < 1 || length > files.steps) {
+        fail("--lengths ", flags.lengths, ": lengths[", n, "] = ", length,
+             " is outside [1, T] with T = ", files.steps, " (the steps of --input)");
+      }
+    }
   }
   const std::vector<int64_t> state{spec.layers * spec.directions(), files.batch,
                                    spec.hidden_size};
@@ -109,6 +166,9 @@ void check_writable(const std::string& path, const std::string& flag) {
   if (dir.empty()) dir = ".";
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
+    if (std::filesystem::exists(dir, ec)) {
+      fail(flag, " ", path, ": ", dir.string(), " is not a directory");
+    }
     fail(flag, " ", path, ": directory ", dir.string(), " does not exist");
   }
   if (::access(dir.c_str(), W_OK) != 0) {

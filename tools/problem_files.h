@@ -39,8 +39,8 @@ ModelSpec model_spec(const ModelFlags& flags);
 ExecOptions exec_options(const ExecFlags& flags);
 
 /// The arrays of a run, loaded and checked against the model: every file's shape must
-/// agree with the flags and with the other files; errors name the flag, the file, the
-/// expected and the actual shape.
+/// agree with the flags and with the other files, float values must be finite and lengths
+/// in [1, T]; errors name the flag, the file, the expected and the actual value.
 struct ProblemFiles {
   Tensor input;                   // [T, N, I]
   BasicTensor<int64_t> lengths;   // [N] or empty
@@ -50,7 +50,11 @@ struct ProblemFiles {
 
 ProblemFiles load_problem(const ModelSpec& spec, const InputFlags& flags);
 
-/// Loads an optional float array that must have `shape`; empty path = empty tensor.
+/// The weights of --weights, checked against the model (names, shapes, finite values).
+Weights load_model_weights(const ModelSpec& spec, const InputFlags& flags);
+
+/// Loads an optional float array that must have `shape` and finite values; empty path =
+/// empty tensor.
 Tensor load_optional(const std::string& path, const std::string& flag,
                      const std::vector<int64_t>& shape, const std::string& labels);
 
