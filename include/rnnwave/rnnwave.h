@@ -8,4 +8,5 @@
 #include "rnnwave/rnn.h"
 #include "rnnwave/schedule.h"
 #include "rnnwave/tensor.h"
+#include "rnnwave/trace.h"
 #include "rnnwave/weights.h"

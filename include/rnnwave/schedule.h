@@ -2,9 +2,12 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string_view>
 
 namespace rnnwave {
+
+class Trace;
 
 /// The order in which the (layer, direction, step) cells run. Every schedule computes
 /// the same function; they differ in speed only.
@@ -28,6 +31,13 @@ struct ExecOptions {
   Schedule schedule = Schedule::sequential;
   /// Worker threads; 0 means one per available core.
   int threads = 0;
+  /// Steps per input-projection and input-gradient task of the wavefront schedule;
+  /// 0 lets the engine choose for the problem and thread count.
+  int64_t step_block = 0;
+  /// Independent sub-batches of the wavefront schedule; 0 lets the engine choose.
+  int64_t batch_splits = 0;
+  /// If set, every task of every pass is recorded there (see trace.h).
+  Trace* trace = nullptr;
 };
 
 }  // namespace rnnwave

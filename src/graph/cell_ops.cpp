@@ -26,13 +26,6 @@ void add_column_sums(const T* a, int64_t rows, int64_t cols, int64_t ld, T* out)
 
 }  // namespace
 
-int64_t weight_grad_block(int64_t steps, int64_t batch) {
-  // Enough rows (steps x batch) for an efficient GEMM, few enough steps that the
-  // weight gradients of a layer can start long before its backward pass ends.
-  const int64_t block = std::clamp<int64_t>((128 + batch - 1) / batch, 1, 32);
-  return std::min(block, steps);
-}
-
 template <class T>
 void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
   auto& ws = pass.ws;

@@ -12,7 +12,6 @@
 //   weight_grad(l,d,[t0,t1))     needs the same for d; its blocks accumulate in a fixed order
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 
 #include "graph/model_params.h"
@@ -52,26 +51,7 @@ void input_grad(Pass<T>& pass, int64_t l, int64_t t0, int64_t t1);
 template <class T>
 void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1);
 
-/// Steps per weight_grad block. It fixes the order in which weight gradients are summed,
-/// so it depends on the problem only (never on threads or schedule): every schedule and
-/// thread count then produces the same bits.
-int64_t weight_grad_block(int64_t steps, int64_t batch);
+
 
 }  // namespace rnnwave
 
-namespace rnnwave {
-
-/// Calls f(t0, t1) for the weight_grad blocks of direction d in the order their gradients
-/// become available during the backward pass (descending steps for the forward direction,
-/// ascending for the reverse one). Every schedule sums the blocks in this order.
-template <class F>
-void for_each_weight_grad_block(int64_t steps, int64_t batch, int64_t direction, F&& f) {
-  const int64_t block = weight_grad_block(steps, batch);
-  const int64_t count = (steps + block - 1) / block;
-  for (int64_t k = 0; k < count; ++k) {
-    const int64_t b = direction == 0 ? count - 1 - k : k;
-    f(b * block, std::min(steps, (b + 1) * block));
-  }
-}
-
-}  // namespace rnnwave

@@ -14,7 +14,7 @@ template <class T>
 constexpr std::array<ScheduleOps<T>, kScheduleCount> kSchedules = {{
     {Schedule::sequential, &sequential_forward<T>, &sequential_backward<T>},
     {Schedule::layerwise, nullptr, nullptr},
-    {Schedule::wavefront, nullptr, nullptr},
+    {Schedule::wavefront, &wavefront_forward<T>, &wavefront_backward<T>},
 }};
 
 template <class T>

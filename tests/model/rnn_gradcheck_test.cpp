@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "support/exec_options.h"
 #include "support/problem.h"
 
 namespace rnnwave::testing {
@@ -45,13 +46,23 @@ double central_difference(double& value, Eval&& eval) {
   return (up - down) / (2 * kEps);
 }
 
-class GradCheck : public ::testing::TestWithParam<Case> {};
+/// The math is the same under every schedule (that is checked against the reference for
+/// all of them); finite differences need hundreds of passes per case, so they run on the
+/// sequential schedule and on the wavefront with every degree of freedom exercised.
+std::vector<ExecOptions> gradcheck_exec_options() {
+  ExecOptions wavefront{Schedule::wavefront, 2};
+  wavefront.step_block = 2;
+  wavefront.batch_splits = 2;
+  return {ExecOptions{Schedule::sequential, 1}, wavefront};
+}
+
+class GradCheck : public ::testing::TestWithParam<std::tuple<Case, ExecOptions>> {};
 
 TEST_P(GradCheck, EveryGradientMatchesFiniteDifferences) {
-  const Case c = GetParam();
+  const auto& [c, options] = GetParam();
   Problem<double> p = make_problem<double>(c, 17);
   BasicWeights<double> weights = BasicWeights<double>::uniform(p.spec, 5);
-  BasicRnn<double> rnn(weights, ExecOptions{Schedule::sequential, 1});
+  BasicRnn<double> rnn(weights, options);
   const Grads<double> g = run_backward(rnn, p);
   auto eval = [&] { return loss(rnn, p); };
   Checker check;
@@ -84,8 +95,13 @@ TEST_P(GradCheck, EveryGradientMatchesFiniteDifferences) {
   RecordProperty("worst_relative_error", worst);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllCells, GradCheck, ::testing::ValuesIn(all_cases()),
-                         [](const auto& param_info) { return case_name(param_info.param); });
+INSTANTIATE_TEST_SUITE_P(AllCells, GradCheck,
+                         ::testing::Combine(::testing::ValuesIn(all_cases()),
+                                            ::testing::ValuesIn(gradcheck_exec_options())),
+                         [](const auto& param_info) {
+                           return case_name(std::get<0>(param_info.param)) + "_" +
+                                  exec_name(std::get<1>(param_info.param));
+                         });
 
 }  // namespace
 }  // namespace rnnwave::testing

@@ -1,0 +1,60 @@
+#include "graph/decomposition.h"
+
+#include <algorithm>
+
+#include "common/strings.h"
+
+namespace rnnwave {
+
+int64_t weight_grad_block(int64_t steps, int64_t batch) {
+  // Enough rows (steps x batch) for an efficient GEMM, few enough steps that the
+  // weight gradients of a layer can start long before its backward pass ends.
+  const int64_t block = std::clamp<int64_t>((128 + batch - 1) / batch, 1, 32);
+  return std::min(block, steps);
+}
+
+std::string Decomposition::describe() const {
+  return cat("step_block=", step_block, " batch_splits=", splits(), " weight_block=", weight_block);
+}
+
+namespace {
+
+/// Independent chains the graph offers per layer without splitting the batch: the two
+/// directions, and for a one-direction stack the wavefront across layers.
+int64_t natural_parallelism(const GraphShape& s) {
+  return s.directions == 2 ? 2 : std::min<int64_t>(s.layers, s.steps);
+}
+
+int64_t default_splits(const GraphShape& s, int threads) {
+  if (threads <= 1) return 1;
+  // Enough chains to keep every thread busy through the wavefront's ramp-up, but sub-
+  // batches of at least 8 rows: below that a GEMM re-reads the weights for too little work.
+  const int64_t wanted = (2 * threads + natural_parallelism(s) - 1) / natural_parallelism(s);
+  return std::clamp<int64_t>(std::min(wanted, s.batch / 8), 1, s.batch);
+}
+
+int64_t default_step_block(const GraphShape& s) {
+  // About 64 rows per projection GEMM; at most 16 steps so the next layer starts early.
+  return std::clamp<int64_t>((64 + s.batch - 1) / s.batch, 1, 16);
+}
+
+}  // namespace
+
+Decomposition choose_decomposition(const GraphShape& shape, int threads,
+                                   const ExecOptions& options) {
+  if (options.step_block < 0) fail("step_block must be >= 0 (0 = automatic), got ", options.step_block);
+  if (options.batch_splits < 0 || options.batch_splits > shape.batch) {
+    fail("batch_splits must be in [0, N] with N = ", shape.batch, " (0 = automatic), got ",
+         options.batch_splits);
+  }
+  Decomposition d;
+  d.step_block = std::min(options.step_block > 0 ? options.step_block : default_step_block(shape),
+                          shape.steps);
+  const int64_t splits = options.batch_splits > 0 ? options.batch_splits : default_splits(shape, threads);
+  d.split_rows.resize(static_cast<size_t>(splits + 1));
+  for (int64_t s = 0; s <= splits; ++s) d.split_rows[s] = s * shape.batch / splits;
+  d.weight_block = weight_grad_block(shape.steps, shape.batch);
+  return d;
+}
+
+}  // namespace rnnwave

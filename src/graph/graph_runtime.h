@@ -1,0 +1,36 @@
+// Runtimes that execute a TaskGraph.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "graph/task_graph.h"
+
+namespace rnnwave {
+
+/// Runs task i of the graph.
+using TaskBody = std::function<void(int64_t)>;
+
+/// Runs every task on the calling thread, in the graph's (topological) order.
+void run_graph_inline(const TaskGraph& graph, const TaskBody& body);
+
+/// Runs the graph as OpenMP tasks on `threads` threads: each task is created with a
+/// depend(in:) on the token of each predecessor and a depend(out:) on its own, and runs as
+/// soon as they are done — no barrier anywhere but at the end. Worker threads flush
+/// denormals to zero. If a task throws, the tasks not yet started are skipped, and the
+/// first exception is rethrown once the graph has drained: none escapes a task.
+void run_graph_openmp(const TaskGraph& graph, int threads, const TaskBody& body);
+
+/// Start and end times (steady clock, ns) and thread of every task, when tracing.
+struct TaskTimes {
+  std::vector<int64_t> start_ns, end_ns;
+  std::vector<int32_t> thread;
+  explicit TaskTimes(int64_t tasks);
+  /// Wraps body so that it records the times of each task.
+  TaskBody timed(const TaskBody& body);
+};
+
+int64_t now_ns();
+
+}  // namespace rnnwave

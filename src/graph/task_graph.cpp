@@ -1,0 +1,140 @@
+#include "graph/task_graph.h"
+
+#include <array>
+
+#include "common/strings.h"
+
+namespace rnnwave {
+namespace {
+
+constexpr std::array<std::string_view, kTaskKindCount> kTaskKindNames = {
+    "project", "forward", "backward", "input_grad", "weight_grad"};
+static_assert(static_cast<int>(TaskKind::weight_grad) == kTaskKindCount - 1);
+
+/// Ids of the per-step tasks of one pass, indexed [l][d][t][s].
+class StepIds {
+ public:
+  StepIds(const GraphShape& shape, int64_t splits)
+      : D_(shape.directions), T_(shape.steps), S_(splits),
+        ids_(static_cast<size_t>(shape.layers * D_ * T_ * S_), -1) {}
+  int32_t& operator()(int64_t l, int64_t d, int64_t t, int64_t s) {
+    return ids_[static_cast<size_t>(((l * D_ + d) * T_ + t) * S_ + s)];
+  }
+
+ private:
+  int64_t D_, T_, S_;
+  std::vector<int32_t> ids_;
+};
+
+/// Steps of block b: [b*B, min(T, (b+1)*B)).
+struct Blocks {
+  int64_t size, steps;
+  int64_t count() const { return (steps + size - 1) / size; }
+  int64_t begin(int64_t b) const { return b * size; }
+  int64_t end(int64_t b) const { return std::min(steps, (b + 1) * size); }
+};
+
+/// The step direction d processes i-th in the forward pass.
+int64_t forward_step_at(int64_t d, int64_t i, int64_t steps) { return d == 0 ? i : steps - 1 - i; }
+
+}  // namespace
+
+std::string_view to_string(TaskKind kind) { return kTaskKindNames[static_cast<size_t>(kind)]; }
+
+int32_t TaskGraph::add(const Task& task, const std::vector<int32_t>& predecessors) {
+  tasks.push_back(task);
+  preds.insert(preds.end(), predecessors.begin(), predecessors.end());
+  pred_begin.push_back(static_cast<int32_t>(preds.size()));
+  return static_cast<int32_t>(tasks.size() - 1);
+}
+
+TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& dec) {
+  const int64_t L = shape.layers, D = shape.directions, T = shape.steps, S = dec.splits();
+  const Blocks blocks{dec.step_block, T};
+  TaskGraph graph;
+  StepIds step(shape, S);
+  std::vector<int32_t> project(static_cast<size_t>(D * blocks.count()));
+  std::vector<int32_t> preds;
+  for (int64_t l = 0; l < L; ++l) {
+    for (int64_t d = 0; d < D; ++d) {
+      for (int64_t b = 0; b < blocks.count(); ++b) {
+        preds.clear();
+        // The block of layer l-1 is complete once each direction's chain has passed it:
+        // the forward chain at its last step, the reverse chain at its first.
+        if (l > 0) {
+          for (int64_t s = 0; s < S; ++s) {
+            preds.push_back(step(l - 1, 0, blocks.end(b) - 1, s));
+            if (D == 2) preds.push_back(step(l - 1, 1, blocks.begin(b), s));
+          }
+        }
+        project[d * blocks.count() + b] = graph.add(
+            {TaskKind::project, int32_t(l), int32_t(d), -1, blocks.begin(b), blocks.end(b)}, preds);
+      }
+    }
+    for (int64_t i = 0; i < T; ++i) {
+      for (int64_t d = 0; d < D; ++d) {
+        const int64_t t = forward_step_at(d, i, T);
+        for (int64_t s = 0; s < S; ++s) {
+          preds.assign({project[d * blocks.count() + t / blocks.size]});
+          if (i > 0) preds.push_back(step(l, d, forward_step_at(d, i - 1, T), s));
+          step(l, d, t, s) =
+              graph.add({TaskKind::forward, int32_t(l), int32_t(d), int32_t(s), t, t + 1}, preds);
+        }
+      }
+    }
+  }
+  return graph;
+}
+
+TaskGraph build_backward_graph(const GraphShape& shape, const Decomposition& dec,
+                               bool input_grad, bool weight_grads) {
+  const int64_t L = shape.layers, D = shape.directions, T = shape.steps, S = dec.splits();
+  const Blocks blocks{dec.step_block, T};
+  TaskGraph graph;
+  StepIds step(shape, S);
+  std::vector<int32_t> grad_above;  // input_grad tasks of layer l+1, by block
+  std::vector<int32_t> preds;
+  // Backward chains run against the forward ones: direction 0 from T-1 down, 1 from 0 up.
+  auto backward_step_at = [T](int64_t d, int64_t i) { return d == 0 ? T - 1 - i : i; };
+  for (int64_t l = L - 1; l >= 0; --l) {
+    for (int64_t i = 0; i < T; ++i) {
+      for (int64_t d = 0; d < D; ++d) {
+        const int64_t t = backward_step_at(d, i);
+        for (int64_t s = 0; s < S; ++s) {
+          preds.clear();
+          if (i > 0) preds.push_back(step(l, d, backward_step_at(d, i - 1), s));
+          if (l < L - 1) preds.push_back(grad_above[t / blocks.size]);
+          step(l, d, t, s) =
+              graph.add({TaskKind::backward, int32_t(l), int32_t(d), int32_t(s), t, t + 1}, preds);
+        }
+      }
+    }
+    // Steps [t0, t1) of direction d are all done once its chain has passed them.
+    auto block_done = [&](int64_t d, int64_t t0, int64_t t1) {
+      for (int64_t s = 0; s < S; ++s) preds.push_back(step(l, d, d == 0 ? t0 : t1 - 1, s));
+    };
+    if (weight_grads) {
+      for (int64_t d = 0; d < D; ++d) {
+        int32_t previous = -1;
+        for_each_weight_grad_block(T, shape.batch, d, [&](int64_t t0, int64_t t1) {
+          preds.clear();
+          block_done(d, t0, t1);
+          if (previous >= 0) preds.push_back(previous);
+          previous = graph.add({TaskKind::weight_grad, int32_t(l), int32_t(d), -1, t0, t1}, preds);
+        });
+      }
+    }
+    if (l > 0 || input_grad) {
+      grad_above.assign(static_cast<size_t>(blocks.count()), -1);
+      for (int64_t b = 0; b < blocks.count(); ++b) {
+        preds.clear();
+        for (int64_t d = 0; d < D; ++d) block_done(d, blocks.begin(b), blocks.end(b));
+        grad_above[b] = graph.add(
+            {TaskKind::input_grad, int32_t(l), -1, -1, blocks.begin(b), blocks.end(b)}, preds);
+      }
+    }
+  }
+  return graph;
+}
+
+}  // namespace rnnwave

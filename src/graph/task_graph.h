@@ -1,0 +1,58 @@
+// The (layer, direction, step) cells of a pass as an explicit dataflow graph.
+//
+// The graph is built once per pass from the problem and its decomposition, and is then
+// handed to a runtime that runs every task whose predecessors are done. Only direct data
+// dependencies are edges (see cell_ops.h for what each operation reads); edges implied by
+// a chain are left out, so the runtime tracks as few as possible.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "graph/decomposition.h"
+
+namespace rnnwave {
+
+enum class TaskKind : uint8_t {
+  project,      // project_input(l, d, [t0, t1)), all rows
+  forward,      // forward_step(l, d, t0, rows of sub-batch s)
+  backward,     // backward_step(l, d, t0, rows of sub-batch s)
+  input_grad,   // input_grad(l, [t0, t1)), all rows, both directions
+  weight_grad,  // weight_grad(l, d, [t0, t1))
+};
+inline constexpr int kTaskKindCount = 5;
+
+std::string_view to_string(TaskKind kind);
+
+struct Task {
+  TaskKind kind;
+  int32_t layer;
+  int32_t direction;  // -1 for input_grad (both directions)
+  int32_t split;      // sub-batch index for forward/backward, -1 otherwise
+  int64_t t0, t1;     // steps [t0, t1); a single step for forward/backward
+};
+
+/// Tasks in a topological order (every predecessor before its successors), with the
+/// predecessors of task i at preds[pred_begin[i] .. pred_begin[i+1]).
+struct TaskGraph {
+  std::vector<Task> tasks;
+  std::vector<int32_t> pred_begin{0};
+  std::vector<int32_t> preds;
+
+  int32_t add(const Task& task, const std::vector<int32_t>& predecessors);
+  int64_t size() const { return static_cast<int64_t>(tasks.size()); }
+  int32_t pred_count(int64_t i) const { return pred_begin[i + 1] - pred_begin[i]; }
+  const int32_t* preds_of(int64_t i) const { return preds.data() + pred_begin[i]; }
+};
+
+/// The forward graph: project and forward tasks of every layer.
+TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& decomposition);
+
+/// The backward graph: backward, input_grad (above layer 0, and at layer 0 if
+/// `input_grad` is set) and, if `weight_grads`, weight_grad tasks chained per (l, d) in
+/// the canonical order of for_each_weight_grad_block.
+TaskGraph build_backward_graph(const GraphShape& shape, const Decomposition& decomposition,
+                               bool input_grad, bool weight_grads);
+
+}  // namespace rnnwave

@@ -1,0 +1,95 @@
+#include "graph/task_runner.h"
+
+#include "rnnwave/trace.h"
+
+namespace rnnwave {
+namespace {
+
+void append_trace(Trace& trace, const char* pass_name, const TaskGraph& graph,
+                  const Decomposition& dec, int64_t batch, const TaskTimes& times) {
+  int64_t origin = INT64_MAX;
+  for (int64_t start : times.start_ns) origin = std::min(origin, start);
+  std::vector<TraceEvent> events;
+  events.reserve(graph.tasks.size());
+  for (int64_t i = 0; i < graph.size(); ++i) {
+    const Task& task = graph.tasks[i];
+    TraceEvent e;
+    e.pass = pass_name;
+    e.kind = std::string(to_string(task.kind));
+    e.layer = task.layer;
+    e.direction = task.direction;
+    e.split = task.split;
+    e.step_begin = task.t0;
+    e.step_end = task.t1;
+    e.batch_begin = task.split >= 0 ? dec.split_rows[task.split] : 0;
+    e.batch_end = task.split >= 0 ? dec.split_rows[task.split + 1] : batch;
+    e.thread = times.thread[i];
+    e.start_us = static_cast<double>(times.start_ns[i] - origin) / 1e3;
+    e.duration_us = static_cast<double>(times.end_ns[i] - times.start_ns[i]) / 1e3;
+    events.push_back(std::move(e));
+  }
+  trace.append(std::move(events), origin);
+}
+
+template <class T>
+void run_graph(Pass<T>& pass, const ExecOptions& options, int threads, GraphRunner runner,
+               const Decomposition& dec, const TaskGraph& graph, const char* pass_name) {
+  const TaskBody body = [&](int64_t i) { run_task(pass, dec, graph.tasks[i]); };
+  if (options.trace == nullptr) {
+    runner(graph, threads, body);
+    return;
+  }
+  TaskTimes times(graph.size());
+  runner(graph, threads, times.timed(body));
+  append_trace(*options.trace, pass_name, graph, dec, pass.ws.N, times);
+}
+
+}  // namespace
+
+template <class T>
+void run_task(Pass<T>& pass, const Decomposition& dec, const Task& task) {
+  const int64_t r0 = task.split >= 0 ? dec.split_rows[task.split] : 0;
+  const int64_t r1 = task.split >= 0 ? dec.split_rows[task.split + 1] : 0;
+  switch (task.kind) {
+    case TaskKind::project:
+      project_input(pass, task.layer, task.direction, task.t0, task.t1);
+      return;
+    case TaskKind::forward:
+      forward_step(pass, task.layer, task.direction, task.t0, r0, r1);
+      return;
+    case TaskKind::backward:
+      backward_step(pass, task.layer, task.direction, task.t0, r0, r1);
+      return;
+    case TaskKind::input_grad:
+      input_grad(pass, task.layer, task.t0, task.t1);
+      return;
+    case TaskKind::weight_grad:
+      weight_grad(pass, task.layer, task.direction, task.t0, task.t1);
+      return;
+  }
+}
+
+template <class T>
+void run_forward_graph(Pass<T>& pass, const ExecOptions& options, int threads, GraphRunner runner) {
+  const Decomposition dec = choose_decomposition(graph_shape<T>(pass.ws), threads, options);
+  const TaskGraph graph = build_forward_graph(graph_shape<T>(pass.ws), dec);
+  run_graph(pass, options, threads, runner, dec, graph, "forward");
+}
+
+template <class T>
+void run_backward_graph(Pass<T>& pass, const ExecOptions& options, int threads, GraphRunner runner) {
+  const Decomposition dec = choose_decomposition(graph_shape<T>(pass.ws), threads, options);
+  const TaskGraph graph = build_backward_graph(graph_shape<T>(pass.ws), dec,
+                                               pass.want_input_grad, pass.grads != nullptr);
+  run_graph(pass, options, threads, runner, dec, graph, "backward");
+}
+
+#define RNNWAVE_INSTANTIATE(T)                                                                  \
+  template void run_task<T>(Pass<T>&, const Decomposition&, const Task&);                       \
+  template void run_forward_graph<T>(Pass<T>&, const ExecOptions&, int, GraphRunner);           \
+  template void run_backward_graph<T>(Pass<T>&, const ExecOptions&, int, GraphRunner);
+RNNWAVE_INSTANTIATE(float)
+RNNWAVE_INSTANTIATE(double)
+#undef RNNWAVE_INSTANTIATE
+
+}  // namespace rnnwave
