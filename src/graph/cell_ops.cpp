@@ -24,27 +24,16 @@ void add_column_sums(const T* a, int64_t rows, int64_t cols, int64_t ld, T* out)
   }
 }
 
-}  // namespace
-
+/// The rows [r0, end) of step t of (l, d) as the pointwise math sees them.
 template <class T>
-void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
+StepBuffers<T> step_buffers(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0,
+                            int64_t end, bool backward) {
   auto& ws = pass.ws;
-  const int64_t in = ws.layer_input_size(l), GH = ws.G * ws.H;
-  gemm<T>(Trans::no, Trans::yes, (t1 - t0) * ws.N, GH, in, T(1), ws.layer_input(l, t0), in,
-          pass.params.w_ih(l, d), in, T(0), ws.gates(l, d, t0), GH);
-}
-
-template <class T>
-void forward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1) {
-  auto& ws = pass.ws;
-  const int64_t rows = ws.order.active_end(t, r0, r1) - r0;
-  if (rows == 0) return;
   const int64_t H = ws.H, GH = ws.G * ws.H, ldh = ws.ld_h();
   const int64_t prev = WorkspaceImpl<T>::prev_slot(d, t), out = WorkspaceImpl<T>::out_slot(t);
   const CellKind kind = ws.spec.cell;
-
   StepBuffers<T> s;
-  s.rows = rows;
+  s.rows = end - r0;
   s.hidden = H;
   s.ld_h = ldh;
   s.gates = ws.gates(l, d, t) + r0 * GH;
@@ -56,60 +45,94 @@ void forward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, in
     s.c_out = ws.c(l, d, out) + r0 * H;
   }
   if (kind == CellKind::gru) {
-    T* recurrent = ws.gru_recurrent(l, d) + r0 * GH;
-    gemm<T>(Trans::no, Trans::yes, rows, GH, H, T(1), s.h_prev, ldh, pass.params.w_hh(l, d), H,
-            T(0), recurrent, GH);
-    s.recurrent = recurrent;
+    s.recurrent = ws.gru_recurrent(l, d) + r0 * GH;
     s.gru_hn = ws.gru_hn(l, d, t) + r0 * H;
     s.bias_hh = pass.params.b_hh(l, d);
-  } else {
-    gemm<T>(Trans::no, Trans::yes, rows, GH, H, T(1), s.h_prev, ldh, pass.params.w_hh(l, d), H,
-            T(1), s.gates, GH);
   }
-  cells::cell_ops<T>(kind).forward(s);
+  if (backward) {
+    s.dh_above = ws.dh_above(l, t) + r0 * ldh + d * H;
+    s.dh_next = ws.drec_h(l, d, out) + r0 * H;
+    s.dh_prev = ws.drec_h(l, d, prev) + r0 * H;
+    if (kind == CellKind::lstm) {
+      s.dc_next = ws.drec_c(l, d, out) + r0 * H;
+      s.dc_prev = ws.drec_c(l, d, prev) + r0 * H;
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+template <class T>
+void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
+  auto& ws = pass.ws;
+  const int64_t in = ws.layer_input_size(l), GH = ws.G * ws.H;
+  gemm<T>(Trans::no, Trans::yes, (t1 - t0) * ws.N, GH, in, T(1), ws.layer_input(l, t0), in,
+          pass.params.w_ih(l, d), in, T(0), ws.gates(l, d, t0), GH);
+}
+
+template <class T>
+void forward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0,
+                            int64_t r1) {
+  const int64_t end = pass.ws.order.active_end(t, r0, r1);
+  if (end == r0) return;
+  const StepBuffers<T> s = step_buffers(pass, l, d, t, r0, end, false);
+  const int64_t H = s.hidden, GH = pass.ws.G * H;
+  // GRU keeps h W_hh^T apart: its n gate needs W_hn h + b_hn inside the reset product.
+  const bool gru = pass.ws.spec.cell == CellKind::gru;
+  gemm<T>(Trans::no, Trans::yes, s.rows, GH, H, T(1), s.h_prev, s.ld_h, pass.params.w_hh(l, d), H,
+          gru ? T(0) : T(1), gru ? const_cast<T*>(s.recurrent) : s.gates, GH);
+}
+
+template <class T>
+void forward_pointwise(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1) {
+  const int64_t end = pass.ws.order.active_end(t, r0, r1);
+  if (end == r0) return;
+  cells::cell_ops<T>(pass.ws.spec.cell).forward(step_buffers(pass, l, d, t, r0, end, false));
+}
+
+template <class T>
+void forward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1) {
+  forward_recurrent_gemm(pass, l, d, t, r0, r1);
+  forward_pointwise(pass, l, d, t, r0, r1);
+}
+
+template <class T>
+void backward_pointwise(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1) {
+  auto& ws = pass.ws;
+  const int64_t end = ws.order.active_end(t, r0, r1);
+  const int64_t H = ws.H, GH = ws.G * ws.H;
+  // Finished rows contribute nothing to the GEMMs over blocks of steps that follow.
+  std::memset(ws.gates(l, d, t) + end * GH, 0, sizeof(T) * (r1 - end) * GH);
+  if (ws.spec.cell == CellKind::gru) {
+    std::memset(ws.gru_hn(l, d, t) + end * H, 0, sizeof(T) * (r1 - end) * H);
+  }
+  if (end == r0) return;
+  cells::cell_ops<T>(ws.spec.cell).backward(step_buffers(pass, l, d, t, r0, end, true));
+}
+
+template <class T>
+void backward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0,
+                             int64_t r1) {
+  const int64_t end = pass.ws.order.active_end(t, r0, r1);
+  if (end == r0) return;
+  const StepBuffers<T> s = step_buffers(pass, l, d, t, r0, end, true);
+  const int64_t H = s.hidden, GH = pass.ws.G * H;
+  const T* w_hh = pass.params.w_hh(l, d);
+  if (pass.ws.spec.cell == CellKind::gru) {
+    // dh_prev = dh*z (written by the pointwise step) + [dr, dz] W_h{r,z} + (dn*r) W_hn
+    gemm<T>(Trans::no, Trans::no, s.rows, H, 2 * H, T(1), s.gates, GH, w_hh, H, T(1), s.dh_prev, H);
+    gemm<T>(Trans::no, Trans::no, s.rows, H, H, T(1), s.gru_hn, H, w_hh + 2 * H * H, H, T(1),
+            s.dh_prev, H);
+  } else {
+    gemm<T>(Trans::no, Trans::no, s.rows, H, GH, T(1), s.gates, GH, w_hh, H, T(0), s.dh_prev, H);
+  }
 }
 
 template <class T>
 void backward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1) {
-  auto& ws = pass.ws;
-  const int64_t end = ws.order.active_end(t, r0, r1), rows = end - r0;
-  const int64_t H = ws.H, GH = ws.G * ws.H, ldh = ws.ld_h();
-  const int64_t prev = WorkspaceImpl<T>::prev_slot(d, t), out = WorkspaceImpl<T>::out_slot(t);
-  const CellKind kind = ws.spec.cell;
-
-  // Finished rows contribute nothing to the GEMMs over blocks of steps that follow.
-  std::memset(ws.gates(l, d, t) + end * GH, 0, sizeof(T) * (r1 - end) * GH);
-  if (kind == CellKind::gru) std::memset(ws.gru_hn(l, d, t) + end * H, 0, sizeof(T) * (r1 - end) * H);
-  if (rows == 0) return;
-
-  StepBuffers<T> s;
-  s.rows = rows;
-  s.hidden = H;
-  s.ld_h = ldh;
-  s.gates = ws.gates(l, d, t) + r0 * GH;
-  s.h_prev = ws.h(l, prev) + r0 * ldh + d * H;
-  s.h_out = ws.h(l, out) + r0 * ldh + d * H;
-  s.dh_above = ws.dh_above(l, t) + r0 * ldh + d * H;
-  s.dh_next = ws.drec_h(l, d, out) + r0 * H;
-  s.dh_prev = ws.drec_h(l, d, prev) + r0 * H;
-  if (kind == CellKind::lstm) {
-    s.c_prev = ws.c(l, d, prev) + r0 * H;
-    s.c_out = ws.c(l, d, out) + r0 * H;
-    s.dc_next = ws.drec_c(l, d, out) + r0 * H;
-    s.dc_prev = ws.drec_c(l, d, prev) + r0 * H;
-  }
-  if (kind == CellKind::gru) s.gru_hn = ws.gru_hn(l, d, t) + r0 * H;
-  cells::cell_ops<T>(kind).backward(s);
-
-  const T* w_hh = pass.params.w_hh(l, d);
-  if (kind == CellKind::gru) {
-    // dh_prev = dh*z (written above) + [dr, dz] W_h{r,z} + (dn*r) W_hn
-    gemm<T>(Trans::no, Trans::no, rows, H, 2 * H, T(1), s.gates, GH, w_hh, H, T(1), s.dh_prev, H);
-    gemm<T>(Trans::no, Trans::no, rows, H, H, T(1), s.gru_hn, H, w_hh + 2 * H * H, H, T(1),
-            s.dh_prev, H);
-  } else {
-    gemm<T>(Trans::no, Trans::no, rows, H, GH, T(1), s.gates, GH, w_hh, H, T(0), s.dh_prev, H);
-  }
+  backward_pointwise(pass, l, d, t, r0, r1);
+  backward_recurrent_gemm(pass, l, d, t, r0, r1);
 }
 
 template <class T>
@@ -153,14 +176,21 @@ void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
   }
 }
 
+#define RNNWAVE_STEP_OP(T, op) \
+  template void op<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t, int64_t);
 #define RNNWAVE_INSTANTIATE(T)                                                           \
   template void project_input<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t);          \
-  template void forward_step<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t, int64_t);  \
-  template void backward_step<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t, int64_t); \
+  RNNWAVE_STEP_OP(T, forward_recurrent_gemm)                                             \
+  RNNWAVE_STEP_OP(T, forward_pointwise)                                                  \
+  RNNWAVE_STEP_OP(T, forward_step)                                                       \
+  RNNWAVE_STEP_OP(T, backward_pointwise)                                                 \
+  RNNWAVE_STEP_OP(T, backward_recurrent_gemm)                                            \
+  RNNWAVE_STEP_OP(T, backward_step)                                                      \
   template void input_grad<T>(Pass<T>&, int64_t, int64_t, int64_t);                      \
   template void weight_grad<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t);
 RNNWAVE_INSTANTIATE(float)
 RNNWAVE_INSTANTIATE(double)
 #undef RNNWAVE_INSTANTIATE
+#undef RNNWAVE_STEP_OP
 
 }  // namespace rnnwave

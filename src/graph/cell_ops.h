@@ -37,10 +37,24 @@ void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1);
 template <class T>
 void forward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
 
+/// The two halves of forward_step, for schedules that run them apart (layerwise): the
+/// recurrent GEMM h_prev W_hh^T, then the cell's pointwise math.
+template <class T>
+void forward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
+template <class T>
+void forward_pointwise(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
+
 /// Pointwise backward of step t for rows [r0, r1) and the gradient into the previous
 /// state; turns the saved gates into their gradients and zeroes those of finished rows.
 template <class T>
 void backward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
+
+/// The two halves of backward_step: the pointwise math (which also zeroes the gradients of
+/// finished rows), then the GEMM into the previous state's gradient.
+template <class T>
+void backward_pointwise(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
+template <class T>
+void backward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
 
 /// Gradient of layer l's input at steps [t0,t1): sum over d of dgates(l,d) W_ih(l,d),
 /// direction 0 first.

@@ -25,6 +25,8 @@ struct ScheduleOps {
 
 template <class T> void sequential_forward(Pass<T>& pass, const ExecOptions& options);
 template <class T> void sequential_backward(Pass<T>& pass, const ExecOptions& options);
+template <class T> void layerwise_forward(Pass<T>& pass, const ExecOptions& options);
+template <class T> void layerwise_backward(Pass<T>& pass, const ExecOptions& options);
 template <class T> void wavefront_forward(Pass<T>& pass, const ExecOptions& options);
 template <class T> void wavefront_backward(Pass<T>& pass, const ExecOptions& options);
 

@@ -19,14 +19,15 @@ void check_dimension(std::string_view name, int64_t value) {
 }  // namespace
 
 int64_t ModelSpec::parameter_count() const {
+  // Layers above the first are identical: constant time, whatever the layer count.
   const int64_t g = checked_mul(gates(), hidden_size, "parameter count");
+  auto per_layer = [&](int64_t input) {
+    return checked_mul(checked_mul(g, input + hidden_size + 2, "parameter count"), directions(),
+                       "parameter count");
+  };
+  const int64_t upper = checked_mul(per_layer(layer_input_size(1)), layers - 1, "parameter count");
   int64_t total = 0;
-  for (int64_t layer = 0; layer < layers; ++layer) {
-    const int64_t per_direction =
-        checked_mul(g, layer_input_size(layer) + hidden_size + 2, "parameter count");
-    const int64_t per_layer = checked_mul(per_direction, directions(), "parameter count");
-    if (__builtin_add_overflow(total, per_layer, &total)) fail("parameter count overflows");
-  }
+  if (__builtin_add_overflow(per_layer(input_size), upper, &total)) fail("parameter count overflows");
   return total;
 }
 

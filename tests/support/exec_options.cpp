@@ -5,6 +5,7 @@ namespace rnnwave::testing {
 std::vector<ExecOptions> tested_exec_options() {
   std::vector<ExecOptions> all{ExecOptions{Schedule::sequential, 1}};
   for (int threads : {1, 2, 3}) all.push_back(ExecOptions{Schedule::wavefront, threads});
+  for (int threads : {1, 2}) all.push_back(ExecOptions{Schedule::layerwise, threads});
   // Small test problems get one sub-batch and one block by default: force the other
   // degrees of freedom so that every test covers them too.
   ExecOptions split{Schedule::wavefront, 2};

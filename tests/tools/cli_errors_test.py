@@ -706,9 +706,6 @@ class CliErrorsTest(unittest.TestCase):
         words = ["l100000000", "memory"] if too_big else ["missing", "weight_ih_l1"]
         self.assert_fails(self.forward(layers="100000000"), *words, fast=True)
 
-    # Known failure: ModelSpec::parameter_count loops over the 2^31 layers (several times),
-    # which takes tens of seconds before the memory check can refuse the model.
-    @unittest.expectedFailure
     def test_layers_at_the_limit(self):
         self.assert_fails(self.forward(layers=str(2**31)), "l2147483648", "memory", fast=True,
                           timeout=FAST_S)

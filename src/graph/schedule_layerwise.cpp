@@ -1,0 +1,137 @@
+// The layerwise schedule: what the frameworks do, kept as our in-house baseline on the
+// same kernels. Layer by layer, direction by direction, step by step; each GEMM is
+// multi-threaded (by oneDNN, over the OpenMP threads), the pointwise math is split
+// over rows, and every step ends in a barrier.
+#include <omp.h>
+
+#include <algorithm>
+
+#include "graph/graph_runtime.h"
+#include "graph/schedule.h"
+#include "kernels/denormals.h"
+#include "rnnwave/trace.h"
+
+namespace rnnwave {
+namespace {
+
+/// Lets the GEMMs of the scope use `threads` OpenMP threads.
+class GemmThreads {
+ public:
+  explicit GemmThreads(int threads) : saved_(omp_get_max_threads()) { omp_set_num_threads(threads); }
+  ~GemmThreads() { omp_set_num_threads(saved_); }
+  GemmThreads(const GemmThreads&) = delete;
+  GemmThreads& operator=(const GemmThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
+/// Records each operation of the pass as one event (on thread 0: it spans all threads).
+class OpRecorder {
+ public:
+  OpRecorder(Trace* trace, const char* pass) : trace_(trace), pass_(pass), origin_(now_ns()) {}
+  ~OpRecorder() {
+    if (trace_ != nullptr) trace_->append(std::move(events_), origin_);
+  }
+  template <class F>
+  void run(const char* kind, int64_t l, int64_t d, int64_t t0, int64_t t1, F&& op) {
+    if (trace_ == nullptr) {
+      op();
+      return;
+    }
+    const int64_t start = now_ns();
+    op();
+    TraceEvent e;
+    e.pass = pass_;
+    e.kind = kind;
+    e.layer = static_cast<int>(l);
+    e.direction = static_cast<int>(d);
+    e.step_begin = t0;
+    e.step_end = t1;
+    e.start_us = static_cast<double>(start - origin_) / 1e3;
+    e.duration_us = static_cast<double>(now_ns() - start) / 1e3;
+    events_.push_back(std::move(e));
+  }
+
+ private:
+  Trace* trace_;
+  const char* pass_;
+  int64_t origin_;
+  std::vector<TraceEvent> events_;
+};
+
+/// Runs op(r0, r1) over `threads` row ranges of [0, rows) in parallel.
+template <class F>
+void parallel_rows(int threads, int64_t rows, F&& op) {
+  const int64_t chunks = std::min<int64_t>(threads, rows);
+  if (chunks <= 1) {
+    op(int64_t{0}, rows);
+    return;
+  }
+#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) op(c * rows / chunks, (c + 1) * rows / chunks);
+}
+
+int64_t step_at(int64_t d, int64_t i, int64_t steps, bool backward) {
+  return (d == 0) != backward ? i : steps - 1 - i;
+}
+
+}  // namespace
+
+template <class T>
+void layerwise_forward(Pass<T>& pass, const ExecOptions& options) {
+  const int threads = resolve_threads(options);
+  GemmThreads gemm_threads(threads);
+  kernels::ScopedFlushDenormals flush;
+  OpRecorder record(options.trace, "forward");
+  auto& ws = pass.ws;
+  for (int64_t l = 0; l < ws.L; ++l) {
+    for (int64_t d = 0; d < ws.D; ++d) {
+      record.run("project", l, d, 0, ws.T_, [&] { project_input(pass, l, d, 0, ws.T_); });
+      for (int64_t i = 0; i < ws.T_; ++i) {
+        const int64_t t = step_at(d, i, ws.T_, false);
+        record.run("recurrent_gemm", l, d, t, t + 1,
+                   [&] { forward_recurrent_gemm(pass, l, d, t, 0, ws.N); });
+        record.run("pointwise", l, d, t, t + 1, [&] {
+          parallel_rows(threads, ws.N,
+                        [&](int64_t r0, int64_t r1) { forward_pointwise(pass, l, d, t, r0, r1); });
+        });
+      }
+    }
+  }
+}
+
+template <class T>
+void layerwise_backward(Pass<T>& pass, const ExecOptions& options) {
+  const int threads = resolve_threads(options);
+  GemmThreads gemm_threads(threads);
+  kernels::ScopedFlushDenormals flush;
+  OpRecorder record(options.trace, "backward");
+  auto& ws = pass.ws;
+  for (int64_t l = ws.L - 1; l >= 0; --l) {
+    for (int64_t d = 0; d < ws.D; ++d) {
+      for (int64_t i = 0; i < ws.T_; ++i) {
+        const int64_t t = step_at(d, i, ws.T_, true);
+        record.run("pointwise", l, d, t, t + 1, [&] {
+          parallel_rows(threads, ws.N,
+                        [&](int64_t r0, int64_t r1) { backward_pointwise(pass, l, d, t, r0, r1); });
+        });
+        record.run("recurrent_gemm", l, d, t, t + 1,
+                   [&] { backward_recurrent_gemm(pass, l, d, t, 0, ws.N); });
+      }
+      if (pass.grads != nullptr) {
+        record.run("weight_grad", l, d, 0, ws.T_, [&] { weight_grad(pass, l, d, 0, ws.T_); });
+      }
+    }
+    if (l > 0 || pass.want_input_grad) {
+      record.run("input_grad", l, -1, 0, ws.T_, [&] { input_grad(pass, l, 0, ws.T_); });
+    }
+  }
+}
+
+template void layerwise_forward<float>(Pass<float>&, const ExecOptions&);
+template void layerwise_forward<double>(Pass<double>&, const ExecOptions&);
+template void layerwise_backward<float>(Pass<float>&, const ExecOptions&);
+template void layerwise_backward<double>(Pass<double>&, const ExecOptions&);
+
+}  // namespace rnnwave
