@@ -4,11 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
+
+#include "io/zip_builder.h"
 
 namespace rnnwave::testing {
 
@@ -30,9 +30,6 @@ class TempDir {
 };
 
 std::vector<std::byte> to_bytes(std::string_view text);
-void append(std::vector<std::byte>& out, std::string_view text);
-/// `value` as `size` little-endian bytes.
-void append_le(std::vector<std::byte>& out, uint64_t value, int size);
 
 void write_bytes(const std::string& path, const std::vector<std::byte>& bytes);
 
@@ -52,24 +49,6 @@ std::vector<std::byte> raw_bytes(const std::vector<T>& values) {
   }
   return out;
 }
-
-/// One member of a hand-built zip archive. The declared sizes and CRC may lie, to test
-/// how the reader copes with hostile archives.
-struct ZipEntry {
-  ZipEntry(std::string name_, std::vector<std::byte> data_) : name(std::move(name_)), data(std::move(data_)) {}
-
-  std::string name;
-  std::vector<std::byte> data;  // written as is (already compressed if method is 8)
-  uint16_t method = 0;          // 0 stored, 8 deflated
-  std::optional<uint64_t> declared_size;  // default: data.size()
-  std::optional<uint32_t> crc;            // default: CRC-32 of data
-  bool zip64 = false;                     // sizes in a zip64 extra field, as np.savez does
-};
-
-/// A zip archive of the entries, in order (duplicates allowed).
-std::vector<std::byte> make_zip(const std::vector<ZipEntry>& entries);
-
-uint32_t crc32(const std::vector<std::byte>& data);
 
 struct PythonResult {
   int exit_code = -1;
