@@ -21,8 +21,10 @@ namespace rnnwave {
 ///   int64_t <- any signed or unsigned integer of 1, 2, 4 or 8 bytes (a uint64 above
 ///              INT64_MAX is an error)
 /// Either byte order is accepted; Fortran-ordered arrays are reordered to C order.
+/// Format versions 1.0, 2.0 and 3.0; at most 64 dimensions (numpy's own limit).
 /// Truncated, oversized or malformed files throw Error saying what is wrong and where
-/// (`what` names the source in messages, usually the path).
+/// (`what` names the source in messages, usually the path). Sizes are checked against the
+/// input before anything is allocated, so a hostile header cannot cause a huge allocation.
 template <class T>
 BasicTensor<T> parse_npy(std::span<const std::byte> bytes, std::string_view what);
 
@@ -39,7 +41,8 @@ std::map<std::string, BasicTensor<T>> parse_npz(std::span<const std::byte> bytes
 template <class T>
 std::map<std::string, BasicTensor<T>> load_npz(const std::string& path);
 
-/// The .npy encoding (format version 1.0, little-endian, C order) of a tensor.
+/// The .npy encoding (format version 1.0, little-endian, C order) of a tensor: the same
+/// bytes np.save writes for that array. Throws Error for a rank above 64.
 template <class T>
 std::vector<std::byte> serialize_npy(const BasicTensor<T>& tensor);
 
@@ -50,6 +53,8 @@ std::vector<std::byte> serialize_npy(const BasicTensor<T>& tensor);
 template <class T>
 void save_npy(const std::string& path, const BasicTensor<T>& tensor);
 
+/// Members are "<key>.npy", stored uncompressed (as np.savez does) in key order with a
+/// fixed timestamp, so equal arrays give byte-identical files. Keys must be non-empty.
 template <class T>
 void save_npz(const std::string& path, const std::map<std::string, BasicTensor<T>>& arrays);
 
