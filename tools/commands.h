@@ -9,5 +9,6 @@ namespace rnnwave::tools {
 
 void add_forward_command(CLI::App& app);
 void add_backward_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace rnnwave::tools

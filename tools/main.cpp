@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   rnnwave::tools::add_forward_command(app);
   rnnwave::tools::add_backward_command(app);
+  rnnwave::tools::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -102,7 +102,7 @@ ModelSpec model_spec(const ModelFlags& flags) {
 ExecOptions exec_options(const ExecFlags& flags) {
   // Far more threads than any machine has cores only slows a run down, and tens of
   // thousands exhaust the process's threads and stacks: refuse them here.
-  constexpr int kMaxThreads = 4096;
+  constexpr int kMaxThreads = 1024;
   if (flags.threads < 0 || flags.threads > kMaxThreads) {
     fail("--threads must be in [0, ", kMaxThreads, "] (0 = all cores), got ", flags.threads);
   }

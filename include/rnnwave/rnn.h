@@ -67,6 +67,15 @@ class BasicWorkspace {
   std::unique_ptr<Impl> impl_;
 };
 
+/// How a pass is cut into tasks (the degrees of freedom of the wavefront schedule).
+struct Plan {
+  Schedule schedule = Schedule::sequential;
+  int threads = 1;
+  int64_t step_block = 1;    ///< steps per input-projection / input-gradient task
+  int64_t batch_splits = 1;  ///< independent sub-batches
+  int64_t weight_block = 1;  ///< steps per weight-gradient task (fixes the summation order)
+};
+
 /// A recurrent stack ready to run: a copy of the weights in the layout the kernels want.
 ///
 /// T is float (the product) or double (used for gradient checks). Every method validates
@@ -85,6 +94,9 @@ class BasicRnn {
   void set_options(const ExecOptions& options);
   /// Replaces the parameters (same spec) — e.g. after an optimizer step.
   void set_weights(const BasicWeights<T>& weights);
+
+  /// The plan a pass over T steps and N rows would follow with the current options.
+  Plan plan(int64_t steps, int64_t batch) const;
 
   /// Inference: computes output (and hn, cn if given).
   void forward(const ForwardArgs<T>& args) const;

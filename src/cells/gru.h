@@ -26,6 +26,8 @@ struct GruCell {
       T* saved_hn = s.gru_hn + r * H;
       const T* h_prev = s.h_prev + r * s.ld_h;
       T* h = s.h_out + r * s.ld_h;
+      // The rows of a step never overlap: vectorise across hidden units.
+#pragma omp simd
       for (int64_t j = 0; j < H; ++j) {
         const T rv = sigmoid(gr[j] + bi[j] + hr[j] + bh[j]);
         const T zv = sigmoid(gz[j] + bi[H + j] + hz[j] + bh[H + j]);
@@ -54,6 +56,8 @@ struct GruCell {
       const T* up = s.dh_above + r * s.ld_h;
       const T* dh_next = s.dh_next + r * H;
       T* dh_prev = s.dh_prev + r * H;
+      // The rows of a step never overlap: vectorise across hidden units.
+#pragma omp simd
       for (int64_t j = 0; j < H; ++j) {
         const T rv = gr[j], zv = gz[j], nv = gn[j], hnv = hn[j];
         const T dh = up[j] + dh_next[j];

@@ -29,6 +29,7 @@ struct RnnCell {
     for (int64_t r = 0; r < s.rows; ++r) {
       const T* pre = s.gates + r * H;
       T* h = s.h_out + r * s.ld_h;
+#pragma omp simd
       for (int64_t j = 0; j < H; ++j) h[j] = Act::activate(pre[j] + s.bias[j]);
     }
   }
@@ -41,6 +42,8 @@ struct RnnCell {
       const T* up = s.dh_above + r * s.ld_h;
       const T* next = s.dh_next + r * H;
       T* dpre = s.gates + r * H;
+      // The rows of a step never overlap: vectorise across hidden units.
+#pragma omp simd
       for (int64_t j = 0; j < H; ++j) {
         dpre[j] = (up[j] + next[j]) * Act::derivative_from_output(h[j]);
       }

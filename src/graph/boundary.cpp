@@ -47,8 +47,28 @@ void load_input(Impl<T>& ws, std::span<const T> input, bool keep) {
   ws.input_ptr = ws.input();
 }
 
+/// Zeroes the state rows no step writes: those past each sequence's end, and the last
+/// slot. They are read as the input of the layer above and as previous states by the
+/// weight-gradient GEMMs (times a zero gradient), so they must hold finite values.
+template <class T>
+void zero_unwritten_states(Impl<T>& ws) {
+  const int64_t H = ws.H, DH = ws.ld_h(), N = ws.N;
+  const bool lstm = ws.spec.cell == CellKind::lstm;
+  for (int64_t l = 0; l < ws.L; ++l) {
+    for (int64_t t = 0; t <= ws.T_; ++t) {
+      const int64_t slot = t + 1, first = t < ws.T_ ? ws.order.active[t] : 0;
+      std::fill(ws.h(l, slot) + first * DH, ws.h(l, slot) + N * DH, T(0));
+      if (!lstm) continue;
+      for (int64_t d = 0; d < ws.D; ++d) {
+        std::fill(ws.c(l, d, slot) + first * H, ws.c(l, d, slot) + N * H, T(0));
+      }
+    }
+  }
+}
+
 template <class T>
 void load_initial_states(Impl<T>& ws, std::span<const T> h0, std::span<const T> c0) {
+  zero_unwritten_states<T>(ws);
   const int64_t H = ws.H;
   for (int64_t l = 0; l < ws.L; ++l) {
     for (int64_t d = 0; d < ws.D; ++d) {

@@ -14,7 +14,8 @@ namespace rnnwave {
 template <class T>
 void load_input(typename BasicWorkspace<T>::Impl& ws, std::span<const T> input, bool keep);
 
-/// Places h0 / c0 ([L*D, N, H], empty = zeros) in the slots each direction starts from.
+/// Places h0 / c0 ([L*D, N, H], empty = zeros) in the slots each direction starts from,
+/// and zeroes the state rows that no step will write.
 template <class T>
 void load_initial_states(typename BasicWorkspace<T>::Impl& ws, std::span<const T> h0,
                          std::span<const T> c0);

@@ -55,6 +55,9 @@ void run_graph_openmp(const TaskGraph& graph, int threads, const TaskBody& body)
 #pragma omp parallel num_threads(threads)
   {
     kernels::ScopedFlushDenormals flush;
+    // Tasks inherit this: the GEMMs inside them run on one thread, never a nested team
+    // (a team of one is not "in parallel" to a BLAS, which would then start its own).
+    omp_set_num_threads(1);
 #pragma omp single
     for (int64_t i = 0; i < graph.size(); ++i) {
       const int32_t* p = preds + pred_begin[i];

@@ -1,7 +1,10 @@
 #include "rnnwave/rnn.h"
 
+#include <mutex>
+
 #include "common/strings.h"
 #include "graph/boundary.h"
+#include "graph/decomposition.h"
 #include "graph/model_params.h"
 #include "graph/schedule.h"
 #include "model/validate_args.h"
@@ -13,6 +16,10 @@ struct BasicRnn<T>::Impl {
   Impl(const BasicWeights<T>& weights, const ExecOptions& exec) : params(weights), options(exec) {}
   ModelParams<T> params;
   ExecOptions options;
+  // Inference reuses one workspace across calls: allocating and first touching hundreds
+  // of MiB per call would cost more than the pass itself at small sizes.
+  std::mutex scratch_mutex;
+  BasicWorkspace<T> scratch;
 };
 
 template <class T>
@@ -56,9 +63,26 @@ void BasicRnn<T>::set_weights(const BasicWeights<T>& weights) {
 }
 
 template <class T>
+Plan BasicRnn<T>::plan(int64_t steps, int64_t batch) const {
+  const ExecOptions& options = impl_->options;
+  const ModelSpec& s = spec();
+  const GraphShape shape{s.layers, s.directions(), steps, batch, s.input_size, s.hidden_size,
+                         s.gates()};
+  const int threads = options.schedule == Schedule::sequential ? 1 : resolve_threads(options);
+  if (options.schedule == Schedule::layerwise) {
+    return {options.schedule, threads, steps, 1, steps};
+  }
+  const Decomposition d = choose_decomposition(shape, threads, options);
+  return {options.schedule, threads, d.step_block, d.splits(), d.weight_block};
+}
+
+template <class T>
 void BasicRnn<T>::forward(const ForwardArgs<T>& args) const {
-  BasicWorkspace<T> scratch;
-  auto& ws = scratch.impl();
+  // Concurrent inference calls on one model each get a workspace: the shared one if
+  // free, else a fresh one.
+  std::unique_lock<std::mutex> lock(impl_->scratch_mutex, std::try_to_lock);
+  BasicWorkspace<T> fresh;
+  auto& ws = lock.owns_lock() ? impl_->scratch.impl() : fresh.impl();
   validate_forward(spec(), args);
   ws.prepare(spec(), BatchOrder::make(args.steps, args.batch, args.lengths), false);
   load_input<T>(ws, args.input, false);

@@ -1,0 +1,191 @@
+// rnnwave bench: times forward (inference) or forward + backward with every gradient
+// (training) on synthetic data, and prints one JSON object (--json) or a summary line.
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "tools/commands.h"
+#include "tools/problem_files.h"
+
+namespace rnnwave::tools {
+namespace {
+
+struct BenchFlags {
+  ModelFlags model;
+  ExecFlags exec;
+  int64_t steps = 0, batch = 0, step_block = 0, batch_splits = 0;
+  std::string mode = "inference", trace;
+  int repeats = 10, warmup = 2;
+  bool json = false;
+  uint64_t seed = 1;
+};
+
+/// FLOPs of the GEMMs of a pass (2*M*N*K each), the quantity GFLOP/s refers to.
+double gemm_flops(const ModelSpec& s, int64_t steps, int64_t batch, bool training) {
+  const double rows = double(steps) * double(batch), GH = double(s.gates() * s.hidden_size);
+  const double H = double(s.hidden_size);
+  double flops = 0;
+  for (int64_t l = 0; l < s.layers; ++l) {
+    const double in = double(s.layer_input_size(l));
+    // forward: projection + recurrent; backward: dh_prev, dx, dW_ih, dW_hh
+    const double per_direction = 2 * rows * GH * (in + H) * (training ? 3 : 1);
+    flops += per_direction * double(s.directions());
+  }
+  return flops;
+}
+
+std::vector<float> uniform(int64_t count, std::mt19937_64& gen) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> values(static_cast<size_t>(count));
+  for (float& v : values) v = dist(gen);
+  return values;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::string cpu_model() {
+  std::ifstream info("/proc/cpuinfo");
+  for (std::string line; std::getline(info, line);) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown";
+}
+
+void run(const BenchFlags& flags) {
+  const ModelSpec spec = model_spec(flags.model);
+  ExecOptions options = exec_options(flags.exec);
+  options.step_block = flags.step_block;
+  options.batch_splits = flags.batch_splits;
+  const bool training = flags.mode == "training";
+  if (!training && flags.mode != "inference") {
+    throw Error("--mode must be inference or training, got '" + flags.mode + "'");
+  }
+  if (flags.steps < 1 || flags.batch < 1) throw Error("--seq-len and --batch must be >= 1");
+  if (flags.repeats < 1 || flags.warmup < 0) throw Error("--repeats must be >= 1, --warmup >= 0");
+  check_writable(flags.trace, "--trace");
+
+  std::mt19937_64 gen(flags.seed);
+  Rnn rnn(Weights::uniform(spec, flags.seed), options);
+  const int64_t T = flags.steps, N = flags.batch, DH = spec.directions() * spec.hidden_size;
+  const std::vector<float> input = uniform(T * N * spec.input_size, gen);
+  const std::vector<float> grad_output = uniform(T * N * DH, gen);
+  std::vector<float> output(static_cast<size_t>(T * N * DH)), grad_input(input.size());
+  Weights grads(spec);
+  Workspace workspace;
+  ForwardArgs<float> args;
+  args.steps = T;
+  args.batch = N;
+  args.input = input;
+  args.output = output;
+  BackwardArgs<float> back;
+  back.grad_output = grad_output;
+  back.grad_input = grad_input;
+  back.grad_weights = &grads;
+
+  Trace trace;
+  std::vector<double> times_ms;
+  for (int r = 0; r < flags.warmup + flags.repeats; ++r) {
+    const bool timed = r >= flags.warmup;
+    // Only the last repeat is traced: a trace of every repeat would mostly repeat itself.
+    if (!flags.trace.empty() && r == flags.warmup + flags.repeats - 1) {
+      ExecOptions traced_options = options;
+      traced_options.trace = &trace;
+      rnn.set_options(traced_options);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    if (training) {
+      rnn.forward(args, workspace);
+      rnn.backward(back, workspace);
+    } else {
+      rnn.forward(args);
+    }
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (timed) times_ms.push_back(ms);
+  }
+  if (!flags.trace.empty()) trace.write_chrome_json(flags.trace);
+
+  const Plan plan = rnn.plan(T, N);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const double med = median(times_ms);
+  const double flops = gemm_flops(spec, T, N, training);
+  nlohmann::json result = {
+      {"tool", "rnnwave"},
+      {"cell", std::string(to_string(spec.cell))},
+      {"layers", spec.layers},
+      {"bidirectional", spec.bidirectional},
+      {"hidden_size", spec.hidden_size},
+      {"input_size", spec.input_size},
+      {"seq_len", T},
+      {"batch", N},
+      {"mode", flags.mode},
+      {"threads", plan.threads},
+      {"schedule", std::string(to_string(plan.schedule))},
+      {"decomposition",
+       {{"step_block", plan.step_block},
+        {"batch_splits", plan.batch_splits},
+        {"weight_block", plan.weight_block}}},
+      {"repeats", flags.repeats},
+      {"warmup", flags.warmup},
+      {"median_ms", med},
+      {"min_ms", *std::min_element(times_ms.begin(), times_ms.end())},
+      {"max_ms", *std::max_element(times_ms.begin(), times_ms.end())},
+      {"times_ms", times_ms},
+      {"gemm_gflop", flops / 1e9},
+      {"gflops", flops / (med * 1e6)},
+      {"workspace_bytes", workspace.bytes()},
+      {"peak_rss_bytes", static_cast<int64_t>(usage.ru_maxrss) * 1024},
+      {"machine", {{"cpu", cpu_model()}, {"cores", static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN))}}},
+  };
+  if (flags.json) {
+    std::printf("%s\n", result.dump().c_str());
+  } else {
+    std::printf("%s %s T=%lld N=%lld %s %s threads=%d: median %.3f ms (min %.3f, max %.3f), %.1f GFLOP/s\n",
+                describe(spec).c_str(), flags.mode.c_str(), static_cast<long long>(T),
+                static_cast<long long>(N), std::string(to_string(plan.schedule)).c_str(),
+                std::string("step_block=" + std::to_string(plan.step_block) + " batch_splits=" +
+                            std::to_string(plan.batch_splits))
+                    .c_str(),
+                plan.threads, med, result["min_ms"].get<double>(),
+                result["max_ms"].get<double>(), result["gflops"].get<double>());
+  }
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto flags = std::make_shared<BenchFlags>();
+  flags->exec.schedule = "wavefront";
+  CLI::App* command = app.add_subcommand(
+      "bench", "Time inference or training (forward + backward, every gradient) on synthetic data");
+  add_model_flags(*command, flags->model);
+  command->add_option("--seq-len", flags->steps, "Steps per sequence (T)")->required();
+  command->add_option("--batch", flags->batch, "Sequences per batch (N)")->required();
+  command->add_option("--mode", flags->mode, "inference (default) or training");
+  add_exec_flags(*command, flags->exec);
+  command->add_option("--repeats", flags->repeats, "Timed repetitions (default 10)");
+  command->add_option("--warmup", flags->warmup, "Untimed repetitions first (default 2)");
+  command->add_option("--step-block", flags->step_block,
+                      "Steps per projection task (default: chosen by the engine)");
+  command->add_option("--batch-splits", flags->batch_splits,
+                      "Independent sub-batches (default: chosen by the engine)");
+  command->add_option("--seed", flags->seed, "Seed of the synthetic weights and data");
+  command->add_option("--trace", flags->trace,
+                      "Write a Chrome trace-event timeline of the last repetition");
+  command->add_flag("--json", flags->json, "Print one JSON object instead of a summary line");
+  command->callback([flags] { run(*flags); });
+}
+
+}  // namespace rnnwave::tools
