@@ -5,11 +5,13 @@
 
 #include "cells/cell_table.h"
 #include "kernels/gemm.h"
+#include "kernels/packed_gemm.h"
 
 namespace rnnwave {
 namespace {
 
 using kernels::gemm;
+using kernels::gemm_packed;
 using kernels::Trans;
 
 template <class T>
@@ -66,9 +68,8 @@ StepBuffers<T> step_buffers(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int6
 template <class T>
 void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
   auto& ws = pass.ws;
-  const int64_t in = ws.layer_input_size(l), GH = ws.G * ws.H;
-  gemm<T>(Trans::no, Trans::yes, (t1 - t0) * ws.N, GH, in, T(1), ws.layer_input(l, t0), in,
-          pass.params.w_ih(l, d), in, T(0), ws.gates(l, d, t0), GH);
+  gemm_packed<T>((t1 - t0) * ws.N, ws.layer_input(l, t0), ws.layer_input_size(l),
+                 pass.params.packed(l, d).ih_t, false, ws.gates(l, d, t0), ws.G * ws.H);
 }
 
 template <class T>
@@ -77,11 +78,10 @@ void forward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int6
   const int64_t end = pass.ws.order.active_end(t, r0, r1);
   if (end == r0) return;
   const StepBuffers<T> s = step_buffers(pass, l, d, t, r0, end, false);
-  const int64_t H = s.hidden, GH = pass.ws.G * H;
   // GRU keeps h W_hh^T apart: its n gate needs W_hn h + b_hn inside the reset product.
   const bool gru = pass.ws.spec.cell == CellKind::gru;
-  gemm<T>(Trans::no, Trans::yes, s.rows, GH, H, T(1), s.h_prev, s.ld_h, pass.params.w_hh(l, d), H,
-          gru ? T(0) : T(1), gru ? const_cast<T*>(s.recurrent) : s.gates, GH);
+  gemm_packed<T>(s.rows, s.h_prev, s.ld_h, pass.params.packed(l, d).hh_t, !gru,
+                 gru ? const_cast<T*>(s.recurrent) : s.gates, pass.ws.G * s.hidden);
 }
 
 template <class T>
@@ -118,14 +118,13 @@ void backward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int
   if (end == r0) return;
   const StepBuffers<T> s = step_buffers(pass, l, d, t, r0, end, true);
   const int64_t H = s.hidden, GH = pass.ws.G * H;
-  const T* w_hh = pass.params.w_hh(l, d);
+  const PackedWeights<T>& w = pass.params.packed(l, d);
   if (pass.ws.spec.cell == CellKind::gru) {
     // dh_prev = dh*z (written by the pointwise step) + [dr, dz] W_h{r,z} + (dn*r) W_hn
-    gemm<T>(Trans::no, Trans::no, s.rows, H, 2 * H, T(1), s.gates, GH, w_hh, H, T(1), s.dh_prev, H);
-    gemm<T>(Trans::no, Trans::no, s.rows, H, H, T(1), s.gru_hn, H, w_hh + 2 * H * H, H, T(1),
-            s.dh_prev, H);
+    gemm_packed<T>(s.rows, s.gates, GH, w.hh, true, s.dh_prev, H);
+    gemm_packed<T>(s.rows, s.gru_hn, H, w.hh_n, true, s.dh_prev, H);
   } else {
-    gemm<T>(Trans::no, Trans::no, s.rows, H, GH, T(1), s.gates, GH, w_hh, H, T(0), s.dh_prev, H);
+    gemm_packed<T>(s.rows, s.gates, GH, w.hh, false, s.dh_prev, H);
   }
 }
 
@@ -140,8 +139,8 @@ void input_grad(Pass<T>& pass, int64_t l, int64_t t0, int64_t t1) {
   auto& ws = pass.ws;
   const int64_t in = ws.layer_input_size(l), GH = ws.G * ws.H;
   for (int64_t d = 0; d < ws.D; ++d) {
-    gemm<T>(Trans::no, Trans::no, (t1 - t0) * ws.N, in, GH, T(1), ws.gates(l, d, t0), GH,
-            pass.params.w_ih(l, d), in, d == 0 ? T(0) : T(1), ws.layer_input_grad(l, t0), in);
+    gemm_packed<T>((t1 - t0) * ws.N, ws.gates(l, d, t0), GH, pass.params.packed(l, d).ih, d > 0,
+                   ws.layer_input_grad(l, t0), in);
   }
 }
 

@@ -13,8 +13,9 @@ namespace rnnwave {
 
 template <class T>
 struct BasicRnn<T>::Impl {
-  Impl(const BasicWeights<T>& weights, const ExecOptions& exec) : params(weights), options(exec) {}
-  ModelParams<T> params;
+  Impl(const BasicWeights<T>& weights, const ExecOptions& exec)
+      : params(std::make_unique<ModelParams<T>>(weights)), options(exec) {}
+  std::unique_ptr<ModelParams<T>> params;  // replaced whole by set_weights
   ExecOptions options;
   // Inference reuses one workspace across calls: allocating and first touching hundreds
   // of MiB per call would cost more than the pass itself at small sizes.
@@ -37,7 +38,7 @@ BasicRnn<T>& BasicRnn<T>::operator=(BasicRnn&&) noexcept = default;
 
 template <class T>
 const ModelSpec& BasicRnn<T>::spec() const {
-  return impl_->params.spec();
+  return impl_->params->spec();
 }
 
 template <class T>
@@ -59,7 +60,7 @@ void BasicRnn<T>::set_weights(const BasicWeights<T>& weights) {
       a.layers != b.layers || a.bidirectional != b.bidirectional) {
     fail("set_weights: weights are for ", describe(a), ", the model is ", describe(b));
   }
-  impl_->params = ModelParams<T>(weights);
+  impl_->params = std::make_unique<ModelParams<T>>(weights);
 }
 
 template <class T>
@@ -87,7 +88,7 @@ void BasicRnn<T>::forward(const ForwardArgs<T>& args) const {
   ws.prepare(spec(), BatchOrder::make(args.steps, args.batch, args.lengths), false);
   load_input<T>(ws, args.input, false);
   load_initial_states<T>(ws, args.h0, args.c0);
-  Pass<T> pass{impl_->params, ws};
+  Pass<T> pass{*impl_->params, ws};
   run_forward(pass, impl_->options);
   store_outputs<T>(ws, args.output, args.hn, args.cn);
 }
@@ -99,7 +100,7 @@ void BasicRnn<T>::forward(const ForwardArgs<T>& args, BasicWorkspace<T>& workspa
   ws.prepare(spec(), BatchOrder::make(args.steps, args.batch, args.lengths), true);
   load_input<T>(ws, args.input, true);
   load_initial_states<T>(ws, args.h0, args.c0);
-  Pass<T> pass{impl_->params, ws};
+  Pass<T> pass{*impl_->params, ws};
   run_forward(pass, impl_->options);
   store_outputs<T>(ws, args.output, args.hn, args.cn);
   ws.owner = impl_.get();
@@ -115,12 +116,13 @@ void BasicRnn<T>::backward(const BackwardArgs<T>& args, BasicWorkspace<T>& works
   }
   validate_backward(spec(), ws.T_, ws.N, args);
   ws.prepare_backward();
+  impl_->params->prepare_backward();
   load_output_grads<T>(ws, args.grad_output, args.grad_hn, args.grad_cn, args.grad_input);
   if (args.grad_weights != nullptr) {
     auto flat = args.grad_weights->flat();
     std::fill(flat.begin(), flat.end(), T(0));
   }
-  Pass<T> pass{impl_->params, ws, args.grad_weights, !args.grad_input.empty()};
+  Pass<T> pass{*impl_->params, ws, args.grad_weights, !args.grad_input.empty()};
   run_backward(pass, impl_->options);
   store_input_grads<T>(ws, args.grad_input, args.grad_h0, args.grad_c0);
   // The backward pass overwrote the saved gates with their gradients.

@@ -1,0 +1,91 @@
+#include "kernels/packed_gemm.h"
+
+#include <algorithm>
+
+#include "common/strings.h"
+#include "kernels/gemm.h"
+
+namespace rnnwave::kernels {
+
+template <class T>
+PackedMatrix<T>::PackedMatrix(const T* w, int64_t k, int64_t n, int64_t ldw, bool transposed,
+                              int64_t groups)
+    : k_(k), n_(n), groups_(groups) {
+  if (groups < 1 || n % groups != 0) fail("cannot split ", n, " columns into ", groups, " groups");
+  group_cols_ = n / groups;
+  panels_per_group_ = (group_cols_ + kPanelWidth - 1) / kPanelWidth;
+  data_.reserve(panels() * k * kPanelWidth);
+  for (int64_t p = 0; p < panels(); ++p) {
+    T* out = data_.data() + p * k * kPanelWidth;
+    const int64_t col0 = panel_column(p), width = panel_width(p);
+    for (int64_t kk = 0; kk < k; ++kk) {
+      for (int64_t j = 0; j < kPanelWidth; ++j) {
+        const int64_t col = col0 + j;
+        out[kk * kPanelWidth + j] =
+            j >= width ? T(0) : (transposed ? w[col * ldw + kk] : w[kk * ldw + col]);
+      }
+    }
+  }
+}
+
+template <class T>
+int64_t PackedMatrix<T>::panel_width(int64_t p) const {
+  return std::min(kPanelWidth, group_cols_ - (p % panels_per_group_) * kPanelWidth);
+}
+
+template <class T>
+void gemm_packed_portable(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, bool beta,
+                          T* c, int64_t ldc) {
+  const int64_t k = b.k();
+  for (int64_t p = 0; p < b.panels(); ++p) {
+    const T* panel = b.panel(p);
+    const int64_t col0 = b.panel_column(p), width = b.panel_width(p);
+    for (int64_t i = 0; i < m; ++i) {
+      T acc[kPanelWidth];
+      T* c_row = c + i * ldc + col0;
+      for (int64_t j = 0; j < kPanelWidth; ++j) acc[j] = beta && j < width ? c_row[j] : T(0);
+      const T* a_row = a + i * lda;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const T x = a_row[kk];
+        for (int64_t j = 0; j < kPanelWidth; ++j) acc[j] += x * panel[kk * kPanelWidth + j];
+      }
+      for (int64_t j = 0; j < width; ++j) c_row[j] = acc[j];
+    }
+  }
+}
+
+bool packed_gemm_uses_avx512() {
+#if defined(RNNWAVE_HAVE_AVX512_KERNELS)
+  static const bool supported = __builtin_cpu_supports("avx512f") != 0;
+  return supported && !force_reference();
+#else
+  return false;
+#endif
+}
+
+template <>
+void gemm_packed<float>(int64_t m, const float* a, int64_t lda, const PackedMatrix<float>& b,
+                        bool beta, float* c, int64_t ldc) {
+#if defined(RNNWAVE_HAVE_AVX512_KERNELS)
+  if (packed_gemm_uses_avx512()) {
+    gemm_packed_avx512(m, a, lda, b, beta, c, ldc);
+    return;
+  }
+#endif
+  gemm_packed_portable(m, a, lda, b, beta, c, ldc);
+}
+
+template <>
+void gemm_packed<double>(int64_t m, const double* a, int64_t lda, const PackedMatrix<double>& b,
+                         bool beta, double* c, int64_t ldc) {
+  gemm_packed_portable(m, a, lda, b, beta, c, ldc);
+}
+
+template class PackedMatrix<float>;
+template class PackedMatrix<double>;
+template void gemm_packed_portable<float>(int64_t, const float*, int64_t, const PackedMatrix<float>&,
+                                          bool, float*, int64_t);
+template void gemm_packed_portable<double>(int64_t, const double*, int64_t,
+                                           const PackedMatrix<double>&, bool, double*, int64_t);
+
+}  // namespace rnnwave::kernels

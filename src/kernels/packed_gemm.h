@@ -1,0 +1,62 @@
+// Matrix products against a pre-packed right-hand side: the recurrent and input-weight
+// GEMMs of every cell.
+//
+// Why not a BLAS here: the weights are the same at every step, so they are packed once
+// (per set_weights) instead of once per call, and the kernels compute every element of C
+// as one sequential sum over k, starting from C's old value (beta = 1) or zero. The value
+// of an element therefore never depends on how many rows are computed together: a pass
+// cut into any number of sub-batches gives the same bits as one computed whole.
+#pragma once
+
+#include <cstdint>
+
+#include "common/aligned_buffer.h"
+
+namespace rnnwave::kernels {
+
+inline constexpr int64_t kPanelWidth = 16;  // columns per panel: one AVX-512 register of float
+
+/// A [K, N] right-hand side in panels of 16 columns, each stored [K][16] contiguously.
+/// Columns may form `groups` equal groups (the gates of a cell), each padded with zero
+/// columns to a whole number of panels, so a panel never straddles two gates.
+template <class T>
+class PackedMatrix {
+ public:
+  PackedMatrix() = default;
+  /// Packs B = W^T (transposed = true, W is [N, K]) or B = W (W is [K, N]); ldw is W's
+  /// row stride.
+  PackedMatrix(const T* w, int64_t k, int64_t n, int64_t ldw, bool transposed, int64_t groups = 1);
+
+  int64_t k() const { return k_; }
+  int64_t n() const { return n_; }
+  int64_t panels() const { return groups_ * panels_per_group_; }
+  const T* panel(int64_t p) const { return data_.data() + p * k_ * kPanelWidth; }
+  /// First column of C that panel p holds, and how many of its 16 columns are real.
+  int64_t panel_column(int64_t p) const {
+    return (p / panels_per_group_) * group_cols_ + (p % panels_per_group_) * kPanelWidth;
+  }
+  int64_t panel_width(int64_t p) const;
+
+ private:
+  int64_t k_ = 0, n_ = 0, groups_ = 1, group_cols_ = 0, panels_per_group_ = 0;
+  AlignedBuffer<T> data_;
+};
+
+/// C[m, n] = A[m, k] B[k, n] + (beta ? C : 0), row-major A and C. beta is 0 or 1.
+template <class T>
+void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, bool beta, T* c,
+                 int64_t ldc);
+
+/// The same, with the portable kernel (also the fallback on CPUs without AVX-512).
+template <class T>
+void gemm_packed_portable(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, bool beta,
+                          T* c, int64_t ldc);
+
+/// AVX-512 kernel for float; defined only where the compiler targets it.
+void gemm_packed_avx512(int64_t m, const float* a, int64_t lda, const PackedMatrix<float>& b,
+                        bool beta, float* c, int64_t ldc);
+
+/// Whether gemm_packed<float> uses the AVX-512 kernel on this CPU.
+bool packed_gemm_uses_avx512();
+
+}  // namespace rnnwave::kernels

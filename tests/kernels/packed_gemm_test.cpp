@@ -1,0 +1,79 @@
+#include "kernels/packed_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/gemm.h"
+
+namespace rnnwave::kernels {
+namespace {
+
+std::vector<float> random_values(int64_t n, uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = dist(gen);
+  return v;
+}
+
+struct Shape {
+  int64_t m, n, k, groups;
+  bool transposed;
+};
+
+class PackedGemm : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(PackedGemm, MatchesTheReferenceProductWithBetaZeroAndOne) {
+  const Shape s = GetParam();
+  const std::vector<float> a = random_values(s.m * s.k, 1);
+  const std::vector<float> w = random_values(s.n * s.k, 2);  // [n, k] or [k, n]
+  const PackedMatrix<float> packed(w.data(), s.k, s.n, s.transposed ? s.k : s.n, s.transposed,
+                                   s.groups);
+  for (bool beta : {false, true}) {
+    std::vector<float> c = random_values(s.m * s.n, 3), expected = c;
+    gemm_packed<float>(s.m, a.data(), s.k, packed, beta, c.data(), s.n);
+    gemm_reference<float>(Trans::no, s.transposed ? Trans::yes : Trans::no, s.m, s.n, s.k, 1.0f,
+                          a.data(), s.k, w.data(), s.transposed ? s.k : s.n, beta ? 1.0f : 0.0f,
+                          expected.data(), s.n);
+    for (size_t i = 0; i < c.size(); ++i) {
+      ASSERT_NEAR(c[i], expected[i], 1e-4f * std::sqrt(float(s.k))) << "element " << i;
+    }
+  }
+}
+
+TEST_P(PackedGemm, RowsComputedInAnyGroupingGiveTheSameBits) {
+  const Shape s = GetParam();
+  const std::vector<float> a = random_values(s.m * s.k, 4);
+  const std::vector<float> w = random_values(s.n * s.k, 5);
+  const PackedMatrix<float> packed(w.data(), s.k, s.n, s.transposed ? s.k : s.n, s.transposed,
+                                   s.groups);
+  std::vector<float> whole = random_values(s.m * s.n, 6), pieces = whole;
+  gemm_packed<float>(s.m, a.data(), s.k, packed, true, whole.data(), s.n);
+  for (int64_t i = 0; i < s.m;) {  // uneven pieces: 1, 2, 3, ... rows
+    const int64_t rows = std::min(s.m - i, i % 7 + 1);
+    gemm_packed<float>(rows, a.data() + i * s.k, s.k, packed, true, pieces.data() + i * s.n, s.n);
+    i += rows;
+  }
+  EXPECT_EQ(std::memcmp(whole.data(), pieces.data(), whole.size() * sizeof(float)), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, PackedGemm,
+                         ::testing::Values(Shape{1, 16, 1, 1, true}, Shape{1, 1024, 256, 4, true},
+                                           Shape{2, 96, 33, 4, false}, Shape{5, 21, 7, 3, true},
+                                           Shape{7, 100, 50, 1, false}, Shape{13, 28, 9, 4, true},
+                                           Shape{64, 200, 64, 4, true}, Shape{33, 48, 130, 3, false}));
+
+TEST(PackedGemm, DoubleUsesThePortableKernel) {
+  const std::vector<double> a{1, 2, 3, 4}, w{1, 0, 0, 1, 2, 2};  // A [2, 2], W [3, 2]
+  const PackedMatrix<double> packed(w.data(), 2, 3, 2, true);
+  std::vector<double> c(6, 0.0);
+  gemm_packed<double>(2, a.data(), 2, packed, false, c.data(), 3);
+  EXPECT_EQ(c, (std::vector<double>{1, 2, 6, 3, 4, 14}));
+}
+
+}  // namespace
+}  // namespace rnnwave::kernels
