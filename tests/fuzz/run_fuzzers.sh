@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses with clang and runs each on a fresh seed corpus.
+#
+# Usage: tests/fuzz/run_fuzzers.sh [BUILD_DIR] [SECONDS]
+#   BUILD_DIR  build directory for the clang build (default: build-fuzz in the source tree)
+#   SECONDS    how long each harness runs (default: 30)
+#
+# Exits non-zero if a harness reports a crash, sanitizer error, leak, timeout or
+# out-of-memory; the input that caused it is left in BUILD_DIR/fuzz-artifacts/ and can be
+# replayed with BUILD_DIR/tests/fuzz/fuzz_npy FILE (or fuzz_npz).
+set -euo pipefail
+
+source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build_dir="${1:-$source_dir/build-fuzz}"
+seconds="${2:-30}"
+
+cmake -S "$source_dir" -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNWAVE_FUZZ=ON -DRNNWAVE_TESTS=OFF
+cmake --build "$build_dir" --target fuzz_npy fuzz_npz -j "$(nproc)"
+
+corpus="$build_dir/fuzz-corpus"
+artifacts="$build_dir/fuzz-artifacts"
+rm -rf "$corpus"
+mkdir -p "$artifacts"
+/usr/bin/python3 "$source_dir/tests/fuzz/make_corpus.py" "$corpus/seeds"
+
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export ASAN_OPTIONS="abort_on_error=0:detect_leaks=1"
+
+status=0
+for harness in npy npz; do
+  # New inputs go to a work directory so the seeds stay as generated.
+  work="$corpus/$harness-work"
+  mkdir -p "$work"
+  echo "== fuzz_$harness for ${seconds}s"
+  if ! "$build_dir/tests/fuzz/fuzz_$harness" \
+      -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+      -dict="$source_dir/tests/fuzz/npy.dict" -artifact_prefix="$artifacts/$harness-" \
+      -print_final_stats=1 "$work" "$corpus/seeds/$harness"; then
+    echo "fuzz_$harness found a problem; reproducer in $artifacts/" >&2
+    status=1
+  fi
+done
+exit "$status"
