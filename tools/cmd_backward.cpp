@@ -18,12 +18,15 @@ struct BackwardFlags {
 
 void run(const BackwardFlags& flags) {
   const ModelSpec spec = model_spec(flags.model);
-  const ExecOptions options = exec_options(flags.exec);
+  ExecOptions options = exec_options(flags.exec);
+  Trace trace;
+  if (!flags.exec.trace.empty()) options.trace = &trace;
   if (!flags.grad_cn.empty() && spec.cell != CellKind::lstm) {
     throw Error("--grad-cn is for lstm only; a " + std::string(to_string(spec.cell)) +
                 " has no cell state");
   }
   check_writable(flags.grads, "--grads");
+  check_writable(flags.exec.trace, "--trace");
   const Rnn rnn(load_model_weights(spec, flags.inputs), options);
   const ProblemFiles files = load_problem(spec, flags.inputs);
   const std::vector<int64_t> state{spec.layers * spec.directions(), files.batch,
@@ -61,6 +64,7 @@ void run(const BackwardFlags& flags) {
   grads.emplace("h0", std::move(grad_h0));
   if (lstm) grads.emplace("c0", std::move(grad_c0));
   save_npz(flags.grads, grads);
+  write_trace(flags.exec, trace);
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ struct BenchFlags {
   ModelFlags model;
   ExecFlags exec;
   int64_t steps = 0, batch = 0, step_block = 0, batch_splits = 0;
-  std::string mode = "inference", trace;
+  std::string mode = "inference";
   int repeats = 10, warmup = 2;
   bool json = false;
   uint64_t seed = 1;
@@ -73,7 +73,7 @@ void run(const BenchFlags& flags) {
   }
   if (flags.steps < 1 || flags.batch < 1) throw Error("--seq-len and --batch must be >= 1");
   if (flags.repeats < 1 || flags.warmup < 0) throw Error("--repeats must be >= 1, --warmup >= 0");
-  check_writable(flags.trace, "--trace");
+  check_writable(flags.exec.trace, "--trace");
 
   std::mt19937_64 gen(flags.seed);
   Rnn rnn(Weights::uniform(spec, flags.seed), options);
@@ -98,7 +98,7 @@ void run(const BenchFlags& flags) {
   for (int r = 0; r < flags.warmup + flags.repeats; ++r) {
     const bool timed = r >= flags.warmup;
     // Only the last repeat is traced: a trace of every repeat would mostly repeat itself.
-    if (!flags.trace.empty() && r == flags.warmup + flags.repeats - 1) {
+    if (!flags.exec.trace.empty() && r == flags.warmup + flags.repeats - 1) {
       ExecOptions traced_options = options;
       traced_options.trace = &trace;
       rnn.set_options(traced_options);
@@ -114,7 +114,7 @@ void run(const BenchFlags& flags) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (timed) times_ms.push_back(ms);
   }
-  if (!flags.trace.empty()) trace.write_chrome_json(flags.trace);
+  write_trace(flags.exec, trace);
 
   const Plan plan = rnn.plan(T, N);
   rusage usage{};
@@ -167,7 +167,6 @@ void run(const BenchFlags& flags) {
 
 void add_bench_command(CLI::App& app) {
   auto flags = std::make_shared<BenchFlags>();
-  flags->exec.schedule = "wavefront";
   CLI::App* command = app.add_subcommand(
       "bench", "Time inference or training (forward + backward, every gradient) on synthetic data");
   add_model_flags(*command, flags->model);
@@ -182,8 +181,6 @@ void add_bench_command(CLI::App& app) {
   command->add_option("--batch-splits", flags->batch_splits,
                       "Independent sub-batches (default: chosen by the engine)");
   command->add_option("--seed", flags->seed, "Seed of the synthetic weights and data");
-  command->add_option("--trace", flags->trace,
-                      "Write a Chrome trace-event timeline of the last repetition");
   command->add_flag("--json", flags->json, "Print one JSON object instead of a summary line");
   command->callback([flags] { run(*flags); });
 }

@@ -17,7 +17,9 @@ struct ForwardFlags {
 
 void run(const ForwardFlags& flags) {
   const ModelSpec spec = model_spec(flags.model);
-  const ExecOptions options = exec_options(flags.exec);
+  ExecOptions options = exec_options(flags.exec);
+  Trace trace;
+  if (!flags.exec.trace.empty()) options.trace = &trace;
   if (!flags.cn.empty() && spec.cell != CellKind::lstm) {
     throw Error("--cn is for lstm only; a " + std::string(to_string(spec.cell)) +
                 " has no cell state");
@@ -25,6 +27,7 @@ void run(const ForwardFlags& flags) {
   check_writable(flags.output, "--output");
   check_writable(flags.hn, "--hn");
   check_writable(flags.cn, "--cn");
+  check_writable(flags.exec.trace, "--trace");
   const Rnn rnn(load_model_weights(spec, flags.inputs), options);
   const ProblemFiles files = load_problem(spec, flags.inputs);
 
@@ -42,6 +45,7 @@ void run(const ForwardFlags& flags) {
   save_npy(flags.output, output);
   if (!flags.hn.empty()) save_npy(flags.hn, hn);
   if (!flags.cn.empty()) save_npy(flags.cn, cn);
+  write_trace(flags.exec, trace);
 }
 
 }  // namespace

@@ -78,7 +78,10 @@ void add_model_flags(CLI::App& command, ModelFlags& flags) {
 void add_exec_flags(CLI::App& command, ExecFlags& flags) {
   command.add_option("--threads", flags.threads, "Worker threads; 0 (default) = all cores");
   command.add_option("--schedule", flags.schedule,
-                     "Execution schedule: sequential (default), layerwise or wavefront");
+                     "Execution schedule: wavefront (default, the task graph), layerwise (the "
+                     "frameworks' way, multi-threaded GEMMs) or sequential (one thread)");
+  command.add_option("--trace", flags.trace,
+                     "Write a Chrome trace-event timeline (Perfetto) of every task to this file");
 }
 
 void add_input_flags(CLI::App& command, InputFlags& flags) {
@@ -107,6 +110,10 @@ ExecOptions exec_options(const ExecFlags& flags) {
     fail("--threads must be in [0, ", kMaxThreads, "] (0 = all cores), got ", flags.threads);
   }
   return ExecOptions{parse_schedule(flags.schedule), flags.threads};
+}
+
+void write_trace(const ExecFlags& flags, const Trace& trace) {
+  if (!flags.trace.empty()) trace.write_chrome_json(flags.trace);
 }
 
 Tensor load_optional(const std::string& path, const std::string& flag,

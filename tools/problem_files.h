@@ -24,7 +24,8 @@ struct ModelFlags {
 
 struct ExecFlags {
   int threads = 0;
-  std::string schedule = "sequential";
+  std::string schedule = "wavefront";
+  std::string trace;  // Chrome trace-event file to write, if set
 };
 
 struct InputFlags {
@@ -37,6 +38,9 @@ void add_input_flags(CLI::App& command, InputFlags& flags);
 
 ModelSpec model_spec(const ModelFlags& flags);
 ExecOptions exec_options(const ExecFlags& flags);
+
+/// Writes the trace collected in `trace` to flags.trace, if set.
+void write_trace(const ExecFlags& flags, const Trace& trace);
 
 /// The arrays of a run, loaded and checked against the model: every file's shape must
 /// agree with the flags and with the other files, float values must be finite and lengths

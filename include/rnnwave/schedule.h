@@ -28,13 +28,14 @@ Schedule parse_schedule(std::string_view name);
 
 /// Execution settings of a forward or backward pass.
 struct ExecOptions {
-  Schedule schedule = Schedule::sequential;
+  Schedule schedule = Schedule::wavefront;
   /// Worker threads; 0 means one per available core.
   int threads = 0;
   /// Steps per input-projection and input-gradient task of the wavefront schedule;
   /// 0 lets the engine choose for the problem and thread count.
   int64_t step_block = 0;
-  /// Independent sub-batches of the wavefront schedule; 0 lets the engine choose.
+  /// Independent sub-batches of the wavefront schedule (at most N are used); 0 lets the
+  /// engine choose.
   int64_t batch_splits = 0;
   /// If set, every task of every pass is recorded there (see trace.h).
   Trace* trace = nullptr;

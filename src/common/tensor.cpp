@@ -20,7 +20,10 @@ int64_t shape_elements(const std::vector<int64_t>& shape) {
   int64_t count = 1;
   for (int64_t extent : shape) {
     if (extent < 0) fail("shape ", shape_to_string(shape), " has a negative dimension");
-    count = checked_mul(count, extent, cat("shape ", shape_to_string(shape)));
+    // The message is built only on failure: shapes are checked on every hot call.
+    if (__builtin_mul_overflow(count, extent, &count)) {
+      fail("shape ", shape_to_string(shape), " has more elements than fit in 64 bits");
+    }
   }
   return count;
 }

@@ -43,14 +43,16 @@ int64_t default_step_block(const GraphShape& s) {
 Decomposition choose_decomposition(const GraphShape& shape, int threads,
                                    const ExecOptions& options) {
   if (options.step_block < 0) fail("step_block must be >= 0 (0 = automatic), got ", options.step_block);
-  if (options.batch_splits < 0 || options.batch_splits > shape.batch) {
-    fail("batch_splits must be in [0, N] with N = ", shape.batch, " (0 = automatic), got ",
-         options.batch_splits);
+  if (options.batch_splits < 0) {
+    fail("batch_splits must be >= 0 (0 = automatic), got ", options.batch_splits);
   }
   Decomposition d;
   d.step_block = std::min(options.step_block > 0 ? options.step_block : default_step_block(shape),
                           shape.steps);
-  const int64_t splits = options.batch_splits > 0 ? options.batch_splits : default_splits(shape, threads);
+  // A requested split count is capped at the batch: the last batch of an epoch may be
+  // smaller than the others.
+  const int64_t splits = options.batch_splits > 0 ? std::min(options.batch_splits, shape.batch)
+                                                  : default_splits(shape, threads);
   d.split_rows.resize(static_cast<size_t>(splits + 1));
   for (int64_t s = 0; s <= splits; ++s) d.split_rows[s] = s * shape.batch / splits;
   d.weight_block = weight_grad_block(shape.steps, shape.batch);

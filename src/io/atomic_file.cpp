@@ -101,7 +101,9 @@ void sync_directory(const std::string& directory) {
 }  // namespace
 
 std::vector<std::byte> read_file(const std::string& path) {
-  FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused below as
+  // not a regular file); reads of regular files are unaffected.
+  FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (file.get() < 0) fail("cannot open '", path, "': ", errno_text(errno));
   struct stat info {};
   if (::fstat(file.get(), &info) != 0) fail("cannot stat '", path, "': ", errno_text(errno));
@@ -126,6 +128,15 @@ std::vector<std::byte> read_file(const std::string& path) {
 void write_file_atomic(const std::string& path, std::span<const std::byte> bytes) {
   if (path.empty()) fail("cannot write a file with an empty path");
   if (path.back() == '/') fail("cannot write '", path, "': the path names a directory");
+  struct stat existing {};
+  if (::stat(path.c_str(), &existing) == 0 && (S_ISCHR(existing.st_mode) || S_ISFIFO(existing.st_mode))) {
+    // A device or a pipe (say /dev/null or /dev/stdout): write straight into it. Renaming
+    // a temporary file over it would replace the device; atomicity means nothing there.
+    FileDescriptor device(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK));
+    if (device.get() < 0) fail("cannot write '", path, "': ", errno_text(errno));
+    write_all(device.get(), bytes, path);
+    return;
+  }
   const std::string directory = parent_directory(path);
   const std::string name = path.substr(path.find_last_of('/') + 1);
   std::string temp_path = cat(directory, "/.", name, ".tmp.XXXXXX");

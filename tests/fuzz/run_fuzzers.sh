@@ -15,7 +15,7 @@ build_dir="${1:-$source_dir/build-fuzz}"
 seconds="${2:-30}"
 
 cmake -S "$source_dir" -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNWAVE_FUZZ=ON -DRNNWAVE_TESTS=OFF
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNWAVE_FUZZ=ON -DRNNWAVE_TESTS=OFF -DRNNWAVE_BENCH=OFF
 cmake --build "$build_dir" --target fuzz_npy fuzz_npz -j "$(nproc)"
 
 corpus="$build_dir/fuzz-corpus"

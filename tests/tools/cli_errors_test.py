@@ -17,6 +17,7 @@ import argparse
 import os
 import resource
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -684,9 +685,6 @@ class CliErrorsTest(unittest.TestCase):
                 missing = self.path(f"no_such_{flag}.npy")
                 self.assert_fails(self.backward(**{flag: missing}), f"no_such_{flag}.npy")
 
-    # Known failure: read_file opens the path (which blocks on a FIFO until a writer comes)
-    # before it checks that it is a regular file.
-    @unittest.expectedFailure
     def test_fifo_as_input(self):
         fifo = self.path("x_fifo")
         if not os.path.exists(fifo):
@@ -705,6 +703,13 @@ class CliErrorsTest(unittest.TestCase):
         too_big = 100000000 * 160 * 4 > physical_memory_bytes()
         words = ["l100000000", "memory"] if too_big else ["missing", "weight_ih_l1"]
         self.assert_fails(self.forward(layers="100000000"), *words, fast=True)
+
+    def test_output_to_a_device_is_written_not_replaced(self):
+        # /dev/null must stay a device: the atomic write's rename would replace it.
+        result, _ = self.run_tool(self.argv(self.forward(output="/dev/null", hn=None, cn=None),
+                                            self.path("")))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(stat.S_ISCHR(os.stat("/dev/null").st_mode))
 
     def test_layers_at_the_limit(self):
         self.assert_fails(self.forward(layers=str(2**31)), "l2147483648", "memory", fast=True,

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything rnnwave needs on Debian 12, from Debian's own packages.
+#   scripts/install_deps.sh          build, run and test
+# See README.md ("Dependencies") for why each package is there.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config
+  # the library and the tool
+  libdnnl-dev libzip-dev libcli11-dev nlohmann-json3-dev
+  # tests: GoogleTest, the PyTorch oracle, clang for the sanitizer and fuzzing builds
+  googletest libgtest-dev python3-numpy python3-torch clang libclang-rt-14-dev libomp-dev zlib1g-dev
+  # benchmarks and plots
+  libtbb-dev python3-matplotlib
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

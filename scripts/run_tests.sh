@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the dependencies, builds rnnwave and runs every test:
+#   1. the test suite (GoogleTest via ctest, PyTorch agreement, the CLI on bad input);
+#   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. a short libFuzzer run of the .npy / .npz readers.
+# Usage: scripts/run_tests.sh [FUZZ_SECONDS]   (default 30 per harness)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+fuzz_seconds="${1:-30}"
+jobs="$(nproc)"
+
+scripts/install_deps.sh
+
+echo "== build (Release) and test"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j "$jobs"
+(cd build && ctest --output-on-failure -j "$jobs")
+
+echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer and test"
+cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNWAVE_SANITIZE=ON \
+  -DRNNWAVE_BENCH=OFF
+cmake --build build-sanitize -j "$jobs" --target rnnwave_tests rnnwave_cli
+# One process for the whole suite (a process per test would repeat the sanitizer start-up).
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  build-sanitize/tests/rnnwave_tests --gtest_brief=1
+
+echo "== fuzz the .npy / .npz readers (${fuzz_seconds}s each)"
+tests/fuzz/run_fuzzers.sh build-fuzz "$fuzz_seconds"
+
+echo "== all tests passed"
