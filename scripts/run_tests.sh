@@ -21,7 +21,8 @@ cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNWAVE_SANITIZ
   -DRNNWAVE_BENCH=OFF
 cmake --build build-sanitize -j "$jobs" --target rnnwave_tests rnnwave_cli
 # One process for the whole suite (a process per test would repeat the sanitizer start-up).
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/sanitizer/lsan.supp \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   build-sanitize/tests/rnnwave_tests --gtest_brief=1
 
 echo "== fuzz the .npy / .npz readers (${fuzz_seconds}s each)"
