@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "npy_writer.h"
 
@@ -92,10 +93,10 @@ int64_t bytes(const memory& m) { return m ? static_cast<int64_t>(m.get_desc().ge
 
 }  // namespace
 
-OnednnStack::OnednnStack(const PeerProblem& problem, const PeerData& data, bool training,
+OnednnStack::OnednnStack(const PeerProblem& problem, PeerData data, bool training,
                          dnnl::prop_kind forward_prop)
     : problem_(problem),
-      data_(data),
+      data_(std::move(data)),
       training_(training),
       forward_prop_(training ? dnnl::prop_kind::forward_training : forward_prop),
       engine_(dnnl::engine::kind::cpu, 0),

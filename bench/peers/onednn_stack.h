@@ -44,7 +44,7 @@ class OnednnStack {
   /// `forward_prop` is the forward's propagation kind when not training: forward_inference
   /// (what an inference user asks for), or forward_training, which oneDNN 2.6 runs with
   /// other kernels (its GEMM-based implementation instead of brgemm) plus a workspace.
-  OnednnStack(const PeerProblem& problem, const PeerData& data, bool training,
+  OnednnStack(const PeerProblem& problem, PeerData data, bool training,
               dnnl::prop_kind forward_prop = dnnl::prop_kind::forward_inference);
 
   /// Output [T, N, D*H] and final states [L*D, N, H] from the input and initial states.

@@ -14,8 +14,10 @@ and its elementwise ops to OpenMP. Both read their thread settings when torch is
 so the script re-executes itself with OMP_NUM_THREADS=P, OPENBLAS_NUM_THREADS=P and
 OMP_WAIT_POLICY=PASSIVE (two pools on the same cores must not spin against each other),
 and WITHOUT OPENBLAS_CORETYPE (an inherited value would force OpenBLAS onto an older
-kernel than the machine's; --keep-openblas-coretype keeps it to measure that). The JSON
-says which environment and which OpenBLAS kernel ("openblas": {"core": ...}) were in effect.
+kernel than the machine's; --keep-openblas-coretype keeps it to measure that), and with
+glibc malloc keeping freed memory (see GLIBC_KEEP_MEMORY; --system-malloc does not). The
+JSON says which environment and which OpenBLAS kernel ("openblas": {"core": ...}) were in
+effect.
 
 Usage: /usr/bin/python3 bench/peers/pytorch_rnn.py --cell lstm --layers 4 --hidden-size 256
            --input-size 256 --seq-len 100 --batch 64 --mode training --threads 2 --json
@@ -27,6 +29,16 @@ import sys
 # Set by the parent before re-executing, so that the child can report what it inherited.
 _INHERITED_CORETYPE = "RNNWAVE_PEER_INHERITED_OPENBLAS_CORETYPE"
 _REEXECUTED = "RNNWAVE_PEER_REEXECUTED"
+
+
+# glibc malloc serves each large block (above a threshold that adapts up to 32 MiB) with a
+# fresh mmap and returns freed heap tops to the system. PyTorch's per-step autograd
+# allocates a weight-sized gradient temporary per step and gate matrix, so at batch 1 and
+# H = 1024 a training pass spent most of its time in page faults (about 400,000 per pass,
+# 4-8 s instead of 0.9 s, varying 6x between repeats). Raising both thresholds keeps the
+# memory in the process, as the pooling allocators (jemalloc, tcmalloc) that CPU
+# deployments of PyTorch use do. --system-malloc measures glibc's defaults.
+GLIBC_KEEP_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 34)}
 
 
 def parse_args(argv):
@@ -50,6 +62,8 @@ def parse_args(argv):
                         help="OMP_WAIT_POLICY of the run (default PASSIVE)")
     parser.add_argument("--keep-openblas-coretype", action="store_true",
                         help="keep an inherited OPENBLAS_CORETYPE instead of unsetting it")
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="leave glibc malloc's mmap and trim thresholds at their defaults")
     args = parser.parse_args(argv)
     for name in ("input_size", "hidden_size", "layers", "seq_len", "batch", "repeats"):
         if getattr(args, name) < 1:
@@ -64,6 +78,8 @@ def ensure_environment(args):
     threads = args.threads or os.cpu_count()
     wanted = {"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
               "OMP_WAIT_POLICY": args.omp_wait_policy}
+    if not args.system_malloc:
+        wanted.update(GLIBC_KEEP_MEMORY)
     drop = [] if args.keep_openblas_coretype else ["OPENBLAS_CORETYPE"]
     ready = all(os.environ.get(k) == v for k, v in wanted.items()) and \
         not any(k in os.environ for k in drop)
@@ -238,7 +254,7 @@ def main():
         "openblas_coretype_inherited": inherited or None,
         "env": {name: os.environ.get(name) for name in
                 ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY",
-                 "OPENBLAS_CORETYPE")},
+                 "OPENBLAS_CORETYPE", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")},
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count()},
     }
     if args.json:
