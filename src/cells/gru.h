@@ -28,7 +28,7 @@ struct GruCell {
       T* h = s.h_out + r * s.ld_h;
       // The rows of a step never overlap: vectorise across hidden units.
 #pragma omp simd
-      for (int64_t j = 0; j < H; ++j) {
+      for (int64_t j = 0; j < s.units; ++j) {
         const T rv = sigmoid(gr[j] + bi[j] + hr[j] + bh[j]);
         const T zv = sigmoid(gz[j] + bi[H + j] + hz[j] + bh[H + j]);
         const T hnv = hn[j] + bh[2 * H + j];
@@ -58,7 +58,7 @@ struct GruCell {
       T* dh_prev = s.dh_prev + r * H;
       // The rows of a step never overlap: vectorise across hidden units.
 #pragma omp simd
-      for (int64_t j = 0; j < H; ++j) {
+      for (int64_t j = 0; j < s.units; ++j) {
         const T rv = gr[j], zv = gz[j], nv = gn[j], hnv = hn[j];
         const T dh = up[j] + dh_next[j];
         const T dn = dh * (T(1) - zv) * (T(1) - nv * nv);

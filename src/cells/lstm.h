@@ -24,7 +24,7 @@ struct LstmCell {
       T* h = s.h_out + r * s.ld_h;
       // The rows of a step never overlap: vectorise across hidden units.
 #pragma omp simd
-      for (int64_t j = 0; j < H; ++j) {
+      for (int64_t j = 0; j < s.units; ++j) {
         const T i = sigmoid(gi[j] + b[j]);
         const T f = sigmoid(gf[j] + b[H + j]);
         const T g = tanh(gg[j] + b[2 * H + j]);
@@ -56,7 +56,7 @@ struct LstmCell {
       T* dc_prev = s.dc_prev + r * H;
       // The rows of a step never overlap: vectorise across hidden units.
 #pragma omp simd
-      for (int64_t j = 0; j < H; ++j) {
+      for (int64_t j = 0; j < s.units; ++j) {
         const T i = gi[j], f = gf[j], g = gg[j], o = go[j];
         const T dh = up[j] + dh_next[j];
         const T tc = tanh(c[j]);

@@ -30,7 +30,7 @@ struct RnnCell {
       const T* pre = s.gates + r * H;
       T* h = s.h_out + r * s.ld_h;
 #pragma omp simd
-      for (int64_t j = 0; j < H; ++j) h[j] = Act::activate(pre[j] + s.bias[j]);
+      for (int64_t j = 0; j < s.units; ++j) h[j] = Act::activate(pre[j] + s.bias[j]);
     }
   }
 
@@ -44,7 +44,7 @@ struct RnnCell {
       T* dpre = s.gates + r * H;
       // The rows of a step never overlap: vectorise across hidden units.
 #pragma omp simd
-      for (int64_t j = 0; j < H; ++j) {
+      for (int64_t j = 0; j < s.units; ++j) {
         dpre[j] = (up[j] + next[j]) * Act::derivative_from_output(h[j]);
       }
     }

@@ -6,13 +6,17 @@
 namespace rnnwave {
 
 /// Pointers to the first row of a block of `rows` batch rows of one (layer, direction,
-/// step), in the workspace layout (see graph/workspace.h). Row strides: `ld_h` (= D*H)
-/// for hidden states and the gradient from the layer above, G*H for gates, H for cell
-/// states and per-direction recurrent gradients. Each cell kind uses what it needs.
+/// step), in the workspace layout (see graph/workspace.h), and to its first hidden unit:
+/// the math covers `units` hidden units from there (all H, or a block of them when a step
+/// is split by hidden units). Row strides: `ld_h` (= D*H) for hidden states and the
+/// gradient from the layer above, G*H for gates, H for cell states and per-direction
+/// recurrent gradients; gate g of unit j is at column g*H + j. Each cell kind uses what it
+/// needs.
 template <class T>
 struct StepBuffers {
   int64_t rows = 0;
-  int64_t hidden = 0;  // H
+  int64_t hidden = 0;  // H: the strides
+  int64_t units = 0;   // hidden units to compute, from the pointers on
   int64_t ld_h = 0;    // D*H
 
   // Forward.

@@ -37,6 +37,7 @@ StepBuffers<T> step_buffers(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int6
   StepBuffers<T> s;
   s.rows = end - r0;
   s.hidden = H;
+  s.units = H;
   s.ld_h = ldh;
   s.gates = ws.gates(l, d, t) + r0 * GH;
   s.bias = pass.params.step_bias(l, d);

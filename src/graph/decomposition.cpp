@@ -27,9 +27,9 @@ int64_t natural_parallelism(const GraphShape& s) {
 
 int64_t default_splits(const GraphShape& s, int threads) {
   if (threads <= 1) return 1;
-  // Enough chains to keep every thread busy through the wavefront's ramp-up, but sub-
-  // batches of at least 8 rows: below that a GEMM re-reads the weights for too little work.
-  const int64_t wanted = (2 * threads + natural_parallelism(s) - 1) / natural_parallelism(s);
+  // One chain per thread, but sub-batches of at least 8 rows: every sub-batch re-reads
+  // the recurrent weights at every step, and below 8 rows that costs more than it gains.
+  const int64_t wanted = (threads + natural_parallelism(s) - 1) / natural_parallelism(s);
   return std::clamp<int64_t>(std::min(wanted, s.batch / 8), 1, s.batch);
 }
 

@@ -1,0 +1,102 @@
+// The GEMM providers on the products a recurrent cell makes, one thread: OpenBLAS,
+// oneDNN's dnnl_sgemm, libxsmm and rnnwave's packed-weight kernel. One JSON line per
+// (shape, provider): best and median GFLOP/s over the repetitions.
+//
+// Shapes are C[M, N] = A[M, K] W^T with W [N, K] (PyTorch's weight layout): the recurrent
+// product (M = rows of a sub-batch, N = G*H, K = H), the input projection of a block of
+// steps (M = steps*rows), and the backward product into the previous state (K = G*H).
+// Run it twice, with and without OPENBLAS_CORETYPE set, to see what that variable costs.
+#include <cblas.h>
+#include <libxsmm.h>
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "kernels/packed_gemm.h"
+
+namespace {
+
+double seconds(const std::chrono::steady_clock::time_point& start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+template <class F>
+std::vector<double> time_runs(F&& run, int repeats) {
+  run();  // warm-up: first-touch, JIT, packing caches
+  std::vector<double> times;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    times.push_back(seconds(start));
+  }
+  std::sort(times.begin(), times.end());
+  return times;
+}
+
+}  // namespace
+
+int main() {
+  openblas_set_num_threads(1);
+  libxsmm_init();
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  struct Shape {
+    const char* what;
+    int m, n, k;
+  };
+  const Shape shapes[] = {
+      {"recurrent lstm h256 n1", 1, 1024, 256},     {"recurrent lstm h1024 n1", 1, 4096, 1024},
+      {"recurrent gru h1024 n1", 1, 3072, 1024},    {"recurrent lstm h256 n8", 8, 1024, 256},
+      {"recurrent lstm h256 n32", 32, 1024, 256},   {"recurrent lstm h256 n64", 64, 1024, 256},
+      {"recurrent lstm h1024 n64", 64, 4096, 1024}, {"recurrent rnn h256 n64", 64, 256, 256},
+      {"projection lstm h256 16x1", 16, 1024, 256}, {"projection lstm h256 4x64", 256, 1024, 256},
+      {"projection lstm h1024 4x64", 256, 4096, 1024}, {"backward state lstm h1024 n64", 64, 1024, 4096},
+  };
+  std::mt19937 gen(1);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  for (const Shape& s : shapes) {
+    std::vector<float> a(size_t(s.m) * s.k), w(size_t(s.n) * s.k), c(size_t(s.m) * s.n);
+    for (float& x : a) x = dist(gen);
+    for (float& x : w) x = dist(gen);
+    const rnnwave::kernels::PackedMatrix<float> packed(w.data(), s.k, s.n, s.k, true);
+    const double flop = 2.0 * s.m * s.n * s.k;
+    const int repeats = std::clamp(static_cast<int>(2e10 / flop), 5, 2000);
+    const struct {
+      const char* name;
+      std::function<void()> run;
+    } providers[] = {
+        {"openblas", [&] {
+           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.m, s.n, s.k, 1.0f, a.data(), s.k,
+                       w.data(), s.k, 0.0f, c.data(), s.n);
+         }},
+        {"onednn_sgemm", [&] {
+           dnnl_sgemm('N', 'T', s.m, s.n, s.k, 1.0f, a.data(), s.k, w.data(), s.k, 0.0f, c.data(),
+                      s.n);
+         }},
+        {"libxsmm", [&] {
+           // Column-major view: C^T [N, M] = W [N, K] (W^T stored) x A^T [K, M].
+           const char ta = 'T', tb = 'N';
+           const libxsmm_blasint m = s.n, n = s.m, k = s.k, lda = s.k, ldb = s.k, ldc = s.n;
+           const float alpha = 1.0f, beta = 0.0f;
+           libxsmm_sgemm(&ta, &tb, &m, &n, &k, &alpha, w.data(), &lda, a.data(), &ldb, &beta,
+                         c.data(), &ldc);
+         }},
+        {"rnnwave_packed", [&] {
+           rnnwave::kernels::gemm_packed<float>(s.m, a.data(), s.k, packed, false, c.data(), s.n);
+         }},
+    };
+    for (const auto& p : providers) {
+      const std::vector<double> t = time_runs(p.run, repeats);
+      std::printf(
+          "{\"shape\": \"%s\", \"m\": %d, \"n\": %d, \"k\": %d, \"provider\": \"%s\", "
+          "\"openblas_coretype\": \"%s\", \"best_gflops\": %.1f, \"median_gflops\": %.1f}\n",
+          s.what, s.m, s.n, s.k, p.name, coretype ? coretype : "", flop / t.front() / 1e9,
+          flop / t[t.size() / 2] / 1e9);
+    }
+  }
+  libxsmm_finalize();
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""Runs the standard benchmark grid: rnnwave (every schedule), oneDNN and PyTorch on the
+same configurations, in one run, at each thread count. Appends one JSON line per
+measurement to the output file (and prints progress on stderr); bench/report.py turns the
+file into docs/benchmarks.md.
+
+The grid: cells {lstm, gru, rnn_tanh} x {uni, bi} x L {1, 4} x H {256, 1024} x N {1, 64},
+T = 100, input size = H, modes {inference, training}. --quick runs a subset in about two
+minutes (H = 256; lstm and gru; uni L=4 and bi L=1; the wavefront schedule and the peers).
+
+    /usr/bin/python3 bench/run_grid.py --out out/grid.jsonl [--quick] [--threads 1,2]
+"""
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CELLS = ["lstm", "gru", "rnn_tanh"]
+GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+
+
+def configs(quick):
+    if quick:
+        for cell, (layers, bi), n, mode in itertools.product(
+                ["lstm", "gru"], [(4, False), (1, True)], [1, 64], ["inference", "training"]):
+            yield dict(cell=cell, layers=layers, bidirectional=bi, hidden=256, batch=n, mode=mode)
+        return
+    for cell, bi, layers, hidden, n, mode in itertools.product(
+            CELLS, [False, True], [1, 4], [256, 1024], [1, 64], ["inference", "training"]):
+        yield dict(cell=cell, layers=layers, bidirectional=bi, hidden=hidden, batch=n, mode=mode)
+
+
+def gemm_flop(c, steps=100):
+    """FLOPs of the pass (as rnnwave bench counts them), to size the repetitions."""
+    d = 2 if c["bidirectional"] else 1
+    gh, h = GATES[c["cell"]] * c["hidden"], c["hidden"]
+    total = 0
+    for layer in range(c["layers"]):
+        i = h if layer == 0 else d * h
+        total += 2 * steps * c["batch"] * gh * (i + h) * d
+    return total * (3 if c["mode"] == "training" else 1)
+
+
+def repeats_for(c):
+    # About three seconds of timed runs at a pessimistic 20 GFLOP/s, between 3 and 10.
+    seconds = gemm_flop(c) / 20e9
+    return max(3, min(10, int(3.0 / max(seconds, 1e-3))))
+
+
+def common_flags(c, threads, repeats):
+    flags = ["--cell", c["cell"], "--layers", str(c["layers"]), "--hidden-size", str(c["hidden"]),
+             "--input-size", str(c["hidden"]), "--seq-len", "100", "--batch", str(c["batch"]),
+             "--mode", c["mode"], "--threads", str(threads), "--repeats", str(repeats),
+             "--warmup", "1", "--json"]
+    return flags + (["--bidirectional"] if c["bidirectional"] else [])
+
+
+def runners(build, quick):
+    schedules = ["wavefront"] if quick else ["sequential", "layerwise", "wavefront"]
+    for schedule in schedules:
+        yield f"rnnwave_{schedule}", lambda f, s=schedule: [f"{build}/rnnwave", "bench", *f, "--schedule", s]
+    yield "onednn", lambda f: [f"{build}/bench_onednn_rnn", *f]
+    # oneDNN's inference is faster with forward_training kernels at small batches: the
+    # peer gets the better of its two ways (report.py takes the minimum).
+    yield "onednn_fwdtrain", lambda f: [f"{build}/bench_onednn_rnn", *f, "--forward-prop",
+                                        "forward_training"]
+    yield "pytorch", lambda f: ["/usr/bin/python3", f"{ROOT}/bench/peers/pytorch_rnn.py", *f]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    started = time.monotonic()
+    with open(args.out, "a") as out:
+        for c in configs(args.quick):
+            repeats = repeats_for(c)
+            for threads in thread_counts:
+                for name, command in runners(args.build, args.quick):
+                    if name == "rnnwave_sequential" and threads != 1:
+                        continue
+                    if name == "onednn_fwdtrain" and c["mode"] != "inference":
+                        continue
+                    argv = command(common_flags(c, threads, repeats))
+                    result = subprocess.run(argv, capture_output=True, text=True)
+                    if result.returncode != 0:
+                        record = {"runner": name, "error": result.stderr.strip()[-500:]}
+                    else:
+                        record = json.loads(result.stdout.strip().splitlines()[-1])
+                        record["runner"] = name
+                    record["config"] = c
+                    record["requested_threads"] = threads
+                    out.write(json.dumps(record) + "\n")
+                    out.flush()
+                    print(f"[{time.monotonic() - started:7.1f}s] {c} P={threads} {name}: "
+                          f"{record.get('median_ms', record.get('error'))}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
