@@ -28,6 +28,13 @@ struct ForwardArgs {
   std::span<T> output;               ///< [T, N, D*H], written
   std::span<T> hn;                   ///< [L*D, N, H], written if given
   std::span<T> cn;                   ///< [L*D, N, H], LSTM only, written if given
+  /// Training forward only (inference ignores it, as PyTorch's eval mode): inverted dropout
+  /// with this probability, in [0, 1), on the outputs of every layer but the last — the
+  /// `dropout` of torch.nn.LSTM. Each mask element is drawn from (dropout_seed, layer,
+  /// step, the caller's row, unit) by a counter-based generator, so the masks do not
+  /// depend on threads, schedule or batch order.
+  double dropout = 0;
+  uint64_t dropout_seed = 0;
 };
 
 /// Inputs and outputs of a backward pass (backpropagation through time). The problem
@@ -73,6 +80,7 @@ struct Plan {
   int threads = 1;
   int64_t step_block = 1;    ///< steps per input-projection / input-gradient task
   int64_t batch_splits = 1;  ///< independent sub-batches
+  int64_t hidden_splits = 1; ///< parts of each step, by hidden units
   int64_t weight_block = 1;  ///< steps per weight-gradient task (fixes the summation order)
 };
 

@@ -37,6 +37,9 @@ struct ExecOptions {
   /// Independent sub-batches of the wavefront schedule (at most N are used); 0 lets the
   /// engine choose.
   int64_t batch_splits = 0;
+  /// Parts each step is split into by hidden units (of at least 16 units each); 0 lets the
+  /// engine choose.
+  int64_t hidden_splits = 0;
   /// If set, every task of every pass is recorded there (see trace.h).
   Trace* trace = nullptr;
 };

@@ -15,6 +15,7 @@ struct TraceEvent {
   int layer = 0;
   int direction = -1;  ///< -1 when the task covers both directions
   int split = -1;      ///< sub-batch, -1 when the task covers the whole batch
+  int part = -1;       ///< hidden-unit part of a step, -1 when the task covers all units
   int64_t step_begin = 0, step_end = 0;
   int64_t batch_begin = 0, batch_end = 0;
   int thread = 0;

@@ -19,6 +19,13 @@
 
 namespace rnnwave {
 
+/// The part of a step an operation covers: batch rows [r0, r1) (the engine's sorted
+/// order; rows that have finished at that step are skipped) and hidden units [u0, u1).
+/// Unit boundaries inside a step are multiples of the kernels' panel width (16).
+struct StepPart {
+  int64_t r0 = 0, r1 = 0, u0 = 0, u1 = 0;
+};
+
 /// Everything the operations of one pass touch.
 template <class T>
 struct Pass {
@@ -32,29 +39,31 @@ struct Pass {
 template <class T>
 void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1);
 
-/// The recurrent GEMM and the pointwise math of step t for rows [r0, r1) (those still
-/// running at t).
+/// The recurrent GEMM and the pointwise math of step t for one part (the rows still
+/// running at t). The units of a part need the whole previous state: parts of one step
+/// depend on every part of the step before.
 template <class T>
-void forward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
+void forward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part);
 
 /// The two halves of forward_step, for schedules that run them apart (layerwise): the
 /// recurrent GEMM h_prev W_hh^T, then the cell's pointwise math.
 template <class T>
-void forward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
+void forward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part);
 template <class T>
-void forward_pointwise(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
+void forward_pointwise(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part);
 
-/// Pointwise backward of step t for rows [r0, r1) and the gradient into the previous
-/// state; turns the saved gates into their gradients and zeroes those of finished rows.
+/// Pointwise backward of step t for one part and the gradient into the previous state;
+/// turns the saved gates into their gradients and zeroes those of finished rows. With
+/// several unit parts, the GEMM of a part needs the pointwise math of every part.
 template <class T>
-void backward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
+void backward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part);
 
 /// The two halves of backward_step: the pointwise math (which also zeroes the gradients of
 /// finished rows), then the GEMM into the previous state's gradient.
 template <class T>
-void backward_pointwise(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
+void backward_pointwise(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part);
 template <class T>
-void backward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, int64_t r0, int64_t r1);
+void backward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part);
 
 /// Gradient of layer l's input at steps [t0,t1): sum over d of dgates(l,d) W_ih(l,d),
 /// direction 0 first.

@@ -25,10 +25,16 @@ struct Decomposition {
   /// is an independent chain of steps, the main source of parallelism for bidirectional
   /// and one-layer stacks.
   std::vector<int64_t> split_rows{0, 1};
+  /// Hidden-unit boundaries: part p of a step computes units [unit_bounds[p],
+  /// unit_bounds[p+1]) (multiples of 16 inside). Splitting a step by units gives a chain
+  /// parallelism when nothing else does (one sequence, one layer, one direction) and
+  /// spreads its weights over the cores' caches.
+  std::vector<int64_t> unit_bounds{0, 1};
   /// Steps per weight_grad task: fixed by the problem (see weight_grad_block).
   int64_t weight_block = 1;
 
   int64_t splits() const { return static_cast<int64_t>(split_rows.size()) - 1; }
+  int64_t parts() const { return static_cast<int64_t>(unit_bounds.size()) - 1; }
   /// "block=8 splits=2 weight_block=4"
   std::string describe() const;
 };

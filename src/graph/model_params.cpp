@@ -21,8 +21,9 @@ ModelParams<T>::ModelParams(const BasicWeights<T>& weights)
       PackedWeights<T> p;
       p.ih_t = kernels::PackedMatrix<T>(weights.get(ParamKind::weight_ih, l, d).data(), in, GH_,
                                         in, true);
+      // Gate by gate, so that a block of hidden units is the same panels of every gate.
       p.hh_t = kernels::PackedMatrix<T>(weights.get(ParamKind::weight_hh, l, d).data(), H, GH_, H,
-                                        true);
+                                        true, spec_.gates());
       packed_.push_back(std::move(p));
     }
   }

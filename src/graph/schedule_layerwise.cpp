@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "graph/dropout.h"
 #include "graph/graph_runtime.h"
 #include "graph/schedule.h"
 #include "kernels/denormals.h"
@@ -86,15 +87,19 @@ void layerwise_forward(Pass<T>& pass, const ExecOptions& options) {
   OpRecorder record(options.trace, "forward");
   auto& ws = pass.ws;
   for (int64_t l = 0; l < ws.L; ++l) {
+    if (l > 0 && ws.dropout > 0) {
+      record.run("dropout", l, -1, 0, ws.T_, [&] { apply_dropout(pass, l, 0, ws.T_); });
+    }
     for (int64_t d = 0; d < ws.D; ++d) {
       record.run("project", l, d, 0, ws.T_, [&] { project_input(pass, l, d, 0, ws.T_); });
       for (int64_t i = 0; i < ws.T_; ++i) {
         const int64_t t = step_at(d, i, ws.T_, false);
         record.run("recurrent_gemm", l, d, t, t + 1,
-                   [&] { forward_recurrent_gemm(pass, l, d, t, 0, ws.N); });
+                   [&] { forward_recurrent_gemm(pass, l, d, t, StepPart{0, ws.N, 0, ws.H}); });
         record.run("pointwise", l, d, t, t + 1, [&] {
-          parallel_rows(threads, ws.N,
-                        [&](int64_t r0, int64_t r1) { forward_pointwise(pass, l, d, t, r0, r1); });
+          parallel_rows(threads, ws.N, [&](int64_t r0, int64_t r1) {
+            forward_pointwise(pass, l, d, t, StepPart{r0, r1, 0, ws.H});
+          });
         });
       }
     }
@@ -113,11 +118,12 @@ void layerwise_backward(Pass<T>& pass, const ExecOptions& options) {
       for (int64_t i = 0; i < ws.T_; ++i) {
         const int64_t t = step_at(d, i, ws.T_, true);
         record.run("pointwise", l, d, t, t + 1, [&] {
-          parallel_rows(threads, ws.N,
-                        [&](int64_t r0, int64_t r1) { backward_pointwise(pass, l, d, t, r0, r1); });
+          parallel_rows(threads, ws.N, [&](int64_t r0, int64_t r1) {
+            backward_pointwise(pass, l, d, t, StepPart{r0, r1, 0, ws.H});
+          });
         });
         record.run("recurrent_gemm", l, d, t, t + 1,
-                   [&] { backward_recurrent_gemm(pass, l, d, t, 0, ws.N); });
+                   [&] { backward_recurrent_gemm(pass, l, d, t, StepPart{0, ws.N, 0, ws.H}); });
       }
       if (pass.grads != nullptr) {
         record.run("weight_grad", l, d, 0, ws.T_, [&] { weight_grad(pass, l, d, 0, ws.T_); });

@@ -8,21 +8,26 @@ namespace rnnwave {
 namespace {
 
 constexpr std::array<std::string_view, kTaskKindCount> kTaskKindNames = {
-    "project", "forward", "backward", "input_grad", "weight_grad"};
+    "dropout", "project", "forward", "backward", "backward_pointwise", "backward_gemm",
+    "input_grad", "weight_grad"};
 static_assert(static_cast<int>(TaskKind::weight_grad) == kTaskKindCount - 1);
 
-/// Ids of the per-step tasks of one pass, indexed [l][d][t][s].
+/// Ids of the per-step tasks of one pass, indexed [l][d][t][s][p].
 class StepIds {
  public:
-  StepIds(const GraphShape& shape, int64_t splits)
-      : D_(shape.directions), T_(shape.steps), S_(splits),
-        ids_(static_cast<size_t>(shape.layers * D_ * T_ * S_), -1) {}
-  int32_t& operator()(int64_t l, int64_t d, int64_t t, int64_t s) {
-    return ids_[static_cast<size_t>(((l * D_ + d) * T_ + t) * S_ + s)];
+  StepIds(const GraphShape& shape, int64_t splits, int64_t parts)
+      : D_(shape.directions), T_(shape.steps), S_(splits), P_(parts),
+        ids_(static_cast<size_t>(shape.layers * D_ * T_ * S_ * P_), -1) {}
+  int32_t& operator()(int64_t l, int64_t d, int64_t t, int64_t s, int64_t p) {
+    return ids_[static_cast<size_t>((((l * D_ + d) * T_ + t) * S_ + s) * P_ + p)];
+  }
+  /// Appends the ids of every part of step t of sub-batch s.
+  void append_parts(std::vector<int32_t>& out, int64_t l, int64_t d, int64_t t, int64_t s) {
+    for (int64_t p = 0; p < P_; ++p) out.push_back((*this)(l, d, t, s, p));
   }
 
  private:
-  int64_t D_, T_, S_;
+  int64_t D_, T_, S_, P_;
   std::vector<int32_t> ids_;
 };
 
@@ -48,37 +53,55 @@ int32_t TaskGraph::add(const Task& task, const std::vector<int32_t>& predecessor
   return static_cast<int32_t>(tasks.size() - 1);
 }
 
-TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& dec) {
+TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& dec, bool dropout) {
   const int64_t L = shape.layers, D = shape.directions, T = shape.steps, S = dec.splits();
+  const int64_t P = dec.parts();
   const Blocks blocks{dec.step_block, T};
   TaskGraph graph;
-  StepIds step(shape, S);
+  StepIds step(shape, S, P);
   std::vector<int32_t> project(static_cast<size_t>(D * blocks.count()));
   std::vector<int32_t> preds;
+  std::vector<int32_t> masked(static_cast<size_t>(blocks.count()));
   for (int64_t l = 0; l < L; ++l) {
+    // The block b of layer l-1 is complete once each direction's chain has passed it: the
+    // forward chain at its last step, the reverse chain at its first.
+    auto block_below = [&](int64_t b) {
+      preds.clear();
+      for (int64_t s = 0; l > 0 && s < S; ++s) {
+        step.append_parts(preds, l - 1, 0, blocks.end(b) - 1, s);
+        if (D == 2) step.append_parts(preds, l - 1, 1, blocks.begin(b), s);
+      }
+    };
+    const bool masks = dropout && l > 0;
+    for (int64_t b = 0; masks && b < blocks.count(); ++b) {
+      block_below(b);
+      masked[b] = graph.add(
+          {TaskKind::dropout, int32_t(l), -1, -1, -1, blocks.begin(b), blocks.end(b)}, preds);
+    }
     for (int64_t d = 0; d < D; ++d) {
       for (int64_t b = 0; b < blocks.count(); ++b) {
-        preds.clear();
-        // The block of layer l-1 is complete once each direction's chain has passed it:
-        // the forward chain at its last step, the reverse chain at its first.
-        if (l > 0) {
-          for (int64_t s = 0; s < S; ++s) {
-            preds.push_back(step(l - 1, 0, blocks.end(b) - 1, s));
-            if (D == 2) preds.push_back(step(l - 1, 1, blocks.begin(b), s));
-          }
+        if (masks) {
+          preds.assign({masked[b]});
+        } else {
+          block_below(b);
         }
         project[d * blocks.count() + b] = graph.add(
-            {TaskKind::project, int32_t(l), int32_t(d), -1, blocks.begin(b), blocks.end(b)}, preds);
+            {TaskKind::project, int32_t(l), int32_t(d), -1, -1, blocks.begin(b), blocks.end(b)},
+            preds);
       }
     }
     for (int64_t i = 0; i < T; ++i) {
       for (int64_t d = 0; d < D; ++d) {
         const int64_t t = forward_step_at(d, i, T);
         for (int64_t s = 0; s < S; ++s) {
+          // Each part of a step needs the whole previous state: every part before it.
           preds.assign({project[d * blocks.count() + t / blocks.size]});
-          if (i > 0) preds.push_back(step(l, d, forward_step_at(d, i - 1, T), s));
-          step(l, d, t, s) =
-              graph.add({TaskKind::forward, int32_t(l), int32_t(d), int32_t(s), t, t + 1}, preds);
+          if (i > 0) step.append_parts(preds, l, d, forward_step_at(d, i - 1, T), s);
+          for (int64_t p = 0; p < P; ++p) {
+            step(l, d, t, s, p) = graph.add(
+                {TaskKind::forward, int32_t(l), int32_t(d), int32_t(s), int32_t(p), t, t + 1},
+                preds);
+          }
         }
       }
     }
@@ -89,9 +112,13 @@ TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& dec)
 TaskGraph build_backward_graph(const GraphShape& shape, const Decomposition& dec,
                                bool input_grad, bool weight_grads) {
   const int64_t L = shape.layers, D = shape.directions, T = shape.steps, S = dec.splits();
+  const int64_t P = dec.parts();
   const Blocks blocks{dec.step_block, T};
   TaskGraph graph;
-  StepIds step(shape, S);
+  // The task of each (step, sub-batch, part) that writes its gate gradients: the whole
+  // backward step, or its pointwise half when steps are split by units.
+  StepIds step(shape, S, P);
+  StepIds gemm(shape, S, P);  // the GEMM halves, when split
   std::vector<int32_t> grad_above;  // input_grad tasks of layer l+1, by block
   std::vector<int32_t> preds;
   // Backward chains run against the forward ones: direction 0 from T-1 down, 1 from 0 up.
@@ -101,17 +128,36 @@ TaskGraph build_backward_graph(const GraphShape& shape, const Decomposition& dec
       for (int64_t d = 0; d < D; ++d) {
         const int64_t t = backward_step_at(d, i);
         for (int64_t s = 0; s < S; ++s) {
+          const int32_t ll = int32_t(l), dd = int32_t(d), ss = int32_t(s);
+          if (P == 1) {
+            preds.clear();
+            if (i > 0) preds.push_back(step(l, d, backward_step_at(d, i - 1), s, 0));
+            if (l < L - 1) preds.push_back(grad_above[t / blocks.size]);
+            step(l, d, t, s, 0) = graph.add({TaskKind::backward, ll, dd, ss, -1, t, t + 1}, preds);
+            continue;
+          }
+          // Part p's pointwise math needs the gradient into its own units from the next
+          // step (that step's GEMM for part p); the GEMM of part p needs every part's
+          // gate gradients.
+          for (int64_t p = 0; p < P; ++p) {
+            preds.clear();
+            if (i > 0) preds.push_back(gemm(l, d, backward_step_at(d, i - 1), s, p));
+            if (l < L - 1) preds.push_back(grad_above[t / blocks.size]);
+            step(l, d, t, s, p) = graph.add(
+                {TaskKind::backward_pointwise, ll, dd, ss, int32_t(p), t, t + 1}, preds);
+          }
           preds.clear();
-          if (i > 0) preds.push_back(step(l, d, backward_step_at(d, i - 1), s));
-          if (l < L - 1) preds.push_back(grad_above[t / blocks.size]);
-          step(l, d, t, s) =
-              graph.add({TaskKind::backward, int32_t(l), int32_t(d), int32_t(s), t, t + 1}, preds);
+          step.append_parts(preds, l, d, t, s);
+          for (int64_t p = 0; p < P; ++p) {
+            gemm(l, d, t, s, p) =
+                graph.add({TaskKind::backward_gemm, ll, dd, ss, int32_t(p), t, t + 1}, preds);
+          }
         }
       }
     }
     // Steps [t0, t1) of direction d are all done once its chain has passed them.
     auto block_done = [&](int64_t d, int64_t t0, int64_t t1) {
-      for (int64_t s = 0; s < S; ++s) preds.push_back(step(l, d, d == 0 ? t0 : t1 - 1, s));
+      for (int64_t s = 0; s < S; ++s) step.append_parts(preds, l, d, d == 0 ? t0 : t1 - 1, s);
     };
     if (weight_grads) {
       for (int64_t d = 0; d < D; ++d) {
@@ -120,7 +166,7 @@ TaskGraph build_backward_graph(const GraphShape& shape, const Decomposition& dec
           preds.clear();
           block_done(d, t0, t1);
           if (previous >= 0) preds.push_back(previous);
-          previous = graph.add({TaskKind::weight_grad, int32_t(l), int32_t(d), -1, t0, t1}, preds);
+          previous = graph.add({TaskKind::weight_grad, int32_t(l), int32_t(d), -1, -1, t0, t1}, preds);
         });
       }
     }
@@ -130,7 +176,7 @@ TaskGraph build_backward_graph(const GraphShape& shape, const Decomposition& dec
         preds.clear();
         for (int64_t d = 0; d < D; ++d) block_done(d, blocks.begin(b), blocks.end(b));
         grad_above[b] = graph.add(
-            {TaskKind::input_grad, int32_t(l), -1, -1, blocks.begin(b), blocks.end(b)}, preds);
+            {TaskKind::input_grad, int32_t(l), -1, -1, -1, blocks.begin(b), blocks.end(b)}, preds);
       }
     }
   }

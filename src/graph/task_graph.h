@@ -15,13 +15,16 @@
 namespace rnnwave {
 
 enum class TaskKind : uint8_t {
+  dropout,      // apply_dropout(l, [t0, t1)): the masked input of layer l, all rows
   project,      // project_input(l, d, [t0, t1)), all rows
-  forward,      // forward_step(l, d, t0, rows of sub-batch s)
-  backward,     // backward_step(l, d, t0, rows of sub-batch s)
+  forward,      // forward_step(l, d, t0, rows of sub-batch s, units of part p)
+  backward,     // backward_step(l, d, t0, rows of sub-batch s): steps in one part
+  backward_pointwise,  // backward_pointwise(l, d, t0, rows of s, units of part p)
+  backward_gemm,       // backward_recurrent_gemm(l, d, t0, rows of s, units of part p)
   input_grad,   // input_grad(l, [t0, t1)), all rows, both directions
   weight_grad,  // weight_grad(l, d, [t0, t1))
 };
-inline constexpr int kTaskKindCount = 5;
+inline constexpr int kTaskKindCount = 8;
 
 std::string_view to_string(TaskKind kind);
 
@@ -29,7 +32,8 @@ struct Task {
   TaskKind kind;
   int32_t layer;
   int32_t direction;  // -1 for input_grad (both directions)
-  int32_t split;      // sub-batch index for forward/backward, -1 otherwise
+  int32_t split;      // sub-batch index of a step task, -1 otherwise
+  int32_t part;       // hidden-unit part of a step task, -1 otherwise
   int64_t t0, t1;     // steps [t0, t1); a single step for forward/backward
 };
 
@@ -46,8 +50,10 @@ struct TaskGraph {
   const int32_t* preds_of(int64_t i) const { return preds.data() + pred_begin[i]; }
 };
 
-/// The forward graph: project and forward tasks of every layer.
-TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& decomposition);
+/// The forward graph: project and forward tasks of every layer, and with `dropout` a
+/// dropout task per block of every layer's input above the first.
+TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& decomposition,
+                              bool dropout = false);
 
 /// The backward graph: backward, input_grad (above layer 0, and at layer 0 if
 /// `input_grad` is set) and, if `weight_grads`, weight_grad tasks chained per (l, d) in

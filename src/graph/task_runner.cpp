@@ -1,5 +1,6 @@
 #include "graph/task_runner.h"
 
+#include "graph/dropout.h"
 #include "rnnwave/trace.h"
 
 namespace rnnwave {
@@ -19,6 +20,7 @@ void append_trace(Trace& trace, const char* pass_name, const TaskGraph& graph,
     e.layer = task.layer;
     e.direction = task.direction;
     e.split = task.split;
+    e.part = task.part;
     e.step_begin = task.t0;
     e.step_end = task.t1;
     e.batch_begin = task.split >= 0 ? dec.split_rows[task.split] : 0;
@@ -48,17 +50,31 @@ void run_graph(Pass<T>& pass, const ExecOptions& options, int threads, GraphRunn
 
 template <class T>
 void run_task(Pass<T>& pass, const Decomposition& dec, const Task& task) {
-  const int64_t r0 = task.split >= 0 ? dec.split_rows[task.split] : 0;
-  const int64_t r1 = task.split >= 0 ? dec.split_rows[task.split + 1] : 0;
+  StepPart part;
+  if (task.split >= 0) {
+    part.r0 = dec.split_rows[task.split];
+    part.r1 = dec.split_rows[task.split + 1];
+    part.u0 = task.part >= 0 ? dec.unit_bounds[task.part] : 0;
+    part.u1 = task.part >= 0 ? dec.unit_bounds[task.part + 1] : pass.ws.H;
+  }
   switch (task.kind) {
+    case TaskKind::dropout:
+      apply_dropout(pass, task.layer, task.t0, task.t1);
+      return;
     case TaskKind::project:
       project_input(pass, task.layer, task.direction, task.t0, task.t1);
       return;
     case TaskKind::forward:
-      forward_step(pass, task.layer, task.direction, task.t0, r0, r1);
+      forward_step(pass, task.layer, task.direction, task.t0, part);
       return;
     case TaskKind::backward:
-      backward_step(pass, task.layer, task.direction, task.t0, r0, r1);
+      backward_step(pass, task.layer, task.direction, task.t0, part);
+      return;
+    case TaskKind::backward_pointwise:
+      backward_pointwise(pass, task.layer, task.direction, task.t0, part);
+      return;
+    case TaskKind::backward_gemm:
+      backward_recurrent_gemm(pass, task.layer, task.direction, task.t0, part);
       return;
     case TaskKind::input_grad:
       input_grad(pass, task.layer, task.t0, task.t1);
@@ -72,7 +88,7 @@ void run_task(Pass<T>& pass, const Decomposition& dec, const Task& task) {
 template <class T>
 void run_forward_graph(Pass<T>& pass, const ExecOptions& options, int threads, GraphRunner runner) {
   const Decomposition dec = choose_decomposition(graph_shape<T>(pass.ws), threads, options);
-  const TaskGraph graph = build_forward_graph(graph_shape<T>(pass.ws), dec);
+  const TaskGraph graph = build_forward_graph(graph_shape<T>(pass.ws), dec, pass.ws.dropout > 0);
   run_graph(pass, options, threads, runner, dec, graph, "forward");
 }
 

@@ -49,6 +49,7 @@ void Trace::write_chrome_json(const std::string& path) const {
                               {"layer", e.layer},
                               {"direction", e.direction},
                               {"split", e.split},
+                              {"part", e.part},
                               {"steps", {e.step_begin, e.step_end}},
                               {"batch", {e.batch_begin, e.batch_end}}}}});
   }

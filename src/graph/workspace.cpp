@@ -35,7 +35,7 @@ class Layout {
 
 template <class T>
 void BasicWorkspace<T>::Impl::prepare(const ModelSpec& model, BatchOrder batch_order,
-                                      bool training) {
+                                      bool training, double dropout_p, uint64_t seed) {
   spec = model;
   order = std::move(batch_order);
   L = spec.layers;
@@ -47,6 +47,8 @@ void BasicWorkspace<T>::Impl::prepare(const ModelSpec& model, BatchOrder batch_o
   I = spec.input_size;
   has_forward = false;
   owner = nullptr;
+  dropout = training ? dropout_p : 0;
+  dropout_seed = seed;
 
   const bool lstm = spec.cell == CellKind::lstm;
   const bool gru = spec.cell == CellKind::gru;
@@ -58,6 +60,7 @@ void BasicWorkspace<T>::Impl::prepare(const ModelSpec& model, BatchOrder batch_o
   off_c_ = layout.add({lstm ? L * D : 0, T_ + 2, N, H});
   off_hn_ = layout.add({gru ? L * D : 0, T_, N, H});
   off_rec_ = layout.add({gru ? L * D : 0, N, G * H});
+  off_dropped_ = layout.add({dropout > 0 ? L - 1 : 0, T_, N, D * H});
   check_fits_in_memory(static_cast<double>(layout.size()) * sizeof(T),
                        cat("the forward workspace of ", describe(spec), " for T=", T_, " N=", N));
   forward_.reserve(layout.size());

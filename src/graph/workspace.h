@@ -28,12 +28,17 @@ struct BasicWorkspace<T>::Impl {
   ModelSpec spec;
   BatchOrder order;
   int64_t L = 0, D = 0, T_ = 0, N = 0, H = 0, G = 0, I = 0;
+  double dropout = 0;           // inter-layer dropout probability of the pass
+  uint64_t dropout_seed = 0;
   const void* owner = nullptr;  // the model whose training forward filled this workspace
   bool has_forward = false;     // a training forward ran and backward may follow
 
   /// Sizes the buffers for a problem; training also keeps the input. Throws Error
   /// (before allocating) if the workspace would not fit in memory.
-  void prepare(const ModelSpec& model, BatchOrder batch_order, bool training);
+  /// `dropout` > 0 (training only) keeps a masked copy of every layer's input above the
+  /// first.
+  void prepare(const ModelSpec& model, BatchOrder batch_order, bool training, double dropout = 0,
+               uint64_t dropout_seed = 0);
   /// Sizes the buffers of the backward pass.
   void prepare_backward();
   int64_t bytes() const { return forward_.bytes() + backward_.bytes(); }
@@ -59,9 +64,14 @@ struct BasicWorkspace<T>::Impl {
   T* gru_recurrent(int64_t l, int64_t d) {                       // [N, 3H], GRU scratch
     return forward_.data() + off_rec_ + (l * D + d) * N * G * H;
   }
+  /// Layer l's input after dropout, l >= 1: [N, D*H] at step t.
+  T* dropped(int64_t l, int64_t t) {
+    return forward_.data() + off_dropped_ + ((l - 1) * T_ + t) * N * D * H;
+  }
   /// Input of layer l at step t: [N, layer_input_size(l)] with that row stride.
   const T* layer_input(int64_t l, int64_t t) {
-    return l == 0 ? input_ptr + t * N * I : h(l - 1, out_slot(t));
+    if (l == 0) return input_ptr + t * N * I;
+    return dropout > 0 ? dropped(l, t) : h(l - 1, out_slot(t));
   }
   int64_t layer_input_size(int64_t l) const { return l == 0 ? I : D * H; }
 
@@ -97,6 +107,7 @@ struct BasicWorkspace<T>::Impl {
 
   AlignedBuffer<T> forward_, backward_;
   int64_t off_input_ = 0, off_h_ = 0, off_gates_ = 0, off_c_ = 0, off_hn_ = 0, off_rec_ = 0;
+  int64_t off_dropped_ = 0;
   int64_t off_dh_above_ = 0, off_drec_h_ = 0, off_drec_c_ = 0, off_grad_input_ = 0;
 };
 

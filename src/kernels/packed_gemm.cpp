@@ -35,9 +35,9 @@ int64_t PackedMatrix<T>::panel_width(int64_t p) const {
 
 template <class T>
 void gemm_packed_portable(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, bool beta,
-                          T* c, int64_t ldc) {
-  const int64_t k = b.k();
-  for (int64_t p = 0; p < b.panels(); ++p) {
+                          T* c, int64_t ldc, PanelRange panels) {
+  const int64_t k = b.k(), end = panels.end < 0 ? b.panels() : panels.end;
+  for (int64_t p = panels.begin; p < end; ++p) {
     const T* panel = b.panel(p);
     const int64_t col0 = b.panel_column(p), width = b.panel_width(p);
     for (int64_t i = 0; i < m; ++i) {
@@ -65,27 +65,28 @@ bool packed_gemm_uses_avx512() {
 
 template <>
 void gemm_packed<float>(int64_t m, const float* a, int64_t lda, const PackedMatrix<float>& b,
-                        bool beta, float* c, int64_t ldc) {
+                        bool beta, float* c, int64_t ldc, PanelRange panels) {
 #if defined(RNNWAVE_HAVE_AVX512_KERNELS)
   if (packed_gemm_uses_avx512()) {
-    gemm_packed_avx512(m, a, lda, b, beta, c, ldc);
+    gemm_packed_avx512(m, a, lda, b, beta, c, ldc, panels);
     return;
   }
 #endif
-  gemm_packed_portable(m, a, lda, b, beta, c, ldc);
+  gemm_packed_portable(m, a, lda, b, beta, c, ldc, panels);
 }
 
 template <>
 void gemm_packed<double>(int64_t m, const double* a, int64_t lda, const PackedMatrix<double>& b,
-                         bool beta, double* c, int64_t ldc) {
-  gemm_packed_portable(m, a, lda, b, beta, c, ldc);
+                         bool beta, double* c, int64_t ldc, PanelRange panels) {
+  gemm_packed_portable(m, a, lda, b, beta, c, ldc, panels);
 }
 
 template class PackedMatrix<float>;
 template class PackedMatrix<double>;
 template void gemm_packed_portable<float>(int64_t, const float*, int64_t, const PackedMatrix<float>&,
-                                          bool, float*, int64_t);
+                                          bool, float*, int64_t, PanelRange);
 template void gemm_packed_portable<double>(int64_t, const double*, int64_t,
-                                           const PackedMatrix<double>&, bool, double*, int64_t);
+                                           const PackedMatrix<double>&, bool, double*, int64_t,
+                                           PanelRange);
 
 }  // namespace rnnwave::kernels

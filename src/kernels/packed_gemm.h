@@ -30,6 +30,7 @@ class PackedMatrix {
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
   int64_t panels() const { return groups_ * panels_per_group_; }
+  int64_t panels_per_group() const { return panels_per_group_; }
   const T* panel(int64_t p) const { return data_.data() + p * k_ * kPanelWidth; }
   /// First column of C that panel p holds, and how many of its 16 columns are real.
   int64_t panel_column(int64_t p) const {
@@ -42,19 +43,26 @@ class PackedMatrix {
   AlignedBuffer<T> data_;
 };
 
-/// C[m, n] = A[m, k] B[k, n] + (beta ? C : 0), row-major A and C. beta is 0 or 1.
+/// The panels [begin, end) of a packed matrix: the columns a product computes.
+struct PanelRange {
+  int64_t begin = 0, end = -1;  // end < 0: to the last panel
+};
+
+/// C[m, n] = A[m, k] B[k, n] + (beta ? C : 0), row-major A and C, for the columns of the
+/// panels in `panels` (all by default; the other columns of C are not touched). beta is 0
+/// or 1.
 template <class T>
 void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, bool beta, T* c,
-                 int64_t ldc);
+                 int64_t ldc, PanelRange panels = {});
 
 /// The same, with the portable kernel (also the fallback on CPUs without AVX-512).
 template <class T>
 void gemm_packed_portable(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, bool beta,
-                          T* c, int64_t ldc);
+                          T* c, int64_t ldc, PanelRange panels);
 
 /// AVX-512 kernel for float; defined only where the compiler targets it.
 void gemm_packed_avx512(int64_t m, const float* a, int64_t lda, const PackedMatrix<float>& b,
-                        bool beta, float* c, int64_t ldc);
+                        bool beta, float* c, int64_t ldc, PanelRange panels);
 
 /// Whether gemm_packed<float> uses the AVX-512 kernel on this CPU.
 bool packed_gemm_uses_avx512();

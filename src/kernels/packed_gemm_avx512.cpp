@@ -88,7 +88,7 @@ void tile_shape(int64_t m, int* rows, int* panels) {
 }  // namespace
 
 void gemm_packed_avx512(int64_t m, const float* a, int64_t lda, const PackedMatrix<float>& b,
-                        bool beta, float* c, int64_t ldc) {
+                        bool beta, float* c, int64_t ldc, PanelRange range) {
   if (m <= 0) return;
   int rows = 1, panels = 1;
   tile_shape(m, &rows, &panels);
@@ -99,8 +99,9 @@ void gemm_packed_avx512(int64_t m, const float* a, int64_t lda, const PackedMatr
   t.beta = beta;
   // Panels outer, rows inner: a group of panels (the big operand) stays in cache while
   // every row tile of A streams past it.
-  for (int64_t p0 = 0; p0 < b.panels(); p0 += panels) {
-    const int nv = static_cast<int>(std::min<int64_t>(panels, b.panels() - p0));
+  const int64_t end = range.end < 0 ? b.panels() : range.end;
+  for (int64_t p0 = range.begin; p0 < end; p0 += panels) {
+    const int nv = static_cast<int>(std::min<int64_t>(panels, end - p0));
     for (int v = 0; v < nv; ++v) {
       t.panel[v] = b.panel(p0 + v);
       t.mask[v] = static_cast<__mmask16>((1u << b.panel_width(p0 + v)) - 1u);

@@ -71,10 +71,10 @@ Plan BasicRnn<T>::plan(int64_t steps, int64_t batch) const {
                          s.gates()};
   const int threads = options.schedule == Schedule::sequential ? 1 : resolve_threads(options);
   if (options.schedule == Schedule::layerwise) {
-    return {options.schedule, threads, steps, 1, steps};
+    return {options.schedule, threads, steps, 1, 1, steps};
   }
   const Decomposition d = choose_decomposition(shape, threads, options);
-  return {options.schedule, threads, d.step_block, d.splits(), d.weight_block};
+  return {options.schedule, threads, d.step_block, d.splits(), d.parts(), d.weight_block};
 }
 
 template <class T>
@@ -97,7 +97,8 @@ template <class T>
 void BasicRnn<T>::forward(const ForwardArgs<T>& args, BasicWorkspace<T>& workspace) const {
   auto& ws = workspace.impl();
   validate_forward(spec(), args);
-  ws.prepare(spec(), BatchOrder::make(args.steps, args.batch, args.lengths), true);
+  ws.prepare(spec(), BatchOrder::make(args.steps, args.batch, args.lengths), true, args.dropout,
+             args.dropout_seed);
   load_input<T>(ws, args.input, true);
   load_initial_states<T>(ws, args.h0, args.c0);
   Pass<T> pass{*impl_->params, ws};

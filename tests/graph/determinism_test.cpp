@@ -22,10 +22,11 @@ struct Result {
   std::vector<float> input, h0, c0, weights;
 };
 
-Result run(const Problem<float>& p, const Weights& weights, const ExecOptions& options) {
+Result run(const Problem<float>& p, const Weights& weights, const ExecOptions& options,
+           double dropout) {
   const Rnn rnn(weights, options);
   Result r;
-  const Grads<float> g = run_backward(rnn, p, &r.out);
+  const Grads<float> g = run_backward(rnn, p, &r.out, dropout);
   r.input = g.input;
   r.h0 = g.h0;
   r.c0 = g.c0;
@@ -36,7 +37,8 @@ Result run(const Problem<float>& p, const Weights& weights, const ExecOptions& o
 class Determinism : public ::testing::TestWithParam<CellKind> {};
 
 TEST_P(Determinism, BitIdenticalForEveryThreadCountAndDecomposition) {
-  for (bool bidirectional : {false, true}) {
+  for (const auto& [bidirectional, dropout] : {std::pair{false, 0.0}, std::pair{true, 0.0},
+                                               std::pair{false, 0.3}, std::pair{true, 0.3}}) {
     Case c;
     c.cell = GetParam();
     c.layers = 3;
@@ -44,20 +46,22 @@ TEST_P(Determinism, BitIdenticalForEveryThreadCountAndDecomposition) {
     c.with_h0 = true;
     c.variable_lengths = true;
     c.input_size = 10;
-    c.hidden_size = 24;
+    c.hidden_size = 40;
     c.steps = 23;
     c.batch = 12;
     const Problem<float> p = make_problem<float>(c, 7);
     const Weights weights = Weights::uniform(p.spec, 8);
-    const Result expected = run(p, weights, ExecOptions{Schedule::sequential, 1});
+    const Result expected = run(p, weights, ExecOptions{Schedule::sequential, 1}, dropout);
     for (int threads : {1, 2, 3, 4, 8}) {
       for (int64_t block : {0, 1, 5, 23}) {
         for (int64_t splits : {0, 1, 3, 12}) {
           ExecOptions options{Schedule::wavefront, threads};
           options.step_block = block;
           options.batch_splits = splits;
-          const Result r = run(p, weights, options);
-          const std::string what = (bidirectional ? "bi " : "uni ") + exec_name(options);
+          options.hidden_splits = 1 + (block + splits) % 3;  // 16-unit parts of H = 40
+          const Result r = run(p, weights, options, dropout);
+          const std::string what = (bidirectional ? "bi " : "uni ") + exec_name(options) +
+                                   (dropout > 0 ? " dropout" : "");
           EXPECT_TRUE(same_bits(r.out.output, expected.out.output)) << what << ": output";
           EXPECT_TRUE(same_bits(r.out.hn, expected.out.hn)) << what << ": hn";
           EXPECT_TRUE(same_bits(r.out.cn, expected.out.cn)) << what << ": cn";

@@ -56,6 +56,51 @@ std::vector<ExecOptions> gradcheck_exec_options() {
   return {ExecOptions{Schedule::sequential, 1}, wavefront};
 }
 
+/// Steps split by hidden units need H > 16: a separate check on a wider model, every
+/// gradient but only a sample of the weights' entries (they are many).
+TEST(GradCheckHiddenParts, GradientsMatchFiniteDifferencesWhenStepsAreSplitByUnits) {
+  for (CellKind cell : kAllCellKinds) {
+    Case c;
+    c.cell = cell;
+    c.layers = 2;
+    c.bidirectional = true;
+    c.with_h0 = true;
+    c.variable_lengths = true;
+    c.hidden_size = 40;
+    Problem<double> p = make_problem<double>(c, 31);
+    BasicWeights<double> weights = BasicWeights<double>::uniform(p.spec, 4);
+    ExecOptions options{Schedule::wavefront, 2};
+    options.hidden_splits = 3;
+    options.batch_splits = 2;
+    BasicRnn<double> rnn(weights, options);
+    ASSERT_EQ(rnn.plan(p.steps, p.batch).hidden_splits, 3);
+    const Grads<double> g = run_backward(rnn, p);
+    auto eval = [&] { return loss(rnn, p); };
+    Checker check;
+    for (size_t i = 0; i < p.input.size(); ++i) {
+      check.expect_close(g.input[i], central_difference(p.input[i], eval), "input");
+    }
+    for (size_t i = 0; i < p.h0.size(); i += 3) {
+      check.expect_close(g.h0[i], central_difference(p.h0[i], eval), "h0");
+    }
+    for (size_t i = 0; i < p.c0.size(); i += 3) {
+      check.expect_close(g.c0[i], central_difference(p.c0[i], eval), "c0");
+    }
+    for (const ParamInfo& info : weights.params()) {
+      auto values = weights.get(info.name);
+      const auto grad = g.weights.get(info.name);
+      for (size_t i = 0; i < values.size(); i += 97) {
+        const double numeric = central_difference(values[i], [&] {
+          rnn.set_weights(weights);
+          return loss(rnn, p);
+        });
+        check.expect_close(grad[i], numeric, info.name + "[" + std::to_string(i) + "]");
+      }
+      rnn.set_weights(weights);
+    }
+  }
+}
+
 class GradCheck : public ::testing::TestWithParam<std::tuple<Case, ExecOptions>> {};
 
 TEST_P(GradCheck, EveryGradientMatchesFiniteDifferences) {
@@ -93,6 +138,56 @@ TEST_P(GradCheck, EveryGradientMatchesFiniteDifferences) {
   char worst[32];
   std::snprintf(worst, sizeof worst, "%.3e", check.worst);
   RecordProperty("worst_relative_error", worst);
+}
+
+/// With inter-layer dropout the loss is that of the training forward, whose masks are a
+/// function of the seed: finite differences see the same masks as the backward pass.
+TEST(GradCheckDropout, EveryGradientMatchesFiniteDifferencesThroughTheMasks) {
+  for (CellKind cell : kAllCellKinds) {
+    for (const ExecOptions& options : gradcheck_exec_options()) {
+      Case c;
+      c.cell = cell;
+      c.layers = 3;
+      c.bidirectional = true;
+      c.with_h0 = true;
+      c.variable_lengths = true;
+      Problem<double> p = make_problem<double>(c, 23);
+      const BasicWeights<double> weights = BasicWeights<double>::uniform(p.spec, 9);
+      const BasicRnn<double> rnn(weights, options);
+      auto training_loss = [&] {
+        ForwardOut<double> out;
+        ForwardArgs<double> args = forward_args(p, out);
+        args.dropout = 0.4;
+        args.dropout_seed = 77;
+        BasicWorkspace<double> ws;
+        rnn.forward(args, ws);
+        double sum = 0;
+        for (size_t i = 0; i < out.output.size(); ++i) sum += out.output[i] * p.grad_output[i];
+        for (size_t i = 0; i < out.hn.size(); ++i) sum += out.hn[i] * p.grad_hn[i];
+        for (size_t i = 0; i < out.cn.size(); ++i) sum += out.cn[i] * p.grad_cn[i];
+        return sum;
+      };
+      // Analytic gradients of the same training pass.
+      ForwardOut<double> out;
+      ForwardArgs<double> args = forward_args(p, out);
+      args.dropout = 0.4;
+      args.dropout_seed = 77;
+      BasicWorkspace<double> ws;
+      rnn.forward(args, ws);
+      std::vector<double> grad_input(p.input.size());
+      BackwardArgs<double> back;
+      back.grad_output = p.grad_output;
+      back.grad_hn = p.grad_hn;
+      back.grad_cn = p.grad_cn;
+      back.grad_input = grad_input;
+      rnn.backward(back, ws);
+      Checker check;
+      for (size_t i = 0; i < p.input.size(); ++i) {
+        check.expect_close(grad_input[i], central_difference(p.input[i], training_loss),
+                           std::string(to_string(cell)) + " input[" + std::to_string(i) + "]");
+      }
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCells, GradCheck,

@@ -12,6 +12,10 @@ std::vector<ExecOptions> tested_exec_options() {
   split.step_block = 2;
   split.batch_splits = 2;
   all.push_back(split);
+  ExecOptions parts{Schedule::wavefront, 2};
+  parts.step_block = 3;
+  parts.hidden_splits = 3;  // needs H > 32 to give three parts (16 units at least each)
+  all.push_back(parts);
   return all;
 }
 
@@ -21,6 +25,7 @@ std::string exec_name(const ExecOptions& options) {
                      (options.threads == 1 ? "thread" : "threads");
   if (options.step_block > 0) name += "_block" + std::to_string(options.step_block);
   if (options.batch_splits > 0) name += "_split" + std::to_string(options.batch_splits);
+  if (options.hidden_splits > 0) name += "_parts" + std::to_string(options.hidden_splits);
   return name;
 }
 

@@ -82,11 +82,15 @@ ForwardArgs<T> forward_args(const Problem<T>& p, ForwardOut<T>& out) {
 }
 
 template <class T>
-Grads<T> run_backward(const BasicRnn<T>& rnn, const Problem<T>& p, ForwardOut<T>* out) {
+Grads<T> run_backward(const BasicRnn<T>& rnn, const Problem<T>& p, ForwardOut<T>* out,
+                      double dropout) {
   ForwardOut<T> local;
   ForwardOut<T>& fo = out != nullptr ? *out : local;
   BasicWorkspace<T> ws;
-  rnn.forward(forward_args(p, fo), ws);
+  ForwardArgs<T> args = forward_args(p, fo);
+  args.dropout = dropout;
+  args.dropout_seed = 2024;
+  rnn.forward(args, ws);
   Grads<T> g(p.spec);
   g.input.assign(p.input.size(), T(0));
   g.h0.assign(static_cast<size_t>(p.state_size()), T(0));
@@ -106,7 +110,7 @@ Grads<T> run_backward(const BasicRnn<T>& rnn, const Problem<T>& p, ForwardOut<T>
 #define RNNWAVE_INSTANTIATE(T)                                                     \
   template Problem<T> make_problem<T>(const Case&, uint64_t);                      \
   template ForwardArgs<T> forward_args<T>(const Problem<T>&, ForwardOut<T>&);      \
-  template Grads<T> run_backward<T>(const BasicRnn<T>&, const Problem<T>&, ForwardOut<T>*);
+  template Grads<T> run_backward<T>(const BasicRnn<T>&, const Problem<T>&, ForwardOut<T>*, double);
 RNNWAVE_INSTANTIATE(float)
 RNNWAVE_INSTANTIATE(double)
 #undef RNNWAVE_INSTANTIATE

@@ -59,7 +59,9 @@ struct Grads {
 };
 
 /// Runs a training forward and the backward pass; returns every gradient.
+/// `dropout` is the inter-layer dropout of the training forward.
 template <class T>
-Grads<T> run_backward(const BasicRnn<T>& rnn, const Problem<T>& p, ForwardOut<T>* out = nullptr);
+Grads<T> run_backward(const BasicRnn<T>& rnn, const Problem<T>& p, ForwardOut<T>* out = nullptr,
+                      double dropout = 0);
 
 }  // namespace rnnwave::testing
