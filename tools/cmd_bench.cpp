@@ -20,7 +20,7 @@ namespace {
 struct BenchFlags {
   ModelFlags model;
   ExecFlags exec;
-  int64_t steps = 0, batch = 0, step_block = 0, batch_splits = 0;
+  int64_t steps = 0, batch = 0, step_block = 0, batch_splits = 0, hidden_splits = 0;
   std::string mode = "inference";
   int repeats = 10, warmup = 2;
   bool json = false;
@@ -67,6 +67,7 @@ void run(const BenchFlags& flags) {
   ExecOptions options = exec_options(flags.exec);
   options.step_block = flags.step_block;
   options.batch_splits = flags.batch_splits;
+  options.hidden_splits = flags.hidden_splits;
   const bool training = flags.mode == "training";
   if (!training && flags.mode != "inference") {
     throw Error("--mode must be inference or training, got '" + flags.mode + "'");
@@ -136,6 +137,7 @@ void run(const BenchFlags& flags) {
       {"decomposition",
        {{"step_block", plan.step_block},
         {"batch_splits", plan.batch_splits},
+        {"hidden_splits", plan.hidden_splits},
         {"weight_block", plan.weight_block}}},
       {"repeats", flags.repeats},
       {"warmup", flags.warmup},
@@ -156,7 +158,8 @@ void run(const BenchFlags& flags) {
                 describe(spec).c_str(), flags.mode.c_str(), static_cast<long long>(T),
                 static_cast<long long>(N), std::string(to_string(plan.schedule)).c_str(),
                 std::string("step_block=" + std::to_string(plan.step_block) + " batch_splits=" +
-                            std::to_string(plan.batch_splits))
+                            std::to_string(plan.batch_splits) + " hidden_splits=" +
+                            std::to_string(plan.hidden_splits))
                     .c_str(),
                 plan.threads, med, result["min_ms"].get<double>(),
                 result["max_ms"].get<double>(), result["gflops"].get<double>());
@@ -180,6 +183,8 @@ void add_bench_command(CLI::App& app) {
                       "Steps per projection task (default: chosen by the engine)");
   command->add_option("--batch-splits", flags->batch_splits,
                       "Independent sub-batches (default: chosen by the engine)");
+  command->add_option("--hidden-splits", flags->hidden_splits,
+                      "Parts of each step, by hidden units (default: chosen by the engine)");
   command->add_option("--seed", flags->seed, "Seed of the synthetic weights and data");
   command->add_flag("--json", flags->json, "Print one JSON object instead of a summary line");
   command->callback([flags] { run(*flags); });
