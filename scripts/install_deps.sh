@@ -9,6 +9,8 @@ packages=(
   build-essential cmake pkg-config
   # the library and the tool
   libdnnl-dev libzip-dev libcli11-dev nlohmann-json3-dev
+  # data sets: WAV decoding and the FFT of the speech features
+  libsndfile1-dev libfftw3-dev
   # tests: GoogleTest, the PyTorch oracle, clang for the sanitizer and fuzzing builds
   googletest libgtest-dev python3-numpy python3-torch clang libclang-rt-14-dev libomp-dev zlib1g-dev
   # benchmarks and plots

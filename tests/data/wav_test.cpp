@@ -1,0 +1,69 @@
+// load_wav: exact samples of a good file, a clear refusal of every bad one.
+#include <gtest/gtest.h>
+
+#include "data/data_test_support.h"
+#include "io/expect_error.h"
+#include "io/io_test_support.h"
+#include "rnnwave/data_audio.h"
+
+namespace rnnwave {
+namespace {
+
+using testing::TempDir;
+using testing::wav_bytes;
+using testing::write_bytes;
+using testing::write_wav;
+
+TEST(DataWav, ReadsMonoPcm16AsValueOver32768) {
+  TempDir dir;
+  const std::vector<int16_t> pcm = {0, 1, -1, 16384, -32768, 32767};
+  write_wav(dir.file("a.wav"), 1, 8000, pcm);
+  const std::vector<float> samples = load_wav(dir.file("a.wav"), 8000);
+  ASSERT_EQ(samples.size(), pcm.size());
+  for (size_t i = 0; i < pcm.size(); ++i) EXPECT_EQ(samples[i], pcm[i] / 32768.0f) << i;
+}
+
+TEST(DataWav, ReadsAnEmptyRecording) {
+  TempDir dir;
+  write_wav(dir.file("empty.wav"), 1, 8000, {});
+  EXPECT_TRUE(load_wav(dir.file("empty.wav"), 8000).empty());
+}
+
+TEST(DataWav, RefusesStereoAndOtherRates) {
+  TempDir dir;
+  const std::vector<int16_t> pcm(800, 100);
+  write_wav(dir.file("stereo.wav"), 2, 8000, pcm);
+  write_wav(dir.file("cd.wav"), 1, 44100, pcm);
+  EXPECT_ERROR_CONTAINING(load_wav(dir.file("stereo.wav"), 8000), "stereo.wav' has 2 channels; expected mono");
+  EXPECT_ERROR_CONTAINING(load_wav(dir.file("cd.wav"), 8000), "cd.wav' is sampled at 44100 Hz; expected 8000 Hz");
+}
+
+TEST(DataWav, RefusesTruncatedFiles) {
+  TempDir dir;
+  std::vector<std::byte> bytes = wav_bytes(1, 8000, std::vector<int16_t>(1000, 7));
+  bytes.resize(44 + 600);  // the data chunk still declares 2000 bytes
+  write_bytes(dir.file("cut.wav"), bytes);
+  EXPECT_ERROR_CONTAINING(load_wav(dir.file("cut.wav"), 8000), "cut.wav' is truncated",
+                          "declares 2000 bytes but the file holds 600");
+  bytes.resize(30);  // inside the header
+  write_bytes(dir.file("header.wav"), bytes);
+  EXPECT_ERROR_CONTAINING(load_wav(dir.file("header.wav"), 8000), "header.wav' is corrupt or truncated");
+}
+
+TEST(DataWav, RefusesCorruptMissingAndEmptyFiles) {
+  TempDir dir;
+  write_bytes(dir.file("text.wav"), testing::to_bytes("this is not a sound file at all, just text\n"));
+  std::vector<std::byte> bad_format = wav_bytes(1, 8000, std::vector<int16_t>(100, 1));
+  bad_format[20] = std::byte{0x39};  // format tag 0x3039: no such codec
+  bad_format[21] = std::byte{0x30};
+  write_bytes(dir.file("codec.wav"), bad_format);
+  write_bytes(dir.file("zero.wav"), {});
+  EXPECT_ERROR_CONTAINING(load_wav(dir.file("text.wav"), 8000), "cannot decode '", "text.wav' as a WAV file");
+  EXPECT_ERROR_CONTAINING(load_wav(dir.file("codec.wav"), 8000), "cannot decode '", "codec.wav' as a WAV file");
+  EXPECT_ERROR_CONTAINING(load_wav(dir.file("zero.wav"), 8000), "zero.wav' as a WAV file (0 bytes)");
+  EXPECT_ERROR_CONTAINING(load_wav(dir.file("missing.wav"), 8000), "cannot open '", "missing.wav'");
+  EXPECT_ERROR_CONTAINING(load_wav(dir.path(), 8000), "not a regular file");
+}
+
+}  // namespace
+}  // namespace rnnwave
