@@ -37,8 +37,8 @@ struct FsddOptions {
 };
 
 struct FsddSplits {
-  std::vector<Utterance> train;  ///< takes 5-49 (2,700 files in FSDD 1.0.10)
-  std::vector<Utterance> test;   ///< takes 0-4 (300 files)
+  std::vector<Utterance> train;  ///< takes 5-49 (2,700 of the 3,000 recordings)
+  std::vector<Utterance> test;   ///< takes 0-4 (300 recordings)
   /// Per-feature mean and stddev over every frame of the training split (un-normalised
   /// features), whether or not `normalize` applied them.
   FeatureStats stats;

@@ -62,6 +62,7 @@ FsddName parse_fsdd_name(std::string_view file_name) {
 
 FsddSplits load_fsdd(const std::string& dir, const FsddOptions& options) {
   options.features.validate();
+  if (options.threads < 0) fail("FSDD: threads must be 0 (OpenMP's default) or more, got ", options.threads);
   const std::filesystem::path recordings = std::filesystem::path(dir) / "recordings";
   const std::vector<std::string> names = wav_names(recordings);
 

@@ -168,6 +168,10 @@ TEST(DataFsdd, RefusesBadDirectoriesAndRecordings) {
   testing::write_bytes(corrupt->file("recordings/5_cy_9.wav"), testing::to_bytes("RIFF....WAVEjunk"));
   EXPECT_ERROR_CONTAINING(load_fsdd(corrupt->path()), "5_cy_9.wav' is corrupt or truncated");
 
+  FsddOptions negative;
+  negative.threads = -2;
+  EXPECT_ERROR_CONTAINING(load_fsdd(empty.path(), negative), "threads must be 0 (OpenMP's default) or more, got -2");
+
   TempDir only_test;
   std::filesystem::create_directory(only_test.file("recordings"));
   testing::write_wav(only_test.file("recordings/1_a_0.wav"), 1, 8000, std::vector<int16_t>(800));
