@@ -9,11 +9,13 @@
 #include <cblas.h>
 #include <libxsmm.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -42,6 +44,7 @@ std::vector<double> time_runs(F&& run, int repeats) {
 
 int main() {
   openblas_set_num_threads(1);
+  omp_set_num_threads(1);  // oneDNN runs on the OpenMP threads
   libxsmm_init();
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   struct Shape {

@@ -41,7 +41,17 @@ int64_t now_ns() {
 
 void run_graph_inline(const TaskGraph& graph, const TaskBody& body) {
   kernels::ScopedFlushDenormals flush;
-  for (int64_t i = 0; i < graph.size(); ++i) body(i);
+  // The products inside tasks run on this one thread too, and the caller's setting is
+  // restored afterwards.
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  try {
+    for (int64_t i = 0; i < graph.size(); ++i) body(i);
+  } catch (...) {
+    omp_set_num_threads(saved);
+    throw;
+  }
+  omp_set_num_threads(saved);
 }
 
 void run_graph_openmp(const TaskGraph& graph, int threads, const TaskBody& body) {

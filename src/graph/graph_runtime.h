@@ -12,7 +12,8 @@ namespace rnnwave {
 /// Runs task i of the graph.
 using TaskBody = std::function<void(int64_t)>;
 
-/// Runs every task on the calling thread, in the graph's (topological) order.
+/// Runs every task on the calling thread, in the graph's (topological) order, with the
+/// products inside tasks on that thread alone.
 void run_graph_inline(const TaskGraph& graph, const TaskBody& body);
 
 /// Runs the graph as OpenMP tasks on `threads` threads: each task is created with a

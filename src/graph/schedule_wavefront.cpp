@@ -5,14 +5,27 @@
 
 namespace rnnwave {
 
+namespace {
+
+/// One thread gains nothing from the runtime: the graph's own order (layer by layer)
+/// keeps each layer's weights in cache across its steps, where a dataflow runtime would
+/// interleave layers.
+void run_inline(const TaskGraph& graph, int, const TaskBody& body) { run_graph_inline(graph, body); }
+
+GraphRunner runner_for(int threads) { return threads == 1 ? &run_inline : &run_graph_openmp; }
+
+}  // namespace
+
 template <class T>
 void wavefront_forward(Pass<T>& pass, const ExecOptions& options) {
-  run_forward_graph(pass, options, resolve_threads(options), &run_graph_openmp);
+  const int threads = resolve_threads(options);
+  run_forward_graph(pass, options, threads, runner_for(threads));
 }
 
 template <class T>
 void wavefront_backward(Pass<T>& pass, const ExecOptions& options) {
-  run_backward_graph(pass, options, resolve_threads(options), &run_graph_openmp);
+  const int threads = resolve_threads(options);
+  run_backward_graph(pass, options, threads, runner_for(threads));
 }
 
 template void wavefront_forward<float>(Pass<float>&, const ExecOptions&);
