@@ -4,6 +4,11 @@ plot: times per configuration for every runner at 1 and 2 threads, the ratios th
 are stated in, and which targets each configuration meets.
 
     /usr/bin/python3 bench/report.py out/grid.jsonl --markdown out/grid.md --plot docs/img/grid.png
+        [--memory out/memory.jsonl] [--sgemm out/sgemm.jsonl] [--scaling out/scaling.jsonl]
+
+--memory: training runs of rnnwave and oneDNN (same configs) for the memory table;
+--sgemm: `bench_gemm_providers --large 2` lines, the yardstick of the efficiency target;
+--scaling: a run_grid.py run at more thread counts, for the scaling table.
 """
 import argparse
 import collections
@@ -41,6 +46,22 @@ def load(paths):
     return times
 
 
+def drop_empty_columns(lines):
+    """Removes the table columns no runner filled (e.g. runners left out of a grid run)."""
+    rows = [[c.strip() for c in l.strip().strip("|").split("|")] if l.startswith("|") else None
+            for l in lines]
+    table = [r for r in rows if r is not None]
+    width = max(len(r) for r in table)
+    keep = [j for j in range(width)
+            if any(r[j] and not set(r[j]) <= set("-:") for r in table[2:] if len(r) > j
+                   and not r[0] in ("config",))]
+    keep = sorted(set(keep) | {0})
+    out = []
+    for line, r in zip(lines, rows):
+        out.append(line if r is None else "| " + " | ".join(r[j] for j in keep if j < len(r)) + " |")
+    return out
+
+
 def fmt(ms):
     return "" if ms is None else (f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}")
 
@@ -49,11 +70,87 @@ def ratio(a, b):
     return None if a is None or b is None else a / b
 
 
+def records(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def memory_table(path):
+    """Training memory per config: what each run added to its process (peak RSS minus RSS
+    before setup), and oneDNN's own account of workspace + weights + gradients."""
+    mem = collections.defaultdict(dict)
+    for r in records(path):
+        if "peak_rss_bytes" in r and "rss_before_setup_bytes" in r:
+            mem[key_of(r["config"])][r["tool"]] = r
+    mib = lambda b: f"{b / 2**20:.1f}"  # noqa: E731
+    lines = ["| config | rnnwave: added peak RSS (MiB) | oneDNN: added peak RSS (MiB) "
+             "| oneDNN: workspace + weights + grads (MiB) | rnnwave / oneDNN budget |",
+             "|---|---:|---:|---:|---:|"]
+    met = total = 0
+    for k in sorted(mem):
+        ours, dnnl = mem[k].get("rnnwave"), mem[k].get("onednn")
+        if ours is None or dnnl is None:
+            continue
+        added = ours["peak_rss_bytes"] - ours["rss_before_setup_bytes"]
+        dnnl_added = dnnl["peak_rss_bytes"] - dnnl["rss_before_setup_bytes"]
+        budget = dnnl["workspace_bytes"] + dnnl["weights_bytes"] + dnnl["grad_bytes"]
+        total += 1
+        met += added <= budget
+        lines.append(f"| {label(k)} | {mib(added)} | {mib(dnnl_added)} | {mib(budget)} "
+                     f"| {added / budget:.2f} |")
+    return lines, met, total
+
+
+def efficiency_lines(times_path, sgemm_path):
+    """LSTM uni L4 H1024 N64 training at 2 threads against the large-sgemm speed."""
+    best = max((r["best_gflops"] for r in records(sgemm_path) if r.get("threads") == 2),
+               default=None)
+    ours = [r for r in records(times_path)
+            if r.get("runner") == "rnnwave_wavefront" and r.get("requested_threads") == 2
+            and key_of(r["config"]) == ("training", "lstm", False, 4, 1024, 64)]
+    if best is None or not ours:
+        return []
+    gflops = ours[-1]["gflops"]
+    return [f"LSTM uni L4 H1024 N64 training, 2 threads: {gflops:.0f} GFLOP/s; the best large "
+            f"sgemm (4096^3, 2 threads) in the same session: {best:.0f} GFLOP/s; ratio "
+            f"{gflops / best:.2f} (target 0.85)."]
+
+
+def scaling_table(path):
+    rows = collections.defaultdict(dict)
+    counts = set()
+    for r in records(path):
+        if "median_ms" not in r:
+            continue
+        runner = "onednn" if r["runner"] == "onednn_fwdtrain" else r["runner"]
+        slot = (runner, r["requested_threads"])
+        counts.add(r["requested_threads"])
+        k = key_of(r["config"])
+        rows[k][slot] = min(rows[k].get(slot, float("inf")), r["median_ms"])
+    counts = sorted(counts)
+    head = ("| config | " + " | ".join(f"wave {p}T" for p in counts) + " | "
+            + " | ".join(f"oneDNN {p}T" for p in counts) + " | wave speed-up at "
+            f"{counts[-1]}T | best wave / best oneDNN |")
+    lines = [head, "|---|" + "---:|" * (2 * len(counts) + 2)]
+    for k in sorted(rows):
+        t = rows[k]
+        wave = [t.get(("rnnwave_wavefront", p)) for p in counts]
+        dnnl = [t.get(("onednn", p)) for p in counts]
+        best_w = min(x for x in wave if x is not None)
+        best_d = min(x for x in dnnl if x is not None)
+        lines.append(f"| {k[0][:5]} {label(k)} | " + " | ".join(fmt(x) for x in wave + dnnl)
+                     + f" | {wave[0] / wave[-1]:.1f}x | {best_d / best_w:.2f}x |")
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("jsonl", nargs="+")
     parser.add_argument("--markdown", required=True)
     parser.add_argument("--plot")
+    parser.add_argument("--memory")
+    parser.add_argument("--sgemm")
+    parser.add_argument("--scaling")
     args = parser.parse_args()
     times = load(args.jsonl)
     lines, plot_points = [], []
@@ -94,10 +191,21 @@ def main():
             ratios = [f"{x:.2f}x" if x is not None else "" for x in (vs_onednn, scaling, vs_best)]
             lines.append(f"| {label(k)} | " + " | ".join(cells + ratios) + " |")
         lines.append("")
+    extra = []
+    if args.memory:
+        mem_lines, mem_met, mem_total = memory_table(args.memory)
+        met["training memory <= oneDNN workspace + weights + grads"] = mem_met
+        total["training memory <= oneDNN workspace + weights + grads"] = mem_total
+        extra += ["### memory of a training step (2 threads)", ""] + mem_lines + [""]
+    if args.sgemm:
+        extra += ["### training efficiency", ""] + efficiency_lines(args.jsonl[0], args.sgemm) + [""]
+    if args.scaling:
+        extra += ["### scaling", ""] + scaling_table(args.scaling) + [""]
     summary = ["| target | configurations meeting it |", "|---|---|"]
     summary += [f"| {name} | {met[name]} of {total[name]} |" for name in sorted(total)]
+    lines = drop_empty_columns(lines)
     with open(args.markdown, "w") as f:
-        f.write("\n".join(summary + [""] + lines) + "\n")
+        f.write("\n".join(summary + [""] + lines + extra) + "\n")
     if args.plot and plot_points:
         fig, ax = plt.subplots(figsize=(10, 0.22 * len(plot_points) + 1.5))
         names = [p[0] for p in plot_points]

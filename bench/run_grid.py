@@ -9,6 +9,8 @@ T = 100, input size = H, modes {inference, training}. --quick runs a subset in a
 minutes (H = 256; lstm and gru; uni L=4 and bi L=1; the wavefront schedule and the peers).
 
     /usr/bin/python3 bench/run_grid.py --out out/grid.jsonl [--quick] [--threads 1,2]
+        [--runners rnnwave_wavefront,onednn] [--skip pytorch@1,rnnwave_layerwise@1]
+        [--max-repeats R] [--modes training] [--cells lstm,gru]
 """
 import argparse
 import itertools
@@ -45,10 +47,10 @@ def gemm_flop(c, steps=100):
     return total * (3 if c["mode"] == "training" else 1)
 
 
-def repeats_for(c):
-    # About three seconds of timed runs at a pessimistic 20 GFLOP/s, between 3 and 10.
+def repeats_for(c, most=10):
+    # About three seconds of timed runs at a pessimistic 20 GFLOP/s, between 3 and `most`.
     seconds = gemm_flop(c) / 20e9
-    return max(3, min(10, int(3.0 / max(seconds, 1e-3))))
+    return max(min(3, most), min(most, int(3.0 / max(seconds, 1e-3))))
 
 
 def common_flags(c, threads, repeats):
@@ -59,9 +61,11 @@ def common_flags(c, threads, repeats):
     return flags + (["--bidirectional"] if c["bidirectional"] else [])
 
 
-def runners(build, quick):
-    schedules = ["wavefront"] if quick else ["sequential", "layerwise", "wavefront"]
-    for schedule in schedules:
+QUICK_RUNNERS = {"rnnwave_wavefront", "onednn", "onednn_fwdtrain", "pytorch"}
+
+
+def runners(build):
+    for schedule in ["sequential", "layerwise", "wavefront"]:
         yield f"rnnwave_{schedule}", lambda f, s=schedule: [f"{build}/rnnwave", "bench", *f, "--schedule", s]
     yield "onednn", lambda f: [f"{build}/bench_onednn_rnn", *f]
     # oneDNN's inference is faster with forward_training kernels at small batches: the
@@ -77,15 +81,29 @@ def main():
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--runners", help="comma-separated subset of the runners (default: all)")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated RUNNER@THREADS pairs not to run, e.g. pytorch@1")
+    parser.add_argument("--max-repeats", type=int, default=10)
+    parser.add_argument("--modes", default="inference,training")
+    parser.add_argument("--cells", default=",".join(CELLS))
     args = parser.parse_args()
+    chosen = set(args.runners.split(",")) if args.runners else (QUICK_RUNNERS if args.quick else None)
     thread_counts = [int(t) for t in args.threads.split(",")]
+    skipped = set(filter(None, args.skip.split(",")))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     started = time.monotonic()
     with open(args.out, "a") as out:
         for c in configs(args.quick):
-            repeats = repeats_for(c)
+            if c["mode"] not in args.modes.split(",") or c["cell"] not in args.cells.split(","):
+                continue
+            repeats = repeats_for(c, args.max_repeats)
             for threads in thread_counts:
-                for name, command in runners(args.build, args.quick):
+                for name, command in runners(args.build):
+                    if chosen is not None and name not in chosen:
+                        continue
+                    if f"{name}@{threads}" in skipped:
+                        continue
                     if name == "rnnwave_sequential" and threads != 1:
                         continue
                     if name == "onednn_fwdtrain" and c["mode"] != "inference":

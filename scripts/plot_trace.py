@@ -22,6 +22,10 @@ KIND_COLOURS = {
     "weight_grad": "#ccb974",
     "recurrent_gemm": "#55a868",
     "pointwise": "#64b5cd",
+    "backward_pointwise": "#dd8452",
+    "backward_gemm": "#c44e52",
+    "dropout": "#937860",
+    "output": "#da8bc3",
 }
 
 
