@@ -14,7 +14,7 @@ packages=(
   # tests: GoogleTest, the PyTorch oracle, clang for the sanitizer and fuzzing builds
   googletest libgtest-dev python3-numpy python3-torch clang libclang-rt-14-dev libomp-dev zlib1g-dev
   # benchmarks and plots
-  libtbb-dev python3-matplotlib
+  libtbb-dev libopenblas-dev libxsmm-dev python3-matplotlib
 )
 
 missing=()
