@@ -1,0 +1,215 @@
+// rnnwave/train/trainer.h — training runs: a task (data, model, loss), an optimizer with a
+// learning-rate schedule, epochs with validation, and checkpoints that resume bit-exactly.
+//
+// The tasks:
+//   synthetic: the adding problem (data_adding.h): a recurrent stack, the last valid
+//              state (or the mean, per `pooling`), a linear regressor, mean squared error.
+//              Needs no data files. The data set is the same for every seed (samples of
+//              SyntheticAdding with seed 0, all of length synthetic_steps): training samples
+//              [0, synthetic_train), validation and test samples [0, synthetic_eval) of their
+//              own streams. A prediction within 0.04 of the target counts as correct.
+//   digits:    FSDD spoken digits (data_fsdd.h): 40 log-mel features per 10 ms frame,
+//              normalised with the statistics of FSDD's training split, variable-length
+//              batches of similar lengths (length_bucketed_batches, no padding computed past
+//              each sequence's end), a recurrent stack (usually bidirectional), pooling
+//              (last or mean), dropout, a linear classifier over 10 digits, softmax
+//              cross-entropy. Validation is a fixed part of the training split, the same for
+//              every seed: every 10th recording of its byte-sorted file list (positions 0, 10,
+//              20, ...: 270 recordings), the other 2,430 train; the test split (takes 0-4,
+//              300 recordings) is for `evaluate(test)` only.
+//   wikitext2: word-level language modelling (data_wikitext.h), as pytorch/examples'
+//              word_language_model: embedding, dropout, a recurrent stack (dropout between
+//              layers), dropout, a linear head over the vocabulary, softmax cross-entropy per
+//              step; truncated backpropagation through time over segments of `bptt` steps of
+//              the training stream in `batch_size` columns, the hidden state carried from one
+//              segment to the next (detached) and reset at the start of each epoch.
+//              Validation and test streams in 10 columns, scored likewise.
+//              Perplexity = exp(summed negative log-likelihood / tokens scored).
+//              The head's forward, loss and gradient run inside the stack's forward graph
+//              (ForwardArgs::on_output_block), overlapping the recurrence.
+// max_train / max_eval cut the sets for quick runs: the first tokens of a wikitext2 stream;
+// for digits, that many recordings evenly spread over the list (independent of the seed);
+// for synthetic, the first samples.
+//
+// Every run is a function of its TrainConfig: the same config gives the same numbers at any
+// thread count, schedule or step block, and a run resumed from an epoch's checkpoint ends
+// exactly as an uninterrupted one. Random draws (initial weights, shuffles, dropout masks)
+// are counter-based functions of (seed, epoch, batch), never of a generator's history.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rnnwave/cell.h"
+#include "rnnwave/error.h"
+#include "rnnwave/schedule.h"
+#include "rnnwave/train/lr_schedule.h"
+#include "rnnwave/train/optimizer.h"
+#include "rnnwave/train/sequence_pool.h"
+
+namespace rnnwave {
+
+enum class TrainTask { synthetic, digits, wikitext2 };
+
+inline constexpr int kTrainTaskCount = 3;
+inline constexpr std::array<TrainTask, kTrainTaskCount> kAllTrainTasks = {
+    TrainTask::synthetic, TrainTask::digits, TrainTask::wikitext2};
+
+std::string_view to_string(TrainTask task);
+/// Inverse of to_string; throws Error listing the valid names.
+TrainTask parse_train_task(std::string_view name);
+
+/// Everything that defines a run. Start from defaults_for(task) and change what you need.
+struct TrainConfig {
+  TrainTask task = TrainTask::synthetic;
+  /// The folder holding the data sets (fsdd/, wikitext-2/); "" = default_data_dir().
+  std::string data_dir;
+
+  // The recurrent stack.
+  CellKind cell = CellKind::lstm;
+  int64_t hidden_size = 128;   ///< H per direction
+  int64_t layers = 2;          ///< L
+  bool bidirectional = false;  ///< D = 2 if set (not for wikitext2)
+  int64_t embedding_size = 0;  ///< wikitext2: 0 = hidden_size
+  Pooling pooling = Pooling::last;  ///< digits, synthetic
+  double dropout = 0;          ///< on non-recurrent connections, in [0, 1)
+
+  // Optimisation.
+  OptimizerOptions optimizer;  ///< its learning_rate is the schedule's initial rate
+  LrScheduleOptions lr_schedule;  ///< `initial` is overwritten by optimizer.learning_rate
+  double clip_norm = 0;        ///< global gradient-norm clipping; 0 = none
+  int64_t batch_size = 32;     ///< sequences per batch (also per evaluation batch, but
+                               ///< wikitext2 evaluates in 10 columns)
+  int64_t bptt = 35;           ///< wikitext2: steps per truncated-BPTT batch
+  int64_t epochs = 10;         ///< the length of a full run (train_epoch runs one at a time)
+  uint64_t seed = 1;           ///< initial weights, shuffles, dropout masks
+
+  // Subsets, for quick runs and tests: 0 = everything.
+  int64_t max_train = 0;       ///< training sequences (digits, synthetic) or tokens (wikitext2)
+  int64_t max_eval = 0;        ///< validation/test sequences or tokens
+
+  // The synthetic task.
+  int64_t synthetic_steps = 50;     ///< T of each sequence
+  int64_t synthetic_train = 2000;   ///< training sequences
+  int64_t synthetic_eval = 500;     ///< validation and test sequences, each
+
+  /// How the recurrent stack runs (schedule, threads); the other layers use the same
+  /// thread count. Not part of the run's identity: results do not depend on it.
+  ExecOptions exec;
+
+  /// Throws Error naming the first out-of-range field and its value.
+  void validate() const;
+};
+
+/// Sensible defaults per task:
+///   synthetic: 1 x 64 LSTM, pooling last, Adam 1e-2, clip 1, batch 32, 10 epochs;
+///   digits:    bidirectional 2 x 128 LSTM, pooling mean, dropout 0.2, Adam 1e-3, clip 5,
+///              batch 32, 15 epochs;
+///   wikitext2: 2 x 650 LSTM, embedding 650, dropout 0.5, SGD lr 20 divided by 4 whenever the
+///              validation loss does not improve (plateau, factor 0.25, patience 0), clip
+///              0.25, batch 20, bptt 35, 40 epochs.
+/// All: seed 1, constant schedule unless said, wavefront schedule on every core.
+TrainConfig defaults_for(TrainTask task);
+
+/// $RNNWAVE_DATA_DIR if set, else the shared data folder beside the source tree.
+std::string default_data_dir();
+
+/// What one epoch did. Losses are the task's: mean squared error (synthetic), mean
+/// cross-entropy per recording (digits) or per token (wikitext2, natural log). Accuracy is
+/// for digits and synthetic (synthetic: predictions within 0.04 of the target), perplexity
+/// for wikitext2; the other is NaN.
+struct EpochMetrics {
+  int64_t epoch = 0;              ///< 1-based
+  double train_loss = 0;          ///< mean over the epoch's batches of each batch's mean loss
+  double valid_loss = 0;          ///< mean over the validation items (dropout off)
+  double valid_accuracy = 0;
+  double valid_perplexity = 0;
+  double learning_rate = 0;       ///< the rate used during the epoch
+  double train_seconds = 0;       ///< wall time of the training part (not validation)
+  double items_per_second = 0;    ///< sequences/s, or tokens/s for wikitext2
+};
+
+/// Reported after every batch, for progress bars.
+struct TrainProgress {
+  int64_t epoch = 0;          ///< 1-based
+  int64_t batch = 0;          ///< 1-based, within the epoch
+  int64_t batches = 0;        ///< in the epoch
+  double loss = 0;            ///< running mean over the epoch so far
+  double items_per_second = 0;
+  double seconds = 0;         ///< since the epoch started
+};
+
+struct EvalResult {
+  double loss = 0;
+  double accuracy = 0;    ///< NaN for wikitext2
+  double perplexity = 0;  ///< NaN unless wikitext2
+  int64_t items = 0;      ///< sequences or tokens scored
+};
+
+enum class EvalSplit { validation, test };
+
+/// A training run. Not copyable; movable.
+class Trainer {
+ public:
+  /// Validates the config, loads the data and creates the model from the seed (PyTorch's
+  /// initialisation). Throws Error for a bad config or missing/corrupt data.
+  explicit Trainer(const TrainConfig& config);
+  /// Restores a run from a checkpoint written by save_checkpoint: config, parameters,
+  /// optimizer and schedule state, history. `exec` replaces the saved ExecOptions. Throws
+  /// Error naming the file and the problem for a missing, truncated or corrupt checkpoint
+  /// (the zip CRCs are checked), a missing, extra or mis-shaped entry, or an invalid config.
+  /// The data set is not read until train_epoch or evaluate needs it (then it must be the
+  /// data the run was trained on), so predict_wav and export_parameters work without it.
+  static Trainer from_checkpoint(const std::string& path, const ExecOptions& exec);
+  ~Trainer();
+  Trainer(Trainer&&) noexcept;
+  Trainer& operator=(Trainer&&) noexcept;
+
+  const TrainConfig& config() const;
+  int64_t epochs_done() const;
+  const std::vector<EpochMetrics>& history() const;
+
+  /// Trains one epoch, validates, steps the learning-rate schedule (with the validation
+  /// loss) and returns the epoch's metrics (also appended to history()). Each batch: forward,
+  /// backward, clip_grad_norm over every parameter (if clip_norm > 0), one optimizer step.
+  /// A non-finite loss or gradient throws Error naming the epoch and batch; the run is then
+  /// left mid-epoch (restart it from its last checkpoint).
+  EpochMetrics train_epoch(const std::function<void(const TrainProgress&)>& on_progress = {});
+
+  /// Scores the validation or test split with dropout off (the test split of synthetic is
+  /// its own stream; of digits, FSDD's test takes; of wikitext2, wiki.test.tokens).
+  EvalResult evaluate(EvalSplit split);
+
+  /// Writes the whole state atomically (a crash mid-write leaves the previous file): one
+  /// .npz holding a format version, the config as JSON (uint8 member "config"), every
+  /// parameter ("param/<torch name>"), the optimizer's and the schedule's state, the epochs
+  /// done and the history, and what the task needs to predict without its data set (digits:
+  /// the feature statistics; wikitext2: the vocabulary size). Call it between epochs.
+  void save_checkpoint(const std::string& path) const;
+
+  /// The model's parameters as an .npz with PyTorch state_dict names of the equivalent
+  /// torch module ("rnn.weight_ih_l0", "head.weight", "embedding.weight", ...).
+  void export_parameters(const std::string& path) const;
+
+  /// digits only: the digit spoken in a WAV file (8 kHz mono) and the probability of each
+  /// digit, with the features normalised by the statistics saved with the model, so a
+  /// restored checkpoint predicts without the data set. Other tasks throw Error.
+  struct Prediction {
+    int label = 0;
+    std::array<double, 10> probabilities{};
+  };
+  Prediction predict_wav(const std::string& wav_path) const;
+
+  struct Impl;
+
+ private:
+  explicit Trainer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rnnwave

@@ -1,0 +1,221 @@
+// Spoken digits (FSDD) as a training task: variable-length log-mel sequences, 10 classes.
+//
+// Splits: FSDD's training split (takes 5-49, 2,700 recordings, byte-sorted by file name)
+// is cut into validation = every 10th recording (positions 0, 10, 20, ... of that list,
+// 270 recordings) and training = the other 2,430; the test split (takes 0-4) is used by
+// evaluate(test) only. The features are normalised with the statistics of FSDD's whole
+// training split (as load_fsdd computes them), which the checkpoint keeps so that a saved
+// model classifies new recordings without the data set.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common/strings.h"
+#include "rnnwave/data_audio.h"
+#include "rnnwave/data_fsdd.h"
+#include "rnnwave/data_shuffle.h"
+#include "rnnwave/train/loss.h"
+#include "train/run_seeds.h"
+#include "train/sequence_model.h"
+#include "train/task_model.h"
+
+namespace rnnwave::train {
+namespace {
+
+constexpr int64_t kClasses = 10;
+constexpr int64_t kValidationEvery = 10;
+
+/// One recording: features [T_i, F] (normalised) and its digit.
+struct Example {
+  Tensor features;
+  int64_t label = 0;
+  int64_t steps() const { return features.dim(0); }
+};
+
+class DigitsTask final : public TaskModel {
+ public:
+  DigitsTask(const TrainConfig& config, FeatureStats stats)
+      : config_(config),
+        model_(config, FeatureOptions{}.feature_size(), kClasses),
+        stats_(std::move(stats)),
+        have_stats_(stats_.size() > 0) {}
+
+  std::vector<ModelParam> parameters() override { return model_.parameters(); }
+  void parameters_changed() override { model_.parameters_changed(); }
+  void set_exec(const ExecOptions& exec) override { model_.set_exec(exec); }
+
+  void load_data() override {
+    if (loaded_) return;
+    FsddOptions options;
+    options.threads = config_.exec.threads;
+    const std::string dir = data_set_dir(config_, "fsdd");
+    FsddSplits splits = load_fsdd(dir, options);
+    if (splits.stats.size() != model_.input_size()) {
+      fail("FSDD in '", dir, "': features have ", splits.stats.size(), " values per frame, the model expects ",
+           model_.input_size());
+    }
+    if (have_stats_ && (splits.stats.mean != stats_.mean || splits.stats.stddev != stats_.stddev)) {
+      fail("FSDD in '", dir, "' is not the data this model was trained on: the feature statistics of its ",
+           "training split differ from those saved with the model");
+    }
+    stats_ = splits.stats;
+    have_stats_ = true;
+    std::vector<Example> train, valid;
+    for (size_t i = 0; i < splits.train.size(); ++i) {
+      Example example{std::move(splits.train[i].features), splits.train[i].label};
+      (i % kValidationEvery == 0 ? valid : train).push_back(std::move(example));
+    }
+    std::vector<Example> test;
+    for (Utterance& u : splits.test) test.push_back({std::move(u.features), u.label});
+    train_ = subset(std::move(train), config_.max_train);
+    valid_ = subset(std::move(valid), config_.max_eval);
+    test_ = subset(std::move(test), config_.max_eval);
+    loaded_ = true;
+  }
+
+  int64_t begin_epoch(int64_t epoch) override {
+    load_data();
+    epoch_ = epoch;
+    std::vector<int64_t> lengths(train_.size());
+    for (size_t i = 0; i < train_.size(); ++i) lengths[i] = train_[i].steps();
+    batches_ = length_bucketed_batches(lengths, config_.batch_size, shuffle_seed(config_.seed), epoch);
+    return static_cast<int64_t>(batches_.size());
+  }
+
+  BatchLoss train_batch(int64_t batch) override {
+    const std::vector<int64_t>& members = batches_.at(static_cast<size_t>(batch));
+    const int64_t n = static_cast<int64_t>(members.size());
+    const int64_t T = assemble(train_, members, input_, lengths_, labels_);
+    logits_.resize(static_cast<size_t>(n * kClasses));
+    grad_.resize(logits_.size());
+    model_.forward_train(T, n, input_, lengths_, batch_key(config_.seed, epoch_, batch), logits_);
+    const LossValue loss = softmax_cross_entropy<float>(logits_, n, kClasses, labels_, {}, grad_);
+    model_.backward(grad_);
+    return {loss.mean, n};
+  }
+
+  EvalResult evaluate(EvalSplit split) override {
+    load_data();
+    const std::vector<Example>& set = split == EvalSplit::validation ? valid_ : test_;
+    // Batches of similar lengths: the recordings by decreasing length (ties by position).
+    std::vector<int64_t> order(set.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return set[a].steps() > set[b].steps(); });
+    std::vector<float> input, logits;
+    std::vector<int64_t> lengths, labels;
+    double total = 0;
+    int64_t correct = 0;
+    const int64_t count = static_cast<int64_t>(order.size());
+    for (int64_t first = 0; first < count; first += config_.batch_size) {
+      const int64_t n = std::min(config_.batch_size, count - first);
+      const std::vector<int64_t> members(order.begin() + first, order.begin() + first + n);
+      const int64_t T = assemble(set, members, input, lengths, labels);
+      logits.resize(static_cast<size_t>(n * kClasses));
+      model_.forward_eval(T, n, input, lengths, logits);
+      total += softmax_cross_entropy<float>(logits, n, kClasses, labels, {}, {}).total;
+      correct += count_correct<float>(logits, n, kClasses, labels, {}).correct;
+    }
+    EvalResult result;
+    result.items = count;
+    result.loss = total / static_cast<double>(count);
+    result.accuracy = static_cast<double>(correct) / static_cast<double>(count);
+    result.perplexity = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
+
+  std::map<std::string, BasicTensor<double>> task_state() const override {
+    const int64_t F = stats_.size();
+    std::map<std::string, BasicTensor<double>> state;
+    state.emplace("feature_mean", BasicTensor<double>({F}, {stats_.mean.begin(), stats_.mean.end()}));
+    state.emplace("feature_stddev", BasicTensor<double>({F}, {stats_.stddev.begin(), stats_.stddev.end()}));
+    return state;
+  }
+
+  Trainer::Prediction predict_wav(const std::string& path) const override {
+    Tensor features = features_of_wav(path, FeatureOptions{}, stats_);
+    const int64_t T = features.dim(0);
+    const std::vector<int64_t> lengths{T};
+    std::vector<float> logits(kClasses);
+    model_.forward_eval(T, 1, features.span(), lengths, logits);
+    Trainer::Prediction prediction;
+    const double max = *std::max_element(logits.begin(), logits.end());
+    double sum = 0;
+    for (int64_t c = 0; c < kClasses; ++c) {
+      prediction.probabilities[c] = std::exp(static_cast<double>(logits[c]) - max);
+      sum += prediction.probabilities[c];
+    }
+    for (double& p : prediction.probabilities) p /= sum;
+    prediction.label = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    return prediction;
+  }
+
+ private:
+  static std::vector<Example> subset(std::vector<Example> all, int64_t limit) {
+    std::vector<Example> chosen;
+    for (int64_t i : spread_subset(static_cast<int64_t>(all.size()), limit)) chosen.push_back(std::move(all[i]));
+    return chosen;
+  }
+
+  /// input [T, n, F] (zero past each length), lengths [n], labels [n] of `members` of
+  /// `set`; returns T, the longest length.
+  static int64_t assemble(const std::vector<Example>& set, std::span<const int64_t> members,
+                          std::vector<float>& input, std::vector<int64_t>& lengths,
+                          std::vector<int64_t>& labels) {
+    const int64_t n = static_cast<int64_t>(members.size());
+    const int64_t F = set.at(static_cast<size_t>(members[0])).features.dim(1);
+    int64_t T = 1;
+    for (int64_t m : members) T = std::max(T, set[m].steps());
+    input.assign(static_cast<size_t>(T * n * F), 0.0f);
+    lengths.resize(static_cast<size_t>(n));
+    labels.resize(static_cast<size_t>(n));
+    for (int64_t j = 0; j < n; ++j) {
+      const Example& example = set[members[j]];
+      lengths[j] = example.steps();
+      labels[j] = example.label;
+      const float* rows = example.features.data();
+      for (int64_t t = 0; t < example.steps(); ++t) {
+        std::copy(rows + t * F, rows + (t + 1) * F, input.data() + (t * n + j) * F);
+      }
+    }
+    return T;
+  }
+
+  TrainConfig config_;
+  SequenceModel model_;
+  FeatureStats stats_;
+  bool have_stats_ = false;
+  bool loaded_ = false;
+  std::vector<Example> train_, valid_, test_;
+  int64_t epoch_ = 0;
+  std::vector<std::vector<int64_t>> batches_;
+  std::vector<float> input_, logits_, grad_;
+  std::vector<int64_t> lengths_, labels_;
+};
+
+}  // namespace
+
+std::unique_ptr<TaskModel> make_digits_task(const TrainConfig& config,
+                                            const std::map<std::string, BasicTensor<double>>* saved) {
+  if (saved == nullptr) {
+    auto task = std::make_unique<DigitsTask>(config, FeatureStats{});
+    task->load_data();
+    return task;
+  }
+  const int64_t F = FeatureOptions{}.feature_size();
+  const BasicTensor<double>& mean = saved_entry(*saved, "feature_mean", F);
+  const BasicTensor<double>& stddev = saved_entry(*saved, "feature_stddev", F);
+  FeatureStats stats;
+  stats.mean.assign(mean.vector().begin(), mean.vector().end());
+  stats.stddev.assign(stddev.vector().begin(), stddev.vector().end());
+  for (int64_t f = 0; f < F; ++f) {
+    if (static_cast<double>(stats.mean[f]) != mean.vector()[f] ||
+        static_cast<double>(stats.stddev[f]) != stddev.vector()[f]) {
+      fail("task state 'task/feature_mean' / 'task/feature_stddev' [", f, "] is not a float32 value");
+    }
+  }
+  stats.validate();
+  return std::make_unique<DigitsTask>(config, std::move(stats));
+}
+
+}  // namespace rnnwave::train

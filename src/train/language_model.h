@@ -1,0 +1,78 @@
+// A word-level language model: embedding -> dropout -> recurrent stack -> dropout -> linear
+// over the vocabulary, trained with truncated backpropagation through time.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "rnnwave/rnn.h"
+#include "rnnwave/train/embedding.h"
+#include "rnnwave/train/linear.h"
+#include "rnnwave/train/loss.h"
+#include "rnnwave/train/trainer.h"
+#include "train/task_model.h"
+
+namespace rnnwave::train {
+
+/// For token ids x [T, N] (V words, E embedding size, H hidden size, L layers):
+///   e = dropout(embedding(x)) [T, N, E];  y, (h_n, c_n) = stack(e, (h_0, c_0)) [T, N, H]
+///   logits = head(dropout(y)) [T, N, V];  loss = mean over T*N of cross-entropy
+/// as pytorch/examples' word_language_model RNNModel (untied). Parameters
+/// "embedding.weight" [V, E], "rnn.*", "head.weight" [V, H], "head.bias" [V];
+/// initialised as that example does: embedding and head weight uniform in [-0.1, 0.1),
+/// head bias 0, the stack as PyTorch (U(-1/sqrt(H), 1/sqrt(H))), all from the seed.
+///
+/// The output layer overlaps the recurrence: the head's forward, the loss and the
+/// gradient with respect to y of each block of steps run inside the forward graph
+/// (ForwardArgs::on_output_block) as soon as the block's outputs are final. Each step's
+/// rows are computed by the same calls whatever the blocks, so the results are
+/// bit-identical for every thread count, schedule and step block.
+class LanguageModel {
+ public:
+  /// The hidden state carried from one BPTT segment to the next: h, c [L, N, H] (c for
+  /// LSTM only). Empty = zeros.
+  struct State {
+    std::vector<float> h, c;
+    void reset() { h.clear(); c.clear(); }
+  };
+
+  LanguageModel(const TrainConfig& config, int64_t vocab_size);
+
+  int64_t vocab_size() const { return embedding_.vocab_size(); }
+
+  std::vector<ModelParam> parameters();
+  void parameters_changed();
+  void set_exec(const ExecOptions& exec);
+
+  /// Forward and backward of one segment: inputs and targets [T, N] (ids in [0, V)).
+  /// Gradients of every parameter are overwritten; `state` is read as the initial state
+  /// and replaced by the final one (detached: no gradient flows into the previous
+  /// segment). `key` is the batch key (run_seeds.h). Returns the mean cross-entropy
+  /// (weight = T*N tokens).
+  LossValue train_batch(int64_t steps, int64_t batch, std::span<const int64_t> inputs,
+                        std::span<const int64_t> targets, State& state, uint64_t key);
+
+  /// Evaluation of one segment: the summed negative log-likelihood of the targets.
+  double eval_batch(int64_t steps, int64_t batch, std::span<const int64_t> inputs,
+                    std::span<const int64_t> targets, State& state) const;
+
+ private:
+  ModelSpec spec_;
+  double dropout_;
+  Embedding embedding_;
+  Embedding embedding_grad_;
+  Weights weights_;
+  Weights weight_grads_;
+  Rnn rnn_;
+  Linear head_;
+  Linear head_grad_;
+
+  // Buffers of a training batch, reused.
+  Workspace workspace_;
+  std::vector<float> embedded_, dropped_embedded_, output_, head_input_, grad_logits_;
+  std::vector<float> grad_output_, grad_dropped_embedded_, grad_embedded_, hn_, cn_;
+  std::vector<double> step_loss_;
+};
+
+}  // namespace rnnwave::train

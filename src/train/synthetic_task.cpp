@@ -1,0 +1,139 @@
+// The adding problem as a training task: a regression of the sum of two marked values.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common/strings.h"
+#include "rnnwave/data_adding.h"
+#include "rnnwave/data_shuffle.h"
+#include "rnnwave/train/loss.h"
+#include "train/run_seeds.h"
+#include "train/sequence_model.h"
+#include "train/task_model.h"
+
+namespace rnnwave::train {
+namespace {
+
+/// The data set is the same for every run (as a real data set would be): samples of
+/// SyntheticAdding under this seed. The run's seed drives weights, shuffles and dropout.
+constexpr uint64_t kDataSeed = 0;
+/// A prediction within this distance of the target counts as correct.
+constexpr double kTolerance = 0.04;
+constexpr int64_t kChannels = 2;
+
+/// input [T, n, 2], lengths [n], targets [n] of the sequences `columns` of `set`.
+void gather(const AddingBatch& set, std::span<const int64_t> columns, std::vector<float>& input,
+            std::vector<int64_t>& lengths, std::vector<float>& targets) {
+  const int64_t T = set.input.dim(0), total = set.input.dim(1);
+  const int64_t n = static_cast<int64_t>(columns.size());
+  input.resize(static_cast<size_t>(T * n * kChannels));
+  lengths.resize(static_cast<size_t>(n));
+  targets.resize(static_cast<size_t>(n));
+  const float* source = set.input.data();
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t j = 0; j < n; ++j) {
+      const float* from = source + (t * total + columns[j]) * kChannels;
+      std::copy(from, from + kChannels, input.data() + (t * n + j) * kChannels);
+    }
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    lengths[j] = set.lengths[static_cast<size_t>(columns[j])];
+    targets[j] = set.target.data()[columns[j]];
+  }
+}
+
+class SyntheticTask final : public TaskModel {
+ public:
+  explicit SyntheticTask(const TrainConfig& config)
+      : config_(config), model_(config, kChannels, 1) {}
+
+  std::vector<ModelParam> parameters() override { return model_.parameters(); }
+  void parameters_changed() override { model_.parameters_changed(); }
+  void set_exec(const ExecOptions& exec) override { model_.set_exec(exec); }
+
+  void load_data() override {
+    if (loaded_) return;
+    const SyntheticAdding data(AddingOptions{config_.synthetic_steps, false, kDataSeed});
+    const int64_t train_count = config_.max_train > 0 ? std::min(config_.max_train, config_.synthetic_train)
+                                                      : config_.synthetic_train;
+    const int64_t eval_count = config_.max_eval > 0 ? std::min(config_.max_eval, config_.synthetic_eval)
+                                                    : config_.synthetic_eval;
+    train_ = data.samples(AddingSplit::train, 0, train_count);
+    valid_ = data.validation_set(eval_count);
+    test_ = data.test_set(eval_count);
+    loaded_ = true;
+  }
+
+  int64_t begin_epoch(int64_t epoch) override {
+    load_data();
+    epoch_ = epoch;
+    order_ = epoch_permutation(train_.input.dim(1), shuffle_seed(config_.seed), epoch);
+    const int64_t count = static_cast<int64_t>(order_.size());
+    return (count + config_.batch_size - 1) / config_.batch_size;
+  }
+
+  BatchLoss train_batch(int64_t batch) override {
+    const int64_t count = static_cast<int64_t>(order_.size());
+    const int64_t first = batch * config_.batch_size;
+    const int64_t n = std::min(config_.batch_size, count - first);
+    gather(train_, std::span<const int64_t>(order_).subspan(first, n), input_, lengths_, targets_);
+    predictions_.resize(static_cast<size_t>(n));
+    grad_.resize(static_cast<size_t>(n));
+    model_.forward_train(train_.input.dim(0), n, input_, lengths_, batch_key(config_.seed, epoch_, batch),
+                         predictions_);
+    const LossValue loss = mse_loss<float>(predictions_, targets_, {}, grad_);
+    model_.backward(grad_);
+    return {loss.mean, n};
+  }
+
+  EvalResult evaluate(EvalSplit split) override {
+    load_data();
+    const AddingBatch& set = split == EvalSplit::validation ? valid_ : test_;
+    const int64_t T = set.input.dim(0), count = set.input.dim(1);
+    std::vector<float> input, targets, predictions;
+    std::vector<int64_t> lengths, columns;
+    double squares = 0;
+    int64_t correct = 0;
+    for (int64_t first = 0; first < count; first += config_.batch_size) {
+      const int64_t n = std::min(config_.batch_size, count - first);
+      columns.resize(static_cast<size_t>(n));
+      for (int64_t j = 0; j < n; ++j) columns[j] = first + j;
+      gather(set, columns, input, lengths, targets);
+      predictions.resize(static_cast<size_t>(n));
+      model_.forward_eval(T, n, input, lengths, predictions);
+      for (int64_t j = 0; j < n; ++j) {
+        const double error = static_cast<double>(predictions[j]) - static_cast<double>(targets[j]);
+        squares += error * error;
+        if (std::abs(error) < kTolerance) ++correct;
+      }
+    }
+    EvalResult result;
+    result.items = count;
+    result.loss = squares / static_cast<double>(count);
+    result.accuracy = static_cast<double>(correct) / static_cast<double>(count);
+    result.perplexity = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
+
+  std::map<std::string, BasicTensor<double>> task_state() const override { return {}; }
+
+ private:
+  TrainConfig config_;
+  SequenceModel model_;
+  bool loaded_ = false;
+  AddingBatch train_, valid_, test_;
+  int64_t epoch_ = 0;
+  std::vector<int64_t> order_, lengths_;
+  std::vector<float> input_, targets_, predictions_, grad_;
+};
+
+}  // namespace
+
+std::unique_ptr<TaskModel> make_synthetic_task(const TrainConfig& config,
+                                               const std::map<std::string, BasicTensor<double>>* saved) {
+  auto task = std::make_unique<SyntheticTask>(config);
+  if (saved == nullptr) task->load_data();
+  return task;
+}
+
+}  // namespace rnnwave::train

@@ -1,0 +1,72 @@
+// The parts of a task model common to every task, and the table of tasks.
+#include "train/task_model.h"
+
+#include <array>
+#include <filesystem>
+
+#include "common/strings.h"
+
+namespace rnnwave::train {
+namespace {
+
+using Factory = std::unique_ptr<TaskModel> (*)(const TrainConfig&,
+                                               const std::map<std::string, BasicTensor<double>>*);
+
+struct TaskEntry {
+  TrainTask task;
+  Factory make;
+};
+constexpr std::array<TaskEntry, kTrainTaskCount> kTasks = {{
+    {TrainTask::synthetic, &make_synthetic_task},
+    {TrainTask::digits, &make_digits_task},
+    {TrainTask::wikitext2, &make_wikitext2_task},
+}};
+static_assert(kTasks.size() == kAllTrainTasks.size());
+
+}  // namespace
+
+std::vector<ParamRef<float>> param_refs(const std::vector<ModelParam>& params) {
+  std::vector<ParamRef<float>> refs;
+  refs.reserve(params.size());
+  for (const ModelParam& param : params) refs.push_back({param.name, param.value, param.grad});
+  return refs;
+}
+
+Trainer::Prediction TaskModel::predict_wav(const std::string& path) const {
+  fail("predict_wav('", path, "'): only a digits model classifies recordings");
+}
+
+std::unique_ptr<TaskModel> make_task_model(const TrainConfig& config,
+                                           const std::map<std::string, BasicTensor<double>>* saved) {
+  for (const TaskEntry& entry : kTasks) {
+    if (entry.task == config.task) return entry.make(config, saved);
+  }
+  fail("train config: unknown task ", static_cast<int>(config.task));
+}
+
+const BasicTensor<double>& saved_entry(const std::map<std::string, BasicTensor<double>>& saved,
+                                       const std::string& key, int64_t elements) {
+  const auto it = saved.find(key);
+  if (it == saved.end()) fail("missing task state 'task/", key, "'");
+  if (it->second.size() != elements) {
+    fail("task state 'task/", key, "': expected ", elements, " elements, got shape ",
+         shape_to_string(it->second.shape()));
+  }
+  return it->second;
+}
+
+std::string data_set_dir(const TrainConfig& config, const std::string& subdir) {
+  const std::string root = config.data_dir.empty() ? default_data_dir() : config.data_dir;
+  return (std::filesystem::path(root) / subdir).string();
+}
+
+std::vector<int64_t> spread_subset(int64_t count, int64_t limit) {
+  const int64_t n = limit > 0 && limit < count ? limit : count;
+  std::vector<int64_t> indices(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    indices[i] = i * count / n;  // counts of examples: far from overflowing
+  }
+  return indices;
+}
+
+}  // namespace rnnwave::train

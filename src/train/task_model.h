@@ -1,0 +1,93 @@
+// What the Trainer needs from a task: its data, its model, one training batch at a time,
+// evaluation, and the state a checkpoint keeps besides the parameters.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rnnwave/schedule.h"
+#include "rnnwave/tensor.h"
+#include "rnnwave/train/params.h"
+#include "rnnwave/train/trainer.h"
+
+namespace rnnwave::train {
+
+/// One parameter tensor of a task's model: its name in the equivalent torch module's
+/// state_dict ("rnn.weight_ih_l0", "head.weight", "embedding.weight"), its shape, and
+/// views of its value and its gradient buffer (owned by the model).
+struct ModelParam {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::span<float> value;
+  std::span<float> grad;
+};
+
+/// ParamRefs of the parameters, for optimizers and clipping.
+std::vector<ParamRef<float>> param_refs(const std::vector<ModelParam>& params);
+
+/// What a training batch did; the gradients are left in the models' gradient buffers.
+struct BatchLoss {
+  double mean = 0;    ///< the loss minimised (mean over the batch's rows)
+  int64_t items = 0;  ///< sequences (or tokens) in the batch
+};
+
+/// A task: data and model. Created without data (from a checkpoint, for prediction) and
+/// loading it on first need, or with data (a fresh run).
+class TaskModel {
+ public:
+  virtual ~TaskModel() = default;
+
+  /// Every parameter in a fixed order (the state_dict order of the torch module).
+  virtual std::vector<ModelParam> parameters() = 0;
+  /// Must be called after the parameter values changed (the stack keeps a packed copy).
+  virtual void parameters_changed() = 0;
+  virtual void set_exec(const ExecOptions& exec) = 0;
+
+  /// Loads the data set if not yet loaded (throws Error for missing or corrupt data, or data
+  /// that does not match the model's saved state).
+  virtual void load_data() = 0;
+  /// Prepares epoch `epoch` (0-based) of training; returns its number of batches.
+  virtual int64_t begin_epoch(int64_t epoch) = 0;
+  /// Forward and backward of batch `batch` (0-based) of the epoch begun last.
+  virtual BatchLoss train_batch(int64_t batch) = 0;
+  virtual EvalResult evaluate(EvalSplit split) = 0;
+
+  /// What a checkpoint keeps besides the parameters (e.g. the vocabulary size, the
+  /// feature statistics), and its restoration before the parameters are loaded.
+  virtual std::map<std::string, BasicTensor<double>> task_state() const = 0;
+
+  /// digits only (others throw Error).
+  virtual Trainer::Prediction predict_wav(const std::string& path) const;
+};
+
+/// A task model from a config (already validated). With `saved` null the data is loaded
+/// now and the model is created from the seed; otherwise the model's sizes come from the
+/// saved task state (no data is read) and the data is loaded on first need.
+std::unique_ptr<TaskModel> make_task_model(const TrainConfig& config,
+                                           const std::map<std::string, BasicTensor<double>>* saved);
+
+/// The factories behind make_task_model, one per task (synthetic_task.cpp, ...).
+std::unique_ptr<TaskModel> make_synthetic_task(const TrainConfig& config,
+                                               const std::map<std::string, BasicTensor<double>>* saved);
+std::unique_ptr<TaskModel> make_digits_task(const TrainConfig& config,
+                                            const std::map<std::string, BasicTensor<double>>* saved);
+std::unique_ptr<TaskModel> make_wikitext2_task(const TrainConfig& config,
+                                               const std::map<std::string, BasicTensor<double>>* saved);
+
+/// The saved task-state entry `key`, which must exist with `elements` elements (Error
+/// naming the key otherwise).
+const BasicTensor<double>& saved_entry(const std::map<std::string, BasicTensor<double>>& saved,
+                                       const std::string& key, int64_t elements);
+
+/// The directory of a data set: config.data_dir (or default_data_dir()) / subdir.
+std::string data_set_dir(const TrainConfig& config, const std::string& subdir);
+
+/// The indices [0, count) or `limit` of them evenly spread (limit 0 = all): index
+/// floor(i * count / limit) for i < limit. Subsets independent of the seed.
+std::vector<int64_t> spread_subset(int64_t count, int64_t limit);
+
+}  // namespace rnnwave::train

@@ -1,0 +1,272 @@
+// A training run: epochs of optimizer steps over a task's batches, validation, the
+// learning-rate schedule, checkpoints and exports.
+#include "rnnwave/train/trainer.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <set>
+
+#include "common/finite.h"
+#include "common/strings.h"
+#include "rnnwave/npy.h"
+#include "rnnwave/train/clip.h"
+#include "train/checkpoint.h"
+#include "train/task_model.h"
+#include "train/train_config_json.h"
+
+namespace rnnwave {
+namespace {
+
+/// The OpenMP thread count of the layers around the stack for the scope of a call.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : saved_(omp_get_max_threads()), set_(threads > 0) {
+    if (set_) omp_set_num_threads(threads);
+  }
+  ~ThreadScope() {
+    if (set_) omp_set_num_threads(saved_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int saved_;
+  bool set_;
+};
+
+LrScheduleOptions schedule_options(const TrainConfig& config) {
+  LrScheduleOptions options = config.lr_schedule;
+  options.initial = config.optimizer.learning_rate;
+  return options;
+}
+
+/// The optimizer refuses a rate of 0, which a schedule reaches (cosine with minimum 0 after
+/// `period` epochs): it then gets the smallest positive double, with which no float
+/// parameter changes, while its buffers are updated as torch's would be at rate 0.
+double optimizer_rate(double scheduled) {
+  return scheduled > 0 ? scheduled : std::numeric_limits<double>::denorm_min();
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// Runs `body`, prefixing any Error it throws with `what`.
+template <class Body>
+auto with_context(const std::string& what, Body&& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    fail(what, ": ", e.what());
+  }
+}
+
+}  // namespace
+
+struct Trainer::Impl {
+  Impl(const TrainConfig& c, std::unique_ptr<train::TaskModel> t)
+      : config(c), task(std::move(t)), optimizer(c.optimizer), schedule(schedule_options(c)) {}
+
+  TrainConfig config;
+  std::unique_ptr<train::TaskModel> task;
+  Optimizer optimizer;
+  LrSchedule schedule;
+  std::vector<EpochMetrics> history;
+};
+
+Trainer::Trainer(const TrainConfig& config) {
+  config.validate();
+  const ThreadScope threads(config.exec.threads);
+  impl_ = std::make_unique<Impl>(config, train::make_task_model(config, nullptr));
+}
+
+Trainer::Trainer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Trainer::~Trainer() = default;
+Trainer::Trainer(Trainer&&) noexcept = default;
+Trainer& Trainer::operator=(Trainer&&) noexcept = default;
+
+const TrainConfig& Trainer::config() const { return impl_->config; }
+int64_t Trainer::epochs_done() const { return static_cast<int64_t>(impl_->history.size()); }
+const std::vector<EpochMetrics>& Trainer::history() const { return impl_->history; }
+
+EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)>& on_progress) {
+  Impl& run = *impl_;
+  const ThreadScope threads(run.config.exec.threads);
+  const int64_t epoch = epochs_done();
+  const double rate = run.schedule.rate();
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t batches = run.task->begin_epoch(epoch);
+  if (batches < 1) fail("epoch ", epoch + 1, ": the training set has no batch");
+  double loss_sum = 0;
+  int64_t items = 0;
+  for (int64_t b = 0; b < batches; ++b) {
+    train::BatchLoss loss;
+    with_context(cat("epoch ", epoch + 1, ", batch ", b + 1, " of ", batches), [&] {
+      loss = run.task->train_batch(b);
+      const std::vector<ParamRef<float>> params = train::param_refs(run.task->parameters());
+      if (run.config.clip_norm > 0) clip_grad_norm<float>(params, run.config.clip_norm);
+      run.optimizer.step(params);
+      run.task->parameters_changed();
+    });
+    loss_sum += loss.mean;
+    items += loss.items;
+    if (on_progress) {
+      TrainProgress progress;
+      progress.epoch = epoch + 1;
+      progress.batch = b + 1;
+      progress.batches = batches;
+      progress.loss = loss_sum / static_cast<double>(b + 1);
+      progress.seconds = seconds_since(start);
+      progress.items_per_second = static_cast<double>(items) / std::max(progress.seconds, 1e-9);
+      on_progress(progress);
+    }
+  }
+  const double train_seconds = seconds_since(start);
+  const EvalResult valid = with_context(cat("epoch ", epoch + 1, ", validation"),
+                                        [&] { return run.task->evaluate(EvalSplit::validation); });
+  EpochMetrics metrics;
+  metrics.epoch = epoch + 1;
+  metrics.train_loss = loss_sum / static_cast<double>(batches);
+  metrics.valid_loss = valid.loss;
+  metrics.valid_accuracy = valid.accuracy;
+  metrics.valid_perplexity = valid.perplexity;
+  metrics.learning_rate = rate;
+  metrics.train_seconds = train_seconds;
+  metrics.items_per_second = static_cast<double>(items) / std::max(train_seconds, 1e-9);
+  run.optimizer.set_learning_rate(optimizer_rate(run.schedule.end_epoch(valid.loss)));
+  run.history.push_back(metrics);
+  return metrics;
+}
+
+EvalResult Trainer::evaluate(EvalSplit split) {
+  const ThreadScope threads(impl_->config.exec.threads);
+  return impl_->task->evaluate(split);
+}
+
+Trainer::Prediction Trainer::predict_wav(const std::string& wav_path) const {
+  const ThreadScope threads(impl_->config.exec.threads);
+  return impl_->task->predict_wav(wav_path);
+}
+
+void Trainer::export_parameters(const std::string& path) const {
+  std::map<std::string, Tensor> named;
+  for (const train::ModelParam& p : impl_->task->parameters()) {
+    named.emplace(p.name, Tensor(p.shape, std::vector<float>(p.value.begin(), p.value.end())));
+  }
+  save_npz<float>(path, named);
+}
+
+void Trainer::save_checkpoint(const std::string& path) const {
+  const Impl& run = *impl_;
+  train::Checkpoint c;
+  c.config_json = train::config_to_json(run.config);
+  c.epochs_done = epochs_done();
+  c.history = run.history;
+  for (const train::ModelParam& p : run.task->parameters()) {
+    c.parameters.emplace(p.name, Tensor(p.shape, std::vector<float>(p.value.begin(), p.value.end())));
+  }
+  c.optimizer = run.optimizer.state();
+  c.lr_schedule = run.schedule.state();
+  c.task_state = run.task->task_state();
+  train::write_checkpoint(path, c);
+}
+
+namespace {
+
+/// Copies the saved parameters into the model's, checking names, shapes and values.
+void load_parameters(const std::string& what, const std::map<std::string, Tensor>& saved,
+                     const std::vector<train::ModelParam>& params) {
+  std::set<std::string> names;
+  for (const train::ModelParam& p : params) {
+    names.insert(p.name);
+    const auto it = saved.find(p.name);
+    if (it == saved.end()) {
+      fail(what, ": missing parameter 'param/", p.name, "' of shape ", shape_to_string(p.shape));
+    }
+    if (it->second.shape() != p.shape) {
+      fail(what, ": parameter '", p.name, "': expected shape ", shape_to_string(p.shape), ", got ",
+           shape_to_string(it->second.shape()));
+    }
+    check_finite<float>(it->second.span(), p.shape, cat(what, ": parameter '", p.name, "'"));
+  }
+  for (const auto& [name, tensor] : saved) {
+    if (names.count(name) == 0) {
+      fail(what, ": unexpected parameter '", name, "' of shape ", shape_to_string(tensor.shape()),
+           " (not a parameter of this model)");
+    }
+  }
+  for (const train::ModelParam& p : params) {
+    const Tensor& tensor = saved.at(p.name);
+    std::copy(tensor.vector().begin(), tensor.vector().end(), p.value.begin());
+  }
+}
+
+/// Checks that the optimizer state belongs to these parameters before loading it.
+void check_optimizer_state(const std::string& what, const OptimizerState<float>& state,
+                           const std::vector<train::ModelParam>& params,
+                           const std::vector<std::string>& buffers) {
+  std::map<std::string, int64_t> sizes;
+  for (const train::ModelParam& p : params) sizes.emplace(p.name, static_cast<int64_t>(p.value.size()));
+  for (const auto& [key, tensor] : state.tensors) {
+    const size_t slash = key.rfind('/');
+    const std::string param = slash == std::string::npos ? key : key.substr(0, slash);
+    const auto it = sizes.find(param);
+    if (it == sizes.end()) fail(what, ": optimizer state 'optimizer/", key, "' names no parameter of this model");
+    if (tensor.size() != it->second) {
+      fail(what, ": optimizer state 'optimizer/", key, "': expected ", it->second, " elements, got shape ",
+           shape_to_string(tensor.shape()));
+    }
+  }
+  if (state.tensors.empty()) return;  // before the first step of a stateful optimizer
+  for (const train::ModelParam& p : params) {
+    for (const std::string& buffer : buffers) {
+      if (state.tensors.count(p.name + "/" + buffer) == 0) {
+        fail(what, ": missing optimizer state 'optimizer/", p.name, "/", buffer, "'");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Trainer Trainer::from_checkpoint(const std::string& path, const ExecOptions& exec) {
+  const std::string what = cat("checkpoint '", path, "'");
+  train::Checkpoint c = train::read_checkpoint(path);
+  TrainConfig config = with_context(what, [&] {
+    TrainConfig parsed = train::config_from_json(c.config_json);
+    parsed.exec = exec;
+    parsed.validate();
+    return parsed;
+  });
+  const ThreadScope threads(config.exec.threads);
+  std::unique_ptr<train::TaskModel> task =
+      with_context(what, [&] { return train::make_task_model(config, &c.task_state); });
+  for (const auto& [key, tensor] : c.task_state) {
+    if (task->task_state().count(key) == 0) {
+      fail(what, ": unexpected task state 'task/", key, "' for task ", to_string(config.task));
+    }
+  }
+  const std::vector<train::ModelParam> params = task->parameters();
+  load_parameters(what, c.parameters, params);
+  task->parameters_changed();
+
+  auto impl = std::make_unique<Impl>(config, std::move(task));
+  check_optimizer_state(what, c.optimizer, params, impl->optimizer.buffer_names());
+  with_context(what, [&] { impl->optimizer.load_state(c.optimizer); });
+  with_context(what, [&] { impl->schedule.load_state(c.lr_schedule); });
+  if (impl->schedule.epoch() != c.epochs_done) {
+    fail(what, ": the learning-rate schedule has seen ", impl->schedule.epoch(), " epochs, the run ",
+         c.epochs_done);
+  }
+  if (impl->optimizer.learning_rate() != optimizer_rate(impl->schedule.rate())) {
+    fail(what, ": the optimizer's learning rate ", impl->optimizer.learning_rate(),
+         " is not the schedule's ", impl->schedule.rate());
+  }
+  impl->history = std::move(c.history);
+  return Trainer(std::move(impl));
+}
+
+}  // namespace rnnwave

@@ -1,0 +1,135 @@
+// WikiText-2 language modelling as a training task, as pytorch/examples'
+// word_language_model trains it: the training stream batchified into batch_size columns,
+// truncated BPTT over segments of bptt steps with the hidden state carried from one segment
+// to the next (detached) and reset at the start of every epoch; validation and test
+// streams batchified into 10 columns, scored with the state carried likewise.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common/strings.h"
+#include "rnnwave/data_bptt.h"
+#include "rnnwave/data_wikitext.h"
+#include "train/language_model.h"
+#include "train/run_seeds.h"
+#include "train/task_model.h"
+
+namespace rnnwave::train {
+namespace {
+
+/// pytorch/examples word_language_model: eval_batch_size = 10.
+constexpr int64_t kEvalBatch = 10;
+
+/// The first `limit` tokens of `stream` (0 = all), laid out in `columns` columns of at
+/// least two rows (Error naming the split otherwise).
+BasicTensor<int64_t> columns_of(const std::vector<int64_t>& stream, int64_t limit, int64_t columns,
+                                const char* split) {
+  const int64_t tokens = limit > 0 ? std::min<int64_t>(limit, static_cast<int64_t>(stream.size()))
+                                   : static_cast<int64_t>(stream.size());
+  if (tokens < 2 * columns) {
+    fail("wikitext2: the ", split, " split has ", tokens, " tokens (of ", stream.size(),
+         " after max_train/max_eval); ", columns, " columns of at least 2 tokens need ", 2 * columns);
+  }
+  return batchify(std::span<const int64_t>(stream.data(), static_cast<size_t>(tokens)), columns);
+}
+
+/// Segments of a [rows, N] stream: range(0, rows - 1, bptt).
+int64_t segments(const BasicTensor<int64_t>& data, int64_t bptt) {
+  return (data.dim(0) - 1 + bptt - 1) / bptt;
+}
+
+class WikitextTask final : public TaskModel {
+ public:
+  WikitextTask(const TrainConfig& config, int64_t vocab_size)
+      : config_(config), vocab_size_(vocab_size), model_(config, vocab_size) {}
+
+  std::vector<ModelParam> parameters() override { return model_.parameters(); }
+  void parameters_changed() override { model_.parameters_changed(); }
+  void set_exec(const ExecOptions& exec) override { model_.set_exec(exec); }
+
+  void load_data() override {
+    if (loaded_) return;
+    load(load_wikitext2(data_set_dir(config_, "wikitext-2")));
+  }
+
+  /// Takes the streams of an already loaded corpus.
+  void load(const TextCorpus& corpus) {
+    if (corpus.vocab.size() != vocab_size_) {
+      fail("wikitext2 in '", data_set_dir(config_, "wikitext-2"), "' has a vocabulary of ",
+           corpus.vocab.size(), " words, the model ", vocab_size_);
+    }
+    train_ = columns_of(corpus.train, config_.max_train, config_.batch_size, "training");
+    valid_ = columns_of(corpus.valid, config_.max_eval, kEvalBatch, "validation");
+    test_ = columns_of(corpus.test, config_.max_eval, kEvalBatch, "test");
+    loaded_ = true;
+  }
+
+  int64_t begin_epoch(int64_t epoch) override {
+    load_data();
+    epoch_ = epoch;
+    state_.reset();
+    return segments(train_, config_.bptt);
+  }
+
+  BatchLoss train_batch(int64_t batch) override {
+    const BpttBatch segment = get_batch(train_, batch * config_.bptt, config_.bptt);
+    const int64_t T = segment.input.dim(0), N = segment.input.dim(1);
+    const LossValue loss = model_.train_batch(T, N, segment.input.span(), segment.target.span(), state_,
+                                              batch_key(config_.seed, epoch_, batch));
+    return {loss.mean, T * N};
+  }
+
+  EvalResult evaluate(EvalSplit split) override {
+    load_data();
+    const BasicTensor<int64_t>& data = split == EvalSplit::validation ? valid_ : test_;
+    LanguageModel::State state;
+    double total = 0;
+    int64_t tokens = 0;
+    for (int64_t b = 0; b < segments(data, config_.bptt); ++b) {
+      const BpttBatch segment = get_batch(data, b * config_.bptt, config_.bptt);
+      const int64_t T = segment.input.dim(0), N = segment.input.dim(1);
+      total += model_.eval_batch(T, N, segment.input.span(), segment.target.span(), state);
+      tokens += T * N;
+    }
+    EvalResult result;
+    result.items = tokens;
+    result.loss = total / static_cast<double>(tokens);
+    result.perplexity = std::exp(result.loss);
+    result.accuracy = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
+
+  std::map<std::string, BasicTensor<double>> task_state() const override {
+    std::map<std::string, BasicTensor<double>> state;
+    state.emplace("vocab_size", BasicTensor<double>({}, {static_cast<double>(vocab_size_)}));
+    return state;
+  }
+
+ private:
+  TrainConfig config_;
+  int64_t vocab_size_;
+  LanguageModel model_;
+  bool loaded_ = false;
+  BasicTensor<int64_t> train_, valid_, test_;
+  int64_t epoch_ = 0;
+  LanguageModel::State state_;
+};
+
+}  // namespace
+
+std::unique_ptr<TaskModel> make_wikitext2_task(const TrainConfig& config,
+                                               const std::map<std::string, BasicTensor<double>>* saved) {
+  if (saved == nullptr) {
+    const TextCorpus corpus = load_wikitext2(data_set_dir(config, "wikitext-2"));
+    auto task = std::make_unique<WikitextTask>(config, corpus.vocab.size());
+    task->load(corpus);
+    return task;
+  }
+  const double vocab = saved_entry(*saved, "vocab_size", 1).vector()[0];
+  if (!(vocab >= 1 && vocab <= 1e9 && vocab == std::floor(vocab))) {
+    fail("task state 'task/vocab_size' must be a positive integer, got ", vocab);
+  }
+  return std::make_unique<WikitextTask>(config, static_cast<int64_t>(vocab));
+}
+
+}  // namespace rnnwave::train
