@@ -11,6 +11,8 @@ packages=(
   libdnnl-dev libzip-dev libcli11-dev nlohmann-json3-dev
   # data sets: WAV decoding and the FFT of the speech features
   libsndfile1-dev libfftw3-dev
+  # training runs: the learning-curve PNG of `rnnwave train`
+  libgd-dev
   # tests: GoogleTest, the PyTorch oracle, clang for the sanitizer and fuzzing builds
   googletest libgtest-dev python3-numpy python3-torch clang libclang-rt-14-dev libomp-dev zlib1g-dev
   # benchmarks and plots
