@@ -10,5 +10,8 @@ namespace rnnwave::tools {
 void add_forward_command(CLI::App& app);
 void add_backward_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 
 }  // namespace rnnwave::tools

@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
   rnnwave::tools::add_forward_command(app);
   rnnwave::tools::add_backward_command(app);
   rnnwave::tools::add_bench_command(app);
+  rnnwave::tools::add_train_command(app);
+  rnnwave::tools::add_eval_command(app);
+  rnnwave::tools::add_predict_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -60,6 +60,8 @@ BasicTensor<T> load_flag(const std::string& path, const std::string& flag) {
 
 }  // namespace
 
+const CLI::Validator& int64_in_range() { return kInt64InRange; }
+
 void add_model_flags(CLI::App& command, ModelFlags& flags) {
   command.add_option("--cell", flags.cell, "Cell kind: rnn_tanh, rnn_relu, lstm or gru")
       ->required();

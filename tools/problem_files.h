@@ -10,6 +10,7 @@
 
 namespace CLI {
 class App;
+class Validator;
 }
 
 namespace rnnwave::tools {
@@ -31,6 +32,9 @@ struct ExecFlags {
 struct InputFlags {
   std::string weights, input, lengths, h0, c0;
 };
+
+/// Refuses an integer flag beyond int64's range as written (CLI11 would clamp it).
+const CLI::Validator& int64_in_range();
 
 void add_model_flags(CLI::App& command, ModelFlags& flags);
 void add_exec_flags(CLI::App& command, ExecFlags& flags);

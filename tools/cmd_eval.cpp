@@ -1,0 +1,81 @@
+// rnnwave eval: the score of a trained run on its test or validation split.
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "tools/commands.h"
+#include "tools/problem_files.h"
+#include "tools/run_dir.h"
+
+namespace rnnwave::tools {
+namespace {
+
+struct EvalFlags {
+  std::string model, split = "test";
+  ExecFlags exec;
+  bool json = false;
+};
+
+nlohmann::json number(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+void run(const EvalFlags& flags) {
+  const ExecOptions exec = exec_options(flags.exec);
+  EvalSplit split{};
+  if (flags.split == "test") {
+    split = EvalSplit::test;
+  } else if (flags.split == "validation") {
+    split = EvalSplit::validation;
+  } else {
+    throw Error("--split must be test or validation, got '" + flags.split + "'");
+  }
+  Trainer trainer = load_run(flags.model, "--model", exec);
+  const EvalResult result = trainer.evaluate(split);
+  const TrainTask task = trainer.config().task;
+  if (flags.json) {
+    const nlohmann::json line = {{"task", std::string(to_string(task))},
+                                 {"split", flags.split},
+                                 {"epochs", trainer.epochs_done()},
+                                 {"loss", number(result.loss)},
+                                 {"accuracy", number(result.accuracy)},
+                                 {"perplexity", number(result.perplexity)},
+                                 {"items", result.items}};
+    std::printf("%s\n", line.dump().c_str());
+    return;
+  }
+  const long long items = static_cast<long long>(result.items);
+  if (task == TrainTask::wikitext2) {
+    std::printf("%s %s: perplexity %.2f (loss %.4f, %lld tokens)\n", std::string(to_string(task)).c_str(),
+                flags.split.c_str(), result.perplexity, result.loss, items);
+  } else {
+    std::printf("%s %s: accuracy %.2f%% (loss %.4f, %lld sequences)\n",
+                std::string(to_string(task)).c_str(), flags.split.c_str(),
+                100.0 * result.accuracy, result.loss, items);
+  }
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto flags = std::make_shared<EvalFlags>();
+  CLI::App* command = app.add_subcommand(
+      "eval", "Score a trained run (its last checkpoint) on the test or validation split");
+  command->add_option("--model", flags->model, "Run directory written by rnnwave train")
+      ->required();
+  command->add_option("--split", flags->split, "test (default) or validation");
+  command->add_option("--threads", flags->exec.threads, "Worker threads; 0 (default) = all cores");
+  command->add_option("--schedule", flags->exec.schedule,
+                      "wavefront (default), layerwise or sequential; the score does not depend on it");
+  command->add_flag("--json", flags->json,
+                    "Print one JSON object: task, split, epochs, loss, accuracy, perplexity "
+                    "(null where not defined), items");
+  command->footer(
+      "Prints the accuracy (digits, synthetic: within 0.04 of the target) or the perplexity "
+      "(wikitext2) and the mean loss.");
+  command->callback([flags] { run(*flags); });
+}
+
+}  // namespace rnnwave::tools

@@ -1,0 +1,347 @@
+// rnnwave train: trains a model on a task into a run directory, one checkpoint per epoch,
+// and resumes an interrupted run bit-exactly (--resume).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "tools/commands.h"
+#include "tools/problem_files.h"
+#include "tools/run_dir.h"
+#include "tools/train_data_export.h"
+#include "tools/train_progress.h"
+
+namespace rnnwave::tools {
+namespace {
+
+/// A TrainConfig field set on the command line: applied only when the flag was given, so
+/// that every other field keeps defaults_for(task).
+struct ConfigFlag {
+  CLI::Option* option = nullptr;
+  std::function<void(TrainConfig&)> apply;
+};
+
+struct TrainFlags {
+  std::string task, out, resume, data, export_data;
+  int64_t epochs = 0, stop_after = 0;
+  ExecFlags exec;
+  CLI::Option* epochs_option = nullptr;
+  CLI::Option* data_option = nullptr;
+  CLI::Option* lr_period_option = nullptr;
+  std::vector<ConfigFlag> config_flags;
+};
+
+/// A seed: a decimal integer in [0, 2^64) (CLI11 would wrap "-1" around).
+const CLI::Validator kUnsigned64(
+    [](std::string& text) -> std::string {
+      uint64_t value = 0;
+      const char* end = text.data() + text.size();
+      const auto [stop, ec] = std::from_chars(text.data(), end, value);
+      if (ec != std::errc() || stop != end) return "expected an integer in [0, 2^64), got " + text;
+      return "";
+    },
+    "");
+
+template <class T, class Set>
+CLI::Option* add_config_flag(CLI::App& command, TrainFlags& flags, const std::string& name,
+                             const std::string& help, Set set) {
+  auto value = std::make_shared<T>();
+  CLI::Option* option = command.add_option(name, *value, help);
+  if constexpr (std::is_same_v<T, int64_t>) option->check(int64_in_range());
+  if constexpr (std::is_same_v<T, uint64_t>) option->check(kUnsigned64);
+  flags.config_flags.push_back({option, [value, set](TrainConfig& c) { set(c, *value); }});
+  return option;
+}
+
+void add_bool_flag(CLI::App& command, TrainFlags& flags, const std::string& names,
+                   const std::string& help, std::function<void(TrainConfig&, bool)> set) {
+  auto value = std::make_shared<bool>(false);
+  CLI::Option* option = command.add_flag(names, *value, help);
+  flags.config_flags.push_back({option, [value, set](TrainConfig& c) { set(c, *value); }});
+}
+
+/// "synthetic: lstm 2 x 128, adam lr 0.001, ..." for each task: what flags left out mean.
+std::string task_defaults() {
+  std::ostringstream out;
+  out << "Defaults of the flags left out, per task (--task):\n";
+  for (const TrainTask task : kAllTrainTasks) {
+    const TrainConfig c = defaults_for(task);
+    out << "  " << to_string(task) << ": " << to_string(c.cell) << " " << c.layers << " x "
+        << c.hidden_size << (c.bidirectional ? " bidirectional" : "");
+    if (task == TrainTask::wikitext2) {
+      out << ", embedding " << (c.embedding_size > 0 ? c.embedding_size : c.hidden_size)
+          << ", bptt " << c.bptt;
+    } else {
+      out << ", pooling " << to_string(c.pooling);
+    }
+    out << ", dropout " << c.dropout << ", " << to_string(c.optimizer.kind) << " lr "
+        << c.optimizer.learning_rate;
+    if (c.optimizer.momentum > 0) out << " momentum " << c.optimizer.momentum;
+    if (c.clip_norm > 0) out << ", clip " << c.clip_norm;
+    out << ", lr schedule " << to_string(c.lr_schedule.kind);
+    if (c.lr_schedule.kind == LrScheduleKind::step || c.lr_schedule.kind == LrScheduleKind::plateau) {
+      out << " (factor " << c.lr_schedule.factor << ")";
+    }
+    out << ", batch " << c.batch_size << ", " << c.epochs << " epochs, seed " << c.seed << "\n";
+  }
+  out << "Run directory: checkpoint.npz, config.json, metrics.jsonl, curves.png, initial.npz, "
+         "model.npz (docs/training.md).";
+  return out.str();
+}
+
+/// Trains until `target` epochs are done (or `stop_after` more in this invocation), writing
+/// the run's files after every epoch.
+void train_epochs(Trainer& trainer, const std::string& dir, int64_t target, int64_t stop_after) {
+  const TrainTask task = trainer.config().task;
+  TrainProgressView view(isatty(STDERR_FILENO) == 1, task, target);
+  const int64_t stop =
+      stop_after > 0 ? std::min(target, trainer.epochs_done() + stop_after) : target;
+  while (trainer.epochs_done() < stop) {
+    const EpochMetrics metrics =
+        trainer.train_epoch([&view](const TrainProgress& p) { view.batch(p); });
+    // The checkpoint first: it is the run's state; the other files are derived from it
+    // and rewritten from it when the run is resumed.
+    trainer.save_checkpoint(run_file(dir, kCheckpointFile));
+    trainer.export_parameters(run_file(dir, kModelFile));
+    write_metrics(dir, trainer.history(), task);
+    write_curves(dir, trainer.history(), task);
+    view.epoch(metrics);
+  }
+  if (trainer.epochs_done() < target) {
+    view.note("stopped after epoch " + std::to_string(trainer.epochs_done()) + " of " +
+              std::to_string(target) + "; continue with: rnnwave train --resume " + dir);
+  } else {
+    view.note("done: " + std::to_string(target) + " epochs in " + dir);
+  }
+}
+
+void start_run(const TrainFlags& flags, const ExecOptions& exec) {
+  if (flags.task.empty()) {
+    throw Error("--task is required for a new run (synthetic, digits or wikitext2); to "
+                "continue a run give --resume RUN_DIR");
+  }
+  if (flags.out.empty()) {
+    throw Error("--out RUN_DIR is required: the directory for the run's checkpoint, metrics "
+                "and curves");
+  }
+  TrainTask task{};
+  try {
+    task = parse_train_task(flags.task);
+  } catch (const Error& e) {
+    throw Error(std::string("--task: ") + e.what());
+  }
+  TrainConfig config = defaults_for(task);
+  for (const ConfigFlag& flag : flags.config_flags) {
+    if (flag.option->count() == 0) continue;
+    try {
+      flag.apply(config);
+    } catch (const Error& e) {
+      throw Error(flag.option->get_name() + ": " + e.what());
+    }
+  }
+  if (flags.epochs_option->count() > 0) config.epochs = flags.epochs;
+  if (flags.data_option->count() > 0) config.data_dir = flags.data;
+  if (config.epochs < 1) {
+    throw Error("--epochs must be at least 1, got " + std::to_string(config.epochs));
+  }
+  if (config.lr_schedule.kind == LrScheduleKind::cosine && flags.lr_period_option->count() == 0) {
+    config.lr_schedule.period = std::max<int64_t>(1, config.epochs);
+  }
+  config.exec = exec;
+  config.validate();
+  refuse_existing_run(flags.out);
+  if (!flags.export_data.empty()) check_writable(flags.export_data, "--export-data");
+
+  Trainer trainer(config);  // loads the data: errors come before the run directory exists
+  create_run_dir(flags.out);
+  write_config(flags.out, trainer.config(), config.epochs);
+  trainer.export_parameters(run_file(flags.out, kInitialFile));
+  if (!flags.export_data.empty()) export_training_data(trainer.config(), flags.export_data);
+  train_epochs(trainer, flags.out, config.epochs, flags.stop_after);
+}
+
+void resume_run(const TrainFlags& flags, const ExecOptions& exec) {
+  for (const ConfigFlag& flag : flags.config_flags) {
+    if (flag.option->count() > 0) {
+      throw Error(flag.option->get_name() +
+                  " cannot be changed when resuming: the run's settings come from its "
+                  "checkpoint (only --epochs, --stop-after, --threads and --schedule may be "
+                  "given with --resume)");
+    }
+  }
+  if (flags.data_option->count() > 0) {
+    throw Error("--data cannot be given with --resume: the run reads the data directory it "
+                "was started with (or $RNNWAVE_DATA_DIR if it was started without --data)");
+  }
+  if (!flags.export_data.empty()) {
+    throw Error("--export-data is for a new run; export the data with the run's settings and "
+                "no --resume");
+  }
+  const std::string& dir = flags.resume;
+  Trainer trainer = load_run(dir, "--resume", exec);
+  const int64_t done = trainer.epochs_done();
+  // Without --epochs: the total last aimed at (config.json), else the run's own --epochs.
+  const int64_t aimed = std::max(run_epochs_hint(dir), trainer.config().epochs);
+  const int64_t target = flags.epochs_option->count() > 0 ? flags.epochs : std::max(aimed, done);
+  if (target < 1) throw Error("--epochs must be at least 1, got " + std::to_string(target));
+  if (target < done) {
+    throw Error("--epochs " + std::to_string(target) + " is below the " + std::to_string(done) +
+                " epochs " + dir + " has already done");
+  }
+  // The files derived from the checkpoint are made to agree with it again (a crash may
+  // have come between the checkpoint and them).
+  write_config(dir, trainer.config(), target);
+  trainer.export_parameters(run_file(dir, kModelFile));
+  write_metrics(dir, trainer.history(), trainer.config().task);
+  if (done > 0) write_curves(dir, trainer.history(), trainer.config().task);
+  if (done == target) {
+    std::fprintf(stderr, "%s already has %lld epochs; give --epochs to train further\n",
+                 dir.c_str(), static_cast<long long>(done));
+    return;
+  }
+  std::fprintf(stderr, "resuming %s after epoch %lld of %lld\n", dir.c_str(),
+               static_cast<long long>(done), static_cast<long long>(target));
+  train_epochs(trainer, dir, target, flags.stop_after);
+}
+
+void run(const TrainFlags& flags) {
+  const ExecOptions exec = exec_options(flags.exec);
+  if (flags.stop_after < 0) {
+    throw Error("--stop-after must be >= 0 (0 = no stop), got " + std::to_string(flags.stop_after));
+  }
+  if (flags.resume.empty()) {
+    start_run(flags, exec);
+  } else {
+    resume_run(flags, exec);
+  }
+}
+
+void add_model_config_flags(CLI::App& c, TrainFlags& f) {
+  add_config_flag<std::string>(c, f, "--cell", "Cell kind: rnn_tanh, rnn_relu, lstm or gru",
+                               [](TrainConfig& t, const std::string& v) { t.cell = parse_cell_kind(v); });
+  add_config_flag<int64_t>(c, f, "--hidden-size", "Hidden units per direction (H)",
+                           [](TrainConfig& t, int64_t v) { t.hidden_size = v; });
+  add_config_flag<int64_t>(c, f, "--layers", "Stacked recurrent layers (L)",
+                           [](TrainConfig& t, int64_t v) { t.layers = v; });
+  add_bool_flag(c, f, "--bidirectional,!--no-bidirectional",
+                "Two directions per layer, or one (--no-bidirectional); not for wikitext2",
+                [](TrainConfig& t, bool v) { t.bidirectional = v; });
+  add_config_flag<int64_t>(c, f, "--embedding-size", "wikitext2: word embedding size (0 = H)",
+                           [](TrainConfig& t, int64_t v) { t.embedding_size = v; });
+  add_config_flag<std::string>(
+      c, f, "--pooling", "digits, synthetic: last (state at each sequence's end) or mean",
+      [](TrainConfig& t, const std::string& v) { t.pooling = parse_pooling(v); });
+  add_config_flag<double>(c, f, "--dropout", "Dropout on non-recurrent connections, in [0, 1)",
+                          [](TrainConfig& t, double v) { t.dropout = v; });
+}
+
+void add_optimizer_config_flags(CLI::App& c, TrainFlags& f) {
+  add_config_flag<std::string>(
+      c, f, "--optimizer", "sgd or adam (torch.optim semantics)",
+      [](TrainConfig& t, const std::string& v) { t.optimizer.kind = parse_optimizer_kind(v); });
+  add_config_flag<double>(c, f, "--lr", "Initial learning rate",
+                          [](TrainConfig& t, double v) { t.optimizer.learning_rate = v; });
+  add_config_flag<double>(c, f, "--momentum", "sgd: momentum in [0, 1)",
+                          [](TrainConfig& t, double v) { t.optimizer.momentum = v; });
+  add_bool_flag(c, f, "--nesterov", "sgd: Nesterov momentum (needs --momentum > 0)",
+                [](TrainConfig& t, bool v) { t.optimizer.nesterov = v; });
+  add_config_flag<double>(c, f, "--weight-decay", "L2 penalty added to the gradient, >= 0",
+                          [](TrainConfig& t, double v) { t.optimizer.weight_decay = v; });
+  add_config_flag<double>(c, f, "--beta1", "adam: beta1 in [0, 1) (0.9)",
+                          [](TrainConfig& t, double v) { t.optimizer.beta1 = v; });
+  add_config_flag<double>(c, f, "--beta2", "adam: beta2 in [0, 1) (0.999)",
+                          [](TrainConfig& t, double v) { t.optimizer.beta2 = v; });
+  add_config_flag<double>(c, f, "--eps", "adam: epsilon > 0 (1e-8)",
+                          [](TrainConfig& t, double v) { t.optimizer.eps = v; });
+  add_config_flag<double>(c, f, "--clip", "Clip the global gradient norm to this; 0 = no clipping",
+                          [](TrainConfig& t, double v) { t.clip_norm = v; });
+  add_config_flag<std::string>(
+      c, f, "--lr-schedule",
+      "Learning rate per epoch: constant, step (x factor every --lr-every epochs), plateau "
+      "(x factor when the validation loss stops improving) or cosine (to --lr-min over "
+      "--lr-period epochs)",
+      [](TrainConfig& t, const std::string& v) { t.lr_schedule.kind = parse_lr_schedule_kind(v); });
+  add_config_flag<double>(c, f, "--lr-factor", "step, plateau: multiplier in (0, 1)",
+                          [](TrainConfig& t, double v) { t.lr_schedule.factor = v; });
+  add_config_flag<int64_t>(c, f, "--lr-every", "step: epochs between decays (1)",
+                           [](TrainConfig& t, int64_t v) { t.lr_schedule.every = v; });
+  add_config_flag<int64_t>(c, f, "--lr-patience", "plateau: epochs without improvement tolerated (0)",
+                           [](TrainConfig& t, int64_t v) { t.lr_schedule.patience = v; });
+  add_config_flag<double>(c, f, "--lr-threshold", "plateau: relative improvement required (0)",
+                          [](TrainConfig& t, double v) { t.lr_schedule.threshold = v; });
+  add_config_flag<double>(c, f, "--lr-min", "plateau: floor; cosine: final rate (0)",
+                          [](TrainConfig& t, double v) { t.lr_schedule.minimum = v; });
+  f.lr_period_option = add_config_flag<int64_t>(
+      c, f, "--lr-period", "cosine: epochs of the half cosine (default: --epochs)",
+      [](TrainConfig& t, int64_t v) { t.lr_schedule.period = v; });
+}
+
+void add_data_config_flags(CLI::App& c, TrainFlags& f) {
+  add_config_flag<int64_t>(c, f, "--batch-size", "Sequences per batch (N)",
+                           [](TrainConfig& t, int64_t v) { t.batch_size = v; });
+  add_config_flag<int64_t>(c, f, "--bptt", "wikitext2: steps per truncated-BPTT segment",
+                           [](TrainConfig& t, int64_t v) { t.bptt = v; });
+  add_config_flag<uint64_t>(c, f, "--seed", "Seed of the initial weights, shuffles and dropout",
+                            [](TrainConfig& t, uint64_t v) { t.seed = v; });
+  add_config_flag<int64_t>(
+      c, f, "--max-train", "Use only this many training sequences (tokens for wikitext2); 0 = all",
+      [](TrainConfig& t, int64_t v) { t.max_train = v; });
+  add_config_flag<int64_t>(
+      c, f, "--max-eval", "Use only this many validation/test sequences (tokens); 0 = all",
+      [](TrainConfig& t, int64_t v) { t.max_eval = v; });
+  add_config_flag<int64_t>(c, f, "--synthetic-steps", "synthetic: steps per sequence (T)",
+                           [](TrainConfig& t, int64_t v) { t.synthetic_steps = v; });
+  add_config_flag<int64_t>(c, f, "--synthetic-train", "synthetic: training sequences",
+                           [](TrainConfig& t, int64_t v) { t.synthetic_train = v; });
+  add_config_flag<int64_t>(c, f, "--synthetic-eval", "synthetic: validation and test sequences, each",
+                           [](TrainConfig& t, int64_t v) { t.synthetic_eval = v; });
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto flags = std::make_shared<TrainFlags>();
+  CLI::App* c = app.add_subcommand(
+      "train", "Train a model on a task into a run directory (one checkpoint per epoch), or "
+               "continue one (--resume)");
+  c->add_option("--task", flags->task, "synthetic (the adding problem), digits (FSDD spoken "
+                                       "digits) or wikitext2 (word language model)");
+  c->add_option("--out", flags->out, "Run directory to create (refused if it holds a run)");
+  c->add_option("--resume", flags->resume,
+                "Continue the run in this directory from its checkpoint, to --epochs in all")
+      ->excludes("--task")
+      ->excludes("--out");
+  flags->data_option = c->add_option(
+      "--data", flags->data,
+      "Data folder holding fsdd/ and wikitext-2/ (default: $RNNWAVE_DATA_DIR, else the shared "
+      "data folder beside the source tree)");
+  add_model_config_flags(*c, *flags);
+  add_optimizer_config_flags(*c, *flags);
+  add_data_config_flags(*c, *flags);
+  flags->epochs_option = c->add_option("--epochs", flags->epochs,
+                                       "Epochs in all (with --resume: the new total)")
+                             ->check(int64_in_range());
+  c->add_option("--stop-after", flags->stop_after,
+                "End this invocation after this many epochs (continue later with --resume); "
+                "0 = train to --epochs")
+      ->check(int64_in_range());
+  c->add_option("--threads", flags->exec.threads, "Worker threads; 0 (default) = all cores");
+  c->add_option("--schedule", flags->exec.schedule,
+                "Schedule of the recurrent stack: wavefront (default), layerwise or sequential; "
+                "results do not depend on it or on --threads");
+  c->add_option("--export-data", flags->export_data,
+                "Also write the data the run trains on (splits and per-epoch batch order) to "
+                "this .npz, for bench/train/pytorch_train.py");
+  c->footer(task_defaults);
+  c->callback([flags] { run(*flags); });
+}
+
+}  // namespace rnnwave::tools
