@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""`rnnwave train`, `eval` and `predict` end to end, at tiny sizes (well under a minute on
+two cores).
+
+Checked:
+  - a synthetic run of 2 epochs: the training loss falls; metrics.jsonl has one object per
+    epoch with every field; curves.png is a PNG; config.json, initial.npz, model.npz exist;
+  - a run stopped after epoch 1 (--stop-after 1) and continued with --resume ends with the
+    same metrics (every field but the timings) and bit-identical parameters (model.npz and
+    every parameter array of checkpoint.npz) as the uninterrupted run;
+  - refusals, each one line on stderr and a non-zero exit: an existing run directory without
+    --resume, a truncated or corrupt checkpoint, settings changed on --resume, bad values;
+  - eval prints a score (text and --json);
+  - with the FSDD data (--data-dir, else $RNNWAVE_DATA_DIR, else ../shared/data beside the
+    source tree; skipped when absent): a short digits training on 300 utterances whose loss
+    falls (the CI smoke training), then predict on a test recording.
+
+    python3 train_cli_test.py --rnnwave build/rnnwave [--data-dir DIR] [unittest options]
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+RNNWAVE = None  # from --rnnwave
+DATA_DIR = None  # from --data-dir / the environment
+TIMEOUT_S = 60
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+METRIC_FIELDS = {"task", "epoch", "train_loss", "valid_loss", "valid_accuracy",
+                 "valid_perplexity", "learning_rate", "train_seconds", "items_per_second"}
+TIMING_FIELDS = {"train_seconds", "items_per_second"}
+
+# The adding problem at a tiny size: 16 batches of 16 sequences of 12 steps per epoch.
+SYNTHETIC = ["--task", "synthetic", "--cell", "gru", "--hidden-size", "8", "--layers", "1",
+             "--synthetic-steps", "12", "--synthetic-train", "256", "--synthetic-eval", "64",
+             "--batch-size", "16", "--optimizer", "adam", "--lr", "0.01", "--seed", "5",
+             "--threads", "2"]
+
+
+def synthetic(**changes):
+    """SYNTHETIC with flags changed: lr="-1" sets --lr -1 (as --lr=-1)."""
+    args = list(SYNTHETIC)
+    for name, value in changes.items():
+        flag = "--" + name.replace("_", "-")
+        if flag in args:
+            i = args.index(flag)
+            del args[i:i + 2]
+        args.append(f"{flag}={value}")
+    return args
+
+
+def read_metrics(run_dir):
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def npz_arrays(path):
+    with np.load(path) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+def same_bits(a, b):
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+class TrainCliTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix="rnnwave-train-cli-")
+        cls.full = os.path.join(cls.root, "full")
+        cls.run_ok([*SYNTHETIC, "--epochs", "2", "--out", cls.full])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    @staticmethod
+    def tool(command, args, timeout=TIMEOUT_S):
+        return subprocess.run([RNNWAVE, command, *args], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=timeout)
+
+    @classmethod
+    def run_ok(cls, args, command="train"):
+        result = cls.tool(command, args)
+        if result.returncode != 0:
+            raise AssertionError(f"rnnwave {command} {' '.join(args)} failed "
+                                 f"({result.returncode}): {result.stderr}")
+        return result
+
+    def assert_refused(self, args, words, command="train"):
+        """Exit status > 0, one line on stderr starting 'rnnwave: error:' and holding every
+        one of `words`."""
+        result = self.tool(command, args)
+        self.assertGreater(result.returncode, 0, f"{args}: {result.stderr!r}")
+        lines = result.stderr.splitlines()
+        self.assertEqual(len(lines), 1, f"{args}: expected one line, got {result.stderr!r}")
+        self.assertTrue(lines[0].startswith("rnnwave: error: "), lines[0])
+        for word in words:
+            self.assertIn(word, lines[0])
+        return lines[0]
+
+    def copy_run(self, name):
+        path = os.path.join(self.root, name)
+        shutil.copytree(self.full, path)
+        return path
+
+    # ---- training ----------------------------------------------------------------------
+
+    def test_synthetic_run_files(self):
+        metrics = read_metrics(self.full)
+        self.assertEqual([m["epoch"] for m in metrics], [1, 2])
+        for m in metrics:
+            self.assertEqual(set(m), METRIC_FIELDS)
+            self.assertEqual(m["task"], "synthetic")
+            for key in ("train_loss", "valid_loss", "valid_accuracy", "learning_rate"):
+                self.assertTrue(math.isfinite(m[key]), f"{key} = {m[key]}")
+            self.assertIsNone(m["valid_perplexity"])  # NaN for this task
+        self.assertLess(metrics[1]["train_loss"], metrics[0]["train_loss"])
+        with open(os.path.join(self.full, "curves.png"), "rb") as f:
+            png = f.read()
+        self.assertTrue(png.startswith(PNG_SIGNATURE))
+        self.assertEqual(png[12:16], b"IHDR")
+        with open(os.path.join(self.full, "config.json")) as f:
+            config = json.load(f)
+        self.assertEqual((config["task"], config["cell"], config["hidden_size"], config["epochs"]),
+                         ("synthetic", "gru", 8, 2))
+        initial = npz_arrays(os.path.join(self.full, "initial.npz"))
+        final = npz_arrays(os.path.join(self.full, "model.npz"))
+        self.assertEqual(sorted(initial), sorted(final))
+        self.assertIn("rnn.weight_ih_l0", final)
+        self.assertTrue(any(key.startswith("head.") for key in final))
+        self.assertFalse(all(same_bits(initial[k], final[k]) for k in final))
+        self.assertFalse([n for n in os.listdir(self.full) if n.startswith(".") or "tmp" in n])
+
+    def test_resume_is_bit_exact(self):
+        part = os.path.join(self.root, "part")
+        self.run_ok([*SYNTHETIC, "--epochs", "2", "--stop-after", "1", "--out", part])
+        self.assertEqual(len(read_metrics(part)), 1)
+        self.run_ok(["--resume", part])
+        full, resumed = read_metrics(self.full), read_metrics(part)
+        self.assertEqual(len(resumed), 2)
+        for a, b in zip(full, resumed):
+            for key in METRIC_FIELDS - TIMING_FIELDS:
+                self.assertEqual(repr(a[key]), repr(b[key]), f"epoch {a['epoch']} {key}")
+        a = npz_arrays(os.path.join(self.full, "model.npz"))
+        b = npz_arrays(os.path.join(part, "model.npz"))
+        self.assertEqual(sorted(a), sorted(b))
+        for key in a:
+            self.assertTrue(same_bits(a[key], b[key]), f"model.npz {key} differs")
+        # The checkpoints: parameters, optimizer and schedule state, config, counters bit for
+        # bit; the history too, but for its timing columns (train_seconds, items_per_second).
+        a = npz_arrays(os.path.join(self.full, "checkpoint.npz"))
+        b = npz_arrays(os.path.join(part, "checkpoint.npz"))
+        self.assertEqual(sorted(a), sorted(b))
+        self.assertTrue(any(key.startswith("param/") for key in a))
+        self.assertTrue(any(key.startswith("optimizer/") for key in a))
+        for key in a:
+            x, y = (a[key][:, :6], b[key][:, :6]) if key == "history" else (a[key], b[key])
+            self.assertTrue(same_bits(np.ascontiguousarray(x), np.ascontiguousarray(y)),
+                            f"checkpoint.npz {key} differs")
+        # Asking for more epochs than done continues; the same total again does nothing.
+        self.run_ok(["--resume", part, "--epochs", "3"])
+        self.assertEqual([m["epoch"] for m in read_metrics(part)], [1, 2, 3])
+        result = self.run_ok(["--resume", part, "--epochs", "3"])
+        self.assertIn("already has 3 epochs", result.stderr)
+
+    # ---- refusals ----------------------------------------------------------------------
+
+    def test_existing_run_dir_refused(self):
+        before = read_metrics(self.full)
+        self.assert_refused([*SYNTHETIC, "--epochs", "1", "--out", self.full],
+                            ["already holds a run", "--resume"])
+        self.assertEqual(read_metrics(self.full), before)
+
+    def test_truncated_checkpoint_refused(self):
+        run = self.copy_run("truncated")
+        checkpoint = os.path.join(run, "checkpoint.npz")
+        with open(checkpoint, "rb") as f:
+            data = f.read()
+        with open(checkpoint, "wb") as f:
+            f.write(data[:len(data) // 2])
+        self.assert_refused(["--resume", run, "--epochs", "3"], ["checkpoint.npz"])
+        self.assert_refused(["--model", run], ["checkpoint.npz"], command="eval")
+        with open(checkpoint, "wb") as f:
+            f.write(b"not a checkpoint at all" * 10)
+        self.assert_refused(["--resume", run, "--epochs", "3"], ["checkpoint.npz"])
+        self.assertEqual(len(read_metrics(run)), 2)  # nothing was rewritten
+
+    def test_bad_commands_refused(self):
+        out = os.path.join(self.root, "never")
+        self.assert_refused(["--task", "chess", "--out", out], ["--task", "chess"])
+        self.assert_refused([*synthetic(lr=-1), "--out", out], ["learning_rate", "-1"])
+        self.assert_refused([*synthetic(cell="lstmx"), "--out", out], ["--cell", "lstmx"])
+        self.assert_refused([*synthetic(epochs="two"), "--out", out], ["--epochs", "two"])
+        self.assert_refused([*synthetic(threads=-3), "--out", out], ["--threads", "-3"])
+        self.assert_refused([*synthetic(hidden_size=0), "--out", out], ["hidden_size", "0"])
+        self.assert_refused([*synthetic(seed=-1), "--out", out], ["--seed"])
+        self.assert_refused([*synthetic(lr_schedule="sometimes"), "--out", out],
+                            ["--lr-schedule", "sometimes"])
+        self.assert_refused([*SYNTHETIC, "--out", out, "--resume", self.full], ["--resume"])
+        self.assert_refused([*SYNTHETIC], ["--out"])
+        self.assert_refused(["--out", out], ["--task"])
+        self.assert_refused(["--resume", self.full, "--lr", "0.1"], ["--lr", "--resume"])
+        self.assert_refused(["--resume", self.full, "--epochs", "1"], ["--epochs 1", "below"])
+        self.assert_refused(["--resume", os.path.join(self.root, "nothing")], ["nothing"])
+        self.assertFalse(os.path.exists(out))
+        self.assert_refused(["--model", self.full, "--split", "train"], ["--split"],
+                            command="eval")
+        self.assert_refused(["--model", self.full, "x.wav"], ["synthetic", "digits"],
+                            command="predict")
+
+    # ---- eval --------------------------------------------------------------------------
+
+    def test_eval_prints_score(self):
+        text = self.run_ok(["--model", self.full, "--threads", "1"], command="eval").stdout
+        self.assertRegex(text, r"^synthetic test: accuracy [0-9.]+% \(loss [0-9.]+, 64 sequences\)\n$")
+        line = self.run_ok(["--model", self.full, "--split", "validation", "--json"],
+                           command="eval").stdout
+        score = json.loads(line)
+        self.assertEqual((score["task"], score["split"], score["epochs"], score["items"]),
+                         ("synthetic", "validation", 2, 64))
+        self.assertTrue(math.isfinite(score["loss"]) and 0 <= score["accuracy"] <= 1)
+        # The validation score is the one of the last epoch.
+        self.assertAlmostEqual(score["loss"], read_metrics(self.full)[-1]["valid_loss"], places=5)
+
+    # ---- digits (needs the FSDD data) --------------------------------------------------
+
+    def test_digits_smoke_training_and_predict(self):
+        fsdd = os.path.join(DATA_DIR, "fsdd", "recordings")
+        if not os.path.isdir(fsdd):
+            self.skipTest(f"no FSDD data in {DATA_DIR}")
+        run = os.path.join(self.root, "digits")
+        self.run_ok(["--task", "digits", "--data", DATA_DIR, "--max-train", "300",
+                     "--max-eval", "100", "--cell", "gru", "--hidden-size", "32",
+                     "--layers", "1", "--batch-size", "16", "--lr", "0.005", "--epochs", "3",
+                     "--threads", "2", "--out", run])
+        metrics = read_metrics(run)
+        self.assertEqual(len(metrics), 3)
+        self.assertLess(metrics[-1]["train_loss"], metrics[0]["train_loss"])
+        wav = os.path.join(fsdd, "3_jackson_0.wav")  # take 0: a test recording
+        text = self.run_ok(["--model", run, wav], command="predict").stdout
+        self.assertRegex(text, r"^[0-9] \(probability [01]\.[0-9]{3}\)\n$")
+        prediction = json.loads(self.run_ok(["--model", run, "--json", wav],
+                                            command="predict").stdout)
+        self.assertEqual(len(prediction["probabilities"]), 10)
+        self.assertAlmostEqual(sum(prediction["probabilities"]), 1.0, places=5)
+        self.assertEqual(prediction["digit"], int(np.argmax(prediction["probabilities"])))
+        self.assert_refused(["--model", run, os.path.join(self.root, "missing.wav")],
+                            ["missing.wav"], command="predict")
+
+
+def main():
+    global RNNWAVE, DATA_DIR
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rnnwave", required=True, help="path of the rnnwave binary")
+    parser.add_argument("--data-dir", help="folder holding fsdd/ (default: $RNNWAVE_DATA_DIR, "
+                                           "else ../shared/data beside the source tree)")
+    args, rest = parser.parse_known_args()
+    RNNWAVE = os.path.abspath(args.rnnwave)
+    source = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    DATA_DIR = (args.data_dir or os.environ.get("RNNWAVE_DATA_DIR")
+                or os.path.join(os.path.dirname(source), "shared", "data"))
+    unittest.main(argv=[sys.argv[0]] + rest)
+
+
+if __name__ == "__main__":
+    main()
