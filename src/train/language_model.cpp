@@ -2,7 +2,8 @@
 
 #include <omp.h>
 
-#include <optional>
+#include <algorithm>
+#include <exception>
 
 #include "common/strings.h"
 #include "rnnwave/train/dropout.h"
@@ -31,16 +32,9 @@ void fill_uniform(std::span<float> values, uint64_t key, double range) {
   });
 }
 
-/// Inside a task of the forward graph, the output layer computes on its own thread only.
-class TaskThreads {
- public:
-  TaskThreads() {
-    if (omp_in_parallel()) one_.emplace();
-  }
-
- private:
-  std::optional<OneThread> one_;
-};
+/// Steps of the output layer computed together: enough rows for efficient products,
+/// few enough logits ([steps * N, V]) to keep in cache-friendly scratch memory.
+constexpr int64_t kChunkSteps = 4;
 
 }  // namespace
 
@@ -56,6 +50,46 @@ LanguageModel::LanguageModel(const TrainConfig& config, int64_t vocab_size)
       head_grad_(spec_.hidden_size, vocab_size) {
   fill_uniform(embedding_.weight(), init_seed(config.seed, kStreamEmbedding), kInitRange);
   fill_uniform(head_.weight(), init_seed(config.seed, kStreamHead), kInitRange);
+  parameters_changed();
+}
+
+void LanguageModel::for_each_chunk(int64_t begin, int64_t end,
+                                   const std::function<void(int64_t, int64_t)>& body) const {
+  const int64_t chunks = (end - begin + kChunkSteps - 1) / kChunkSteps;
+  const auto run = [&](int64_t chunk) {
+    const int64_t t0 = begin + chunk * kChunkSteps;
+    body(t0, std::min(end, t0 + kChunkSteps));
+  };
+  if (omp_in_parallel() || chunks <= 1) {
+    // A task of the forward graph (or a single chunk): this thread only.
+    const OneThread one_thread;
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) run(chunk);
+    return;
+  }
+  // After the pass (schedules without output tasks): chunks on the OpenMP threads. No
+  // exception may leave the parallel region: the first is kept and rethrown.
+  std::exception_ptr error;
+#pragma omp parallel
+  {
+    const OneThread one_thread;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      try {
+        run(chunk);
+      } catch (...) {
+#pragma omp critical(rnnwave_language_model_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+void LanguageModel::head_logits(const float* x, int64_t rows, float* logits) const {
+  const int64_t V = vocab_size();
+  const std::span<const float> bias = head_.bias();
+  for (int64_t r = 0; r < rows; ++r) std::copy(bias.begin(), bias.end(), logits + r * V);
+  kernels::gemm_packed<float>(rows, x, spec_.hidden_size, head_for_logits_, true, logits, V);
 }
 
 std::vector<ModelParam> LanguageModel::parameters() {
@@ -72,7 +106,12 @@ std::vector<ModelParam> LanguageModel::parameters() {
   return params;
 }
 
-void LanguageModel::parameters_changed() { rnn_.set_weights(weights_); }
+void LanguageModel::parameters_changed() {
+  rnn_.set_weights(weights_);
+  const int64_t V = vocab_size(), H = spec_.hidden_size;
+  head_for_logits_ = kernels::PackedMatrix<float>(head_.weight().data(), H, V, H, true);
+  head_for_grad_ = kernels::PackedMatrix<float>(head_.weight().data(), V, H, H, false);
+}
 
 void LanguageModel::set_exec(const ExecOptions& exec) { rnn_.set_options(exec); }
 
@@ -104,25 +143,29 @@ LossValue LanguageModel::train_batch(int64_t steps, int64_t batch, std::span<con
   // The output layer of steps [t0, t1): writes rows t*N .. (t+1)*N of head_input_,
   // grad_logits_ and grad_output_ and step_loss_[t], nothing else.
   const float scale = static_cast<float>(1.0 / static_cast<double>(T));
-  const auto output_block = [&](int64_t t0, int64_t t1) {
-    const TaskThreads threads;
-    std::vector<float> logits(static_cast<size_t>(N * V)), grad_rows(static_cast<size_t>(N * H));
+  const auto output_chunk = [&](int64_t t0, int64_t t1) {
+    const int64_t row = t0 * N, rows = (t1 - t0) * N;
+    const size_t hidden_values = static_cast<size_t>(rows * H);
+    const std::span<const float> out_rows(output_.data() + row * H, hidden_values);
+    const std::span<float> in_rows(head_input_.data() + row * H, hidden_values);
+    head_dropout.forward<float>(out_rows, in_rows, Phase::training, 0, static_cast<uint64_t>(row * H));
+    std::vector<float> logits(static_cast<size_t>(rows * V)), grad_rows(hidden_values);
+    head_logits(in_rows.data(), rows, logits.data());
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t row = t * N;
-      const std::span<const float> out_rows(output_.data() + row * H, static_cast<size_t>(N * H));
-      const std::span<float> in_rows(head_input_.data() + row * H, static_cast<size_t>(N * H));
-      const std::span<float> grad(grad_logits_.data() + row * V, static_cast<size_t>(N * V));
-      head_dropout.forward<float>(out_rows, in_rows, Phase::training, 0, static_cast<uint64_t>(row * H));
-      head_.forward(in_rows, N, logits);
       // d(mean over the step's N rows)/d logits, scaled to the mean over all T*N rows.
-      const LossValue loss = softmax_cross_entropy<float>(logits, N, V, targets.subspan(row, N), {}, grad);
+      const size_t first = static_cast<size_t>((t - t0) * N * V), count = static_cast<size_t>(N * V);
+      const std::span<float> grad(grad_logits_.data() + t * N * V, count);
+      const LossValue loss = softmax_cross_entropy<float>(std::span<const float>(logits).subspan(first, count), N,
+                                                          V, targets.subspan(t * N, N), {}, grad);
       for (float& g : grad) g *= scale;
       step_loss_[t] = loss.total;
-      head_.backward(in_rows, grad, N, grad_rows, nullptr);
-      head_dropout.backward<float>(grad_rows, std::span<float>(grad_output_.data() + row * H, grad_rows.size()),
-                                   Phase::training, 0, static_cast<uint64_t>(row * H));
     }
+    kernels::gemm_packed<float>(rows, grad_logits_.data() + row * V, V, head_for_grad_, false,
+                                grad_rows.data(), H);
+    head_dropout.backward<float>(grad_rows, std::span<float>(grad_output_.data() + row * H, hidden_values),
+                                 Phase::training, 0, static_cast<uint64_t>(row * H));
   };
+  const auto output_block = [&](int64_t t0, int64_t t1) { for_each_chunk(t0, t1, output_chunk); };
 
   ForwardArgs<float> args;
   args.steps = T;
@@ -174,15 +217,17 @@ double LanguageModel::eval_batch(int64_t steps, int64_t batch, std::span<const i
   std::vector<double> step_nll(static_cast<size_t>(T), 0.0);
   embedding_.forward(inputs, embedded);
 
-  const auto output_block = [&](int64_t t0, int64_t t1) {
-    const TaskThreads threads;
-    std::vector<float> logits(static_cast<size_t>(N * V));
+  const auto output_chunk = [&](int64_t t0, int64_t t1) {
+    const int64_t rows = (t1 - t0) * N;
+    std::vector<float> logits(static_cast<size_t>(rows * V));
+    head_logits(output.data() + t0 * N * H, rows, logits.data());
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t row = t * N;
-      head_.forward(std::span<const float>(output.data() + row * H, static_cast<size_t>(N * H)), N, logits);
-      step_nll[t] = -log_likelihood<float>(logits, N, V, targets.subspan(row, N), {});
+      const size_t first = static_cast<size_t>((t - t0) * N * V), count = static_cast<size_t>(N * V);
+      step_nll[t] = -log_likelihood<float>(std::span<const float>(logits).subspan(first, count), N, V,
+                                           targets.subspan(t * N, N), {});
     }
   };
+  const auto output_block = [&](int64_t t0, int64_t t1) { for_each_chunk(t0, t1, output_chunk); };
   ForwardArgs<float> args;
   args.steps = T;
   args.batch = N;

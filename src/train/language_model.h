@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
+#include "kernels/packed_gemm.h"
 #include "rnnwave/rnn.h"
 #include "rnnwave/train/embedding.h"
 #include "rnnwave/train/linear.h"
@@ -25,9 +27,12 @@ namespace rnnwave::train {
 ///
 /// The output layer overlaps the recurrence: the head's forward, the loss and the
 /// gradient with respect to y of each block of steps run inside the forward graph
-/// (ForwardArgs::on_output_block) as soon as the block's outputs are final. Each step's
-/// rows are computed by the same calls whatever the blocks, so the results are
-/// bit-identical for every thread count, schedule and step block.
+/// (ForwardArgs::on_output_block) as soon as the block's outputs are final. Their two
+/// products use the head's weight packed once per parameter change (kernels/packed_gemm.h),
+/// whose every element is one sequential sum over k, and the loss is computed per step and
+/// summed in step order, so the results are bit-identical for every thread count,
+/// schedule and step block. The head's weight gradient is one product over all rows
+/// afterwards (BasicLinear::backward).
 class LanguageModel {
  public:
   /// The hidden state carried from one BPTT segment to the next: h, c [L, N, H] (c for
@@ -67,6 +72,17 @@ class LanguageModel {
   Rnn rnn_;
   Linear head_;
   Linear head_grad_;
+
+  /// Runs body(t0, t1) over [begin, end) in chunks of at most kChunkSteps steps: on this
+  /// thread alone inside a task of the forward graph, else on the OpenMP threads.
+  void for_each_chunk(int64_t begin, int64_t end, const std::function<void(int64_t, int64_t)>& body) const;
+  /// logits [R, V] of rows x [R, H] (R = rows), bias included.
+  void head_logits(const float* x, int64_t rows, float* logits) const;
+
+  // The head's weight W [V, H] packed as B = W^T [H, V] (logits = x W^T + b) and as
+  // B = W [V, H] (grad_x = grad_logits W); remade by parameters_changed.
+  kernels::PackedMatrix<float> head_for_logits_;
+  kernels::PackedMatrix<float> head_for_grad_;
 
   // Buffers of a training batch, reused.
   Workspace workspace_;
