@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "common/memory_limits.h"
 #include "common/strings.h"
 #include "rnnwave/train/dropout.h"
 #include "train/parallel.h"
@@ -16,10 +17,15 @@ namespace {
 /// pytorch/examples word_language_model: initrange = 0.1.
 constexpr double kInitRange = 0.1;
 
-ModelSpec stack_spec(const TrainConfig& config) {
+ModelSpec stack_spec(const TrainConfig& config, int64_t vocab_size) {
   const int64_t embedding = config.embedding_size > 0 ? config.embedding_size : config.hidden_size;
   ModelSpec spec{config.cell, embedding, config.hidden_size, config.layers, false};
   spec.validate();
+  // The embedding and the head, each as values, gradients, two optimizer buffers (and the
+  // head twice packed): refused before anything is allocated if they cannot fit.
+  const double elements = static_cast<double>(vocab_size) * static_cast<double>(embedding + config.hidden_size);
+  check_fits_in_memory(4.0 * 6.0 * elements, cat("a language model of ", vocab_size, " words, embedding size ",
+                                                  embedding, " and hidden size ", config.hidden_size));
   return spec;
 }
 
@@ -39,7 +45,7 @@ constexpr int64_t kChunkSteps = 4;
 }  // namespace
 
 LanguageModel::LanguageModel(const TrainConfig& config, int64_t vocab_size)
-    : spec_(stack_spec(config)),
+    : spec_(stack_spec(config, vocab_size)),
       dropout_(config.dropout),
       embedding_(vocab_size, spec_.input_size),
       embedding_grad_(vocab_size, spec_.input_size),
@@ -124,6 +130,8 @@ LossValue LanguageModel::train_batch(int64_t steps, int64_t batch, std::span<con
     fail("language model: inputs and targets must be [T, N] = [", T, ", ", N, "], got ",
          inputs.size(), " and ", targets.size(), " ids");
   }
+  check_fits_in_memory(4.0 * static_cast<double>(M) * static_cast<double>(V + 4 * E + 4 * H),
+                       cat("a language-model batch of ", T, " x ", N, " tokens over ", V, " words"));
   const bool lstm = has_cell_state(spec_.cell);
   embedded_.resize(static_cast<size_t>(M * E));
   dropped_embedded_.resize(embedded_.size());

@@ -74,6 +74,10 @@ void TrainConfig::validate() const {
     fail("train config: hidden_size ", hidden_size, ", embedding_size ", embedding_size,
          " and layers ", layers, " are beyond any model this trainer can hold");
   }
+  constexpr int64_t kMaxCount = int64_t{1} << 31;
+  if (batch_size > kMaxCount || bptt > kMaxCount) {
+    fail("train config: batch_size ", batch_size, " and bptt ", bptt, " must be at most ", kMaxCount);
+  }
   if (to_string(exec.schedule) == "?") {
     fail("train config: unknown schedule ", static_cast<int>(exec.schedule));
   }

@@ -513,6 +513,11 @@ TEST(TrainerLanguageModel, GradientsMatchFiniteDifferences) {
   EXPECT_EQ(checked, 3 * 11);  // embedding, 2 layers x 4 stack parameters, head weight and bias
 }
 
+TEST(TrainerLanguageModel, AbsurdSizesAreErrorsNotCrashes) {
+  const std::string message = error_of([] { train::LanguageModel model(tiny_lm(0), int64_t{1} << 40); });
+  EXPECT_NE(message.find("a language model of 1099511627776 words"), std::string::npos) << message;
+}
+
 // ---- the real data sets, when present ---------------------------------------------------------
 
 bool has_data(const std::string& subdir, const std::string& probe) {
