@@ -5,9 +5,10 @@ two cores).
 Checked:
   - a synthetic run of 2 epochs: the training loss falls; metrics.jsonl has one object per
     epoch with every field; curves.png is a PNG; config.json, initial.npz, model.npz exist;
-  - a run stopped after epoch 1 (--stop-after 1) and continued with --resume ends with the
-    same metrics (every field but the timings) and bit-identical parameters (model.npz and
-    every parameter array of checkpoint.npz) as the uninterrupted run;
+  - a run stopped after epoch 1 (--stop-after 1) and continued with --resume (on one thread,
+    sequential schedule) ends with the same metrics (every field but the timings) and a
+    bit-identical model.npz and checkpoint.npz (but the history's timings) as the
+    uninterrupted run;
   - refusals, each one line on stderr and a non-zero exit: an existing run directory without
     --resume, a truncated or corrupt checkpoint, settings changed on --resume, bad values;
   - eval prints a score (text and --json);
@@ -75,7 +76,7 @@ class TrainCliTest(unittest.TestCase):
     def setUpClass(cls):
         cls.root = tempfile.mkdtemp(prefix="rnnwave-train-cli-")
         cls.full = os.path.join(cls.root, "full")
-        cls.run_ok([*SYNTHETIC, "--epochs", "2", "--out", cls.full])
+        cls.full_log = cls.run_ok([*SYNTHETIC, "--epochs", "2", "--out", cls.full]).stderr
 
     @classmethod
     def tearDownClass(cls):
@@ -125,6 +126,10 @@ class TrainCliTest(unittest.TestCase):
                 self.assertTrue(math.isfinite(m[key]), f"{key} = {m[key]}")
             self.assertIsNone(m["valid_perplexity"])  # NaN for this task
         self.assertLess(metrics[1]["train_loss"], metrics[0]["train_loss"])
+        # Not a terminal: plain lines, one per epoch, no progress bar.
+        self.assertNotIn("\r", self.full_log)
+        self.assertRegex(self.full_log, r"(?m)^epoch 1/2: train loss [0-9.]+  valid loss ")
+        self.assertRegex(self.full_log, r"(?m)^epoch 2/2: train loss [0-9.]+  valid loss ")
         with open(os.path.join(self.full, "curves.png"), "rb") as f:
             png = f.read()
         self.assertTrue(png.startswith(PNG_SIGNATURE))
@@ -145,7 +150,8 @@ class TrainCliTest(unittest.TestCase):
         part = os.path.join(self.root, "part")
         self.run_ok([*SYNTHETIC, "--epochs", "2", "--stop-after", "1", "--out", part])
         self.assertEqual(len(read_metrics(part)), 1)
-        self.run_ok(["--resume", part])
+        # Resumed at another thread count and schedule: neither changes any number.
+        self.run_ok(["--resume", part, "--threads", "1", "--schedule", "sequential"])
         full, resumed = read_metrics(self.full), read_metrics(part)
         self.assertEqual(len(resumed), 2)
         for a, b in zip(full, resumed):
