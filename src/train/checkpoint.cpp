@@ -163,10 +163,10 @@ Checkpoint read_checkpoint(const std::string& path) {
     fail(what, ": epochs_done is ", c.epochs_done, " but the history has ", history.dim(0), " rows");
   }
   for (int64_t e = 0; e < c.epochs_done; ++e) {
-    c.history.push_back(metrics_of_row(history.data() + e * kHistoryColumns));
     if (history.data()[e * kHistoryColumns] != static_cast<double>(e + 1)) {
       fail(what, ": history row ", e, " is for epoch ", history.data()[e * kHistoryColumns], ", expected ", e + 1);
     }
+    c.history.push_back(metrics_of_row(history.data() + e * kHistoryColumns));
   }
   return c;
 }
