@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -35,6 +36,15 @@ struct ForwardArgs {
   /// depend on threads, schedule or batch order.
   double dropout = 0;
   uint64_t dropout_seed = 0;
+  /// Optional: called once for each block of steps [t0, t1) (the blocks tile [0, T);
+  /// their size is Plan::step_block) as soon as `output` holds the final values of those
+  /// steps. Under the wavefront schedule it runs as a task of the forward graph, while
+  /// later steps are still being computed, so an output layer (e.g. a language model's
+  /// softmax) overlaps the recurrence. Calls for different blocks may run at the same time
+  /// on different threads: each must write only its own block's share of any buffer, and
+  /// should compute single-threaded. An exception it throws ends the pass and is rethrown
+  /// by forward. Other schedules call it after the pass, over [0, T) at once.
+  std::function<void(int64_t t0, int64_t t1)> on_output_block;
 };
 
 /// Inputs and outputs of a backward pass (backpropagation through time). The problem

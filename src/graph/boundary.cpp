@@ -84,15 +84,20 @@ void load_initial_states(Impl<T>& ws, std::span<const T> h0, std::span<const T> 
 }
 
 template <class T>
-void store_outputs(Impl<T>& ws, std::span<T> output, std::span<T> hn, std::span<T> cn) {
-  const int64_t H = ws.H, DH = ws.ld_h(), top = ws.L - 1;
-  for (int64_t t = 0; t < ws.T_; ++t) {
+void store_output_steps(Impl<T>& ws, std::span<T> output, int64_t t0, int64_t t1) {
+  const int64_t DH = ws.ld_h(), top = ws.L - 1;
+  for (int64_t t = t0; t < t1; ++t) {
     const T* states = ws.h(top, Impl<T>::out_slot(t));
     for (int64_t i = 0; i < ws.N; ++i) {
       T* dst = output.data() + (t * ws.N + ws.order.source[i]) * DH;
       copy_or_zero<T>(i < ws.order.active[t] ? states + i * DH : nullptr, dst, DH);
     }
   }
+}
+
+template <class T>
+void store_final_states(Impl<T>& ws, std::span<T> hn, std::span<T> cn) {
+  const int64_t H = ws.H, DH = ws.ld_h();
   for (int64_t l = 0; l < ws.L; ++l) {
     for (int64_t d = 0; d < ws.D; ++d) {
       for (int64_t i = 0; i < ws.N; ++i) {
@@ -158,7 +163,8 @@ void store_input_grads(Impl<T>& ws, std::span<T> grad_input, std::span<T> grad_h
 #define RNNWAVE_INSTANTIATE(T)                                                                 \
   template void load_input<T>(Impl<T>&, std::span<const T>, bool);                             \
   template void load_initial_states<T>(Impl<T>&, std::span<const T>, std::span<const T>);      \
-  template void store_outputs<T>(Impl<T>&, std::span<T>, std::span<T>, std::span<T>);          \
+  template void store_output_steps<T>(Impl<T>&, std::span<T>, int64_t, int64_t);              \
+  template void store_final_states<T>(Impl<T>&, std::span<T>, std::span<T>);                   \
   template void load_output_grads<T>(Impl<T>&, std::span<const T>, std::span<const T>,         \
                                      std::span<const T>, std::span<T>);                        \
   template void store_input_grads<T>(Impl<T>&, std::span<T>, std::span<T>, std::span<T>);

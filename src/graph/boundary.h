@@ -20,10 +20,14 @@ template <class T>
 void load_initial_states(typename BasicWorkspace<T>::Impl& ws, std::span<const T> h0,
                          std::span<const T> c0);
 
-/// Writes the output [T, N, D*H] (zero past each sequence's end) and, if given, hn / cn.
+/// Writes steps [t0, t1) of the output [T, N, D*H] (zero past each sequence's end).
 template <class T>
-void store_outputs(typename BasicWorkspace<T>::Impl& ws, std::span<T> output, std::span<T> hn,
-                   std::span<T> cn);
+void store_output_steps(typename BasicWorkspace<T>::Impl& ws, std::span<T> output, int64_t t0,
+                        int64_t t1);
+
+/// Writes hn / cn [L*D, N, H], each if given.
+template <class T>
+void store_final_states(typename BasicWorkspace<T>::Impl& ws, std::span<T> hn, std::span<T> cn);
 
 /// Points the workspace at grad_output and places grad_hn / grad_cn (empty = zeros) where
 /// each direction's backward pass starts; points the input gradient at `grad_input`

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <span>
 
 #include "graph/model_params.h"
 #include "graph/workspace.h"
@@ -33,6 +35,11 @@ struct Pass {
   typename BasicWorkspace<T>::Impl& ws;
   BasicWeights<T>* grads = nullptr;  // weight gradients wanted if not null
   bool want_input_grad = false;      // the gradient of layer 0's input is wanted
+  // Forward: the caller's output [T, N, D*H], written by output tasks where the schedule
+  // has them (then outputs_stored is set), and the hook they call after each block.
+  std::span<T> output = {};
+  const std::function<void(int64_t, int64_t)>* on_output_block = nullptr;
+  bool outputs_stored = false;
 };
 
 /// gates(l,d,t) = x(l,t) W_ih^T for t in [t0,t1), all rows: one GEMM of (t1-t0)*N rows.

@@ -9,8 +9,8 @@ namespace {
 
 constexpr std::array<std::string_view, kTaskKindCount> kTaskKindNames = {
     "dropout", "project", "forward", "backward", "backward_pointwise", "backward_gemm",
-    "input_grad", "weight_grad"};
-static_assert(static_cast<int>(TaskKind::weight_grad) == kTaskKindCount - 1);
+    "input_grad", "weight_grad", "output"};
+static_assert(static_cast<int>(TaskKind::output) == kTaskKindCount - 1);
 
 /// Ids of the per-step tasks of one pass, indexed [l][d][t][s][p].
 class StepIds {
@@ -53,7 +53,8 @@ int32_t TaskGraph::add(const Task& task, const std::vector<int32_t>& predecessor
   return static_cast<int32_t>(tasks.size() - 1);
 }
 
-TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& dec, bool dropout) {
+TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& dec, bool dropout,
+                              bool outputs) {
   const int64_t L = shape.layers, D = shape.directions, T = shape.steps, S = dec.splits();
   const int64_t P = dec.parts();
   const Blocks blocks{dec.step_block, T};
@@ -62,15 +63,18 @@ TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& dec,
   std::vector<int32_t> project(static_cast<size_t>(D * blocks.count()));
   std::vector<int32_t> preds;
   std::vector<int32_t> masked(static_cast<size_t>(blocks.count()));
+  // The block b of layer l is complete once each direction's chain has passed it: the
+  // forward chain at its last step, the reverse chain at its first.
+  auto block_done = [&](int64_t l, int64_t b) {
+    for (int64_t s = 0; s < S; ++s) {
+      step.append_parts(preds, l, 0, blocks.end(b) - 1, s);
+      if (D == 2) step.append_parts(preds, l, 1, blocks.begin(b), s);
+    }
+  };
   for (int64_t l = 0; l < L; ++l) {
-    // The block b of layer l-1 is complete once each direction's chain has passed it: the
-    // forward chain at its last step, the reverse chain at its first.
     auto block_below = [&](int64_t b) {
       preds.clear();
-      for (int64_t s = 0; l > 0 && s < S; ++s) {
-        step.append_parts(preds, l - 1, 0, blocks.end(b) - 1, s);
-        if (D == 2) step.append_parts(preds, l - 1, 1, blocks.begin(b), s);
-      }
+      if (l > 0) block_done(l - 1, b);
     };
     const bool masks = dropout && l > 0;
     for (int64_t b = 0; masks && b < blocks.count(); ++b) {
@@ -105,6 +109,11 @@ TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& dec,
         }
       }
     }
+  }
+  for (int64_t b = 0; outputs && b < blocks.count(); ++b) {
+    preds.clear();
+    block_done(L - 1, b);
+    graph.add({TaskKind::output, int32_t(L - 1), -1, -1, -1, blocks.begin(b), blocks.end(b)}, preds);
   }
   return graph;
 }

@@ -23,8 +23,9 @@ enum class TaskKind : uint8_t {
   backward_gemm,       // backward_recurrent_gemm(l, d, t0, rows of s, units of part p)
   input_grad,   // input_grad(l, [t0, t1)), all rows, both directions
   weight_grad,  // weight_grad(l, d, [t0, t1))
+  output,       // store_output_steps([t0, t1)) of the top layer, then the caller's hook
 };
-inline constexpr int kTaskKindCount = 8;
+inline constexpr int kTaskKindCount = 9;
 
 std::string_view to_string(TaskKind kind);
 
@@ -50,10 +51,11 @@ struct TaskGraph {
   const int32_t* preds_of(int64_t i) const { return preds.data() + pred_begin[i]; }
 };
 
-/// The forward graph: project and forward tasks of every layer, and with `dropout` a
-/// dropout task per block of every layer's input above the first.
+/// The forward graph: project and forward tasks of every layer, with `dropout` a dropout
+/// task per block of every layer's input above the first, and with `outputs` an output
+/// task per block once the top layer's steps of that block are final.
 TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& decomposition,
-                              bool dropout = false);
+                              bool dropout = false, bool outputs = false);
 
 /// The backward graph: backward, input_grad (above layer 0, and at layer 0 if
 /// `input_grad` is set) and, if `weight_grads`, weight_grad tasks chained per (l, d) in

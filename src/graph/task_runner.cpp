@@ -1,5 +1,6 @@
 #include "graph/task_runner.h"
 
+#include "graph/boundary.h"
 #include "graph/dropout.h"
 #include "rnnwave/trace.h"
 
@@ -82,14 +83,21 @@ void run_task(Pass<T>& pass, const Decomposition& dec, const Task& task) {
     case TaskKind::weight_grad:
       weight_grad(pass, task.layer, task.direction, task.t0, task.t1);
       return;
+    case TaskKind::output:
+      store_output_steps<T>(pass.ws, pass.output, task.t0, task.t1);
+      if (pass.on_output_block != nullptr) (*pass.on_output_block)(task.t0, task.t1);
+      return;
   }
 }
 
 template <class T>
 void run_forward_graph(Pass<T>& pass, const ExecOptions& options, int threads, GraphRunner runner) {
   const Decomposition dec = choose_decomposition(graph_shape<T>(pass.ws), threads, options);
-  const TaskGraph graph = build_forward_graph(graph_shape<T>(pass.ws), dec, pass.ws.dropout > 0);
+  const bool outputs = !pass.output.empty();
+  const TaskGraph graph =
+      build_forward_graph(graph_shape<T>(pass.ws), dec, pass.ws.dropout > 0, outputs);
   run_graph(pass, options, threads, runner, dec, graph, "forward");
+  pass.outputs_stored = outputs;
 }
 
 template <class T>

@@ -63,6 +63,24 @@ void BasicRnn<T>::set_weights(const BasicWeights<T>& weights) {
   impl_->params = std::make_unique<ModelParams<T>>(weights);
 }
 
+namespace {
+
+/// Runs the forward pass and fills the caller's buffers: the output by the graph's output
+/// tasks where the schedule has them, else here, with the hook over all steps.
+template <class T>
+void run_forward_and_store(Pass<T>& pass, const ExecOptions& options, const ForwardArgs<T>& args) {
+  pass.output = args.output;
+  if (args.on_output_block) pass.on_output_block = &args.on_output_block;
+  run_forward(pass, options);
+  if (!pass.outputs_stored) {
+    store_output_steps<T>(pass.ws, args.output, 0, args.steps);
+    if (args.on_output_block) args.on_output_block(0, args.steps);
+  }
+  store_final_states<T>(pass.ws, args.hn, args.cn);
+}
+
+}  // namespace
+
 template <class T>
 Plan BasicRnn<T>::plan(int64_t steps, int64_t batch) const {
   const ExecOptions& options = impl_->options;
@@ -89,8 +107,7 @@ void BasicRnn<T>::forward(const ForwardArgs<T>& args) const {
   load_input<T>(ws, args.input, false);
   load_initial_states<T>(ws, args.h0, args.c0);
   Pass<T> pass{*impl_->params, ws};
-  run_forward(pass, impl_->options);
-  store_outputs<T>(ws, args.output, args.hn, args.cn);
+  run_forward_and_store(pass, impl_->options, args);
 }
 
 template <class T>
@@ -102,8 +119,7 @@ void BasicRnn<T>::forward(const ForwardArgs<T>& args, BasicWorkspace<T>& workspa
   load_input<T>(ws, args.input, true);
   load_initial_states<T>(ws, args.h0, args.c0);
   Pass<T> pass{*impl_->params, ws};
-  run_forward(pass, impl_->options);
-  store_outputs<T>(ws, args.output, args.hn, args.cn);
+  run_forward_and_store(pass, impl_->options, args);
   ws.owner = impl_.get();
   ws.has_forward = true;
 }
