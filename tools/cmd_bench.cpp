@@ -63,6 +63,9 @@ std::string cpu_model() {
 }
 
 void run(const BenchFlags& flags) {
+  // The memory a run adds is peak RSS minus what the process held before setting it up.
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
   const ModelSpec spec = model_spec(flags.model);
   ExecOptions options = exec_options(flags.exec);
   options.step_block = flags.step_block;
@@ -149,6 +152,7 @@ void run(const BenchFlags& flags) {
       {"gflops", flops / (med * 1e6)},
       {"workspace_bytes", workspace.bytes()},
       {"peak_rss_bytes", static_cast<int64_t>(usage.ru_maxrss) * 1024},
+      {"rss_before_setup_bytes", static_cast<int64_t>(before.ru_maxrss) * 1024},
       {"machine", {{"cpu", cpu_model()}, {"cores", static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN))}}},
   };
   if (flags.json) {

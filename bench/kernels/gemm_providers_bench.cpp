@@ -6,6 +6,10 @@
 // product (M = rows of a sub-batch, N = G*H, K = H), the input projection of a block of
 // steps (M = steps*rows), and the backward product into the previous state (K = G*H).
 // Run it twice, with and without OPENBLAS_CORETYPE set, to see what that variable costs.
+//
+// `bench_gemm_providers --large P` instead measures one large square product (4096^3) with
+// OpenBLAS and dnnl_sgemm on P threads: the machine's practical GEMM speed, the yardstick
+// of the training-efficiency target in docs/benchmarks.md.
 #include <cblas.h>
 #include <libxsmm.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -15,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <vector>
@@ -40,9 +45,50 @@ std::vector<double> time_runs(F&& run, int repeats) {
   return times;
 }
 
+/// The large square product on `threads` threads; one JSON line per provider.
+int run_large(int threads) {
+  const int n = 4096;
+  openblas_set_num_threads(threads);
+  omp_set_num_threads(threads);
+  std::mt19937 gen(1);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  std::vector<float> a(size_t(n) * n), b(size_t(n) * n), c(size_t(n) * n);
+  for (float& x : a) x = dist(gen);
+  for (float& x : b) x = dist(gen);
+  const double flop = 2.0 * n * n * n;
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  const struct {
+    const char* name;
+    std::function<void()> run;
+  } providers[] = {
+      {"openblas", [&] {
+         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n,
+                     b.data(), n, 0.0f, c.data(), n);
+       }},
+      {"onednn_sgemm", [&] {
+         dnnl_sgemm('N', 'N', n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+       }},
+  };
+  for (const auto& p : providers) {
+    const std::vector<double> t = time_runs(p.run, 5);
+    std::printf(
+        "{\"shape\": \"large square\", \"m\": %d, \"n\": %d, \"k\": %d, \"threads\": %d, "
+        "\"provider\": \"%s\", \"openblas_coretype\": \"%s\", \"best_gflops\": %.1f, "
+        "\"median_gflops\": %.1f}\n",
+        n, n, n, threads, p.name, coretype ? coretype : "", flop / t.front() / 1e9,
+        flop / t[t.size() / 2] / 1e9);
+  }
+  return 0;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "--large") == 0) return run_large(std::atoi(argv[2]));
+  if (argc != 1) {
+    std::fprintf(stderr, "usage: bench_gemm_providers [--large THREADS]\n");
+    return 2;
+  }
   openblas_set_num_threads(1);
   omp_set_num_threads(1);  // oneDNN runs on the OpenMP threads
   libxsmm_init();
