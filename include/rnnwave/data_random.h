@@ -12,25 +12,28 @@ namespace rnnwave {
 ///   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
 ///   z = (z ^ (z >> 27)) * 0x94D049BB133111EB
 ///   return z ^ (z >> 31)                                   (all arithmetic mod 2^64)
-constexpr uint64_t mix64(uint64_t x) {
+constexpr uint64_t splitmix64_output(uint64_t x) {
   uint64_t z = x + 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
 
-/// The seed of an independent stream keyed by `key` under `seed`: mix64(mix64(seed) ^ key).
+/// The seed of an independent stream keyed by `key` under `seed`:
+///   splitmix64_output(splitmix64_output(seed) ^ key).
 /// Chained for several keys: derive_seed(derive_seed(seed, a), b).
-constexpr uint64_t derive_seed(uint64_t seed, uint64_t key) { return mix64(mix64(seed) ^ key); }
+constexpr uint64_t derive_seed(uint64_t seed, uint64_t key) {
+  return splitmix64_output(splitmix64_output(seed) ^ key);
+}
 
-/// The SplitMix64 generator: draw k (k = 0, 1, ...) is mix64(state + k * 0x9E3779B97F4A7C15).
+/// The SplitMix64 generator: draw k (k = 0, 1, ...) is splitmix64_output(state + k * 0x9E3779B97F4A7C15).
 class SplitMix64 {
  public:
   constexpr explicit SplitMix64(uint64_t state) : state_(state) {}
 
   /// The next 64 random bits.
   constexpr uint64_t next() {
-    const uint64_t out = mix64(state_);
+    const uint64_t out = splitmix64_output(state_);
     state_ += 0x9E3779B97F4A7C15ull;
     return out;
   }
