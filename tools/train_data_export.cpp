@@ -11,7 +11,7 @@
 #include "rnnwave/data_wikitext.h"
 #include "rnnwave/npy.h"
 #include "src/io/zip_archive.h"
-#include "src/train/run_seeds.h"  // not with data_random.h: both define mix64
+#include "src/train/run_seeds.h"
 #include "src/train/task_model.h"
 
 namespace rnnwave::tools {
