@@ -12,6 +12,8 @@ Checked:
   - refusals, each one line on stderr and a non-zero exit: an existing run directory without
     --resume, a truncated or corrupt checkpoint, settings changed on --resume, bad values;
   - eval prints a score (text and --json);
+  - with torch: bench/train/pytorch_train.py, trained on --export-data's batches from the
+    run's initial.npz, ends each epoch with rnnwave's losses (to float32 rounding);
   - with the FSDD data (--data-dir, else $RNNWAVE_DATA_DIR, else ../shared/data beside the
     source tree; skipped when absent): a short digits training on 300 utterances whose loss
     falls (the CI smoke training), then predict on a test recording.
@@ -31,6 +33,7 @@ import unittest
 import numpy as np
 
 RNNWAVE = None  # from --rnnwave
+SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA_DIR = None  # from --data-dir / the environment
 TIMEOUT_S = 60
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -238,6 +241,33 @@ class TrainCliTest(unittest.TestCase):
         # The validation score is the one of the last epoch.
         self.assertAlmostEqual(score["loss"], read_metrics(self.full)[-1]["valid_loss"], places=5)
 
+    # ---- the PyTorch twin (needs torch) -------------------------------------------------
+
+    def test_pytorch_twin_agrees(self):
+        """--export-data and bench/train/pytorch_train.py: the same model trained in PyTorch
+        on the same batches ends each epoch with the same losses (to float32 rounding), which
+        also checks that the export follows the Trainer's data order."""
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            self.skipTest("no torch")
+        run = os.path.join(self.root, "twin")
+        data = os.path.join(self.root, "twin-data.npz")
+        self.run_ok([*synthetic(bidirectional="true", pooling="mean"), "--epochs", "2",
+                     "--out", run, "--export-data", data])
+        script = os.path.join(SOURCE_DIR, "bench", "train", "pytorch_train.py")
+        result = subprocess.run([sys.executable, script, "--run", run, "--data", data,
+                                 "--threads", "2"], capture_output=True, text=True,
+                                timeout=TIMEOUT_S)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = [json.loads(line) for line in result.stdout.splitlines()]
+        self.assertEqual([line["epoch"] for line in lines], [1, 2])
+        for line in lines:
+            for key in ("train_loss", "valid_loss"):
+                ours = line["rnnwave"][key]
+                self.assertLess(abs(line[key] - ours), 1e-5 * abs(ours),
+                                f"epoch {line['epoch']} {key}: torch {line[key]}, rnnwave {ours}")
+
     # ---- digits (needs the FSDD data) --------------------------------------------------
 
     def test_digits_smoke_training_and_predict(self):
@@ -272,9 +302,8 @@ def main():
                                            "else ../shared/data beside the source tree)")
     args, rest = parser.parse_known_args()
     RNNWAVE = os.path.abspath(args.rnnwave)
-    source = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     DATA_DIR = (args.data_dir or os.environ.get("RNNWAVE_DATA_DIR")
-                or os.path.join(os.path.dirname(source), "shared", "data"))
+                or os.path.join(os.path.dirname(SOURCE_DIR), "shared", "data"))
     unittest.main(argv=[sys.argv[0]] + rest)
 
 
