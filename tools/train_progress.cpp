@@ -47,12 +47,13 @@ void TrainProgressView::batch(const TrainProgress& p) {
   const double left = p.batch > 0 ? p.seconds / static_cast<double>(p.batch) *
                                         static_cast<double>(p.batches - p.batch)
                                   : NAN;
+  // After the last batch the epoch's validation runs: say so rather than "ETA 0:00".
+  const std::string status = last ? "validating" : "epoch ETA " + format_duration(left);
   char text[256];
-  std::snprintf(text, sizeof text,
-                "epoch %lld/%lld  batch %lld/%lld  loss %.4f  %.0f %s  epoch ETA %s",
+  std::snprintf(text, sizeof text, "epoch %lld/%lld  batch %lld/%lld  loss %.4f  %.0f %s  %s",
                 static_cast<long long>(p.epoch), static_cast<long long>(epochs_),
                 static_cast<long long>(p.batch), static_cast<long long>(p.batches), p.loss,
-                p.items_per_second, item_unit(task_), format_duration(left).c_str());
+                p.items_per_second, item_unit(task_), status.c_str());
   if (terminal_) {
     std::fprintf(stderr, "\r%s\033[K", text);
     line_shown_ = true;
