@@ -59,6 +59,10 @@ ARGS = parse_args(sys.argv[1:])
 if ARGS.threads > 0:  # read by OpenMP and OpenBLAS when torch is imported
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(ARGS.threads)
+# As bench/peers/pytorch_rnn.py: idle OpenMP threads must not spin against OpenBLAS's, and
+# an inherited OPENBLAS_CORETYPE would force OpenBLAS onto older kernels than the CPU has.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.pop("OPENBLAS_CORETYPE", None)
 
 import ctypes  # noqa: E402
 
