@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds rnnwave and runs the demonstration: forward and
 # backward passes of a 2-layer bidirectional LSTM (H = 256, T = 100, N = 32) on synthetic
-# data, timed under each schedule at every thread count this machine has, then a trace of
-# the wavefront rendered as a PNG.
+# data, timed under each schedule at every thread count this machine has, a trace of the
+# wavefront rendered as a PNG, then a short training run on the adding problem (synthetic
+# data: no data set needed) with its checkpoint, metrics and learning curves.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -27,3 +28,9 @@ build/rnnwave bench "${model[@]}" --mode training --repeats 1 --trace out/demo_t
 /usr/bin/python3 scripts/plot_trace.py out/demo_trace.json out/demo_trace.png \
   --title "2-layer BiLSTM training step, wavefront schedule"
 echo "== timeline of the last training step: out/demo_trace.json (Perfetto), out/demo_trace.png"
+
+echo "== training: the adding problem (1 x 64 LSTM, 10 epochs, synthetic data)"
+rm -rf out/demo_run
+build/rnnwave train --task synthetic --out out/demo_run
+build/rnnwave eval --model out/demo_run
+echo "== run directory: out/demo_run (checkpoint.npz, metrics.jsonl, curves.png)"
