@@ -87,49 +87,13 @@ int64_t run_epochs_hint(const std::string& dir) {
   return config["epochs"].get<int64_t>();
 }
 
+/// The run-defining fields as the checkpoint stores them, with the data folder resolved
+/// and the execution settings, for people reading the run directory.
 nlohmann::json config_json(const TrainConfig& c) {
-  const OptimizerOptions& o = c.optimizer;
-  const LrScheduleOptions& s = c.lr_schedule;
-  nlohmann::json json = {
-      {"task", std::string(to_string(c.task))},
-      {"data_dir", c.data_dir.empty() ? default_data_dir() : c.data_dir},
-      {"cell", std::string(to_string(c.cell))},
-      {"hidden_size", c.hidden_size},
-      {"layers", c.layers},
-      {"bidirectional", c.bidirectional},
-      {"embedding_size", c.embedding_size},
-      {"pooling", std::string(to_string(c.pooling))},
-      {"dropout", c.dropout},
-      {"optimizer",
-       {{"kind", std::string(to_string(o.kind))},
-        {"learning_rate", o.learning_rate},
-        {"weight_decay", o.weight_decay},
-        {"momentum", o.momentum},
-        {"nesterov", o.nesterov},
-        {"beta1", o.beta1},
-        {"beta2", o.beta2},
-        {"eps", o.eps}}},
-      {"lr_schedule",
-       {{"kind", std::string(to_string(s.kind))},
-        {"factor", s.factor},
-        {"every", s.every},
-        {"patience", s.patience},
-        {"threshold", s.threshold},
-        {"minimum", s.minimum},
-        {"period", s.period}}},
-      {"clip_norm", c.clip_norm},
-      {"batch_size", c.batch_size},
-      {"bptt", c.bptt},
-      {"epochs", c.epochs},
-      {"seed", c.seed},
-      {"max_train", c.max_train},
-      {"max_eval", c.max_eval},
-      {"synthetic_steps", c.synthetic_steps},
-      {"synthetic_train", c.synthetic_train},
-      {"synthetic_eval", c.synthetic_eval},
-      {"exec",
-       {{"schedule", std::string(to_string(c.exec.schedule))}, {"threads", c.exec.threads}}},
-  };
+  nlohmann::json json = nlohmann::json::parse(to_json(c));
+  if (c.data_dir.empty()) json["data_dir"] = default_data_dir();
+  json["exec"] = {{"schedule", std::string(to_string(c.exec.schedule))},
+                  {"threads", c.exec.threads}};
   return json;
 }
 

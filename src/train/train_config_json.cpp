@@ -166,3 +166,9 @@ TrainConfig config_from_json(std::string_view text) {
 }
 
 }  // namespace rnnwave::train
+
+namespace rnnwave {
+
+std::string to_json(const TrainConfig& config) { return train::config_to_json(config); }
+
+}  // namespace rnnwave

@@ -116,6 +116,11 @@ struct TrainConfig {
 /// All: seed 1, constant schedule unless said, wavefront schedule on every core.
 TrainConfig defaults_for(TrainTask task);
 
+/// The fields of a config that define a run, as JSON text (the form checkpoints store):
+/// {"task": "digits", "cell": "lstm", ..., "optimizer": {...}, "lr_schedule": {...}}.
+/// The ExecOptions are left out: they do not change results.
+std::string to_json(const TrainConfig& config);
+
 /// $RNNWAVE_DATA_DIR if set, else the shared data folder beside the source tree.
 std::string default_data_dir();
 
