@@ -9,6 +9,7 @@
 
 #include "rnnwave/data_fsdd.h"
 #include "rnnwave/data_wikitext.h"
+#include "support/run_command.h"
 
 namespace rnnwave::testing {
 
@@ -36,11 +37,6 @@ void write_wav(const std::string& path, int channels, int sample_rate, std::span
 /// 16-bit samples.
 std::vector<int16_t> sine_samples(double hz, int sample_rate, int count, double amplitude,
                                   double noise = 0.0);
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  ///< stdout and stderr
-};
 
 /// Runs `/usr/bin/python3 tests/data/SCRIPT ARGS...` (found next to this file).
 CommandResult run_python_script(const std::string& script, const std::vector<std::string>& args);

@@ -1,10 +1,8 @@
 #include "io/io_test_support.h"
 
 #include <stdlib.h>
-#include <sys/wait.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -70,19 +68,7 @@ PythonResult run_python(const std::string& script, const std::string& argument) 
     std::ofstream file(script_path);
     file << "import sys\nimport numpy as np\n" << script << "\n";
   }
-  const std::string command = "/usr/bin/python3 '" + script_path + "' '" + argument + "' 2>&1";
-  PythonResult result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    result.output = "popen failed for: " + command;
-    return result;
-  }
-  std::array<char, 4096> buffer;
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return run_command("/usr/bin/python3 '" + script_path + "' '" + argument + "'");
 }
 
 }  // namespace rnnwave::testing

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/zip_builder.h"
+#include "support/run_command.h"
 
 namespace rnnwave::testing {
 
@@ -50,10 +51,7 @@ std::vector<std::byte> raw_bytes(const std::vector<T>& values) {
   return out;
 }
 
-struct PythonResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using PythonResult = CommandResult;
 
 /// Runs `script` with /usr/bin/python3 (NumPy imported as np beforehand), with sys.argv[1]
 /// = `argument`. A missing python3 or numpy is an ordinary failure, not a skip: the interop
