@@ -1,5 +1,7 @@
 #include "kernels/packed_gemm.h"
 
+#include <omp.h>
+
 #include <algorithm>
 
 #include "common/strings.h"
@@ -7,25 +9,63 @@
 
 namespace rnnwave::kernels {
 
+namespace {
+
+/// Panel p of B = W^T (W is [N, K], row stride ldw): out[kk][j] = W[col0 + j][kk], copied
+/// in blocks of 16 x 16 so that both the rows read and the block written stay in L1.
 template <class T>
-PackedMatrix<T>::PackedMatrix(const T* w, int64_t k, int64_t n, int64_t ldw, bool transposed,
-                              int64_t groups)
-    : k_(k), n_(n), groups_(groups) {
-  if (groups < 1 || n % groups != 0) fail("cannot split ", n, " columns into ", groups, " groups");
-  group_cols_ = n / groups;
-  panels_per_group_ = (group_cols_ + kPanelWidth - 1) / kPanelWidth;
-  data_.reserve(panels() * k * kPanelWidth);
-  for (int64_t p = 0; p < panels(); ++p) {
-    T* out = data_.data() + p * k * kPanelWidth;
-    const int64_t col0 = panel_column(p), width = panel_width(p);
-    for (int64_t kk = 0; kk < k; ++kk) {
-      for (int64_t j = 0; j < kPanelWidth; ++j) {
-        const int64_t col = col0 + j;
-        out[kk * kPanelWidth + j] =
-            j >= width ? T(0) : (transposed ? w[col * ldw + kk] : w[kk * ldw + col]);
-      }
+void pack_transposed_panel(const T* w, int64_t k, int64_t ldw, int64_t col0, int64_t width, T* out) {
+  for (int64_t k0 = 0; k0 < k; k0 += kPanelWidth) {
+    const int64_t kn = std::min(kPanelWidth, k - k0);
+    for (int64_t j = 0; j < width; ++j) {
+      const T* row = w + (col0 + j) * ldw + k0;
+      for (int64_t kk = 0; kk < kn; ++kk) out[(k0 + kk) * kPanelWidth + j] = row[kk];
+    }
+    for (int64_t j = width; j < kPanelWidth; ++j) {
+      for (int64_t kk = 0; kk < kn; ++kk) out[(k0 + kk) * kPanelWidth + j] = T(0);
     }
   }
+}
+
+/// Panel p of B = W (W is [K, N], row stride ldw): out[kk][j] = W[kk][col0 + j].
+template <class T>
+void pack_panel(const T* w, int64_t k, int64_t ldw, int64_t col0, int64_t width, T* out) {
+  for (int64_t kk = 0; kk < k; ++kk) {
+    T* dst = out + kk * kPanelWidth;
+    std::copy(w + kk * ldw + col0, w + kk * ldw + col0 + width, dst);
+    std::fill(dst + width, dst + kPanelWidth, T(0));
+  }
+}
+
+/// Packing is a copy: worth threads only when it is large (here 4 MiB of floats).
+constexpr int64_t kParallelPackElements = int64_t{1} << 20;
+
+}  // namespace
+
+template <class T>
+void PackedMatrix<T>::pack(const T* w, int64_t k, int64_t n, int64_t ldw, bool transposed, int64_t groups) {
+  if (groups < 1 || n % groups != 0) fail("cannot split ", n, " columns into ", groups, " groups");
+  k_ = k;
+  n_ = n;
+  groups_ = groups;
+  group_cols_ = n / groups;
+  panels_per_group_ = (group_cols_ + kPanelWidth - 1) / kPanelWidth;
+  const int64_t count = panels();
+  data_.reserve(count * k * kPanelWidth);
+  const auto one = [&](int64_t p) {
+    T* out = data_.data() + p * k * kPanelWidth;
+    if (transposed) {
+      pack_transposed_panel(w, k, ldw, panel_column(p), panel_width(p), out);
+    } else {
+      pack_panel(w, k, ldw, panel_column(p), panel_width(p), out);
+    }
+  };
+  if (count * k * kPanelWidth < kParallelPackElements || omp_in_parallel()) {
+    for (int64_t p = 0; p < count; ++p) one(p);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < count; ++p) one(p);
 }
 
 template <class T>

@@ -25,7 +25,14 @@ class PackedMatrix {
   PackedMatrix() = default;
   /// Packs B = W^T (transposed = true, W is [N, K]) or B = W (W is [K, N]); ldw is W's
   /// row stride.
-  PackedMatrix(const T* w, int64_t k, int64_t n, int64_t ldw, bool transposed, int64_t groups = 1);
+  PackedMatrix(const T* w, int64_t k, int64_t n, int64_t ldw, bool transposed, int64_t groups = 1) {
+    pack(w, k, n, ldw, transposed, groups);
+  }
+
+  /// Packs anew, reusing this matrix's memory when it is large enough: a model whose
+  /// weights change every batch (training) repacks without allocating or page faults.
+  /// Large matrices are packed on the OpenMP threads allowed to the caller.
+  void pack(const T* w, int64_t k, int64_t n, int64_t ldw, bool transposed, int64_t groups = 1);
 
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }

@@ -115,8 +115,8 @@ std::vector<ModelParam> LanguageModel::parameters() {
 void LanguageModel::parameters_changed() {
   rnn_.set_weights(weights_);
   const int64_t V = vocab_size(), H = spec_.hidden_size;
-  head_for_logits_ = kernels::PackedMatrix<float>(head_.weight().data(), H, V, H, true);
-  head_for_grad_ = kernels::PackedMatrix<float>(head_.weight().data(), V, H, H, false);
+  head_for_logits_.pack(head_.weight().data(), H, V, H, true);
+  head_for_grad_.pack(head_.weight().data(), V, H, H, false);
 }
 
 void LanguageModel::set_exec(const ExecOptions& exec) { rnn_.set_options(exec); }

@@ -65,7 +65,23 @@ INSTANTIATE_TEST_SUITE_P(Shapes, PackedGemm,
                          ::testing::Values(Shape{1, 16, 1, 1, true}, Shape{1, 1024, 256, 4, true},
                                            Shape{2, 96, 33, 4, false}, Shape{5, 21, 7, 3, true},
                                            Shape{7, 100, 50, 1, false}, Shape{13, 28, 9, 4, true},
-                                           Shape{64, 200, 64, 4, true}, Shape{33, 48, 130, 3, false}));
+                                           Shape{64, 200, 64, 4, true}, Shape{33, 48, 130, 3, false},
+                                           // large enough to be packed on several threads
+                                           Shape{3, 1500, 700, 1, true}, Shape{3, 1500, 700, 3, false}));
+
+TEST(PackedGemm, RepackingIntoUsedMemoryGivesTheSameProductAsAFreshPacking) {
+  const std::vector<float> a = random_values(4 * 300, 7);
+  const std::vector<float> big = random_values(300 * 500, 8), small = random_values(300 * 40, 9);
+  PackedMatrix<float> reused(big.data(), 300, 500, 300, true);
+  for (bool transposed : {true, false}) {
+    reused.pack(small.data(), 300, 40, transposed ? 300 : 40, transposed);  // smaller: memory kept
+    const PackedMatrix<float> fresh(small.data(), 300, 40, transposed ? 300 : 40, transposed);
+    std::vector<float> c_reused(4 * 40), c_fresh(4 * 40);
+    gemm_packed<float>(4, a.data(), 300, reused, false, c_reused.data(), 40);
+    gemm_packed<float>(4, a.data(), 300, fresh, false, c_fresh.data(), 40);
+    EXPECT_EQ(c_reused, c_fresh) << (transposed ? "W^T" : "W");
+  }
+}
 
 TEST(PackedGemm, DoubleUsesThePortableKernel) {
   const std::vector<double> a{1, 2, 3, 4}, w{1, 0, 0, 1, 2, 2};  // A [2, 2], W [3, 2]
