@@ -16,7 +16,6 @@
 #include "tools/commands.h"
 #include "tools/problem_files.h"
 #include "tools/run_dir.h"
-#include "tools/train_data_export.h"
 #include "tools/train_progress.h"
 
 namespace rnnwave::tools {
@@ -164,7 +163,7 @@ void start_run(const TrainFlags& flags, const ExecOptions& exec) {
   create_run_dir(flags.out);
   write_config(flags.out, trainer.config(), config.epochs);
   trainer.export_parameters(run_file(flags.out, kInitialFile));
-  if (!flags.export_data.empty()) export_training_data(trainer.config(), flags.export_data);
+  if (!flags.export_data.empty()) trainer.export_data(flags.export_data);
   train_epochs(trainer, flags.out, config.epochs, flags.stop_after);
 }
 

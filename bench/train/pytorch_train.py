@@ -8,7 +8,8 @@ Inputs, both written by rnnwave for a fresh run:
                parameters before training, under the torch module's state_dict names);
   DATA.npz     the run's data from `rnnwave train ... --export-data DATA.npz`: every split
                and, for synthetic and digits, each epoch's order of training sequences and
-               batch sizes (tools/train_data_export.h describes the arrays).
+               batch sizes (Trainer::export_data in include/rnnwave/train/trainer.h
+               describes the arrays).
 
     rnnwave train --task synthetic --epochs 3 --out runs/syn --export-data runs/syn-data.npz
     /usr/bin/python3 bench/train/pytorch_train.py --run runs/syn --data runs/syn-data.npz \
@@ -52,6 +53,8 @@ def parse_args(argv):
     parser.add_argument("--epochs", type=int, default=0,
                         help="epochs to train (default: the run's config.json)")
     parser.add_argument("--threads", type=int, default=0, help="threads; 0 (default) = all cores")
+    parser.add_argument("--test", action="store_true",
+                        help="after the last epoch, score the test split (as rnnwave eval)")
     return parser.parse_args(argv)
 
 
@@ -245,13 +248,14 @@ class SequenceTask:
         return sum(losses) / len(losses), items
 
     @torch.no_grad()
-    def evaluate(self):
+    def evaluate(self, split="valid"):
         self.model.eval()
-        total, correct, count = 0.0, 0, len(self.valid)
+        data = self.valid if split == "valid" else SequenceSplit(self.data, split)
+        total, correct, count = 0.0, 0, len(data)
         batch = self.config["batch_size"]
         for first in range(0, count, batch):
             indices = np.arange(first, min(first + batch, count))
-            x, lengths, targets = self.valid.batch(indices)
+            x, lengths, targets = data.batch(indices)
             out = self.model(x, lengths)
             if self.regression:
                 error = out.squeeze(1).double() - targets.double()
@@ -270,6 +274,7 @@ class LanguageTask:
         self.config = config
         self.train = batchify(data["train_ids"], config["batch_size"])
         self.valid = batchify(data["valid_ids"], EVAL_COLUMNS)
+        self.test = batchify(data["test_ids"], EVAL_COLUMNS)
         self.model = LanguageModel(config, int(data["vocab_size"][0]))
 
     def run(self, data, step=None):
@@ -291,9 +296,9 @@ class LanguageTask:
         return self.run(self.train, step)
 
     @torch.no_grad()
-    def evaluate(self):
+    def evaluate(self, split="valid"):
         self.model.eval()
-        loss, _ = self.run(self.valid)
+        loss, _ = self.run(self.valid if split == "valid" else self.test)
         return loss, math.nan, math.exp(loss)
 
 
@@ -356,6 +361,13 @@ def main():
         if epoch in rnnwave_metrics:
             line["rnnwave"] = rnnwave_metrics[epoch]
         print(json.dumps(line), flush=True)
+    if ARGS.test:
+        start = time.perf_counter()
+        loss, accuracy, perplexity = runner.evaluate("test")
+        print(json.dumps({"tool": "pytorch", "task": task, "split": "test", "epochs": epochs,
+                          "loss": loss, "accuracy": number(accuracy),
+                          "perplexity": number(perplexity),
+                          "seconds": time.perf_counter() - start}), flush=True)
 
 
 if __name__ == "__main__":

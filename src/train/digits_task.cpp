@@ -76,9 +76,7 @@ class DigitsTask final : public TaskModel {
   int64_t begin_epoch(int64_t epoch) override {
     load_data();
     epoch_ = epoch;
-    std::vector<int64_t> lengths(train_.size());
-    for (size_t i = 0; i < train_.size(); ++i) lengths[i] = train_[i].steps();
-    batches_ = length_bucketed_batches(lengths, config_.batch_size, shuffle_seed(config_.seed), epoch);
+    batches_ = epoch_batches(epoch);
     return static_cast<int64_t>(batches_.size());
   }
 
@@ -132,6 +130,14 @@ class DigitsTask final : public TaskModel {
     return state;
   }
 
+  void export_data(int64_t epochs, DataExport& out) override {
+    load_data();
+    add_split(out, "train", train_);
+    add_split(out, "valid", valid_);
+    add_split(out, "test", test_);
+    for (int64_t epoch = 0; epoch < epochs; ++epoch) out.add_epoch(epoch, epoch_batches(epoch));
+  }
+
   Trainer::Prediction predict_wav(const std::string& path) const override {
     Tensor features = features_of_wav(path, FeatureOptions{}, stats_);
     const int64_t T = features.dim(0);
@@ -155,6 +161,30 @@ class DigitsTask final : public TaskModel {
     std::vector<Example> chosen;
     for (int64_t i : spread_subset(static_cast<int64_t>(all.size()), limit)) chosen.push_back(std::move(all[i]));
     return chosen;
+  }
+
+  /// The batches of epoch `epoch`: recordings of similar lengths together, shuffled.
+  std::vector<std::vector<int64_t>> epoch_batches(int64_t epoch) const {
+    std::vector<int64_t> lengths(train_.size());
+    for (size_t i = 0; i < train_.size(); ++i) lengths[i] = train_[i].steps();
+    return length_bucketed_batches(lengths, config_.batch_size, shuffle_seed(config_.seed), epoch);
+  }
+
+  /// S_features [sum of lengths, F] (recording after recording), S_lengths, S_targets.
+  static void add_split(DataExport& out, const std::string& split, const std::vector<Example>& set) {
+    std::vector<float> features;
+    std::vector<int64_t> lengths, labels;
+    const int64_t F = set.empty() ? 0 : set.front().features.dim(1);
+    int64_t rows = 0;
+    for (const Example& example : set) {
+      features.insert(features.end(), example.features.vector().begin(), example.features.vector().end());
+      lengths.push_back(example.steps());
+      labels.push_back(example.label);
+      rows += example.steps();
+    }
+    out.add<float>(split + "_features", {rows, F}, std::move(features));
+    out.add<int64_t>(split + "_lengths", std::move(lengths));
+    out.add<int64_t>(split + "_targets", std::move(labels));
   }
 
   /// input [T, n, F] (zero past each length), lengths [n], labels [n] of `members` of

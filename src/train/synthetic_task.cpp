@@ -67,7 +67,7 @@ class SyntheticTask final : public TaskModel {
   int64_t begin_epoch(int64_t epoch) override {
     load_data();
     epoch_ = epoch;
-    order_ = epoch_permutation(train_.input.dim(1), shuffle_seed(config_.seed), epoch);
+    order_ = epoch_order(epoch);
     const int64_t count = static_cast<int64_t>(order_.size());
     return (count + config_.batch_size - 1) / config_.batch_size;
   }
@@ -115,9 +115,47 @@ class SyntheticTask final : public TaskModel {
     return result;
   }
 
+  void export_data(int64_t epochs, DataExport& out) override {
+    load_data();
+    add_split(out, "train", train_);
+    add_split(out, "valid", valid_);
+    add_split(out, "test", test_);
+    for (int64_t epoch = 0; epoch < epochs; ++epoch) {
+      const std::vector<int64_t> order = epoch_order(epoch);
+      std::vector<std::vector<int64_t>> batches;
+      for (size_t first = 0; first < order.size(); first += static_cast<size_t>(config_.batch_size)) {
+        const size_t last = std::min(order.size(), first + static_cast<size_t>(config_.batch_size));
+        batches.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(first),
+                             order.begin() + static_cast<std::ptrdiff_t>(last));
+      }
+      out.add_epoch(epoch, batches);
+    }
+  }
+
   std::map<std::string, BasicTensor<double>> task_state() const override { return {}; }
 
  private:
+  /// The training samples in the order epoch `epoch` sees them; batches are consecutive.
+  std::vector<int64_t> epoch_order(int64_t epoch) const {
+    return epoch_permutation(train_.input.dim(1), shuffle_seed(config_.seed), epoch);
+  }
+
+  /// S_features [N * T, 2] (sequence after sequence, all of T steps: the data set has
+  /// fixed lengths), S_lengths [N], S_targets [N].
+  static void add_split(DataExport& out, const std::string& split, const AddingBatch& set) {
+    const int64_t T = set.input.dim(0), N = set.input.dim(1);
+    std::vector<float> features(static_cast<size_t>(T * N * kChannels));
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t t = 0; t < T; ++t) {
+        const float* from = set.input.data() + (t * N + n) * kChannels;
+        std::copy(from, from + kChannels, features.data() + (n * T + t) * kChannels);
+      }
+    }
+    out.add<float>(split + "_features", {N * T, kChannels}, std::move(features));
+    out.add<int64_t>(split + "_lengths", std::vector<int64_t>(static_cast<size_t>(N), T));
+    out.add<float>(split + "_targets", set.target.vector());
+  }
+
   TrainConfig config_;
   SequenceModel model_;
   bool loaded_ = false;

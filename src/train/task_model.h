@@ -13,6 +13,7 @@
 #include "rnnwave/tensor.h"
 #include "rnnwave/train/params.h"
 #include "rnnwave/train/trainer.h"
+#include "train/data_export.h"
 
 namespace rnnwave::train {
 
@@ -55,6 +56,10 @@ class TaskModel {
   /// Forward and backward of batch `batch` (0-based) of the epoch begun last.
   virtual BatchLoss train_batch(int64_t batch) = 0;
   virtual EvalResult evaluate(EvalSplit split) = 0;
+  /// Loads the data if needed and adds the splits and the batches of epochs
+  /// [0, epochs) to `out`, as Trainer::export_data describes them; the batches come
+  /// from the same code as begin_epoch's.
+  virtual void export_data(int64_t epochs, DataExport& out) = 0;
 
   /// What a checkpoint keeps besides the parameters (e.g. the vocabulary size, the
   /// feature statistics), and its restoration before the parameters are loaded.

@@ -159,6 +159,14 @@ void Trainer::export_parameters(const std::string& path) const {
   save_npz<float>(path, named);
 }
 
+void Trainer::export_data(const std::string& path) {
+  const ThreadScope threads(impl_->config.exec.threads);
+  train::DataExport out;
+  out.add<int64_t>("task", {static_cast<int64_t>(impl_->config.task)});
+  impl_->task->export_data(impl_->config.epochs, out);
+  out.write(path);
+}
+
 void Trainer::save_checkpoint(const std::string& path) const {
   const Impl& run = *impl_;
   train::Checkpoint c;

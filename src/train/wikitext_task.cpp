@@ -38,6 +38,17 @@ int64_t segments(const BasicTensor<int64_t>& data, int64_t bptt) {
   return (data.dim(0) - 1 + bptt - 1) / bptt;
 }
 
+/// The token stream whose batchify into data.dim(1) columns is `data`: column after
+/// column (the tokens batchify drops are not part of it).
+std::vector<int64_t> stream_of(const BasicTensor<int64_t>& data) {
+  const int64_t rows = data.dim(0), columns = data.dim(1);
+  std::vector<int64_t> stream(static_cast<size_t>(rows * columns));
+  for (int64_t c = 0; c < columns; ++c) {
+    for (int64_t r = 0; r < rows; ++r) stream[static_cast<size_t>(c * rows + r)] = data.data()[r * columns + c];
+  }
+  return stream;
+}
+
 class WikitextTask final : public TaskModel {
  public:
   WikitextTask(const TrainConfig& config, int64_t vocab_size)
@@ -97,6 +108,14 @@ class WikitextTask final : public TaskModel {
     result.perplexity = std::exp(result.loss);
     result.accuracy = std::numeric_limits<double>::quiet_NaN();
     return result;
+  }
+
+  void export_data(int64_t /*epochs: every epoch reads the stream in order*/, DataExport& out) override {
+    load_data();
+    out.add<int64_t>("train_ids", stream_of(train_));
+    out.add<int64_t>("valid_ids", stream_of(valid_));
+    out.add<int64_t>("test_ids", stream_of(test_));
+    out.add<int64_t>("vocab_size", {vocab_size_});
   }
 
   std::map<std::string, BasicTensor<double>> task_state() const override {

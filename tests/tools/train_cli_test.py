@@ -257,11 +257,17 @@ class TrainCliTest(unittest.TestCase):
                      "--out", run, "--export-data", data])
         script = os.path.join(SOURCE_DIR, "bench", "train", "pytorch_train.py")
         result = subprocess.run([sys.executable, script, "--run", run, "--data", data,
-                                 "--threads", "2"], capture_output=True, text=True,
+                                 "--threads", "2", "--test"], capture_output=True, text=True,
                                 timeout=TIMEOUT_S)
         self.assertEqual(result.returncode, 0, result.stderr)
         lines = [json.loads(line) for line in result.stdout.splitlines()]
+        test = lines.pop()
         self.assertEqual([line["epoch"] for line in lines], [1, 2])
+        # --test scores the test split as `rnnwave eval` does, after the last epoch.
+        score = json.loads(self.run_ok(["--model", run, "--json"], command="eval").stdout)
+        self.assertEqual((test["split"], score["split"], test["epochs"]), ("test", "test", 2))
+        self.assertLess(abs(test["loss"] - score["loss"]), 1e-5 * abs(score["loss"]),
+                        f"test loss: torch {test['loss']}, rnnwave {score['loss']}")
         for line in lines:
             for key in ("train_loss", "valid_loss"):
                 ours = line["rnnwave"][key]

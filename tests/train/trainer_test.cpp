@@ -5,6 +5,7 @@
 // sets when they are present.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -265,6 +266,40 @@ TEST(TrainerSynthetic, ExportUsesTorchNames) {
   EXPECT_EQ(named.at("head.bias").shape(), (std::vector<int64_t>{1}));
   const std::string message = error_of([&] { trainer.predict_wav(dir.file("x.wav")); });
   EXPECT_NE(message.find("only a digits model"), std::string::npos) << message;
+}
+
+TEST(TrainerSynthetic, ExportDataHoldsEverySplitAndTheBatchesOfEveryEpoch) {
+  TempDir dir;
+  TrainConfig c = small_synthetic(1);
+  c.epochs = 2;
+  c.synthetic_train = 100;  // batches of 32: 32, 32, 32, 4
+  Trainer trainer(c);
+  const std::string path = dir.file("data.npz");
+  trainer.export_data(path);
+  std::map<std::string, std::vector<std::byte>> members;
+  for_each_zip_member(read_file(path), path, [&](const std::string& name, std::span<const std::byte> bytes) {
+    members[name].assign(bytes.begin(), bytes.end());
+  });
+  std::vector<std::string> names;
+  for (const auto& [name, bytes] : members) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "epoch1_batch_sizes.npy", "epoch1_order.npy", "epoch2_batch_sizes.npy", "epoch2_order.npy",
+                       "task.npy", "test_features.npy", "test_lengths.npy", "test_targets.npy", "train_features.npy",
+                       "train_lengths.npy", "train_targets.npy", "valid_features.npy", "valid_lengths.npy",
+                       "valid_targets.npy"}));
+  const auto ints = [&](const std::string& name) { return parse_npy<int64_t>(members.at(name), name).vector(); };
+  EXPECT_EQ(ints("task.npy"), (std::vector<int64_t>{0}));
+  EXPECT_EQ(parse_npy<float>(members.at("train_features.npy"), "f").shape(), (std::vector<int64_t>{100 * 20, 2}));
+  EXPECT_EQ(ints("train_lengths.npy"), std::vector<int64_t>(100, 20));
+  std::vector<int64_t> first = ints("epoch1_order.npy"), second = ints("epoch2_order.npy");
+  EXPECT_NE(first, second) << "each epoch shuffles anew";
+  for (std::vector<int64_t>* order : {&first, &second}) {
+    std::sort(order->begin(), order->end());
+    for (int64_t i = 0; i < 100; ++i) ASSERT_EQ((*order)[i], i) << "an epoch's order is a permutation";
+  }
+  EXPECT_EQ(ints("epoch2_batch_sizes.npy"), (std::vector<int64_t>{32, 32, 32, 4}));
+  const std::string message = error_of([&] { trainer.export_data(dir.file("missing/data.npz")); });
+  EXPECT_NE(message.find("missing/data.npz"), std::string::npos) << message;
 }
 
 // ---- damaged checkpoints -------------------------------------------------------------------

@@ -201,6 +201,27 @@ class Trainer {
   /// torch module ("rnn.weight_ih_l0", "head.weight", "embedding.weight", ...).
   void export_parameters(const std::string& path) const;
 
+  /// The data this run trains and validates on, in the order it sees it, as an .npz
+  /// written atomically, so that another framework (bench/train/pytorch_train.py) can
+  /// train the same model on exactly the same batches. Reads the data set if not yet
+  /// read (Error if it is missing or corrupt). The arrays, each int64 or float32:
+  ///   task                    [1] int64: 0 synthetic, 1 digits, 2 wikitext2
+  ///   synthetic and digits, for each split S in train, valid, test:
+  ///     S_features            [sum of lengths, F] float32: the sequences one after another
+  ///                           (synthetic: F = 2, value and marker; digits: the normalised
+  ///                           log-mel features)
+  ///     S_lengths             [count] int64: steps of each sequence
+  ///     S_targets             [count] float32 (synthetic: the sum) or int64 (digits: 0-9)
+  ///   and for each epoch e = 1 .. config().epochs:
+  ///     epoch{e}_order        [train count] int64: training sequences in the order seen
+  ///     epoch{e}_batch_sizes  [batches] int64: batch b is the next batch_sizes[b] of them
+  ///   wikitext2:
+  ///     train_ids, valid_ids, test_ids   [tokens] int64: token streams whose batchify
+  ///                           (data_bptt.h) is what the run reads, segment after segment,
+  ///                           every epoch
+  ///     vocab_size            [1] int64
+  void export_data(const std::string& path);
+
   /// digits only: the digit spoken in a WAV file (8 kHz mono) and the probability of each
   /// digit, with the features normalised by the statistics saved with the model, so a
   /// restored checkpoint predicts without the data set. Other tasks throw Error.
