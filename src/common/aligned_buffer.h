@@ -26,7 +26,8 @@ class AlignedBuffer {
     // faults and TLB misses when a pass first touches hundreds of MiB.
     const size_t alignment = bytes >= kHugePage ? kHugePage : kAlignment;
     bytes = (bytes + alignment - 1) / alignment * alignment;
-    data_.reset();
+    data_.reset();  // first, so the old and the new buffer are never held together
+    capacity_ = 0;
     void* memory = std::aligned_alloc(alignment, bytes);
     if (memory == nullptr) throw std::bad_alloc();
     if (alignment == kHugePage) madvise(memory, bytes, MADV_HUGEPAGE);

@@ -45,13 +45,15 @@ constexpr int64_t kParallelPackElements = int64_t{1} << 20;
 template <class T>
 void PackedMatrix<T>::pack(const T* w, int64_t k, int64_t n, int64_t ldw, bool transposed, int64_t groups) {
   if (groups < 1 || n % groups != 0) fail("cannot split ", n, " columns into ", groups, " groups");
+  const int64_t group_cols = n / groups, panels_per_group = (group_cols + kPanelWidth - 1) / kPanelWidth;
+  const int64_t count = groups * panels_per_group;
+  panels_per_group_ = 0;  // no panels (not a half-made matrix) if reserve throws bad_alloc
+  data_.reserve(count * k * kPanelWidth);
   k_ = k;
   n_ = n;
   groups_ = groups;
-  group_cols_ = n / groups;
-  panels_per_group_ = (group_cols_ + kPanelWidth - 1) / kPanelWidth;
-  const int64_t count = panels();
-  data_.reserve(count * k * kPanelWidth);
+  group_cols_ = group_cols;
+  panels_per_group_ = panels_per_group;
   const auto one = [&](int64_t p) {
     T* out = data_.data() + p * k * kPanelWidth;
     if (transposed) {
