@@ -80,15 +80,16 @@ double weighted_total(const std::vector<double>& nll, std::span<const T> row_wei
 template <class T>
 LossValue softmax_cross_entropy(std::span<const T> logits, int64_t rows, int64_t classes,
                                 std::span<const int64_t> targets, std::span<const T> row_weights,
-                                std::span<T> grad_logits) {
+                                std::span<T> grad_logits, double grad_scale) {
   constexpr std::string_view kWhat = "softmax_cross_entropy";
+  if (!std::isfinite(grad_scale)) fail(kWhat, ": grad_scale must be finite, got ", grad_scale);
   const double weight = check_rows(kWhat, logits, rows, classes, targets, row_weights);
   if (!grad_logits.empty()) {
     train::expect_size(cat(kWhat, ": grad_logits [M, C]"), grad_logits.size(), {rows, classes});
   }
   if (!(weight > 0)) fail(kWhat, ": no row counted (the row weights of ", rows, " rows sum to 0)");
   const std::vector<double> nll =
-      row_nll(logits, rows, classes, targets, row_weights, 1.0 / weight, grad_logits);
+      row_nll(logits, rows, classes, targets, row_weights, grad_scale / weight, grad_logits);
   LossValue value;
   value.total = weighted_total(nll, row_weights);
   value.weight = weight;
@@ -107,7 +108,7 @@ double log_likelihood(std::span<const T> logits, int64_t rows, int64_t classes,
 #define RNNWAVE_INSTANTIATE(T)                                                                 \
   template LossValue softmax_cross_entropy<T>(std::span<const T>, int64_t, int64_t,          \
                                               std::span<const int64_t>, std::span<const T>,  \
-                                              std::span<T>);                                  \
+                                              std::span<T>, double);                          \
   template double log_likelihood<T>(std::span<const T>, int64_t, int64_t,                    \
                                     std::span<const int64_t>, std::span<const T>);
 RNNWAVE_INSTANTIATE(float)

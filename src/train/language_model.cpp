@@ -151,7 +151,7 @@ LossValue LanguageModel::train_batch(int64_t steps, int64_t batch, std::span<con
 
   // The output layer of steps [t0, t1): writes rows t*N .. (t+1)*N of head_input_,
   // grad_logits_ and grad_output_ and step_loss_[t], nothing else.
-  const float scale = static_cast<float>(1.0 / static_cast<double>(T));
+  const double step_share = 1.0 / static_cast<double>(T);
   const auto output_chunk = [&](int64_t t0, int64_t t1) {
     const int64_t row = t0 * N, rows = (t1 - t0) * N;
     const size_t hidden_values = static_cast<size_t>(rows * H);
@@ -168,8 +168,7 @@ LossValue LanguageModel::train_batch(int64_t steps, int64_t batch, std::span<con
       const size_t first = static_cast<size_t>((t - t0) * N * V), count = static_cast<size_t>(N * V);
       const std::span<float> grad(grad_logits_.data() + t * N * V, count);
       const LossValue loss = softmax_cross_entropy<float>(logits.subspan(first, count), N, V,
-                                                          targets.subspan(t * N, N), {}, grad);
-      for (float& g : grad) g *= scale;
+                                                          targets.subspan(t * N, N), {}, grad, step_share);
       step_loss_[t] = loss.total;
     }
     kernels::gemm_packed<float>(rows, grad_logits_.data() + row * V, V, head_for_grad_, false,

@@ -29,6 +29,19 @@ TEST(TrainLoss, CrossEntropyByHand) {
   EXPECT_NEAR(log_likelihood<double>(logits, 2, 3, targets, {}), -(nll0 + nll1), 1e-15);
 }
 
+TEST(TrainLoss, CrossEntropyGradScaleScalesOnlyTheGradient) {
+  const std::vector<float> logits = {1, 2, 3, 0, 0.5f, 0, -1, 4, 2};
+  const std::vector<int64_t> targets = {2, 1, 0};
+  std::vector<float> whole(9), share(9);
+  const LossValue a = softmax_cross_entropy<float>(logits, 3, 3, targets, {}, whole);
+  const LossValue b = softmax_cross_entropy<float>(logits, 3, 3, targets, {}, share, 0.25);
+  EXPECT_EQ(a.total, b.total);
+  EXPECT_EQ(a.mean, b.mean);
+  for (size_t i = 0; i < whole.size(); ++i) EXPECT_EQ(share[i], whole[i] / 4) << i;  // a power of 2: exact
+  EXPECT_ERROR_CONTAINING(softmax_cross_entropy<float>(logits, 3, 3, targets, {}, share, std::nan("")),
+                          "grad_scale must be finite");
+}
+
 TEST(TrainLoss, CrossEntropyIsStableForHugeLogits) {
   const std::vector<float> logits = {1e30f, 0, -1e30f, 3e4f, 3e4f + 1, 3e4f};
   const std::vector<int64_t> targets = {0, 1};

@@ -26,12 +26,15 @@ struct LossValue {
 ///   nll_m  = logsumexp(logits[m, :]) - logits[m, targets[m]]
 ///   result = sum_m w_m nll_m / sum_m w_m
 /// logsumexp subtracts the row maximum and accumulates in double. grad_logits [M, C]
-/// (empty = not computed) receives d mean / d logits = w_m / sum(w) * (softmax - onehot).
+/// (empty = not computed) receives grad_scale * d mean / d logits
+/// = grad_scale * w_m / sum(w) * (softmax - onehot); a caller whose loss is the mean of
+/// several such calls passes its share as grad_scale (scaled in double, in the same pass).
 /// Perplexity over several batches is exp(sum of total / sum of weight).
 template <class T>
 LossValue softmax_cross_entropy(std::span<const T> logits, int64_t rows, int64_t classes,
                                 std::span<const int64_t> targets,
-                                std::span<const T> row_weights, std::span<T> grad_logits);
+                                std::span<const T> row_weights, std::span<T> grad_logits,
+                                double grad_scale = 1.0);
 
 /// The total log-likelihood sum_m w_m log softmax(logits[m, :])[targets[m]] (<= 0), for
 /// evaluation: minus softmax_cross_entropy's total, without a gradient. rows may be 0.
