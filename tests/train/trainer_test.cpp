@@ -17,6 +17,7 @@
 #include "io/io_test_support.h"
 #include "io/zip_archive.h"
 #include "rnnwave/error.h"
+#include "rnnwave/data_wikitext.h"
 #include "rnnwave/npy.h"
 #include "rnnwave/train/train.h"
 #include "rnnwave/train/trainer.h"
@@ -597,6 +598,37 @@ TEST(TrainerDigits, SmokeTrainCheckpointPredict) {
   double sum = 0;
   for (double p : again.probabilities) sum += p;
   EXPECT_NEAR(sum, 1.0, 1e-9);
+}
+
+TEST(TrainerWikitext2, ExportDataIsTheStreamsTheRunBatchifies) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("wikitext-2"));
+  std::string train_text, eval_text;
+  for (int line = 0; line < 40; ++line) train_text += "the cat sat on mat " + std::to_string(line % 7) + "\n";
+  for (int line = 0; line < 12; ++line) eval_text += "the cat on " + std::to_string(line % 5) + "\n";
+  std::ofstream(dir.file("wikitext-2/wiki.train.tokens"), std::ios::binary) << train_text;
+  std::ofstream(dir.file("wikitext-2/wiki.valid.tokens"), std::ios::binary) << eval_text;
+  std::ofstream(dir.file("wikitext-2/wiki.test.tokens"), std::ios::binary) << eval_text << "sat\n";
+  TrainConfig c = defaults_for(TrainTask::wikitext2);
+  c.data_dir = dir.path();
+  c.hidden_size = c.embedding_size = 8;
+  c.layers = 1;
+  c.batch_size = 7;  // 280 training tokens (40 lines of 7) in 7 columns of 40
+  c.bptt = 6;
+  Trainer trainer(c);
+  const std::string path = dir.file("data.npz");
+  trainer.export_data(path);
+  const std::map<std::string, BasicTensor<int64_t>> arrays = load_npz<int64_t>(path);
+  const TextCorpus corpus = load_wikitext2(dir.file("wikitext-2"));
+  const auto first = [](const std::vector<int64_t>& ids, size_t count) {
+    return std::vector<int64_t>(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(count));
+  };
+  ASSERT_EQ(corpus.train.size(), 280u);
+  EXPECT_EQ(arrays.at("train_ids").vector(), corpus.train);
+  EXPECT_EQ(arrays.at("valid_ids").vector(), corpus.valid);            // 60 tokens: 10 columns of 6
+  EXPECT_EQ(arrays.at("test_ids").vector(), first(corpus.test, 60));    // 62 tokens: the last 2 dropped
+  EXPECT_EQ(arrays.at("vocab_size").vector(), (std::vector<int64_t>{static_cast<int64_t>(corpus.vocab.size())}));
+  EXPECT_EQ(arrays.at("task").vector(), (std::vector<int64_t>{2}));
 }
 
 TEST(TrainerWikitext2, SmokePerplexityFalls) {
