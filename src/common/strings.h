@@ -3,6 +3,7 @@
 
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "rnnwave/error.h"
@@ -24,5 +25,13 @@ template <class... Args>
 
 /// "12.0 GiB" — a byte count for messages.
 std::string format_bytes(double bytes);
+
+/// `text` made safe to quote in a one-line message: in single quotes, every byte outside
+/// printable ASCII written as \xNN (control characters such as ESC and BEL, newlines, and
+/// the bytes of non-ASCII characters), quotes and backslashes escaped, and text longer
+/// than `max_length` bytes cut there with "..." and its full length. Every value read
+/// from a file (a word, a key, a member name, a file name found in a folder) reaches a
+/// message through this one function, so no file can drive the terminal or flood it.
+std::string quote_for_message(std::string_view text, size_t max_length = 80);
 
 }  // namespace rnnwave

@@ -194,7 +194,13 @@ class Parser {
 
 PyValue parse_python_literal(std::string_view text) { return Parser(text).parse_all(); }
 
-std::string to_python(const PyValue& value) {
+namespace {
+
+/// Messages show at most this much of a value.
+constexpr size_t kShownLength = 200;
+
+/// to_python's text, whose lists and dicts stop once past kShownLength characters.
+std::string python_text(const PyValue& value) {
   switch (value.kind) {
     case PyValue::Kind::string: return quote_for_message(value.text);
     case PyValue::Kind::integer: return std::to_string(value.integer);
@@ -204,18 +210,18 @@ std::string to_python(const PyValue& value) {
     case PyValue::Kind::list: {
       const bool tuple = value.kind == PyValue::Kind::tuple;
       std::string out = tuple ? "(" : "[";
-      for (size_t i = 0; i < value.items.size(); ++i) {
+      for (size_t i = 0; i < value.items.size() && out.size() <= kShownLength; ++i) {
         if (i > 0) out += ", ";
-        out += to_python(value.items[i]);
+        out += python_text(value.items[i]);
       }
       if (tuple && value.items.size() == 1) out += ",";
       return out + (tuple ? ")" : "]");
     }
     case PyValue::Kind::dict: {
       std::string out = "{";
-      for (size_t i = 0; i < value.keys.size(); ++i) {
+      for (size_t i = 0; i < value.keys.size() && out.size() <= kShownLength; ++i) {
         if (i > 0) out += ", ";
-        out += quote_for_message(value.keys[i]) + ": " + to_python(value.items[i]);
+        out += quote_for_message(value.keys[i]) + ": " + python_text(value.items[i]);
       }
       return out + "}";
     }
@@ -223,26 +229,15 @@ std::string to_python(const PyValue& value) {
   return "?";
 }
 
-std::string quote_for_message(std::string_view text, size_t max_length) {
-  std::string out = "'";
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (i == max_length) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\\' || c == '\'') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
-    }
+}  // namespace
+
+std::string to_python(const PyValue& value) {
+  std::string text = python_text(value);
+  if (text.size() > kShownLength) {
+    text.resize(kShownLength);
+    text += "...";
   }
-  return out + "'";
+  return text;
 }
 
 }  // namespace rnnwave

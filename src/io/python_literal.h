@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/strings.h"
+
 namespace rnnwave {
 
 /// One parsed literal. Only the kinds that can appear in an .npy header exist; floats,
@@ -33,11 +35,8 @@ struct PyValue {
 PyValue parse_python_literal(std::string_view text);
 
 /// The value written back as Python would print it ("(3, 4)", "'<f4'", "True"), for
-/// messages.
+/// messages: strings through quote_for_message, and the whole cut after about 200
+/// characters.
 std::string to_python(const PyValue& value);
-
-/// `text` in single quotes with non-printable bytes escaped as \xNN and, if longer than
-/// `max_length`, cut with "...": safe to embed in a one-line message.
-std::string quote_for_message(std::string_view text, size_t max_length = 200);
 
 }  // namespace rnnwave

@@ -2,10 +2,18 @@
 
 #include <cmath>
 
+#include "common/memory_limits.h"
 #include "common/strings.h"
 #include "rnnwave/tensor.h"
 
 namespace rnnwave::train {
+
+void check_stack_training_fits(const ModelSpec& spec) {
+  const double parameters = static_cast<double>(spec.parameter_count());
+  check_fits_in_memory(4.0 * 5.0 * parameters,
+                       cat("training ", describe(spec), " (", spec.parameter_count(),
+                           " parameters: values, gradients, a packed copy and optimizer state)"));
+}
 
 void expect_size(std::string_view what, size_t actual, const std::vector<int64_t>& shape) {
   const int64_t expected = shape_elements(shape);

@@ -6,11 +6,19 @@
 #include <string_view>
 #include <vector>
 
+#include "rnnwave/model.h"
+
 namespace rnnwave::train {
 
 /// Throws Error "<what>: expected [3, 4] (12 elements), got 10 elements" unless `actual`
 /// is the number of elements of `shape` (whose dimensions must be >= 0).
 void expect_size(std::string_view what, size_t actual, const std::vector<int64_t>& shape);
+
+/// Throws Error unless training the recurrent stack `spec` can fit in the memory still
+/// available (MemAvailable, the cgroup's limit): its parameters five times over (values,
+/// gradients, the kernels' packed copy and two optimizer buffers), checked before any of
+/// them is allocated.
+void check_stack_training_fits(const ModelSpec& spec);
 
 /// Throws Error "<what> must be >= <minimum>, got <value>".
 void expect_at_least(std::string_view what, int64_t value, int64_t minimum);

@@ -9,6 +9,7 @@
 #include "common/memory_limits.h"
 #include "common/strings.h"
 #include "rnnwave/train/dropout.h"
+#include "train/check.h"
 #include "train/parallel.h"
 #include "train/run_seeds.h"
 
@@ -22,6 +23,7 @@ ModelSpec stack_spec(const TrainConfig& config, int64_t vocab_size) {
   const int64_t embedding = config.embedding_size > 0 ? config.embedding_size : config.hidden_size;
   ModelSpec spec{config.cell, embedding, config.hidden_size, config.layers, false};
   spec.validate();
+  check_stack_training_fits(spec);
   // The embedding and the head, each as values, gradients, two optimizer buffers (and the
   // head twice packed): refused before anything is allocated if they cannot fit.
   const double elements = static_cast<double>(vocab_size) * static_cast<double>(embedding + config.hidden_size);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "rnnwave/train/dropout.h"
+#include "train/check.h"
 #include "train/run_seeds.h"
 
 namespace rnnwave::train {
@@ -11,6 +12,7 @@ namespace {
 ModelSpec stack_spec(const TrainConfig& config, int64_t input_size) {
   ModelSpec spec{config.cell, input_size, config.hidden_size, config.layers, config.bidirectional};
   spec.validate();
+  check_stack_training_fits(spec);
   return spec;
 }
 

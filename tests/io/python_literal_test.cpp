@@ -44,9 +44,14 @@ TEST(PythonLiteral, DeepNestingIsRefusedInsteadOfExhaustingTheStack) {
   EXPECT_ERROR_CONTAINING(parse_python_literal(std::string(100000, '[')), "nested deeper than 32 levels");
 }
 
-TEST(PythonLiteral, QuoteForMessageEscapesAndShortens) {
-  EXPECT_EQ(quote_for_message("a'b\\c\n\x93"), "'a\\'b\\\\c\\x0a\\x93'");
-  EXPECT_EQ(quote_for_message("abcdef", 3), "'abc...'");
+TEST(PythonLiteral, ToPythonIsShortenedForMessages) {
+  PyValue list;
+  list.kind = PyValue::Kind::list;
+  list.items.resize(100000);
+  const std::string text = to_python(list);
+  EXPECT_LT(text.size(), 300u);
+  EXPECT_EQ(text.substr(0, 12), "[None, None,");
+  EXPECT_EQ(text.substr(text.size() - 3), "...");
 }
 
 }  // namespace
