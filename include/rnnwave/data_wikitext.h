@@ -49,8 +49,15 @@ struct TextCorpus {
 ///   - every word of the validation and test splits must be in it.
 /// WikiText-2 gives 33,278 words and 2,088,628 / 217,646 / 245,569 tokens.
 /// Throws Error naming the file (and line) for a missing or unreadable file, invalid
-/// UTF-8, or a validation/test word not in the training vocabulary (naming the word).
+/// UTF-8, an empty training file, or a validation/test word not in the training
+/// vocabulary (naming the word).
 TextCorpus load_wikitext2(const std::string& dir);
+
+/// Tokenizes text as load_wikitext2 tokenizes a file; `what` names it in errors. With
+/// `grow`, new words are added to `vocab`; without, a word not in it is an Error naming
+/// the word (escaped and shortened, see the README's input checking) and the line.
+std::vector<int64_t> tokenize_text(std::string_view text, std::string_view what, Vocabulary& vocab,
+                                   bool grow);
 
 /// Tokenizes one file as load_wikitext2 does. With `grow`, new words are added to `vocab`;
 /// without, a word not in it is an Error naming the word, the file and the line.

@@ -87,5 +87,47 @@ TEST(DataWikiText, RefusesUnknownWordsBadUtf8AndMissingFiles) {
   EXPECT_ERROR_CONTAINING(vocab.word(2), "vocabulary: id 2 is outside [0, 2)");
 }
 
+/// The message of the Error `body` throws ("" if none).
+template <class Body>
+std::string error_of(Body&& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A word is quoted escaped and shortened: a file can neither send terminal control
+// sequences through an error message nor make it megabytes long.
+TEST(DataWikiText, QuotesAWordEscapedAndShortened) {
+  TempDir dir;
+  write_text(dir.file("wiki.train.tokens"), "the cat\n");
+  write_text(dir.file("wiki.valid.tokens"), "the \033]0;PWNED\007\n");
+  write_text(dir.file("wiki.test.tokens"), "cat\n");
+  std::string message = error_of([&] { load_wikitext2(dir.path()); });
+  EXPECT_NE(message.find("word '\\x1b]0;PWNED\\x07' is not in the training vocabulary"), std::string::npos)
+      << message;
+  EXPECT_EQ(message.find('\033'), std::string::npos);
+  EXPECT_EQ(message.find('\007'), std::string::npos);
+  write_text(dir.file("wiki.valid.tokens"), "the " + std::string(3 << 20, 'x') + "\n");
+  message = error_of([&] { load_wikitext2(dir.path()); });
+  EXPECT_LT(message.size(), 400u) << message.substr(0, 400);
+  EXPECT_NE(message.find("xxx...' (3145728 bytes) is not in the training vocabulary"), std::string::npos)
+      << message.substr(0, 400);
+}
+
+// An empty training file is the training file's problem, not an unknown "<eos>" in the
+// validation file.
+TEST(DataWikiText, RefusesAnEmptyTrainingFile) {
+  TempDir dir;
+  write_text(dir.file("wiki.train.tokens"), "");
+  write_text(dir.file("wiki.valid.tokens"), "the\n");
+  write_text(dir.file("wiki.test.tokens"), "the\n");
+  const std::string message = error_of([&] { load_wikitext2(dir.path()); });
+  EXPECT_NE(message.find("wiki.train.tokens is empty"), std::string::npos) << message;
+  EXPECT_EQ(message.find("wiki.valid.tokens"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace rnnwave
