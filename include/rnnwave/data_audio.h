@@ -1,9 +1,11 @@
 // rnnwave/data_audio.h — WAV files and log-mel filterbank features for speech models.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rnnwave/tensor.h"
@@ -54,9 +56,20 @@ struct FeatureOptions {
 
 /// The samples of a mono WAV file, as floats in [-1, 1) (16-bit PCM: value / 32768), read
 /// with libsndfile. Throws Error naming the path if the file is missing, unreadable,
-/// corrupt or truncated (a data chunk longer than the file), not mono, or not at
-/// `sample_rate` Hz (stating the channels / rate found).
+/// corrupt or truncated (a data chunk longer than the file), declares no channel or a
+/// rate of 0 Hz, is not mono, or not at `sample_rate` Hz (stating the channels / rate
+/// found).
 std::vector<float> load_wav(const std::string& path, int sample_rate);
+
+/// load_wav on the bytes of a file already read; `name` names it in errors (quoted
+/// escaped and shortened).
+std::vector<float> decode_wav(std::span<const std::byte> bytes, std::string_view name, int sample_rate);
+
+/// Throws Error naming the file and its length unless `samples` fill at least one analysis
+/// frame (options.frame_length samples, 25 ms at 8 kHz): a shorter recording is mostly
+/// the zero padding features_of_samples would add, and says nothing about a digit.
+void check_recording_length(std::span<const float> samples, const FeatureOptions& options,
+                            std::string_view name);
 
 /// Features [T, F] (row-major, T >= 1) of mono samples at options.sample_rate.
 /// Throws Error for invalid options or a non-finite sample (naming its index).
@@ -94,7 +107,8 @@ class FeatureStatsAccumulator {
 /// from stats.size() or the statistics are invalid.
 void normalize_features(Tensor& features, const FeatureStats& stats);
 
-/// load_wav + features_of_samples: the features [T, F] of one WAV file, un-normalised.
+/// load_wav + check_recording_length + features_of_samples: the features [T, F] of one WAV
+/// file, un-normalised.
 Tensor features_of_wav(const std::string& path, const FeatureOptions& options);
 
 /// The same, normalised with `stats` (those returned with the training set), which is what

@@ -34,6 +34,9 @@ struct FsddOptions {
   FeatureOptions features;  ///< the defaults: 40 log-mel bands, 25 ms / 10 ms frames
   bool normalize = true;    ///< apply the training-set statistics to both splits
   int threads = 0;          ///< files decoded in parallel; 0 = OpenMP's default
+  /// Leave out the recordings that cannot be used (misnamed, unreadable, corrupt, of
+  /// another format, shorter than one analysis frame) instead of refusing the folder.
+  bool skip_bad = false;
 };
 
 struct FsddSplits {
@@ -42,6 +45,9 @@ struct FsddSplits {
   /// Per-feature mean and stddev over every frame of the training split (un-normalised
   /// features), whether or not `normalize` applied them.
   FeatureStats stats;
+  /// With skip_bad: what was left out ("FSDD: 3 of 3000 recordings in ... cannot be used:
+  /// ..."), empty if nothing was.
+  std::string skipped;
 };
 
 /// Loads FSDD from `dir`, the data set's directory (the one holding `recordings/`).
@@ -50,9 +56,10 @@ struct FsddSplits {
 /// 0-4 of every speaker and digit form the test set, the rest the training set. Each split
 /// is in byte-wise order of file name ("0_george_10.wav" before "0_george_2.wav"), so the
 /// result does not depend on the directory listing or the thread count (features are
-/// bit-identical for any `threads`). Throws Error naming the file for any unreadable,
-/// corrupt, misnamed or wrong-format recording, and naming the directory if it is missing,
-/// holds no WAV, or one split is empty.
+/// bit-identical for any `threads`). Every recording is checked: unreadable, corrupt,
+/// misnamed, wrong-format and too short (check_recording_length) ones are all counted in
+/// one Error, which names the first few, unless options.skip_bad leaves them out. Throws
+/// Error naming the directory if it is missing, holds no WAV, or one split is empty.
 FsddSplits load_fsdd(const std::string& dir, const FsddOptions& options = {});
 
 }  // namespace rnnwave

@@ -11,7 +11,9 @@ Tensor features_of_samples(std::span<const float> samples, const FeatureOptions&
 
 Tensor features_of_wav(const std::string& path, const FeatureOptions& options) {
   FeatureExtractor extractor(options);  // options checked before the file is read
-  return extractor.compute(load_wav(path, options.sample_rate), path);
+  const std::vector<float> samples = load_wav(path, options.sample_rate);
+  check_recording_length(samples, options, path);
+  return extractor.compute(samples, quote_for_message(path, 200));
 }
 
 Tensor features_of_wav(const std::string& path, const FeatureOptions& options,

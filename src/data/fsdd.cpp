@@ -43,7 +43,7 @@ std::vector<std::string> wav_names(const std::filesystem::path& recordings) {
 
 FsddName parse_fsdd_name(std::string_view file_name) {
   const auto bad = [&](std::string_view why) -> FsddName {
-    fail("FSDD: file name '", file_name, "' is not {digit}_{speaker}_{take}.wav: ", why);
+    fail("FSDD: file name ", quote_for_message(file_name), " is not {digit}_{speaker}_{take}.wav: ", why);
   };
   if (!file_name.ends_with(".wav")) return bad("no .wav suffix");
   const std::string_view stem = file_name.substr(0, file_name.size() - 4);
@@ -60,26 +60,49 @@ FsddName parse_fsdd_name(std::string_view file_name) {
   return FsddName{digit[0] - '0', std::string(speaker), std::stoi(std::string(take))};
 }
 
+namespace {
+
+/// "3 of 3000 recordings in 'dir' cannot be used: 'a.wav' is too short: ...; 'b.wav' ...":
+/// every bad file counted, the first few named, on one line.
+std::string bad_recordings_message(const std::vector<std::string>& problems, size_t count,
+                                   const std::filesystem::path& recordings) {
+  constexpr size_t kListed = 5;
+  std::string list;
+  for (size_t i = 0; i < std::min(problems.size(), kListed); ++i) {
+    list += cat(i > 0 ? "; " : "", problems[i]);
+  }
+  if (problems.size() > kListed) list += cat("; and ", problems.size() - kListed, " more");
+  return cat("FSDD: ", problems.size(), " of ", count, " recordings in ",
+             quote_for_message(recordings.string(), 200), " cannot be used: ", list);
+}
+
+}  // namespace
+
 FsddSplits load_fsdd(const std::string& dir, const FsddOptions& options) {
   options.features.validate();
   if (options.threads < 0) fail("FSDD: threads must be 0 (OpenMP's default) or more, got ", options.threads);
   const std::filesystem::path recordings = std::filesystem::path(dir) / "recordings";
   const std::vector<std::string> names = wav_names(recordings);
 
-  // Names first, so a misnamed file is reported before any decoding.
+  // Names first, so a misnamed file is reported before any decoding. Every problem is
+  // kept (not only the first), so that one run reports all the bad files.
   const auto count = static_cast<int64_t>(names.size());
   std::vector<Utterance> all(names.size());
+  std::vector<std::optional<std::string>> errors(names.size());
   for (size_t i = 0; i < names.size(); ++i) {
-    FsddName parsed = parse_fsdd_name(names[i]);
-    all[i].label = parsed.label;
-    all[i].speaker = std::move(parsed.speaker);
-    all[i].take = parsed.take;
     all[i].path = (recordings / names[i]).string();
+    try {
+      FsddName parsed = parse_fsdd_name(names[i]);
+      all[i].label = parsed.label;
+      all[i].speaker = std::move(parsed.speaker);
+      all[i].take = parsed.take;
+    } catch (const Error& error) {
+      errors[i] = error.what();
+    }
   }
 
-  // Files are independent; each thread has its own extractor. The first error in file
-  // order is rethrown after the loop (no exception leaves the parallel region).
-  std::vector<std::optional<std::string>> errors(names.size());
+  // Files are independent; each thread has its own extractor. Errors are collected per
+  // file and reported after the loop (no exception leaves the parallel region).
   std::optional<std::string> setup_error;
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
 #pragma omp parallel num_threads(threads)
@@ -93,24 +116,35 @@ FsddSplits load_fsdd(const std::string& dir, const FsddOptions& options) {
     }
 #pragma omp for schedule(dynamic, 8)
     for (int64_t i = 0; i < count; ++i) {
-      if (!extractor) continue;
+      if (!extractor || errors[static_cast<size_t>(i)]) continue;
       Utterance& utterance = all[static_cast<size_t>(i)];
       try {
-        utterance.features =
-            extractor->compute(load_wav(utterance.path, options.features.sample_rate), utterance.path);
+        const std::vector<float> samples = load_wav(utterance.path, options.features.sample_rate);
+        check_recording_length(samples, options.features, utterance.path);
+        utterance.features = extractor->compute(samples, quote_for_message(utterance.path, 200));
       } catch (const std::exception& error) {
         errors[static_cast<size_t>(i)] = error.what();
       }
     }
   }
   if (setup_error) throw Error(*setup_error);
-  for (const auto& error : errors) {
-    if (error) throw Error(*error);
-  }
 
   FsddSplits splits;
-  for (Utterance& utterance : all) {
+  std::vector<std::string> problems;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (errors[i]) {
+      problems.push_back(*errors[i]);
+      continue;
+    }
+    Utterance& utterance = all[i];
     (utterance.take < kFirstTrainingTake ? splits.test : splits.train).push_back(std::move(utterance));
+  }
+  if (!problems.empty()) {
+    const std::string message = bad_recordings_message(problems, names.size(), recordings);
+    if (!options.skip_bad) {
+      fail(message, " (leave them out with skip_bad: --skip-bad-recordings on the command line)");
+    }
+    splits.skipped = message;
   }
   if (splits.train.empty() || splits.test.empty()) {
     fail("FSDD: '", recordings.string(), "' gives ", splits.train.size(), " training and ",

@@ -3,6 +3,7 @@
 #include <sndfile.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
@@ -19,9 +20,15 @@ uint32_t le32(const std::byte* p) {
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
 
-/// For a RIFF/WAVE file, throws unless its data chunk lies wholly inside the file.
-/// libsndfile would read a truncated file as a shorter recording without complaint.
-void check_riff_not_truncated(std::span<const std::byte> bytes, const std::string& path) {
+uint16_t le16(const std::byte* p) {
+  return static_cast<uint16_t>(static_cast<uint16_t>(p[0]) | static_cast<uint16_t>(p[1]) << 8);
+}
+
+/// For a RIFF/WAVE file, throws unless its format chunk declares at least one channel and
+/// a sample rate above 0, and its data chunk lies wholly inside the file. libsndfile would
+/// read a truncated file as a shorter recording without complaint, and calls a rate of 0
+/// "SF_INFO struct incomplete".
+void check_riff_layout(std::span<const std::byte> bytes, std::string_view what) {
   if (bytes.size() < 12 || std::memcmp(bytes.data(), "RIFF", 4) != 0 ||
       std::memcmp(bytes.data() + 8, "WAVE", 4) != 0) {
     return;  // not RIFF/WAVE: libsndfile decides
@@ -30,17 +37,24 @@ void check_riff_not_truncated(std::span<const std::byte> bytes, const std::strin
   while (offset + 8 <= bytes.size()) {
     const uint64_t size = le32(bytes.data() + offset + 4);
     const uint64_t available = bytes.size() - offset - 8;
+    const std::byte* body = bytes.data() + offset + 8;
+    if (std::memcmp(bytes.data() + offset, "fmt ", 4) == 0 && size >= 8 && available >= 8) {
+      const uint16_t channels = le16(body + 2);
+      const uint32_t rate = le32(body + 4);
+      if (channels == 0) fail("WAV file ", what, " declares 0 channels");
+      if (rate == 0) fail("WAV file ", what, " declares a sample rate of 0 Hz");
+    }
     if (std::memcmp(bytes.data() + offset, "data", 4) == 0) {
       if (size > available) {
-        fail("WAV file '", path, "' is truncated: its data chunk declares ", size,
+        fail("WAV file ", what, " is truncated: its data chunk declares ", size,
              " bytes but the file holds ", available);
       }
       return;
     }
     offset += 8 + size + (size & 1);
   }
-  fail("WAV file '", path, "' is corrupt or truncated: no complete data chunk in its ",
-       bytes.size(), " bytes");
+  fail("WAV file ", what, " is corrupt or truncated: no complete data chunk in its ", bytes.size(),
+       " bytes");
 }
 
 /// libsndfile's virtual I/O over a byte buffer.
@@ -85,9 +99,9 @@ std::mutex& open_mutex() {
 
 }  // namespace
 
-std::vector<float> load_wav(const std::string& path, int sample_rate) {
-  const std::vector<std::byte> bytes = read_file(path);
-  check_riff_not_truncated(bytes, path);
+std::vector<float> decode_wav(std::span<const std::byte> bytes, std::string_view name, int sample_rate) {
+  const std::string what = quote_for_message(name, 200);
+  check_riff_layout(bytes, what);
 
   MemoryFile memory{bytes};
   SF_VIRTUAL_IO io{memory_length, memory_seek, memory_read, memory_write, memory_tell};
@@ -97,8 +111,7 @@ std::vector<float> load_wav(const std::string& path, int sample_rate) {
     std::lock_guard lock(open_mutex());
     file = sf_open_virtual(&io, SFM_READ, &info, &memory);
     if (file == nullptr) {
-      fail("cannot decode '", path, "' as a WAV file (", bytes.size(),
-           " bytes): ", sf_strerror(nullptr));
+      fail("cannot decode ", what, " as a WAV file (", bytes.size(), " bytes): ", sf_strerror(nullptr));
     }
   }
   struct Closer {
@@ -107,21 +120,39 @@ std::vector<float> load_wav(const std::string& path, int sample_rate) {
   } closer{file};
 
   if (info.channels != 1) {
-    fail("WAV file '", path, "' has ", info.channels, " channels; expected mono (1 channel)");
+    fail("WAV file ", what, " has ", info.channels, " channels; expected mono (1 channel)");
   }
   if (info.samplerate != sample_rate) {
-    fail("WAV file '", path, "' is sampled at ", info.samplerate, " Hz; expected ", sample_rate,
+    fail("WAV file ", what, " is sampled at ", info.samplerate, " Hz; expected ", sample_rate,
          " Hz (resample it first)");
   }
-  if (info.frames < 0) fail("WAV file '", path, "' claims ", info.frames, " samples");
-  check_fits_in_memory(4.0 * static_cast<double>(info.frames), cat("the samples of '", path, "'"));
+  if (info.frames < 0) fail("WAV file ", what, " claims ", info.frames, " samples");
+  check_fits_in_memory(4.0 * static_cast<double>(info.frames), cat("the samples of ", what));
   std::vector<float> samples(static_cast<size_t>(info.frames));
   const sf_count_t read = sf_readf_float(file, samples.data(), info.frames);
   if (read != info.frames) {
-    fail("WAV file '", path, "' is truncated or corrupt: read ", read, " of ", info.frames,
+    fail("WAV file ", what, " is truncated or corrupt: read ", read, " of ", info.frames,
          " samples (", sf_strerror(file), ")");
   }
   return samples;
+}
+
+std::vector<float> load_wav(const std::string& path, int sample_rate) {
+  return decode_wav(read_file(path), path, sample_rate);
+}
+
+void check_recording_length(std::span<const float> samples, const FeatureOptions& options,
+                            std::string_view name) {
+  if (samples.size() >= static_cast<size_t>(options.frame_length)) return;
+  const double ms = 1000.0 * static_cast<double>(samples.size()) / options.sample_rate;
+  const double frame_ms = 1000.0 * options.frame_length / options.sample_rate;
+  char lengths[96];
+  std::snprintf(lengths, sizeof lengths, "%zu samples (%.1f ms at %d Hz)", samples.size(), ms,
+                options.sample_rate);
+  char frame[64];
+  std::snprintf(frame, sizeof frame, "%d samples, %.0f ms", options.frame_length, frame_ms);
+  fail("WAV file ", quote_for_message(name, 200), " is too short: ", lengths,
+       ", less than one analysis frame (", frame, ")");
 }
 
 }  // namespace rnnwave

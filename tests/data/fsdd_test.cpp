@@ -178,5 +178,31 @@ TEST(DataFsdd, RefusesBadDirectoriesAndRecordings) {
   EXPECT_ERROR_CONTAINING(load_fsdd(only_test.path()), "gives 0 training and 1 test recordings");
 }
 
+// Every unusable recording is counted in one error (not only the first), and skip_bad
+// leaves them out instead.
+TEST(DataFsdd, ReportsEveryBadRecordingAndSkipsThemOnRequest) {
+  auto dir = small_fsdd({"three_ann_6.wav"});
+  testing::write_wav(dir->file("recordings/5_cy_9.wav"), 1, 8000, std::vector<int16_t>(10, 1));
+  testing::write_wav(dir->file("recordings/6_cy_8.wav"), 1, 8000, {});
+  try {
+    load_fsdd(dir->path());
+    ADD_FAILURE() << "bad recordings were accepted";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("FSDD: 3 of 8 recordings in '"), std::string::npos) << message;
+    EXPECT_NE(message.find("5_cy_9.wav' is too short: 10 samples"), std::string::npos) << message;
+    EXPECT_NE(message.find("6_cy_8.wav' is too short: 0 samples"), std::string::npos) << message;
+    EXPECT_NE(message.find("'three_ann_6.wav' is not {digit}_{speaker}_{take}.wav"), std::string::npos) << message;
+    EXPECT_NE(message.find("skip_bad"), std::string::npos) << message;
+  }
+  FsddOptions skip;
+  skip.skip_bad = true;
+  const FsddSplits splits = load_fsdd(dir->path(), skip);
+  EXPECT_EQ(splits.train.size(), 3u);
+  EXPECT_EQ(splits.test.size(), 2u);
+  EXPECT_NE(splits.skipped.find("3 of 8 recordings"), std::string::npos) << splits.skipped;
+  EXPECT_TRUE(load_fsdd(small_fsdd()->path()).skipped.empty());
+}
+
 }  // namespace
 }  // namespace rnnwave

@@ -65,5 +65,33 @@ TEST(DataWav, RefusesCorruptMissingAndEmptyFiles) {
   EXPECT_ERROR_CONTAINING(load_wav(dir.path(), 8000), "not a regular file");
 }
 
+// libsndfile would say "SF_INFO struct incomplete".
+TEST(DataWav, RefusesASampleRateOfZeroAndNoChannel) {
+  TempDir dir;
+  write_bytes(dir.file("rate0.wav"), wav_bytes(1, 0, std::vector<int16_t>(400, 3)));
+  EXPECT_ERROR_CONTAINING(load_wav(dir.file("rate0.wav"), 8000), "rate0.wav' declares a sample rate of 0 Hz");
+  std::vector<std::byte> no_channel = wav_bytes(1, 8000, std::vector<int16_t>(400, 3));
+  no_channel[22] = std::byte{0};  // the format chunk's channel count
+  write_bytes(dir.file("mute.wav"), no_channel);
+  EXPECT_ERROR_CONTAINING(load_wav(dir.file("mute.wav"), 8000), "mute.wav' declares 0 channels");
+}
+
+// A recording shorter than one analysis frame (200 samples at 8 kHz) is refused with its
+// length, instead of being padded into a "digit".
+TEST(DataWav, FeaturesRefuseARecordingShorterThanOneFrame) {
+  TempDir dir;
+  for (const int samples : {0, 1, 10, 199}) {
+    const std::string path = dir.file("short" + std::to_string(samples) + ".wav");
+    write_wav(path, 1, 8000, std::vector<int16_t>(static_cast<size_t>(samples), 5));
+    EXPECT_ERROR_CONTAINING(features_of_wav(path, FeatureOptions{}), path, "' is too short: ",
+                            std::to_string(samples) + " samples (",
+                            "less than one analysis frame (200 samples, 25 ms)");
+  }
+  write_wav(dir.file("frame.wav"), 1, 8000, std::vector<int16_t>(200, 5));
+  EXPECT_EQ(features_of_wav(dir.file("frame.wav"), FeatureOptions{}).dim(0), 1);
+  EXPECT_ERROR_CONTAINING(check_recording_length(std::vector<float>(10), FeatureOptions{}, "x\033.wav"),
+                          "WAV file 'x\\x1b.wav' is too short: 10 samples (1.2 ms at 8000 Hz)");
+}
+
 }  // namespace
 }  // namespace rnnwave
