@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,6 +41,45 @@ std::map<std::string, BasicTensor<T>> parse_npz(std::span<const std::byte> bytes
 
 template <class T>
 std::map<std::string, BasicTensor<T>> load_npz(const std::string& path);
+
+/// A .npz opened for reading member by member, for callers that know which arrays they
+/// need and their shapes: nothing is inflated until asked for, so members the caller
+/// does not use (or refuses by name) cost nothing, and a member whose declared size
+/// exceeds what its expected shape can take is refused before it is inflated. Keys are
+/// the member names without ".npy"; duplicate keys are an Error when opening. Messages
+/// name `what` (usually the path) and the member, escaped and shortened.
+class NpzFile {
+ public:
+  /// Reads the whole file (refused if it exceeds the available memory) and its directory.
+  static NpzFile open(const std::string& path);
+  /// Over bytes the caller keeps alive for the NpzFile's lifetime.
+  NpzFile(std::span<const std::byte> bytes, std::string_view what);
+  ~NpzFile();
+  NpzFile(NpzFile&&) noexcept;
+  NpzFile& operator=(NpzFile&&) noexcept;
+
+  /// In archive order.
+  const std::vector<std::string>& keys() const;
+  bool contains(const std::string& key) const;
+  /// The shape its .npy header declares, inflating only the header (at most 64 KiB).
+  std::vector<int64_t> shape(const std::string& key) const;
+  /// Its dtype as the header declares it ("float32", "int64", "uint8"), likewise.
+  std::string dtype(const std::string& key) const;
+  /// The array, any shape (inflated in chunks: memory follows the real data).
+  template <class T>
+  BasicTensor<T> read(const std::string& key) const;
+  /// The array, which must have shape `expected`: its member's declared size is checked
+  /// before inflating against the most an array of that shape can take (its header and
+  /// 8 bytes per element, the widest dtype the readers convert).
+  template <class T>
+  BasicTensor<T> read(const std::string& key, const std::vector<int64_t>& expected) const;
+  /// "WHAT: member 'KEY'", for messages.
+  std::string label(const std::string& key) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 /// The .npy encoding (format version 1.0, little-endian, C order) of a tensor: the same
 /// bytes np.save writes for that array. Throws Error for a rank above 64.

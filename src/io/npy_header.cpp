@@ -129,7 +129,17 @@ std::string NpyDtype::name() const {
   return cat(kind == 'u' ? "uint" : "int", size * 8);
 }
 
-NpyHeader parse_npy_header(std::span<const std::byte> bytes, std::string_view what) {
+int64_t npy_header_bytes(std::span<const std::byte> start) {
+  if (start.size() < 8 || std::memcmp(start.data(), kMagic, sizeof kMagic) != 0) return 0;
+  const auto major = static_cast<int>(start[6]);
+  if (major < 1 || major > 3) return 0;
+  const int64_t length_bytes = major == 1 ? 2 : 4;
+  const int64_t prefix = 8 + length_bytes;
+  if (static_cast<int64_t>(start.size()) < prefix) return 0;
+  return prefix + read_little_endian(start.subspan(8, static_cast<size_t>(length_bytes)));
+}
+
+NpyHeader parse_npy_header(std::span<const std::byte> bytes, std::string_view what, bool with_data) {
   const auto size = static_cast<int64_t>(bytes.size());
   if (size < 6) {
     fail(what, ": not an .npy file: only ", size, " bytes (", hex_bytes(bytes), ")");
@@ -196,6 +206,7 @@ NpyHeader parse_npy_header(std::span<const std::byte> bytes, std::string_view wh
   result.data_offset = prefix + header_length;
 
   const int64_t available = size - result.data_offset;
+  if (!with_data) return result;
   if (available < result.data_bytes) {
     fail(what, ": truncated: header promises ", result.data_bytes, " bytes of data, file has ", available,
          " (", array_text(), ")");

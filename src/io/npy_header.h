@@ -45,8 +45,16 @@ struct NpyHeader {
 /// byte size does not overflow, and a
 /// data section of exactly that size (a shorter one is "truncated", a longer one has
 /// "trailing bytes"). Nothing is allocated in proportion to the claimed shape, so a
-/// hostile header fails fast. Throws Error prefixed with `what`.
-NpyHeader parse_npy_header(std::span<const std::byte> bytes, std::string_view what);
+/// hostile header fails fast. Throws Error prefixed with `what`. With `with_data` false,
+/// `bytes` may end after the header (the data is not checked): what a reader needs to
+/// see a member's shape without inflating it.
+NpyHeader parse_npy_header(std::span<const std::byte> bytes, std::string_view what,
+                           bool with_data = true);
+
+/// The length of the preamble and header that an .npy image beginning with `start`
+/// declares (`start` holding at least its first 12 bytes), or 0 if `start` is not the
+/// beginning of a supported .npy image (parse_npy_header then says why).
+int64_t npy_header_bytes(std::span<const std::byte> start);
 
 /// The preamble and header numpy would write for a C-order array of `shape` with dtype
 /// `descr`: version 1.0, padded with spaces and a newline so that the data starts at a

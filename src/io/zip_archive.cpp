@@ -2,6 +2,7 @@
 
 #include <zip.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "common/memory_limits.h"
@@ -61,11 +62,10 @@ ArchivePtr open_archive(std::span<const std::byte> bytes, std::string_view what)
   return archive;
 }
 
-/// Refuses sizes that cannot be true or cannot be held, before anything is allocated.
+/// Refuses sizes that cannot be true, before anything is allocated.
 void check_member_sizes(const zip_stat_t& stat, size_t archive_bytes, std::string_view member) {
   const auto size = static_cast<double>(stat.size);
   const auto compressed = static_cast<double>(stat.comp_size);
-  check_fits_in_memory(size, member);
   if (compressed > static_cast<double>(archive_bytes)) {
     fail(member, ": compressed size ", stat.comp_size, " exceeds the archive's ", archive_bytes, " bytes");
   }
@@ -79,54 +79,98 @@ void check_member_sizes(const zip_stat_t& stat, size_t archive_bytes, std::strin
   }
 }
 
-std::vector<std::byte> read_member(zip_t* archive, const zip_stat_t& stat, std::string_view member) {
-  FilePtr file(zip_fopen_index(archive, stat.index, 0));
-  if (!file) fail(member, ": cannot open: ", zip_strerror(archive));
-  std::vector<std::byte> bytes(static_cast<size_t>(stat.size));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const zip_int64_t n = zip_fread(file.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0) fail(member, ": ", zip_file_strerror(file.get()));
-    if (n == 0) fail(member, ": data ends after ", done, " of ", bytes.size(), " declared bytes");
-    done += static_cast<size_t>(n);
-  }
-  // Reading to the end makes libzip verify the CRC and the size.
-  std::byte probe[1];
-  const zip_int64_t extra = zip_fread(file.get(), probe, sizeof probe);
-  if (extra < 0) fail(member, ": ", zip_file_strerror(file.get()));
-  if (extra > 0) fail(member, ": data is longer than the declared ", bytes.size(), " bytes");
-  return bytes;
-}
+/// Bytes inflated per call: the buffer grows by at most this much ahead of the data.
+constexpr size_t kChunkBytes = size_t{1} << 20;
 
 }  // namespace
 
-void for_each_zip_member(std::span<const std::byte> bytes, std::string_view what,
-                         const std::function<void(const std::string& name,
-                                                  std::span<const std::byte> bytes)>& visit) {
+struct ZipReader::Archive {
+  ArchivePtr zip;
+};
+
+ZipReader::ZipReader(std::span<const std::byte> bytes, std::string_view what) : what_(what) {
   // libzip reads an empty file as an empty archive; numpy calls it "not a zip file".
   if (bytes.empty()) fail(what, ": not a valid zip archive: the file is empty");
-  ArchivePtr archive = open_archive(bytes, what);
-  const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
+  archive_ = std::make_unique<Archive>(Archive{open_archive(bytes, what)});
+  zip_t* archive = archive_->zip.get();
+  const zip_int64_t count = zip_get_num_entries(archive, 0);
   for (zip_int64_t index = 0; index < count; ++index) {
     zip_stat_t stat;
     zip_stat_init(&stat);
-    if (zip_stat_index(archive.get(), static_cast<zip_uint64_t>(index), 0, &stat) != 0) {
-      fail(what, ": member ", index, ": ", zip_strerror(archive.get()));
+    if (zip_stat_index(archive, static_cast<zip_uint64_t>(index), 0, &stat) != 0) {
+      fail(what, ": member ", index, ": ", zip_strerror(archive));
     }
     constexpr zip_uint64_t needed = ZIP_STAT_NAME | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE |
                                     ZIP_STAT_COMP_METHOD | ZIP_STAT_ENCRYPTION_METHOD;
     if ((stat.valid & needed) != needed) fail(what, ": member ", index, ": incomplete directory entry");
-    const std::string name = stat.name;
-    const std::string member = cat(what, ": member ", quote_for_message(name, 80));
+    const std::string member = cat(what, ": member ", quote_for_message(stat.name));
     if (stat.encryption_method != ZIP_EM_NONE) fail(member, ": encrypted members are not supported");
     if (stat.comp_method != ZIP_CM_STORE && stat.comp_method != ZIP_CM_DEFLATE) {
       fail(member, ": compression method ", stat.comp_method,
            " is not supported (only stored and deflated, as numpy writes)");
     }
     check_member_sizes(stat, bytes.size(), member);
-    const std::vector<std::byte> data = read_member(archive.get(), stat, member);
-    visit(name, data);
+    members_.push_back({stat.name, stat.size, stat.comp_size, stat.index});
   }
+}
+
+ZipReader::~ZipReader() = default;
+ZipReader::ZipReader(ZipReader&&) noexcept = default;
+ZipReader& ZipReader::operator=(ZipReader&&) noexcept = default;
+
+std::string ZipReader::label(const ZipMember& member) const {
+  return cat(what_, ": member ", quote_for_message(member.name));
+}
+
+std::vector<std::byte> ZipReader::read(const ZipMember& m, uint64_t max_bytes, std::string_view expected) const {
+  const std::string member = label(m);
+  if (m.size > max_bytes) {
+    fail(member, ": declares ", m.size, " bytes (", format_bytes(static_cast<double>(m.size)),
+         "), more than ", expected);
+  }
+  check_fits_in_memory(static_cast<double>(m.size), member);
+  FilePtr file(zip_fopen_index(archive_->zip.get(), m.index, 0));
+  if (!file) fail(member, ": cannot open: ", zip_strerror(archive_->zip.get()));
+  std::vector<std::byte> bytes;
+  size_t done = 0;
+  while (done < m.size) {
+    const size_t step = static_cast<size_t>(std::min<uint64_t>(kChunkBytes, m.size - done));
+    bytes.resize(done + step);
+    const zip_int64_t n = zip_fread(file.get(), bytes.data() + done, step);
+    if (n < 0) fail(member, ": ", zip_file_strerror(file.get()));
+    if (n == 0) fail(member, ": data ends after ", done, " of ", m.size, " declared bytes");
+    done += static_cast<size_t>(n);
+  }
+  bytes.resize(done);
+  // Reading to the end makes libzip verify the CRC and the size.
+  std::byte probe[1];
+  const zip_int64_t extra = zip_fread(file.get(), probe, sizeof probe);
+  if (extra < 0) fail(member, ": ", zip_file_strerror(file.get()));
+  if (extra > 0) fail(member, ": data is longer than the declared ", m.size, " bytes");
+  return bytes;
+}
+
+std::vector<std::byte> ZipReader::read_prefix(const ZipMember& m, size_t count) const {
+  const std::string member = label(m);
+  FilePtr file(zip_fopen_index(archive_->zip.get(), m.index, 0));
+  if (!file) fail(member, ": cannot open: ", zip_strerror(archive_->zip.get()));
+  std::vector<std::byte> bytes(static_cast<size_t>(std::min<uint64_t>(count, m.size)));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const zip_int64_t n = zip_fread(file.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0) fail(member, ": ", zip_file_strerror(file.get()));
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  bytes.resize(done);
+  return bytes;
+}
+
+void for_each_zip_member(std::span<const std::byte> bytes, std::string_view what,
+                         const std::function<void(const std::string& name,
+                                                  std::span<const std::byte> bytes)>& visit) {
+  const ZipReader reader(bytes, what);
+  for (const ZipMember& member : reader.members()) visit(member.name, reader.read(member));
 }
 
 std::vector<std::byte> make_stored_zip(

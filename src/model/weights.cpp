@@ -40,20 +40,21 @@ std::vector<ParamInfo> layer_params(const ModelSpec& spec, int64_t layer) {
   return params;
 }
 
+using Shapes = std::map<std::string, std::vector<int64_t>>;
+
 /// Throws unless the keys of `named` are exactly the parameters of `spec`, with their
 /// shapes. Builds no more parameter names than there are arrays in `named` (plus one), so
-/// a model of absurd size given a small file fails at once.
-template <class T>
-void check_names_and_shapes(const ModelSpec& spec,
-                            const std::map<std::string, BasicTensor<T>>& named) {
+/// a model of absurd size given a small file fails at once. Names from the file are
+/// quoted escaped and shortened.
+void check_names_and_shapes(const ModelSpec& spec, const Shapes& named) {
   const int64_t count = spec.layers * spec.directions() * kParamKindCount;
   if (static_cast<int64_t>(named.size()) >= count) {
     std::set<std::string> expected;
     for (const ParamInfo& p : parameter_list(spec)) expected.insert(p.name);
     std::vector<std::string> unexpected;
-    for (const auto& [name, tensor] : named) {
+    for (const auto& [name, shape] : named) {
       if (expected.count(name) == 0) {
-        unexpected.push_back(cat("'", name, "' of shape ", shape_to_string(tensor.shape())));
+        unexpected.push_back(cat(quote_for_message(name), " of shape ", shape_to_string(shape)));
       }
     }
     if (!unexpected.empty()) {
@@ -80,7 +81,7 @@ void check_names_and_shapes(const ModelSpec& spec,
       if (found == named.end()) {
         fail("missing weight '", p.name, "' (expected shape ", shape_to_string(p.shape), ")");
       }
-      const std::vector<int64_t>& actual = found->second.shape();
+      const std::vector<int64_t>& actual = found->second;
       if (actual != p.shape) {
         fail(p.name, ": expected shape ", shape_to_string(p.shape), ", got ",
              shape_to_string(actual), gate_hint(spec, actual));
@@ -119,7 +120,9 @@ template <class T>
 BasicWeights<T> BasicWeights<T>::from_tensors(
     const ModelSpec& spec, const std::map<std::string, BasicTensor<T>>& named) {
   spec.validate();
-  check_names_and_shapes(spec, named);  // before allocating anything the size of the model
+  Shapes shapes;
+  for (const auto& [name, tensor] : named) shapes.emplace(name, tensor.shape());
+  check_names_and_shapes(spec, shapes);  // before allocating anything the size of the model
   BasicWeights weights(spec);
   for (size_t i = 0; i < weights.params_.size(); ++i) {
     const ParamInfo& p = weights.params_[i];
@@ -191,7 +194,19 @@ template class BasicWeights<float>;
 template class BasicWeights<double>;
 
 Weights load_weights(const std::string& path, const ModelSpec& spec) {
-  auto named = load_npz<float>(path);
+  // Names and shapes from the members' headers first, then only the expected members,
+  // each refused before inflating if it declares more bytes than its shape takes.
+  const NpzFile npz = NpzFile::open(path);
+  Shapes shapes;
+  for (const std::string& key : npz.keys()) shapes.emplace(key, npz.shape(key));
+  try {
+    spec.validate();
+    check_names_and_shapes(spec, shapes);
+  } catch (const Error& e) {
+    fail(path, ": ", e.what());
+  }
+  std::map<std::string, Tensor> named;  // each message names the path and the member
+  for (const ParamInfo& p : parameter_list(spec)) named.emplace(p.name, npz.read<float>(p.name, p.shape));
   try {
     return Weights::from_tensors(spec, named);
   } catch (const Error& e) {

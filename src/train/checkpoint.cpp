@@ -80,93 +80,137 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   write_file_atomic(path, make_stored_zip(members, what));
 }
 
-Checkpoint read_checkpoint(const std::string& path) {
-  const std::string what = cat("checkpoint '", path, "'");
-  const std::vector<std::byte> bytes = read_file(path);
-  Checkpoint c;
-  bool have_config = false, have_epochs = false, have_history = false;
-  int64_t version = -1;
-  std::vector<std::string> unknown;
-  std::set<std::string> keys;
-  BasicTensor<double> history;
+namespace {
 
-  for_each_zip_member(bytes, what, [&](const std::string& name, std::span<const std::byte> data) {
-    const std::string member = cat(what, ": member ", quote_for_message(name, 80));
-    if (!name.ends_with(kSuffix)) {
-      unknown.push_back(name);
-      return;
-    }
-    const std::string key = name.substr(0, name.size() - kSuffix.size());
-    if (!keys.insert(key).second) fail(member, ": duplicate key");
-    const NpyHeader header = parse_npy_header(data, member);
-    const auto expect_dtype = [&](char kind, int size, const char* expected) {
-      if (header.dtype.kind != kind || header.dtype.size != size) {
-        fail(member, ": expected dtype ", expected, ", got ", header.dtype.name());
-      }
-    };
-    const auto expect_scalar = [&] {
-      if (!header.shape.empty()) fail(member, ": expected a scalar (shape []), got shape ", shape_to_string(header.shape));
-    };
-    if (key == kVersionKey) {
-      expect_dtype('i', 8, "int64");
-      expect_scalar();
-      version = parse_npy<int64_t>(data, member).vector()[0];
-    } else if (key == "config") {
-      expect_dtype('u', 1, "uint8");
-      if (header.shape.size() != 1) fail(member, ": expected shape [n], got ", shape_to_string(header.shape));
-      const BasicTensor<int64_t> text = parse_npy<int64_t>(data, member);
-      c.config_json.assign(text.vector().begin(), text.vector().end());
-      have_config = true;
-    } else if (key == "epochs_done") {
-      expect_dtype('i', 8, "int64");
-      expect_scalar();
-      c.epochs_done = parse_npy<int64_t>(data, member).vector()[0];
-      have_epochs = true;
-    } else if (key == "history") {
-      expect_dtype('f', 8, "float64");
-      if (header.shape.size() != 2 || header.shape[1] != kHistoryColumns) {
-        fail(member, ": expected shape [epochs, ", kHistoryColumns, "], got ", shape_to_string(header.shape));
-      }
-      history = parse_npy<double>(data, member);
-      have_history = true;
-    } else if (starts_with(key, "param/") && key.size() > 6) {
-      expect_dtype('f', 4, "float32");
-      c.parameters.emplace(key.substr(6), parse_npy<float>(data, member));
-    } else if (starts_with(key, "optimizer/") && key.size() > 10) {
-      expect_dtype('f', 4, "float32");
-      c.optimizer.tensors.emplace(key.substr(10), parse_npy<float>(data, member));
-    } else if (starts_with(key, "optimizer_scalar/") && key.size() > 17) {
-      expect_dtype('f', 8, "float64");
-      expect_scalar();
-      c.optimizer.scalars.emplace(key.substr(17), parse_npy<double>(data, member).vector()[0]);
-    } else if (starts_with(key, "lr_schedule/") && key.size() > 12) {
-      expect_dtype('f', 8, "float64");
-      expect_scalar();
-      c.lr_schedule.emplace(key.substr(12), parse_npy<double>(data, member).vector()[0]);
-    } else if (starts_with(key, "task/") && key.size() > 5) {
-      expect_dtype('f', 8, "float64");
-      c.task_state.emplace(key.substr(5), parse_npy<double>(data, member));
-    } else {
-      unknown.push_back(name);
-    }
-  });
+/// The most a config or one task-state entry may take: both are a few hundred bytes.
+constexpr int64_t kMaxSmallMemberBytes = int64_t{1} << 20;
 
-  if (version == -1) fail(what, ": not an rnnwave checkpoint (no member '", kVersionKey, ".npy')");
+/// The dtype of a known member ("int64", "float32", ...), or "" for an unknown key.
+std::string_view dtype_of_key(std::string_view key) {
+  if (key == kVersionKey || key == "epochs_done") return "int64";
+  if (key == "config") return "uint8";
+  if (key == "history") return "float64";
+  constexpr std::pair<std::string_view, std::string_view> kPrefixes[] = {
+      {"param/", "float32"},           {"optimizer/", "float32"}, {"optimizer_scalar/", "float64"},
+      {"lr_schedule/", "float64"},     {"task/", "float64"}};
+  for (const auto& [prefix, dtype] : kPrefixes) {
+    if (starts_with(key, prefix) && key.size() > prefix.size()) return dtype;
+  }
+  return "";
+}
+
+}  // namespace
+
+CheckpointReader::CheckpointReader(const std::string& path) : what_(cat("checkpoint '", path, "'")) {
+  // read_file names the path; the archive's errors name the checkpoint.
+  bytes_ = read_file(path);
+  npz_ = std::make_unique<NpzFile>(bytes_, what_);
+  read_small_members();
+}
+
+CheckpointReader::CheckpointReader(std::span<const std::byte> bytes, std::string what)
+    : what_(std::move(what)), npz_(std::make_unique<NpzFile>(bytes, what_)) {
+  read_small_members();
+}
+
+CheckpointReader::~CheckpointReader() = default;
+
+void CheckpointReader::read_small_members() {
+  const NpzFile& npz = *npz_;
+  if (!npz.contains(std::string(kVersionKey))) {
+    fail(what_, ": not an rnnwave checkpoint (no member '", kVersionKey, kSuffix, "')");
+  }
+  // Every member known by its name and its header's dtype, before any data is inflated.
+  for (const std::string& key : npz.keys()) {
+    const std::string_view expected = dtype_of_key(key);
+    if (expected.empty()) fail(what_, ": unexpected member ", quote_for_message(key + std::string(kSuffix)));
+    const std::string actual = npz.dtype(key);
+    if (actual != expected) fail(npz.label(key), ": expected dtype ", expected, ", got ", actual);
+  }
+  const auto require = [&](std::string_view key) {
+    if (!npz.contains(std::string(key))) fail(what_, ": missing member '", key, kSuffix, "'");
+  };
+  const int64_t version = npz.read<int64_t>(std::string(kVersionKey), {}).vector()[0];
   if (version != kCheckpointVersion) {
-    fail(what, ": format version ", version, ", this build reads version ", kCheckpointVersion);
+    fail(what_, ": format version ", version, ", this build reads version ", kCheckpointVersion);
   }
-  if (!unknown.empty()) fail(what, ": unexpected member ", quote_for_message(unknown.front(), 80));
-  if (!have_config) fail(what, ": missing member 'config.npy'");
-  if (!have_epochs) fail(what, ": missing member 'epochs_done.npy'");
-  if (!have_history) fail(what, ": missing member 'history.npy'");
-  if (c.epochs_done < 0 || history.dim(0) != c.epochs_done) {
-    fail(what, ": epochs_done is ", c.epochs_done, " but the history has ", history.dim(0), " rows");
+  require("config");
+  const std::vector<int64_t> config_shape = npz.shape("config");
+  if (config_shape.size() != 1 || config_shape[0] > kMaxSmallMemberBytes) {
+    fail(npz.label("config"), ": expected text of at most ", kMaxSmallMemberBytes, " bytes (shape [n]), got shape ",
+         shape_to_string(config_shape));
   }
-  for (int64_t e = 0; e < c.epochs_done; ++e) {
+  const BasicTensor<int64_t> text = npz.read<int64_t>("config", config_shape);
+  config_json_.assign(text.vector().begin(), text.vector().end());
+  require("epochs_done");
+  epochs_done_ = npz.read<int64_t>("epochs_done", {}).vector()[0];
+  require("history");
+  if (epochs_done_ < 0 || epochs_done_ > (int64_t{1} << 32)) {
+    fail(what_, ": epochs_done is ", epochs_done_);
+  }
+  const std::vector<int64_t> history_shape = npz.shape("history");
+  if (history_shape.size() != 2 || history_shape[1] != kHistoryColumns) {
+    fail(npz.label("history"), ": expected shape [epochs, ", kHistoryColumns, "], got ",
+         shape_to_string(history_shape));
+  }
+  if (history_shape[0] != epochs_done_) {
+    fail(what_, ": epochs_done is ", epochs_done_, " but the history has ", history_shape[0], " rows");
+  }
+  const BasicTensor<double> history = npz.read<double>("history", history_shape);
+  for (int64_t e = 0; e < epochs_done_; ++e) {
     if (history.data()[e * kHistoryColumns] != static_cast<double>(e + 1)) {
-      fail(what, ": history row ", e, " is for epoch ", history.data()[e * kHistoryColumns], ", expected ", e + 1);
+      fail(what_, ": history row ", e, " is for epoch ", history.data()[e * kHistoryColumns], ", expected ", e + 1);
     }
-    c.history.push_back(metrics_of_row(history.data() + e * kHistoryColumns));
+    history_.push_back(metrics_of_row(history.data() + e * kHistoryColumns));
+  }
+  for (const std::string& key : npz.keys()) {
+    if (starts_with(key, "param/")) parameter_names_.push_back(key.substr(6));
+    if (starts_with(key, "optimizer/")) optimizer_keys_.push_back(key.substr(10));
+    if (starts_with(key, "optimizer_scalar/")) {
+      optimizer_scalars_.emplace(key.substr(17), npz.read<double>(key, {}).vector()[0]);
+    }
+    if (starts_with(key, "lr_schedule/")) lr_schedule_.emplace(key.substr(12), npz.read<double>(key, {}).vector()[0]);
+    if (starts_with(key, "task/")) {
+      const std::vector<int64_t> shape = npz.shape(key);
+      if (shape_elements(shape) * 8 > kMaxSmallMemberBytes) {
+        fail(npz.label(key), ": shape ", shape_to_string(shape), " is larger than any task state (at most ",
+             kMaxSmallMemberBytes / 8, " values)");
+      }
+      task_state_.emplace(key.substr(5), npz.read<double>(key, shape));
+    }
+  }
+}
+
+std::vector<int64_t> CheckpointReader::parameter_shape(const std::string& name) const {
+  return npz_->shape("param/" + name);
+}
+
+std::vector<int64_t> CheckpointReader::optimizer_shape(const std::string& key) const {
+  return npz_->shape("optimizer/" + key);
+}
+
+Tensor CheckpointReader::parameter(const std::string& name, const std::vector<int64_t>& shape) const {
+  return npz_->read<float>("param/" + name, shape);
+}
+
+Tensor CheckpointReader::optimizer_tensor(const std::string& key, const std::vector<int64_t>& shape) const {
+  return npz_->read<float>("optimizer/" + key, shape);
+}
+
+Checkpoint read_checkpoint(const std::string& path) {
+  const CheckpointReader reader(path);
+  Checkpoint c;
+  c.config_json = reader.config_json();
+  c.epochs_done = reader.epochs_done();
+  c.history = reader.history();
+  c.lr_schedule = reader.lr_schedule();
+  c.optimizer.scalars = reader.optimizer_scalars();
+  c.task_state = reader.task_state();
+  for (const std::string& name : reader.parameter_names()) {
+    c.parameters.emplace(name, reader.parameter(name, reader.parameter_shape(name)));
+  }
+  for (const std::string& key : reader.optimizer_keys()) {
+    c.optimizer.tensors.emplace(key, reader.optimizer_tensor(key, reader.optimizer_shape(key)));
   }
   return c;
 }

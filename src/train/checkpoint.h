@@ -19,9 +19,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "rnnwave/npy.h"
 #include "rnnwave/tensor.h"
 #include "rnnwave/train/optimizer.h"
 #include "rnnwave/train/trainer.h"
@@ -44,10 +47,59 @@ struct Checkpoint {
 /// Writes `checkpoint` to `path` atomically (a crash mid-write leaves any previous file).
 void write_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 
-/// Reads a checkpoint, checking the container: a readable zip of valid .npy members (with
-/// their CRCs), the format version, every member's dtype and shape, history rows equal to
-/// epochs_done. Throws Error "checkpoint '<path>': <problem>". The contents (config,
-/// parameter names and shapes, optimizer and schedule state) are the caller's to check.
+/// A checkpoint opened for restoring. The constructor reads and checks the container (a
+/// readable zip; every member known by name, unknown ones refused without being inflated)
+/// and the small members: the format version, config (at most 1 MiB), epochs_done, the
+/// history (rows equal to epochs_done), the optimizer's and the schedule's scalars and
+/// the task state (at most 1 MiB each). The model's arrays (param/..., optimizer/...) are
+/// read only when asked for, with the shape the model expects: a member declaring more
+/// bytes than that shape takes is refused before it is inflated. Errors read
+/// "checkpoint '<path>': <problem>", member names escaped and shortened. The contents
+/// (config, which parameters, optimizer and schedule values) are the caller's to check.
+class CheckpointReader {
+ public:
+  explicit CheckpointReader(const std::string& path);
+  /// Over bytes the caller keeps alive; `what` names them in messages.
+  CheckpointReader(std::span<const std::byte> bytes, std::string what);
+  ~CheckpointReader();
+
+  const std::string& what() const { return what_; }
+  const std::string& config_json() const { return config_json_; }
+  int64_t epochs_done() const { return epochs_done_; }
+  const std::vector<EpochMetrics>& history() const { return history_; }
+  const std::map<std::string, double>& lr_schedule() const { return lr_schedule_; }
+  const std::map<std::string, double>& optimizer_scalars() const { return optimizer_scalars_; }
+  const std::map<std::string, BasicTensor<double>>& task_state() const { return task_state_; }
+  /// The parameter names (after "param/") and optimizer tensors (after "optimizer/") held.
+  const std::vector<std::string>& parameter_names() const { return parameter_names_; }
+  const std::vector<std::string>& optimizer_keys() const { return optimizer_keys_; }
+
+  /// "param/<name>" / "optimizer/<key>" as its header declares it, inflating no data.
+  std::vector<int64_t> parameter_shape(const std::string& name) const;
+  std::vector<int64_t> optimizer_shape(const std::string& key) const;
+  /// "param/<name>", which must have `shape` (float32).
+  Tensor parameter(const std::string& name, const std::vector<int64_t>& shape) const;
+  /// "optimizer/<key>", which must have `shape` (float32).
+  Tensor optimizer_tensor(const std::string& key, const std::vector<int64_t>& shape) const;
+
+ private:
+  void read_small_members();
+
+  std::string what_;
+  std::vector<std::byte> bytes_;  // the file, when opened from a path
+  std::unique_ptr<NpzFile> npz_;
+  std::string config_json_;
+  int64_t epochs_done_ = 0;
+  std::vector<EpochMetrics> history_;
+  std::map<std::string, double> lr_schedule_;
+  std::map<std::string, double> optimizer_scalars_;
+  std::map<std::string, BasicTensor<double>> task_state_;
+  std::vector<std::string> parameter_names_;
+  std::vector<std::string> optimizer_keys_;
+};
+
+/// Every member of a checkpoint, read through CheckpointReader (for tests and tools that
+/// rewrite one; a restore reads only what the model needs).
 Checkpoint read_checkpoint(const std::string& path);
 
 }  // namespace rnnwave::train

@@ -114,7 +114,7 @@ void LrSchedule::load_state(const std::map<std::string, double>& state) {
   for (const auto& [key, value] : state) {
     bool known = false;
     for (const char* expected : kStateKeys) known = known || key == expected;
-    if (!known) fail("lr schedule state: unexpected key '", key, "'");
+    if (!known) fail("lr schedule state: unexpected key ", quote_for_message(key));
   }
   for (const char* key : kStateKeys) {
     if (state.count(key) == 0) fail("lr schedule state: missing key '", key, "'");

@@ -202,7 +202,7 @@ void BasicOptimizer<T>::load_state(const OptimizerState<T>& state) {
   Impl& s = *impl_;
   for (const auto& [key, value] : state.scalars) {
     if (key != kStepKey && key != kRateKey) {
-      fail("optimizer state: unexpected scalar '", key, "' (expected '", kStepKey, "' and '",
+      fail("optimizer state: unexpected scalar ", quote_for_message(key), " (expected '", kStepKey, "' and '",
            kRateKey, "')");
     }
   }
@@ -230,30 +230,40 @@ void BasicOptimizer<T>::load_state(const OptimizerState<T>& state) {
     if (name.empty() || index == s.buffer_names.size()) {
       std::string expected;
       for (const std::string& b : s.buffer_names) expected += cat(expected.empty() ? "" : ", ", b);
-      fail("optimizer state: tensor '", key, "' is not '<parameter>/<buffer>' with a buffer of ",
+      fail("optimizer state: tensor ", quote_for_message(key), " is not '<parameter>/<buffer>' with a buffer of ",
            to_string(s.options.kind), s.options.momentum != 0 ? " with momentum" : "", " (",
            expected.empty() ? "it keeps none" : expected, ")");
     }
     if (tensor.rank() != 1) {
-      fail("optimizer state: tensor '", key, "' must be 1-D, got shape ",
+      fail("optimizer state: tensor ", quote_for_message(key), " must be 1-D, got shape ",
            shape_to_string(tensor.shape()));
     }
-    check_finite<T>(tensor.span(), tensor.shape(), cat("optimizer state '", key, "'"));
+    check_finite<T>(tensor.span(), tensor.shape(), cat("optimizer state ", quote_for_message(key)));
+    if (buffer == "exp_avg_sq") {
+      // Adam's running mean of squared gradients: a negative value would make the next
+      // step's square root NaN, mid-epoch.
+      for (int64_t i = 0; i < tensor.size(); ++i) {
+        if (tensor.data()[i] < 0) {
+          fail("optimizer state ", quote_for_message(key), ": value ", tensor.data()[i], " at [", i,
+               "] is negative (a mean of squared gradients never is)");
+        }
+      }
+    }
     typename Impl::Slot& slot = slots[name];
     if (slot.buffers.empty()) {
       slot.size = tensor.size();
       slot.buffers.resize(s.buffer_names.size());
     } else if (slot.size != tensor.size()) {
-      fail("optimizer state: buffers of '", name, "' differ in size (", slot.size, " and ",
-           tensor.size(), " in '", key, "')");
+      fail("optimizer state: buffers of ", quote_for_message(name), " differ in size (", slot.size, " and ",
+           tensor.size(), " in ", quote_for_message(key), ")");
     }
     slot.buffers[index] = tensor.vector();
   }
   for (const auto& [name, slot] : slots) {
     for (size_t b = 0; b < s.buffer_names.size(); ++b) {
       if (slot.buffers[b].size() != static_cast<size_t>(slot.size)) {
-        fail("optimizer state: parameter '", name, "' lacks its buffer '", s.buffer_names[b],
-             "' ('", name, "/", s.buffer_names[b], "')");
+        fail("optimizer state: parameter ", quote_for_message(name), " lacks its buffer '", s.buffer_names[b],
+             "' (", quote_for_message(name + "/" + s.buffer_names[b]), ")");
       }
     }
   }

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 
@@ -25,11 +26,43 @@ json schedule_json(const LrScheduleOptions& s) {
           {"minimum", s.minimum},      {"period", s.period}};
 }
 
+/// A run's config is two levels deep; anything much deeper is not one, and refusing it
+/// before parsing keeps a hostile file from costing stack or time.
+constexpr int kMaxDepth = 16;
+
+/// Throws unless the arrays and objects of `text` nest at most kMaxDepth deep (brackets
+/// inside strings do not count).
+void check_nesting(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) fail("config: JSON nested deeper than ", kMaxDepth, " levels");
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+}
+
+/// A JSON value for a message: scalars as written (escaped and shortened), containers by
+/// their size, so a message never grows with the file.
+std::string shown(const json& value) {
+  if (value.is_array()) return cat("an array of ", value.size(), " values");
+  if (value.is_object()) return cat("an object of ", value.size(), " keys");
+  return quote_for_message(value.dump());
+}
+
 /// Reads the keys of one JSON object, each exactly once, and refuses keys not read.
 class Fields {
  public:
   Fields(const json& object, std::string where) : object_(object), where_(std::move(where)) {
-    if (!object.is_object()) fail("config", where_, " is not a JSON object");
+    if (!object.is_object()) fail("config", where_, " is not a JSON object, got ", shown(object));
   }
 
   const json& at(const char* key) {
@@ -40,37 +73,52 @@ class Fields {
   }
   std::string text(const char* key) {
     const json& value = at(key);
-    if (!value.is_string()) fail("config", where_, ".", key, ": expected a string, got ", value.dump());
+    if (!value.is_string()) fail("config", where_, ".", key, ": expected a string, got ", shown(value));
     return value.get<std::string>();
+  }
+  /// A string that names a value of an enum ("lstm", "adam"): lower-case letters, digits
+  /// and '_', so that the parser's "unknown name" message can quote it as it is.
+  std::string name(const char* key) {
+    const std::string value = text(key);
+    const bool plain = !value.empty() && value.size() <= 32 &&
+                       std::all_of(value.begin(), value.end(), [](char c) {
+                         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                       });
+    if (!plain) fail("config", where_, ".", key, ": expected a name such as 'lstm', got ", quote_for_message(value));
+    return value;
   }
   double number(const char* key) {
     const json& value = at(key);
-    if (!value.is_number()) fail("config", where_, ".", key, ": expected a number, got ", value.dump());
+    if (!value.is_number()) fail("config", where_, ".", key, ": expected a number, got ", shown(value));
     return value.get<double>();
   }
   int64_t integer(const char* key) {
     const json& value = at(key);
     if (!value.is_number_integer() || (value.is_number_unsigned() && value.get<uint64_t>() > INT64_MAX)) {
-      fail("config", where_, ".", key, ": expected an integer, got ", value.dump());
+      fail("config", where_, ".", key, ": expected an integer, got ", shown(value));
     }
     return value.get<int64_t>();
   }
   uint64_t unsigned_integer(const char* key) {
     const json& value = at(key);
     if (!value.is_number_unsigned()) {
-      fail("config", where_, ".", key, ": expected a non-negative integer, got ", value.dump());
+      fail("config", where_, ".", key, ": expected a non-negative integer, got ", shown(value));
     }
     return value.get<uint64_t>();
   }
   bool flag(const char* key) {
     const json& value = at(key);
-    if (!value.is_boolean()) fail("config", where_, ".", key, ": expected true or false, got ", value.dump());
+    if (!value.is_boolean()) fail("config", where_, ".", key, ": expected true or false, got ", shown(value));
     return value.get<bool>();
+  }
+  /// A key added after the first checkpoints were written: `absent` when missing.
+  bool optional_flag(const char* key, bool absent) {
+    return object_.contains(key) ? flag(key) : absent;
   }
   /// Throws for the first key never read.
   void finish() const {
     for (const auto& [key, value] : object_.items()) {
-      if (seen_.count(key) == 0) fail("config", where_, ": unknown key '", key, "'");
+      if (seen_.count(key) == 0) fail("config", where_, ": unknown key ", quote_for_message(key));
     }
   }
 
@@ -110,26 +158,27 @@ std::string config_to_json(const TrainConfig& c) {
 }
 
 TrainConfig config_from_json(std::string_view text) {
+  check_nesting(text);
   json document;
   try {
     document = json::parse(text);
   } catch (const json::exception& e) {
-    fail("config: invalid JSON (", e.what(), ")");
+    fail("config: invalid JSON (", quote_for_message(e.what(), 200), ")");
   }
   TrainConfig c;
   Fields f(document, "");
-  c.task = parse_train_task(f.text("task"));
+  c.task = parse_train_task(f.name("task"));
   c.data_dir = f.text("data_dir");
-  c.cell = parse_cell_kind(f.text("cell"));
+  c.cell = parse_cell_kind(f.name("cell"));
   c.hidden_size = f.integer("hidden_size");
   c.layers = f.integer("layers");
   c.bidirectional = f.flag("bidirectional");
   c.embedding_size = f.integer("embedding_size");
-  c.pooling = parse_pooling(f.text("pooling"));
+  c.pooling = parse_pooling(f.name("pooling"));
   c.dropout = f.number("dropout");
   {
     Fields o(f.at("optimizer"), ".optimizer");
-    c.optimizer.kind = parse_optimizer_kind(o.text("kind"));
+    c.optimizer.kind = parse_optimizer_kind(o.name("kind"));
     c.optimizer.learning_rate = o.number("learning_rate");
     c.optimizer.weight_decay = o.number("weight_decay");
     c.optimizer.momentum = o.number("momentum");
@@ -141,7 +190,7 @@ TrainConfig config_from_json(std::string_view text) {
   }
   {
     Fields s(f.at("lr_schedule"), ".lr_schedule");
-    c.lr_schedule.kind = parse_lr_schedule_kind(s.text("kind"));
+    c.lr_schedule.kind = parse_lr_schedule_kind(s.name("kind"));
     c.lr_schedule.initial = s.number("initial");
     c.lr_schedule.factor = s.number("factor");
     c.lr_schedule.every = s.integer("every");

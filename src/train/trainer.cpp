@@ -184,51 +184,64 @@ void Trainer::save_checkpoint(const std::string& path) const {
 
 namespace {
 
-/// Copies the saved parameters into the model's, checking names, shapes and values.
-void load_parameters(const std::string& what, const std::map<std::string, Tensor>& saved,
-                     const std::vector<train::ModelParam>& params) {
+/// Copies the saved parameters into the model's, checking names, shapes (from the
+/// members' headers, before any data is read) and values.
+void load_parameters(const train::CheckpointReader& saved, const std::vector<train::ModelParam>& params) {
+  const std::string& what = saved.what();
   std::set<std::string> names;
+  for (const train::ModelParam& p : params) names.insert(p.name);
+  const std::vector<std::string>& held = saved.parameter_names();
+  for (const std::string& name : held) {
+    if (names.count(name) == 0) {
+      fail(what, ": unexpected parameter ", quote_for_message(name), " of shape ",
+           shape_to_string(saved.parameter_shape(name)), " (not a parameter of this model)");
+    }
+  }
   for (const train::ModelParam& p : params) {
-    names.insert(p.name);
-    const auto it = saved.find(p.name);
-    if (it == saved.end()) {
+    if (std::find(held.begin(), held.end(), p.name) == held.end()) {
       fail(what, ": missing parameter 'param/", p.name, "' of shape ", shape_to_string(p.shape));
     }
-    if (it->second.shape() != p.shape) {
+    const std::vector<int64_t> shape = saved.parameter_shape(p.name);
+    if (shape != p.shape) {
       fail(what, ": parameter '", p.name, "': expected shape ", shape_to_string(p.shape), ", got ",
-           shape_to_string(it->second.shape()));
-    }
-    check_finite<float>(it->second.span(), p.shape, cat(what, ": parameter '", p.name, "'"));
-  }
-  for (const auto& [name, tensor] : saved) {
-    if (names.count(name) == 0) {
-      fail(what, ": unexpected parameter '", name, "' of shape ", shape_to_string(tensor.shape()),
-           " (not a parameter of this model)");
+           shape_to_string(shape));
     }
   }
+  // Every value checked before any is copied: a bad checkpoint leaves the model as it was.
+  std::vector<Tensor> values;
   for (const train::ModelParam& p : params) {
-    const Tensor& tensor = saved.at(p.name);
-    std::copy(tensor.vector().begin(), tensor.vector().end(), p.value.begin());
+    values.push_back(saved.parameter(p.name, p.shape));
+    check_finite<float>(values.back().span(), p.shape, cat(what, ": parameter '", p.name, "'"));
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    std::copy(values[i].vector().begin(), values[i].vector().end(), params[i].value.begin());
   }
 }
 
-/// Checks that the optimizer state belongs to these parameters before loading it.
-void check_optimizer_state(const std::string& what, const OptimizerState<float>& state,
-                           const std::vector<train::ModelParam>& params,
-                           const std::vector<std::string>& buffers) {
+/// The optimizer state of the checkpoint, each tensor read with the size of the parameter
+/// it belongs to (so a lying member is refused before it is inflated).
+OptimizerState<float> read_optimizer_state(const train::CheckpointReader& saved,
+                                           const std::vector<train::ModelParam>& params,
+                                           const std::vector<std::string>& buffers) {
+  const std::string& what = saved.what();
   std::map<std::string, int64_t> sizes;
   for (const train::ModelParam& p : params) sizes.emplace(p.name, static_cast<int64_t>(p.value.size()));
-  for (const auto& [key, tensor] : state.tensors) {
+  OptimizerState<float> state;
+  state.scalars = saved.optimizer_scalars();
+  for (const std::string& key : saved.optimizer_keys()) {
     const size_t slash = key.rfind('/');
     const std::string param = slash == std::string::npos ? key : key.substr(0, slash);
+    const std::string entry = quote_for_message("optimizer/" + key);
     const auto it = sizes.find(param);
-    if (it == sizes.end()) fail(what, ": optimizer state 'optimizer/", key, "' names no parameter of this model");
-    if (tensor.size() != it->second) {
-      fail(what, ": optimizer state 'optimizer/", key, "': expected ", it->second, " elements, got shape ",
-           shape_to_string(tensor.shape()));
+    if (it == sizes.end()) fail(what, ": optimizer state ", entry, " names no parameter of this model");
+    const std::vector<int64_t> shape = saved.optimizer_shape(key);
+    if (shape != std::vector<int64_t>{it->second}) {
+      fail(what, ": optimizer state ", entry, ": expected ", it->second, " elements, got shape ",
+           shape_to_string(shape));
     }
+    state.tensors.emplace(key, saved.optimizer_tensor(key, shape));
   }
-  if (state.tensors.empty()) return;  // before the first step of a stateful optimizer
+  if (state.tensors.empty()) return state;  // before the first step of a stateful optimizer
   for (const train::ModelParam& p : params) {
     for (const std::string& buffer : buffers) {
       if (state.tensors.count(p.name + "/" + buffer) == 0) {
@@ -236,44 +249,45 @@ void check_optimizer_state(const std::string& what, const OptimizerState<float>&
       }
     }
   }
+  return state;
 }
 
 }  // namespace
 
 Trainer Trainer::from_checkpoint(const std::string& path, const ExecOptions& exec) {
-  const std::string what = cat("checkpoint '", path, "'");
-  train::Checkpoint c = train::read_checkpoint(path);
+  const train::CheckpointReader saved(path);
+  const std::string& what = saved.what();
   TrainConfig config = with_context(what, [&] {
-    TrainConfig parsed = train::config_from_json(c.config_json);
+    TrainConfig parsed = train::config_from_json(saved.config_json());
     parsed.exec = exec;
     parsed.validate();
     return parsed;
   });
   const ThreadScope threads(config.exec.threads);
   std::unique_ptr<train::TaskModel> task =
-      with_context(what, [&] { return train::make_task_model(config, &c.task_state); });
-  for (const auto& [key, tensor] : c.task_state) {
+      with_context(what, [&] { return train::make_task_model(config, &saved.task_state()); });
+  for (const auto& [key, tensor] : saved.task_state()) {
     if (task->task_state().count(key) == 0) {
-      fail(what, ": unexpected task state 'task/", key, "' for task ", to_string(config.task));
+      fail(what, ": unexpected task state ", quote_for_message("task/" + key), " for task ", to_string(config.task));
     }
   }
   const std::vector<train::ModelParam> params = task->parameters();
-  load_parameters(what, c.parameters, params);
+  load_parameters(saved, params);
   task->parameters_changed();
 
   auto impl = std::make_unique<Impl>(config, std::move(task));
-  check_optimizer_state(what, c.optimizer, params, impl->optimizer.buffer_names());
-  with_context(what, [&] { impl->optimizer.load_state(c.optimizer); });
-  with_context(what, [&] { impl->schedule.load_state(c.lr_schedule); });
-  if (impl->schedule.epoch() != c.epochs_done) {
+  const OptimizerState<float> optimizer = read_optimizer_state(saved, params, impl->optimizer.buffer_names());
+  with_context(what, [&] { impl->optimizer.load_state(optimizer); });
+  with_context(what, [&] { impl->schedule.load_state(saved.lr_schedule()); });
+  if (impl->schedule.epoch() != saved.epochs_done()) {
     fail(what, ": the learning-rate schedule has seen ", impl->schedule.epoch(), " epochs, the run ",
-         c.epochs_done);
+         saved.epochs_done());
   }
   if (impl->optimizer.learning_rate() != optimizer_rate(impl->schedule.rate())) {
     fail(what, ": the optimizer's learning rate ", impl->optimizer.learning_rate(),
          " is not the schedule's ", impl->schedule.rate());
   }
-  impl->history = std::move(c.history);
+  impl->history = saved.history();
   return Trainer(std::move(impl));
 }
 

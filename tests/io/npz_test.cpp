@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "common/memory_limits.h"
 #include "io/expect_error.h"
 #include "io/io_test_support.h"
 #include "rnnwave/npy.h"
@@ -125,13 +126,52 @@ TEST(NpzReject, DataNotMatchingItsCrcIsAnError) {
 }
 
 TEST(NpzReject, MemberLargerThanMemoryIsRefusedBeforeReading) {
+  // A stored member's sizes must agree: checked when the archive is opened.
   ZipEntry entry{"big.npy", f4_npy({1})};
   entry.declared_size = uint64_t{1} << 60;
   entry.zip64 = true;
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_ERROR_CONTAINING(parse_npz<float>(make_zip({entry}), "big.npz"), "big.npz: member 'big.npy' needs 1.0 EiB",
-                          "of memory");
+  EXPECT_ERROR_CONTAINING(parse_npz<float>(make_zip({entry}), "big.npz"),
+                          "big.npz: member 'big.npy': stored uncompressed but its sizes differ");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  // A deflated member may claim up to 1032 times its compressed size: beyond the memory
+  // available, it is refused when read, before anything is allocated.
+  const double available = static_cast<double>(read_memory_limits().available());
+  const auto compressed = static_cast<size_t>(available / 1000.0);
+  if (compressed > (size_t{96} << 20)) GTEST_SKIP() << "the machine has too much memory for a small test archive";
+  ZipEntry deflated{"huge.npy", std::vector<std::byte>(compressed, std::byte{0})};
+  deflated.method = 8;
+  deflated.zip64 = true;
+  deflated.declared_size = static_cast<uint64_t>(static_cast<double>(compressed) * 1030.0);
+  EXPECT_ERROR_CONTAINING(parse_npz<float>(make_zip({deflated}), "huge.npz"), "huge.npz: member 'huge.npy' needs ",
+                          "of memory is available");
+}
+
+// NpzFile reads what it is asked for: a member declaring more bytes than the shape the
+// caller expects is refused before it is inflated, and members never read cost nothing
+// (not even when they could not be inflated at all).
+TEST(NpzFile, ReadsOnlyTheMembersAskedForAndChecksTheirDeclaredSize) {
+  const std::vector<std::byte> w = f4_npy({1, 2, 3});
+  std::vector<std::byte> bomb_data = testing::deflate_stored(std::vector<std::byte>(100000, std::byte{7}));
+  ZipEntry bomb{"bomb.npy", bomb_data};
+  bomb.method = 8;
+  bomb.declared_size = 90000000;  // a lie deflate allows: 900 times the data
+  ZipEntry lying{"lying.npy", testing::deflate_stored(w)};
+  lying.method = 8;
+  lying.crc = testing::crc32(w);
+  lying.declared_size = 100000;
+  const std::vector<std::byte> archive = make_zip({ZipEntry{"w.npy", w}, bomb, lying});
+  const NpzFile npz(archive, "a.npz");
+  EXPECT_EQ(npz.keys(), (std::vector<std::string>{"w", "bomb", "lying"}));
+  EXPECT_EQ(npz.shape("w"), std::vector<int64_t>{3});
+  EXPECT_EQ(npz.dtype("w"), "float32");
+  EXPECT_EQ(npz.read<float>("w", {3}).vector(), (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(npz.shape("lying"), std::vector<int64_t>{3});  // from the header alone
+  EXPECT_ERROR_CONTAINING(npz.read<float>("lying", {3}), "a.npz: member 'lying.npy': declares 100000 bytes",
+                          "more than an array of shape [3] takes");
+  EXPECT_ERROR_CONTAINING(npz.read<float>("w", {4}), "a.npz: member 'w': expected shape [4], got [3]");
+  EXPECT_ERROR_CONTAINING(npz.shape("bomb"), "a.npz: member 'bomb': not an .npy file");
+  EXPECT_ERROR_CONTAINING(npz.read<float>("none"), "a.npz: no member 'none.npy'");
 }
 
 TEST(NpzReject, SizesThatCannotBeTrueAreRefusedBeforeReading) {

@@ -1,5 +1,7 @@
 #include "io/zip_builder.h"
 
+#include <algorithm>
+
 namespace rnnwave::testing {
 
 void append(std::vector<std::byte>& out, std::string_view text) {
@@ -85,6 +87,22 @@ std::vector<std::byte> make_zip(const std::vector<ZipEntry>& entries) {
   append_le(out, directory.size(), 4);
   append_le(out, directory_offset, 4);
   append_le(out, 0, 2);
+  return out;
+}
+
+std::vector<std::byte> deflate_stored(const std::vector<std::byte>& data) {
+  std::vector<std::byte> out;
+  size_t done = 0;
+  do {
+    const size_t length = std::min<size_t>(data.size() - done, 65535);
+    const bool last = done + length == data.size();
+    out.push_back(std::byte{static_cast<unsigned char>(last ? 1 : 0)});  // BFINAL, BTYPE 00
+    append_le(out, length, 2);
+    append_le(out, ~length & 0xffff, 2);
+    out.insert(out.end(), data.begin() + static_cast<std::ptrdiff_t>(done),
+               data.begin() + static_cast<std::ptrdiff_t>(done + length));
+    done += length;
+  } while (done < data.size());
   return out;
 }
 

@@ -34,4 +34,9 @@ std::vector<std::byte> make_zip(const std::vector<ZipEntry>& entries);
 
 uint32_t crc32(const std::vector<std::byte>& data);
 
+/// `data` as a raw DEFLATE stream of stored blocks (no compression, no zlib needed): a
+/// member with method 8 that any inflater reads back as `data`, so that its declared
+/// size may lie up to deflate's 1032:1 bound.
+std::vector<std::byte> deflate_stored(const std::vector<std::byte>& data);
+
 }  // namespace rnnwave::testing

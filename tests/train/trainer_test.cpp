@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "io/io_test_support.h"
+#include "io/zip_builder.h"
 #include "io/zip_archive.h"
 #include "rnnwave/error.h"
 #include "rnnwave/data_wikitext.h"
@@ -440,6 +441,68 @@ TEST_F(TrainerCheckpoint, NotACheckpointOrOtherVersion) {
   const std::string other = dir_.file("other.npz");
   write_file_atomic(other, make_stored_zip(members, other));
   EXPECT_NE(restore_error(other).find("format version 2, this build reads version 1"), std::string::npos);
+}
+
+// A config nested 100,000 deep used to overflow the stack (nlohmann's dump(), building the
+// message); and every value quoted from it is escaped and shortened.
+TEST_F(TrainerCheckpoint, DeeplyNestedConfigIsRefusedNotACrash) {
+  for (const int depth : {30000, 100000}) {
+    std::string nested;
+    for (int i = 0; i < depth; ++i) nested += "{\"task\": ";
+    nested += "1" + std::string(static_cast<size_t>(depth), '}');
+    const std::string path = rewritten("nested.npz", [&](train::Checkpoint& c) { c.config_json = nested; });
+    const std::string message = restore_error(path);
+    EXPECT_NE(message.find("config: JSON nested deeper than 16 levels"), std::string::npos) << message.substr(0, 300);
+    EXPECT_LT(message.size(), 300u) << message.substr(0, 300);
+  }
+  const std::string path = rewritten("escape.npz", [](train::Checkpoint& c) {
+    const size_t at = c.config_json.find("\"synthetic\"");
+    c.config_json.replace(at, 11, "\"\\u001b]0;PWNED\\u0007" + std::string(100000, 'x') + "\"");
+  });
+  const std::string message = restore_error(path);
+  EXPECT_NE(message.find("config.task: expected a name such as 'lstm', got '\\x1b]0;PWNED\\x07xxx"), std::string::npos)
+      << message.substr(0, 300);
+  EXPECT_EQ(message.find('\033'), std::string::npos);
+  EXPECT_LT(message.size(), 400u);
+}
+
+// A negative second moment passed the load check and made the resumed run fail mid-epoch
+// with "mse_loss: predictions contains NaN".
+TEST_F(TrainerCheckpoint, NegativeAdamSecondMomentIsRefused) {
+  const std::string path = rewritten("negative.npz", [](train::Checkpoint& c) {
+    c.optimizer.tensors.at("head.bias/exp_avg_sq").vector()[0] = -1.0f;
+  });
+  const std::string message = restore_error(path);
+  EXPECT_NE(message.find("optimizer state 'head.bias/exp_avg_sq': value -1 at [0] is negative"), std::string::npos)
+      << message;
+}
+
+// A member whose declared size is far more than its parameter's shape takes is refused
+// before it is inflated (it used to be allocated at its declared size first), and a
+// member that is not part of a checkpoint is refused by name without being inflated.
+TEST_F(TrainerCheckpoint, MemberDeclaringMoreThanItsShapeIsRefusedBeforeInflating) {
+  std::vector<ZipEntry> entries;
+  for_each_zip_member(read_file(path_), "good", [&](const std::string& name, std::span<const std::byte> data) {
+    std::vector<std::byte> content(data.begin(), data.end());
+    if (name != "param/head.weight.npy") {
+      entries.emplace_back(name, std::move(content));
+      return;
+    }
+    // The real array, then 1 MiB of noise; declared as 1000 MiB (deflate allows 1032:1).
+    for (uint32_t i = 0; i < (1u << 20); ++i) content.push_back(std::byte{static_cast<unsigned char>(i * 7919u >> 3)});
+    ZipEntry entry(name, deflate_stored(content));
+    entry.method = 8;
+    entry.crc = crc32(content);
+    entry.declared_size = uint64_t{1000} << 20;
+    entries.push_back(std::move(entry));
+  });
+  const std::string path = dir_.file("lying.npz");
+  write_bytes(path, make_zip(entries));
+  const std::string message = restore_error(path);
+  EXPECT_NE(message.find("member 'param/head.weight.npy': declares 1048576000 bytes (1000.0 MiB), more than an "
+                         "array of shape [1, 16] takes"),
+            std::string::npos)
+      << message;
 }
 
 // ---- the language model's output layer inside the forward graph ------------------------------
