@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -103,5 +104,39 @@ std::vector<std::byte> read_file(const std::string& path);
 
 /// The atomic write used by save_npy/save_npz, for any bytes.
 void write_file_atomic(const std::string& path, std::span<const std::byte> bytes);
+
+/// The bytes save_npz writes.
+template <class T>
+std::vector<std::byte> serialize_npz(const std::map<std::string, BasicTensor<T>>& arrays);
+
+/// Outputs that appear together or not at all (a command's output and final states, or
+/// its gradients and trace). add() writes a file's bytes at once to a temporary file
+/// beside it (".NAME.tmp.XXXXXX", flushed to disk); commit() renames them all over their
+/// targets once every one has been written. An error in add() or commit(), or destruction
+/// without commit(), removes every temporary file left, so a failure leaves every target
+/// as it was (a rename that fails after others succeeded cannot undo those; renames in
+/// one directory practically do not fail). A character device or pipe target (/dev/null)
+/// cannot be renamed over: its bytes are written straight into it by commit(), before any
+/// rename. Errors name `label` (a flag, "--hn") and the path.
+class OutputFiles {
+ public:
+  OutputFiles();
+  ~OutputFiles();
+  OutputFiles(const OutputFiles&) = delete;
+  OutputFiles& operator=(const OutputFiles&) = delete;
+
+  void add(const std::string& path, std::span<const std::byte> bytes, const std::string& label = "");
+  /// For a writer that can only write to a path: `write(temporary_path)` is called now.
+  void add_written(const std::string& path, const std::function<void(const std::string&)>& write,
+                   const std::string& label = "");
+  void commit();
+
+ private:
+  struct Pending;
+  void commit_all();
+  /// Removes the temporary files not renamed yet.
+  void discard();
+  std::vector<Pending> pending_;
+};
 
 }  // namespace rnnwave

@@ -8,11 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <system_error>
 
 #include "common/memory_limits.h"
@@ -125,50 +127,153 @@ std::vector<std::byte> read_file(const std::string& path) {
   return bytes;
 }
 
-void write_file_atomic(const std::string& path, std::span<const std::byte> bytes) {
-  if (path.empty()) fail("cannot write a file with an empty path");
-  if (path.back() == '/') fail("cannot write '", path, "': the path names a directory");
+namespace {
+
+/// A character device or a pipe (say /dev/null or /dev/stdout): written straight into.
+/// Renaming a temporary file over it would replace the device; atomicity means nothing
+/// there.
+bool is_device(const std::string& path) {
   struct stat existing {};
-  if (::stat(path.c_str(), &existing) == 0 && (S_ISCHR(existing.st_mode) || S_ISFIFO(existing.st_mode))) {
-    // A device or a pipe (say /dev/null or /dev/stdout): write straight into it. Renaming
-    // a temporary file over it would replace the device; atomicity means nothing there.
-    FileDescriptor device(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK));
-    if (device.get() < 0) fail("cannot write '", path, "': ", errno_text(errno));
-    write_all(device.get(), bytes, path);
-    return;
-  }
+  return ::stat(path.c_str(), &existing) == 0 && (S_ISCHR(existing.st_mode) || S_ISFIFO(existing.st_mode));
+}
+
+/// "--hn: " or "".
+std::string prefix(const std::string& label) { return label.empty() ? "" : label + ": "; }
+
+void check_target(const std::string& path, const std::string& label) {
+  if (path.empty()) fail(prefix(label), "cannot write a file with an empty path");
+  if (path.back() == '/') fail(prefix(label), "cannot write '", path, "': the path names a directory");
+}
+
+/// A new temporary file ".NAME.tmp.XXXXXX" beside `path`, with the mode the target will
+/// have; its descriptor is open.
+std::pair<std::string, int> create_temporary(const std::string& path, const std::string& label) {
   const std::string directory = parent_directory(path);
   const std::string name = path.substr(path.find_last_of('/') + 1);
   std::string temp_path = cat(directory, "/.", name, ".tmp.XXXXXX");
-
-  FileDescriptor file(::mkstemp(temp_path.data()));
-  if (file.get() < 0) {
-    fail("cannot write '", path, "': cannot create a temporary file in '", directory,
+  const int fd = ::mkstemp(temp_path.data());
+  if (fd < 0) {
+    fail(prefix(label), "cannot write '", path, "': cannot create a temporary file in '", directory,
          "': ", errno_text(errno));
   }
-  // From here on, any failure removes the temporary file before the error propagates.
+  if (::fchmod(fd, final_mode(path)) != 0) {
+    const int code = errno;
+    ::close(fd);
+    ::unlink(temp_path.c_str());
+    fail(prefix(label), "cannot write '", path, "': cannot set the permissions of '", temp_path, "': ",
+         errno_text(code));
+  }
+  return {temp_path, fd};
+}
+
+}  // namespace
+
+struct OutputFiles::Pending {
+  std::string path;
+  std::string label;
+  std::string temp;                                       // empty for a device
+  std::vector<std::byte> device_bytes;                    // add() to a device
+  std::function<void(const std::string&)> device_writer;  // add_written() to a device
+};
+
+OutputFiles::OutputFiles() = default;
+
+OutputFiles::~OutputFiles() { discard(); }
+
+void OutputFiles::discard() {
+  for (const Pending& file : pending_) {
+    if (!file.temp.empty()) ::unlink(file.temp.c_str());
+  }
+  pending_.clear();
+}
+
+void OutputFiles::add(const std::string& path, std::span<const std::byte> bytes, const std::string& label) {
+  check_target(path, label);
+  if (is_device(path)) {
+    pending_.push_back({path, label, "", std::vector<std::byte>(bytes.begin(), bytes.end()), {}});
+    return;
+  }
+  auto [temp_path, fd] = create_temporary(path, label);
+  pending_.push_back({path, label, temp_path, {}, {}});  // removed by the destructor on failure
+  FileDescriptor file(fd);
   try {
-    if (::fchmod(file.get(), final_mode(path)) != 0) {
-      fail("cannot set the permissions of '", temp_path, "': ", errno_text(errno));
-    }
     write_all(file.get(), bytes, temp_path);
     if (::fsync(file.get()) != 0) fail("cannot sync '", temp_path, "': ", errno_text(errno));
     if (file.close_now() != 0) fail("cannot close '", temp_path, "': ", errno_text(errno));
-    if (::rename(temp_path.c_str(), path.c_str()) != 0) {
-      fail("cannot rename '", temp_path, "' to '", path, "': ", errno_text(errno));
-    }
   } catch (const Error& error) {
-    ::unlink(temp_path.c_str());
-    fail("cannot write '", path, "': ", error.what());
+    fail(prefix(label), "cannot write '", path, "': ", error.what());
+  }
+}
+
+void OutputFiles::add_written(const std::string& path, const std::function<void(const std::string&)>& write,
+                              const std::string& label) {
+  check_target(path, label);
+  if (is_device(path)) {
+    pending_.push_back({path, label, "", {}, write});
+    return;
+  }
+  auto [temp_path, fd] = create_temporary(path, label);
+  pending_.push_back({path, label, temp_path, {}, {}});
+  ::close(fd);
+  try {
+    write(temp_path);
+  } catch (const Error& error) {
+    fail(prefix(label), "cannot write '", path, "': ", error.what());
+  }
+}
+
+void OutputFiles::commit() {
+  try {
+    commit_all();
   } catch (...) {
-    ::unlink(temp_path.c_str());
+    discard();
     throw;
   }
-  try {
-    sync_directory(directory);
-  } catch (const Error& error) {
-    fail("wrote '", path, "' but ", error.what());
+}
+
+void OutputFiles::commit_all() {
+  // Devices first: a failure there must come before any target is replaced.
+  for (const Pending& file : pending_) {
+    if (!file.temp.empty()) continue;
+    try {
+      if (file.device_writer) {
+        file.device_writer(file.path);
+      } else {
+        FileDescriptor device(::open(file.path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK));
+        if (device.get() < 0) fail("cannot open it: ", errno_text(errno));
+        write_all(device.get(), file.device_bytes, file.path);
+      }
+    } catch (const Error& error) {
+      fail(prefix(file.label), "cannot write '", file.path, "': ", error.what());
+    }
   }
+  std::vector<std::string> directories;
+  for (Pending& file : pending_) {
+    if (file.temp.empty()) continue;
+    if (::rename(file.temp.c_str(), file.path.c_str()) != 0) {
+      fail(prefix(file.label), "cannot write '", file.path, "': cannot rename '", file.temp, "' to '", file.path,
+           "': ", errno_text(errno));
+    }
+    file.temp.clear();  // renamed: nothing left to remove
+    const std::string directory = parent_directory(file.path);
+    if (std::find(directories.begin(), directories.end(), directory) == directories.end()) {
+      directories.push_back(directory);
+    }
+  }
+  pending_.clear();
+  for (const std::string& directory : directories) {
+    try {
+      sync_directory(directory);
+    } catch (const Error& error) {
+      fail("wrote the files in '", directory, "' but ", error.what());
+    }
+  }
+}
+
+void write_file_atomic(const std::string& path, std::span<const std::byte> bytes) {
+  OutputFiles file;
+  file.add(path, bytes);
+  file.commit();
 }
 
 }  // namespace rnnwave

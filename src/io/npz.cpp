@@ -136,17 +136,26 @@ std::map<std::string, BasicTensor<T>> load_npz(const std::string& path) {
 }
 
 template <class T>
-void save_npz(const std::string& path, const std::map<std::string, BasicTensor<T>>& arrays) {
+std::vector<std::byte> serialize_npz(const std::map<std::string, BasicTensor<T>>& arrays) {
   std::vector<std::pair<std::string, std::vector<std::byte>>> members;
   members.reserve(arrays.size());
   for (const auto& [key, tensor] : arrays) {
-    if (key.empty()) fail(path, ": cannot save an array with an empty key");
-    if (key.find('\0') != std::string::npos) {
-      fail(path, ": key ", quote_for_message(key, 80), " contains a NUL character");
-    }
+    if (key.empty()) fail("cannot save an array with an empty key");
+    if (key.find('\0') != std::string::npos) fail("key ", quote_for_message(key, 80), " contains a NUL character");
     members.emplace_back(key + std::string(kSuffix), serialize_npy(tensor));
   }
-  write_file_atomic(path, make_stored_zip(members, path));
+  return make_stored_zip(members, ".npz");
+}
+
+template <class T>
+void save_npz(const std::string& path, const std::map<std::string, BasicTensor<T>>& arrays) {
+  std::vector<std::byte> bytes;
+  try {
+    bytes = serialize_npz(arrays);
+  } catch (const Error& e) {
+    fail(path, ": ", e.what());
+  }
+  write_file_atomic(path, bytes);
 }
 
 #define RNNWAVE_INSTANTIATE_NPZ(T)                                                                \
@@ -155,7 +164,8 @@ void save_npz(const std::string& path, const std::map<std::string, BasicTensor<T
   template std::map<std::string, BasicTensor<T>> parse_npz<T>(std::span<const std::byte>,         \
                                                               std::string_view);                  \
   template std::map<std::string, BasicTensor<T>> load_npz<T>(const std::string&);                 \
-  template void save_npz<T>(const std::string&, const std::map<std::string, BasicTensor<T>>&);
+  template void save_npz<T>(const std::string&, const std::map<std::string, BasicTensor<T>>&);     \
+  template std::vector<std::byte> serialize_npz<T>(const std::map<std::string, BasicTensor<T>>&);
 
 RNNWAVE_INSTANTIATE_NPZ(float)
 RNNWAVE_INSTANTIATE_NPZ(double)

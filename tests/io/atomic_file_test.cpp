@@ -148,6 +148,57 @@ TEST(AtomicFile, FailedSaveNpyLeavesTheExistingFileIntact) {
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"w.npy"});
 }
 
+// OutputFiles: several outputs appear together or not at all.
+
+TEST(OutputFiles, CommitRenamesEveryFileAndLeavesNoTemporary) {
+  TempDir dir;
+  write_file_atomic(dir.file("b"), to_bytes("old b"));
+  OutputFiles outputs;
+  outputs.add(dir.file("a"), to_bytes("new a"), "--a");
+  outputs.add(dir.file("b"), to_bytes("new b"), "--b");
+  outputs.add_written(dir.file("c"), [](const std::string& path) { write_file_atomic(path, to_bytes("new c")); });
+  EXPECT_EQ(read_file(dir.file("b")), to_bytes("old b"));  // nothing replaced before commit
+  outputs.commit();
+  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(read_file(dir.file("b")), to_bytes("new b"));
+  EXPECT_EQ(read_file(dir.file("c")), to_bytes("new c"));
+}
+
+TEST(OutputFiles, AFailedOutputLeavesEveryTargetAsItWas) {
+  TempDir dir;
+  write_file_atomic(dir.file("a"), to_bytes("old a"));
+  {
+    OutputFiles outputs;
+    outputs.add(dir.file("a"), to_bytes("new a"), "--output");
+    FileSizeLimit limit(4096);
+    EXPECT_ERROR_CONTAINING(outputs.add(dir.file("b"), std::vector<std::byte>(1 << 20), "--hn"),
+                            "--hn: cannot write '" + dir.file("b") + "'", "File too large");
+  }
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"a"});
+  EXPECT_EQ(read_file(dir.file("a")), to_bytes("old a"));
+  {
+    OutputFiles outputs;  // destroyed without commit
+    outputs.add(dir.file("a"), to_bytes("new a"));
+  }
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"a"});
+  EXPECT_EQ(read_file(dir.file("a")), to_bytes("old a"));
+}
+
+TEST(OutputFiles, ADeviceThatFailsComesBeforeAnyRename) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  TempDir dir;
+  OutputFiles outputs;
+  outputs.add(dir.file("y.npy"), to_bytes("y"), "--output");
+  outputs.add("/dev/full", to_bytes("hn"), "--hn");
+  EXPECT_ERROR_CONTAINING(outputs.commit(), "--hn: cannot write '/dev/full'", "No space left on device");
+  EXPECT_TRUE(dir.entries().empty());
+  OutputFiles to_null;
+  to_null.add("/dev/null", to_bytes("x"));
+  to_null.add("/dev/null", to_bytes("y"));
+  EXPECT_NO_THROW(to_null.commit());
+  EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
+}
+
 TEST(ReadFile, MissingFileAndDirectoryAreErrorsNamingThePath) {
   TempDir dir;
   EXPECT_ERROR_CONTAINING(read_file(dir.file("absent")), "cannot open '" + dir.file("absent") + "'", "No such file");
