@@ -14,4 +14,12 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+/// The Error for an array holding NaN or infinity ("grad_output contains -inf at [4, 0,
+/// 0]"): in an input it is bad data; inside a training step, where every array comes from
+/// the model itself, it means training diverged (the Trainer says so).
+class NonFiniteError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace rnnwave

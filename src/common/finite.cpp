@@ -64,9 +64,9 @@ void check_finite(std::span<const T> values, const std::vector<int64_t>& shape,
     for (size_t i = begin; i < end; ++i) {
       const T v = values[i];
       if (!std::isfinite(v)) {
-        fail(name, " contains ", std::isnan(v) ? "NaN" : (v > 0 ? "inf" : "-inf"), " at ",
-             index_to_string(static_cast<int64_t>(i), shape),
-             " (non-finite values are rejected, see README)");
+        throw NonFiniteError(cat(name, " contains ", std::isnan(v) ? "NaN" : (v > 0 ? "inf" : "-inf"), " at ",
+                                 index_to_string(static_cast<int64_t>(i), shape),
+                                 " (non-finite values are rejected, see README)"));
       }
     }
   }

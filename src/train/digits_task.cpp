@@ -48,6 +48,7 @@ class DigitsTask final : public TaskModel {
     if (loaded_) return;
     FsddOptions options;
     options.threads = config_.exec.threads;
+    options.skip_bad = config_.skip_bad_recordings;
     const std::string dir = data_set_dir(config_, "fsdd");
     FsddSplits splits = load_fsdd(dir, options);
     if (splits.stats.size() != model_.input_size()) {
@@ -60,6 +61,7 @@ class DigitsTask final : public TaskModel {
     }
     stats_ = splits.stats;
     have_stats_ = true;
+    notes_ = splits.skipped;
     std::vector<Example> train, valid;
     for (size_t i = 0; i < splits.train.size(); ++i) {
       Example example{std::move(splits.train[i].features), splits.train[i].label};
@@ -121,6 +123,8 @@ class DigitsTask final : public TaskModel {
     result.perplexity = std::numeric_limits<double>::quiet_NaN();
     return result;
   }
+
+  std::string data_notes() const override { return notes_; }
 
   std::map<std::string, BasicTensor<double>> task_state() const override {
     const int64_t F = stats_.size();
@@ -216,6 +220,7 @@ class DigitsTask final : public TaskModel {
   FeatureStats stats_;
   bool have_stats_ = false;
   bool loaded_ = false;
+  std::string notes_;
   std::vector<Example> train_, valid_, test_;
   int64_t epoch_ = 0;
   std::vector<std::vector<int64_t>> batches_;

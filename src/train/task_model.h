@@ -67,6 +67,9 @@ class TaskModel {
 
   /// digits only (others throw Error).
   virtual Trainer::Prediction predict_wav(const std::string& path) const;
+
+  /// What loading the data left out (Trainer::data_notes), "" if nothing.
+  virtual std::string data_notes() const { return ""; }
 };
 
 /// A task model from a config (already validated). With `saved` null the data is loaded

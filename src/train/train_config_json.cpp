@@ -153,6 +153,7 @@ std::string config_to_json(const TrainConfig& c) {
       {"synthetic_steps", c.synthetic_steps},
       {"synthetic_train", c.synthetic_train},
       {"synthetic_eval", c.synthetic_eval},
+      {"skip_bad_recordings", c.skip_bad_recordings},
   };
   return document.dump(1);
 }
@@ -210,6 +211,7 @@ TrainConfig config_from_json(std::string_view text) {
   c.synthetic_steps = f.integer("synthetic_steps");
   c.synthetic_train = f.integer("synthetic_train");
   c.synthetic_eval = f.integer("synthetic_eval");
+  c.skip_bad_recordings = f.optional_flag("skip_bad_recordings", false);  // absent before it existed
   f.finish();
   return c;
 }

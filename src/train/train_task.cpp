@@ -78,6 +78,9 @@ void TrainConfig::validate() const {
   if (batch_size > kMaxCount || bptt > kMaxCount) {
     fail("train config: batch_size ", batch_size, " and bptt ", bptt, " must be at most ", kMaxCount);
   }
+  if (skip_bad_recordings && task != TrainTask::digits) {
+    fail("train config: skip_bad_recordings is for task digits, not ", to_string(task));
+  }
   if (to_string(exec.schedule) == "?") {
     fail("train config: unknown schedule ", static_cast<int>(exec.schedule));
   }

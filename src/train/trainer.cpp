@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <set>
 
@@ -64,6 +65,25 @@ auto with_context(const std::string& what, Body&& body) {
   }
 }
 
+/// What a NonFiniteError says, without the note for inputs ("see README").
+std::string non_finite_detail(const NonFiniteError& error) {
+  const std::string message = error.what();
+  return message.substr(0, message.find(" (non-finite values are rejected"));
+}
+
+/// "training diverged at epoch 1, batch 2 of 16 (the loss is inf); try a lower learning
+/// rate (now 1e+30) or clipping the gradient norm (...)".
+[[noreturn]] void diverged(const TrainConfig& config, double rate, const std::string& where,
+                           const std::string& detail) {
+  const std::string advice =
+      config.clip_norm > 0
+          ? cat("try a lower learning rate (now ", rate, ") or a lower gradient clipping threshold (clip_norm, now ",
+                config.clip_norm, ")")
+          : cat("try a lower learning rate (now ", rate,
+                ") or clipping the gradient norm (clip_norm; --clip on the command line)");
+  fail("training diverged at ", where, " (", detail, "); ", advice);
+}
+
 }  // namespace
 
 struct Trainer::Impl {
@@ -104,13 +124,23 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
   int64_t items = 0;
   for (int64_t b = 0; b < batches; ++b) {
     train::BatchLoss loss;
-    with_context(cat("epoch ", epoch + 1, ", batch ", b + 1, " of ", batches), [&] {
+    // Inside a step every array comes from the model: a NaN or infinity there means the
+    // run diverged, which the message says with what to change.
+    const std::string where = cat("epoch ", epoch + 1, ", batch ", b + 1, " of ", batches);
+    try {
       loss = run.task->train_batch(b);
-      const std::vector<ParamRef<float>> params = train::param_refs(run.task->parameters());
-      if (run.config.clip_norm > 0) clip_grad_norm<float>(params, run.config.clip_norm);
-      run.optimizer.step(params);
-      run.task->parameters_changed();
-    });
+      if (std::isfinite(loss.mean)) {
+        const std::vector<ParamRef<float>> params = train::param_refs(run.task->parameters());
+        if (run.config.clip_norm > 0) clip_grad_norm<float>(params, run.config.clip_norm);
+        run.optimizer.step(params);
+        run.task->parameters_changed();
+      }
+    } catch (const NonFiniteError& e) {
+      diverged(run.config, rate, where, non_finite_detail(e));
+    } catch (const Error& e) {
+      fail(where, ": ", e.what());
+    }
+    if (!std::isfinite(loss.mean)) diverged(run.config, rate, where, cat("the loss is ", loss.mean));
     loss_sum += loss.mean;
     items += loss.items;
     if (on_progress) {
@@ -125,8 +155,16 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
     }
   }
   const double train_seconds = seconds_since(start);
-  const EvalResult valid = with_context(cat("epoch ", epoch + 1, ", validation"),
-                                        [&] { return run.task->evaluate(EvalSplit::validation); });
+  const std::string where = cat("epoch ", epoch + 1, ", validation");
+  EvalResult valid;
+  try {
+    valid = run.task->evaluate(EvalSplit::validation);
+  } catch (const NonFiniteError& e) {
+    diverged(run.config, rate, where, non_finite_detail(e));
+  } catch (const Error& e) {
+    fail(where, ": ", e.what());
+  }
+  if (!std::isfinite(valid.loss)) diverged(run.config, rate, where, cat("the validation loss is ", valid.loss));
   EpochMetrics metrics;
   metrics.epoch = epoch + 1;
   metrics.train_loss = loss_sum / static_cast<double>(batches);
@@ -140,6 +178,20 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
   run.history.push_back(metrics);
   return metrics;
 }
+
+void Trainer::set_epochs(int64_t epochs) {
+  if (epochs < 1 || epochs < epochs_done()) {
+    fail("epochs must be at least 1 and at least the ", epochs_done(), " epochs done, got ", epochs);
+  }
+  impl_->config.epochs = epochs;
+}
+
+void Trainer::load_data() {
+  const ThreadScope threads(impl_->config.exec.threads);
+  impl_->task->load_data();
+}
+
+std::string Trainer::data_notes() const { return impl_->task->data_notes(); }
 
 EvalResult Trainer::evaluate(EvalSplit split) {
   const ThreadScope threads(impl_->config.exec.threads);

@@ -98,6 +98,10 @@ struct TrainConfig {
   int64_t synthetic_train = 2000;   ///< training sequences
   int64_t synthetic_eval = 500;     ///< validation and test sequences, each
 
+  /// digits: leave out the recordings that cannot be used (too short, corrupt, misnamed,
+  /// of another format) instead of refusing the data set; data_notes() names them.
+  bool skip_bad_recordings = false;
+
   /// How the recurrent stack runs (schedule, threads); the other layers use the same
   /// thread count. Not part of the run's identity: results do not depend on it.
   ExecOptions exec;
@@ -182,9 +186,25 @@ class Trainer {
   /// Trains one epoch, validates, steps the learning-rate schedule (with the validation
   /// loss) and returns the epoch's metrics (also appended to history()). Each batch: forward,
   /// backward, clip_grad_norm over every parameter (if clip_norm > 0), one optimizer step.
-  /// A non-finite loss or gradient throws Error naming the epoch and batch; the run is then
-  /// left mid-epoch (restart it from its last checkpoint).
+  /// A NaN or infinity in a step (the loss, a gradient, an activation) or in the
+  /// validation loss throws Error "training diverged at epoch E, batch B of N (...)",
+  /// suggesting a lower learning rate or gradient clipping; the run is then left mid-epoch
+  /// (restart it from its last checkpoint).
   EpochMetrics train_epoch(const std::function<void(const TrainProgress&)>& on_progress = {});
+
+  /// Sets the number of epochs the run aims at (config().epochs), which the next
+  /// checkpoint keeps: what a resumed run continues to. Throws Error below 1 or below
+  /// epochs_done().
+  void set_epochs(int64_t epochs);
+
+  /// Reads the data set now if it is not read yet (a restored run reads it on first
+  /// need): Error if it is missing, corrupt or not the data of this run. For callers that
+  /// must know the data is there before they write anything.
+  void load_data();
+
+  /// What loading the data left out, to tell the user ("FSDD: 2 of 3000 recordings ...
+  /// cannot be used: ..." with skip_bad_recordings), or "".
+  std::string data_notes() const;
 
   /// Scores the validation or test split with dropout off (the test split of synthetic is
   /// its own stream; of digits, FSDD's test takes; of wikitext2, wiki.test.tokens).
