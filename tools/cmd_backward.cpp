@@ -27,6 +27,11 @@ void run(const BackwardFlags& flags) {
   }
   check_writable(flags.grads, "--grads");
   check_writable(flags.exec.trace, "--trace");
+  const InputFlags& in = flags.inputs;
+  check_distinct_files({{"--weights", in.weights}, {"--input", in.input}, {"--lengths", in.lengths},
+                        {"--h0", in.h0}, {"--c0", in.c0}, {"--grad-output", flags.grad_output},
+                        {"--grad-hn", flags.grad_hn}, {"--grad-cn", flags.grad_cn}},
+                       {{"--grads", flags.grads}, {"--trace", flags.exec.trace}});
   const Rnn rnn(load_model_weights(spec, flags.inputs), options);
   const ProblemFiles files = load_problem(spec, flags.inputs);
   const std::vector<int64_t> state{spec.layers * spec.directions(), files.batch,
@@ -63,8 +68,10 @@ void run(const BackwardFlags& flags) {
   grads.emplace("input", std::move(grad_input));
   grads.emplace("h0", std::move(grad_h0));
   if (lstm) grads.emplace("c0", std::move(grad_c0));
-  save_npz(flags.grads, grads);
-  write_trace(flags.exec, trace);
+  OutputFiles outputs;  // all or nothing
+  outputs.add(flags.grads, serialize_npz(grads), "--grads");
+  add_trace(outputs, flags.exec, trace);
+  outputs.commit();
 }
 
 }  // namespace

@@ -118,7 +118,9 @@ void run(const BenchFlags& flags) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (timed) times_ms.push_back(ms);
   }
-  write_trace(flags.exec, trace);
+  OutputFiles outputs;
+  add_trace(outputs, flags.exec, trace);
+  outputs.commit();
 
   const Plan plan = rnn.plan(T, N);
   rusage usage{};
@@ -177,19 +179,20 @@ void add_bench_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "bench", "Time inference or training (forward + backward, every gradient) on synthetic data");
   add_model_flags(*command, flags->model);
-  command->add_option("--seq-len", flags->steps, "Steps per sequence (T)")->required();
-  command->add_option("--batch", flags->batch, "Sequences per batch (N)")->required();
+  command->add_option("--seq-len", flags->steps, "Steps per sequence (T)")->required()->check(at_least(1));
+  command->add_option("--batch", flags->batch, "Sequences per batch (N)")->required()->check(at_least(1));
   command->add_option("--mode", flags->mode, "inference (default) or training");
   add_exec_flags(*command, flags->exec);
-  command->add_option("--repeats", flags->repeats, "Timed repetitions (default 10)");
-  command->add_option("--warmup", flags->warmup, "Untimed repetitions first (default 2)");
+  command->add_option("--repeats", flags->repeats, "Timed repetitions (default 10)")->check(at_least(1));
+  command->add_option("--warmup", flags->warmup, "Untimed repetitions first (default 2)")->check(at_least(0));
   command->add_option("--step-block", flags->step_block,
                       "Steps per projection task (default: chosen by the engine)");
   command->add_option("--batch-splits", flags->batch_splits,
                       "Independent sub-batches (default: chosen by the engine)");
   command->add_option("--hidden-splits", flags->hidden_splits,
                       "Parts of each step, by hidden units (default: chosen by the engine)");
-  command->add_option("--seed", flags->seed, "Seed of the synthetic weights and data");
+  command->add_option("--seed", flags->seed, "Seed of the synthetic weights and data, in [0, 2^64)")
+      ->check(unsigned64());
   command->add_flag("--json", flags->json, "Print one JSON object instead of a summary line");
   command->callback([flags] { run(*flags); });
 }

@@ -28,6 +28,11 @@ void run(const ForwardFlags& flags) {
   check_writable(flags.hn, "--hn");
   check_writable(flags.cn, "--cn");
   check_writable(flags.exec.trace, "--trace");
+  const InputFlags& in = flags.inputs;
+  check_distinct_files({{"--weights", in.weights}, {"--input", in.input}, {"--lengths", in.lengths},
+                        {"--h0", in.h0}, {"--c0", in.c0}},
+                       {{"--output", flags.output}, {"--hn", flags.hn}, {"--cn", flags.cn},
+                        {"--trace", flags.exec.trace}});
   const Rnn rnn(load_model_weights(spec, flags.inputs), options);
   const ProblemFiles files = load_problem(spec, flags.inputs);
 
@@ -42,10 +47,13 @@ void run(const ForwardFlags& flags) {
   args.cn = cn.span();
   rnn.forward(args);
 
-  save_npy(flags.output, output);
-  if (!flags.hn.empty()) save_npy(flags.hn, hn);
-  if (!flags.cn.empty()) save_npy(flags.cn, cn);
-  write_trace(flags.exec, trace);
+  // All or nothing: a failure to write one output leaves none of them written.
+  OutputFiles outputs;
+  outputs.add(flags.output, serialize_npy(output), "--output");
+  if (!flags.hn.empty()) outputs.add(flags.hn, serialize_npy(hn), "--hn");
+  if (!flags.cn.empty()) outputs.add(flags.cn, serialize_npy(cn), "--cn");
+  add_trace(outputs, flags.exec, trace);
+  outputs.commit();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // rnnwave predict: the digit spoken in WAV files, by a run trained on the digits task.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -19,29 +20,46 @@ struct PredictFlags {
   bool json = false;
 };
 
-void refuse_task(const std::string& dir, const std::string& task) {
-  throw Error("--model " + dir + " is a " + task +
-              " model; predict needs a model trained with --task digits");
+/// "2 of 5 files cannot be used: 'a.wav' is too short: ...; 'b.wav' ...": every bad file
+/// counted, the first few named, on one line.
+std::string bad_files_message(const std::vector<std::string>& problems, size_t files) {
+  constexpr size_t kListed = 5;
+  std::string list;
+  for (size_t i = 0; i < std::min(problems.size(), kListed); ++i) list += (i > 0 ? "; " : "") + problems[i];
+  if (problems.size() > kListed) list += "; and " + std::to_string(problems.size() - kListed) + " more";
+  if (files == 1) return list;
+  return std::to_string(problems.size()) + " of " + std::to_string(files) + " files cannot be used: " + list;
 }
 
 void run(const PredictFlags& flags) {
   const ExecOptions exec = exec_options(flags.exec);
-  // config.json names the task: a quick refusal before the checkpoint and its data load.
-  const std::string hint = run_task_hint(flags.model);
-  if (!hint.empty() && hint != to_string(TrainTask::digits)) refuse_task(flags.model, hint);
   const Trainer trainer = load_run(flags.model, "--model", exec);
   if (trainer.config().task != TrainTask::digits) {
-    refuse_task(flags.model, std::string(to_string(trainer.config().task)));
+    throw Error("--model " + flags.model + " is a " + std::string(to_string(trainer.config().task)) +
+                " model; predict needs a model trained with --task digits");
   }
+  // Every file first: a list with bad files prints no prediction, and the error names
+  // every bad file, not only the first.
+  std::vector<Trainer::Prediction> predictions;
+  std::vector<std::string> problems;
   for (const std::string& wav : flags.wavs) {
-    const Trainer::Prediction prediction = trainer.predict_wav(wav);
+    try {
+      predictions.push_back(trainer.predict_wav(wav));
+    } catch (const Error& e) {
+      problems.push_back(e.what());
+    }
+  }
+  if (!problems.empty()) throw Error(bad_files_message(problems, flags.wavs.size()));
+  for (size_t i = 0; i < flags.wavs.size(); ++i) {
+    const std::string& wav = flags.wavs[i];
+    const Trainer::Prediction& prediction = predictions[i];
     const double p = prediction.probabilities[static_cast<size_t>(prediction.label)];
     if (flags.json) {
       const nlohmann::json line = {{"file", wav},
                                    {"digit", prediction.label},
                                    {"probability", p},
                                    {"probabilities", prediction.probabilities}};
-      std::printf("%s\n", line.dump().c_str());
+      std::printf("%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else if (flags.wavs.size() == 1) {
       std::printf("%d (probability %.3f)\n", prediction.label, p);
     } else {

@@ -4,8 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <charconv>
+#include <climits>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <sstream>
@@ -32,30 +33,85 @@ struct TrainFlags {
   std::string task, out, resume, data, export_data;
   int64_t epochs = 0, stop_after = 0;
   ExecFlags exec;
+  CLI::App* command = nullptr;
   CLI::Option* epochs_option = nullptr;
   CLI::Option* data_option = nullptr;
   CLI::Option* lr_period_option = nullptr;
   std::vector<ConfigFlag> config_flags;
 };
 
-/// A seed: a decimal integer in [0, 2^64) (CLI11 would wrap "-1" around).
-const CLI::Validator kUnsigned64(
-    [](std::string& text) -> std::string {
-      uint64_t value = 0;
-      const char* end = text.data() + text.size();
-      const auto [stop, ec] = std::from_chars(text.data(), end, value);
-      if (ec != std::errc() || stop != end) return "expected an integer in [0, 2^64), got " + text;
-      return "";
-    },
-    "");
+/// A flag that only means something for some settings: given with others, it would be
+/// silently ignored, so it is refused ("--embedding-size does not apply to --task
+/// synthetic: it is for --task wikitext2").
+struct FlagScope {
+  const char* flag;
+  bool (*applies)(const TrainConfig&);
+  const char* applies_to;                  // "--task wikitext2"
+  std::string (*setting)(const TrainConfig&);  // "--task synthetic"
+};
+
+std::string task_setting(const TrainConfig& c) { return "--task " + std::string(to_string(c.task)); }
+std::string optimizer_setting(const TrainConfig& c) {
+  return "--optimizer " + std::string(to_string(c.optimizer.kind));
+}
+std::string schedule_setting(const TrainConfig& c) {
+  return "--lr-schedule " + std::string(to_string(c.lr_schedule.kind));
+}
+bool is_synthetic(const TrainConfig& c) { return c.task == TrainTask::synthetic; }
+bool is_digits(const TrainConfig& c) { return c.task == TrainTask::digits; }
+bool is_wikitext2(const TrainConfig& c) { return c.task == TrainTask::wikitext2; }
+bool reads_data(const TrainConfig& c) { return c.task != TrainTask::synthetic; }
+bool classifies(const TrainConfig& c) { return c.task != TrainTask::wikitext2; }
+bool is_sgd(const TrainConfig& c) { return c.optimizer.kind == OptimizerKind::sgd; }
+bool is_adam(const TrainConfig& c) { return c.optimizer.kind == OptimizerKind::adam; }
+bool decays(const TrainConfig& c) {
+  return c.lr_schedule.kind == LrScheduleKind::step || c.lr_schedule.kind == LrScheduleKind::plateau;
+}
+bool is_step(const TrainConfig& c) { return c.lr_schedule.kind == LrScheduleKind::step; }
+bool is_plateau(const TrainConfig& c) { return c.lr_schedule.kind == LrScheduleKind::plateau; }
+bool has_minimum(const TrainConfig& c) {
+  return c.lr_schedule.kind == LrScheduleKind::plateau || c.lr_schedule.kind == LrScheduleKind::cosine;
+}
+bool is_cosine(const TrainConfig& c) { return c.lr_schedule.kind == LrScheduleKind::cosine; }
+
+const FlagScope kFlagScopes[] = {
+    {"--embedding-size", is_wikitext2, "--task wikitext2", task_setting},
+    {"--bptt", is_wikitext2, "--task wikitext2", task_setting},
+    {"--pooling", classifies, "--task digits or synthetic", task_setting},
+    {"--synthetic-steps", is_synthetic, "--task synthetic", task_setting},
+    {"--synthetic-train", is_synthetic, "--task synthetic", task_setting},
+    {"--synthetic-eval", is_synthetic, "--task synthetic", task_setting},
+    {"--skip-bad-recordings", is_digits, "--task digits", task_setting},
+    {"--data", reads_data, "--task digits or wikitext2 (synthetic makes its own data)", task_setting},
+    {"--momentum", is_sgd, "--optimizer sgd", optimizer_setting},
+    {"--nesterov", is_sgd, "--optimizer sgd", optimizer_setting},
+    {"--beta1", is_adam, "--optimizer adam", optimizer_setting},
+    {"--beta2", is_adam, "--optimizer adam", optimizer_setting},
+    {"--eps", is_adam, "--optimizer adam", optimizer_setting},
+    {"--lr-factor", decays, "--lr-schedule step or plateau", schedule_setting},
+    {"--lr-every", is_step, "--lr-schedule step", schedule_setting},
+    {"--lr-patience", is_plateau, "--lr-schedule plateau", schedule_setting},
+    {"--lr-threshold", is_plateau, "--lr-schedule plateau", schedule_setting},
+    {"--lr-min", has_minimum, "--lr-schedule plateau or cosine", schedule_setting},
+    {"--lr-period", is_cosine, "--lr-schedule cosine", schedule_setting},
+};
+
+void refuse_flags_that_do_not_apply(const CLI::App& command, const TrainConfig& config) {
+  for (const FlagScope& scope : kFlagScopes) {
+    const CLI::Option* option = command.get_option_no_throw(scope.flag);
+    if (option == nullptr || option->count() == 0 || scope.applies(config)) continue;
+    throw Error(std::string(scope.flag) + " does not apply to " + scope.setting(config) + ": it is for " +
+                scope.applies_to);
+  }
+}
 
 template <class T, class Set>
 CLI::Option* add_config_flag(CLI::App& command, TrainFlags& flags, const std::string& name,
-                             const std::string& help, Set set) {
+                             const std::string& help, Set set, int64_t minimum = INT64_MIN) {
   auto value = std::make_shared<T>();
   CLI::Option* option = command.add_option(name, *value, help);
-  if constexpr (std::is_same_v<T, int64_t>) option->check(int64_in_range());
-  if constexpr (std::is_same_v<T, uint64_t>) option->check(kUnsigned64);
+  if constexpr (std::is_same_v<T, int64_t>) option->check(at_least(minimum));
+  if constexpr (std::is_same_v<T, uint64_t>) option->check(unsigned64());
   flags.config_flags.push_back({option, [value, set](TrainConfig& c) { set(c, *value); }});
   return option;
 }
@@ -91,8 +147,9 @@ std::string task_defaults() {
     }
     out << ", batch " << c.batch_size << ", " << c.epochs << " epochs, seed " << c.seed << "\n";
   }
-  out << "Run directory: checkpoint.npz, config.json, metrics.jsonl, curves.png, initial.npz, "
-         "model.npz (docs/training.md).";
+  out << "Run directory: checkpoint.npz (written before epoch 1 and after each epoch; what "
+         "--resume, eval and predict read), config.json (for people, never read), metrics.jsonl, "
+         "curves.png, initial.npz, model.npz (docs/training.md).";
   return out.str();
 }
 
@@ -122,6 +179,12 @@ void train_epochs(Trainer& trainer, const std::string& dir, int64_t target, int6
   }
 }
 
+/// Says what loading the data left out (--skip-bad-recordings).
+void print_data_notes(const Trainer& trainer) {
+  const std::string notes = trainer.data_notes();
+  if (!notes.empty()) std::fprintf(stderr, "rnnwave: --skip-bad-recordings: left out: %s\n", notes.c_str());
+}
+
 void start_run(const TrainFlags& flags, const ExecOptions& exec) {
   if (flags.task.empty()) {
     throw Error("--task is required for a new run (synthetic, digits or wikitext2); to "
@@ -147,20 +210,31 @@ void start_run(const TrainFlags& flags, const ExecOptions& exec) {
     }
   }
   if (flags.epochs_option->count() > 0) config.epochs = flags.epochs;
-  if (flags.data_option->count() > 0) config.data_dir = flags.data;
-  if (config.epochs < 1) {
-    throw Error("--epochs must be at least 1, got " + std::to_string(config.epochs));
-  }
+  // Absolute, so that eval, predict and --resume find the data from any directory.
+  if (flags.data_option->count() > 0) config.data_dir = std::filesystem::absolute(flags.data).lexically_normal();
+  refuse_flags_that_do_not_apply(*flags.command, config);
   if (config.lr_schedule.kind == LrScheduleKind::cosine && flags.lr_period_option->count() == 0) {
     config.lr_schedule.period = std::max<int64_t>(1, config.epochs);
   }
   config.exec = exec;
   config.validate();
   refuse_existing_run(flags.out);
-  if (!flags.export_data.empty()) check_writable(flags.export_data, "--export-data");
+  if (!flags.export_data.empty()) {
+    check_writable(flags.export_data, "--export-data");
+    std::vector<FileFlag> outputs = {{"--export-data", flags.export_data}};
+    for (const char* name : run_files()) outputs.push_back({std::string("the run's ") + name, run_file(flags.out, name)});
+    check_distinct_files({}, outputs);
+  }
 
   Trainer trainer(config);  // loads the data: errors come before the run directory exists
+  print_data_notes(trainer);
   create_run_dir(flags.out);
+  const RunLock lock(flags.out, "--out");
+  refuse_existing_run(flags.out);  // again, holding the lock: another run may have begun
+  remove_stale_temporaries(flags.out);
+  // The checkpoint first, before epoch 1: a run stopped at any point after it resumes
+  // (from its initial state if no epoch finished).
+  trainer.save_checkpoint(run_file(flags.out, kCheckpointFile));
   write_config(flags.out, trainer.config(), config.epochs);
   trainer.export_parameters(run_file(flags.out, kInitialFile));
   if (!flags.export_data.empty()) trainer.export_data(flags.export_data);
@@ -185,16 +259,25 @@ void resume_run(const TrainFlags& flags, const ExecOptions& exec) {
                 "no --resume");
   }
   const std::string& dir = flags.resume;
+  if (!std::filesystem::is_directory(dir)) throw Error("--resume " + dir + ": no such run directory");
+  const RunLock lock(dir, "--resume");
+  remove_stale_temporaries(dir);
+  check_run_files_writable(dir, "--resume");
+  // Everything is loaded and checked before anything is written: the checkpoint (the
+  // run's settings and its aim, never config.json, which is written for people), then
+  // the data when there is training to do.
   Trainer trainer = load_run(dir, "--resume", exec);
   const int64_t done = trainer.epochs_done();
-  // Without --epochs: the total last aimed at (config.json), else the run's own --epochs.
-  const int64_t aimed = std::max(run_epochs_hint(dir), trainer.config().epochs);
-  const int64_t target = flags.epochs_option->count() > 0 ? flags.epochs : std::max(aimed, done);
-  if (target < 1) throw Error("--epochs must be at least 1, got " + std::to_string(target));
+  const int64_t target = flags.epochs_option->count() > 0 ? flags.epochs : std::max(trainer.config().epochs, done);
   if (target < done) {
     throw Error("--epochs " + std::to_string(target) + " is below the " + std::to_string(done) +
                 " epochs " + dir + " has already done");
   }
+  if (done < target) {
+    trainer.load_data();
+    print_data_notes(trainer);
+  }
+  trainer.set_epochs(target);
   // The files derived from the checkpoint are made to agree with it again (a crash may
   // have come between the checkpoint and them).
   write_config(dir, trainer.config(), target);
@@ -213,9 +296,6 @@ void resume_run(const TrainFlags& flags, const ExecOptions& exec) {
 
 void run(const TrainFlags& flags) {
   const ExecOptions exec = exec_options(flags.exec);
-  if (flags.stop_after < 0) {
-    throw Error("--stop-after must be >= 0 (0 = no stop), got " + std::to_string(flags.stop_after));
-  }
   if (flags.resume.empty()) {
     start_run(flags, exec);
   } else {
@@ -227,14 +307,14 @@ void add_model_config_flags(CLI::App& c, TrainFlags& f) {
   add_config_flag<std::string>(c, f, "--cell", "Cell kind: rnn_tanh, rnn_relu, lstm or gru",
                                [](TrainConfig& t, const std::string& v) { t.cell = parse_cell_kind(v); });
   add_config_flag<int64_t>(c, f, "--hidden-size", "Hidden units per direction (H)",
-                           [](TrainConfig& t, int64_t v) { t.hidden_size = v; });
+                           [](TrainConfig& t, int64_t v) { t.hidden_size = v; }, 1);
   add_config_flag<int64_t>(c, f, "--layers", "Stacked recurrent layers (L)",
-                           [](TrainConfig& t, int64_t v) { t.layers = v; });
+                           [](TrainConfig& t, int64_t v) { t.layers = v; }, 1);
   add_bool_flag(c, f, "--bidirectional,!--no-bidirectional",
                 "Two directions per layer, or one (--no-bidirectional); not for wikitext2",
                 [](TrainConfig& t, bool v) { t.bidirectional = v; });
   add_config_flag<int64_t>(c, f, "--embedding-size", "wikitext2: word embedding size (0 = H)",
-                           [](TrainConfig& t, int64_t v) { t.embedding_size = v; });
+                           [](TrainConfig& t, int64_t v) { t.embedding_size = v; }, 0);
   add_config_flag<std::string>(
       c, f, "--pooling", "digits, synthetic: last (state at each sequence's end) or mean",
       [](TrainConfig& t, const std::string& v) { t.pooling = parse_pooling(v); });
@@ -271,44 +351,48 @@ void add_optimizer_config_flags(CLI::App& c, TrainFlags& f) {
   add_config_flag<double>(c, f, "--lr-factor", "step, plateau: multiplier in (0, 1)",
                           [](TrainConfig& t, double v) { t.lr_schedule.factor = v; });
   add_config_flag<int64_t>(c, f, "--lr-every", "step: epochs between decays (1)",
-                           [](TrainConfig& t, int64_t v) { t.lr_schedule.every = v; });
+                           [](TrainConfig& t, int64_t v) { t.lr_schedule.every = v; }, 1);
   add_config_flag<int64_t>(c, f, "--lr-patience", "plateau: epochs without improvement tolerated (0)",
-                           [](TrainConfig& t, int64_t v) { t.lr_schedule.patience = v; });
+                           [](TrainConfig& t, int64_t v) { t.lr_schedule.patience = v; }, 0);
   add_config_flag<double>(c, f, "--lr-threshold", "plateau: relative improvement required (0)",
                           [](TrainConfig& t, double v) { t.lr_schedule.threshold = v; });
   add_config_flag<double>(c, f, "--lr-min", "plateau: floor; cosine: final rate (0)",
                           [](TrainConfig& t, double v) { t.lr_schedule.minimum = v; });
   f.lr_period_option = add_config_flag<int64_t>(
       c, f, "--lr-period", "cosine: epochs of the half cosine (default: --epochs)",
-      [](TrainConfig& t, int64_t v) { t.lr_schedule.period = v; });
+      [](TrainConfig& t, int64_t v) { t.lr_schedule.period = v; }, 1);
 }
 
 void add_data_config_flags(CLI::App& c, TrainFlags& f) {
   add_config_flag<int64_t>(c, f, "--batch-size", "Sequences per batch (N)",
-                           [](TrainConfig& t, int64_t v) { t.batch_size = v; });
+                           [](TrainConfig& t, int64_t v) { t.batch_size = v; }, 1);
   add_config_flag<int64_t>(c, f, "--bptt", "wikitext2: steps per truncated-BPTT segment",
-                           [](TrainConfig& t, int64_t v) { t.bptt = v; });
+                           [](TrainConfig& t, int64_t v) { t.bptt = v; }, 1);
   add_config_flag<uint64_t>(c, f, "--seed", "Seed of the initial weights, shuffles and dropout",
                             [](TrainConfig& t, uint64_t v) { t.seed = v; });
   add_config_flag<int64_t>(
       c, f, "--max-train", "Use only this many training sequences (tokens for wikitext2); 0 = all",
-      [](TrainConfig& t, int64_t v) { t.max_train = v; });
+      [](TrainConfig& t, int64_t v) { t.max_train = v; }, 0);
   add_config_flag<int64_t>(
       c, f, "--max-eval", "Use only this many validation/test sequences (tokens); 0 = all",
-      [](TrainConfig& t, int64_t v) { t.max_eval = v; });
+      [](TrainConfig& t, int64_t v) { t.max_eval = v; }, 0);
   add_config_flag<int64_t>(c, f, "--synthetic-steps", "synthetic: steps per sequence (T)",
-                           [](TrainConfig& t, int64_t v) { t.synthetic_steps = v; });
+                           [](TrainConfig& t, int64_t v) { t.synthetic_steps = v; }, 2);
   add_config_flag<int64_t>(c, f, "--synthetic-train", "synthetic: training sequences",
-                           [](TrainConfig& t, int64_t v) { t.synthetic_train = v; });
+                           [](TrainConfig& t, int64_t v) { t.synthetic_train = v; }, 1);
+  add_bool_flag(c, f, "--skip-bad-recordings",
+                "digits: leave out the recordings that cannot be used (too short, corrupt, "
+                "misnamed, of another format), naming them, instead of refusing the data set",
+                [](TrainConfig& t, bool v) { t.skip_bad_recordings = v; });
   add_config_flag<int64_t>(c, f, "--synthetic-eval", "synthetic: validation and test sequences, each",
-                           [](TrainConfig& t, int64_t v) { t.synthetic_eval = v; });
+                           [](TrainConfig& t, int64_t v) { t.synthetic_eval = v; }, 1);
 }
 
 }  // namespace
 
 void add_train_command(CLI::App& app) {
   auto flags = std::make_shared<TrainFlags>();
-  CLI::App* c = app.add_subcommand(
+  CLI::App* c = flags->command = app.add_subcommand(
       "train", "Train a model on a task into a run directory (one checkpoint per epoch), or "
                "continue one (--resume)");
   c->add_option("--task", flags->task, "synthetic (the adding problem), digits (FSDD spoken "
@@ -327,11 +411,11 @@ void add_train_command(CLI::App& app) {
   add_data_config_flags(*c, *flags);
   flags->epochs_option = c->add_option("--epochs", flags->epochs,
                                        "Epochs in all (with --resume: the new total)")
-                             ->check(int64_in_range());
+                             ->check(at_least(1));
   c->add_option("--stop-after", flags->stop_after,
                 "End this invocation after this many epochs (continue later with --resume); "
                 "0 = train to --epochs")
-      ->check(int64_in_range());
+      ->check(at_least(0));
   c->add_option("--threads", flags->exec.threads, "Worker threads; 0 (default) = all cores");
   c->add_option("--schedule", flags->exec.schedule,
                 "Schedule of the recurrent stack: wavefront (default), layerwise or sequential; "

@@ -1,5 +1,5 @@
 // rnnwave: the command-line tool. Errors become one line on stderr and exit status 1
-// (2 for a malformed command line).
+// (2 for a malformed command line, such as an option given twice).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -30,6 +30,35 @@ std::string missing_command(const CLI::App& app, int argc, char** argv) {
          "'; expected a command: " + command_names(app);
 }
 
+/// Every option that takes one value (or is a flag) refuses a second occurrence: the
+/// same rule for every command (CLI11 would let a flag repeat, and say "At Most 1
+/// required but received 2" for an option).
+void refuse_repeats(CLI::App& app) {
+  for (CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+    for (CLI::Option* option : command->get_options()) {
+      if (option != command->get_help_ptr() && option->get_expected_max() <= 1) {
+        option->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+      }
+    }
+  }
+}
+
+/// "--repeats given twice" for the option of the command line given more than once, or
+/// "" if none was (the mismatch is then of another kind).
+std::string repeated_option(const CLI::App& app) {
+  for (const CLI::App* command : app.get_subcommands()) {
+    for (const CLI::Option* option : command->get_options()) {
+      if (option->get_expected_max() > 1 || option->count() < 2) continue;
+      std::string names;  // "--bidirectional/--no-bidirectional"
+      for (const std::string& name : option->get_lnames()) names += (names.empty() ? "--" : "/--") + name;
+      if (names.empty()) names = option->get_name();
+      const std::string times = option->count() == 2 ? "twice" : std::to_string(option->count()) + " times";
+      return names + " given " + times;
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -41,6 +70,7 @@ int main(int argc, char** argv) {
   rnnwave::tools::add_train_command(app);
   rnnwave::tools::add_eval_command(app);
   rnnwave::tools::add_predict_command(app);
+  refuse_repeats(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -50,8 +80,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    const std::string message =
-        app.get_subcommands().empty() ? missing_command(app, argc, argv) : e.what();
+    std::string message = app.get_subcommands().empty() ? missing_command(app, argc, argv) : e.what();
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && !repeated_option(app).empty()) {
+      message = repeated_option(app);
+    }
     std::fprintf(stderr, "rnnwave: error: %s (see rnnwave --help)\n", message.c_str());
     return 2;
   } catch (const rnnwave::Error& e) {

@@ -1,12 +1,15 @@
 #include "tools/problem_files.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <climits>
 #include <filesystem>
+#include <utility>
 
 #include "src/common/finite.h"
 
@@ -42,6 +45,64 @@ const CLI::Validator kInt64InRange(
     },
     "");
 
+/// The library refuses any dimension above this (model.cpp): no real RNN has one.
+constexpr int64_t kMaxDimension = int64_t{1} << 31;
+
+/// "" if `text` is an integer in [minimum, maximum], else why not.
+std::string integer_between(const std::string& text, int64_t minimum, int64_t maximum) {
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, ec] = std::from_chars(text.data(), end, value);
+  if (ec == std::errc::result_out_of_range) return "value " + text + " is out of range";
+  if (ec != std::errc() || stop != end) return "";  // not a number: CLI11's conversion says so
+  if (value < minimum) return "must be at least " + std::to_string(minimum) + ", got " + text;
+  if (value > maximum) return "must be at most " + std::to_string(maximum) + ", got " + text;
+  return "";
+}
+
+const CLI::Validator kModelDimension(
+    [](std::string& text) { return integer_between(text, 1, kMaxDimension); }, "");
+
+const CLI::Validator kUnsigned64(
+    [](std::string& text) -> std::string {
+      uint64_t value = 0;
+      const char* end = text.data() + text.size();
+      const auto [stop, ec] = std::from_chars(text.data(), end, value);
+      if (ec != std::errc() || stop != end) return "expected an integer in [0, 2^64), got " + text;
+      return "";
+    },
+    "");
+
+/// What identifies a file: its device and inode if it exists (so that hard links and
+/// other names of it compare equal), and its path with symbolic links and ".." resolved.
+struct FileIdentity {
+  bool exists = false;
+  bool device = false;  // a character device such as /dev/null
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::string resolved;
+
+  bool same_as(const FileIdentity& other) const {
+    if (exists && other.exists && dev == other.dev && ino == other.ino) return true;
+    return resolved == other.resolved;
+  }
+};
+
+FileIdentity identify(const std::string& path) {
+  FileIdentity id;
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0) {
+    id.exists = true;
+    id.device = S_ISCHR(info.st_mode);
+    id.dev = info.st_dev;
+    id.ino = info.st_ino;
+  }
+  std::error_code ec;
+  const std::filesystem::path resolved = std::filesystem::weakly_canonical(path, ec);
+  id.resolved = ec ? std::filesystem::absolute(path, ec).lexically_normal().string() : resolved.string();
+  return id;
+}
+
 /// Loads an .npy given with `flag`: every error names the flag, and the values must be
 /// finite (found here, before any computation, not after a forward pass).
 template <class T>
@@ -62,17 +123,26 @@ BasicTensor<T> load_flag(const std::string& path, const std::string& flag) {
 
 const CLI::Validator& int64_in_range() { return kInt64InRange; }
 
+CLI::Validator at_least(int64_t minimum) {
+  return CLI::Validator(
+      [minimum](std::string& text) { return integer_between(text, minimum, INT64_MAX); }, "");
+}
+
+const CLI::Validator& model_dimension() { return kModelDimension; }
+
+const CLI::Validator& unsigned64() { return kUnsigned64; }
+
 void add_model_flags(CLI::App& command, ModelFlags& flags) {
   command.add_option("--cell", flags.cell, "Cell kind: rnn_tanh, rnn_relu, lstm or gru")
       ->required();
   command.add_option("--input-size", flags.input_size, "Input features per step (I)")
       ->required()
-      ->check(kInt64InRange);
+      ->check(kModelDimension);
   command.add_option("--hidden-size", flags.hidden_size, "Hidden units per direction (H)")
       ->required()
-      ->check(kInt64InRange);
+      ->check(kModelDimension);
   command.add_option("--layers", flags.layers, "Stacked layers (L), default 1")
-      ->check(kInt64InRange);
+      ->check(kModelDimension);
   command.add_flag("--bidirectional", flags.bidirectional,
                    "Two directions per layer (D = 2), outputs concatenated");
 }
@@ -114,8 +184,33 @@ ExecOptions exec_options(const ExecFlags& flags) {
   return ExecOptions{parse_schedule(flags.schedule), flags.threads};
 }
 
-void write_trace(const ExecFlags& flags, const Trace& trace) {
-  if (!flags.trace.empty()) trace.write_chrome_json(flags.trace);
+void add_trace(OutputFiles& outputs, const ExecFlags& flags, const Trace& trace) {
+  if (flags.trace.empty()) return;
+  outputs.add_written(flags.trace, [&trace](const std::string& path) { trace.write_chrome_json(path); },
+                      "--trace");
+}
+
+void check_distinct_files(const std::vector<FileFlag>& inputs, const std::vector<FileFlag>& outputs) {
+  std::vector<std::pair<const FileFlag*, FileIdentity>> seen;
+  for (const FileFlag& input : inputs) {
+    if (!input.path.empty()) seen.emplace_back(&input, identify(input.path));
+  }
+  const size_t input_count = seen.size();
+  for (const FileFlag& output : outputs) {
+    if (output.path.empty()) continue;
+    const FileIdentity id = identify(output.path);
+    for (size_t i = 0; i < seen.size(); ++i) {
+      const auto& [other, other_id] = seen[i];
+      if (id.device || !id.same_as(other_id)) continue;
+      if (i < input_count) {
+        fail(output.flag, " ", output.path, " is the same file as ", other->flag, " ", other->path,
+             ": an output may not overwrite an input");
+      }
+      fail(output.flag, " ", output.path, " is the same file as ", other->flag, " ", other->path,
+           ": each output needs a file of its own");
+    }
+    seen.emplace_back(&output, id);
+  }
 }
 
 Tensor load_optional(const std::string& path, const std::string& flag,

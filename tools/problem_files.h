@@ -35,6 +35,14 @@ struct InputFlags {
 
 /// Refuses an integer flag beyond int64's range as written (CLI11 would clamp it).
 const CLI::Validator& int64_in_range();
+/// An integer flag of at least `minimum` (and within int64), refused naming the flag:
+/// "--layers: must be at least 1, got 0".
+CLI::Validator at_least(int64_t minimum);
+/// A model dimension (--input-size, --hidden-size, --layers): in [1, 2^31], the library's
+/// limit on every dimension.
+const CLI::Validator& model_dimension();
+/// A seed: a decimal integer in [0, 2^64) (CLI11 would wrap "-1" around).
+const CLI::Validator& unsigned64();
 
 void add_model_flags(CLI::App& command, ModelFlags& flags);
 void add_exec_flags(CLI::App& command, ExecFlags& flags);
@@ -43,8 +51,20 @@ void add_input_flags(CLI::App& command, InputFlags& flags);
 ModelSpec model_spec(const ModelFlags& flags);
 ExecOptions exec_options(const ExecFlags& flags);
 
-/// Writes the trace collected in `trace` to flags.trace, if set.
-void write_trace(const ExecFlags& flags, const Trace& trace);
+/// Adds the trace collected in `trace` to `outputs` as flags.trace (--trace), if set.
+void add_trace(OutputFiles& outputs, const ExecFlags& flags, const Trace& trace);
+
+/// A file named on the command line: "--weights" and its path.
+struct FileFlag {
+  std::string flag;
+  std::string path;
+};
+
+/// Refuses an output that names an input or another output, naming both flags: the same
+/// file after resolving symbolic links and "..", or the same file (device and inode)
+/// under another name. Empty paths are ignored; a character device (/dev/null) may be
+/// named more than once.
+void check_distinct_files(const std::vector<FileFlag>& inputs, const std::vector<FileFlag>& outputs);
 
 /// The arrays of a run, loaded and checked against the model: every file's shape must
 /// agree with the flags and with the other files, float values must be finite and lengths

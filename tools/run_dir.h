@@ -1,10 +1,15 @@
 // The files of a training run's directory (RUN_DIR), shared by train, eval and predict:
-//   checkpoint.npz  the whole state after the last finished epoch (resume, eval, predict)
-//   config.json     the run's settings, for people (the checkpoint holds the real ones)
+//   checkpoint.npz  the whole state after the last finished epoch (resume, eval, predict);
+//                   written first, before epoch 1, so a run stopped in its first epoch
+//                   resumes from its initial state
+//   config.json     the run's settings, for people (written, never read: the checkpoint
+//                   holds the real ones)
 //   metrics.jsonl   one JSON object per finished epoch
 //   curves.png      training/validation loss and validation accuracy or perplexity
 //   initial.npz     the parameters before training, PyTorch state_dict names
 //   model.npz       the parameters after the last finished epoch, the same names
+//   .train.lock     held (flock) by the one `train` or `train --resume` writing the run,
+//                   with its pid; removed when it ends
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,27 +26,51 @@ inline constexpr const char* kMetricsFile = "metrics.jsonl";
 inline constexpr const char* kCurvesFile = "curves.png";
 inline constexpr const char* kInitialFile = "initial.npz";
 inline constexpr const char* kModelFile = "model.npz";
+inline constexpr const char* kLockFile = ".train.lock";
+
+/// The files a run writes, in the order above.
+const std::vector<const char*>& run_files();
 
 /// dir/name.
 std::string run_file(const std::string& dir, const char* name);
 
 /// Refuses (Error) a directory that already holds a run (any of the files above), so that
-/// a fresh run never overwrites one; a missing or unrelated directory is fine.
+/// a fresh run never overwrites one; a missing or unrelated directory is fine. Also
+/// refuses a path that exists and is not a directory, and a symbolic link to nothing.
 void refuse_existing_run(const std::string& dir);
 
 /// Creates the directory (and its parents); Error naming it if that fails.
 void create_run_dir(const std::string& dir);
 
+/// The exclusive right to write a run directory, for the whole life of a `train` or
+/// `train --resume`: an flock on dir/.train.lock, which holds the owner's pid. A second
+/// one is refused naming that pid. Released (and the file removed) on destruction or
+/// when the process ends, however it ends.
+class RunLock {
+ public:
+  /// `flag` names the directory in errors ("--out", "--resume").
+  RunLock(const std::string& dir, const std::string& flag);
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+/// Removes the temporary files a writer of this run left when it was killed mid-write
+/// (".model.npz.tmp.XXXXXX" and the like, for the run's own files only). Call it holding
+/// the RunLock, so that no live writer's file is taken.
+void remove_stale_temporaries(const std::string& dir);
+
+/// Refuses, before anything is written, a run file that exists but is not a regular
+/// file (a directory named config.json): the rename of its next version would fail.
+void check_run_files_writable(const std::string& dir, const std::string& flag);
+
 /// The checkpoint of the run in `dir`, loaded with `exec`. Errors say which flag and
 /// directory were given and what is missing; a corrupt checkpoint is the Trainer's Error.
 Trainer load_run(const std::string& dir, const std::string& flag, const ExecOptions& exec);
-
-/// The task named by dir/config.json, or "" when it cannot be read (a quick check before
-/// loading a checkpoint and its data set).
-std::string run_task_hint(const std::string& dir);
-/// The epochs dir/config.json says the run aims at (the last --epochs given), or 0 when
-/// it cannot be read.
-int64_t run_epochs_hint(const std::string& dir);
 
 nlohmann::json config_json(const TrainConfig& config);
 /// Every EpochMetrics field and the task; NaN becomes null.

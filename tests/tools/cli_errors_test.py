@@ -14,13 +14,14 @@ state_dict names and shapes.
     python3 cli_errors_test.py --rnnwave build/rnnwave [unittest options]
 """
 import argparse
+import io
 import os
-import resource
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import zipfile
@@ -84,6 +85,15 @@ class Out(str):
 
 def physical_memory_bytes():
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def available_memory_bytes():
+    """MemAvailable: what the tool's memory checks compare with (cgroup limits aside)."""
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return physical_memory_bytes()
 
 
 class CliErrorsTest(unittest.TestCase):
@@ -185,12 +195,34 @@ class CliErrorsTest(unittest.TestCase):
         return argv
 
     def run_tool(self, argv, timeout=TIMEOUT_S, user=None):
+        """Runs the tool; the result also carries `peak_rss`, the peak resident memory of
+        that process alone in bytes (wait4's rusage: RUSAGE_CHILDREN would be the maximum
+        over every command run so far)."""
         start = time.monotonic()
-        try:
-            result = subprocess.run([RNNWAVE] + argv, capture_output=True, timeout=timeout,
-                                    stdin=subprocess.DEVNULL, user=user)
-        except subprocess.TimeoutExpired:
-            self.fail(f"rnnwave {' '.join(argv)} did not finish within {timeout} s")
+        process = subprocess.Popen([RNNWAVE] + argv, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, user=user)
+        output = {}
+        readers = [threading.Thread(target=lambda name=name: output.__setitem__(
+            name, getattr(process, name).read())) for name in ("stdout", "stderr")]
+        for reader in readers:
+            reader.start()
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid != 0:
+                break
+            if time.monotonic() - start > timeout:
+                process.kill()
+                os.wait4(process.pid, 0)
+                for reader in readers:
+                    reader.join()
+                self.fail(f"rnnwave {' '.join(argv)} did not finish within {timeout} s")
+            time.sleep(0.005)
+        process.returncode = os.waitstatus_to_exitcode(status)  # Popen must not reap it again
+        for reader in readers:
+            reader.join()
+        result = subprocess.CompletedProcess(process.args, process.returncode,
+                                             output["stdout"], output["stderr"])
+        result.peak_rss = usage.ru_maxrss * 1024
         return result, time.monotonic() - start
 
     def assert_error_line(self, result, words):
@@ -223,7 +255,6 @@ class CliErrorsTest(unittest.TestCase):
                         with open(os.path.join(out_dir, value), "wb") as f:
                             f.write(content)
                         before[str(value)] = content
-            rss_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             result, seconds = self.run_tool(self.argv(command, out_dir), timeout=timeout)
             line = self.assert_error_line(result, words)
             after = {name: open(os.path.join(out_dir, name), "rb").read()
@@ -233,12 +264,8 @@ class CliErrorsTest(unittest.TestCase):
                              (" (existing files must stay untouched)" if existing else ""))
             if fast:
                 self.assertLess(seconds, FAST_S, f"{line!r} took {seconds:.1f} s")
-                # ru_maxrss is the maximum over every child so far, in KiB: if it is still
-                # small, so was this one.
-                rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-                if rss_before * 1024 < SMALL_RSS_BYTES:
-                    self.assertLess(rss, SMALL_RSS_BYTES,
-                                    f"{line!r} came after using {rss >> 20} MiB of memory")
+                self.assertLess(result.peak_rss, SMALL_RSS_BYTES,
+                                f"{line!r} came after using {result.peak_rss >> 20} MiB of memory")
         return line
 
     def assert_succeeds(self, command):
@@ -700,7 +727,7 @@ class CliErrorsTest(unittest.TestCase):
     def test_layers_1e8(self):
         # 1.6e10 parameters: more than the memory of most machines; on the others it is the
         # weights file that has no second layer.
-        too_big = 100000000 * 160 * 4 > physical_memory_bytes()
+        too_big = 100000000 * 160 * 4 > available_memory_bytes()
         words = ["l100000000", "memory"] if too_big else ["missing", "weight_ih_l1"]
         self.assert_fails(self.forward(layers="100000000"), *words, fast=True)
 
@@ -718,18 +745,18 @@ class CliErrorsTest(unittest.TestCase):
     def test_hidden_size_that_fits_memory_but_not_the_file(self):
         # A model of about 1/8 of this machine's memory: allowed by the memory check, so
         # only comparing with the file (16 x 3 weights) can refuse it before allocating.
-        hidden = int(np.sqrt(min(physical_memory_bytes() / 8, 4 << 30) / 4 / 4))
+        hidden = int(np.sqrt(min(available_memory_bytes() / 8, 4 << 30) / 4 / 4))
         self.assert_fails(self.forward(hidden_size=str(hidden)), "lstm.npz", "weight_ih_l0",
                           f"[{4 * hidden}, 3]", "[16, 3]", fast=True)
 
     def test_layers_that_fit_memory_but_not_the_file(self):
-        layers = int(min(physical_memory_bytes() / 8, 4 << 30) / 4 / 160)
+        layers = int(min(available_memory_bytes() / 8, 4 << 30) / 4 / 160)
         self.assert_fails(self.forward(layers=str(layers)), "lstm.npz", "missing",
                           "weight_ih_l1", fast=True)
 
     def test_hidden_size_above_the_limit(self):
-        self.assert_fails(self.forward(hidden_size="4294967296"), "hidden size", "4294967296",
-                          fast=True)
+        self.assert_fails(self.forward(hidden_size="4294967296"), "--hidden-size", "4294967296",
+                          "at most 2147483648", fast=True)
 
     def test_hidden_size_beyond_int64(self):
         self.assert_fails(self.forward(hidden_size="99999999999999999999"), "--hidden-size",
@@ -739,11 +766,13 @@ class CliErrorsTest(unittest.TestCase):
         self.assert_fails(self.forward(hidden_size="four"), "--hidden-size", "four")
 
     def test_zero_and_negative_sizes(self):
-        for flag, label in [("input_size", "input size"), ("hidden_size", "hidden size"),
-                            ("layers", "layers")]:
+        # The message names the flag ("--layers: must be at least 1, got 0"), not the
+        # library's field with its [1, 2^31] range.
+        for flag in ["input_size", "hidden_size", "layers"]:
             for value in ["0", "-3"]:
                 with self.subTest(flag=flag, value=value):
-                    self.assert_fails(self.forward(**{flag: value}), label, value)
+                    self.assert_fails(self.forward(**{flag: value}),
+                                      "--" + flag.replace("_", "-"), f"must be at least 1, got {value}")
 
     # ---- flags -------------------------------------------------------------------------
 
@@ -864,6 +893,133 @@ class CliErrorsTest(unittest.TestCase):
                     self.assertEqual(os.listdir(writable), [])
         finally:
             os.chmod(read_only, 0o755)
+
+    # ---- an option given twice: one rule for every command ---------------------------
+
+    def test_option_given_twice_is_named(self):
+        name, flags = self.forward()
+        for extra, flag in [(["--hidden-size", str(H)], "--hidden-size"),
+                            (["--threads", "2"], "--threads"),
+                            (["--bidirectional", "--bidirectional"], "--bidirectional")]:
+            with self.subTest(flag=flag):
+                result, _ = self.run_tool(self.argv((name, flags), self.root) + extra)
+                line = self.assert_error_line(result, [flag + " given twice"])
+                self.assertEqual(result.returncode, 2, line)
+                self.assertNotIn("At Most", line)
+        bench = ["bench", "--cell", "lstm", "--input-size", "3", "--hidden-size", "4", "--seq-len",
+                 "2", "--batch", "1", "--repeats", "5"]
+        for extra, flag in [(["--repeats", "1"], "--repeats"), (["--json", "--json"], "--json")]:
+            with self.subTest(flag=flag):
+                result, _ = self.run_tool(bench + extra)
+                self.assert_error_line(result, [flag + " given twice"])
+        result, _ = self.run_tool(["train", "--task", "synthetic", "--lr", "1", "--lr", "2",
+                                   "--lr", "3", "--out", self.path("never")])
+        self.assert_error_line(result, ["--lr given 3 times"])
+        self.assertFalse(os.path.exists(self.path("never")))
+
+    def test_bench_seed_must_not_be_negative(self):
+        result, _ = self.run_tool(["bench", "--cell", "lstm", "--input-size", "3", "--hidden-size",
+                                   "4", "--seq-len", "2", "--batch", "1", "--seed", "-1"])
+        self.assert_error_line(result, ["--seed", "-1", "[0, 2^64)"])
+
+    # ---- one file for two roles ---------------------------------------------------------
+
+    def test_output_naming_an_input_is_refused(self):
+        weights = self.path("w_copy.npz")
+        shutil.copyfile(self.weights["lstm"], weights)
+        with open(weights, "rb") as f:
+            before = f.read()
+        self.assert_fails(self.backward(weights=weights, grads=weights), "--grads", "--weights",
+                          "same file", "overwrite an input")
+        x = self.path("x_copy.npy")
+        shutil.copyfile(self.x, x)
+        link = self.path("x_link.npy")
+        if not os.path.lexists(link):
+            os.symlink(x, link)
+        self.assert_fails(self.forward(input=x, output=link), "--output", "--input", "same file")
+        hard = self.path("w_hard.npz")
+        if not os.path.exists(hard):
+            os.link(weights, hard)
+        self.assert_fails(self.backward(weights=hard, grads=weights), "--grads", "--weights")
+        with open(weights, "rb") as f:
+            self.assertEqual(f.read(), before)
+
+    def test_one_path_for_two_outputs_is_refused(self):
+        out = tempfile.mkdtemp(dir=self.root)
+        same = os.path.join(out, "s.npy")
+        command = self.forward(output=same, hn=same, cn=same)
+        result, _ = self.run_tool(self.argv(command, out))
+        self.assert_error_line(result, ["--hn", "--output", "same file"])
+        self.assertEqual(os.listdir(out), [])
+        via_dots = os.path.join(out, "sub", "..", "s.npy")
+        os.mkdir(os.path.join(out, "sub"))
+        result, _ = self.run_tool(self.argv(self.forward(output=same, hn=via_dots), out))
+        self.assert_error_line(result, ["--hn", "--output"])
+        # /dev/null may take several outputs: nothing is replaced there.
+        result, _ = self.run_tool(self.argv(self.forward(output="/dev/null", hn="/dev/null",
+                                                         cn="/dev/null"), out))
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    # ---- all outputs or none --------------------------------------------------------------
+
+    def test_failed_write_leaves_no_output(self):
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full")
+        self.assert_fails(self.forward(hn="/dev/full"), "--hn", "/dev/full", "No space left")
+        self.assert_fails(self.forward(cn=None, trace="/dev/full"), "--trace", "/dev/full")
+        self.assert_fails(self.backward(trace="/dev/full"), "--trace", "/dev/full")
+
+    # ---- .npz members: only what is needed, checked before inflating ---------------------
+
+    def zip_with_size_field(self, path, member, size):
+        """Rewrites the uncompressed size of `member` in its local header and central
+        directory entry (both 32-bit fields: no zip64)."""
+        with open(path, "rb") as f:
+            data = bytearray(f.read())
+        name = member.encode()
+        for signature, size_at, name_at in [(b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)]:
+            at = data.find(signature)
+            while at >= 0:
+                if data[at + name_at:at + name_at + len(name)] == name:
+                    data[at + size_at:at + size_at + 4] = size.to_bytes(4, "little")
+                    break
+                at = data.find(signature, at + 4)
+            else:
+                self.fail(f"no {signature!r} entry for {member}")
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def test_member_declaring_1000_mib_is_refused_before_inflating(self):
+        # A 1 MB file whose member claims 1000 MiB (deflate allows 1032:1) used to be
+        # allocated at its declared size before the data ran out.
+        path = self.path("lstm_lying_size.npz")
+        noise = np.random.default_rng(3).bytes(1 << 20)
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, value in state_dict("lstm").items():
+                data = self.npy_bytes(value)
+                archive.writestr(name + ".npy", data + noise if name == "weight_hh_l0" else data)
+        self.zip_with_size_field(path, "weight_hh_l0.npy", 1000 << 20)
+        self.assert_fails(self.forward(weights=path), "lstm_lying_size.npz", "weight_hh_l0",
+                          "declares 1048576000 bytes", fast=True)
+
+    def test_unused_member_is_not_inflated(self):
+        # A 400 MB member of zeros (a 400 KB zip bomb) is refused by name from its header.
+        path = self.path("lstm_bomb.npz")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, value in state_dict("lstm").items():
+                archive.writestr(name + ".npy", self.npy_bytes(value))
+            with archive.open("unused.npy", "w", force_zip64=True) as member:
+                start = np.lib.format.header_data_from_array_1_0(np.zeros(1, np.float32))
+                start["shape"] = (100 << 20,)
+                buffer = io.BytesIO()
+                np.lib.format.write_array_header_1_0(buffer, start)
+                member.write(buffer.getvalue())
+                zeros = bytes(1 << 20)
+                for _ in range(400):
+                    member.write(zeros)
+        self.assertLess(os.path.getsize(path), 2 << 20)
+        self.assert_fails(self.forward(weights=path), "lstm_bomb.npz", "unused", "[104857600]",
+                          fast=True)
 
 
 def main():

@@ -211,7 +211,7 @@ class TrainCliTest(unittest.TestCase):
         self.assert_refused([*synthetic(cell="lstmx"), "--out", out], ["--cell", "lstmx"])
         self.assert_refused([*synthetic(epochs="two"), "--out", out], ["--epochs", "two"])
         self.assert_refused([*synthetic(threads=-3), "--out", out], ["--threads", "-3"])
-        self.assert_refused([*synthetic(hidden_size=0), "--out", out], ["hidden_size", "0"])
+        self.assert_refused([*synthetic(hidden_size=0), "--out", out], ["--hidden-size", "0"])
         self.assert_refused([*synthetic(seed=-1), "--out", out], ["--seed"])
         self.assert_refused([*synthetic(lr_schedule="sometimes"), "--out", out],
                             ["--lr-schedule", "sometimes"])
