@@ -54,8 +54,9 @@ struct FeatureOptions {
   void validate() const;
 };
 
-/// The samples of a mono WAV file, as floats in [-1, 1) (16-bit PCM: value / 32768), read
-/// with libsndfile. Throws Error naming the path if the file is missing, unreadable,
+/// The samples of a mono WAV file (RIFF/WAVE; other containers are refused before
+/// libsndfile sees them), as floats in [-1, 1) (16-bit PCM: value / 32768), read with
+/// libsndfile. Throws Error naming the path if the file is missing, unreadable,
 /// corrupt or truncated (a data chunk longer than the file), declares no channel or a
 /// rate of 0 Hz, is not mono, or not at `sample_rate` Hz (stating the channels / rate
 /// found).

@@ -24,17 +24,17 @@ bool is_decimal(std::string_view text) {
 std::vector<std::string> wav_names(const std::filesystem::path& recordings) {
   std::error_code error;
   if (!std::filesystem::is_directory(recordings, error)) {
-    fail("FSDD: '", recordings.string(), "' is not a directory (expected the data set's ",
+    fail("FSDD: ", quote_for_message(recordings.string(), 200), " is not a directory (expected the data set's ",
          "recordings/ folder of {digit}_{speaker}_{take}.wav files)");
   }
   std::vector<std::string> names;
   std::filesystem::directory_iterator it(recordings, error);
-  if (error) fail("FSDD: cannot list '", recordings.string(), "': ", error.message());
+  if (error) fail("FSDD: cannot list ", quote_for_message(recordings.string(), 200), ": ", error.message());
   for (const auto& entry : it) {
     const std::string name = entry.path().filename().string();
     if (name.size() > 4 && name.ends_with(".wav")) names.push_back(name);
   }
-  if (names.empty()) fail("FSDD: no .wav file in '", recordings.string(), "'");
+  if (names.empty()) fail("FSDD: no .wav file in ", quote_for_message(recordings.string(), 200));
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -147,7 +147,7 @@ FsddSplits load_fsdd(const std::string& dir, const FsddOptions& options) {
     splits.skipped = message;
   }
   if (splits.train.empty() || splits.test.empty()) {
-    fail("FSDD: '", recordings.string(), "' gives ", splits.train.size(), " training and ",
+    fail("FSDD: ", quote_for_message(recordings.string(), 200), " gives ", splits.train.size(), " training and ",
          splits.test.size(), " test recordings; both splits need at least one (takes 0-4 are the test set)");
   }
   FeatureStatsAccumulator accumulator;

@@ -24,14 +24,15 @@ uint16_t le16(const std::byte* p) {
   return static_cast<uint16_t>(static_cast<uint16_t>(p[0]) | static_cast<uint16_t>(p[1]) << 8);
 }
 
-/// For a RIFF/WAVE file, throws unless its format chunk declares at least one channel and
-/// a sample rate above 0, and its data chunk lies wholly inside the file. libsndfile would
-/// read a truncated file as a shorter recording without complaint, and calls a rate of 0
-/// "SF_INFO struct incomplete".
+/// Throws unless the bytes are a RIFF/WAVE file whose format chunk declares at least one
+/// channel and a sample rate above 0, and whose data chunk lies wholly inside the file.
+/// Only WAV reaches libsndfile (which would also decode AIFF, FLAC, Ogg, ... from hostile
+/// bytes); it would read a truncated file as a shorter recording without complaint, and
+/// calls a rate of 0 "SF_INFO struct incomplete".
 void check_riff_layout(std::span<const std::byte> bytes, std::string_view what) {
   if (bytes.size() < 12 || std::memcmp(bytes.data(), "RIFF", 4) != 0 ||
       std::memcmp(bytes.data() + 8, "WAVE", 4) != 0) {
-    return;  // not RIFF/WAVE: libsndfile decides
+    fail("cannot decode ", what, " as a WAV file (", bytes.size(), " bytes): no RIFF/WAVE header");
   }
   size_t offset = 12;
   while (offset + 8 <= bytes.size()) {

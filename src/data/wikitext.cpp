@@ -38,7 +38,7 @@ TextCorpus load_wikitext2(const std::string& dir) {
   const std::filesystem::path root(dir);
   std::error_code error;
   if (!std::filesystem::is_directory(root, error)) {
-    fail("WikiText-2: '", dir, "' is not a directory (expected one holding wiki.train.tokens, ",
+    fail("WikiText-2: ", quote_for_message(dir, 200), " is not a directory (expected one holding wiki.train.tokens, ",
          "wiki.valid.tokens and wiki.test.tokens)");
   }
   TextCorpus corpus;

@@ -106,11 +106,13 @@ std::vector<std::byte> read_file(const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused below as
   // not a regular file); reads of regular files are unaffected.
   FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (file.get() < 0) fail("cannot open '", path, "': ", errno_text(errno));
+  // The path may come from a file (a data folder saved in a checkpoint): quoted escaped.
+  const std::string quoted = quote_for_message(path, 200);
+  if (file.get() < 0) fail("cannot open ", quoted, ": ", errno_text(errno));
   struct stat info {};
-  if (::fstat(file.get(), &info) != 0) fail("cannot stat '", path, "': ", errno_text(errno));
-  if (!S_ISREG(info.st_mode)) fail("cannot read '", path, "': not a regular file");
-  check_fits_in_memory(static_cast<double>(info.st_size), cat("reading '", path, "'"));
+  if (::fstat(file.get(), &info) != 0) fail("cannot stat ", quoted, ": ", errno_text(errno));
+  if (!S_ISREG(info.st_mode)) fail("cannot read ", quoted, ": not a regular file");
+  check_fits_in_memory(static_cast<double>(info.st_size), cat("reading ", quoted));
 
   std::vector<std::byte> bytes(static_cast<size_t>(info.st_size));
   size_t done = 0;
@@ -118,7 +120,7 @@ std::vector<std::byte> read_file(const std::string& path) {
     const ssize_t n = ::read(file.get(), bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail("reading '", path, "' failed after ", done, " bytes: ", errno_text(errno));
+      fail("reading ", quoted, " failed after ", done, " bytes: ", errno_text(errno));
     }
     if (n == 0) break;  // the file shrank while we read it; keep what is there
     done += static_cast<size_t>(n);

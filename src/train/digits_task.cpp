@@ -52,11 +52,11 @@ class DigitsTask final : public TaskModel {
     const std::string dir = data_set_dir(config_, "fsdd");
     FsddSplits splits = load_fsdd(dir, options);
     if (splits.stats.size() != model_.input_size()) {
-      fail("FSDD in '", dir, "': features have ", splits.stats.size(), " values per frame, the model expects ",
+      fail("FSDD in ", quote_for_message(dir, 200), ": features have ", splits.stats.size(), " values per frame, the model expects ",
            model_.input_size());
     }
     if (have_stats_ && (splits.stats.mean != stats_.mean || splits.stats.stddev != stats_.stddev)) {
-      fail("FSDD in '", dir, "' is not the data this model was trained on: the feature statistics of its ",
+      fail("FSDD in ", quote_for_message(dir, 200), " is not the data this model was trained on: the feature statistics of its ",
            "training split differ from those saved with the model");
     }
     stats_ = splits.stats;

@@ -66,7 +66,7 @@ class WikitextTask final : public TaskModel {
   /// Takes the streams of an already loaded corpus.
   void load(const TextCorpus& corpus) {
     if (corpus.vocab.size() != vocab_size_) {
-      fail("wikitext2 in '", data_set_dir(config_, "wikitext-2"), "' has a vocabulary of ",
+      fail("wikitext2 in ", quote_for_message(data_set_dir(config_, "wikitext-2"), 200), " has a vocabulary of ",
            corpus.vocab.size(), " words, the model ", vocab_size_);
     }
     train_ = columns_of(corpus.train, config_.max_train, config_.batch_size, "training");

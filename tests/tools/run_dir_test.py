@@ -347,6 +347,22 @@ class RunDirTest(unittest.TestCase):
             f.write(b"")
         self.assert_refused(args, ["wiki.train.tokens is empty"])
 
+    def test_data_folder_from_a_checkpoint_is_quoted_escaped(self):
+        data = os.path.join(self.root, "wiki-for-eval")
+        self.make_wikitext(data)
+        run = os.path.join(self.root, "lm-escaped")
+        self.run_ok(["--task", "wikitext2", "--data", data, "--hidden-size", "8", "--layers", "1",
+                     "--bptt", "5", "--batch-size", "4", "--epochs", "1", "--out", run])
+        arrays = self.checkpoint_arrays(run)
+        config = json.loads(arrays["config"].tobytes())
+        config["data_dir"] = "\x1b]0;PWNED\x07"
+        arrays["config"] = np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)
+        self.write_checkpoint(run, arrays)
+        result = self.tool("eval", ["--model", run])
+        self.assertNotIn(b"\x1b", result.stderr)
+        self.assert_refused(["--model", run], ["'\\x1b]0;PWNED\\x07/wikitext-2' is not a directory"],
+                            command="eval")
+
     # ---- 10 and 13: recordings ----------------------------------------------------------
 
     def make_fsdd(self, name, extra=()):
