@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses with clang and runs each on a fresh seed corpus.
+# Builds the libFuzzer harnesses with clang and runs each on a fresh seed corpus: the
+# .npy and .npz readers, the checkpoint reader with its config JSON, the WAV reader and
+# the WikiText tokenizer.
 #
 # Usage: tests/fuzz/run_fuzzers.sh [BUILD_DIR] [SECONDS]
 #   BUILD_DIR  build directory for the clang build (default: build-fuzz in the source tree)
@@ -7,7 +9,7 @@
 #
 # Exits non-zero if a harness reports a crash, sanitizer error, leak, timeout or
 # out-of-memory; the input that caused it is left in BUILD_DIR/fuzz-artifacts/ and can be
-# replayed with BUILD_DIR/tests/fuzz/fuzz_npy FILE (or fuzz_npz).
+# replayed with BUILD_DIR/tests/fuzz/fuzz_npy FILE (or fuzz_npz, fuzz_checkpoint, ...).
 set -euo pipefail
 
 source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -16,7 +18,8 @@ seconds="${2:-30}"
 
 cmake -S "$source_dir" -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNWAVE_FUZZ=ON -DRNNWAVE_TESTS=OFF -DRNNWAVE_BENCH=OFF
-cmake --build "$build_dir" --target fuzz_npy fuzz_npz -j "$(nproc)"
+harnesses=(npy npz checkpoint wav wikitext)
+cmake --build "$build_dir" -j "$(nproc)" --target "${harnesses[@]/#/fuzz_}"
 
 corpus="$build_dir/fuzz-corpus"
 artifacts="$build_dir/fuzz-artifacts"
@@ -28,14 +31,18 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export ASAN_OPTIONS="abort_on_error=0:detect_leaks=1"
 
 status=0
-for harness in npy npz; do
+for harness in "${harnesses[@]}"; do
+  dict="$source_dir/tests/fuzz/$harness.dict"
+  [ "$harness" = npz ] && dict="$source_dir/tests/fuzz/npy.dict"
+  max_len=8192
+  [ "$harness" = checkpoint ] && max_len=16384  # a checkpoint of a tiny model is ~7 KB
   # New inputs go to a work directory so the seeds stay as generated.
   work="$corpus/$harness-work"
   mkdir -p "$work"
   echo "== fuzz_$harness for ${seconds}s"
   if ! "$build_dir/tests/fuzz/fuzz_$harness" \
-      -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
-      -dict="$source_dir/tests/fuzz/npy.dict" -artifact_prefix="$artifacts/$harness-" \
+      -max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
+      -dict="$dict" -artifact_prefix="$artifacts/$harness-" \
       -print_final_stats=1 "$work" "$corpus/seeds/$harness"; then
     echo "fuzz_$harness found a problem; reproducer in $artifacts/" >&2
     status=1
