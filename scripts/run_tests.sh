@@ -2,7 +2,7 @@
 # Installs the dependencies, builds rnnwave and runs every test:
 #   1. the test suite (GoogleTest via ctest, PyTorch agreement, the CLI on bad input);
 #   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. a short libFuzzer run of the .npy / .npz readers.
+#   3. a short libFuzzer run of every file reader (.npy, .npz, checkpoint, WAV, WikiText).
 # Usage: scripts/run_tests.sh [FUZZ_SECONDS]   (default 30 per harness)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,7 +30,7 @@ ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/sanitizer/lsan.supp 
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   build-sanitize/tests/rnnwave_tests --gtest_brief=1
 
-echo "== fuzz the .npy / .npz readers (${fuzz_seconds}s each)"
+echo "== fuzz the file readers (${fuzz_seconds}s each)"
 tests/fuzz/run_fuzzers.sh build-fuzz "$fuzz_seconds"
 
 echo "== all tests passed"
