@@ -24,33 +24,46 @@ uint16_t le16(const std::byte* p) {
   return static_cast<uint16_t>(static_cast<uint16_t>(p[0]) | static_cast<uint16_t>(p[1]) << 8);
 }
 
-/// Throws unless the bytes are a RIFF/WAVE file whose format chunk declares at least one
-/// channel and a sample rate above 0, and whose data chunk lies wholly inside the file.
-/// Only WAV reaches libsndfile (which would also decode AIFF, FLAC, Ogg, ... from hostile
-/// bytes); it would read a truncated file as a shorter recording without complaint, and
-/// calls a rate of 0 "SF_INFO struct incomplete".
-void check_riff_layout(std::span<const std::byte> bytes, std::string_view what) {
+/// Checks the RIFF layout and returns how many leading bytes libsndfile is to see: the
+/// file up to the end of its data chunk. Throws unless the bytes are a RIFF/WAVE file
+/// whose chunks up to the data chunk each lie wholly inside the file, whose format chunk
+/// comes first and declares at least one channel and a rate above 0, and whose data chunk
+/// is complete. Only WAV reaches libsndfile (which would also decode AIFF, FLAC, Ogg, ...
+/// from hostile bytes), and none of its chunk-walking code sees a chunk size that points
+/// past the end (one such chunk after the data made it loop for minutes) or what follows
+/// the data. libsndfile would also read a truncated file as a shorter recording without
+/// complaint, and calls a rate of 0 "SF_INFO struct incomplete".
+size_t check_riff_layout(std::span<const std::byte> bytes, std::string_view what) {
   if (bytes.size() < 12 || std::memcmp(bytes.data(), "RIFF", 4) != 0 ||
       std::memcmp(bytes.data() + 8, "WAVE", 4) != 0) {
     fail("cannot decode ", what, " as a WAV file (", bytes.size(), " bytes): no RIFF/WAVE header");
   }
+  bool have_format = false;
   size_t offset = 12;
   while (offset + 8 <= bytes.size()) {
+    const std::string_view id(reinterpret_cast<const char*>(bytes.data() + offset), 4);
     const uint64_t size = le32(bytes.data() + offset + 4);
     const uint64_t available = bytes.size() - offset - 8;
     const std::byte* body = bytes.data() + offset + 8;
-    if (std::memcmp(bytes.data() + offset, "fmt ", 4) == 0 && size >= 8 && available >= 8) {
-      const uint16_t channels = le16(body + 2);
-      const uint32_t rate = le32(body + 4);
-      if (channels == 0) fail("WAV file ", what, " declares 0 channels");
-      if (rate == 0) fail("WAV file ", what, " declares a sample rate of 0 Hz");
-    }
-    if (std::memcmp(bytes.data() + offset, "data", 4) == 0) {
+    if (id == "data") {
       if (size > available) {
         fail("WAV file ", what, " is truncated: its data chunk declares ", size,
              " bytes but the file holds ", available);
       }
-      return;
+      if (!have_format) fail("WAV file ", what, " is corrupt: its data chunk comes before a format chunk");
+      return static_cast<size_t>(std::min<uint64_t>(bytes.size(), offset + 8 + size + (size & 1)));
+    }
+    if (size > available) {
+      fail("WAV file ", what, " is corrupt or truncated: its ", quote_for_message(id), " chunk at byte ",
+           offset, " declares ", size, " bytes but ", available, " follow");
+    }
+    if (id == "fmt ") {
+      if (size < 8) fail("WAV file ", what, " is corrupt: its format chunk has ", size, " bytes");
+      const uint16_t channels = le16(body + 2);
+      const uint32_t rate = le32(body + 4);
+      if (channels == 0) fail("WAV file ", what, " declares 0 channels");
+      if (rate == 0) fail("WAV file ", what, " declares a sample rate of 0 Hz");
+      have_format = true;
     }
     offset += 8 + size + (size & 1);
   }
@@ -102,9 +115,7 @@ std::mutex& open_mutex() {
 
 std::vector<float> decode_wav(std::span<const std::byte> bytes, std::string_view name, int sample_rate) {
   const std::string what = quote_for_message(name, 200);
-  check_riff_layout(bytes, what);
-
-  MemoryFile memory{bytes};
+  MemoryFile memory{bytes.first(check_riff_layout(bytes, what))};
   SF_VIRTUAL_IO io{memory_length, memory_seek, memory_read, memory_write, memory_tell};
   SF_INFO info{};
   SNDFILE* file = nullptr;

@@ -1,6 +1,9 @@
 // load_wav: exact samples of a good file, a clear refusal of every bad one.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstring>
+
 #include "data/data_test_support.h"
 #include "io/expect_error.h"
 #include "io/io_test_support.h"
@@ -9,6 +12,8 @@
 namespace rnnwave {
 namespace {
 
+using testing::append;
+using testing::append_le;
 using testing::TempDir;
 using testing::wav_bytes;
 using testing::write_bytes;
@@ -91,6 +96,40 @@ TEST(DataWav, FeaturesRefuseARecordingShorterThanOneFrame) {
   EXPECT_EQ(features_of_wav(dir.file("frame.wav"), FeatureOptions{}).dim(0), 1);
   EXPECT_ERROR_CONTAINING(check_recording_length(std::vector<float>(10), FeatureOptions{}, "x\033.wav"),
                           "WAV file 'x\\x1b.wav' is too short: 10 samples (1.2 ms at 8000 Hz)");
+}
+
+// Found by fuzz_wav: a LIST chunk after the data whose size points far past the end made
+// libsndfile walk it for minutes. libsndfile now sees the file only up to its data chunk,
+// and a chunk before the data that overruns the file is refused, naming it.
+TEST(DataWav, ChunkSizesPastTheEndNeitherHangNorPass) {
+  TempDir dir;
+  // fuzz_wav's input: fmt, 20 bytes of data, then "LIST" declaring 0xffffff10 bytes.
+  const unsigned char found[] = {
+      0x52, 0x49, 0x46, 0x46, 0x38, 0x00, 0x00, 0x00, 0x57, 0x41, 0x56, 0x45, 0x66, 0x6d, 0x74, 0x20,
+      0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x40, 0x1f, 0x00, 0x00, 0x80, 0x3e, 0x00, 0x00,
+      0x02, 0x00, 0x10, 0x00, 0x64, 0x61, 0x74, 0x61, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x76, 0x1a,
+      0x74, 0x61, 0x14, 0x00, 0x00, 0x00, 0x00, 0x46, 0x38, 0x00, 0x00, 0x5b, 0x57, 0x41, 0x56, 0x45,
+      0x4c, 0x49, 0x53, 0x54, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff, 0xff, 0xff, 0xff, 0xe7, 0xff, 0xff, 0xff, 0xff, 0x1a, 0xcc, 0x35, 0x3e, 0x43, 0x74, 0x02,
+  };
+  std::vector<std::byte> tail(sizeof found);
+  std::memcpy(tail.data(), found, sizeof found);
+  write_bytes(dir.file("list.wav"), tail);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(load_wav(dir.file("list.wav"), 8000).size(), 10u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+
+  std::vector<std::byte> before = wav_bytes(1, 8000, std::vector<int16_t>(10, 3));
+  before.resize(36);  // the RIFF header and the format chunk
+  append(before, "JUNK");
+  append_le(before, 1000000, 4);
+  before.insert(before.end(), 100, std::byte{0});
+  write_bytes(dir.file("junk.wav"), before);
+  EXPECT_ERROR_CONTAINING(load_wav(dir.file("junk.wav"), 8000),
+                          "junk.wav' is corrupt or truncated: its 'JUNK' chunk at byte 36 declares 1000000 bytes but 100 follow");
 }
 
 }  // namespace
