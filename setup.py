@@ -33,7 +33,9 @@ class CMakeExtension(Extension):
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
         configure = ["cmake", "-S", ROOT, "-B", BUILD_DIR, "-DRNNWAVE_PYTHON=ON",
-                     f"-DPython3_EXECUTABLE={sys.executable}"]
+                     # The real interpreter, not a venv's link to it, which may be deleted
+                     # while the build folder stays.
+                     f"-DPython3_EXECUTABLE={os.path.realpath(sys.executable)}"]
         if not os.path.exists(os.path.join(BUILD_DIR, "CMakeCache.txt")):
             # A folder of our own: the library and the module only.
             configure += ["-DCMAKE_BUILD_TYPE=Release", "-DRNNWAVE_TESTS=OFF",

@@ -60,6 +60,7 @@ struct WorkspaceHandle {
   std::mutex busy;
   const Model<T>* owner = nullptr;  // whose training forward it holds, if has_forward
   bool has_forward = false;
+  int64_t steps = 0, batch = 0;     // of that forward
 };
 
 /// The buffers of a forward pass, their shapes checked against the model: input
@@ -107,6 +108,8 @@ void forward_train(Model<T>& model, WorkspaceHandle<T>& ws, py::handle input, py
   ws.has_forward = false;
   std::shared_lock shared(model.passes());
   model.rnn().forward(args, ws.workspace);
+  ws.steps = args.steps;
+  ws.batch = args.batch;
   ws.owner = &model;
   ws.has_forward = true;
 }
@@ -123,13 +126,12 @@ void backward(Model<T>& model, WorkspaceHandle<T>& ws, py::handle grad_output, p
         "by a backward (each forward_train allows one backward)");
   }
   const ModelSpec& s = model.rnn().spec();
-  // The problem is the forward's: T and N come from grad_output and the workspace checks them.
-  py::array dy = checked_array<T>(grad_output, "grad_output",
-                                  {{-1, "T"}, {-1, "N"}, {s.directions() * s.hidden_size, "D*H"}}, false);
-  const Dim steps{dy.shape(0), "T"}, batch{dy.shape(1), "N"}, hidden{s.hidden_size, "H"};
+  // The problem is the forward's.
+  const Dim steps{ws.steps, "T"}, batch{ws.batch, "N"}, hidden{s.hidden_size, "H"};
   const Dim stack{s.layers * s.directions(), "L*D"};
   BackwardArgs<T> args;
-  args.grad_output = {static_cast<const T*>(dy.data()), static_cast<size_t>(dy.size())};
+  args.grad_output = read_span<T>(grad_output, "grad_output",
+                                  {steps, batch, {s.directions() * s.hidden_size, "D*H"}});
   args.grad_hn = optional_read_span<T>(grad_hn, "grad_hn", {stack, batch, hidden});
   args.grad_cn = optional_read_span<T>(grad_cn, "grad_cn", {stack, batch, hidden});
   args.grad_input = optional_write_span<T>(grad_input, "grad_input", {steps, batch, {s.input_size, "I"}});

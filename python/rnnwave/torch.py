@@ -123,49 +123,61 @@ class _State:
         return engine
 
 
+class _Saved:
+    """What a training forward leaves for its backward besides the saved tensors."""
+
+    __slots__ = ("state", "engine", "options", "lengths", "dropout", "seed", "workspace")
+
+    def __init__(self, state, engine, options, lengths, dropout, seed, workspace):
+        self.state, self.engine, self.options = state, engine, options
+        self.lengths, self.dropout, self.seed = lengths, dropout, seed
+        self.workspace = workspace  # None once a backward has used it
+
+
 class _RnnFunction(torch.autograd.Function):
     """A training forward and its backward in rnnwave. Arguments: the module's _State and
-    engine, lengths (int64 numpy [N] or None), dropout, threads, schedule, then the tensors
-    input [T, N, I], h0, c0 ([L*D, N, H] or None, contiguous) and every parameter (so that
-    autograd returns their gradients and checks their versions)."""
+    engine, lengths (int64 numpy [N] or None), dropout, (threads, schedule), then the
+    tensors input [T, N, I], h0, c0 ([L*D, N, H] or None), all contiguous, and every
+    parameter (so that autograd returns their gradients and checks their versions)."""
 
     @staticmethod
     def forward(ctx, state, engine, lengths, dropout, options, x, h0, c0, *weights):
         ctx.set_materialize_grads(False)
-        model = engine.ready(*options)
-        steps, batch = x.shape[0], x.shape[1]
-        y = x.new_empty((steps, batch, state.width))
-        hn = x.new_empty((state.states, batch, state.spec.hidden_size))
-        cn = torch.empty_like(hn) if state.is_lstm else None
         seed = int(torch.empty((), dtype=torch.int64).random_()) if dropout > 0 else 0
         workspace = engine.new_workspace()
-        model.forward_train(workspace, _numpy(x), y.numpy(), lengths, _numpy(h0), _numpy(c0),
-                            hn.numpy(), None if cn is None else cn.numpy(), dropout, seed)
-        ctx.rnnwave = (state, engine, workspace, options, x.shape, h0 is not None)
-        ctx.save_for_backward(*weights)
+        y, hn, cn = _forward_train(state, engine.ready(*options), workspace, x, lengths, h0, c0,
+                                   dropout, seed)
+        ctx.rnnwave = _Saved(state, engine, options, lengths, dropout, seed, workspace)
+        ctx.save_for_backward(x, h0, c0, *weights)
         return (y, hn, cn) if state.is_lstm else (y, hn)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_y, grad_hn, grad_cn=None):
-        state, engine, workspace, options, shape, _ = ctx.rnnwave
+        saved = ctx.rnnwave
+        state, engine = saved.state, saved.engine
+        # Raises if the input, a state or a parameter was changed in place since forward.
+        x, h0, c0, *weights = ctx.saved_tensors
+        model = engine.ready(*saved.options)
+        workspace, saved.workspace = saved.workspace, None
         if workspace is None:
-            raise RuntimeError("rnnwave: a forward allows one backward; backward through "
-                               "the same graph twice (retain_graph=True) is not supported")
-        weights = ctx.saved_tensors  # raises if a parameter was changed in place since
-        ctx.rnnwave = (state, engine, None, options, shape, False)
+            # A second backward through the same graph (retain_graph=True, as gradcheck
+            # does): the first one used up the workspace, so the forward runs again, with
+            # the same masks; it is deterministic, so this is the same forward.
+            workspace = engine.new_workspace()
+            _forward_train(state, model, workspace, x, saved.lengths, h0, c0, saved.dropout,
+                           saved.seed)
         needs = ctx.needs_input_grad
-        model = engine.ready(*options)
-        steps, batch = shape[0], shape[1]
+        steps, batch = x.shape[0], x.shape[1]
         if grad_y is None:
-            grad_y = torch.zeros((steps, batch, state.width), dtype=weights[0].dtype)
+            grad_y = x.new_zeros((steps, batch, state.width))
         grad_y = grad_y.contiguous()
         grad_hn = None if grad_hn is None else grad_hn.contiguous()
         grad_cn = None if grad_cn is None else grad_cn.contiguous()
-        dx = grad_y.new_empty(shape) if needs[5] else None
+        dx = x.new_empty(x.shape) if needs[5] else None
         states = (state.states, batch, state.spec.hidden_size)
-        dh0 = grad_y.new_empty(states) if needs[6] else None
-        dc0 = grad_y.new_empty(states) if state.is_lstm and needs[7] else None
+        dh0 = x.new_empty(states) if needs[6] else None
+        dc0 = x.new_empty(states) if state.is_lstm and needs[7] else None
         grads = engine.new_grads() if any(needs[8:]) else None
         model.backward(workspace, grad_y.numpy(), _numpy(grad_hn), _numpy(grad_cn),
                        _numpy(dx), _numpy(dh0), _numpy(dc0), grads)
@@ -173,10 +185,23 @@ class _RnnFunction(torch.autograd.Function):
         if grads is None:
             weight_grads = [None] * len(weights)
         else:
+            # Views of the one buffer the C++ backward wrote (no copy); it lives as long
+            # as any of them.
             flat = torch.from_numpy(grads.flat)
             weight_grads = [flat[o:o + n].view(s) if need else None
                             for (o, n, s), need in zip(state.grad_layout, needs[8:])]
         return (None, None, None, None, None, dx, dh0, dc0, *weight_grads)
+
+
+def _forward_train(state, model, workspace, x, lengths, h0, c0, dropout, seed):
+    """A training forward into `workspace`: (output, h_n, c_n or None)."""
+    steps, batch = x.shape[0], x.shape[1]
+    y = x.new_empty((steps, batch, state.width))
+    hn = x.new_empty((state.states, batch, state.spec.hidden_size))
+    cn = x.new_empty(hn.shape) if state.is_lstm else None
+    model.forward_train(workspace, _numpy(x), y.numpy(), lengths, _numpy(h0), _numpy(c0),
+                        hn.numpy(), None if cn is None else cn.numpy(), dropout, seed)
+    return y, hn, cn
 
 
 class _RnnwaveBase:
@@ -310,20 +335,17 @@ class _RnnwaveBase:
             out = _RnnFunction.apply(state, engine, lengths, dropout, options, x, h0, c0, *weights)
             return (out[0], out[1], out[2]) if state.is_lstm else (out[0], out[1], None)
         model = engine.ready(*options)
-        steps = x.shape[0]
-        y = x.new_empty((steps, batch, state.width))
-        hn = x.new_empty(expected)
-        cn = x.new_empty(expected) if state.is_lstm else None
-        cn_np = None if cn is None else cn.numpy()
         if dropout > 0:  # training mode without autograd still drops, as torch does
             workspace = engine.new_workspace()
             seed = int(torch.empty((), dtype=torch.int64).random_())
-            model.forward_train(workspace, _numpy(x), y.numpy(), lengths, _numpy(h0),
-                                _numpy(c0), hn.numpy(), cn_np, dropout, seed)
+            out = _forward_train(state, model, workspace, x, lengths, h0, c0, dropout, seed)
             engine.recycle(workspace)
-        else:
-            model.forward(_numpy(x), y.numpy(), lengths, _numpy(h0), _numpy(c0), hn.numpy(),
-                          cn_np)
+            return out
+        y = x.new_empty((x.shape[0], batch, state.width))
+        hn = x.new_empty(expected)
+        cn = x.new_empty(expected) if state.is_lstm else None
+        model.forward(_numpy(x), y.numpy(), lengths, _numpy(h0), _numpy(c0), hn.numpy(),
+                      None if cn is None else cn.numpy())
         return y, hn, cn
 
     @staticmethod
