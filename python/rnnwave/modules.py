@@ -33,7 +33,8 @@ def _as_values(value, dtype, name):
         return np.ascontiguousarray(array)
     if array.dtype.kind != "f" or array.dtype.itemsize not in (4, 8):
         raise ValueError(f"{name}: dtype {array.dtype} is not supported (float32 or float64)")
-    converted = np.ascontiguousarray(array, dtype=dtype)
+    with np.errstate(over="ignore"):  # reported below, naming the value
+        converted = np.ascontiguousarray(array, dtype=dtype)
     overflow = np.isinf(converted) & np.isfinite(array)
     if overflow.any():
         index = tuple(int(i) for i in np.argwhere(overflow)[0])
@@ -158,7 +159,9 @@ class _Recurrent:
         if train:
             if dropout_seed is None:
                 dropout_seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
-            workspace = self._workspace or self._engine.new_workspace()
+            workspace = self._workspace
+            if workspace is None:
+                workspace = self._engine.new_workspace()
             self._workspace = None
             model.forward_train(workspace, x, y, lengths, h0, c0, hn, cn, self.dropout,
                                 int(dropout_seed))
