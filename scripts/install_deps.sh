@@ -15,6 +15,9 @@ packages=(
   libgd-dev
   # tests: GoogleTest, the PyTorch oracle, clang for the sanitizer and fuzzing builds
   googletest libgtest-dev python3-numpy python3-torch clang libclang-rt-14-dev libomp-dev zlib1g-dev
+  # the Python package: the extension (pybind11, Python's headers), a virtual environment
+  # that installs it offline (venv, setuptools, wheel), its tests (pytest)
+  pybind11-dev python3-pybind11 python3-dev python3-venv python3-setuptools python3-wheel python3-pytest
   # benchmarks and plots
   libtbb-dev libopenblas-dev libxsmm-dev python3-matplotlib
 )

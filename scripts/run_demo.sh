@@ -34,3 +34,7 @@ rm -rf out/demo_run
 build/rnnwave train --task synthetic --out out/demo_run
 build/rnnwave eval --model out/demo_run
 echo "== run directory: out/demo_run (checkpoint.npz, metrics.jsonl, curves.png)"
+
+# The Python package: rnnwave.torch.LSTM in place of torch.nn.LSTM, with the same weights.
+scripts/install_python.sh
+.venv/bin/python examples/torch_drop_in.py

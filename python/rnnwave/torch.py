@@ -54,8 +54,8 @@ class _State:
     """What a module keeps between calls: its spec, one engine per dtype, and the identity
     and version of each parameter when they were last packed."""
 
-    __slots__ = ("spec", "engines", "current", "packed", "slots", "grad_layout", "is_lstm",
-                 "states", "width")
+    __slots__ = ("spec", "engines", "current", "packed", "slots", "grad_sizes", "grad_pieces",
+                 "is_lstm", "states", "width")
 
     def __init__(self, module):
         self.spec = _model_spec(module)
@@ -66,16 +66,11 @@ class _State:
         # None for a bias of a bias=False module (packed as zeros, gradient dropped).
         present = {name: i for i, name in enumerate(module._flat_weights_names)}
         self.slots = [(present.get(name), shape) for name, shape in self.spec.parameter_list()]
-        # (offset, shape) in the flat gradient buffer of each parameter in _flat_weights.
-        self.grad_layout = []
-        offset = 0
-        for index, shape in self.slots:
-            count = 1
-            for extent in shape:
-                count *= extent
-            if index is not None:
-                self.grad_layout.append((offset, count, shape))
-            offset += count
+        # The flat gradient buffer of a backward is split by parameter (spec order); the
+        # parameters of _flat_weights are these pieces, viewed as 2-D for the matrices.
+        self.grad_sizes = [int(np.prod(shape)) for _, shape in self.slots]
+        self.grad_pieces = [(i, shape if len(shape) > 1 else None)
+                            for i, (index, shape) in enumerate(self.slots) if index is not None]
         self.is_lstm = self.spec.cell == "lstm"
         self.states = self.spec.layers * self.spec.directions  # L*D
         self.width = self.spec.directions * self.spec.hidden_size  # D*H
@@ -187,9 +182,10 @@ class _RnnFunction(torch.autograd.Function):
         else:
             # Views of the one buffer the C++ backward wrote (no copy); it lives as long
             # as any of them.
-            flat = torch.from_numpy(grads.flat)
-            weight_grads = [flat[o:o + n].view(s) if need else None
-                            for (o, n, s), need in zip(state.grad_layout, needs[8:])]
+            pieces = torch.from_numpy(grads.flat).split_with_sizes(state.grad_sizes)
+            weight_grads = [None if not need else pieces[i] if shape is None
+                            else pieces[i].view(shape)
+                            for (i, shape), need in zip(state.grad_pieces, needs[8:])]
         return (None, None, None, None, None, dx, dh0, dc0, *weight_grads)
 
 
