@@ -22,8 +22,8 @@ _CLASSES = {
 }
 DTYPES = tuple(_CLASSES)
 
-# Workspaces kept per engine for reuse; more only happens with several graphs alive at once.
-_POOL_SIZE = 4
+# Training workspaces kept per engine for reuse (one per graph alive at once is made).
+_POOL_SIZE = 2
 
 
 def check_threads(threads, name="threads"):

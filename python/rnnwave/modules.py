@@ -283,7 +283,7 @@ class _Recurrent:
 
 def _to_numpy(value):
     """An array from numpy input or a CPU torch tensor (without importing torch)."""
-    if type(value).__module__ == "torch" and hasattr(value, "detach"):
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
         value = value.detach()
     return np.asarray(value)
 

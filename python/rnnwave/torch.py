@@ -19,6 +19,8 @@ through `.data` bypass its version counter, so call flatten_parameters() after t
 Not supported yet (a ValueError naming the argument, never a silent fallback): proj_size > 0,
 tensors off the CPU, dtypes other than float32 and float64, non-contiguous parameters.
 """
+import threading
+
 import numpy as np
 import torch
 from torch import nn
@@ -55,13 +57,14 @@ class _State:
     and version of each parameter when they were last packed."""
 
     __slots__ = ("spec", "engines", "current", "packed", "slots", "grad_sizes", "grad_pieces",
-                 "is_lstm", "states", "width")
+                 "is_lstm", "states", "width", "repacking")
 
     def __init__(self, module):
         self.spec = _model_spec(module)
         self.engines = {}  # "float32"/"float64" -> Engine
         self.current = None  # the engine of the parameters' dtype at the last packing
         self.packed = None  # [(tensor, data_ptr, _version)] at the last packing
+        self.repacking = threading.Lock()  # one packing at a time (it releases the GIL)
         # For each parameter of the spec (state_dict order): its index in _flat_weights, or
         # None for a bias of a bias=False module (packed as zeros, gradient dropped).
         present = {name: i for i, name in enumerate(module._flat_weights_names)}
@@ -78,14 +81,21 @@ class _State:
     def engine(self, module):
         """The engine for the parameters as they are now, repacked if any changed."""
         weights = module._flat_weights
-        packed = self.packed
-        if packed is not None and len(packed) == len(weights):
-            for (tensor, pointer, version), w in zip(packed, weights):
-                if w is not tensor or w._version != version or w.data_ptr() != pointer:
-                    break
-            else:
+        if self._unchanged(weights):
+            return self.current
+        with self.repacking:
+            if self._unchanged(weights):  # another thread packed them meanwhile
                 return self.current
-        return self._repack(module, weights)
+            return self._repack(module, weights)
+
+    def _unchanged(self, weights):
+        packed = self.packed
+        if packed is None or len(packed) != len(weights):
+            return False
+        for (tensor, pointer, version), w in zip(packed, weights):
+            if w is not tensor or w._version != version or w.data_ptr() != pointer:
+                return False
+        return True
 
     def _repack(self, module, weights):
         dtype = weights[0].dtype
@@ -119,7 +129,9 @@ class _State:
 
 
 class _Saved:
-    """What a training forward leaves for its backward besides the saved tensors."""
+    """What a training forward leaves for its backward besides the saved tensors. Its
+    workspace goes back to the engine's pool after the backward, or when the graph is
+    dropped without one (e.g. a validation loss computed with grad enabled)."""
 
     __slots__ = ("state", "engine", "options", "lengths", "dropout", "seed", "workspace")
 
@@ -127,6 +139,10 @@ class _Saved:
         self.state, self.engine, self.options = state, engine, options
         self.lengths, self.dropout, self.seed = lengths, dropout, seed
         self.workspace = workspace  # None once a backward has used it
+
+    def __del__(self):
+        if self.workspace is not None:
+            self.engine.recycle(self.workspace)
 
 
 class _RnnFunction(torch.autograd.Function):

@@ -256,3 +256,48 @@ def test_parameter_gradients_share_one_buffer_written_by_the_engine():
     model(torch.randn(4, 1, 2))[0].sum().backward()
     storages = {p.grad.storage().data_ptr() for p in model.parameters()}
     assert len(storages) == 1, "the gradients are views of the engine's buffer, not copies"
+
+
+def test_a_dropped_graph_returns_its_workspace(monkeypatch):
+    handed_out = []
+    new_workspace = _engine.Engine.new_workspace
+
+    def recording(self):
+        handed_out.append(new_workspace(self))
+        return handed_out[-1]
+
+    monkeypatch.setattr(_engine.Engine, "new_workspace", recording)
+    model = rt.GRU(3, 4)
+    x = torch.randn(5, 2, 3)
+    for _ in range(6):
+        y, h = model(x)  # a graph is recorded, then dropped without backward
+        del y, h
+    assert len(handed_out) == 6
+    assert len({id(w) for w in handed_out}) == 1, "each dropped graph gave its workspace back"
+    assert len(model._rnnwave_state.current._pool) == 1
+
+
+def test_threads_racing_to_repack_all_see_the_new_weights():
+    torch.manual_seed(3)
+    model = rt.LSTM(8, 16, num_layers=2, threads=1)
+    x = torch.randn(6, 2, 8)
+    with torch.no_grad():
+        model(x)
+        model.weight_hh_l1.mul_(0.5)  # every thread below finds the packing stale
+        reference = nn.LSTM(8, 16, num_layers=2).double()
+        reference.load_state_dict(model.state_dict())
+        expected = reference(x.double())[0]
+    results = []
+
+    def run():
+        with torch.no_grad():
+            results.append(model(x)[0])
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4
+    for got in results:
+        assert_close(got, expected, "output after a concurrent repack")
