@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/strings.h"
+#include "dist/ieee_arithmetic.h"
 
 namespace rnnwave::dist {
 
@@ -102,6 +103,7 @@ size_t sum_node_in_place(TreeNode node, std::span<const TreeNode> parts,
            ", the previous part ends at ", parts[i - 1].end);
     }
   }
+  const detail::ScopedIeeeArithmetic ieee;
   NodeSummer<T> summer(node, parts, values);
   return summer.sum(node);
 }

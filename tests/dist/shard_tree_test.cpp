@@ -10,6 +10,9 @@
 #include <optional>
 #include <random>
 #include <vector>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include "io/expect_error.h"
 
@@ -96,6 +99,25 @@ TEST(ShardTree, SumIntoFirstShard) {
   tree_sum<float>(spans, spans[0]);
   EXPECT_TRUE(same_bits(values[0], want));
 }
+
+#if defined(__SSE__)
+// An engine worker flushes denormals (FTZ and DAZ) and may start a bucket; the progress
+// thread, which does not, finishes it. The sum must not depend on which thread adds.
+TEST(ShardTree, SumIgnoresTheCallersDenormalMode) {
+  std::vector<std::vector<float>> shards(6, std::vector<float>(4));
+  for (size_t s = 0; s < shards.size(); ++s) {
+    for (size_t i = 0; i < 4; ++i) shards[s][i] = std::ldexp(1.0f + static_cast<float>(s + i) / 8, -140);  // denormal
+  }
+  const auto want = library_sum(shards);
+  EXPECT_NE(want[0], 0.0f);
+  const unsigned saved = _mm_getcsr();
+  _mm_setcsr(saved | 0x8040 | 0x2000);  // FTZ, DAZ, round down
+  const auto flushed = library_sum(shards);
+  _mm_setcsr(saved);
+  EXPECT_TRUE(same_bits(flushed, want));
+  EXPECT_TRUE(same_bits(reference_sum(shards), want));
+}
+#endif
 
 /// [first, end) is a node of the tree over `shards` shards.
 bool is_tree_node(int64_t shards, TreeNode node) {

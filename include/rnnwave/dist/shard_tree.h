@@ -54,8 +54,10 @@ std::vector<TreeNode> maximal_nodes(int64_t shards, int64_t first, int64_t end);
 /// parts: tree nodes that tile `node` left to right (e.g. shards, or maximal_nodes);
 /// values[i]: the value of parts[i], all of the same length n. On return the part that
 /// starts at node.first holds the node's value, computed by the tree's additions (left +
-/// right, elementwise); the other parts are overwritten with partial sums. Returns that
-/// part's index. Throws Error if the parts are not tree nodes tiling `node`, or the
+/// right, elementwise, in IEEE arithmetic: round to nearest and denormals kept, whatever
+/// the calling thread's mode, so that an engine worker that flushes denormals and the
+/// progress thread that does not add alike); the other parts are overwritten with partial
+/// sums. Returns that part's index. Throws Error if the parts are not tree nodes tiling `node`, or the
 /// lengths differ.
 template <class T>
 size_t sum_node_in_place(TreeNode node, std::span<const TreeNode> parts,
