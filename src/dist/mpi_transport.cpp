@@ -92,8 +92,11 @@ class MpiTransport final : public Transport {
   }
 
   OpHandle start(OpSpec spec) override {
-    if (spec.channel < 0 || spec.channel >= static_cast<int>(channels_.size())) {
-      fail("dist: channel ", spec.channel, " was never opened");
+    {
+      std::lock_guard lock(mutex_);  // channels_ may grow on another thread
+      if (spec.channel < 0 || spec.channel >= static_cast<int>(channels_.size())) {
+        fail("dist: channel ", spec.channel, " was never opened");
+      }
     }
     auto op = std::make_shared<Op>(std::move(spec));
     std::vector<Message> messages = compute_stage(*op);

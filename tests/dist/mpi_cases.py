@@ -51,6 +51,8 @@ def expectations(case, np):
         return False, [line], "error:"
     if case == "throw":
         return False, ["dist_mpi_check: error: rank 1: injected failure on rank 1"], None
+    if case == "die":
+        return False, [], None  # the launcher reports it, in its own words
     if case == "hang":
         return False, ["dist_mpi_check: error: rank 0: no answer from rank 1 for 1.5 s while "
                        "combining bucket 'layer 0' (batch 0)"], None
@@ -79,8 +81,8 @@ def main():
     extra = list(options.args)
     if options.case == "hang":
         extra += ["--timeout", "1.5"]
-    if options.case == "throw":
-        extra += ["--timeout", "60"]  # the job must end by the abort, not by a deadline
+    if options.case in ("throw", "die"):
+        extra += ["--timeout", "60"]  # the job must end by the abort or the launcher, not by a deadline
     command = launch_command(options.launcher, options.np, options.program, [program_case] + extra)
     print("running:", " ".join(command), flush=True)
     started = time.monotonic()

@@ -2,10 +2,11 @@
 //   mpirun -np K dist_mpi_check <case> [--timeout S] [--max-message BYTES]
 // Each case ends with status 0 and "ok ..." on rank 0's stdout, or fails the job through
 // run_distributed (one line on stderr, every rank non-zero). The failure cases (throw,
-// hang, handshake-mismatch, pipe-size-mismatch) fail on purpose; the driver checks how.
+// hang, die, handshake-mismatch, pipe-size-mismatch) fail on purpose; the driver checks how.
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -258,6 +259,17 @@ int run_throw(World& world) {
   return 0;
 }
 
+/// Every rank starts a bucket; rank 1 then dies without a word (as a crash would). The
+/// launcher, or else the others' deadlines, must end the job.
+int run_die(World& world) {
+  handshake(world, "--lr 0.1");
+  ShardReducer<float> reducer(world, world.size(), {{"layer 0", 1000}});
+  reducer.start(0);
+  if (world.rank() == 1) std::_Exit(3);
+  reducer.wait(0);
+  return 0;
+}
+
 /// Rank 1 stops answering before it starts its bucket; rank 0's deadline ends the job.
 int run_hang(World& world) {
   handshake(world, "--lr 0.1");
@@ -280,6 +292,7 @@ int run_case(World& world, const Args& args) {
   if (args.name == "pipe-size-mismatch") return run_pipe_size_mismatch(world);
   if (args.name == "throw") return run_throw(world);
   if (args.name == "hang") return run_hang(world);
+  if (args.name == "die") return run_die(world);
   if (args.name == "handshake-mismatch") return run_handshake_mismatch(world);
   if (args.name == "world") {
     if (world.rank() == 0) std::printf("ok world ranks=%d mpi=%d\n", world.size(), world.uses_mpi() ? 1 : 0);
