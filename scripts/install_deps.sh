@@ -18,6 +18,8 @@ packages=(
   # the Python package: the extension (pybind11, Python's headers), a virtual environment
   # that installs it offline (venv, setuptools, wheel), its tests (pytest)
   pybind11-dev python3-pybind11 python3-dev python3-venv python3-setuptools python3-wheel python3-pytest
+  # runs over several processes (src/dist): Open MPI, and MPICH for a second implementation's smoke test
+  libopenmpi-dev openmpi-bin mpich libmpich-dev
   # benchmarks and plots
   libtbb-dev libopenblas-dev libxsmm-dev python3-matplotlib
 )
