@@ -377,7 +377,7 @@ class MpiTransport final : public Transport {
     auto sleep = std::chrono::microseconds(1);
     while (true) {
       work_cv_.wait(lock, [&] { return stopping_ || !active_.empty(); });
-      if (active_.empty()) return;
+      if (stopping_) return;  // the destructor reports what is still in flight
       if (progress_pass(lock)) {
         sleep = std::chrono::microseconds(1);
         continue;

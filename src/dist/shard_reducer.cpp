@@ -2,6 +2,7 @@
 // per chunk, all-gather.
 #include "rnnwave/dist/shard_reducer.h"
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cstring>
@@ -207,7 +208,7 @@ struct ShardReducer<T>::Impl {
     sum_local_nodes(*layout, s);
     const int64_t step = s.step++;
     if (channel < 0) {  // one rank: the root is its only node
-      std::memcpy(s.result.data(), s.local.data(), s.result.size() * sizeof(T));
+      std::copy_n(s.local.data(), s.result.size(), s.result.data());
       if (on_done) on_done();
       return;
     }

@@ -118,7 +118,7 @@ void tree_sum(std::span<const std::span<T>> shards, std::span<T> out) {
   std::vector<TreeNode> leaves(shards.size());
   for (int64_t s = 0; s < count; ++s) leaves[s] = {s, s + 1};
   const size_t root = sum_node_in_place<T>({0, count}, leaves, shards);
-  if (shards[root].data() != out.data()) {
+  if (!out.empty() && shards[root].data() != out.data()) {
     std::memmove(out.data(), shards[root].data(), out.size() * sizeof(T));
   }
 }

@@ -44,7 +44,7 @@ void expect_reducer_equals_tree_sum() {
         EXPECT_TRUE(reducer.test(b));
         const auto got = reducer.result(b);
         ASSERT_EQ(got.size(), want.size());
-        EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(T)), 0) << "S=" << shards << " bucket " << b;
+        EXPECT_TRUE(want.empty() || std::memcmp(got.data(), want.data(), want.size() * sizeof(T)) == 0) << "S=" << shards << " bucket " << b;
       }
     }
   }
