@@ -10,10 +10,10 @@ namespace rnnwave {
 class Trace;
 
 /// The order in which the (layer, direction, step) cells run. Every schedule computes
-/// the same function; they differ in speed only.
+/// the same function, to the bit, at every thread count; they differ in speed only.
 ///   sequential: one thread, layer by layer, step by step.
-///   layerwise:  what the frameworks do: layer by layer and step by step, with each
-///               matrix product multi-threaded.
+///   layerwise:  what the frameworks do: layer by layer and step by step, each step's
+///               rows and each layer's weight-gradient chains spread over the threads.
 ///   wavefront:  every cell is a task of a dataflow graph (W-Par / B-Par).
 enum class Schedule { sequential, layerwise, wavefront };
 

@@ -180,22 +180,22 @@ void input_grad(Pass<T>& pass, int64_t l, int64_t t0, int64_t t1) {
 }
 
 template <class T>
-void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
+void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1, WeightGradSide side) {
   auto& ws = pass.ws;
   BasicWeights<T>& g = *pass.grads;
   const int64_t in = ws.layer_input_size(l), H = ws.H, GH = ws.G * ws.H, ldh = ws.ld_h();
   const int64_t rows = (t1 - t0) * ws.N;
   const T* dgates = ws.gates(l, d, t0);
+  if (side == WeightGradSide::input) {
+    gemm<T>(Trans::yes, Trans::no, GH, in, rows, T(1), dgates, GH, ws.layer_input(l, t0), in,
+            T(1), g.get(ParamKind::weight_ih, l, d).data(), in);
+    add_column_sums(dgates, rows, GH, GH, g.get(ParamKind::bias_ih, l, d).data());
+    return;
+  }
   // The previous states of steps t0..t1-1 are consecutive slots (see workspace.h).
   const T* h_prev = ws.h(l, WorkspaceImpl<T>::prev_slot(d, t0)) + d * H;
-  T* dw_ih = g.get(ParamKind::weight_ih, l, d).data();
   T* dw_hh = g.get(ParamKind::weight_hh, l, d).data();
-  T* db_ih = g.get(ParamKind::bias_ih, l, d).data();
   T* db_hh = g.get(ParamKind::bias_hh, l, d).data();
-
-  gemm<T>(Trans::yes, Trans::no, GH, in, rows, T(1), dgates, GH, ws.layer_input(l, t0), in, T(1),
-          dw_ih, in);
-  add_column_sums(dgates, rows, GH, GH, db_ih);
   if (ws.spec.cell == CellKind::gru) {
     // The hidden side differs from the input side in the n gate only: dn*r, kept in gru_hn.
     const T* dhn = ws.gru_hn(l, d, t0);
@@ -210,6 +210,11 @@ void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
   }
 }
 
+template <class T>
+void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
+  for (WeightGradSide side : kWeightGradSides) weight_grad(pass, l, d, t0, t1, side);
+}
+
 #define RNNWAVE_STEP_OP(T, op) \
   template void op<T>(Pass<T>&, int64_t, int64_t, int64_t, const StepPart&);
 #define RNNWAVE_INSTANTIATE(T)                                                           \
@@ -221,7 +226,8 @@ void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
   RNNWAVE_STEP_OP(T, backward_recurrent_gemm)                                            \
   RNNWAVE_STEP_OP(T, backward_step)                                                      \
   template void input_grad<T>(Pass<T>&, int64_t, int64_t, int64_t);                      \
-  template void weight_grad<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t);
+  template void weight_grad<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t);              \
+  template void weight_grad<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t, WeightGradSide);
 RNNWAVE_INSTANTIATE(float)
 RNNWAVE_INSTANTIATE(double)
 #undef RNNWAVE_INSTANTIATE

@@ -77,10 +77,23 @@ void backward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, con
 template <class T>
 void input_grad(Pass<T>& pass, int64_t l, int64_t t0, int64_t t1);
 
-/// Adds the weight and bias gradients of steps [t0,t1) of (l,d) to pass.grads.
+/// The weight gradients of a (l, d) fall into two groups that write disjoint parameters:
+/// the input side (weight_ih, bias_ih) and the hidden side (weight_hh, bias_hh). Each
+/// group's blocks must be summed in the order of for_each_weight_grad_block; two groups
+/// may run at the same time.
+enum class WeightGradSide { input, hidden };
+inline constexpr WeightGradSide kWeightGradSides[] = {WeightGradSide::input,
+                                                      WeightGradSide::hidden};
+
+/// Adds the weight and bias gradients of steps [t0,t1) of (l,d), one side, to pass.grads.
+/// Every product runs on the calling thread alone, so its bits do not depend on the
+/// schedule.
+template <class T>
+void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1, WeightGradSide side);
+
+/// Both sides.
 template <class T>
 void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1);
-
 
 
 }  // namespace rnnwave

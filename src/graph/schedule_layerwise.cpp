@@ -1,11 +1,15 @@
 // The layerwise schedule: what the frameworks do, kept as our in-house baseline on the
-// same kernels. Layer by layer, direction by direction, step by step; each GEMM is
-// multi-threaded (by oneDNN, over the OpenMP threads), the pointwise math is split
-// over rows, and every step ends in a barrier.
+// same kernels. Layer by layer, direction by direction, step by step; the pointwise math
+// is split over rows, the weight gradients of a layer run as parallel chains (directions,
+// input and hidden side), and every step ends in a barrier. Every product is computed as
+// the graph schedules compute it, so the results are bit-identical to theirs.
 #include <omp.h>
 
 #include <algorithm>
+#include <exception>
+#include <iterator>
 
+#include "graph/decomposition.h"
 #include "graph/dropout.h"
 #include "graph/graph_runtime.h"
 #include "graph/schedule.h"
@@ -61,16 +65,56 @@ class OpRecorder {
   std::vector<TraceEvent> events_;
 };
 
+/// Runs op(i) for i in [0, count) on up to `threads` threads. Each worker flushes
+/// denormals and runs its products on itself alone, as a task of the graph does, so a
+/// product computes the same bits here as under every other schedule. The first exception
+/// is rethrown once all have finished: none escapes the parallel region.
+template <class F>
+void parallel_for(int threads, int64_t count, F&& op) {
+  const int64_t team = std::min<int64_t>(threads, count);
+  if (team <= 1) {
+    for (int64_t i = 0; i < count; ++i) op(i);
+    return;
+  }
+  std::exception_ptr error;
+#pragma omp parallel num_threads(static_cast<int>(team))
+  {
+    kernels::ScopedFlushDenormals flush;
+    omp_set_num_threads(1);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < count; ++i) {
+      try {
+        op(i);
+      } catch (...) {
+#pragma omp critical(rnnwave_layerwise_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
 /// Runs op(r0, r1) over `threads` row ranges of [0, rows) in parallel.
 template <class F>
 void parallel_rows(int threads, int64_t rows, F&& op) {
   const int64_t chunks = std::min<int64_t>(threads, rows);
-  if (chunks <= 1) {
-    op(int64_t{0}, rows);
-    return;
-  }
-#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) op(c * rows / chunks, (c + 1) * rows / chunks);
+  parallel_for(threads, chunks, [&](int64_t c) { op(c * rows / chunks, (c + 1) * rows / chunks); });
+}
+
+/// The weight gradients of layer l. Each (direction, side) is an independent chain that
+/// sums the blocks of for_each_weight_grad_block in order, with the products the graph's
+/// weight_grad tasks compute: the same bits as every other schedule and thread count. The
+/// parallelism comes from running the chains side by side, never from splitting a sum.
+template <class T>
+void layer_weight_grads(Pass<T>& pass, int64_t l, int threads) {
+  constexpr int64_t kSides = std::size(kWeightGradSides);
+  parallel_for(threads, pass.ws.D * kSides, [&](int64_t chain) {
+    const int64_t d = chain / kSides;
+    const WeightGradSide side = kWeightGradSides[chain % kSides];
+    for_each_weight_grad_block(pass.ws.T_, pass.ws.N, d, [&](int64_t t0, int64_t t1) {
+      weight_grad(pass, l, d, t0, t1, side);
+    });
+  });
 }
 
 int64_t step_at(int64_t d, int64_t i, int64_t steps, bool backward) {
@@ -125,9 +169,9 @@ void layerwise_backward(Pass<T>& pass, const ExecOptions& options) {
         record.run("recurrent_gemm", l, d, t, t + 1,
                    [&] { backward_recurrent_gemm(pass, l, d, t, StepPart{0, ws.N, 0, ws.H}); });
       }
-      if (pass.grads != nullptr) {
-        record.run("weight_grad", l, d, 0, ws.T_, [&] { weight_grad(pass, l, d, 0, ws.T_); });
-      }
+    }
+    if (pass.grads != nullptr) {
+      record.run("weight_grad", l, -1, 0, ws.T_, [&] { layer_weight_grads(pass, l, threads); });
     }
     if (l > 0 || pass.want_input_grad) {
       record.run("input_grad", l, -1, 0, ws.T_, [&] { input_grad(pass, l, 0, ws.T_); });

@@ -3,6 +3,7 @@
 // other value is computed row by row by kernels that do not depend on the row grouping.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "support/exec_options.h"
@@ -70,6 +71,46 @@ TEST_P(Determinism, BitIdenticalForEveryThreadCountAndDecomposition) {
           EXPECT_TRUE(same_bits(r.c0, expected.c0)) << what << ": grad c0";
           EXPECT_TRUE(same_bits(r.weights, expected.weights)) << what << ": weight grads";
         }
+      }
+    }
+  }
+}
+
+/// The promise of train --help: results do not depend on the schedule. At a size where
+/// the weight gradients are summed over several blocks (T = 100, N = 8: blocks of 16
+/// steps), every schedule at 1 and 2 threads gives the bits of the sequential one.
+TEST_P(Determinism, EveryScheduleGivesTheSameBits) {
+  Case c;
+  c.cell = GetParam();
+  c.layers = 2;
+  c.bidirectional = true;
+  c.input_size = 32;
+  c.hidden_size = 64;
+  c.steps = 100;
+  c.batch = 8;
+  const Problem<float> p = make_problem<float>(c, 14);
+  const Weights weights = Weights::uniform(p.spec, 15);
+  // Several blocks, or the test would not see the order of their sum.
+  ASSERT_LT(Rnn(weights).plan(c.steps, c.batch).weight_block, c.steps / 2);
+  const Result expected = run(p, weights, ExecOptions{Schedule::sequential, 1}, 0);
+  for (Schedule schedule : kAllSchedules) {
+    for (int threads : {1, 2}) {
+      const Result r = run(p, weights, ExecOptions{schedule, threads}, 0);
+      const std::string what = exec_name(ExecOptions{schedule, threads});
+      EXPECT_TRUE(same_bits(r.out.output, expected.out.output)) << what << ": output";
+      EXPECT_TRUE(same_bits(r.out.hn, expected.out.hn)) << what << ": hn";
+      EXPECT_TRUE(same_bits(r.out.cn, expected.out.cn)) << what << ": cn";
+      EXPECT_TRUE(same_bits(r.input, expected.input)) << what << ": grad input";
+      EXPECT_TRUE(same_bits(r.h0, expected.h0)) << what << ": grad h0";
+      EXPECT_TRUE(same_bits(r.c0, expected.c0)) << what << ": grad c0";
+      // Each parameter on its own, so that a failure names it.
+      Weights actual(p.spec), wanted(p.spec);
+      std::copy(r.weights.begin(), r.weights.end(), actual.flat().begin());
+      std::copy(expected.weights.begin(), expected.weights.end(), wanted.flat().begin());
+      for (const ParamInfo& info : weights.params()) {
+        const auto x = actual.get(info.name), y = wanted.get(info.name);
+        EXPECT_TRUE(std::memcmp(x.data(), y.data(), x.size_bytes()) == 0)
+            << what << ": gradient of " << info.name;
       }
     }
   }
