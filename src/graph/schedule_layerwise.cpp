@@ -3,12 +3,11 @@
 // is split over rows, the weight gradients of a layer run as parallel chains (directions,
 // input and hidden side), and every step ends in a barrier. Every product is computed as
 // the graph schedules compute it, so the results are bit-identical to theirs.
-#include <omp.h>
-
 #include <algorithm>
 #include <exception>
 #include <iterator>
 
+#include "common/scoped_threads.h"
 #include "graph/decomposition.h"
 #include "graph/dropout.h"
 #include "graph/graph_runtime.h"
@@ -18,18 +17,6 @@
 
 namespace rnnwave {
 namespace {
-
-/// Lets the GEMMs of the scope use `threads` OpenMP threads.
-class GemmThreads {
- public:
-  explicit GemmThreads(int threads) : saved_(omp_get_max_threads()) { omp_set_num_threads(threads); }
-  ~GemmThreads() { omp_set_num_threads(saved_); }
-  GemmThreads(const GemmThreads&) = delete;
-  GemmThreads& operator=(const GemmThreads&) = delete;
-
- private:
-  int saved_;
-};
 
 /// Records each operation of the pass as one event (on thread 0: it spans all threads).
 class OpRecorder {
@@ -80,7 +67,7 @@ void parallel_for(int threads, int64_t count, F&& op) {
 #pragma omp parallel num_threads(static_cast<int>(team))
   {
     kernels::ScopedFlushDenormals flush;
-    omp_set_num_threads(1);
+    ScopedThreads one_thread(1);
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < count; ++i) {
       try {
@@ -126,7 +113,7 @@ int64_t step_at(int64_t d, int64_t i, int64_t steps, bool backward) {
 template <class T>
 void layerwise_forward(Pass<T>& pass, const ExecOptions& options) {
   const int threads = resolve_threads(options);
-  GemmThreads gemm_threads(threads);
+  ScopedThreads products_alone(1);  // on the calling thread, as in every parallel_for
   kernels::ScopedFlushDenormals flush;
   OpRecorder record(options.trace, "forward");
   auto& ws = pass.ws;
@@ -153,7 +140,7 @@ void layerwise_forward(Pass<T>& pass, const ExecOptions& options) {
 template <class T>
 void layerwise_backward(Pass<T>& pass, const ExecOptions& options) {
   const int threads = resolve_threads(options);
-  GemmThreads gemm_threads(threads);
+  ScopedThreads products_alone(1);  // on the calling thread, as in every parallel_for
   kernels::ScopedFlushDenormals flush;
   OpRecorder record(options.trace, "backward");
   auto& ws = pass.ws;
