@@ -1,14 +1,13 @@
 // The layerwise schedule: what the frameworks do, kept as our in-house baseline on the
-// same kernels. Layer by layer, direction by direction, step by step; the pointwise math
-// is split over rows, the weight gradients of a layer run as parallel chains (directions,
-// input and hidden side), and every step ends in a barrier. Every product is computed as
-// the graph schedules compute it, so the results are bit-identical to theirs.
+// same kernels. Layer by layer, direction by direction, step by step; each step is split
+// over rows, the weight gradients of a layer run as parallel chains (one per direction
+// and parameter), and every step ends in a barrier. Every product is computed as the
+// graph schedules compute it, so the results are bit-identical to theirs.
 #include <algorithm>
 #include <exception>
 #include <iterator>
 
 #include "common/scoped_threads.h"
-#include "graph/decomposition.h"
 #include "graph/dropout.h"
 #include "graph/graph_runtime.h"
 #include "graph/schedule.h"
@@ -88,48 +87,48 @@ void parallel_rows(int threads, int64_t rows, F&& op) {
   parallel_for(threads, chunks, [&](int64_t c) { op(c * rows / chunks, (c + 1) * rows / chunks); });
 }
 
-/// The weight gradients of layer l. Each (direction, side) is an independent chain that
+/// The weight gradients of layer l. Each (direction, term) is an independent chain that
 /// sums the blocks of for_each_weight_grad_block in order, with the products the graph's
 /// weight_grad tasks compute: the same bits as every other schedule and thread count. The
 /// parallelism comes from running the chains side by side, never from splitting a sum.
 template <class T>
 void layer_weight_grads(Pass<T>& pass, int64_t l, int threads) {
-  constexpr int64_t kSides = std::size(kWeightGradSides);
-  parallel_for(threads, pass.ws.D * kSides, [&](int64_t chain) {
-    const int64_t d = chain / kSides;
-    const WeightGradSide side = kWeightGradSides[chain % kSides];
-    for_each_weight_grad_block(pass.ws.T_, pass.ws.N, d, [&](int64_t t0, int64_t t1) {
-      weight_grad(pass, l, d, t0, t1, side);
+  const ProblemDesc& p = pass.desc();
+  const int64_t terms = weight_grad_terms(p);
+  parallel_for(threads, p.D * terms, [&](int64_t chain) {
+    const int64_t d = chain / terms, term = chain % terms;
+    for_each_weight_grad_block(p.T, p.N, p.walks_back(d), [&](int64_t t0, int64_t t1) {
+      weight_grad(pass, l, d, t0, t1, term);
     });
   });
 }
 
-int64_t step_at(int64_t d, int64_t i, int64_t steps, bool backward) {
-  return (d == 0) != backward ? i : steps - 1 - i;
+/// The step direction d processes i-th in a pass (the forward pass, or the backward one).
+int64_t step_at(const ProblemDesc& p, int64_t d, int64_t i, bool backward) {
+  return p.walks_back(d) != backward ? p.T - 1 - i : i;
 }
 
 }  // namespace
 
 template <class T>
-void layerwise_forward(Pass<T>& pass, const ExecOptions& options) {
-  const int threads = resolve_threads(options);
+void layerwise_forward(Pass<T>& pass, Trace* trace) {
+  const ProblemDesc& p = pass.desc();
+  const int threads = p.plan.threads;
   ScopedThreads products_alone(1);  // on the calling thread, as in every parallel_for
   kernels::ScopedFlushDenormals flush;
-  OpRecorder record(options.trace, "forward");
-  auto& ws = pass.ws;
-  for (int64_t l = 0; l < ws.L; ++l) {
-    if (l > 0 && ws.dropout > 0) {
-      record.run("dropout", l, -1, 0, ws.T_, [&] { apply_dropout(pass, l, 0, ws.T_); });
+  OpRecorder record(trace, "forward");
+  for (int64_t l = 0; l < p.L; ++l) {
+    if (l > 0 && pass.ws.dropout > 0) {
+      record.run("dropout", l, -1, 0, p.T, [&] { apply_dropout(pass, l, 0, p.T); });
     }
-    for (int64_t d = 0; d < ws.D; ++d) {
-      record.run("project", l, d, 0, ws.T_, [&] { project_input(pass, l, d, 0, ws.T_); });
-      for (int64_t i = 0; i < ws.T_; ++i) {
-        const int64_t t = step_at(d, i, ws.T_, false);
-        record.run("recurrent_gemm", l, d, t, t + 1,
-                   [&] { forward_recurrent_gemm(pass, l, d, t, StepPart{0, ws.N, 0, ws.H}); });
-        record.run("pointwise", l, d, t, t + 1, [&] {
-          parallel_rows(threads, ws.N, [&](int64_t r0, int64_t r1) {
-            forward_pointwise(pass, l, d, t, StepPart{r0, r1, 0, ws.H});
+    for (int64_t d = 0; d < p.D; ++d) {
+      record.run("project", l, d, 0, p.T, [&] { project_input(pass, l, d, 0, p.T); });
+      for (int64_t i = 0; i < p.T; ++i) {
+        const int64_t t = step_at(p, d, i, false);
+        // Rows are independent within a step: its products and pointwise math split by rows.
+        record.run("forward", l, d, t, t + 1, [&] {
+          parallel_rows(threads, p.N, [&](int64_t r0, int64_t r1) {
+            forward_step(pass, l, d, t, StepPart{r0, r1, 0, p.H});
           });
         });
       }
@@ -138,37 +137,35 @@ void layerwise_forward(Pass<T>& pass, const ExecOptions& options) {
 }
 
 template <class T>
-void layerwise_backward(Pass<T>& pass, const ExecOptions& options) {
-  const int threads = resolve_threads(options);
+void layerwise_backward(Pass<T>& pass, Trace* trace) {
+  const ProblemDesc& p = pass.desc();
+  const int threads = p.plan.threads;
   ScopedThreads products_alone(1);  // on the calling thread, as in every parallel_for
   kernels::ScopedFlushDenormals flush;
-  OpRecorder record(options.trace, "backward");
-  auto& ws = pass.ws;
-  for (int64_t l = ws.L - 1; l >= 0; --l) {
-    for (int64_t d = 0; d < ws.D; ++d) {
-      for (int64_t i = 0; i < ws.T_; ++i) {
-        const int64_t t = step_at(d, i, ws.T_, true);
-        record.run("pointwise", l, d, t, t + 1, [&] {
-          parallel_rows(threads, ws.N, [&](int64_t r0, int64_t r1) {
-            backward_pointwise(pass, l, d, t, StepPart{r0, r1, 0, ws.H});
+  OpRecorder record(trace, "backward");
+  for (int64_t l = p.L - 1; l >= 0; --l) {
+    for (int64_t d = 0; d < p.D; ++d) {
+      for (int64_t i = 0; i < p.T; ++i) {
+        const int64_t t = step_at(p, d, i, true);
+        record.run("backward", l, d, t, t + 1, [&] {
+          parallel_rows(threads, p.N, [&](int64_t r0, int64_t r1) {
+            backward_step(pass, l, d, t, StepPart{r0, r1, 0, p.H});
           });
         });
-        record.run("recurrent_gemm", l, d, t, t + 1,
-                   [&] { backward_recurrent_gemm(pass, l, d, t, StepPart{0, ws.N, 0, ws.H}); });
       }
     }
     if (pass.grads != nullptr) {
-      record.run("weight_grad", l, -1, 0, ws.T_, [&] { layer_weight_grads(pass, l, threads); });
+      record.run("weight_grad", l, -1, 0, p.T, [&] { layer_weight_grads(pass, l, threads); });
     }
     if (l > 0 || pass.want_input_grad) {
-      record.run("input_grad", l, -1, 0, ws.T_, [&] { input_grad(pass, l, 0, ws.T_); });
+      record.run("input_grad", l, -1, 0, p.T, [&] { input_grad(pass, l, 0, p.T); });
     }
   }
 }
 
-template void layerwise_forward<float>(Pass<float>&, const ExecOptions&);
-template void layerwise_forward<double>(Pass<double>&, const ExecOptions&);
-template void layerwise_backward<float>(Pass<float>&, const ExecOptions&);
-template void layerwise_backward<double>(Pass<double>&, const ExecOptions&);
+template void layerwise_forward<float>(Pass<float>&, Trace*);
+template void layerwise_forward<double>(Pass<double>&, Trace*);
+template void layerwise_backward<float>(Pass<float>&, Trace*);
+template void layerwise_backward<double>(Pass<double>&, Trace*);
 
 }  // namespace rnnwave
