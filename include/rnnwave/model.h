@@ -26,6 +26,11 @@ struct ModelSpec {
   /// Peephole connections (ONNX LSTM's input P; weight_ph_l{k} [3, H], rows i, f, o):
   /// i and f also see P_i * c_prev and P_f * c_prev, o sees P_o * c. See cell.h.
   bool peepholes = false;
+  /// One direction that walks t = T-1 .. 0 (ONNX's direction "reverse"), exactly as the
+  /// reverse half of a bidirectional model does (a sequence starts at its own last step).
+  /// Its parameters are named like that half's: weight_ih_l{k}_reverse, ...
+  /// Not with bidirectional.
+  bool reverse = false;
 
   int64_t directions() const { return bidirectional ? 2 : 1; }  ///< D
   int64_t gates() const { return gate_count(cell); }            ///< G
@@ -67,12 +72,14 @@ std::string param_name(ParamKind kind, int64_t layer, int64_t direction);
 /// The same from a key: param_name("weight_hr", 1, 0) = "weight_hr_l1".
 std::string param_name(std::string_view key, int64_t layer, int64_t direction);
 
-/// Every parameter of the model in state_dict order: for each layer, for each direction,
+/// Every parameter of the model in state_dict order: for each layer, for each direction
+/// (named _reverse for the reverse one, and for the one direction of a reverse model),
 /// the cell's parameters, PyTorch's four first: weight_ih [G*H, I_l], weight_hh [G*H, H],
 /// bias_ih [G*H], bias_hh [G*H] (cell.h lists the others).
 std::vector<ParamInfo> parameter_list(const ModelSpec& spec);
 
-/// "lstm l2 d2 i40 h128" — a compact description for messages and benchmarks.
+/// "lstm l2 d2 i40 h128" — a compact description for messages and benchmarks; " p16",
+/// " peepholes" and " reverse" follow where they apply.
 std::string describe(const ModelSpec& spec);
 
 }  // namespace rnnwave

@@ -152,7 +152,7 @@ ProblemDesc describe_problem(const ModelSpec& spec, int64_t steps, int64_t batch
   p.H = spec.hidden_size;
   p.G = p.cell->gates;
   p.Hs = spec.output_size();
-  p.reverse_only = false;
+  p.reverse_only = spec.reverse;
   const cells::Dims dims = p.dims(0);
   p.states = static_cast<int64_t>(p.cell->states.size());
   for (int64_t k = 0; k < p.states; ++k) p.state_width[k] = p.cell->states[k].width.of(dims);

@@ -56,6 +56,13 @@ void ModelSpec::validate() const {
   check_dimension("layers", layers);
   const int cell_index = static_cast<int>(cell);
   if (cell_index < 0 || cell_index >= kCellKindCount) fail("invalid cell kind ", cell_index);
+  if (proj_size < 0 || (proj_size > 0 && proj_size >= hidden_size)) {
+    fail("proj_size must be 0 (none) or in [1, hidden size ", hidden_size, "), got ", proj_size);
+  }
+  if (reverse && bidirectional) {
+    fail("reverse is one direction walking backward in time; a bidirectional model already "
+         "has one beside the forward one");
+  }
   cells::cell_definition(*this);  // throws for a variant the cell does not have
   check_fits_in_memory(static_cast<double>(parameter_count()) * 4.0,
                        cat("model ", describe(*this), " (", parameter_count(), " parameters)"));
@@ -82,7 +89,7 @@ std::vector<ParamInfo> parameter_list(const ModelSpec& spec) {
       for (size_t i = 0; i < cell.params.size(); ++i) {
         const cells::ParamDecl& p = cell.params[i];
         ParamInfo info;
-        info.name = param_name(p.key, layer, direction);
+        info.name = param_name(p.key, layer, spec.reverse ? 1 : direction);
         info.layer = layer;
         info.direction = direction;
         info.kind = i < kParamKindCount ? static_cast<ParamKind>(i) : ParamKind::other;
@@ -99,7 +106,9 @@ std::vector<ParamInfo> parameter_list(const ModelSpec& spec) {
 
 std::string describe(const ModelSpec& spec) {
   return cat(to_string(spec.cell), " l", spec.layers, " d", spec.directions(), " i",
-             spec.input_size, " h", spec.hidden_size);
+             spec.input_size, " h", spec.hidden_size,
+             spec.proj_size > 0 ? cat(" p", spec.proj_size) : std::string(),
+             spec.peepholes ? " peepholes" : "", spec.reverse ? " reverse" : "");
 }
 
 }  // namespace rnnwave

@@ -33,7 +33,7 @@ std::vector<ParamInfo> layer_params(const ModelSpec& spec, int64_t layer) {
   std::vector<ParamInfo> params = parameter_list(one_layer);
   for (ParamInfo& p : params) {
     p.layer = layer;
-    p.name = param_name(p.key, layer, p.direction);
+    p.name = param_name(p.key, layer, spec.reverse ? 1 : p.direction);
   }
   return params;
 }
