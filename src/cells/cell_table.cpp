@@ -5,6 +5,7 @@
 #include <array>
 
 #include "cells/gru.h"
+#include "cells/gru_rb.h"
 #include "cells/lstm.h"
 #include "cells/rnn.h"
 #include "common/strings.h"
@@ -29,6 +30,7 @@ constexpr std::array kCellRows = {
     CellRow{CellKind::rnn_relu, "rnn_relu", Variant::plain, define_cell<RnnCell<RnnRelu>>()},
     CellRow{CellKind::lstm, "lstm", Variant::plain, define_cell<LstmCell>()},
     CellRow{CellKind::gru, "gru", Variant::plain, define_cell<GruCell>()},
+    CellRow{CellKind::gru_rb, "gru_rb", Variant::plain, define_cell<GruResetBeforeCell>()},
 };
 
 /// The plain rows come first, in the order of CellKind: row k is kind k.
