@@ -26,8 +26,12 @@ namespace rnnwave {
 ///             (ONNX linear_before_reset = 0, Keras reset_after = False), PyTorch's
 ///             names and gate order r, z, n:
 ///             n = tanh(W_in x + b_in + W_hn (r*h) + b_hn)
-/// gru_rb's step has two dependent products: it runs without hidden splits
-/// (ExecOptions::hidden_splits).
+///
+/// Variants of the LSTM, selected by ModelSpec (model.h):
+///   proj_size = P > 0 (torch.nn.LSTM's proj_size): h' = W_hr (o*tanh(c')), P units;
+///             extra parameter weight_hr_l{k}[_reverse] [P, H]; weight_hh is [4H, P].
+/// Cells whose step has two dependent products (gru_rb, the LSTM with a projection) run
+/// without hidden splits (ExecOptions::hidden_splits).
 enum class CellKind { rnn_tanh, rnn_relu, lstm, gru, gru_rb };
 
 inline constexpr int kCellKindCount = 5;

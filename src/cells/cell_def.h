@@ -169,6 +169,7 @@ struct StepView {
   int64_t rows = 0;
   int64_t units = 0;
   int64_t hidden = 0;  ///< H: the distance between gates
+  int64_t output = 0;  ///< Hs: the width of h
   Mat<T> gates;
   std::array<Mat<T>, kMaxStates> state_prev{}, state_out{};
   std::array<Mat<T>, kMaxBuffers> buffer{};
@@ -246,6 +247,12 @@ constexpr std::array<ParamDecl, 4> pytorch_params(int gates) {
            {"bias_hh", {gates, Size::hidden}}}};
 }
 inline constexpr int kWeightIh = 0, kWeightHh = 1, kBiasIh = 2, kBiasHh = 3;
+
+/// PyTorch's four, then one more parameter (index 4).
+constexpr std::array<ParamDecl, 5> pytorch_params_and(int gates, ParamDecl extra) {
+  const auto common = pytorch_params(gates);
+  return {{common[0], common[1], common[2], common[3], extra}};
+}
 
 inline constexpr Ref kGatesRef{Where::gates};
 inline constexpr Ref kPrevH{Where::state_prev, 0};

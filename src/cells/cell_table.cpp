@@ -7,6 +7,7 @@
 #include "cells/gru.h"
 #include "cells/gru_rb.h"
 #include "cells/lstm.h"
+#include "cells/lstm_proj.h"
 #include "cells/rnn.h"
 #include "common/strings.h"
 #include "rnnwave/cell.h"
@@ -31,6 +32,7 @@ constexpr std::array kCellRows = {
     CellRow{CellKind::lstm, "lstm", Variant::plain, define_cell<LstmCell>()},
     CellRow{CellKind::gru, "gru", Variant::plain, define_cell<GruCell>()},
     CellRow{CellKind::gru_rb, "gru_rb", Variant::plain, define_cell<GruResetBeforeCell>()},
+    CellRow{CellKind::lstm, "lstm", Variant::projection, define_cell<LstmProjectionCell>()},
 };
 
 /// The plain rows come first, in the order of CellKind: row k is kind k.

@@ -70,6 +70,7 @@ cells::StepView<T> step_view(Pass<T>& pass, int64_t l, int64_t d, int64_t t,
   s.rows = end - r0;
   s.units = part.u1 - part.u0;
   s.hidden = p.H;
+  s.output = p.Hs;
   s.gates = at(ws.gates(l, d, t), r0, u);
   for (int64_t k = 0; k < p.states; ++k) {
     s.state_prev[k] = at(ws.state(k, l, d, prev), r0, u);

@@ -66,9 +66,6 @@ void check_names_and_shapes(const ModelSpec& spec,
       if (expected.count(name) == 0) {
         unexpected.push_back(cat("'", name, "' of shape ", shape_to_string(tensor.shape())));
         if (hint.empty()) hint = cells::parameter_hint(spec, key_of(name));
-        if (hint.empty() && key_of(name) == "weight_hr") {
-          hint = "weight_hr_l* come from a model with proj_size, which rnnwave does not support";
-        }
       }
     }
     if (!unexpected.empty()) {
