@@ -30,6 +30,9 @@ namespace rnnwave {
 /// Variants of the LSTM, selected by ModelSpec (model.h):
 ///   proj_size = P > 0 (torch.nn.LSTM's proj_size): h' = W_hr (o*tanh(c')), P units;
 ///             extra parameter weight_hr_l{k}[_reverse] [P, H]; weight_hh is [4H, P].
+///   peepholes (ONNX LSTM's input P): i, f = sigmoid(... + p_{i,f} * c),
+///             o = sigmoid(... + p_o * c'); extra parameter weight_ph_l{k}[_reverse]
+///             [3, H], rows i, f, o.
 /// Cells whose step has two dependent products (gru_rb, the LSTM with a projection) run
 /// without hidden splits (ExecOptions::hidden_splits).
 enum class CellKind { rnn_tanh, rnn_relu, lstm, gru, gru_rb };

@@ -7,6 +7,7 @@
 #include "cells/gru.h"
 #include "cells/gru_rb.h"
 #include "cells/lstm.h"
+#include "cells/lstm_peephole.h"
 #include "cells/lstm_proj.h"
 #include "cells/rnn.h"
 #include "common/strings.h"
@@ -33,6 +34,7 @@ constexpr std::array kCellRows = {
     CellRow{CellKind::gru, "gru", Variant::plain, define_cell<GruCell>()},
     CellRow{CellKind::gru_rb, "gru_rb", Variant::plain, define_cell<GruResetBeforeCell>()},
     CellRow{CellKind::lstm, "lstm", Variant::projection, define_cell<LstmProjectionCell>()},
+    CellRow{CellKind::lstm, "lstm", Variant::peepholes, define_cell<LstmPeepholeCell>()},
 };
 
 /// The plain rows come first, in the order of CellKind: row k is kind k.
