@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "cells/cell_table.h"
+#include "support/problem.h"
 #include "rnnwave/error.h"
 
 namespace rnnwave::cells {
@@ -131,6 +133,17 @@ INSTANTIATE_TEST_SUITE_P(AllDefinitions, CellTable, ::testing::ValuesIn(all_cell
                            for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
                            return name + "_" + std::to_string(param_info.index);
                          });
+
+/// The tests iterate testing::all_cell_variants(); it must name every definition of the
+/// table, or a new one would go untested.
+TEST(CellTable, TheTestedVariantsAreEveryDefinition) {
+  std::set<const CellDef*> tested;
+  for (const testing::CellVariant& v : testing::all_cell_variants()) {
+    tested.insert(&cell_definition(testing::case_of(v).spec()));
+  }
+  const std::vector<const CellDef*> all = all_cell_definitions();
+  EXPECT_EQ(tested, std::set<const CellDef*>(all.begin(), all.end()));
+}
 
 TEST(CellTable, RefusesAVariantTheKindDoesNotHave) {
   ModelSpec spec{CellKind::rnn_tanh, 3, 4, 1, false};

@@ -35,15 +35,16 @@ Result run(const Problem<float>& p, const Weights& weights, const ExecOptions& o
   return r;
 }
 
-class Determinism : public ::testing::TestWithParam<CellKind> {};
+class Determinism : public ::testing::TestWithParam<CellVariant> {};
 
 TEST_P(Determinism, BitIdenticalForEveryThreadCountAndDecomposition) {
-  for (const auto& [bidirectional, dropout] : {std::pair{false, 0.0}, std::pair{true, 0.0},
-                                               std::pair{false, 0.3}, std::pair{true, 0.3}}) {
-    Case c;
-    c.cell = GetParam();
+  // Directions: 0 one forward, 1 both, 2 one reverse.
+  for (const auto& [directions, dropout] : {std::pair{0, 0.0}, std::pair{1, 0.0}, std::pair{0, 0.3},
+                                            std::pair{1, 0.3}, std::pair{2, 0.3}}) {
+    Case c = case_of(GetParam());
     c.layers = 3;
-    c.bidirectional = bidirectional;
+    c.bidirectional = directions == 1;
+    c.reverse = directions == 2;
     c.with_h0 = true;
     c.variable_lengths = true;
     c.input_size = 10;
@@ -61,7 +62,8 @@ TEST_P(Determinism, BitIdenticalForEveryThreadCountAndDecomposition) {
           options.batch_splits = splits;
           options.hidden_splits = 1 + (block + splits) % 3;  // 16-unit parts of H = 40
           const Result r = run(p, weights, options, dropout);
-          const std::string what = (bidirectional ? "bi " : "uni ") + exec_name(options) +
+          const std::string what = std::string(directions == 1 ? "bi " : directions == 2 ? "rev " : "uni ") +
+                                   exec_name(options) +
                                    (dropout > 0 ? " dropout" : "");
           EXPECT_TRUE(same_bits(r.out.output, expected.out.output)) << what << ": output";
           EXPECT_TRUE(same_bits(r.out.hn, expected.out.hn)) << what << ": hn";
@@ -80,8 +82,7 @@ TEST_P(Determinism, BitIdenticalForEveryThreadCountAndDecomposition) {
 /// the weight gradients are summed over several blocks (T = 100, N = 8: blocks of 16
 /// steps), every schedule at 1 and 2 threads gives the bits of the sequential one.
 TEST_P(Determinism, EveryScheduleGivesTheSameBits) {
-  Case c;
-  c.cell = GetParam();
+  Case c = case_of(GetParam());
   c.layers = 2;
   c.bidirectional = true;
   c.input_size = 32;
@@ -116,8 +117,8 @@ TEST_P(Determinism, EveryScheduleGivesTheSameBits) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllCells, Determinism, ::testing::ValuesIn(kAllCellKinds),
-                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+INSTANTIATE_TEST_SUITE_P(AllCells, Determinism, ::testing::ValuesIn(all_cell_variants()),
+                         [](const auto& param_info) { return variant_name(param_info.param); });
 
 }  // namespace
 }  // namespace rnnwave::testing
