@@ -13,8 +13,10 @@ packages=(
   libsndfile1-dev libfftw3-dev
   # training runs: the learning-curve PNG of `rnnwave train`
   libgd-dev
-  # tests: GoogleTest, the PyTorch oracle, clang for the sanitizer and fuzzing builds
+  # tests: GoogleTest, the PyTorch oracle, clang for the sanitizer and fuzzing builds,
+  # ONNX's operator tests and the onnx package the importer reads them with
   googletest libgtest-dev python3-numpy python3-torch clang libclang-rt-14-dev libomp-dev zlib1g-dev
+  libonnx-testdata python3-onnx
   # benchmarks and plots
   libtbb-dev libopenblas-dev libxsmm-dev python3-matplotlib
 )
