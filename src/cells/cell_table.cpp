@@ -99,6 +99,9 @@ const CellDef& cell_definition(const ModelSpec& spec) {
 }
 
 std::string parameter_hint(const ModelSpec& spec, std::string_view key) {
+  for (const ParamDecl& p : cell_definition(spec).params) {
+    if (p.key == key) return "";  // the model's own: misnamed otherwise, not misplaced
+  }
   for (const CellRow& row : kCellRows) {
     if (row.variant == variant_of(spec)) continue;
     for (const ParamDecl& p : row.def.params) {

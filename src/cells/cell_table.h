@@ -16,6 +16,7 @@ const CellDef& cell_definition(const ModelSpec& spec);
 
 /// "weight_hr is a parameter of lstm with proj_size > 0" if `key` is the key of a
 /// parameter that `spec`'s cell does not have but another row of the table has; else "".
+/// `spec` must name a definition of the table.
 std::string parameter_hint(const ModelSpec& spec, std::string_view key);
 
 /// Every definition of the table, plain kinds and variants (for tests).

@@ -66,6 +66,10 @@ void check_names_and_shapes(const ModelSpec& spec,
       if (expected.count(name) == 0) {
         unexpected.push_back(cat("'", name, "' of shape ", shape_to_string(tensor.shape())));
         if (hint.empty()) hint = cells::parameter_hint(spec, key_of(name));
+        if (hint.empty() && spec.reverse && !name.ends_with("_reverse")) {
+          hint = "the parameters of a reverse model are named like a bidirectional model's "
+                 "reverse half, *_reverse";
+        }
       }
     }
     if (!unexpected.empty()) {
