@@ -38,7 +38,9 @@ struct ExecOptions {
   /// engine choose.
   int64_t batch_splits = 0;
   /// Parts each step is split into by hidden units (of at least 16 units each); 0 lets the
-  /// engine choose.
+  /// engine choose. Cells whose step has two dependent products (gru_rb, the LSTM with a
+  /// projection) always run in one part: a part would need every unit of the other parts
+  /// in the middle of the step.
   int64_t hidden_splits = 0;
   /// If set, every task of every pass is recorded there (see trace.h).
   Trace* trace = nullptr;

@@ -20,7 +20,8 @@ namespace {
 /// Records each operation of the pass as one event (on thread 0: it spans all threads).
 class OpRecorder {
  public:
-  OpRecorder(Trace* trace, const char* pass) : trace_(trace), pass_(pass), origin_(now_ns()) {}
+  OpRecorder(Trace* trace, const char* pass, const ProblemDesc& problem)
+      : trace_(trace), pass_(pass), problem_(problem), origin_(now_ns()) {}
   ~OpRecorder() {
     if (trace_ != nullptr) trace_->append(std::move(events_), origin_);
   }
@@ -37,6 +38,7 @@ class OpRecorder {
     e.kind = kind;
     e.layer = static_cast<int>(l);
     e.direction = static_cast<int>(d);
+    e.reverse = d >= 0 && problem_.walks_back(d);
     e.step_begin = t0;
     e.step_end = t1;
     e.start_us = static_cast<double>(start - origin_) / 1e3;
@@ -47,6 +49,7 @@ class OpRecorder {
  private:
   Trace* trace_;
   const char* pass_;
+  const ProblemDesc& problem_;
   int64_t origin_;
   std::vector<TraceEvent> events_;
 };
@@ -116,7 +119,7 @@ void layerwise_forward(Pass<T>& pass, Trace* trace) {
   const int threads = p.plan.threads;
   ScopedThreads products_alone(1);  // on the calling thread, as in every parallel_for
   kernels::ScopedFlushDenormals flush;
-  OpRecorder record(trace, "forward");
+  OpRecorder record(trace, "forward", p);
   for (int64_t l = 0; l < p.L; ++l) {
     if (l > 0 && pass.ws.dropout > 0) {
       record.run("dropout", l, -1, 0, p.T, [&] { apply_dropout(pass, l, 0, p.T); });
@@ -142,7 +145,7 @@ void layerwise_backward(Pass<T>& pass, Trace* trace) {
   const int threads = p.plan.threads;
   ScopedThreads products_alone(1);  // on the calling thread, as in every parallel_for
   kernels::ScopedFlushDenormals flush;
-  OpRecorder record(trace, "backward");
+  OpRecorder record(trace, "backward", p);
   for (int64_t l = p.L - 1; l >= 0; --l) {
     for (int64_t d = 0; d < p.D; ++d) {
       for (int64_t i = 0; i < p.T; ++i) {

@@ -21,6 +21,7 @@ void append_trace(Trace& trace, const char* pass_name, const TaskGraph& graph,
     e.kind = std::string(to_string(task.kind));
     e.layer = task.layer;
     e.direction = task.direction;
+    e.reverse = task.direction >= 0 && p.walks_back(task.direction);
     e.split = task.split;
     e.part = task.part;
     e.step_begin = task.t0;
