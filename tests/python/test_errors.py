@@ -249,5 +249,5 @@ def test_workspaces_hold_one_forward_of_one_model():
 
 def test_model_spec_fields():
     raises(TypeError, r"ModelSpec: unknown field 'hidden'", _core.ModelSpec, hidden=3)
-    raises(ValueError, r"unknown cell kind 'lstm2' \(valid: rnn_tanh, rnn_relu, lstm, gru\)",
+    raises(ValueError, r"unknown cell kind 'lstm2' \(valid: rnn_tanh, rnn_relu, lstm, gru, gru_rb\)",
            _core.ModelSpec, cell="lstm2")
