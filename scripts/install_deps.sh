@@ -13,8 +13,15 @@ packages=(
   libsndfile1-dev libfftw3-dev
   # training runs: the learning-curve PNG of `rnnwave train`
   libgd-dev
-  # tests: GoogleTest, the PyTorch oracle, clang for the sanitizer and fuzzing builds
+  # tests: GoogleTest, the PyTorch oracle, clang for the sanitizer and fuzzing builds,
+  # ONNX's operator tests and the onnx package the importer reads them with
   googletest libgtest-dev python3-numpy python3-torch clang libclang-rt-14-dev libomp-dev zlib1g-dev
+  libonnx-testdata python3-onnx
+  # the Python package: the extension (pybind11, Python's headers), a virtual environment
+  # that installs it offline (venv, setuptools, wheel), its tests (pytest)
+  pybind11-dev python3-pybind11 python3-dev python3-venv python3-setuptools python3-wheel python3-pytest
+  # runs over several processes (src/dist): Open MPI, and MPICH for a second implementation's smoke test
+  libopenmpi-dev openmpi-bin mpich libmpich-dev
   # benchmarks and plots
   libtbb-dev libopenblas-dev libxsmm-dev python3-matplotlib
 )

@@ -3,7 +3,8 @@
 # backward passes of a 2-layer bidirectional LSTM (H = 256, T = 100, N = 32) on synthetic
 # data, timed under each schedule at every thread count this machine has, a trace of the
 # wavefront rendered as a PNG, then a short training run on the adding problem (synthetic
-# data: no data set needed) with its checkpoint, metrics and learning curves.
+# data: no data set needed) with its checkpoint, metrics and learning curves, and the
+# Python package's drop-in LSTM.
 #
 # Usage: scripts/run_demo.sh [--short]
 #   --short  fewer timed repetitions and a 2-epoch training run (what CI runs); the same
@@ -56,6 +57,10 @@ build/rnnwave eval --model out/demo_run
 for file in out/demo_trace.png out/demo_run/checkpoint.npz out/demo_run/curves.png; do
   [ -s "$file" ] || { echo "run_demo.sh: $file was not written" >&2; exit 1; }
 done
+
+# The Python package: rnnwave.torch.LSTM in place of torch.nn.LSTM, with the same weights.
+scripts/install_python.sh
+.venv/bin/python examples/torch_drop_in.py
 
 cat <<'DONE'
 == demo done; look at:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds rnnwave and runs every test:
-#   1. the test suite (GoogleTest via ctest, PyTorch agreement, the CLI on bad input);
+#   1. the test suite (GoogleTest via ctest, PyTorch agreement, the CLI on bad input), then
+#      the Python package's tests (pytest, tests/python/) in the .venv it is installed into;
 #   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. a short libFuzzer run of every file reader (.npy, .npz, checkpoint, WAV, WikiText).
 # Usage: scripts/run_tests.sh [FUZZ_SECONDS]   (default 30 per harness)
@@ -20,6 +21,10 @@ echo "== build (Release) and test"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$jobs"
 (cd build && ctest --output-on-failure -j "$jobs")
+
+# The Python package, installed into .venv as docs/python.md says, and its tests.
+scripts/install_python.sh
+.venv/bin/python -m pytest -q tests/python
 
 echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer and test"
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNWAVE_SANITIZE=ON \

@@ -28,9 +28,14 @@ The cases:
   every cell kind x layers {1, 2, 3} x {uni, bi} x {h0 given or zero}
     x {equal lengths, unsorted variable lengths including 1 and T},
     with I=5, H=7, T=6, N=4;
+  the LSTM with a projection (torch.nn.LSTM's proj_size, P=4 with H=7) x layers {1, 2}
+    x {uni, bi} x {h0 given or zero} x {equal, variable lengths};
   edge cases (T=1; N=1 with a length below T; every length 1 in a batch padded to T=4;
     weight matrices stored column-major, which np.savez writes with fortran_order True);
-  larger ones (I=32, H=64, T=20, N=8) for every cell kind.
+  larger ones (I=32, H=64, T=20, N=8) for every cell kind, and an LSTM with P=24.
+With a projection, h0, hn and grad_hn are [L*D, N, P] and the output [T, N, D*P]; c0, cn
+and grad_cn keep H; case.json gives proj_size (0 = none). cases.json lists the cell kinds
+PyTorch has ("cells"): the agreement tests check those.
 The variants also vary the optional files: the zero-h0 equal-length cases give neither
 lengths nor grad_hn/grad_cn; the h0 equal-length cases give lengths.npy filled with T.
 --quick keeps layers {1, 2} and leaves out the larger cases.
@@ -62,8 +67,8 @@ except ImportError as error:  # The message CTest shows when the fixture fails.
 CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 
 
-def case_name(cell, layers, bidirectional, with_h0, variable_lengths, suffix=""):
-    name = f"{cell}_l{layers}_{'bi' if bidirectional else 'uni'}"
+def case_name(cell, layers, bidirectional, with_h0, variable_lengths, suffix="", proj_size=0):
+    name = f"{cell}{f'_proj{proj_size}' if proj_size else ''}_l{layers}_{'bi' if bidirectional else 'uni'}"
     name += "_h0" if with_h0 else "_zero"
     name += "_varlen" if variable_lengths else "_fixed"
     return name + suffix
@@ -83,6 +88,15 @@ def case_list(quick):
                                            variable_lengths),
                             cell=cell, layers=layers, bidirectional=bidirectional,
                             with_h0=with_h0, variable_lengths=variable_lengths, **small))
+    for layers in (1, 2):
+        for bidirectional in (False, True):
+            for with_h0 in (False, True):
+                for variable_lengths in (False, True):
+                    cases.append(dict(
+                        name=case_name("lstm", layers, bidirectional, with_h0,
+                                       variable_lengths, proj_size=4),
+                        cell="lstm", proj_size=4, layers=layers, bidirectional=bidirectional,
+                        with_h0=with_h0, variable_lengths=variable_lengths, **small))
     edges = [
         # One step: the first step is also the last, in both directions.
         dict(cell="lstm", layers=2, bidirectional=True, with_h0=True, variable_lengths=False,
@@ -109,19 +123,22 @@ def case_list(quick):
         edges.append(dict(cell="lstm", layers=3, bidirectional=False, with_h0=False,
                           variable_lengths=True, input_size=16, hidden_size=48, steps=20,
                           batch=8, suffix="_large"))
+        edges.append(dict(cell="lstm", proj_size=24, layers=2, bidirectional=True,
+                          with_h0=True, variable_lengths=True, input_size=32, hidden_size=64,
+                          steps=20, batch=8, suffix="_large"))
     for e in edges:
         suffix = e.pop("suffix")
         e["name"] = case_name(e["cell"], e["layers"], e["bidirectional"], e["with_h0"],
-                              e["variable_lengths"], suffix)
+                              e["variable_lengths"], suffix, e.get("proj_size", 0))
         cases.append(e)
     return cases
 
 
-def make_module(cell, input_size, hidden_size, layers, bidirectional):
+def make_module(cell, input_size, hidden_size, layers, bidirectional, proj_size=0):
     kwargs = dict(input_size=input_size, hidden_size=hidden_size, num_layers=layers,
                   bidirectional=bidirectional)
     if cell == "lstm":
-        return torch.nn.LSTM(**kwargs)
+        return torch.nn.LSTM(proj_size=proj_size, **kwargs)
     if cell == "gru":
         return torch.nn.GRU(**kwargs)
     return torch.nn.RNN(nonlinearity=cell[len("rnn_"):], **kwargs)
@@ -148,8 +165,10 @@ def generate(case, directory):
     cell, lstm = case["cell"], case["cell"] == "lstm"
     L, D = case["layers"], 2 if case["bidirectional"] else 1
     T, N, I, H = case["steps"], case["batch"], case["input_size"], case["hidden_size"]
+    P = case.get("proj_size", 0)
+    Hs = P or H  # the width of h
 
-    module = make_module(cell, I, H, L, case["bidirectional"])
+    module = make_module(cell, I, H, L, case["bidirectional"], P)
     if case.get("fortran_weights", False):
         with torch.no_grad():
             for parameter in module.parameters():
@@ -162,14 +181,14 @@ def generate(case, directory):
     def f32(*shape):
         return rng.uniform(-1.0, 1.0, size=shape).astype(np.float32)
 
-    state = (L * D, N, H)
+    state, cell_state = (L * D, N, Hs), (L * D, N, H)
     x = f32(T, N, I)
     h0 = f32(*state) if case["with_h0"] else np.zeros(state, np.float32)
-    c0 = f32(*state) if case["with_h0"] else np.zeros(state, np.float32)
-    dy = f32(T, N, D * H)
+    c0 = f32(*cell_state) if case["with_h0"] else np.zeros(cell_state, np.float32)
+    dy = f32(T, N, D * Hs)
     give_grad_hn = case["with_h0"] or case["variable_lengths"]
     dhn = f32(*state) if give_grad_hn else np.zeros(state, np.float32)
-    dcn = f32(*state) if give_grad_hn else np.zeros(state, np.float32)
+    dcn = f32(*cell_state) if give_grad_hn else np.zeros(cell_state, np.float32)
     if case["variable_lengths"]:
         lengths = make_lengths(rng, T, N, case.get("all_length_one", False))
     else:
@@ -215,6 +234,7 @@ def generate(case, directory):
 
     description = {k: case[k] for k in ("name", "cell", "input_size", "hidden_size",
                                         "layers", "bidirectional", "steps", "batch")}
+    description["proj_size"] = P
     description["seed"] = seed
     description["fortran_weights"] = case.get("fortran_weights", False)
     description["files"] = files
@@ -242,7 +262,7 @@ def main():
         for case in cases:
             generate(case, os.path.join(staging, case["name"]))
         index = {"generator": "scripts/torch_cases.py", "torch": torch.__version__,
-                 "numpy": np.__version__, "quick": args.quick,
+                 "numpy": np.__version__, "quick": args.quick, "cells": list(CELLS),
                  "cases": [c["name"] for c in cases]}
         with open(os.path.join(staging, "cases.json"), "w") as f:
             json.dump(index, f, indent=1)

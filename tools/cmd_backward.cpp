@@ -21,7 +21,7 @@ void run(const BackwardFlags& flags) {
   ExecOptions options = exec_options(flags.exec);
   Trace trace;
   if (!flags.exec.trace.empty()) options.trace = &trace;
-  if (!flags.grad_cn.empty() && spec.cell != CellKind::lstm) {
+  if (!flags.grad_cn.empty() && !has_cell_state(spec.cell)) {
     throw Error("--grad-cn is for lstm only; a " + std::string(to_string(spec.cell)) +
                 " has no cell state");
   }
@@ -34,14 +34,14 @@ void run(const BackwardFlags& flags) {
                        {{"--grads", flags.grads}, {"--trace", flags.exec.trace}});
   const Rnn rnn(load_model_weights(spec, flags.inputs), options);
   const ProblemFiles files = load_problem(spec, flags.inputs);
-  const std::vector<int64_t> state{spec.layers * spec.directions(), files.batch,
-                                   spec.hidden_size};
+  const std::vector<int64_t> h_state = h_state_shape(spec, files.batch);
+  const std::vector<int64_t> c_state = c_state_shape(spec, files.batch);
   const std::vector<int64_t> output_shape{files.steps, files.batch,
-                                          spec.directions() * spec.hidden_size};
+                                          spec.directions() * spec.output_size()};
   const Tensor grad_output =
-      load_optional(flags.grad_output, "--grad-output", output_shape, "[T, N, D*H]");
-  const Tensor grad_hn = load_optional(flags.grad_hn, "--grad-hn", state, "[L*D, N, H]");
-  const Tensor grad_cn = load_optional(flags.grad_cn, "--grad-cn", state, "[L*D, N, H]");
+      load_optional(flags.grad_output, "--grad-output", output_shape, output_labels(spec));
+  const Tensor grad_hn = load_optional(flags.grad_hn, "--grad-hn", h_state, h_state_labels(spec));
+  const Tensor grad_cn = load_optional(flags.grad_cn, "--grad-cn", c_state, "[L*D, N, H]");
 
   Workspace workspace;
   Tensor output(output_shape);
@@ -49,10 +49,10 @@ void run(const BackwardFlags& flags) {
   args.output = output.span();
   rnn.forward(args, workspace);
 
-  const bool lstm = spec.cell == CellKind::lstm;
+  const bool lstm = has_cell_state(spec.cell);
   Tensor grad_input(files.input.shape());
-  Tensor grad_h0(state);
-  Tensor grad_c0(lstm ? state : std::vector<int64_t>{0});
+  Tensor grad_h0(h_state);
+  Tensor grad_c0(lstm ? c_state : std::vector<int64_t>{0});
   Weights grad_weights(spec);
   BackwardArgs<float> back;
   back.grad_output = grad_output.span();

@@ -30,12 +30,14 @@ struct BenchFlags {
 /// FLOPs of the GEMMs of a pass (2*M*N*K each), the quantity GFLOP/s refers to.
 double gemm_flops(const ModelSpec& s, int64_t steps, int64_t batch, bool training) {
   const double rows = double(steps) * double(batch), GH = double(s.gates() * s.hidden_size);
-  const double H = double(s.hidden_size);
+  const double Hs = double(s.output_size());
+  // h = W_hr m with a projection: P x H more per row.
+  const double projection = s.proj_size > 0 ? Hs * double(s.hidden_size) : 0;
   double flops = 0;
   for (int64_t l = 0; l < s.layers; ++l) {
     const double in = double(s.layer_input_size(l));
     // forward: projection + recurrent; backward: dh_prev, dx, dW_ih, dW_hh
-    const double per_direction = 2 * rows * GH * (in + H) * (training ? 3 : 1);
+    const double per_direction = 2 * rows * (GH * (in + Hs) + projection) * (training ? 3 : 1);
     flops += per_direction * double(s.directions());
   }
   return flops;
@@ -81,7 +83,7 @@ void run(const BenchFlags& flags) {
 
   std::mt19937_64 gen(flags.seed);
   Rnn rnn(Weights::uniform(spec, flags.seed), options);
-  const int64_t T = flags.steps, N = flags.batch, DH = spec.directions() * spec.hidden_size;
+  const int64_t T = flags.steps, N = flags.batch, DH = spec.directions() * spec.output_size();
   const std::vector<float> input = uniform(T * N * spec.input_size, gen);
   const std::vector<float> grad_output = uniform(T * N * DH, gen);
   std::vector<float> output(static_cast<size_t>(T * N * DH)), grad_input(input.size());
@@ -132,6 +134,9 @@ void run(const BenchFlags& flags) {
       {"cell", std::string(to_string(spec.cell))},
       {"layers", spec.layers},
       {"bidirectional", spec.bidirectional},
+      {"reverse", spec.reverse},
+      {"proj_size", spec.proj_size},
+      {"peepholes", spec.peepholes},
       {"hidden_size", spec.hidden_size},
       {"input_size", spec.input_size},
       {"seq_len", T},

@@ -20,7 +20,7 @@ void run(const ForwardFlags& flags) {
   ExecOptions options = exec_options(flags.exec);
   Trace trace;
   if (!flags.exec.trace.empty()) options.trace = &trace;
-  if (!flags.cn.empty() && spec.cell != CellKind::lstm) {
+  if (!flags.cn.empty() && !has_cell_state(spec.cell)) {
     throw Error("--cn is for lstm only; a " + std::string(to_string(spec.cell)) +
                 " has no cell state");
   }
@@ -36,11 +36,9 @@ void run(const ForwardFlags& flags) {
   const Rnn rnn(load_model_weights(spec, flags.inputs), options);
   const ProblemFiles files = load_problem(spec, flags.inputs);
 
-  const std::vector<int64_t> state{spec.layers * spec.directions(), files.batch,
-                                   spec.hidden_size};
-  Tensor output({files.steps, files.batch, spec.directions() * spec.hidden_size});
-  Tensor hn(flags.hn.empty() ? std::vector<int64_t>{0} : state);
-  Tensor cn(flags.cn.empty() ? std::vector<int64_t>{0} : state);
+  Tensor output({files.steps, files.batch, spec.directions() * spec.output_size()});
+  Tensor hn(flags.hn.empty() ? std::vector<int64_t>{0} : h_state_shape(spec, files.batch));
+  Tensor cn(flags.cn.empty() ? std::vector<int64_t>{0} : c_state_shape(spec, files.batch));
   ForwardArgs<float> args = forward_args(files);
   args.output = output.span();
   args.hn = hn.span();
@@ -64,9 +62,11 @@ void add_forward_command(CLI::App& app) {
       "forward", "Run a model on an input; write its output and final states");
   add_model_flags(*command, flags->model);
   add_input_flags(*command, flags->inputs);
-  command->add_option("--output", flags->output, "Output Y.npy, float32 [T, N, D*H]")
+  command->add_option("--output", flags->output,
+                      "Output Y.npy, float32 [T, N, D*H] ([T, N, D*P] with --proj-size)")
       ->required();
-  command->add_option("--hn", flags->hn, "Final hidden states HN.npy, float32 [L*D, N, H]");
+  command->add_option("--hn", flags->hn,
+                      "Final hidden states HN.npy, float32 [L*D, N, H] ([L*D, N, P] with --proj-size)");
   command->add_option("--cn", flags->cn, "Final cell states CN.npy, float32 [L*D, N, H] (lstm)");
   add_exec_flags(*command, flags->exec);
   command->callback([flags] { run(*flags); });

@@ -133,7 +133,7 @@ const CLI::Validator& model_dimension() { return kModelDimension; }
 const CLI::Validator& unsigned64() { return kUnsigned64; }
 
 void add_model_flags(CLI::App& command, ModelFlags& flags) {
-  command.add_option("--cell", flags.cell, "Cell kind: rnn_tanh, rnn_relu, lstm or gru")
+  command.add_option("--cell", flags.cell, "Cell kind: rnn_tanh, rnn_relu, lstm, gru or gru_rb")
       ->required();
   command.add_option("--input-size", flags.input_size, "Input features per step (I)")
       ->required()
@@ -145,6 +145,14 @@ void add_model_flags(CLI::App& command, ModelFlags& flags) {
       ->check(kModelDimension);
   command.add_flag("--bidirectional", flags.bidirectional,
                    "Two directions per layer (D = 2), outputs concatenated");
+  command.add_flag("--reverse", flags.reverse,
+                   "One direction walking the steps backward (ONNX direction=reverse); "
+                   "weights named *_reverse");
+  command.add_option("--proj-size", flags.proj_size,
+                     "lstm: project h to P < H units (torch.nn.LSTM's proj_size; weight_hr_l{k})")
+      ->check(kInt64InRange);
+  command.add_flag("--peepholes", flags.peepholes,
+                   "lstm: peephole connections (ONNX's P input; weight_ph_l{k} [3, H])");
 }
 
 void add_exec_flags(CLI::App& command, ExecFlags& flags) {
@@ -163,15 +171,35 @@ void add_input_flags(CLI::App& command, InputFlags& flags) {
   command.add_option("--input", flags.input, "Input X.npy, float32 [T, N, I]")->required();
   command.add_option("--lengths", flags.lengths,
                      "Sequence lengths LEN.npy, int64 [N], each in [1, T], any order");
-  command.add_option("--h0", flags.h0, "Initial hidden state H0.npy, float32 [L*D, N, H]");
+  command.add_option("--h0", flags.h0,
+                     "Initial hidden state H0.npy, float32 [L*D, N, H] ([L*D, N, P] with --proj-size)");
   command.add_option("--c0", flags.c0, "Initial cell state C0.npy, float32 [L*D, N, H] (lstm)");
 }
 
 ModelSpec model_spec(const ModelFlags& flags) {
   ModelSpec spec{parse_cell_kind(flags.cell), flags.input_size, flags.hidden_size, flags.layers,
                  flags.bidirectional};
+  spec.proj_size = flags.proj_size;
+  spec.peepholes = flags.peepholes;
+  spec.reverse = flags.reverse;
   spec.validate();
   return spec;
+}
+
+std::vector<int64_t> h_state_shape(const ModelSpec& spec, int64_t batch) {
+  return {spec.layers * spec.directions(), batch, spec.output_size()};
+}
+
+std::vector<int64_t> c_state_shape(const ModelSpec& spec, int64_t batch) {
+  return {spec.layers * spec.directions(), batch, spec.hidden_size};
+}
+
+std::string h_state_labels(const ModelSpec& spec) {
+  return spec.proj_size > 0 ? "[L*D, N, P]" : "[L*D, N, H]";
+}
+
+std::string output_labels(const ModelSpec& spec) {
+  return spec.proj_size > 0 ? "[T, N, D*P]" : "[T, N, D*H]";
 }
 
 ExecOptions exec_options(const ExecFlags& flags) {
@@ -230,7 +258,7 @@ Weights load_model_weights(const ModelSpec& spec, const InputFlags& flags) {
 }
 
 ProblemFiles load_problem(const ModelSpec& spec, const InputFlags& flags) {
-  if (!flags.c0.empty() && spec.cell != CellKind::lstm) {
+  if (!flags.c0.empty() && !has_cell_state(spec.cell)) {
     fail("--c0 is for lstm only; a ", to_string(spec.cell), " has no cell state");
   }
   ProblemFiles files;
@@ -257,10 +285,8 @@ ProblemFiles load_problem(const ModelSpec& spec, const InputFlags& flags) {
       }
     }
   }
-  const std::vector<int64_t> state{spec.layers * spec.directions(), files.batch,
-                                   spec.hidden_size};
-  files.h0 = load_optional(flags.h0, "--h0", state, "[L*D, N, H]");
-  files.c0 = load_optional(flags.c0, "--c0", state, "[L*D, N, H]");
+  files.h0 = load_optional(flags.h0, "--h0", h_state_shape(spec, files.batch), h_state_labels(spec));
+  files.c0 = load_optional(flags.c0, "--c0", c_state_shape(spec, files.batch), "[L*D, N, H]");
   return files;
 }
 

@@ -21,6 +21,9 @@ struct ModelFlags {
   int64_t hidden_size = 0;
   int64_t layers = 1;
   bool bidirectional = false;
+  int64_t proj_size = 0;
+  bool peepholes = false;
+  bool reverse = false;
 };
 
 struct ExecFlags {
@@ -49,6 +52,14 @@ void add_exec_flags(CLI::App& command, ExecFlags& flags);
 void add_input_flags(CLI::App& command, InputFlags& flags);
 
 ModelSpec model_spec(const ModelFlags& flags);
+
+/// The shapes of h0/h_n [L*D, N, Hs] and c0/c_n [L*D, N, H] over `batch` rows, and their
+/// labels for messages ("[L*D, N, P]" with a projection).
+std::vector<int64_t> h_state_shape(const ModelSpec& spec, int64_t batch);
+std::vector<int64_t> c_state_shape(const ModelSpec& spec, int64_t batch);
+std::string h_state_labels(const ModelSpec& spec);
+/// "[T, N, D*H]" or "[T, N, D*P]"
+std::string output_labels(const ModelSpec& spec);
 ExecOptions exec_options(const ExecFlags& flags);
 
 /// Adds the trace collected in `trace` to `outputs` as flags.trace (--trace), if set.
@@ -72,7 +83,7 @@ void check_distinct_files(const std::vector<FileFlag>& inputs, const std::vector
 struct ProblemFiles {
   Tensor input;                   // [T, N, I]
   BasicTensor<int64_t> lengths;   // [N] or empty
-  Tensor h0, c0;                  // [L*D, N, H] or empty
+  Tensor h0, c0;                  // [L*D, N, Hs] and [L*D, N, H], or empty
   int64_t steps = 0, batch = 0;
 };
 

@@ -67,8 +67,8 @@ int64_t critical_path(const TaskGraph& graph) {
 
 struct Problem {
   const char* name;
-  GraphShape shape;
-  int64_t splits;
+  ModelSpec spec;
+  int64_t steps, batch, splits;
   bool backward;
 };
 
@@ -85,22 +85,23 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--repeats")) repeats = std::atoi(argv[i + 1]);
   }
   const Problem problems[] = {
-      {"lstm_l4_uni_t100_forward", {4, 1, 100, 64, 256, 256, 4}, 1, false},
-      {"lstm_l2_bi_t100_forward", {2, 2, 100, 64, 256, 256, 4}, 2, false},
-      {"lstm_l4_uni_t100_backward", {4, 1, 100, 64, 256, 256, 4}, 1, true},
+      {"lstm_l4_uni_t100_forward", {CellKind::lstm, 256, 256, 4, false}, 100, 64, 1, false},
+      {"lstm_l2_bi_t100_forward", {CellKind::lstm, 256, 256, 2, true}, 100, 64, 2, false},
+      {"lstm_l4_uni_t100_backward", {CellKind::lstm, 256, 256, 4, false}, 100, 64, 1, true},
   };
   const struct {
     const char* name;
     void (*run)(const TaskGraph&, int, const TaskBody&);
   } runtimes[] = {{"openmp_depend", &run_graph_openmp}, {"tbb_flow_graph", &run_graph_tbb}};
   for (const Problem& p : problems) {
-    Decomposition dec;
-    dec.step_block = 8;
-    dec.split_rows.clear();
-    for (int64_t s = 0; s <= p.splits; ++s) dec.split_rows.push_back(s * p.shape.batch / p.splits);
-    dec.weight_block = 4;
-    const TaskGraph graph = p.backward ? build_backward_graph(p.shape, dec, true, true)
-                                       : build_forward_graph(p.shape, dec);
+    ExecOptions options{Schedule::wavefront, threads};
+    options.step_block = 8;
+    options.batch_splits = p.splits;
+    options.hidden_splits = 1;
+    const ProblemDesc problem =
+        describe_problem(p.spec, p.steps, p.batch, p.backward, false, true, options);
+    const TaskGraph graph = p.backward ? build_backward_graph(problem, true, true)
+                                       : build_forward_graph(problem);
     const int64_t work_ns = static_cast<int64_t>(work_us * 1e3);
     const TaskBody body = [work_ns](int64_t) { spin_for_ns(work_ns); };
     const double ideal_us = std::max(static_cast<double>(critical_path(graph)),

@@ -22,13 +22,26 @@ namespace rnnwave {
 ///             r,z = sigmoid(W_i* x + b_i* + W_h* h + b_h*)
 ///             n = tanh(W_in x + b_in + r*(W_hn h + b_hn))
 ///             h' = (1-z)*n + z*h
-enum class CellKind { rnn_tanh, rnn_relu, lstm, gru };
+///   gru_rb:   the GRU with the reset gate before the recurrent product     G = 3
+///             (ONNX linear_before_reset = 0, Keras reset_after = False), PyTorch's
+///             names and gate order r, z, n:
+///             n = tanh(W_in x + b_in + W_hn (r*h) + b_hn)
+///
+/// Variants of the LSTM, selected by ModelSpec (model.h):
+///   proj_size = P > 0 (torch.nn.LSTM's proj_size): h' = W_hr (o*tanh(c')), P units;
+///             extra parameter weight_hr_l{k}[_reverse] [P, H]; weight_hh is [4H, P].
+///   peepholes (ONNX LSTM's input P): i, f = sigmoid(... + p_{i,f} * c),
+///             o = sigmoid(... + p_o * c'); extra parameter weight_ph_l{k}[_reverse]
+///             [3, H], rows i, f, o.
+/// Cells whose step has two dependent products (gru_rb, the LSTM with a projection) run
+/// without hidden splits (ExecOptions::hidden_splits).
+enum class CellKind { rnn_tanh, rnn_relu, lstm, gru, gru_rb };
 
-inline constexpr int kCellKindCount = 4;
+inline constexpr int kCellKindCount = 5;
 inline constexpr std::array<CellKind, kCellKindCount> kAllCellKinds = {
-    CellKind::rnn_tanh, CellKind::rnn_relu, CellKind::lstm, CellKind::gru};
+    CellKind::rnn_tanh, CellKind::rnn_relu, CellKind::lstm, CellKind::gru, CellKind::gru_rb};
 
-/// "rnn_tanh", "rnn_relu", "lstm", "gru" — the names used by the CLI and in files.
+/// "rnn_tanh", "rnn_relu", "lstm", "gru", "gru_rb" — the names used by the CLI and in files.
 std::string_view to_string(CellKind kind);
 
 /// Inverse of to_string; throws Error listing the valid names.

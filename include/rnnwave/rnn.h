@@ -62,6 +62,10 @@ struct BackwardArgs {
   BasicWeights<T>* grad_weights = nullptr;
 };
 
+namespace detail {
+struct WorkspaceAccess;  // the engine's way in; nothing for users
+}
+
 /// What a forward pass keeps for the backward pass (states, gate activations) and the
 /// scratch memory of both. Reusable across calls: it grows as needed and is freed
 /// when destroyed. Opaque.
@@ -76,11 +80,9 @@ class BasicWorkspace {
   /// Bytes currently held.
   int64_t bytes() const;
 
-  struct Impl;
-  Impl& impl() { return *impl_; }
-  const Impl& impl() const { return *impl_; }
-
  private:
+  friend struct detail::WorkspaceAccess;
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
@@ -127,9 +129,8 @@ class BasicRnn {
   /// training forward of this model (and must not have been reused since).
   void backward(const BackwardArgs<T>& args, BasicWorkspace<T>& workspace) const;
 
-  struct Impl;
-
  private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -10,10 +10,10 @@ namespace rnnwave {
 class Trace;
 
 /// The order in which the (layer, direction, step) cells run. Every schedule computes
-/// the same function; they differ in speed only.
+/// the same function, to the bit, at every thread count; they differ in speed only.
 ///   sequential: one thread, layer by layer, step by step.
-///   layerwise:  what the frameworks do: layer by layer and step by step, with each
-///               matrix product multi-threaded.
+///   layerwise:  what the frameworks do: layer by layer and step by step, each step's
+///               rows and each layer's weight-gradient chains spread over the threads.
 ///   wavefront:  every cell is a task of a dataflow graph (W-Par / B-Par).
 enum class Schedule { sequential, layerwise, wavefront };
 
@@ -38,7 +38,9 @@ struct ExecOptions {
   /// engine choose.
   int64_t batch_splits = 0;
   /// Parts each step is split into by hidden units (of at least 16 units each); 0 lets the
-  /// engine choose.
+  /// engine choose. Cells whose step has two dependent products (gru_rb, the LSTM with a
+  /// projection) always run in one part: a part would need every unit of the other parts
+  /// in the middle of the step.
   int64_t hidden_splits = 0;
   /// If set, every task of every pass is recorded there (see trace.h).
   Trace* trace = nullptr;

@@ -14,6 +14,7 @@ struct TraceEvent {
   std::string kind;   ///< project, forward, backward, input_grad, weight_grad, layer_gemm, ...
   int layer = 0;
   int direction = -1;  ///< -1 when the task covers both directions
+  bool reverse = false;  ///< the direction walks the steps backward (t = T-1 .. 0)
   int split = -1;      ///< sub-batch, -1 when the task covers the whole batch
   int part = -1;       ///< hidden-unit part of a step, -1 when the task covers all units
   int64_t step_begin = 0, step_end = 0;

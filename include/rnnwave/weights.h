@@ -14,11 +14,12 @@
 namespace rnnwave {
 
 /// All parameters of a model in one contiguous buffer, in PyTorch's state_dict order
-/// and layouts:
+/// and layouts (parameter_list gives names and shapes):
 ///   weight_ih_l{k}[_reverse]  [G*H, I_k]   (I_0 = I, I_k = D*H above)
 ///   weight_hh_l{k}[_reverse]  [G*H, H]
 ///   bias_ih_l{k}[_reverse]    [G*H]
 ///   bias_hh_l{k}[_reverse]    [G*H]
+///   and, after them, the parameters only some cells have (cell.h).
 /// Rows of a weight are grouped by gate in the order of cell.h (LSTM i,f,g,o; GRU r,z,n).
 /// Also used to hold gradients, with the same names and shapes.
 template <class T>
@@ -40,8 +41,13 @@ class BasicWeights {
   const ModelSpec& spec() const { return spec_; }
   const std::vector<ParamInfo>& params() const { return params_; }
 
+  /// One of the four common parameters of (layer, direction); throws Error for
+  /// ParamKind::other (use the name).
   std::span<T> get(ParamKind kind, int64_t layer, int64_t direction);
   std::span<const T> get(ParamKind kind, int64_t layer, int64_t direction) const;
+  /// The values of params()[index].
+  std::span<T> values(size_t index);
+  std::span<const T> values(size_t index) const;
   /// By PyTorch name; throws Error for an unknown name.
   std::span<T> get(std::string_view name);
   std::span<const T> get(std::string_view name) const;
@@ -54,7 +60,7 @@ class BasicWeights {
   std::map<std::string, BasicTensor<T>> to_tensors() const;
 
  private:
-  const ParamInfo& find(std::string_view name, size_t* index) const;
+  size_t find(std::string_view name) const;
   size_t index_of(ParamKind kind, int64_t layer, int64_t direction) const;
 
   ModelSpec spec_;

@@ -1,49 +1,28 @@
-// Dispatch from CellKind to the pointwise math of each kind. Adding a cell kind adds one
-// header (forward/backward pointwise math) and one row here.
+// The table of cell definitions: which definition runs a model.
 #pragma once
 
-#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
 
-#include "cells/gru.h"
-#include "cells/lstm.h"
-#include "cells/rnn.h"
-#include "cells/step_buffers.h"
-#include "rnnwave/cell.h"
+#include "cells/cell_def.h"
+#include "rnnwave/model.h"
 
 namespace rnnwave::cells {
 
-template <class T>
-struct CellOps {
-  CellKind kind;
-  void (*forward)(const StepBuffers<T>&);
-  void (*backward)(const StepBuffers<T>&);
-};
+/// The definition of the cell of `spec`: its kind and variant (projection, peepholes).
+/// Throws Error naming the kinds that have the variant asked for, if this kind has not.
+const CellDef& cell_definition(const ModelSpec& spec);
 
-template <class T, class Cell>
-constexpr CellOps<T> ops_of(CellKind kind) {
-  return {kind, &Cell::template forward<T>, &Cell::template backward<T>};
-}
+/// "weight_hr is a parameter of lstm with proj_size > 0" if `key` is the key of a
+/// parameter that `spec`'s cell does not have but another row of the table has; else "".
+/// `spec` must name a definition of the table.
+std::string parameter_hint(const ModelSpec& spec, std::string_view key);
 
-template <class T>
-inline constexpr std::array<CellOps<T>, kCellKindCount> kCellOps = {{
-    ops_of<T, RnnCell<RnnTanh>>(CellKind::rnn_tanh),
-    ops_of<T, RnnCell<RnnRelu>>(CellKind::rnn_relu),
-    ops_of<T, LstmCell>(CellKind::lstm),
-    ops_of<T, GruCell>(CellKind::gru),
-}};
+/// Every definition of the table, plain kinds and variants (for tests).
+std::vector<const CellDef*> all_cell_definitions();
 
-template <class T>
-constexpr bool table_in_enum_order() {
-  for (size_t i = 0; i < kCellOps<T>.size(); ++i) {
-    if (static_cast<size_t>(kCellOps<T>[i].kind) != i) return false;
-  }
-  return true;
-}
-static_assert(table_in_enum_order<float>(), "kCellOps must list the kinds in enum order");
-
-template <class T>
-const CellOps<T>& cell_ops(CellKind kind) {
-  return kCellOps<T>[static_cast<size_t>(kind)];
-}
+/// "gru or gru_rb": the kinds (without variant) whose G is `gates`; "" if none.
+std::string kinds_with_gates(int gates);
 
 }  // namespace rnnwave::cells

@@ -1,73 +1,110 @@
 // LSTM cell, PyTorch's gate order i, f, g, o:
 //   i,f,o = sigmoid(.), g = tanh(.), c' = f*c + i*g, h' = o*tanh(c')
+//
+// The shape of a definition, for whoever adds a cell: two states (h, c), PyTorch's four
+// parameters, one stage whose product adds h W_hh^T to the gates (x W_ih^T is already
+// there), and pointwise math that reads the gates and the folded bias b_ih + b_hh and
+// writes h and c. The backward math turns the saved activations into the gradients of
+// the pre-activations; the engine then computes dh_prev = dgates W_hh (the product's
+// gradient), dx, and sums dW_ih, dW_hh, db_ih and db_hh over blocks of steps.
 #pragma once
 
-#include "cells/step_buffers.h"
+#include "cells/cell_def.h"
 #include "kernels/activations.h"
 
 namespace rnnwave::cells {
 
-struct LstmCell {
-  template <class T>
-  static void forward(const StepBuffers<T>& s) {
-    using kernels::sigmoid;
-    using kernels::tanh;
-    const int64_t H = s.hidden;
-    const T* b = s.bias;
-    for (int64_t r = 0; r < s.rows; ++r) {
-      T* gi = s.gates + r * 4 * H;
-      T* gf = gi + H;
-      T* gg = gf + H;
-      T* go = gg + H;
-      const T* c_prev = s.c_prev + r * H;
-      T* c = s.c_out + r * H;
-      T* h = s.h_out + r * s.ld_h;
-      // The rows of a step never overlap: vectorise across hidden units.
+/// The LSTM's pointwise math on rows of one step, shared by the LSTM variants:
+/// pre-activations in `gates` (+ bias), c_prev -> c, and o * tanh(c) written to `out`.
+template <class T>
+void lstm_forward_rows(const StepView<T>& s, Mat<T> out) {
+  using kernels::sigmoid;
+  using kernels::tanh;
+  const int64_t H = s.hidden;
+  const T* b = s.vec[0];
+  for (int64_t r = 0; r < s.rows; ++r) {
+    T* gi = s.gates.row(r);
+    T* gf = gi + H;
+    T* gg = gf + H;
+    T* go = gg + H;
+    const T* c_prev = s.state_prev[1].row(r);
+    T* c = s.state_out[1].row(r);
+    T* h = out.row(r);
+    // The rows of a step never overlap: vectorise across hidden units.
 #pragma omp simd
-      for (int64_t j = 0; j < s.units; ++j) {
-        const T i = sigmoid(gi[j] + b[j]);
-        const T f = sigmoid(gf[j] + b[H + j]);
-        const T g = tanh(gg[j] + b[2 * H + j]);
-        const T o = sigmoid(go[j] + b[3 * H + j]);
-        gi[j] = i;
-        gf[j] = f;
-        gg[j] = g;
-        go[j] = o;
-        c[j] = f * c_prev[j] + i * g;
-        h[j] = o * tanh(c[j]);
-      }
+    for (int64_t j = 0; j < s.units; ++j) {
+      const T i = sigmoid(gi[j] + b[j]);
+      const T f = sigmoid(gf[j] + b[H + j]);
+      const T g = tanh(gg[j] + b[2 * H + j]);
+      const T o = sigmoid(go[j] + b[3 * H + j]);
+      gi[j] = i;
+      gf[j] = f;
+      gg[j] = g;
+      go[j] = o;
+      c[j] = f * c_prev[j] + i * g;
+      h[j] = o * tanh(c[j]);
     }
+  }
+}
+
+/// Its backward, given the gradient reaching o * tanh(c): dh_a + dh_b if kSum, else dh_a;
+/// and the gradient of c from the next step.
+template <bool kSum, class T>
+void lstm_backward_rows(const StepView<T>& s, Mat<T> dh_a, Mat<T> dh_b) {
+  using kernels::tanh;
+  const int64_t H = s.hidden;
+  for (int64_t r = 0; r < s.rows; ++r) {
+    T* gi = s.gates.row(r);
+    T* gf = gi + H;
+    T* gg = gf + H;
+    T* go = gg + H;
+    const T* c_prev = s.state_prev[1].row(r);
+    const T* c = s.state_out[1].row(r);
+    const T* up = dh_a.row(r);
+    const T* dh_next = kSum ? dh_b.row(r) : nullptr;
+    const T* dc_next = s.grad_state_next[1].row(r);
+    T* dc_prev = s.grad_state_prev[1].row(r);
+    // The rows of a step never overlap: vectorise across hidden units.
+#pragma omp simd
+    for (int64_t j = 0; j < s.units; ++j) {
+      const T i = gi[j], f = gf[j], g = gg[j], o = go[j];
+      T dh = up[j];
+      if constexpr (kSum) dh = up[j] + dh_next[j];
+      const T tc = tanh(c[j]);
+      const T dc = dc_next[j] + dh * o * (T(1) - tc * tc);
+      dc_prev[j] = dc * f;
+      gi[j] = dc * g * i * (T(1) - i);
+      gf[j] = dc * c_prev[j] * f * (T(1) - f);
+      gg[j] = dc * i * (T(1) - g * g);
+      go[j] = dh * tc * o * (T(1) - o);
+    }
+  }
+}
+
+struct LstmCell {
+  static constexpr std::string_view kName = "lstm";
+  static constexpr int kGates = 4;
+  static constexpr auto kParams = pytorch_params(kGates);
+  static constexpr StateDecl kStates[] = {{"h", {1, Size::output}}, {"c", {1, Size::hidden}}};
+  static constexpr std::span<const BufferDecl> kBuffers = {};
+  static constexpr VectorDecl kVectors[] = {{kBiasIh, kBiasHh}};  // vec[0] = b_ih + b_hh
+  static constexpr ProductDecl kRecurrent[] = {recurrent_into_gates(kGates)};
+  static constexpr StageDecl kStages[] = {{kRecurrent}};
+  static constexpr auto kSums = folded_bias_sums(kGates);
+
+  template <class T>
+  static void forward(const StepView<T>& s) {
+    lstm_forward_rows(s, s.state_out[0]);
   }
 
   template <class T>
-  static void backward(const StepBuffers<T>& s) {
-    using kernels::tanh;
-    const int64_t H = s.hidden;
-    for (int64_t r = 0; r < s.rows; ++r) {
-      T* gi = s.gates + r * 4 * H;
-      T* gf = gi + H;
-      T* gg = gf + H;
-      T* go = gg + H;
-      const T* c_prev = s.c_prev + r * H;
-      const T* c = s.c_out + r * H;
-      const T* up = s.dh_above + r * s.ld_h;
-      const T* dh_next = s.dh_next + r * H;
-      const T* dc_next = s.dc_next + r * H;
-      T* dc_prev = s.dc_prev + r * H;
-      // The rows of a step never overlap: vectorise across hidden units.
-#pragma omp simd
-      for (int64_t j = 0; j < s.units; ++j) {
-        const T i = gi[j], f = gf[j], g = gg[j], o = go[j];
-        const T dh = up[j] + dh_next[j];
-        const T tc = tanh(c[j]);
-        const T dc = dc_next[j] + dh * o * (T(1) - tc * tc);
-        dc_prev[j] = dc * f;
-        gi[j] = dc * g * i * (T(1) - i);
-        gf[j] = dc * c_prev[j] * f * (T(1) - f);
-        gg[j] = dc * i * (T(1) - g * g);
-        go[j] = dh * tc * o * (T(1) - o);
-      }
-    }
+  static void backward(const StepView<T>& s) {
+    lstm_backward_rows<true>(s, s.grad_above, s.grad_state_next[0]);
+  }
+
+  template <class T>
+  static constexpr void set_math(std::array<StageMath<T>, kMaxStages>& math) {
+    math[0] = {&forward<T>, &backward<T>};
   }
 };
 

@@ -1,12 +1,13 @@
 // Vanilla RNN cells (tanh and relu): h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh).
 #pragma once
 
-#include "cells/step_buffers.h"
+#include "cells/cell_def.h"
 #include "kernels/activations.h"
 
 namespace rnnwave::cells {
 
 struct RnnTanh {
+  static constexpr std::string_view kName = "rnn_tanh";
   template <class T>
   static T activate(T x) { return kernels::tanh(x); }
   /// d act / d pre, written in terms of the output h = act(pre).
@@ -15,6 +16,7 @@ struct RnnTanh {
 };
 
 struct RnnRelu {
+  static constexpr std::string_view kName = "rnn_relu";
   template <class T>
   static T activate(T x) { return x > T(0) ? x : T(0); }
   template <class T>
@@ -23,31 +25,47 @@ struct RnnRelu {
 
 template <class Act>
 struct RnnCell {
+  static constexpr std::string_view kName = Act::kName;
+  static constexpr int kGates = 1;
+  static constexpr auto kParams = pytorch_params(kGates);
+  static constexpr StateDecl kStates[] = {{"h", {1, Size::output}}};
+  static constexpr std::span<const BufferDecl> kBuffers = {};
+  static constexpr VectorDecl kVectors[] = {{kBiasIh, kBiasHh}};  // vec[0] = b_ih + b_hh
+  static constexpr ProductDecl kRecurrent[] = {recurrent_into_gates(kGates)};
+  static constexpr StageDecl kStages[] = {{kRecurrent}};
+  static constexpr auto kSums = folded_bias_sums(kGates);
+
+  /// h = act(gates + bias).
   template <class T>
-  static void forward(const StepBuffers<T>& s) {
-    const int64_t H = s.hidden;
+  static void forward(const StepView<T>& s) {
+    const T* bias = s.vec[0];
     for (int64_t r = 0; r < s.rows; ++r) {
-      const T* pre = s.gates + r * H;
-      T* h = s.h_out + r * s.ld_h;
+      const T* pre = s.gates.row(r);
+      T* h = s.state_out[0].row(r);
 #pragma omp simd
-      for (int64_t j = 0; j < s.units; ++j) h[j] = Act::activate(pre[j] + s.bias[j]);
+      for (int64_t j = 0; j < s.units; ++j) h[j] = Act::activate(pre[j] + bias[j]);
     }
   }
 
+  /// gates = (dh from above + dh from the next step) * act'.
   template <class T>
-  static void backward(const StepBuffers<T>& s) {
-    const int64_t H = s.hidden;
+  static void backward(const StepView<T>& s) {
     for (int64_t r = 0; r < s.rows; ++r) {
-      const T* h = s.h_out + r * s.ld_h;
-      const T* up = s.dh_above + r * s.ld_h;
-      const T* next = s.dh_next + r * H;
-      T* dpre = s.gates + r * H;
+      const T* h = s.state_out[0].row(r);
+      const T* up = s.grad_above.row(r);
+      const T* next = s.grad_state_next[0].row(r);
+      T* dpre = s.gates.row(r);
       // The rows of a step never overlap: vectorise across hidden units.
 #pragma omp simd
       for (int64_t j = 0; j < s.units; ++j) {
         dpre[j] = (up[j] + next[j]) * Act::derivative_from_output(h[j]);
       }
     }
+  }
+
+  template <class T>
+  static constexpr void set_math(std::array<StageMath<T>, kMaxStages>& math) {
+    math[0] = {&forward<T>, &backward<T>};
   }
 };
 

@@ -6,14 +6,11 @@
 namespace rnnwave {
 namespace {
 
+/// Row n of state (l, d) of a [L*D, N, w] tensor, or null if the tensor is empty.
 template <class T>
-using Impl = typename BasicWorkspace<T>::Impl;
-
-/// Row n of state (l, d) of a [L*D, N, H] tensor, or null if the tensor is empty.
-template <class T>
-T* state_row(std::span<T> states, const Impl<std::remove_const_t<T>>& ws, int64_t l, int64_t d,
+T* state_row(std::span<T> states, const ProblemDesc& p, int64_t width, int64_t l, int64_t d,
              int64_t n) {
-  return states.empty() ? nullptr : states.data() + ((l * ws.D + d) * ws.N + n) * ws.H;
+  return states.empty() ? nullptr : states.data() + ((l * p.D + d) * p.N + n) * width;
 }
 
 template <class T>
@@ -26,148 +23,139 @@ void copy_or_zero(const T* src, T* dst, int64_t count) {
 }
 
 /// Slot holding the initial state of internal row i in direction d (see workspace.h).
-int64_t start_slot(const BatchOrder& order, int64_t d, int64_t i) {
-  return d == 0 ? 0 : order.lengths[i] + 1;
+int64_t start_slot(const ProblemDesc& p, const BatchOrder& order, int64_t d, int64_t i) {
+  return p.walks_back(d) ? order.lengths[i] + 1 : 0;
 }
 
 /// Slot holding the final state of internal row i in direction d.
-int64_t final_slot(const BatchOrder& order, int64_t d, int64_t i) {
-  return d == 0 ? order.lengths[i] : 1;
+int64_t final_slot(const ProblemDesc& p, const BatchOrder& order, int64_t d, int64_t i) {
+  return p.walks_back(d) ? 1 : order.lengths[i];
 }
 
-}  // namespace
-
-template <class T>
-void load_input(Impl<T>& ws, std::span<const T> input, bool keep) {
-  if (ws.order.identity && !keep) {
-    ws.input_ptr = input.data();
-    return;
-  }
-  gather_rows(ws.order, ws.T_, ws.I, input.data(), ws.input());
-  ws.input_ptr = ws.input();
-}
-
-/// Zeroes the state rows no step writes: those past each sequence's end, and the last
-/// slot. They are read as the input of the layer above and as previous states by the
-/// weight-gradient GEMMs (times a zero gradient), so they must hold finite values.
-template <class T>
-void zero_unwritten_states(Impl<T>& ws) {
-  const int64_t H = ws.H, DH = ws.ld_h(), N = ws.N;
-  const bool lstm = ws.spec.cell == CellKind::lstm;
-  for (int64_t l = 0; l < ws.L; ++l) {
-    for (int64_t t = 0; t <= ws.T_; ++t) {
-      const int64_t slot = t + 1, first = t < ws.T_ ? ws.order.active[t] : 0;
-      std::fill(ws.h(l, slot) + first * DH, ws.h(l, slot) + N * DH, T(0));
-      if (!lstm) continue;
-      for (int64_t d = 0; d < ws.D; ++d) {
-        std::fill(ws.c(l, d, slot) + first * H, ws.c(l, d, slot) + N * H, T(0));
+/// Calls f(k, l, d, i, n, width) for every state k, layer, direction and internal row i
+/// (the caller's row n).
+template <class F>
+void for_each_state_row(const ProblemDesc& p, const BatchOrder& order, F&& f) {
+  for (int64_t k = 0; k < p.states; ++k) {
+    for (int64_t l = 0; l < p.L; ++l) {
+      for (int64_t d = 0; d < p.D; ++d) {
+        for (int64_t i = 0; i < p.N; ++i) f(k, l, d, i, order.source[i], p.state_width[k]);
       }
     }
   }
 }
 
+/// Zeroes the state rows no step writes: those past each sequence's end, and the last
+/// slot. They are read as the input of the layer above and as previous states by the
+/// weight-gradient products (times a zero gradient), so they must hold finite values.
 template <class T>
-void load_initial_states(Impl<T>& ws, std::span<const T> h0, std::span<const T> c0) {
-  zero_unwritten_states<T>(ws);
-  const int64_t H = ws.H;
-  for (int64_t l = 0; l < ws.L; ++l) {
-    for (int64_t d = 0; d < ws.D; ++d) {
-      for (int64_t i = 0; i < ws.N; ++i) {
-        const int64_t n = ws.order.source[i], slot = start_slot(ws.order, d, i);
-        copy_or_zero<T>(state_row(h0, ws, l, d, n), ws.h(l, slot) + i * ws.ld_h() + d * H, H);
-        if (ws.spec.cell == CellKind::lstm) {
-          copy_or_zero<T>(state_row(c0, ws, l, d, n), ws.c(l, d, slot) + i * H, H);
+void zero_unwritten_states(WorkspaceImpl<T>& ws) {
+  const ProblemDesc& p = ws.desc;
+  for (int64_t l = 0; l < p.L; ++l) {
+    for (int64_t t = 0; t <= p.T; ++t) {
+      const int64_t slot = t + 1, first = t < p.T ? ws.order.active[t] : 0;
+      std::fill(ws.h(l, slot) + first * p.ld_h(), ws.h(l, slot) + p.N * p.ld_h(), T(0));
+      for (int64_t k = 1; k < p.states; ++k) {
+        for (int64_t d = 0; d < p.D; ++d) {
+          const Mat<T> m = ws.state(k, l, d, slot);
+          std::fill(m.row(first), m.row(p.N), T(0));
         }
       }
     }
   }
 }
 
+}  // namespace
+
 template <class T>
-void store_output_steps(Impl<T>& ws, std::span<T> output, int64_t t0, int64_t t1) {
-  const int64_t DH = ws.ld_h(), top = ws.L - 1;
+void load_input(WorkspaceImpl<T>& ws, std::span<const T> input) {
+  if (!ws.desc.copies_input()) {
+    ws.input_ptr = input.data();
+    return;
+  }
+  gather_rows(ws.order, ws.desc.T, ws.desc.I, input.data(), ws.input());
+  ws.input_ptr = ws.input();
+}
+
+template <class T>
+void load_initial_states(WorkspaceImpl<T>& ws, const StateSpans<const T>& initial) {
+  zero_unwritten_states<T>(ws);
+  const ProblemDesc& p = ws.desc;
+  for_each_state_row(p, ws.order, [&](int64_t k, int64_t l, int64_t d, int64_t i, int64_t n,
+                                      int64_t w) {
+    copy_or_zero<T>(state_row(initial[k], p, w, l, d, n),
+                    ws.state(k, l, d, start_slot(p, ws.order, d, i)).row(i), w);
+  });
+}
+
+template <class T>
+void store_output_steps(WorkspaceImpl<T>& ws, std::span<T> output, int64_t t0, int64_t t1) {
+  const ProblemDesc& p = ws.desc;
+  const int64_t DH = p.ld_h(), top = p.L - 1;
   for (int64_t t = t0; t < t1; ++t) {
-    const T* states = ws.h(top, Impl<T>::out_slot(t));
-    for (int64_t i = 0; i < ws.N; ++i) {
-      T* dst = output.data() + (t * ws.N + ws.order.source[i]) * DH;
+    const T* states = ws.h(top, WorkspaceImpl<T>::out_slot(t));
+    for (int64_t i = 0; i < p.N; ++i) {
+      T* dst = output.data() + (t * p.N + ws.order.source[i]) * DH;
       copy_or_zero<T>(i < ws.order.active[t] ? states + i * DH : nullptr, dst, DH);
     }
   }
 }
 
 template <class T>
-void store_final_states(Impl<T>& ws, std::span<T> hn, std::span<T> cn) {
-  const int64_t H = ws.H, DH = ws.ld_h();
-  for (int64_t l = 0; l < ws.L; ++l) {
-    for (int64_t d = 0; d < ws.D; ++d) {
-      for (int64_t i = 0; i < ws.N; ++i) {
-        const int64_t n = ws.order.source[i], slot = final_slot(ws.order, d, i);
-        if (!hn.empty()) {
-          copy_or_zero<T>(ws.h(l, slot) + i * DH + d * H, state_row(hn, ws, l, d, n), H);
-        }
-        if (!cn.empty()) copy_or_zero<T>(ws.c(l, d, slot) + i * H, state_row(cn, ws, l, d, n), H);
-      }
-    }
-  }
+void store_final_states(WorkspaceImpl<T>& ws, const StateSpans<T>& final_states) {
+  const ProblemDesc& p = ws.desc;
+  for_each_state_row(p, ws.order, [&](int64_t k, int64_t l, int64_t d, int64_t i, int64_t n,
+                                      int64_t w) {
+    if (final_states[k].empty()) return;
+    copy_or_zero<T>(ws.state(k, l, d, final_slot(p, ws.order, d, i)).row(i),
+                    state_row(final_states[k], p, w, l, d, n), w);
+  });
 }
 
 template <class T>
-void load_output_grads(Impl<T>& ws, std::span<const T> grad_output, std::span<const T> grad_hn,
-                       std::span<const T> grad_cn, std::span<T> grad_input) {
-  if (ws.order.identity) {
+void load_output_grads(WorkspaceImpl<T>& ws, std::span<const T> grad_output,
+                       const StateSpans<const T>& grad_final, std::span<T> grad_input) {
+  const ProblemDesc& p = ws.desc;
+  if (p.identity_order) {
     ws.grad_output_ptr = grad_output.data();
     ws.grad_input_ptr = grad_input.data();
   } else {
-    gather_rows(ws.order, ws.T_, ws.ld_h(), grad_output.data(), ws.grad_output());
+    gather_rows(ws.order, p.T, p.ld_h(), grad_output.data(), ws.grad_output());
     ws.grad_output_ptr = ws.grad_output();
     ws.grad_input_ptr = ws.grad_input();
   }
   // The gradient into a final state enters where that state was written: the backward
   // step that produced it reads it as "gradient from the next step".
-  const int64_t H = ws.H;
-  for (int64_t l = 0; l < ws.L; ++l) {
-    for (int64_t d = 0; d < ws.D; ++d) {
-      for (int64_t i = 0; i < ws.N; ++i) {
-        const int64_t n = ws.order.source[i], slot = final_slot(ws.order, d, i);
-        copy_or_zero<T>(state_row(grad_hn, ws, l, d, n), ws.drec_h(l, d, slot) + i * H, H);
-        if (ws.spec.cell == CellKind::lstm) {
-          copy_or_zero<T>(state_row(grad_cn, ws, l, d, n), ws.drec_c(l, d, slot) + i * H, H);
-        }
-      }
-    }
-  }
+  for_each_state_row(p, ws.order, [&](int64_t k, int64_t l, int64_t d, int64_t i, int64_t n,
+                                      int64_t w) {
+    copy_or_zero<T>(state_row(grad_final[k], p, w, l, d, n),
+                    ws.grad_state(k, l, d, final_slot(p, ws.order, d, i)).row(i), w);
+  });
 }
 
 template <class T>
-void store_input_grads(Impl<T>& ws, std::span<T> grad_input, std::span<T> grad_h0,
-                       std::span<T> grad_c0) {
-  if (!grad_input.empty() && !ws.order.identity) {
-    scatter_rows(ws.order, ws.T_, ws.I, ws.grad_input(), grad_input.data());
+void store_input_grads(WorkspaceImpl<T>& ws, std::span<T> grad_input,
+                       const StateSpans<T>& grad_initial) {
+  const ProblemDesc& p = ws.desc;
+  if (!grad_input.empty() && !p.identity_order) {
+    scatter_rows(ws.order, p.T, p.I, ws.grad_input(), grad_input.data());
   }
-  const int64_t H = ws.H;
-  for (int64_t l = 0; l < ws.L; ++l) {
-    for (int64_t d = 0; d < ws.D; ++d) {
-      for (int64_t i = 0; i < ws.N; ++i) {
-        const int64_t n = ws.order.source[i], slot = start_slot(ws.order, d, i);
-        if (!grad_h0.empty()) {
-          copy_or_zero<T>(ws.drec_h(l, d, slot) + i * H, state_row(grad_h0, ws, l, d, n), H);
-        }
-        if (!grad_c0.empty()) {
-          copy_or_zero<T>(ws.drec_c(l, d, slot) + i * H, state_row(grad_c0, ws, l, d, n), H);
-        }
-      }
-    }
-  }
+  for_each_state_row(p, ws.order, [&](int64_t k, int64_t l, int64_t d, int64_t i, int64_t n,
+                                      int64_t w) {
+    if (grad_initial[k].empty()) return;
+    copy_or_zero<T>(ws.grad_state(k, l, d, start_slot(p, ws.order, d, i)).row(i),
+                    state_row(grad_initial[k], p, w, l, d, n), w);
+  });
 }
 
-#define RNNWAVE_INSTANTIATE(T)                                                                 \
-  template void load_input<T>(Impl<T>&, std::span<const T>, bool);                             \
-  template void load_initial_states<T>(Impl<T>&, std::span<const T>, std::span<const T>);      \
-  template void store_output_steps<T>(Impl<T>&, std::span<T>, int64_t, int64_t);              \
-  template void store_final_states<T>(Impl<T>&, std::span<T>, std::span<T>);                   \
-  template void load_output_grads<T>(Impl<T>&, std::span<const T>, std::span<const T>,         \
-                                     std::span<const T>, std::span<T>);                        \
-  template void store_input_grads<T>(Impl<T>&, std::span<T>, std::span<T>, std::span<T>);
+#define RNNWAVE_INSTANTIATE(T)                                                                \
+  template void load_input<T>(WorkspaceImpl<T>&, std::span<const T>);                         \
+  template void load_initial_states<T>(WorkspaceImpl<T>&, const StateSpans<const T>&);        \
+  template void store_output_steps<T>(WorkspaceImpl<T>&, std::span<T>, int64_t, int64_t);     \
+  template void store_final_states<T>(WorkspaceImpl<T>&, const StateSpans<T>&);               \
+  template void load_output_grads<T>(WorkspaceImpl<T>&, std::span<const T>,                   \
+                                     const StateSpans<const T>&, std::span<T>);               \
+  template void store_input_grads<T>(WorkspaceImpl<T>&, std::span<T>, const StateSpans<T>&);
 RNNWAVE_INSTANTIATE(float)
 RNNWAVE_INSTANTIATE(double)
 #undef RNNWAVE_INSTANTIATE

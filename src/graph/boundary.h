@@ -1,45 +1,50 @@
 // Moving data between the caller's buffers (caller's row order, PyTorch layouts) and the
-// workspace (sorted rows, halo slots): everything at the boundary of a pass.
+// workspace (sorted rows, halo slots): everything at the boundary of a pass. The cell's
+// states are h (state 0: h0, h_n) and, if it has one, c (state 1: c0, c_n).
 #pragma once
 
+#include <array>
 #include <span>
 
+#include "cells/cell_def.h"
 #include "graph/workspace.h"
 
 namespace rnnwave {
 
-/// Points the workspace at the input [T, N, I]: the caller's buffer when it can be used
-/// as is, else a gathered copy. `keep` forces a copy (a training forward must keep its
-/// input for the backward pass).
+/// One tensor [L*D, N, w] per state of the cell (h, c); an empty span means "not given".
 template <class T>
-void load_input(typename BasicWorkspace<T>::Impl& ws, std::span<const T> input, bool keep);
+using StateSpans = std::array<std::span<T>, cells::kMaxStates>;
 
-/// Places h0 / c0 ([L*D, N, H], empty = zeros) in the slots each direction starts from,
+/// Points the workspace at the input [T, N, I]: the caller's buffer when it can be used
+/// as is, else a gathered copy (always for a training forward, which keeps its input for
+/// the backward pass).
+template <class T>
+void load_input(WorkspaceImpl<T>& ws, std::span<const T> input);
+
+/// Places the initial states (empty = zeros) in the slots each direction starts from,
 /// and zeroes the state rows that no step will write.
 template <class T>
-void load_initial_states(typename BasicWorkspace<T>::Impl& ws, std::span<const T> h0,
-                         std::span<const T> c0);
+void load_initial_states(WorkspaceImpl<T>& ws, const StateSpans<const T>& initial);
 
-/// Writes steps [t0, t1) of the output [T, N, D*H] (zero past each sequence's end).
+/// Writes steps [t0, t1) of the output [T, N, D*Hs] (zero past each sequence's end).
 template <class T>
-void store_output_steps(typename BasicWorkspace<T>::Impl& ws, std::span<T> output, int64_t t0,
-                        int64_t t1);
+void store_output_steps(WorkspaceImpl<T>& ws, std::span<T> output, int64_t t0, int64_t t1);
 
-/// Writes hn / cn [L*D, N, H], each if given.
+/// Writes the final states, each if given.
 template <class T>
-void store_final_states(typename BasicWorkspace<T>::Impl& ws, std::span<T> hn, std::span<T> cn);
+void store_final_states(WorkspaceImpl<T>& ws, const StateSpans<T>& final_states);
 
-/// Points the workspace at grad_output and places grad_hn / grad_cn (empty = zeros) where
-/// each direction's backward pass starts; points the input gradient at `grad_input`
-/// (or a scratch buffer to be scattered into it).
+/// Points the workspace at grad_output and places the gradients of the final states
+/// (empty = zeros) where each direction's backward pass starts; points the input gradient
+/// at `grad_input` (or a scratch buffer to be scattered into it).
 template <class T>
-void load_output_grads(typename BasicWorkspace<T>::Impl& ws, std::span<const T> grad_output,
-                       std::span<const T> grad_hn, std::span<const T> grad_cn,
-                       std::span<T> grad_input);
+void load_output_grads(WorkspaceImpl<T>& ws, std::span<const T> grad_output,
+                       const StateSpans<const T>& grad_final, std::span<T> grad_input);
 
-/// Writes grad_input (if the workspace used a scratch buffer) and grad_h0 / grad_c0.
+/// Writes grad_input (if the workspace used a scratch buffer) and the gradients of the
+/// initial states, each if given.
 template <class T>
-void store_input_grads(typename BasicWorkspace<T>::Impl& ws, std::span<T> grad_input,
-                       std::span<T> grad_h0, std::span<T> grad_c0);
+void store_input_grads(WorkspaceImpl<T>& ws, std::span<T> grad_input,
+                       const StateSpans<T>& grad_initial);
 
 }  // namespace rnnwave

@@ -1,9 +1,7 @@
 #include "graph/cell_ops.h"
 
 #include <algorithm>
-#include <cstring>
 
-#include "cells/cell_table.h"
 #include "graph/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/packed_gemm.h"
@@ -11,12 +9,10 @@
 namespace rnnwave {
 namespace {
 
+using cells::Where;
 using kernels::gemm;
 using kernels::gemm_packed;
 using kernels::Trans;
-
-template <class T>
-using WorkspaceImpl = typename BasicWorkspace<T>::Impl;
 
 /// Adds the column sums of a [rows, cols] matrix (row stride ld) to out, rows in order.
 template <class T>
@@ -27,40 +23,68 @@ void add_column_sums(const T* a, int64_t rows, int64_t cols, int64_t ld, T* out)
   }
 }
 
+/// Adds sum_r a[r][j] * b[r][j] to out[j], rows in order.
+template <class T>
+void add_diagonal_sums(Mat<T> a, Mat<T> b, int64_t rows, int64_t cols, T* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* x = a.row(r);
+    const T* y = b.row(r);
+    for (int64_t j = 0; j < cols; ++j) out[j] += x[j] * y[j];
+  }
+}
+
+/// The matrix `ref` names at step t of (l, d), from row r0 and the ref's column.
+template <class T>
+Mat<T> resolve(Pass<T>& pass, const cells::Ref& ref, int64_t l, int64_t d, int64_t t, int64_t r0) {
+  auto& ws = pass.ws;
+  const int64_t prev = ws.prev_slot_of(d, t), out = WorkspaceImpl<T>::out_slot(t);
+  Mat<T> m;
+  switch (ref.where) {
+    case Where::none: return m;
+    case Where::gates: m = ws.gates(l, d, t); break;
+    case Where::state_prev: m = ws.state(ref.index, l, d, prev); break;
+    case Where::state_out: m = ws.state(ref.index, l, d, out); break;
+    case Where::buffer: m = ws.buffer(ref.index, l, d, t); break;
+    case Where::grad_state_prev: m = ws.grad_state(ref.index, l, d, prev); break;
+    case Where::grad_state_next: m = ws.grad_state(ref.index, l, d, out); break;
+  }
+  return {m.p + r0 * m.ld + ref.col.of(pass.desc().dims(l)), m.ld};
+}
+
+/// Mat m from row r0 and column c.
+template <class T>
+Mat<T> at(Mat<T> m, int64_t r0, int64_t c) {
+  return {m.p + r0 * m.ld + c, m.ld};
+}
+
 /// Rows [part.r0, end) and hidden units [part.u0, part.u1) of step t of (l, d), as the
 /// pointwise math sees them.
 template <class T>
-StepBuffers<T> step_buffers(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part,
-                            int64_t end, bool backward) {
+cells::StepView<T> step_view(Pass<T>& pass, int64_t l, int64_t d, int64_t t,
+                             const StepPart& part, int64_t end, bool backward) {
   auto& ws = pass.ws;
-  const int64_t H = ws.H, GH = ws.G * ws.H, ldh = ws.ld_h(), r0 = part.r0, u = part.u0;
-  const int64_t prev = WorkspaceImpl<T>::prev_slot(d, t), out = WorkspaceImpl<T>::out_slot(t);
-  const CellKind kind = ws.spec.cell;
-  StepBuffers<T> s;
+  const ProblemDesc& p = pass.desc();
+  const int64_t r0 = part.r0, u = part.u0;
+  const int64_t prev = ws.prev_slot_of(d, t), out = WorkspaceImpl<T>::out_slot(t);
+  cells::StepView<T> s;
   s.rows = end - r0;
-  s.hidden = H;
   s.units = part.u1 - part.u0;
-  s.ld_h = ldh;
-  s.gates = ws.gates(l, d, t) + r0 * GH + u;
-  s.bias = pass.params.step_bias(l, d) + u;
-  s.h_prev = ws.h(l, prev) + r0 * ldh + d * H + u;
-  s.h_out = ws.h(l, out) + r0 * ldh + d * H + u;
-  if (kind == CellKind::lstm) {
-    s.c_prev = ws.c(l, d, prev) + r0 * H + u;
-    s.c_out = ws.c(l, d, out) + r0 * H + u;
+  s.hidden = p.H;
+  s.output = p.Hs;
+  s.gates = at(ws.gates(l, d, t), r0, u);
+  for (int64_t k = 0; k < p.states; ++k) {
+    s.state_prev[k] = at(ws.state(k, l, d, prev), r0, u);
+    s.state_out[k] = at(ws.state(k, l, d, out), r0, u);
   }
-  if (kind == CellKind::gru) {
-    s.recurrent = ws.gru_recurrent(l, d) + r0 * GH + u;
-    s.gru_hn = ws.gru_hn(l, d, t) + r0 * H + u;
-    s.bias_hh = pass.params.b_hh(l, d) + u;
+  for (int64_t b = 0; b < p.buffers; ++b) s.buffer[b] = at(ws.buffer(b, l, d, t), r0, u);
+  for (size_t v = 0; v < p.cell->vectors.size(); ++v) {
+    s.vec[v] = pass.params.vector(static_cast<int64_t>(v), l, d) + u;
   }
   if (backward) {
-    s.dh_above = ws.dh_above(l, t) + r0 * ldh + d * H + u;
-    s.dh_next = ws.drec_h(l, d, out) + r0 * H + u;
-    s.dh_prev = ws.drec_h(l, d, prev) + r0 * H + u;
-    if (kind == CellKind::lstm) {
-      s.dc_next = ws.drec_c(l, d, out) + r0 * H + u;
-      s.dc_prev = ws.drec_c(l, d, prev) + r0 * H + u;
+    s.grad_above = at(ws.dh_above(l, t), r0, d * p.Hs + u);
+    for (int64_t k = 0; k < p.states; ++k) {
+      s.grad_state_prev[k] = at(ws.grad_state(k, l, d, prev), r0, u);
+      s.grad_state_next[k] = at(ws.grad_state(k, l, d, out), r0, u);
     }
   }
   return s;
@@ -83,145 +107,203 @@ void for_unit_panels(const kernels::PackedMatrix<T>& b, const StepPart& part, in
   }
 }
 
+/// Index of the first product of stage s among all the cell's products.
+size_t first_product(const cells::CellDef& cell, size_t stage) {
+  size_t first = 0;
+  for (size_t s = 0; s < stage; ++s) first += cell.stages[s].products.size();
+  return first;
+}
+
+/// C = A W^T (+ C) for every product of stage s, rows [part.r0, end), the units of part.
+template <class T>
+void products_forward(Pass<T>& pass, size_t s, int64_t l, int64_t d, int64_t t,
+                      const StepPart& part, int64_t end) {
+  const cells::CellDef& cell = *pass.desc().cell;
+  const auto& packed = pass.params.packed(l, d).products;
+  size_t index = first_product(cell, s);
+  for (const cells::ProductDecl& product : cell.stages[s].products) {
+    const Mat<T> a = resolve(pass, product.a, l, d, t, part.r0);
+    const Mat<T> c = resolve(pass, product.c, l, d, t, part.r0);
+    const kernels::PackedMatrix<T>& w = packed[index++].forward;
+    // Every unit's outputs need the whole of A.
+    for_unit_panels(w, part, pass.desc().H, product.groups, [&](kernels::PanelRange panels) {
+      gemm_packed<T>(end - part.r0, a.p, a.ld, w, product.accumulate, c.p, c.ld, panels);
+    });
+  }
+}
+
+/// dA = dC W (+ dA) for every product of stage s, in declared order, rows [part.r0, end),
+/// the units [u0, u1) of dA: they need every column of dC.
+template <class T>
+void products_backward(Pass<T>& pass, size_t s, int64_t l, int64_t d, int64_t t,
+                       const StepPart& part, int64_t end) {
+  const cells::CellDef& cell = *pass.desc().cell;
+  const auto& packed = pass.params.packed(l, d).products;
+  size_t index = first_product(cell, s);
+  for (const cells::ProductDecl& product : cell.stages[s].products) {
+    const Mat<T> dc = resolve(pass, product.grad_c, l, d, t, part.r0);
+    const Mat<T> da = resolve(pass, product.grad_a, l, d, t, part.r0);
+    const kernels::PackedMatrix<T>& w = packed[index++].backward;
+    for_unit_panels(w, part, pass.desc().H, 1, [&](kernels::PanelRange panels) {
+      gemm_packed<T>(end - part.r0, dc.p, dc.ld, w, product.grad_accumulate, da.p, da.ld, panels);
+    });
+  }
+}
+
+/// Zeroes, for the rows of the part that have finished at step t, the units of the part
+/// in the gate gradients and in every step buffer: the products over blocks of steps that
+/// follow then include them harmlessly.
+template <class T>
+void zero_finished_rows(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part,
+                        int64_t end) {
+  auto& ws = pass.ws;
+  const ProblemDesc& p = pass.desc();
+  const bool all_units = part.u0 == 0 && part.u1 == p.H;
+  auto zero = [&](Mat<T> m, int64_t width) {
+    for (int64_t r = end; r < part.r1; ++r) {
+      if (all_units) {
+        std::fill_n(m.row(r), width, T(0));
+        continue;
+      }
+      for (int64_t g = 0; g < width / p.H; ++g) {
+        std::fill_n(m.row(r) + g * p.H + part.u0, part.u1 - part.u0, T(0));
+      }
+    }
+  };
+  zero(ws.gates(l, d, t), p.GH());
+  for (int64_t b = 0; b < p.buffers; ++b) {
+    if (p.cell->buffers[b].life == cells::Life::step) zero(ws.buffer(b, l, d, t), p.buffer_width[b]);
+  }
+}
+
 }  // namespace
+
+int64_t weight_grad_terms(const ProblemDesc& desc) {
+  return 1 + static_cast<int64_t>(first_product(*desc.cell, desc.cell->stages.size()) +
+                                  desc.cell->sums.size());
+}
 
 template <class T>
 void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
   auto& ws = pass.ws;
-  gemm_packed<T>((t1 - t0) * ws.N, ws.layer_input(l, t0), ws.layer_input_size(l),
-                 pass.params.packed(l, d).ih_t, false, ws.gates(l, d, t0), ws.G * ws.H);
-}
-
-template <class T>
-void forward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part) {
-  auto& ws = pass.ws;
-  const int64_t end = ws.order.active_end(t, part.r0, part.r1);
-  if (end == part.r0) return;
-  const int64_t H = ws.H, GH = ws.G * H, ldh = ws.ld_h();
-  // Every unit's gates need the whole previous state.
-  const T* h_prev = ws.h(l, WorkspaceImpl<T>::prev_slot(d, t)) + part.r0 * ldh + d * H;
-  // GRU keeps h W_hh^T apart: its n gate needs W_hn h + b_hn inside the reset product.
-  const bool gru = ws.spec.cell == CellKind::gru;
-  T* c = gru ? ws.gru_recurrent(l, d) + part.r0 * GH : ws.gates(l, d, t) + part.r0 * GH;
-  const auto& w = pass.params.packed(l, d).hh_t;
-  for_unit_panels(w, part, H, ws.G, [&](kernels::PanelRange panels) {
-    gemm_packed<T>(end - part.r0, h_prev, ldh, w, !gru, c, GH, panels);
-  });
-}
-
-template <class T>
-void forward_pointwise(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part) {
-  const int64_t end = pass.ws.order.active_end(t, part.r0, part.r1);
-  if (end == part.r0) return;
-  cells::cell_ops<T>(pass.ws.spec.cell).forward(step_buffers(pass, l, d, t, part, end, false));
+  const Mat<T> x = ws.layer_input(l, t0), gates = ws.gates(l, d, t0);
+  gemm_packed<T>((t1 - t0) * pass.desc().N, x.p, x.ld, pass.params.packed(l, d).ih_t, false,
+                 gates.p, gates.ld);
 }
 
 template <class T>
 void forward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part) {
-  forward_recurrent_gemm(pass, l, d, t, part);
-  forward_pointwise(pass, l, d, t, part);
+  const int64_t end = pass.ws.order.active_end(t, part.r0, part.r1);
+  if (end == part.r0) return;
+  const cells::CellDef& cell = *pass.desc().cell;
+  const cells::StepView<T> view = step_view(pass, l, d, t, part, end, false);
+  for (size_t s = 0; s < cell.stages.size(); ++s) {
+    products_forward(pass, s, l, d, t, part, end);
+    if (const auto math = cell.math<T>(s).forward) math(view);
+  }
 }
 
 template <class T>
 void backward_pointwise(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part) {
-  auto& ws = pass.ws;
-  const int64_t end = ws.order.active_end(t, part.r0, part.r1);
-  const int64_t H = ws.H, GH = ws.G * ws.H, units = part.u1 - part.u0;
-  // Finished rows contribute nothing to the GEMMs over blocks of steps that follow.
-  for (int64_t r = end; r < part.r1; ++r) {
-    for (int64_t g = 0; g < ws.G; ++g) {
-      std::fill_n(ws.gates(l, d, t) + r * GH + g * H + part.u0, units, T(0));
-    }
-    if (ws.spec.cell == CellKind::gru) std::fill_n(ws.gru_hn(l, d, t) + r * H + part.u0, units, T(0));
-  }
+  const int64_t end = pass.ws.order.active_end(t, part.r0, part.r1);
+  zero_finished_rows(pass, l, d, t, part, end);
   if (end == part.r0) return;
-  cells::cell_ops<T>(ws.spec.cell).backward(step_buffers(pass, l, d, t, part, end, true));
+  if (const auto math = pass.desc().cell->template math<T>(0).backward) {
+    math(step_view(pass, l, d, t, part, end, true));
+  }
 }
 
 template <class T>
-void backward_recurrent_gemm(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part) {
-  auto& ws = pass.ws;
-  const int64_t end = ws.order.active_end(t, part.r0, part.r1);
+void backward_products(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part) {
+  const int64_t end = pass.ws.order.active_end(t, part.r0, part.r1);
   if (end == part.r0) return;
-  const int64_t H = ws.H, GH = ws.G * H, rows = end - part.r0;
-  // The gradient of units [u0, u1) of the previous state needs every gate's gradient.
-  const T* dgates = ws.gates(l, d, t) + part.r0 * GH;
-  T* dh_prev = ws.drec_h(l, d, WorkspaceImpl<T>::prev_slot(d, t)) + part.r0 * H;
-  const PackedWeights<T>& w = pass.params.packed(l, d);
-  if (ws.spec.cell == CellKind::gru) {
-    // dh_prev = dh*z (written by the pointwise step) + [dr, dz] W_h{r,z} + (dn*r) W_hn
-    const T* dn = ws.gru_hn(l, d, t) + part.r0 * H;
-    for_unit_panels(w.hh, part, H, 1, [&](kernels::PanelRange panels) {
-      gemm_packed<T>(rows, dgates, GH, w.hh, true, dh_prev, H, panels);
-      gemm_packed<T>(rows, dn, H, w.hh_n, true, dh_prev, H, panels);
-    });
-  } else {
-    for_unit_panels(w.hh, part, H, 1, [&](kernels::PanelRange panels) {
-      gemm_packed<T>(rows, dgates, GH, w.hh, false, dh_prev, H, panels);
-    });
-  }
+  products_backward(pass, 0, l, d, t, part, end);
 }
 
 template <class T>
 void backward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part) {
-  backward_pointwise(pass, l, d, t, part);
-  backward_recurrent_gemm(pass, l, d, t, part);
+  const int64_t end = pass.ws.order.active_end(t, part.r0, part.r1);
+  zero_finished_rows(pass, l, d, t, part, end);
+  if (end == part.r0) return;
+  const cells::CellDef& cell = *pass.desc().cell;
+  const cells::StepView<T> view = step_view(pass, l, d, t, part, end, true);
+  for (size_t s = cell.stages.size(); s-- > 0;) {
+    if (const auto math = cell.math<T>(s).backward) math(view);
+    products_backward(pass, s, l, d, t, part, end);
+  }
 }
 
 template <class T>
 void input_grad(Pass<T>& pass, int64_t l, int64_t t0, int64_t t1) {
   auto& ws = pass.ws;
-  const int64_t in = ws.layer_input_size(l), GH = ws.G * ws.H;
-  for (int64_t d = 0; d < ws.D; ++d) {
-    gemm_packed<T>((t1 - t0) * ws.N, ws.gates(l, d, t0), GH, pass.params.packed(l, d).ih, d > 0,
-                   ws.layer_input_grad(l, t0), in);
+  const Mat<T> dx = ws.layer_input_grad(l, t0);
+  for (int64_t d = 0; d < pass.desc().D; ++d) {
+    const Mat<T> dgates = ws.gates(l, d, t0);
+    gemm_packed<T>((t1 - t0) * pass.desc().N, dgates.p, dgates.ld, pass.params.packed(l, d).ih,
+                   d > 0, dx.p, dx.ld);
   }
   if (l > 0 && ws.dropout > 0) apply_dropout_grad(pass, l, t0, t1);
 }
 
 template <class T>
-void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
+void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1, int64_t term) {
   auto& ws = pass.ws;
-  BasicWeights<T>& g = *pass.grads;
-  const int64_t in = ws.layer_input_size(l), H = ws.H, GH = ws.G * ws.H, ldh = ws.ld_h();
-  const int64_t rows = (t1 - t0) * ws.N;
-  const T* dgates = ws.gates(l, d, t0);
-  // The previous states of steps t0..t1-1 are consecutive slots (see workspace.h).
-  const T* h_prev = ws.h(l, WorkspaceImpl<T>::prev_slot(d, t0)) + d * H;
-  T* dw_ih = g.get(ParamKind::weight_ih, l, d).data();
-  T* dw_hh = g.get(ParamKind::weight_hh, l, d).data();
-  T* db_ih = g.get(ParamKind::bias_ih, l, d).data();
-  T* db_hh = g.get(ParamKind::bias_hh, l, d).data();
-
-  gemm<T>(Trans::yes, Trans::no, GH, in, rows, T(1), dgates, GH, ws.layer_input(l, t0), in, T(1),
-          dw_ih, in);
-  add_column_sums(dgates, rows, GH, GH, db_ih);
-  if (ws.spec.cell == CellKind::gru) {
-    // The hidden side differs from the input side in the n gate only: dn*r, kept in gru_hn.
-    const T* dhn = ws.gru_hn(l, d, t0);
-    gemm<T>(Trans::yes, Trans::no, 2 * H, H, rows, T(1), dgates, GH, h_prev, ldh, T(1), dw_hh, H);
-    gemm<T>(Trans::yes, Trans::no, H, H, rows, T(1), dhn, H, h_prev, ldh, T(1), dw_hh + 2 * H * H,
-            H);
-    add_column_sums(dgates, rows, 2 * H, GH, db_hh);
-    add_column_sums(dhn, rows, H, H, db_hh + 2 * H);
-  } else {
-    gemm<T>(Trans::yes, Trans::no, GH, H, rows, T(1), dgates, GH, h_prev, ldh, T(1), dw_hh, H);
-    add_column_sums(dgates, rows, GH, GH, db_hh);
+  const ProblemDesc& p = pass.desc();
+  const cells::CellDef& cell = *p.cell;
+  const cells::Dims dims = p.dims(l);
+  const int64_t rows = (t1 - t0) * p.N;
+  // The parameters of (l, d) in the gradient, by the definition's index.
+  auto param = [&](int index) {
+    return pass.grads->values(static_cast<size_t>((l * p.D + d) * cell.params.size() + index)).data();
+  };
+  // The blocks' matrices: consecutive steps are consecutive rows (see workspace.h).
+  if (term == 0) {
+    const Mat<T> dgates = ws.gates(l, d, t0), x = ws.layer_input(l, t0);
+    gemm<T>(Trans::yes, Trans::no, p.GH(), x.ld, rows, T(1), dgates.p, dgates.ld, x.p, x.ld, T(1),
+            param(cells::kWeightIh), x.ld);
+    return;
   }
+  size_t index = static_cast<size_t>(term - 1);
+  for (const cells::StageDecl& stage : cell.stages) {
+    if (index >= stage.products.size()) {
+      index -= stage.products.size();
+      continue;
+    }
+    const cells::ProductDecl& product = stage.products[index];
+    const Mat<T> dc = resolve(pass, product.grad_c, l, d, t0, 0);
+    const Mat<T> a = resolve(pass, product.a, l, d, t0, 0);
+    const int64_t k = cell.params[product.param].cols.of(dims);
+    gemm<T>(Trans::yes, Trans::no, product.rows.of(dims), k, rows, T(1), dc.p, dc.ld, a.p, a.ld,
+            T(1), param(product.param) + product.row0.of(dims) * k, k);
+    return;
+  }
+  const cells::SumDecl& sum = cell.sums[index];
+  const Mat<T> dc = resolve(pass, sum.grad_c, l, d, t0, 0);
+  T* out = param(sum.param) + sum.offset.of(dims);
+  if (sum.kind == cells::Sum::column) {
+    add_column_sums(dc.p, rows, sum.width.of(dims), dc.ld, out);
+  } else {
+    add_diagonal_sums(dc, resolve(pass, sum.a, l, d, t0, 0), rows, sum.width.of(dims), out);
+  }
+}
+
+template <class T>
+void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
+  const int64_t terms = weight_grad_terms(pass.desc());
+  for (int64_t term = 0; term < terms; ++term) weight_grad(pass, l, d, t0, t1, term);
 }
 
 #define RNNWAVE_STEP_OP(T, op) \
   template void op<T>(Pass<T>&, int64_t, int64_t, int64_t, const StepPart&);
 #define RNNWAVE_INSTANTIATE(T)                                                           \
   template void project_input<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t);          \
-  RNNWAVE_STEP_OP(T, forward_recurrent_gemm)                                             \
-  RNNWAVE_STEP_OP(T, forward_pointwise)                                                  \
   RNNWAVE_STEP_OP(T, forward_step)                                                       \
   RNNWAVE_STEP_OP(T, backward_pointwise)                                                 \
-  RNNWAVE_STEP_OP(T, backward_recurrent_gemm)                                            \
+  RNNWAVE_STEP_OP(T, backward_products)                                                  \
   RNNWAVE_STEP_OP(T, backward_step)                                                      \
   template void input_grad<T>(Pass<T>&, int64_t, int64_t, int64_t);                      \
-  template void weight_grad<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t);
+  template void weight_grad<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t);              \
+  template void weight_grad<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t, int64_t);
 RNNWAVE_INSTANTIATE(float)
 RNNWAVE_INSTANTIATE(double)
 #undef RNNWAVE_INSTANTIATE

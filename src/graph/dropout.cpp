@@ -6,14 +6,14 @@ namespace {
 /// Multiplies each row of layer l's input at steps [t0, t1) by its mask and scale:
 /// dst[t][i][j] = src[t][i][j] * (keep ? 1/(1-p) : 0).
 template <class T>
-void mask_rows(typename BasicWorkspace<T>::Impl& ws, int64_t l, int64_t t0, int64_t t1,
-               const T* src_of_t0, T* dst_of_t0) {
-  const int64_t DH = ws.ld_h(), N = ws.N;
+void mask_rows(WorkspaceImpl<T>& ws, int64_t l, int64_t t0, int64_t t1, const T* src_of_t0,
+               T* dst_of_t0) {
+  const int64_t DH = ws.desc.ld_h(), N = ws.desc.N;
   const double p = ws.dropout;
   const T scale = static_cast<T>(1.0 / (1.0 - p));
   for (int64_t t = t0; t < t1; ++t) {
     for (int64_t i = 0; i < N; ++i) {
-      const uint64_t row = static_cast<uint64_t>(((l * ws.T_ + t) * N + ws.order.source[i]) * DH);
+      const uint64_t row = static_cast<uint64_t>(((l * ws.desc.T + t) * N + ws.order.source[i]) * DH);
       const T* src = src_of_t0 + ((t - t0) * N + i) * DH;
       T* dst = dst_of_t0 + ((t - t0) * N + i) * DH;
       for (int64_t j = 0; j < DH; ++j) {
@@ -29,13 +29,13 @@ void mask_rows(typename BasicWorkspace<T>::Impl& ws, int64_t l, int64_t t0, int6
 template <class T>
 void apply_dropout(Pass<T>& pass, int64_t l, int64_t t0, int64_t t1) {
   auto& ws = pass.ws;
-  mask_rows<T>(ws, l, t0, t1, ws.h(l - 1, BasicWorkspace<T>::Impl::out_slot(t0)), ws.dropped(l, t0));
+  mask_rows<T>(ws, l, t0, t1, ws.h(l - 1, WorkspaceImpl<T>::out_slot(t0)), ws.dropped(l, t0));
 }
 
 template <class T>
 void apply_dropout_grad(Pass<T>& pass, int64_t l, int64_t t0, int64_t t1) {
   auto& ws = pass.ws;
-  T* grad = ws.layer_input_grad(l, t0);
+  T* grad = ws.layer_input_grad(l, t0).p;
   mask_rows<T>(ws, l, t0, t1, grad, grad);
 }
 

@@ -1,4 +1,4 @@
-// Inverted dropout between the layers of a stack (torch.nn.LSTM's `dropout`).
+// Inverted dropout between the layers of a stack (the `dropout` of torch.nn.RNN and kin).
 #pragma once
 
 #include <cstdint>

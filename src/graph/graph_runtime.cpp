@@ -7,6 +7,7 @@
 #include <exception>
 #include <mutex>
 
+#include "common/scoped_threads.h"
 #include "kernels/denormals.h"
 
 namespace rnnwave {
@@ -41,17 +42,9 @@ int64_t now_ns() {
 
 void run_graph_inline(const TaskGraph& graph, const TaskBody& body) {
   kernels::ScopedFlushDenormals flush;
-  // The products inside tasks run on this one thread too, and the caller's setting is
-  // restored afterwards.
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
-  try {
-    for (int64_t i = 0; i < graph.size(); ++i) body(i);
-  } catch (...) {
-    omp_set_num_threads(saved);
-    throw;
-  }
-  omp_set_num_threads(saved);
+  // The products inside tasks run on this one thread too.
+  ScopedThreads one_thread(1);
+  for (int64_t i = 0; i < graph.size(); ++i) body(i);
 }
 
 void run_graph_openmp(const TaskGraph& graph, int threads, const TaskBody& body) {
@@ -67,7 +60,7 @@ void run_graph_openmp(const TaskGraph& graph, int threads, const TaskBody& body)
     kernels::ScopedFlushDenormals flush;
     // Tasks inherit this: the GEMMs inside them run on one thread, never a nested team
     // (a team of one is not "in parallel" to a BLAS, which would then start its own).
-    omp_set_num_threads(1);
+    ScopedThreads one_thread(1);
 #pragma omp single
     for (int64_t i = 0; i < graph.size(); ++i) {
       const int32_t* p = preds + pred_begin[i];

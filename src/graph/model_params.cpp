@@ -1,29 +1,63 @@
 #include "graph/model_params.h"
 
+#include "cells/cell_table.h"
+
 namespace rnnwave {
+namespace {
+
+/// Parameter `param` of (l, d) of `weights`, and its number of columns (1 for a vector).
+template <class T>
+struct Param {
+  const T* values;
+  int64_t cols;
+};
+
+template <class T>
+Param<T> param_of(const BasicWeights<T>& weights, const cells::CellDef& cell, int64_t l, int64_t d,
+                  int param) {
+  const ModelSpec& spec = weights.spec();
+  const size_t index = static_cast<size_t>((l * spec.directions() + d) * cell.params.size() + param);
+  const ParamInfo& info = weights.params()[index];
+  return {weights.values(index).data(), info.shape.size() == 2 ? info.shape[1] : 1};
+}
+
+}  // namespace
 
 template <class T>
 ModelParams<T>::ModelParams(const BasicWeights<T>& weights)
-    : spec_(weights.spec()), D_(spec_.directions()), GH_(spec_.gates() * spec_.hidden_size),
+    : spec_(weights.spec()), cell_(&cells::cell_definition(spec_)), D_(spec_.directions()),
+      vector_count_(static_cast<int64_t>(cell_->vectors.size())),
       pending_backward_(std::make_unique<BasicWeights<T>>(weights)) {
-  const bool fold = spec_.cell != CellKind::gru;
-  const int64_t H = spec_.hidden_size;
-  bias_.resize(static_cast<size_t>(spec_.layers * D_ * GH_));
-  bias_hh_.resize(bias_.size());
+  const cells::CellDef& cell = *cell_;
   for (int64_t l = 0; l < spec_.layers; ++l) {
-    const int64_t in = spec_.layer_input_size(l);
+    const cells::Dims dims{spec_.hidden_size, spec_.output_size(), spec_.layer_input_size(l)};
     for (int64_t d = 0; d < D_; ++d) {
-      const auto b_ih = weights.get(ParamKind::bias_ih, l, d);
-      const auto b_hh = weights.get(ParamKind::bias_hh, l, d);
-      T* out = bias_.data() + (l * D_ + d) * GH_;
-      for (int64_t j = 0; j < GH_; ++j) out[j] = fold ? b_ih[j] + b_hh[j] : b_ih[j];
-      std::copy(b_hh.begin(), b_hh.end(), bias_hh_.begin() + (l * D_ + d) * GH_);
+      for (const cells::VectorDecl& v : cell.vectors) {
+        const Param<T> a = param_of(weights, cell, l, d, v.param);
+        const int64_t size = cell.params[v.param].rows.of(dims) * a.cols;
+        vector_offset_.push_back(static_cast<int64_t>(vectors_.size()));
+        if (v.plus < 0) {
+          vectors_.insert(vectors_.end(), a.values, a.values + size);
+        } else {
+          const Param<T> b = param_of(weights, cell, l, d, v.plus);
+          for (int64_t j = 0; j < size; ++j) vectors_.push_back(a.values[j] + b.values[j]);
+        }
+      }
+      const Param<T> w_ih = param_of(weights, cell, l, d, cells::kWeightIh);
       PackedWeights<T> p;
-      p.ih_t = kernels::PackedMatrix<T>(weights.get(ParamKind::weight_ih, l, d).data(), in, GH_,
-                                        in, true);
-      // Gate by gate, so that a block of hidden units is the same panels of every gate.
-      p.hh_t = kernels::PackedMatrix<T>(weights.get(ParamKind::weight_hh, l, d).data(), H, GH_, H,
-                                        true, spec_.gates());
+      p.ih_t = kernels::PackedMatrix<T>(w_ih.values, dims.input, cell.gates * dims.hidden,
+                                        dims.input, true);
+      for (const cells::StageDecl& stage : cell.stages) {
+        for (const cells::ProductDecl& product : stage.products) {
+          // Gate by gate, so that a block of hidden units is the same panels of every gate.
+          const Param<T> w = param_of(weights, cell, l, d, product.param);
+          PackedProduct<T> packed;
+          packed.forward = kernels::PackedMatrix<T>(w.values + product.row0.of(dims) * w.cols,
+                                                    w.cols, product.rows.of(dims), w.cols, true,
+                                                    product.groups);
+          p.products.push_back(std::move(packed));
+        }
+      }
       packed_.push_back(std::move(p));
     }
   }
@@ -32,17 +66,24 @@ ModelParams<T>::ModelParams(const BasicWeights<T>& weights)
 template <class T>
 void ModelParams<T>::prepare_backward() const {
   std::call_once(backward_packed_, [this] {
-    const BasicWeights<T>& w = *pending_backward_;
-    const int64_t H = spec_.hidden_size;
-    const bool gru = spec_.cell == CellKind::gru;
+    const BasicWeights<T>& weights = *pending_backward_;
+    const cells::CellDef& cell = *cell_;
     for (int64_t l = 0; l < spec_.layers; ++l) {
-      const int64_t in = spec_.layer_input_size(l);
+      const cells::Dims dims{spec_.hidden_size, spec_.output_size(), spec_.layer_input_size(l)};
       for (int64_t d = 0; d < D_; ++d) {
         PackedWeights<T>& p = packed_[l * D_ + d];
-        const T* w_hh = w.get(ParamKind::weight_hh, l, d).data();
-        p.ih = kernels::PackedMatrix<T>(w.get(ParamKind::weight_ih, l, d).data(), GH_, in, in, false);
-        p.hh = kernels::PackedMatrix<T>(w_hh, gru ? 2 * H : GH_, H, H, false);
-        if (gru) p.hh_n = kernels::PackedMatrix<T>(w_hh + 2 * H * H, H, H, H, false);
+        const Param<T> w_ih = param_of(weights, cell, l, d, cells::kWeightIh);
+        p.ih = kernels::PackedMatrix<T>(w_ih.values, cell.gates * dims.hidden, dims.input,
+                                        dims.input, false);
+        size_t i = 0;
+        for (const cells::StageDecl& stage : cell.stages) {
+          for (const cells::ProductDecl& product : stage.products) {
+            const Param<T> w = param_of(weights, cell, l, d, product.param);
+            p.products[i++].backward = kernels::PackedMatrix<T>(
+                w.values + product.row0.of(dims) * w.cols, product.rows.of(dims), w.cols, w.cols,
+                false);
+          }
+        }
       }
     }
     pending_backward_.reset();

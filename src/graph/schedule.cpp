@@ -1,8 +1,6 @@
 // The table of schedules. Adding a schedule adds one file and one row here.
 #include "graph/schedule.h"
 
-#include <omp.h>
-
 #include <array>
 
 #include "common/strings.h"
@@ -36,29 +34,19 @@ const ScheduleOps<T>& schedule_ops(Schedule schedule) {
 
 }  // namespace
 
-int resolve_threads(const ExecOptions& options) {
-  // Far more threads than cores only adds contention; a typo like 10000 should not
-  // start ten thousand threads.
-  constexpr int kMaxThreads = 1024;
-  if (options.threads < 0 || options.threads > kMaxThreads) {
-    fail("threads must be in [0, ", kMaxThreads, "] (0 = all cores), got ", options.threads);
-  }
-  return options.threads == 0 ? omp_get_num_procs() : options.threads;
+template <class T>
+void run_forward(Pass<T>& pass, Trace* trace) {
+  schedule_ops<T>(pass.desc().plan.schedule).forward(pass, trace);
 }
 
 template <class T>
-void run_forward(Pass<T>& pass, const ExecOptions& options) {
-  schedule_ops<T>(options.schedule).forward(pass, options);
+void run_backward(Pass<T>& pass, Trace* trace) {
+  schedule_ops<T>(pass.desc().plan.schedule).backward(pass, trace);
 }
 
-template <class T>
-void run_backward(Pass<T>& pass, const ExecOptions& options) {
-  schedule_ops<T>(options.schedule).backward(pass, options);
-}
-
-template void run_forward<float>(Pass<float>&, const ExecOptions&);
-template void run_forward<double>(Pass<double>&, const ExecOptions&);
-template void run_backward<float>(Pass<float>&, const ExecOptions&);
-template void run_backward<double>(Pass<double>&, const ExecOptions&);
+template void run_forward<float>(Pass<float>&, Trace*);
+template void run_forward<double>(Pass<double>&, Trace*);
+template void run_backward<float>(Pass<float>&, Trace*);
+template void run_backward<double>(Pass<double>&, Trace*);
 
 }  // namespace rnnwave

@@ -1,11 +1,13 @@
 // The layerwise schedule: what the frameworks do, kept as our in-house baseline on the
-// same kernels. Layer by layer, direction by direction, step by step; each GEMM is
-// multi-threaded (by oneDNN, over the OpenMP threads), the pointwise math is split
-// over rows, and every step ends in a barrier.
-#include <omp.h>
-
+// same kernels. Layer by layer, direction by direction, step by step; each step is split
+// over rows, the weight gradients of a layer run as parallel chains (one per direction
+// and parameter), and every step ends in a barrier. Every product is computed as the
+// graph schedules compute it, so the results are bit-identical to theirs.
 #include <algorithm>
+#include <exception>
+#include <iterator>
 
+#include "common/scoped_threads.h"
 #include "graph/dropout.h"
 #include "graph/graph_runtime.h"
 #include "graph/schedule.h"
@@ -15,22 +17,11 @@
 namespace rnnwave {
 namespace {
 
-/// Lets the GEMMs of the scope use `threads` OpenMP threads.
-class GemmThreads {
- public:
-  explicit GemmThreads(int threads) : saved_(omp_get_max_threads()) { omp_set_num_threads(threads); }
-  ~GemmThreads() { omp_set_num_threads(saved_); }
-  GemmThreads(const GemmThreads&) = delete;
-  GemmThreads& operator=(const GemmThreads&) = delete;
-
- private:
-  int saved_;
-};
-
 /// Records each operation of the pass as one event (on thread 0: it spans all threads).
 class OpRecorder {
  public:
-  OpRecorder(Trace* trace, const char* pass) : trace_(trace), pass_(pass), origin_(now_ns()) {}
+  OpRecorder(Trace* trace, const char* pass, const ProblemDesc& problem)
+      : trace_(trace), pass_(pass), problem_(problem), origin_(now_ns()) {}
   ~OpRecorder() {
     if (trace_ != nullptr) trace_->append(std::move(events_), origin_);
   }
@@ -47,6 +38,7 @@ class OpRecorder {
     e.kind = kind;
     e.layer = static_cast<int>(l);
     e.direction = static_cast<int>(d);
+    e.reverse = d >= 0 && problem_.walks_back(d);
     e.step_begin = t0;
     e.step_end = t1;
     e.start_us = static_cast<double>(start - origin_) / 1e3;
@@ -57,48 +49,89 @@ class OpRecorder {
  private:
   Trace* trace_;
   const char* pass_;
+  const ProblemDesc& problem_;
   int64_t origin_;
   std::vector<TraceEvent> events_;
 };
+
+/// Runs op(i) for i in [0, count) on up to `threads` threads. Each worker flushes
+/// denormals and runs its products on itself alone, as a task of the graph does, so a
+/// product computes the same bits here as under every other schedule. The first exception
+/// is rethrown once all have finished: none escapes the parallel region.
+template <class F>
+void parallel_for(int threads, int64_t count, F&& op) {
+  const int64_t team = std::min<int64_t>(threads, count);
+  if (team <= 1) {
+    for (int64_t i = 0; i < count; ++i) op(i);
+    return;
+  }
+  std::exception_ptr error;
+#pragma omp parallel num_threads(static_cast<int>(team))
+  {
+    kernels::ScopedFlushDenormals flush;
+    ScopedThreads one_thread(1);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < count; ++i) {
+      try {
+        op(i);
+      } catch (...) {
+#pragma omp critical(rnnwave_layerwise_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
 
 /// Runs op(r0, r1) over `threads` row ranges of [0, rows) in parallel.
 template <class F>
 void parallel_rows(int threads, int64_t rows, F&& op) {
   const int64_t chunks = std::min<int64_t>(threads, rows);
-  if (chunks <= 1) {
-    op(int64_t{0}, rows);
-    return;
-  }
-#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) op(c * rows / chunks, (c + 1) * rows / chunks);
+  parallel_for(threads, chunks, [&](int64_t c) { op(c * rows / chunks, (c + 1) * rows / chunks); });
 }
 
-int64_t step_at(int64_t d, int64_t i, int64_t steps, bool backward) {
-  return (d == 0) != backward ? i : steps - 1 - i;
+/// The weight gradients of layer l. Each (direction, term) is an independent chain that
+/// sums the blocks of for_each_weight_grad_block in order, with the products the graph's
+/// weight_grad tasks compute: the same bits as every other schedule and thread count. The
+/// parallelism comes from running the chains side by side, never from splitting a sum.
+template <class T>
+void layer_weight_grads(Pass<T>& pass, int64_t l, int threads) {
+  const ProblemDesc& p = pass.desc();
+  const int64_t terms = weight_grad_terms(p);
+  parallel_for(threads, p.D * terms, [&](int64_t chain) {
+    const int64_t d = chain / terms, term = chain % terms;
+    for_each_weight_grad_block(p.T, p.N, p.walks_back(d), [&](int64_t t0, int64_t t1) {
+      weight_grad(pass, l, d, t0, t1, term);
+    });
+  });
+}
+
+/// The step direction d processes i-th in a pass (the forward pass, or the backward one).
+int64_t step_at(const ProblemDesc& p, int64_t d, int64_t i, bool backward) {
+  return p.walks_back(d) != backward ? p.T - 1 - i : i;
 }
 
 }  // namespace
 
 template <class T>
-void layerwise_forward(Pass<T>& pass, const ExecOptions& options) {
-  const int threads = resolve_threads(options);
-  GemmThreads gemm_threads(threads);
+void layerwise_forward(Pass<T>& pass, Trace* trace) {
+  const ProblemDesc& p = pass.desc();
+  const int threads = p.plan.threads;
+  ScopedThreads products_alone(1);  // on the calling thread, as in every parallel_for
   kernels::ScopedFlushDenormals flush;
-  OpRecorder record(options.trace, "forward");
-  auto& ws = pass.ws;
-  for (int64_t l = 0; l < ws.L; ++l) {
-    if (l > 0 && ws.dropout > 0) {
-      record.run("dropout", l, -1, 0, ws.T_, [&] { apply_dropout(pass, l, 0, ws.T_); });
+  OpRecorder record(trace, "forward", p);
+  for (int64_t l = 0; l < p.L; ++l) {
+    if (l > 0 && pass.ws.dropout > 0) {
+      record.run("dropout", l, -1, 0, p.T, [&] { apply_dropout(pass, l, 0, p.T); });
     }
-    for (int64_t d = 0; d < ws.D; ++d) {
-      record.run("project", l, d, 0, ws.T_, [&] { project_input(pass, l, d, 0, ws.T_); });
-      for (int64_t i = 0; i < ws.T_; ++i) {
-        const int64_t t = step_at(d, i, ws.T_, false);
-        record.run("recurrent_gemm", l, d, t, t + 1,
-                   [&] { forward_recurrent_gemm(pass, l, d, t, StepPart{0, ws.N, 0, ws.H}); });
-        record.run("pointwise", l, d, t, t + 1, [&] {
-          parallel_rows(threads, ws.N, [&](int64_t r0, int64_t r1) {
-            forward_pointwise(pass, l, d, t, StepPart{r0, r1, 0, ws.H});
+    for (int64_t d = 0; d < p.D; ++d) {
+      record.run("project", l, d, 0, p.T, [&] { project_input(pass, l, d, 0, p.T); });
+      for (int64_t i = 0; i < p.T; ++i) {
+        const int64_t t = step_at(p, d, i, false);
+        // Rows are independent within a step: its products and pointwise math split by rows.
+        record.run("forward", l, d, t, t + 1, [&] {
+          parallel_rows(threads, p.N, [&](int64_t r0, int64_t r1) {
+            forward_step(pass, l, d, t, StepPart{r0, r1, 0, p.H});
           });
         });
       }
@@ -107,37 +140,35 @@ void layerwise_forward(Pass<T>& pass, const ExecOptions& options) {
 }
 
 template <class T>
-void layerwise_backward(Pass<T>& pass, const ExecOptions& options) {
-  const int threads = resolve_threads(options);
-  GemmThreads gemm_threads(threads);
+void layerwise_backward(Pass<T>& pass, Trace* trace) {
+  const ProblemDesc& p = pass.desc();
+  const int threads = p.plan.threads;
+  ScopedThreads products_alone(1);  // on the calling thread, as in every parallel_for
   kernels::ScopedFlushDenormals flush;
-  OpRecorder record(options.trace, "backward");
-  auto& ws = pass.ws;
-  for (int64_t l = ws.L - 1; l >= 0; --l) {
-    for (int64_t d = 0; d < ws.D; ++d) {
-      for (int64_t i = 0; i < ws.T_; ++i) {
-        const int64_t t = step_at(d, i, ws.T_, true);
-        record.run("pointwise", l, d, t, t + 1, [&] {
-          parallel_rows(threads, ws.N, [&](int64_t r0, int64_t r1) {
-            backward_pointwise(pass, l, d, t, StepPart{r0, r1, 0, ws.H});
+  OpRecorder record(trace, "backward", p);
+  for (int64_t l = p.L - 1; l >= 0; --l) {
+    for (int64_t d = 0; d < p.D; ++d) {
+      for (int64_t i = 0; i < p.T; ++i) {
+        const int64_t t = step_at(p, d, i, true);
+        record.run("backward", l, d, t, t + 1, [&] {
+          parallel_rows(threads, p.N, [&](int64_t r0, int64_t r1) {
+            backward_step(pass, l, d, t, StepPart{r0, r1, 0, p.H});
           });
         });
-        record.run("recurrent_gemm", l, d, t, t + 1,
-                   [&] { backward_recurrent_gemm(pass, l, d, t, StepPart{0, ws.N, 0, ws.H}); });
-      }
-      if (pass.grads != nullptr) {
-        record.run("weight_grad", l, d, 0, ws.T_, [&] { weight_grad(pass, l, d, 0, ws.T_); });
       }
     }
+    if (pass.grads != nullptr) {
+      record.run("weight_grad", l, -1, 0, p.T, [&] { layer_weight_grads(pass, l, threads); });
+    }
     if (l > 0 || pass.want_input_grad) {
-      record.run("input_grad", l, -1, 0, ws.T_, [&] { input_grad(pass, l, 0, ws.T_); });
+      record.run("input_grad", l, -1, 0, p.T, [&] { input_grad(pass, l, 0, p.T); });
     }
   }
 }
 
-template void layerwise_forward<float>(Pass<float>&, const ExecOptions&);
-template void layerwise_forward<double>(Pass<double>&, const ExecOptions&);
-template void layerwise_backward<float>(Pass<float>&, const ExecOptions&);
-template void layerwise_backward<double>(Pass<double>&, const ExecOptions&);
+template void layerwise_forward<float>(Pass<float>&, Trace*);
+template void layerwise_forward<double>(Pass<double>&, Trace*);
+template void layerwise_backward<float>(Pass<float>&, Trace*);
+template void layerwise_backward<double>(Pass<double>&, Trace*);
 
 }  // namespace rnnwave

@@ -11,18 +11,18 @@ void run_inline(const TaskGraph& graph, int, const TaskBody& body) { run_graph_i
 }  // namespace
 
 template <class T>
-void sequential_forward(Pass<T>& pass, const ExecOptions& options) {
-  run_forward_graph(pass, options, 1, &run_inline);
+void sequential_forward(Pass<T>& pass, Trace* trace) {
+  run_forward_graph(pass, trace, &run_inline);
 }
 
 template <class T>
-void sequential_backward(Pass<T>& pass, const ExecOptions& options) {
-  run_backward_graph(pass, options, 1, &run_inline);
+void sequential_backward(Pass<T>& pass, Trace* trace) {
+  run_backward_graph(pass, trace, &run_inline);
 }
 
-template void sequential_forward<float>(Pass<float>&, const ExecOptions&);
-template void sequential_forward<double>(Pass<double>&, const ExecOptions&);
-template void sequential_backward<float>(Pass<float>&, const ExecOptions&);
-template void sequential_backward<double>(Pass<double>&, const ExecOptions&);
+template void sequential_forward<float>(Pass<float>&, Trace*);
+template void sequential_forward<double>(Pass<double>&, Trace*);
+template void sequential_backward<float>(Pass<float>&, Trace*);
+template void sequential_backward<double>(Pass<double>&, Trace*);
 
 }  // namespace rnnwave

@@ -17,20 +17,18 @@ GraphRunner runner_for(int threads) { return threads == 1 ? &run_inline : &run_g
 }  // namespace
 
 template <class T>
-void wavefront_forward(Pass<T>& pass, const ExecOptions& options) {
-  const int threads = resolve_threads(options);
-  run_forward_graph(pass, options, threads, runner_for(threads));
+void wavefront_forward(Pass<T>& pass, Trace* trace) {
+  run_forward_graph(pass, trace, runner_for(pass.desc().plan.threads));
 }
 
 template <class T>
-void wavefront_backward(Pass<T>& pass, const ExecOptions& options) {
-  const int threads = resolve_threads(options);
-  run_backward_graph(pass, options, threads, runner_for(threads));
+void wavefront_backward(Pass<T>& pass, Trace* trace) {
+  run_backward_graph(pass, trace, runner_for(pass.desc().plan.threads));
 }
 
-template void wavefront_forward<float>(Pass<float>&, const ExecOptions&);
-template void wavefront_forward<double>(Pass<double>&, const ExecOptions&);
-template void wavefront_backward<float>(Pass<float>&, const ExecOptions&);
-template void wavefront_backward<double>(Pass<double>&, const ExecOptions&);
+template void wavefront_forward<float>(Pass<float>&, Trace*);
+template void wavefront_forward<double>(Pass<double>&, Trace*);
+template void wavefront_backward<float>(Pass<float>&, Trace*);
+template void wavefront_backward<double>(Pass<double>&, Trace*);
 
 }  // namespace rnnwave

@@ -15,9 +15,9 @@ static_assert(static_cast<int>(TaskKind::output) == kTaskKindCount - 1);
 /// Ids of the per-step tasks of one pass, indexed [l][d][t][s][p].
 class StepIds {
  public:
-  StepIds(const GraphShape& shape, int64_t splits, int64_t parts)
-      : D_(shape.directions), T_(shape.steps), S_(splits), P_(parts),
-        ids_(static_cast<size_t>(shape.layers * D_ * T_ * S_ * P_), -1) {}
+  StepIds(const ProblemDesc& p)
+      : D_(p.D), T_(p.T), S_(p.plan.batch_splits), P_(p.plan.hidden_splits),
+        ids_(static_cast<size_t>(p.L * D_ * T_ * S_ * P_), -1) {}
   int32_t& operator()(int64_t l, int64_t d, int64_t t, int64_t s, int64_t p) {
     return ids_[static_cast<size_t>((((l * D_ + d) * T_ + t) * S_ + s) * P_ + p)];
   }
@@ -40,7 +40,15 @@ struct Blocks {
 };
 
 /// The step direction d processes i-th in the forward pass.
-int64_t forward_step_at(int64_t d, int64_t i, int64_t steps) { return d == 0 ? i : steps - 1 - i; }
+int64_t forward_step_at(const ProblemDesc& p, int64_t d, int64_t i) {
+  return p.walks_back(d) ? p.T - 1 - i : i;
+}
+
+/// The step at which direction d's forward chain has passed every step of [t0, t1): its
+/// last step walking forward in time, its first walking backward.
+int64_t last_forward_step(const ProblemDesc& p, int64_t d, int64_t t0, int64_t t1) {
+  return p.walks_back(d) ? t0 : t1 - 1;
+}
 
 }  // namespace
 
@@ -53,22 +61,21 @@ int32_t TaskGraph::add(const Task& task, const std::vector<int32_t>& predecessor
   return static_cast<int32_t>(tasks.size() - 1);
 }
 
-TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& dec, bool dropout,
-                              bool outputs) {
-  const int64_t L = shape.layers, D = shape.directions, T = shape.steps, S = dec.splits();
-  const int64_t P = dec.parts();
-  const Blocks blocks{dec.step_block, T};
+TaskGraph build_forward_graph(const ProblemDesc& p, bool outputs) {
+  const int64_t L = p.L, D = p.D, T = p.T, S = p.plan.batch_splits, P = p.plan.hidden_splits;
+  const Blocks blocks{p.plan.step_block, T};
+  const bool dropout = p.dropout;
   TaskGraph graph;
-  StepIds step(shape, S, P);
+  StepIds step(p);
   std::vector<int32_t> project(static_cast<size_t>(D * blocks.count()));
   std::vector<int32_t> preds;
   std::vector<int32_t> masked(static_cast<size_t>(blocks.count()));
-  // The block b of layer l is complete once each direction's chain has passed it: the
-  // forward chain at its last step, the reverse chain at its first.
+  // The block b of layer l is complete once each direction's chain has passed it.
   auto block_done = [&](int64_t l, int64_t b) {
     for (int64_t s = 0; s < S; ++s) {
-      step.append_parts(preds, l, 0, blocks.end(b) - 1, s);
-      if (D == 2) step.append_parts(preds, l, 1, blocks.begin(b), s);
+      for (int64_t d = 0; d < D; ++d) {
+        step.append_parts(preds, l, d, last_forward_step(p, d, blocks.begin(b), blocks.end(b)), s);
+      }
     }
   };
   for (int64_t l = 0; l < L; ++l) {
@@ -96,14 +103,14 @@ TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& dec,
     }
     for (int64_t i = 0; i < T; ++i) {
       for (int64_t d = 0; d < D; ++d) {
-        const int64_t t = forward_step_at(d, i, T);
+        const int64_t t = forward_step_at(p, d, i);
         for (int64_t s = 0; s < S; ++s) {
           // Each part of a step needs the whole previous state: every part before it.
           preds.assign({project[d * blocks.count() + t / blocks.size]});
-          if (i > 0) step.append_parts(preds, l, d, forward_step_at(d, i - 1, T), s);
-          for (int64_t p = 0; p < P; ++p) {
-            step(l, d, t, s, p) = graph.add(
-                {TaskKind::forward, int32_t(l), int32_t(d), int32_t(s), int32_t(p), t, t + 1},
+          if (i > 0) step.append_parts(preds, l, d, forward_step_at(p, d, i - 1), s);
+          for (int64_t part = 0; part < P; ++part) {
+            step(l, d, t, s, part) = graph.add(
+                {TaskKind::forward, int32_t(l), int32_t(d), int32_t(s), int32_t(part), t, t + 1},
                 preds);
           }
         }
@@ -118,20 +125,18 @@ TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& dec,
   return graph;
 }
 
-TaskGraph build_backward_graph(const GraphShape& shape, const Decomposition& dec,
-                               bool input_grad, bool weight_grads) {
-  const int64_t L = shape.layers, D = shape.directions, T = shape.steps, S = dec.splits();
-  const int64_t P = dec.parts();
-  const Blocks blocks{dec.step_block, T};
+TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weight_grads) {
+  const int64_t L = p.L, D = p.D, T = p.T, S = p.plan.batch_splits, P = p.plan.hidden_splits;
+  const Blocks blocks{p.plan.step_block, T};
   TaskGraph graph;
   // The task of each (step, sub-batch, part) that writes its gate gradients: the whole
   // backward step, or its pointwise half when steps are split by units.
-  StepIds step(shape, S, P);
-  StepIds gemm(shape, S, P);  // the GEMM halves, when split
+  StepIds step(p);
+  StepIds gemm(p);  // the product halves, when split
   std::vector<int32_t> grad_above;  // input_grad tasks of layer l+1, by block
   std::vector<int32_t> preds;
-  // Backward chains run against the forward ones: direction 0 from T-1 down, 1 from 0 up.
-  auto backward_step_at = [T](int64_t d, int64_t i) { return d == 0 ? T - 1 - i : i; };
+  // Backward chains run against the forward ones.
+  auto backward_step_at = [&](int64_t d, int64_t i) { return forward_step_at(p, d, T - 1 - i); };
   for (int64_t l = L - 1; l >= 0; --l) {
     for (int64_t i = 0; i < T; ++i) {
       for (int64_t d = 0; d < D; ++d) {
@@ -146,32 +151,34 @@ TaskGraph build_backward_graph(const GraphShape& shape, const Decomposition& dec
             continue;
           }
           // Part p's pointwise math needs the gradient into its own units from the next
-          // step (that step's GEMM for part p); the GEMM of part p needs every part's
-          // gate gradients.
-          for (int64_t p = 0; p < P; ++p) {
+          // step (that step's products for part p); the products of part p need every
+          // part's gate gradients.
+          for (int64_t part = 0; part < P; ++part) {
             preds.clear();
-            if (i > 0) preds.push_back(gemm(l, d, backward_step_at(d, i - 1), s, p));
+            if (i > 0) preds.push_back(gemm(l, d, backward_step_at(d, i - 1), s, part));
             if (l < L - 1) preds.push_back(grad_above[t / blocks.size]);
-            step(l, d, t, s, p) = graph.add(
-                {TaskKind::backward_pointwise, ll, dd, ss, int32_t(p), t, t + 1}, preds);
+            step(l, d, t, s, part) = graph.add(
+                {TaskKind::backward_pointwise, ll, dd, ss, int32_t(part), t, t + 1}, preds);
           }
           preds.clear();
           step.append_parts(preds, l, d, t, s);
-          for (int64_t p = 0; p < P; ++p) {
-            gemm(l, d, t, s, p) =
-                graph.add({TaskKind::backward_gemm, ll, dd, ss, int32_t(p), t, t + 1}, preds);
+          for (int64_t part = 0; part < P; ++part) {
+            gemm(l, d, t, s, part) =
+                graph.add({TaskKind::backward_gemm, ll, dd, ss, int32_t(part), t, t + 1}, preds);
           }
         }
       }
     }
-    // Steps [t0, t1) of direction d are all done once its chain has passed them.
+    // Steps [t0, t1) of direction d are all done once its backward chain has passed them:
+    // at the step its forward chain visited first.
     auto block_done = [&](int64_t d, int64_t t0, int64_t t1) {
-      for (int64_t s = 0; s < S; ++s) step.append_parts(preds, l, d, d == 0 ? t0 : t1 - 1, s);
+      const int64_t first = p.walks_back(d) ? t1 - 1 : t0;
+      for (int64_t s = 0; s < S; ++s) step.append_parts(preds, l, d, first, s);
     };
     if (weight_grads) {
       for (int64_t d = 0; d < D; ++d) {
         int32_t previous = -1;
-        for_each_weight_grad_block(T, shape.batch, d, [&](int64_t t0, int64_t t1) {
+        for_each_weight_grad_block(T, p.N, p.walks_back(d), [&](int64_t t0, int64_t t1) {
           preds.clear();
           block_done(d, t0, t1);
           if (previous >= 0) preds.push_back(previous);

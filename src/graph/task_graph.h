@@ -1,7 +1,8 @@
 // The (layer, direction, step) cells of a pass as an explicit dataflow graph.
 //
-// The graph is built once per pass from the problem and its decomposition, and is then
-// handed to a runtime that runs every task whose predecessors are done. Only direct data
+// The graph is built from the problem's descriptor (its sizes and plan) alone, once per
+// problem: the model keeps it (graph_cache.h) and every pass of the same problem runs it
+// again. A runtime runs every task whose predecessors are done. Only direct data
 // dependencies are edges (see cell_ops.h for what each operation reads); edges implied by
 // a chain are left out, so the runtime tracks as few as possible.
 #pragma once
@@ -10,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "graph/decomposition.h"
+#include "graph/problem.h"
 
 namespace rnnwave {
 
@@ -20,7 +21,7 @@ enum class TaskKind : uint8_t {
   forward,      // forward_step(l, d, t0, rows of sub-batch s, units of part p)
   backward,     // backward_step(l, d, t0, rows of sub-batch s): steps in one part
   backward_pointwise,  // backward_pointwise(l, d, t0, rows of s, units of part p)
-  backward_gemm,       // backward_recurrent_gemm(l, d, t0, rows of s, units of part p)
+  backward_gemm,       // backward_products(l, d, t0, rows of s, units of part p)
   input_grad,   // input_grad(l, [t0, t1)), all rows, both directions
   weight_grad,  // weight_grad(l, d, [t0, t1))
   output,       // store_output_steps([t0, t1)) of the top layer, then the caller's hook
@@ -51,16 +52,14 @@ struct TaskGraph {
   const int32_t* preds_of(int64_t i) const { return preds.data() + pred_begin[i]; }
 };
 
-/// The forward graph: project and forward tasks of every layer, with `dropout` a dropout
-/// task per block of every layer's input above the first, and with `outputs` an output
-/// task per block once the top layer's steps of that block are final.
-TaskGraph build_forward_graph(const GraphShape& shape, const Decomposition& decomposition,
-                              bool dropout = false, bool outputs = false);
+/// The forward graph: project and forward tasks of every layer, with a dropout task per
+/// block of every layer's input above the first if the problem has dropout, and with
+/// `outputs` an output task per block once the top layer's steps of that block are final.
+TaskGraph build_forward_graph(const ProblemDesc& problem, bool outputs = false);
 
 /// The backward graph: backward, input_grad (above layer 0, and at layer 0 if
 /// `input_grad` is set) and, if `weight_grads`, weight_grad tasks chained per (l, d) in
 /// the canonical order of for_each_weight_grad_block.
-TaskGraph build_backward_graph(const GraphShape& shape, const Decomposition& decomposition,
-                               bool input_grad, bool weight_grads);
+TaskGraph build_backward_graph(const ProblemDesc& problem, bool input_grad, bool weight_grads);
 
 }  // namespace rnnwave

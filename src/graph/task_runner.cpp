@@ -2,13 +2,14 @@
 
 #include "graph/boundary.h"
 #include "graph/dropout.h"
+#include "graph/graph_cache.h"
 #include "rnnwave/trace.h"
 
 namespace rnnwave {
 namespace {
 
 void append_trace(Trace& trace, const char* pass_name, const TaskGraph& graph,
-                  const Decomposition& dec, int64_t batch, const TaskTimes& times) {
+                  const ProblemDesc& p, const TaskTimes& times) {
   int64_t origin = INT64_MAX;
   for (int64_t start : times.start_ns) origin = std::min(origin, start);
   std::vector<TraceEvent> events;
@@ -20,12 +21,13 @@ void append_trace(Trace& trace, const char* pass_name, const TaskGraph& graph,
     e.kind = std::string(to_string(task.kind));
     e.layer = task.layer;
     e.direction = task.direction;
+    e.reverse = task.direction >= 0 && p.walks_back(task.direction);
     e.split = task.split;
     e.part = task.part;
     e.step_begin = task.t0;
     e.step_end = task.t1;
-    e.batch_begin = task.split >= 0 ? dec.split_rows[task.split] : 0;
-    e.batch_end = task.split >= 0 ? dec.split_rows[task.split + 1] : batch;
+    e.batch_begin = task.split >= 0 ? p.split_row(task.split) : 0;
+    e.batch_end = task.split >= 0 ? p.split_row(task.split + 1) : p.N;
     e.thread = times.thread[i];
     e.start_us = static_cast<double>(times.start_ns[i] - origin) / 1e3;
     e.duration_us = static_cast<double>(times.end_ns[i] - times.start_ns[i]) / 1e3;
@@ -35,28 +37,37 @@ void append_trace(Trace& trace, const char* pass_name, const TaskGraph& graph,
 }
 
 template <class T>
-void run_graph(Pass<T>& pass, const ExecOptions& options, int threads, GraphRunner runner,
-               const Decomposition& dec, const TaskGraph& graph, const char* pass_name) {
-  const TaskBody body = [&](int64_t i) { run_task(pass, dec, graph.tasks[i]); };
-  if (options.trace == nullptr) {
+void run_graph(Pass<T>& pass, Trace* trace, GraphRunner runner, const TaskGraph& graph,
+               const char* pass_name) {
+  const TaskBody body = [&](int64_t i) { run_task(pass, graph.tasks[i]); };
+  const int threads = pass.desc().plan.threads;
+  if (trace == nullptr) {
     runner(graph, threads, body);
     return;
   }
   TaskTimes times(graph.size());
   runner(graph, threads, times.timed(body));
-  append_trace(*options.trace, pass_name, graph, dec, pass.ws.N, times);
+  append_trace(*trace, pass_name, graph, pass.desc(), times);
+}
+
+/// The model's graph of `key`, or a fresh one if the pass has no cache.
+template <class Build>
+std::shared_ptr<const TaskGraph> graph_for(GraphCache* cache, const GraphKey& key, Build&& build) {
+  if (cache == nullptr) return std::make_shared<const TaskGraph>(build());
+  return cache->get(key, build);
 }
 
 }  // namespace
 
 template <class T>
-void run_task(Pass<T>& pass, const Decomposition& dec, const Task& task) {
+void run_task(Pass<T>& pass, const Task& task) {
+  const ProblemDesc& p = pass.desc();
   StepPart part;
   if (task.split >= 0) {
-    part.r0 = dec.split_rows[task.split];
-    part.r1 = dec.split_rows[task.split + 1];
-    part.u0 = task.part >= 0 ? dec.unit_bounds[task.part] : 0;
-    part.u1 = task.part >= 0 ? dec.unit_bounds[task.part + 1] : pass.ws.H;
+    part.r0 = p.split_row(task.split);
+    part.r1 = p.split_row(task.split + 1);
+    part.u0 = task.part >= 0 ? p.unit_bound(task.part) : 0;
+    part.u1 = task.part >= 0 ? p.unit_bound(task.part + 1) : p.H;
   }
   switch (task.kind) {
     case TaskKind::dropout:
@@ -75,7 +86,7 @@ void run_task(Pass<T>& pass, const Decomposition& dec, const Task& task) {
       backward_pointwise(pass, task.layer, task.direction, task.t0, part);
       return;
     case TaskKind::backward_gemm:
-      backward_recurrent_gemm(pass, task.layer, task.direction, task.t0, part);
+      backward_products(pass, task.layer, task.direction, task.t0, part);
       return;
     case TaskKind::input_grad:
       input_grad(pass, task.layer, task.t0, task.t1);
@@ -91,27 +102,28 @@ void run_task(Pass<T>& pass, const Decomposition& dec, const Task& task) {
 }
 
 template <class T>
-void run_forward_graph(Pass<T>& pass, const ExecOptions& options, int threads, GraphRunner runner) {
-  const Decomposition dec = choose_decomposition(graph_shape<T>(pass.ws), threads, options);
+void run_forward_graph(Pass<T>& pass, Trace* trace, GraphRunner runner) {
+  const ProblemDesc& p = pass.desc();
   const bool outputs = !pass.output.empty();
-  const TaskGraph graph =
-      build_forward_graph(graph_shape<T>(pass.ws), dec, pass.ws.dropout > 0, outputs);
-  run_graph(pass, options, threads, runner, dec, graph, "forward");
+  const auto graph = graph_for(pass.graphs, forward_graph_key(p, outputs),
+                               [&] { return build_forward_graph(p, outputs); });
+  run_graph(pass, trace, runner, *graph, "forward");
   pass.outputs_stored = outputs;
 }
 
 template <class T>
-void run_backward_graph(Pass<T>& pass, const ExecOptions& options, int threads, GraphRunner runner) {
-  const Decomposition dec = choose_decomposition(graph_shape<T>(pass.ws), threads, options);
-  const TaskGraph graph = build_backward_graph(graph_shape<T>(pass.ws), dec,
-                                               pass.want_input_grad, pass.grads != nullptr);
-  run_graph(pass, options, threads, runner, dec, graph, "backward");
+void run_backward_graph(Pass<T>& pass, Trace* trace, GraphRunner runner) {
+  const ProblemDesc& p = pass.desc();
+  const bool input_grad = pass.want_input_grad, weight_grads = pass.grads != nullptr;
+  const auto graph = graph_for(pass.graphs, backward_graph_key(p, input_grad, weight_grads),
+                               [&] { return build_backward_graph(p, input_grad, weight_grads); });
+  run_graph(pass, trace, runner, *graph, "backward");
 }
 
 #define RNNWAVE_INSTANTIATE(T)                                                                  \
-  template void run_task<T>(Pass<T>&, const Decomposition&, const Task&);                       \
-  template void run_forward_graph<T>(Pass<T>&, const ExecOptions&, int, GraphRunner);           \
-  template void run_backward_graph<T>(Pass<T>&, const ExecOptions&, int, GraphRunner);
+  template void run_task<T>(Pass<T>&, const Task&);                                             \
+  template void run_forward_graph<T>(Pass<T>&, Trace*, GraphRunner);                            \
+  template void run_backward_graph<T>(Pass<T>&, Trace*, GraphRunner);
 RNNWAVE_INSTANTIATE(float)
 RNNWAVE_INSTANTIATE(double)
 #undef RNNWAVE_INSTANTIATE

@@ -33,7 +33,7 @@ void Trace::write_chrome_json(const std::string& path) const {
   for (const TraceEvent& e : events()) {
     std::ostringstream name;
     name << e.kind << " l" << e.layer;
-    if (e.direction >= 0) name << (e.direction == 0 ? " fwd" : " rev");
+    if (e.direction >= 0) name << (e.reverse ? " rev" : " fwd");
     name << " t" << e.step_begin;
     if (e.step_end - e.step_begin > 1) name << "-" << e.step_end - 1;
     trace_events.push_back({{"name", name.str()},

@@ -1,97 +1,114 @@
 // The memory of a forward/backward pass and the addressing of every cell in it.
 //
 // Layout (the "halo" idea of oneDNN's RNN workspace): hidden states of layer l live in
-// one buffer of T+2 time slots, each [N, D*H] with the directions side by side, so that
+// one buffer of T+2 time slots, each [N, D*Hs] with the directions side by side, so that
 //   - the output of step t is slot t+1, and slots 1..T are the next layer's input as
-//     one dense [T, N, D*H] matrix (no concatenation copies);
-//   - the state a step reads is always a slot too: slot t for the forward direction,
-//     slot t+2 for the reverse one. The initial states are placed in those slots before
-//     the pass: slot 0 (forward) and, for a sequence of length len, slot len+1 (reverse,
-//     which starts at the sequence's own last step). Every cell then reads and writes
-//     whole row prefixes at uniform addresses, with no edge cases and no masks.
-// Gradients flowing along a direction (drec_h, drec_c) use the same slots mirrored: the
-// gradient into the state of slot s is drec slot s.
+//     one dense [T, N, D*Hs] matrix (no concatenation copies);
+//   - the state a step reads is always a slot too: slot t for a direction walking forward
+//     in time, slot t+2 for one walking backward. The initial states are placed in those
+//     slots before the pass: slot 0 (forward) and, for a sequence of length len, slot
+//     len+1 (backward, which starts at the sequence's own last step). Every cell then
+//     reads and writes whole row prefixes at uniform addresses, with no edge cases and no
+//     masks.
+// The cell's other states (e.g. a memory cell c) have the same T+2 slots per (layer,
+// direction); its step buffers one [N, w] matrix per step, its scratch buffers one per
+// (layer, direction). The gradients flowing along a direction (grad_state) use the same
+// slots mirrored: the gradient into the state of slot s is grad_state slot s.
+//
+// Which rows are zeroed, and why: state rows that no step writes (past a sequence's end,
+// and the last slot) are zeroed before each pass, since the layer above reads them as
+// input and the weight-gradient products read them as previous states (times a zero
+// gradient: they must be finite). The backward step zeroes the gate gradients and the
+// step buffers of the rows that have finished, so the products over blocks of steps can
+// include them harmlessly.
 #pragma once
 
 #include <cstdint>
 
 #include "common/aligned_buffer.h"
 #include "graph/batch_order.h"
-#include "rnnwave/model.h"
+#include "graph/problem.h"
 #include "rnnwave/rnn.h"
 
 namespace rnnwave {
 
 template <class T>
+using Mat = cells::Mat<T>;
+
+template <class T>
 struct BasicWorkspace<T>::Impl {
   // The problem of the last forward pass.
-  ModelSpec spec;
+  ProblemDesc desc;
   BatchOrder order;
-  int64_t L = 0, D = 0, T_ = 0, N = 0, H = 0, G = 0, I = 0;
   double dropout = 0;           // inter-layer dropout probability of the pass
   uint64_t dropout_seed = 0;
   const void* owner = nullptr;  // the model whose training forward filled this workspace
   bool has_forward = false;     // a training forward ran and backward may follow
 
-  /// Sizes the buffers for a problem; training also keeps the input. Throws Error
-  /// (before allocating) if the workspace would not fit in memory.
-  /// `dropout` > 0 (training only) keeps a masked copy of every layer's input above the
-  /// first.
-  void prepare(const ModelSpec& model, BatchOrder batch_order, bool training, double dropout = 0,
-               uint64_t dropout_seed = 0);
-  /// Sizes the buffers of the backward pass.
+  /// Takes the problem of a forward pass and makes room for its buffers. Throws Error
+  /// (before allocating) if they would not fit in memory.
+  void prepare(const ProblemDesc& problem, double dropout_p = 0, uint64_t seed = 0);
+  /// Makes room for the buffers of the backward pass.
   void prepare_backward();
   int64_t bytes() const { return forward_.bytes() + backward_.bytes(); }
 
   static int64_t out_slot(int64_t t) { return t + 1; }
-  static int64_t prev_slot(int64_t direction, int64_t t) { return direction == 0 ? t : t + 2; }
-  int64_t ld_h() const { return D * H; }
+  static int64_t prev_slot(bool walks_back, int64_t t) { return walks_back ? t + 2 : t; }
+  int64_t prev_slot_of(int64_t d, int64_t t) const { return prev_slot(desc.walks_back(d), t); }
 
   // Forward buffers.
-  T* input() { return forward_.data() + off_input_; }            // [T, N, I] (internal order)
-  T* h(int64_t l, int64_t slot) {                                // [N, D*H]
-    return forward_.data() + off_h_ + ((l * (T_ + 2)) + slot) * N * D * H;
+  T* input() { return fwd(desc.layout.input); }  // [T, N, I] (internal order)
+  /// Layer l's output at `slot`: [N, D*Hs], direction d at column d*Hs.
+  T* h(int64_t l, int64_t slot) {
+    return fwd(desc.layout.state[0] + (l * (desc.T + 2) + slot) * desc.N * desc.ld_h());
   }
-  T* gates(int64_t l, int64_t d, int64_t t) {                    // [N, G*H]
-    return forward_.data() + off_gates_ + ((l * D + d) * T_ + t) * N * G * H;
+  /// State k of (l, d) at `slot`.
+  Mat<T> state(int64_t k, int64_t l, int64_t d, int64_t slot) {
+    if (k == 0) return {h(l, slot) + d * desc.Hs, desc.ld_h()};
+    const int64_t w = desc.state_width[k];
+    return {fwd(desc.layout.state[k] + ((l * desc.D + d) * (desc.T + 2) + slot) * desc.N * w), w};
   }
-  T* c(int64_t l, int64_t d, int64_t slot) {                     // [N, H], LSTM
-    return forward_.data() + off_c_ + ((l * D + d) * (T_ + 2) + slot) * N * H;
+  Mat<T> gates(int64_t l, int64_t d, int64_t t) {  // [N, G*H]
+    return {fwd(desc.layout.gates + ((l * desc.D + d) * desc.T + t) * desc.N * desc.GH()),
+            desc.GH()};
   }
-  T* gru_hn(int64_t l, int64_t d, int64_t t) {                   // [N, H], GRU
-    return forward_.data() + off_hn_ + ((l * D + d) * T_ + t) * N * H;
+  /// The cell's buffer b of (l, d) at step t (t is ignored for a scratch buffer).
+  Mat<T> buffer(int64_t b, int64_t l, int64_t d, int64_t t) {
+    const int64_t w = desc.buffer_width[b];
+    const bool step = desc.cell->buffers[b].life == cells::Life::step;
+    const int64_t index = step ? (l * desc.D + d) * desc.T + t : l * desc.D + d;
+    return {fwd(desc.layout.buffer[b] + index * desc.N * w), w};
   }
-  T* gru_recurrent(int64_t l, int64_t d) {                       // [N, 3H], GRU scratch
-    return forward_.data() + off_rec_ + (l * D + d) * N * G * H;
-  }
-  /// Layer l's input after dropout, l >= 1: [N, D*H] at step t.
+  /// Layer l's input after dropout, l >= 1: [N, D*Hs] at step t.
   T* dropped(int64_t l, int64_t t) {
-    return forward_.data() + off_dropped_ + ((l - 1) * T_ + t) * N * D * H;
+    return fwd(desc.layout.dropped + ((l - 1) * desc.T + t) * desc.N * desc.ld_h());
   }
-  /// Input of layer l at step t: [N, layer_input_size(l)] with that row stride.
-  const T* layer_input(int64_t l, int64_t t) {
-    if (l == 0) return input_ptr + t * N * I;
-    return dropout > 0 ? dropped(l, t) : h(l - 1, out_slot(t));
+  /// Input of layer l at step t: [N, layer_input_size(l)].
+  Mat<T> layer_input(int64_t l, int64_t t) {
+    const int64_t in = desc.layer_input_size(l);
+    if (l == 0) return {const_cast<T*>(input_ptr) + t * desc.N * in, in};
+    return {dropout > 0 ? dropped(l, t) : h(l - 1, out_slot(t)), in};
   }
-  int64_t layer_input_size(int64_t l) const { return l == 0 ? I : D * H; }
 
   // Backward buffers.
-  /// Gradient into the output of layer l at step t, [N, D*H]: from layer l+1, or the
+  /// Gradient into the output of layer l at step t, [N, D*Hs]: from layer l+1, or the
   /// gradient of the network output for the top layer.
-  const T* dh_above(int64_t l, int64_t t) {
-    return l == L - 1 ? grad_output_ptr + t * N * D * H : dh_above_buffer(l, t);
+  Mat<T> dh_above(int64_t l, int64_t t) {
+    if (l == desc.L - 1) return {const_cast<T*>(grad_output_ptr) + t * desc.N * desc.ld_h(), desc.ld_h()};
+    return {dh_above_buffer(l, t), desc.ld_h()};
   }
-  T* grad_output() { return backward_.data() + off_dh_above_ + (L - 1) * T_ * N * D * H; }
-  T* drec_h(int64_t l, int64_t d, int64_t slot) {                // [N, H]
-    return backward_.data() + off_drec_h_ + ((l * D + d) * (T_ + 2) + slot) * N * H;
+  T* grad_output() { return dh_above_buffer(desc.L - 1, 0); }
+  /// Gradient into state k of (l, d) at `slot`.
+  Mat<T> grad_state(int64_t k, int64_t l, int64_t d, int64_t slot) {
+    const int64_t w = desc.state_width[k];
+    return {bwd(desc.layout.grad_state[k] + ((l * desc.D + d) * (desc.T + 2) + slot) * desc.N * w),
+            w};
   }
-  T* drec_c(int64_t l, int64_t d, int64_t slot) {                // [N, H], LSTM
-    return backward_.data() + off_drec_c_ + ((l * D + d) * (T_ + 2) + slot) * N * H;
-  }
-  T* grad_input() { return backward_.data() + off_grad_input_; }  // [T, N, I]
+  T* grad_input() { return bwd(desc.layout.grad_input); }  // [T, N, I]
   /// Where layer l's input gradient goes at step t: [N, layer_input_size(l)].
-  T* layer_input_grad(int64_t l, int64_t t) {
-    return l == 0 ? grad_input_ptr + t * N * I : dh_above_buffer(l - 1, t);
+  Mat<T> layer_input_grad(int64_t l, int64_t t) {
+    const int64_t in = desc.layer_input_size(l);
+    return {l == 0 ? grad_input_ptr + t * desc.N * in : dh_above_buffer(l - 1, t), in};
   }
 
   // Set per call: where the input is read from, and where the output gradient and the
@@ -101,14 +118,28 @@ struct BasicWorkspace<T>::Impl {
   T* grad_input_ptr = nullptr;
 
  private:
+  T* fwd(int64_t offset) { return forward_.data() + offset; }
+  T* bwd(int64_t offset) { return backward_.data() + offset; }
   T* dh_above_buffer(int64_t l, int64_t t) {
-    return backward_.data() + off_dh_above_ + (l * T_ + t) * N * D * H;
+    return bwd(desc.layout.dh_above + (l * desc.T + t) * desc.N * desc.ld_h());
   }
 
   AlignedBuffer<T> forward_, backward_;
-  int64_t off_input_ = 0, off_h_ = 0, off_gates_ = 0, off_c_ = 0, off_hn_ = 0, off_rec_ = 0;
-  int64_t off_dropped_ = 0;
-  int64_t off_dh_above_ = 0, off_drec_h_ = 0, off_drec_c_ = 0, off_grad_input_ = 0;
 };
+
+namespace detail {
+/// The engine's access to a workspace's contents (a friend of BasicWorkspace).
+struct WorkspaceAccess {
+  template <class T>
+  using Impl = typename BasicWorkspace<T>::Impl;
+  template <class T>
+  static Impl<T>& impl(BasicWorkspace<T>& workspace) {
+    return *workspace.impl_;
+  }
+};
+}  // namespace detail
+
+template <class T>
+using WorkspaceImpl = detail::WorkspaceAccess::Impl<T>;
 
 }  // namespace rnnwave

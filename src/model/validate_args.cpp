@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/finite.h"
+#include "cells/cell_table.h"
 #include "common/strings.h"
 
 namespace rnnwave {
@@ -27,32 +28,42 @@ void check_optional(const S& span, const std::vector<int64_t>& shape, std::strin
   if (!span.empty()) check_size(span.size(), shape, labels, name);
 }
 
+/// Throws if a tensor of state `state` (0 = h, 1 = c) is given for a cell without it.
 template <class S>
-void check_lstm_only(const ModelSpec& spec, const S& span, std::string_view name) {
-  if (!span.empty() && spec.cell != CellKind::lstm) {
-    fail(name, " given, but a ", to_string(spec.cell), " has no cell state (LSTM only)");
+void check_state_exists(const ModelSpec& spec, int state, const S& span, std::string_view name) {
+  if (!span.empty() && state >= static_cast<int>(cells::cell_definition(spec).states.size())) {
+    fail(name, " given, but a ", to_string(spec.cell), " has no cell state");
   }
+}
+
+/// The shape of a tensor of state k over the batch: [L*D, N, w_k].
+std::vector<int64_t> state_shape(const ModelSpec& spec, int k, int64_t batch) {
+  const cells::CellDef& cell = cells::cell_definition(spec);
+  const cells::Dims dims{spec.hidden_size, spec.output_size(), spec.input_size};
+  const int64_t width = k < static_cast<int>(cell.states.size()) ? cell.states[k].width.of(dims) : 0;
+  return {spec.layers * spec.directions(), batch, width};
 }
 
 }  // namespace
 
 template <class T>
 void validate_forward(const ModelSpec& spec, const ForwardArgs<T>& args) {
-  spec.validate();
   const int64_t steps = args.steps, batch = args.batch;
   if (steps < 1 || steps > kMaxExtent) fail("steps T must be in [1, ", kMaxExtent, "], got ", steps);
   if (batch < 1 || batch > kMaxExtent) fail("batch N must be in [1, ", kMaxExtent, "], got ", batch);
-  const int64_t LD = spec.layers * spec.directions(), H = spec.hidden_size;
   const std::vector<int64_t> input_shape{steps, batch, spec.input_size};
-  const std::vector<int64_t> state_shape{LD, batch, H};
+  const std::vector<int64_t> h_shape = state_shape(spec, 0, batch);
+  const std::vector<int64_t> c_shape = state_shape(spec, 1, batch);
+  const char* h_labels = spec.output_size() == spec.hidden_size ? "[L*D, N, H]" : "[L*D, N, P]";
   check_size(args.input.size(), input_shape, "[T, N, I]", "input");
-  check_size(args.output.size(), {steps, batch, spec.directions() * H}, "[T, N, D*H]", "output");
-  check_lstm_only(spec, args.c0, "c0");
-  check_lstm_only(spec, args.cn, "cn");
-  check_optional(args.h0, state_shape, "[L*D, N, H]", "h0");
-  check_optional(args.c0, state_shape, "[L*D, N, H]", "c0");
-  check_optional(args.hn, state_shape, "[L*D, N, H]", "hn");
-  check_optional(args.cn, state_shape, "[L*D, N, H]", "cn");
+  check_size(args.output.size(), {steps, batch, spec.directions() * spec.output_size()},
+             spec.output_size() == spec.hidden_size ? "[T, N, D*H]" : "[T, N, D*P]", "output");
+  check_state_exists(spec, 1, args.c0, "c0");
+  check_state_exists(spec, 1, args.cn, "cn");
+  check_optional(args.h0, h_shape, h_labels, "h0");
+  check_optional(args.c0, c_shape, "[L*D, N, H]", "c0");
+  check_optional(args.hn, h_shape, h_labels, "hn");
+  check_optional(args.cn, c_shape, "[L*D, N, H]", "cn");
   if (!args.lengths.empty()) {
     check_size(args.lengths.size(), {batch}, "[N]", "lengths");
     for (int64_t n = 0; n < batch; ++n) {
@@ -66,35 +77,33 @@ void validate_forward(const ModelSpec& spec, const ForwardArgs<T>& args) {
     fail("dropout must be in [0, 1), got ", args.dropout);
   }
   check_finite<T>(args.input, input_shape, "input");
-  check_finite<T>(args.h0, state_shape, "h0");
-  check_finite<T>(args.c0, state_shape, "c0");
+  check_finite<T>(args.h0, h_shape, "h0");
+  check_finite<T>(args.c0, c_shape, "c0");
 }
 
 template <class T>
 void validate_backward(const ModelSpec& spec, int64_t steps, int64_t batch,
                        const BackwardArgs<T>& args) {
-  const int64_t LD = spec.layers * spec.directions(), H = spec.hidden_size;
-  const std::vector<int64_t> output_shape{steps, batch, spec.directions() * H};
-  const std::vector<int64_t> state_shape{LD, batch, H};
-  check_size(args.grad_output.size(), output_shape, "[T, N, D*H]", "grad_output");
-  check_lstm_only(spec, args.grad_cn, "grad_cn");
-  check_lstm_only(spec, args.grad_c0, "grad_c0");
-  check_optional(args.grad_hn, state_shape, "[L*D, N, H]", "grad_hn");
-  check_optional(args.grad_cn, state_shape, "[L*D, N, H]", "grad_cn");
+  const std::vector<int64_t> output_shape{steps, batch, spec.directions() * spec.output_size()};
+  const std::vector<int64_t> h_shape = state_shape(spec, 0, batch);
+  const std::vector<int64_t> c_shape = state_shape(spec, 1, batch);
+  const char* h_labels = spec.output_size() == spec.hidden_size ? "[L*D, N, H]" : "[L*D, N, P]";
+  check_size(args.grad_output.size(), output_shape,
+             spec.output_size() == spec.hidden_size ? "[T, N, D*H]" : "[T, N, D*P]", "grad_output");
+  check_state_exists(spec, 1, args.grad_cn, "grad_cn");
+  check_state_exists(spec, 1, args.grad_c0, "grad_c0");
+  check_optional(args.grad_hn, h_shape, h_labels, "grad_hn");
+  check_optional(args.grad_cn, c_shape, "[L*D, N, H]", "grad_cn");
   check_optional(args.grad_input, {steps, batch, spec.input_size}, "[T, N, I]", "grad_input");
-  check_optional(args.grad_h0, state_shape, "[L*D, N, H]", "grad_h0");
-  check_optional(args.grad_c0, state_shape, "[L*D, N, H]", "grad_c0");
-  if (args.grad_weights != nullptr) {
-    const ModelSpec& g = args.grad_weights->spec();
-    if (g.cell != spec.cell || g.input_size != spec.input_size ||
-        g.hidden_size != spec.hidden_size || g.layers != spec.layers ||
-        g.bidirectional != spec.bidirectional) {
-      fail("grad_weights is for ", describe(g), ", the model is ", describe(spec));
-    }
+  check_optional(args.grad_h0, h_shape, h_labels, "grad_h0");
+  check_optional(args.grad_c0, c_shape, "[L*D, N, H]", "grad_c0");
+  if (args.grad_weights != nullptr && !(args.grad_weights->spec() == spec)) {
+    fail("grad_weights is for ", describe(args.grad_weights->spec()), ", the model is ",
+         describe(spec));
   }
   check_finite<T>(args.grad_output, output_shape, "grad_output");
-  check_finite<T>(args.grad_hn, state_shape, "grad_hn");
-  check_finite<T>(args.grad_cn, state_shape, "grad_cn");
+  check_finite<T>(args.grad_hn, h_shape, "grad_hn");
+  check_finite<T>(args.grad_cn, c_shape, "grad_cn");
 }
 
 template void validate_forward<float>(const ModelSpec&, const ForwardArgs<float>&);

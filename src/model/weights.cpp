@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "cells/cell_table.h"
 #include "common/finite.h"
 #include "common/strings.h"
 #include "rnnwave/npy.h"
@@ -12,18 +13,15 @@
 namespace rnnwave {
 namespace {
 
-/// For a weight with the wrong number of rows, names the cell kind it would fit.
+/// For a weight with the wrong number of rows, names the cell kinds it would fit.
 std::string gate_hint(const ModelSpec& spec, const std::vector<int64_t>& actual) {
   if (actual.empty() || actual[0] % spec.hidden_size != 0) return "";
   const int64_t gates = actual[0] / spec.hidden_size;
-  for (CellKind kind : kAllCellKinds) {
-    if (gate_count(kind) == gates && gates != spec.gates()) {
-      return cat(" (", gates, "*H rows: saved from a ", kind == CellKind::rnn_tanh ? "vanilla RNN"
-                                                                                     : std::string(to_string(kind)),
-                 "? this model is ", to_string(spec.cell), ")");
-    }
-  }
-  return "";
+  if (gates == spec.gates() || gates > 64) return "";
+  const std::string kinds = cells::kinds_with_gates(static_cast<int>(gates));
+  if (kinds.empty()) return "";
+  return cat(" (", gates, "*H rows: saved from a ", kinds, "? this model is ", to_string(spec.cell),
+             ")");
 }
 
 /// The parameters of layer `layer`: those of the one-layer model whose input is that
@@ -35,9 +33,20 @@ std::vector<ParamInfo> layer_params(const ModelSpec& spec, int64_t layer) {
   std::vector<ParamInfo> params = parameter_list(one_layer);
   for (ParamInfo& p : params) {
     p.layer = layer;
-    p.name = param_name(p.kind, layer, p.direction);
+    p.name = param_name(p.key, layer, spec.reverse ? 1 : p.direction);
   }
   return params;
+}
+
+/// The key of a parameter name: "weight_hr_l0_reverse" -> "weight_hr".
+std::string_view key_of(std::string_view name) {
+  const size_t layer = name.rfind("_l");
+  return layer == std::string_view::npos ? name : name.substr(0, layer);
+}
+
+ModelSpec one_layer_of(ModelSpec spec) {
+  spec.layers = 1;
+  return spec;
 }
 
 using Shapes = std::map<std::string, std::vector<int64_t>>;
@@ -47,14 +56,21 @@ using Shapes = std::map<std::string, std::vector<int64_t>>;
 /// a model of absurd size given a small file fails at once. Names from the file are
 /// quoted escaped and shortened.
 void check_names_and_shapes(const ModelSpec& spec, const Shapes& named) {
-  const int64_t count = spec.layers * spec.directions() * kParamKindCount;
+  const int64_t count = spec.layers * spec.directions() *
+                        static_cast<int64_t>(cells::cell_definition(spec).params.size());
   if (static_cast<int64_t>(named.size()) >= count) {
     std::set<std::string> expected;
     for (const ParamInfo& p : parameter_list(spec)) expected.insert(p.name);
     std::vector<std::string> unexpected;
+    std::string hint;
     for (const auto& [name, shape] : named) {
       if (expected.count(name) == 0) {
         unexpected.push_back(cat(quote_for_message(name), " of shape ", shape_to_string(shape)));
+        if (hint.empty()) hint = cells::parameter_hint(spec, key_of(name));
+        if (hint.empty() && spec.reverse && !name.ends_with("_reverse")) {
+          hint = "the parameters of a reverse model are named like a bidirectional model's "
+                 "reverse half, *_reverse";
+        }
       }
     }
     if (!unexpected.empty()) {
@@ -67,10 +83,8 @@ void check_names_and_shapes(const ModelSpec& spec, const Shapes& named) {
       const bool one = unexpected.size() == 1;
       fail(one ? "unexpected weight " : cat(unexpected.size(), " unexpected weights "), list,
            ": not ", one ? "a parameter" : "parameters", " of ", describe(spec),
-           " (first expected: '", param_name(ParamKind::weight_ih, 0, 0), "')",
-           named.count("weight_hr_l0") != 0
-               ? "; weight_hr_l* come from an LSTM with proj_size, which rnnwave does not support"
-               : "");
+           " (first expected: '", parameter_list(one_layer_of(spec)).front().name, "')",
+           hint.empty() ? "" : "; " + hint);
     }
   }
   // In state_dict order, the first missing or mis-shaped parameter. With fewer arrays than
@@ -139,53 +153,61 @@ size_t BasicWeights<T>::index_of(ParamKind kind, int64_t layer, int64_t directio
   if (layer < 0 || layer >= spec_.layers || direction < 0 || direction >= spec_.directions()) {
     fail("no parameter for layer ", layer, " direction ", direction, " in ", describe(spec_));
   }
-  return static_cast<size_t>((layer * spec_.directions() + direction) * kParamKindCount +
-                             static_cast<int>(kind));
+  const int index = static_cast<int>(kind);
+  if (index < 0 || index >= kParamKindCount) {
+    fail("ParamKind::other names no one parameter; get it by name (see parameter_list)");
+  }
+  const size_t per = params_.size() / static_cast<size_t>(spec_.layers * spec_.directions());
+  return static_cast<size_t>(layer * spec_.directions() + direction) * per +
+         static_cast<size_t>(index);
+}
+
+template <class T>
+std::span<T> BasicWeights<T>::values(size_t index) {
+  if (index >= params_.size()) fail("no parameter ", index, " in ", describe(spec_));
+  return {data_.data() + offsets_[index], static_cast<size_t>(shape_elements(params_[index].shape))};
+}
+
+template <class T>
+std::span<const T> BasicWeights<T>::values(size_t index) const {
+  if (index >= params_.size()) fail("no parameter ", index, " in ", describe(spec_));
+  return {data_.data() + offsets_[index], static_cast<size_t>(shape_elements(params_[index].shape))};
 }
 
 template <class T>
 std::span<T> BasicWeights<T>::get(ParamKind kind, int64_t layer, int64_t direction) {
-  const size_t i = index_of(kind, layer, direction);
-  return {data_.data() + offsets_[i], static_cast<size_t>(shape_elements(params_[i].shape))};
+  return values(index_of(kind, layer, direction));
 }
 
 template <class T>
 std::span<const T> BasicWeights<T>::get(ParamKind kind, int64_t layer, int64_t direction) const {
-  const size_t i = index_of(kind, layer, direction);
-  return {data_.data() + offsets_[i], static_cast<size_t>(shape_elements(params_[i].shape))};
+  return values(index_of(kind, layer, direction));
 }
 
 template <class T>
-const ParamInfo& BasicWeights<T>::find(std::string_view name, size_t* index) const {
+size_t BasicWeights<T>::find(std::string_view name) const {
   for (size_t i = 0; i < params_.size(); ++i) {
-    if (params_[i].name == name) {
-      *index = i;
-      return params_[i];
-    }
+    if (params_[i].name == name) return i;
   }
   fail("no parameter named '", name, "' in ", describe(spec_));
 }
 
 template <class T>
 std::span<T> BasicWeights<T>::get(std::string_view name) {
-  size_t i = 0;
-  const ParamInfo& p = find(name, &i);
-  return get(p.kind, p.layer, p.direction);
+  return values(find(name));
 }
 
 template <class T>
 std::span<const T> BasicWeights<T>::get(std::string_view name) const {
-  size_t i = 0;
-  const ParamInfo& p = find(name, &i);
-  return get(p.kind, p.layer, p.direction);
+  return values(find(name));
 }
 
 template <class T>
 std::map<std::string, BasicTensor<T>> BasicWeights<T>::to_tensors() const {
   std::map<std::string, BasicTensor<T>> named;
-  for (const ParamInfo& p : params_) {
-    const auto values = get(p.kind, p.layer, p.direction);
-    named.emplace(p.name, BasicTensor<T>(p.shape, std::vector<T>(values.begin(), values.end())));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const auto v = values(i);
+    named.emplace(params_[i].name, BasicTensor<T>(params_[i].shape, std::vector<T>(v.begin(), v.end())));
   }
   return named;
 }

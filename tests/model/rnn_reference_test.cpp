@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iterator>
+#include <stdexcept>
+#include <string>
 
 #include "reference/reference_rnn.h"
 #include "support/exec_options.h"
@@ -13,9 +16,14 @@ namespace {
 
 rnnref::Config to_reference(const ModelSpec& spec) {
   const rnnref::Cell cells[] = {rnnref::Cell::rnn_tanh, rnnref::Cell::rnn_relu,
-                                rnnref::Cell::lstm, rnnref::Cell::gru};
-  return {cells[static_cast<int>(spec.cell)], int(spec.input_size), int(spec.hidden_size),
-          int(spec.layers), spec.bidirectional};
+                                rnnref::Cell::lstm, rnnref::Cell::gru, rnnref::Cell::gru_rb};
+  static_assert(std::size(cells) == kCellKindCount);
+  rnnref::Config config{cells[static_cast<int>(spec.cell)], int(spec.input_size),
+                        int(spec.hidden_size), int(spec.layers), spec.bidirectional};
+  config.proj_size = int(spec.proj_size);
+  config.peepholes = spec.peepholes;
+  config.reverse = spec.reverse;
+  return config;
 }
 
 template <class S>
@@ -23,15 +31,24 @@ std::vector<double> widen(const S& values) {
   return std::vector<double>(values.begin(), values.end());
 }
 
+/// The reference's tensor of a parameter, by its key.
+std::vector<double>& reference_param(rnnref::LayerParams& p, const std::string& key) {
+  if (key == "weight_ih") return p.w_ih;
+  if (key == "weight_hh") return p.w_hh;
+  if (key == "bias_ih") return p.b_ih;
+  if (key == "bias_hh") return p.b_hh;
+  if (key == "weight_hr") return p.w_hr;
+  if (key == "weight_ph") return p.w_ph;
+  throw std::invalid_argument("no reference parameter for key " + key);
+}
+
 rnnref::Params to_reference(const Weights& w) {
   rnnref::Params params;
-  for (int64_t l = 0; l < w.spec().layers; ++l) {
-    for (int64_t d = 0; d < w.spec().directions(); ++d) {
-      params.layers.push_back({widen(w.get(ParamKind::weight_ih, l, d)),
-                               widen(w.get(ParamKind::weight_hh, l, d)),
-                               widen(w.get(ParamKind::bias_ih, l, d)),
-                               widen(w.get(ParamKind::bias_hh, l, d))});
-    }
+  params.layers.resize(static_cast<size_t>(w.spec().layers * w.spec().directions()));
+  for (size_t i = 0; i < w.params().size(); ++i) {
+    const ParamInfo& info = w.params()[i];
+    reference_param(params.layers[info.layer * w.spec().directions() + info.direction], info.key) =
+        widen(w.values(i));
   }
   return params;
 }
@@ -75,16 +92,16 @@ TEST_P(ReferenceAgreement, ForwardAndEveryGradient) {
   EXPECT_LT(relative_error(out.hn, expected.hn), kTolerance) << "hn";
   EXPECT_LT(relative_error(g.input, grads.input), kTolerance) << "grad input";
   EXPECT_LT(relative_error(g.h0, grads.h0), kTolerance) << "grad h0";
-  if (c.cell == CellKind::lstm) {
+  if (has_cell_state(c.cell)) {
     EXPECT_LT(relative_error(out.cn, expected.cn), kTolerance) << "cn";
     EXPECT_LT(relative_error(g.c0, grads.c0), kTolerance) << "grad c0";
   }
+  rnnref::Params expected_grads = grads.params;
   for (const ParamInfo& info : weights.params()) {
-    const auto& ref = grads.params.layers[info.layer * p.spec.directions() + info.direction];
-    const std::vector<double>* expected_grad[] = {&ref.w_ih, &ref.w_hh, &ref.b_ih, &ref.b_hh};
+    auto& ref = expected_grads.layers[info.layer * p.spec.directions() + info.direction];
     const auto actual = g.weights.get(info.name);
     EXPECT_LT(relative_error(std::vector<float>(actual.begin(), actual.end()),
-                             *expected_grad[static_cast<int>(info.kind)]),
+                             reference_param(ref, info.key)),
               kTolerance)
         << info.name;
   }

@@ -1,7 +1,8 @@
 // The reference backward pass against central finite differences, in double precision.
 //
-// Every gradient entry (input, h0, c0 and every parameter) of every cell kind x layers {1,2,3}
-// x {uni, bi} x {given h0/c0, none} x {equal lengths, variable lengths in unsorted order} is
+// Every gradient entry (input, h0, c0 and every parameter) of every cell kind and LSTM variant
+// x layers {1,2,3} x {uni, bi, reverse-only} x {given h0/c0, none} x {equal lengths, variable
+// lengths in unsorted order} is
 // compared with (loss(v + eps) - loss(v - eps)) / (2 eps) on a tiny problem, where
 // loss = sum(output * grad_output) + sum(h_n * grad_hn) + sum(c_n * grad_cn) with all three
 // nonzero. grad_output is nonzero at padded positions too: those entries must not contribute.
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <ostream>
 #include <random>
 #include <string>
@@ -23,17 +25,17 @@ namespace rnnref::test_support {
 namespace {
 
 struct GradCase {
-  Cell cell;
+  Variant variant;
   int layers;
-  bool bidirectional;
+  int directions;         // 0: one direction, 1: bidirectional, 2: reverse only
   bool initial_state;     // h0 (and c0) given, else empty (zeros)
   bool variable_lengths;  // lengths {3, 5, 1, 4} with T = 5, else all T = 4 (lengths empty)
 };
 
 std::string case_name(const GradCase& c) {
-  return std::string(cell_name(c.cell)) + "_L" + std::to_string(c.layers) +
-         (c.bidirectional ? "_bi" : "_uni") + (c.initial_state ? "_h0" : "_zero_h0") +
-         (c.variable_lengths ? "_varlen" : "_equal");
+  static const char* const kDirections[] = {"_uni", "_bi", "_rev"};
+  return variant_name(c.variant) + "_L" + std::to_string(c.layers) + kDirections[c.directions] +
+         (c.initial_state ? "_h0" : "_zero_h0") + (c.variable_lengths ? "_varlen" : "_equal");
 }
 
 // How gtest prints a case (e.g. in --gtest_list_tests).
@@ -41,12 +43,12 @@ void PrintTo(const GradCase& c, std::ostream* os) { *os << case_name(c); }
 
 std::vector<GradCase> all_grad_cases() {
   std::vector<GradCase> cases;
-  for (Cell cell : kAllCells) {
+  for (const Variant& variant : kAllVariants) {
     for (int layers : {1, 2, 3}) {
-      for (bool bidirectional : {false, true}) {
+      for (int directions : {0, 1, 2}) {
         for (bool initial_state : {true, false}) {
           for (bool variable_lengths : {false, true}) {
-            cases.push_back({cell, layers, bidirectional, initial_state, variable_lengths});
+            cases.push_back({variant, layers, directions, initial_state, variable_lengths});
           }
         }
       }
@@ -83,38 +85,38 @@ class ReferenceGradCheck : public ::testing::TestWithParam<GradCase> {};
 TEST_P(ReferenceGradCheck, MatchesCentralDifferences) {
   const GradCase& c = GetParam();
   Config config;
-  config.cell = c.cell;
   config.input_size = 3;
   config.hidden_size = 1 + c.layers;  // H = 2, 3, 4
   config.layers = c.layers;
-  config.bidirectional = c.bidirectional;
+  config.bidirectional = c.directions == 1;
+  config.reverse = c.directions == 2;
+  apply_variant(config, c.variant);
   const int steps = c.variable_lengths ? 5 : 4;
   const int batch = c.variable_lengths ? 4 : 3;
   std::vector<int64_t> lengths;
   if (c.variable_lengths) lengths = {3, 5, 1, 4};
 
-  std::mt19937_64 rng(static_cast<uint64_t>(c.cell) * 10000 + c.layers * 1000 +
-                      c.bidirectional * 100 + c.initial_state * 10 + c.variable_lengths);
+  std::mt19937_64 rng(std::hash<std::string>()(case_name(c)));
   Params params = random_params(config, rng);
   Problem problem = random_problem(config, steps, batch, lengths, c.initial_state, rng);
-  const bool lstm = c.cell == Cell::lstm;
-  const int DH = directions(config) * config.hidden_size;
+  const bool lstm = config.cell == Cell::lstm;
+  const int DH = directions(config) * output_size(config);
   const std::vector<double> grad_output =
       random_vector(static_cast<size_t>(steps) * batch * DH, rng, 1.0);
   const std::vector<double> grad_hn = random_vector(state_size(config, batch), rng, 1.0);
   const std::vector<double> grad_cn =
-      lstm ? random_vector(state_size(config, batch), rng, 1.0) : std::vector<double>();
+      lstm ? random_vector(cell_state_size(config, batch), rng, 1.0) : std::vector<double>();
 
   const Gradients grad = backward(config, params, problem, grad_output, grad_hn, grad_cn);
   ASSERT_EQ(grad.input.size(), problem.input.size());
   ASSERT_EQ(grad.h0.size(), state_size(config, batch));
-  ASSERT_EQ(grad.c0.size(), lstm ? state_size(config, batch) : 0u);
+  ASSERT_EQ(grad.c0.size(), lstm ? cell_state_size(config, batch) : 0u);
   ASSERT_EQ(grad.params.layers.size(), params.layers.size());
 
   // Without h0/c0 the gradient is the one at the zero state: perturb explicit zeros.
   if (!c.initial_state) {
     problem.h0.assign(state_size(config, batch), 0.0);
-    if (lstm) problem.c0.assign(state_size(config, batch), 0.0);
+    if (lstm) problem.c0.assign(cell_state_size(config, batch), 0.0);
   }
   std::vector<Target> targets = {{"input", &problem.input, &grad.input},
                                  {"h0", &problem.h0, &grad.h0}};
@@ -127,6 +129,8 @@ TEST_P(ReferenceGradCheck, MatchesCentralDifferences) {
     targets.push_back({prefix + "w_hh", &p.w_hh, &g.w_hh});
     targets.push_back({prefix + "b_ih", &p.b_ih, &g.b_ih});
     targets.push_back({prefix + "b_hh", &p.b_hh, &g.b_hh});
+    targets.push_back({prefix + "w_hr", &p.w_hr, &g.w_hr});
+    targets.push_back({prefix + "w_ph", &p.w_ph, &g.w_ph});
   }
 
   double worst = 0.0;

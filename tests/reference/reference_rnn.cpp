@@ -2,10 +2,11 @@
 //
 // Each sequence n of the batch is processed on its own, for exactly its own length len_n
 // (pack_padded_sequence semantics). For layer l and direction d (index ld = l * D + d):
-//   direction 0 visits t = 0, 1, ..., len-1;  direction 1 visits t = len-1, ..., 0;
+//   direction 0 visits t = 0, 1, ..., len-1 (t = len-1, ..., 0 for a reverse-only config);
+//   direction 1 visits t = len-1, ..., 0;
 //   both start from h0[ld, n] (c0[ld, n]); h_n[ld, n] is the state after the last visited step.
 // Layer 0 reads input[t, n, :]; layer l > 0 reads concat(h(l-1, 0, t), h(l-1, 1, t)).
-// output[t, n, d*H : (d+1)*H] = h(L-1, d, t) for t < len, zero otherwise.
+// output[t, n, d*Hs : (d+1)*Hs] = h(L-1, d, t) for t < len, zero otherwise.
 #include "reference/reference_rnn.h"
 
 #include <cstddef>
@@ -25,9 +26,14 @@ int gates(Cell cell) {
     case Cell::rnn_relu: return 1;
     case Cell::lstm: return 4;
     case Cell::gru: return 3;
+    case Cell::gru_rb: return 3;
   }
   throw std::invalid_argument("rnnref: unknown cell kind " +
                               std::to_string(static_cast<int>(cell)));
+}
+
+int output_size(const Config& config) {
+  return config.proj_size > 0 ? config.proj_size : config.hidden_size;
 }
 
 namespace {
@@ -37,12 +43,14 @@ using detail::Vec;
 // The dimensions of one call, after validation.
 struct Dims {
   Cell cell;
-  int I, H, L, D, G, T, N;
-  bool has_c;  // LSTM
+  int I, H, Hs, L, D, G, T, N;
+  bool has_c;     // LSTM
+  bool reverse;   // direction 0 walks backward in time
 
-  // Width of layer l's input: I for the first layer, D*H above it.
-  int layer_input(int l) const { return l == 0 ? I : D * H; }
-  size_t state_size() const { return static_cast<size_t>(L) * D * N * H; }
+  // Width of layer l's input: I for the first layer, D*Hs above it.
+  int layer_input(int l) const { return l == 0 ? I : D * Hs; }
+  // Elements of a [L*D, N, w] state.
+  size_t state_size(int width) const { return static_cast<size_t>(L) * D * N * width; }
 };
 
 // ---------------------------------------------------------------- argument checks
@@ -67,17 +75,17 @@ void check_size(const std::string& name, size_t actual, std::initializer_list<in
   }
 }
 
-// A [L*D, N, H] state that may be empty (zeros).
-void check_state(const std::string& name, const Vec& v, const Dims& dims) {
+// A [L*D, N, width] state that may be empty (zeros).
+void check_state(const std::string& name, const Vec& v, const Dims& dims, int width) {
   if (!v.empty()) {
-    check_size(name, v.size(), {dims.L * dims.D, dims.N, dims.H});
+    check_size(name, v.size(), {dims.L * dims.D, dims.N, width});
   }
 }
 
 // A cell state (c0, grad_cn): allowed for the LSTM only.
 void check_cell_state(const std::string& name, const Vec& v, const Dims& dims) {
   if (!dims.has_c && !v.empty()) fail(name + ": must be empty for a cell without c (not LSTM)");
-  check_state(name, v, dims);
+  check_state(name, v, dims, dims.H);
 }
 
 Dims validate(const Config& config, const Params& params, const Problem& problem) {
@@ -85,8 +93,10 @@ Dims validate(const Config& config, const Params& params, const Problem& problem
   dims.cell = config.cell;
   dims.G = gates(config.cell);  // throws on an unknown kind
   dims.has_c = config.cell == Cell::lstm;
+  dims.reverse = config.reverse;
   dims.I = config.input_size;
   dims.H = config.hidden_size;
+  dims.Hs = output_size(config);
   dims.L = config.layers;
   dims.D = config.bidirectional ? 2 : 1;
   dims.T = problem.steps;
@@ -96,6 +106,10 @@ Dims validate(const Config& config, const Params& params, const Problem& problem
   if (dims.L < 1) fail("layers: expected >= 1, got " + std::to_string(dims.L));
   if (dims.T < 1) fail("steps: expected >= 1, got " + std::to_string(dims.T));
   if (dims.N < 1) fail("batch: expected >= 1, got " + std::to_string(dims.N));
+  if (config.proj_size < 0 || ((config.proj_size > 0 || config.peepholes) && !dims.has_c)) {
+    fail("proj_size / peepholes: for the LSTM only");
+  }
+  if (config.reverse && config.bidirectional) fail("reverse: one direction only");
 
   const size_t layer_count = static_cast<size_t>(dims.L) * dims.D;
   if (params.layers.size() != layer_count) {
@@ -108,9 +122,11 @@ Dims validate(const Config& config, const Params& params, const Problem& problem
       const LayerParams& p = params.layers[static_cast<size_t>(l) * dims.D + d];
       const std::string name = "params.layers[" + std::to_string(l * dims.D + d) + "].";
       check_size(name + "w_ih", p.w_ih.size(), {GH, dims.layer_input(l)});
-      check_size(name + "w_hh", p.w_hh.size(), {GH, dims.H});
+      check_size(name + "w_hh", p.w_hh.size(), {GH, dims.Hs});
       check_size(name + "b_ih", p.b_ih.size(), {GH});
       check_size(name + "b_hh", p.b_hh.size(), {GH});
+      check_size(name + "w_hr", p.w_hr.size(), {config.proj_size > 0 ? config.proj_size : 0, dims.H});
+      check_size(name + "w_ph", p.w_ph.size(), {config.peepholes ? 3 : 0, dims.H});
     }
   }
 
@@ -125,7 +141,7 @@ Dims validate(const Config& config, const Params& params, const Problem& problem
       }
     }
   }
-  check_state("h0", problem.h0, dims);
+  check_state("h0", problem.h0, dims, dims.Hs);
   check_cell_state("c0", problem.c0, dims);
   return dims;
 }
@@ -136,58 +152,45 @@ int length_of(const Problem& problem, int n) {
   return problem.lengths.empty() ? problem.steps : static_cast<int>(problem.lengths[n]);
 }
 
-// The [H] slice (ld, n) of a [L*D, N, H] state; zeros when the state is empty.
-Vec state_slice(const Vec& state, const Dims& dims, int ld, int n) {
-  Vec out(dims.H, 0.0);
+// The [width] slice (ld, n) of a [L*D, N, width] state; zeros when the state is empty.
+Vec state_slice(const Vec& state, const Dims& dims, int width, int ld, int n) {
+  Vec out(width, 0.0);
   if (state.empty()) return out;
-  const size_t base = (static_cast<size_t>(ld) * dims.N + n) * dims.H;
-  for (int j = 0; j < dims.H; ++j) out[j] = state[base + j];
+  const size_t base = (static_cast<size_t>(ld) * dims.N + n) * width;
+  for (int j = 0; j < width; ++j) out[j] = state[base + j];
   return out;
 }
 
-void store_state_slice(Vec& state, const Dims& dims, int ld, int n, const Vec& value) {
-  const size_t base = (static_cast<size_t>(ld) * dims.N + n) * dims.H;
-  for (int j = 0; j < dims.H; ++j) state[base + j] = value[j];
-}
-
-// y = W v + b, W [rows, cols] row-major.
-Vec affine(const Vec& w, const Vec& b, const Vec& v) {
-  const size_t rows = b.size();
-  const size_t cols = v.size();
-  Vec y(rows, 0.0);
-  for (size_t r = 0; r < rows; ++r) {
-    double sum = b[r];
-    for (size_t k = 0; k < cols; ++k) sum += w[r * cols + k] * v[k];
-    y[r] = sum;
-  }
-  return y;
+void store_state_slice(Vec& state, const Dims& dims, int width, int ld, int n, const Vec& value) {
+  const size_t base = (static_cast<size_t>(ld) * dims.N + n) * width;
+  for (int j = 0; j < width; ++j) state[base + j] = value[j];
 }
 
 // The time step visited at position s (0 = first) of direction d of a sequence of length len.
-int step_at(int d, int s, int len) { return d == 0 ? s : len - 1 - s; }
+int step_at(const Dims& dims, int d, int s, int len) {
+  return d == 0 && !dims.reverse ? s : len - 1 - s;
+}
 
 // ---------------------------------------------------------------- one sequence, forward
 
-// What one cell step keeps for the backward pass.
+// What one cell step keeps for the backward pass (which recomputes the rest).
 struct StepRecord {
   Vec x;       // layer input [I_l]
-  Vec h_prev;  // [H]
+  Vec h_prev;  // [Hs]
   Vec c_prev;  // [H] (LSTM)
-  Vec a_ih;    // W_ih x + b_ih [G*H]
-  Vec a_hh;    // W_hh h_prev + b_hh [G*H]
-  Vec h;       // [H]
-  Vec c;       // [H] (LSTM)
+  Vec h;       // [Hs]
 };
 
 struct SequenceRun {
   int len = 0;
   std::vector<std::vector<StepRecord>> steps;  // [L*D][len], indexed by time step t
-  std::vector<Vec> hn;                         // [L*D] of [H]
+  std::vector<Vec> hn;                         // [L*D] of [Hs]
   std::vector<Vec> cn;                         // [L*D] of [H] (LSTM)
 };
 
 // Runs sequence n through the whole stack, recording every step.
-SequenceRun run_sequence(const Dims& dims, const Params& params, const Problem& problem, int n) {
+SequenceRun run_sequence(const Config& config, const Dims& dims, const Params& params,
+                         const Problem& problem, int n) {
   SequenceRun run;
   run.len = length_of(problem, n);
   const int len = run.len;
@@ -208,32 +211,28 @@ SequenceRun run_sequence(const Dims& dims, const Params& params, const Problem& 
     for (int d = 0; d < dims.D; ++d) {
       const int ld = l * dims.D + d;
       const LayerParams& p = params.layers[ld];
-      Vec h = state_slice(problem.h0, dims, ld, n);
-      Vec c = dims.has_c ? state_slice(problem.c0, dims, ld, n) : Vec();
+      Vec h = state_slice(problem.h0, dims, dims.Hs, ld, n);
+      Vec c = dims.has_c ? state_slice(problem.c0, dims, dims.H, ld, n) : Vec();
       for (int s = 0; s < len; ++s) {
-        const int t = step_at(d, s, len);
+        const int t = step_at(dims, d, s, len);
         StepRecord& rec = run.steps[ld][t];
         rec.x = layer_in[t];
         rec.h_prev = h;
         rec.c_prev = c;
-        rec.a_ih = affine(p.w_ih, p.b_ih, rec.x);
-        rec.a_hh = affine(p.w_hh, p.b_hh, rec.h_prev);
-        detail::CellOutput out =
-            detail::cell_forward(dims.cell, dims.H, rec.a_ih, rec.a_hh, rec.h_prev, rec.c_prev);
+        detail::StepState out = detail::step_forward(config, p, rec.x, rec.h_prev, rec.c_prev);
         h = out.h;
         c = out.c;
         rec.h = h;
-        rec.c = c;
       }
       run.hn[ld] = h;
       run.cn[ld] = c;
     }
     // The next layer's input: concat over d of this layer's h at the same t.
-    std::vector<Vec> next(len, Vec(static_cast<size_t>(dims.D) * dims.H, 0.0));
+    std::vector<Vec> next(len, Vec(static_cast<size_t>(dims.D) * dims.Hs, 0.0));
     for (int t = 0; t < len; ++t) {
       for (int d = 0; d < dims.D; ++d) {
         const Vec& h = run.steps[l * dims.D + d][t].h;
-        for (int j = 0; j < dims.H; ++j) next[t][d * dims.H + j] = h[j];
+        for (int j = 0; j < dims.Hs; ++j) next[t][d * dims.Hs + j] = h[j];
       }
     }
     layer_in = std::move(next);
@@ -247,26 +246,26 @@ SequenceRun run_sequence(const Dims& dims, const Params& params, const Problem& 
 
 ForwardResult forward(const Config& config, const Params& params, const Problem& problem) {
   const Dims dims = validate(config, params, problem);
-  const int DH = dims.D * dims.H;
+  const int DH = dims.D * dims.Hs;
   ForwardResult result;
   result.output.assign(static_cast<size_t>(dims.T) * dims.N * DH, 0.0);
-  result.hn.assign(dims.state_size(), 0.0);
-  if (dims.has_c) result.cn.assign(dims.state_size(), 0.0);
+  result.hn.assign(dims.state_size(dims.Hs), 0.0);
+  if (dims.has_c) result.cn.assign(dims.state_size(dims.H), 0.0);
 
   for (int n = 0; n < dims.N; ++n) {
-    const SequenceRun run = run_sequence(dims, params, problem, n);
+    const SequenceRun run = run_sequence(config, dims, params, problem, n);
     const int top = (dims.L - 1) * dims.D;
     for (int t = 0; t < run.len; ++t) {
       for (int d = 0; d < dims.D; ++d) {
         const Vec& h = run.steps[top + d][t].h;
-        for (int j = 0; j < dims.H; ++j) {
-          result.output[(static_cast<size_t>(t) * dims.N + n) * DH + d * dims.H + j] = h[j];
+        for (int j = 0; j < dims.Hs; ++j) {
+          result.output[(static_cast<size_t>(t) * dims.N + n) * DH + d * dims.Hs + j] = h[j];
         }
       }
     }
     for (int ld = 0; ld < dims.L * dims.D; ++ld) {
-      store_state_slice(result.hn, dims, ld, n, run.hn[ld]);
-      if (dims.has_c) store_state_slice(result.cn, dims, ld, n, run.cn[ld]);
+      store_state_slice(result.hn, dims, dims.Hs, ld, n, run.hn[ld]);
+      if (dims.has_c) store_state_slice(result.cn, dims, dims.H, ld, n, run.cn[ld]);
     }
   }
   return result;
@@ -278,28 +277,32 @@ Gradients backward(const Config& config, const Params& params, const Problem& pr
                    const std::vector<double>& grad_output, const std::vector<double>& grad_hn,
                    const std::vector<double>& grad_cn) {
   const Dims dims = validate(config, params, problem);
-  const int DH = dims.D * dims.H;
+  const int DH = dims.D * dims.Hs;
   check_size("grad_output", grad_output.size(), {dims.T, dims.N, DH});
-  check_state("grad_hn", grad_hn, dims);
+  check_state("grad_hn", grad_hn, dims, dims.Hs);
   check_cell_state("grad_cn", grad_cn, dims);
 
   Gradients grad;
   grad.input.assign(problem.input.size(), 0.0);
-  grad.h0.assign(dims.state_size(), 0.0);
-  if (dims.has_c) grad.c0.assign(dims.state_size(), 0.0);
+  grad.h0.assign(dims.state_size(dims.Hs), 0.0);
+  if (dims.has_c) grad.c0.assign(dims.state_size(dims.H), 0.0);
   grad.params.layers.resize(params.layers.size());
   for (size_t ld = 0; ld < params.layers.size(); ++ld) {
-    grad.params.layers[ld].w_ih.assign(params.layers[ld].w_ih.size(), 0.0);
-    grad.params.layers[ld].w_hh.assign(params.layers[ld].w_hh.size(), 0.0);
-    grad.params.layers[ld].b_ih.assign(params.layers[ld].b_ih.size(), 0.0);
-    grad.params.layers[ld].b_hh.assign(params.layers[ld].b_hh.size(), 0.0);
+    const LayerParams& p = params.layers[ld];
+    LayerParams& g = grad.params.layers[ld];
+    g.w_ih.assign(p.w_ih.size(), 0.0);
+    g.w_hh.assign(p.w_hh.size(), 0.0);
+    g.b_ih.assign(p.b_ih.size(), 0.0);
+    g.b_hh.assign(p.b_hh.size(), 0.0);
+    g.w_hr.assign(p.w_hr.size(), 0.0);
+    g.w_ph.assign(p.w_ph.size(), 0.0);
   }
 
   for (int n = 0; n < dims.N; ++n) {
-    const SequenceRun run = run_sequence(dims, params, problem, n);
+    const SequenceRun run = run_sequence(config, dims, params, problem, n);
     const int len = run.len;
 
-    // dL/d(output of the current layer) at each step, [len] of [D*H]; starts at the top.
+    // dL/d(output of the current layer) at each step, [len] of [D*Hs]; starts at the top.
     std::vector<Vec> d_out(len, Vec(DH, 0.0));
     for (int t = 0; t < len; ++t) {
       for (int k = 0; k < DH; ++k) {
@@ -312,42 +315,24 @@ Gradients backward(const Config& config, const Params& params, const Problem& pr
       std::vector<Vec> d_in(len, Vec(in, 0.0));  // dL/d(this layer's input)
       for (int d = 0; d < dims.D; ++d) {
         const int ld = l * dims.D + d;
-        const LayerParams& p = params.layers[ld];
-        LayerParams& gp = grad.params.layers[ld];
         // The gradient arriving at the state after the direction's last step: from h_n / c_n.
-        Vec dh = state_slice(grad_hn, dims, ld, n);
-        Vec dc = dims.has_c ? state_slice(grad_cn, dims, ld, n) : Vec();
+        Vec dh = state_slice(grad_hn, dims, dims.Hs, ld, n);
+        Vec dc = dims.has_c ? state_slice(grad_cn, dims, dims.H, ld, n) : Vec();
         // Visit the steps in the reverse of the order the forward pass visited them.
         for (int s = len - 1; s >= 0; --s) {
-          const int t = step_at(d, s, len);
+          const int t = step_at(dims, d, s, len);
           const StepRecord& rec = run.steps[ld][t];
-          for (int j = 0; j < dims.H; ++j) dh[j] += d_out[t][d * dims.H + j];
-          const detail::CellGradients cg = detail::cell_backward(
-              dims.cell, dims.H, rec.a_ih, rec.a_hh, rec.h_prev, rec.c_prev, dh, dc);
-          const int GH = dims.G * dims.H;
-          // a_ih = W_ih x + b_ih:  dW_ih += da_ih x^T,  db_ih += da_ih,  dx += W_ih^T da_ih
-          for (int r = 0; r < GH; ++r) {
-            gp.b_ih[r] += cg.a_ih[r];
-            for (int k = 0; k < in; ++k) {
-              gp.w_ih[static_cast<size_t>(r) * in + k] += cg.a_ih[r] * rec.x[k];
-              d_in[t][k] += p.w_ih[static_cast<size_t>(r) * in + k] * cg.a_ih[r];
-            }
-          }
-          // a_hh = W_hh h_prev + b_hh:  likewise, and dh_prev += W_hh^T da_hh
-          Vec dh_prev = cg.h_prev;
-          for (int r = 0; r < GH; ++r) {
-            gp.b_hh[r] += cg.a_hh[r];
-            for (int k = 0; k < dims.H; ++k) {
-              gp.w_hh[static_cast<size_t>(r) * dims.H + k] += cg.a_hh[r] * rec.h_prev[k];
-              dh_prev[k] += p.w_hh[static_cast<size_t>(r) * dims.H + k] * cg.a_hh[r];
-            }
-          }
-          dh = dh_prev;
-          dc = cg.c_prev;
+          for (int j = 0; j < dims.Hs; ++j) dh[j] += d_out[t][d * dims.Hs + j];
+          const detail::StepGradients g = detail::step_backward(
+              config, params.layers[ld], grad.params.layers[ld], rec.x, rec.h_prev, rec.c_prev,
+              dh, dc);
+          for (int k = 0; k < in; ++k) d_in[t][k] += g.x[k];
+          dh = g.h_prev;
+          dc = g.c_prev;
         }
         // What is left flows into the initial state.
-        store_state_slice(grad.h0, dims, ld, n, dh);
-        if (dims.has_c) store_state_slice(grad.c0, dims, ld, n, dc);
+        store_state_slice(grad.h0, dims, dims.Hs, ld, n, dh);
+        if (dims.has_c) store_state_slice(grad.c0, dims, dims.H, ld, n, dc);
       }
       d_out = std::move(d_in);
     }

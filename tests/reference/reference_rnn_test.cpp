@@ -120,11 +120,91 @@ TEST(ReferenceHandComputed, Gru) {
   EXPECT_TRUE(r.cn.empty());
 }
 
+TEST(ReferenceHandComputed, GruResetBeforeProduct) {
+  // The GRU's weights above, the reset gate applied to h before W_hn (ONNX
+  // linear_before_reset = 0): n = tanh(w_in x + b_in + w_hn (r h) + b_hn).
+  //   t = 0: r = z = 0.5; n = tanh(0.3 + w_hn*(0.5*0) + 0.4) = tanh(0.7) = 0.6043677771171636
+  //          h = 0.5*n = 0.3021838885585818
+  //   t = 1: r = sigmoid(0.5 + 0.1h) = 0.6295340462603146
+  //          z = sigmoid(-0.5 + 0.2h) = 0.391845049558682
+  //          n = tanh(1 + 0.3 - 0.3*(r*h) + 0.4) = 0.9278809828663789
+  //          h = (1 - z)*n + z*0.3021838885585818 = 0.6827046739386167
+  const Params params{{{{0.5, -0.5, 1.0}, {0.1, 0.2, -0.3}, {0.1, 0.2, 0.3}, {-0.1, -0.2, 0.4}}}};
+  const ForwardResult r =
+      forward(scalar_config(Cell::gru_rb), params, scalar_problem({0.0, 1.0}, 0.0));
+  ASSERT_EQ(r.output.size(), 2u);
+  EXPECT_NEAR(r.output[0], 0.3021838885585818, kHandTolerance);
+  EXPECT_NEAR(r.output[1], 0.6827046739386167, kHandTolerance);
+  EXPECT_EQ(r.hn[0], r.output[1]);
+}
+
+TEST(ReferenceHandComputed, LstmWithPeepholes) {
+  // The LSTM's weights above with zero biases and peepholes (p_i, p_f, p_o) = (0.3, -0.2,
+  // 0.5) (ONNX: i and f see p*c_prev, o sees p*c); x = (0, 1); h0 = 0; c0 = 1.
+  //   t = 0: i = sigmoid(0.3*1) = 0.574442516811659, f = sigmoid(-0.2) = 0.45016600268752216
+  //          g = 0, c = f = 0.45016600268752216, o = sigmoid(0.5c) = 0.5560343803639279
+  //          h = o*tanh(c) = 0.23466621999123116
+  //   t = 1: i = sigmoid(0.5 + 0.1h + 0.3c) = 0.6589270447141249
+  //          f = sigmoid(-0.5 + 0.2h - 0.2c) = 0.36746674848486577
+  //          g = tanh(1 - 0.3h) = 0.7304074110790086
+  //          c = f*c + i*g = 0.6467062341055992, o = sigmoid(0.25 + 0.4h + 0.5c) = 0.660880302970976
+  //          h = o*tanh(c) = 0.37633726382871374
+  Config config = scalar_config(Cell::lstm);
+  config.peepholes = true;
+  Params params{{{{0.5, -0.5, 1.0, 0.25}, {0.1, 0.2, -0.3, 0.4}, {0, 0, 0, 0}, {0, 0, 0, 0}}}};
+  params.layers[0].w_ph = {0.3, -0.2, 0.5};
+  const ForwardResult r = forward(config, params, scalar_problem({0.0, 1.0}, 0.0, {1.0}));
+  ASSERT_EQ(r.output.size(), 2u);
+  EXPECT_NEAR(r.output[0], 0.23466621999123116, kHandTolerance);
+  EXPECT_NEAR(r.output[1], 0.37633726382871374, kHandTolerance);
+  EXPECT_NEAR(r.cn[0], 0.6467062341055992, kHandTolerance);
+}
+
+TEST(ReferenceHandComputed, LstmWithProjection) {
+  // H = 2, P = 1, I = 1, zero biases; rows i0 i1 f0 f1 g0 g1 o0 o1:
+  //   w_ih = (0.5, -0.4, -0.5, 0.3, 1, -1, 0.25, 0.6), w_hh = (0.1, -0.2, 0.2, 0.3, -0.3,
+  //   0.5, 0.4, -0.1) ([8, P]), w_hr = (0.7, -0.9) ([P, H]); x = (1, -2); h0 = c0 = 0.
+  // Per unit j: c_j = f_j c_j + i_j g_j, m_j = o_j tanh(c_j); then h = w_hr . m.
+  //   t = 0: c = (0.47406138896346633, -0.3056371327712901)
+  //          m = (0.24818686717764854, -0.19141310795596106), h = 0.34600260418471895
+  //   t = 1: c = (0.08520267802077386, 0.5420474218141078)
+  //          m = (0.034897476304549584, 0.11145723245367793), h = -0.07588327579512544
+  Config config{Cell::lstm, 1, 2, 1, false};
+  config.proj_size = 1;
+  Params params{{{{0.5, -0.4, -0.5, 0.3, 1.0, -1.0, 0.25, 0.6},
+                  {0.1, -0.2, 0.2, 0.3, -0.3, 0.5, 0.4, -0.1},
+                  std::vector<double>(8, 0.0),
+                  std::vector<double>(8, 0.0),
+                  {0.7, -0.9}}}};
+  Problem problem = scalar_problem({1.0, -2.0}, 0.0, {0.0, 0.0});
+  const ForwardResult r = forward(config, params, problem);
+  ASSERT_EQ(r.output.size(), 2u);
+  EXPECT_NEAR(r.output[0], 0.34600260418471895, kHandTolerance);
+  EXPECT_NEAR(r.output[1], -0.07588327579512544, kHandTolerance);
+  ASSERT_EQ(r.cn.size(), 2u);
+  EXPECT_NEAR(r.cn[0], 0.08520267802077386, kHandTolerance);
+  EXPECT_NEAR(r.cn[1], 0.5420474218141078, kHandTolerance);
+}
+
+TEST(ReferenceHandComputed, ReverseOnlyWalksBackward) {
+  // The RNN-tanh weights above on x = (-2, 1): walking t = 1, 0 gives h(t=1) = tanh(0.5) and
+  // h(t=0) = tanh(-1.1621171572600097) (the forward walk of x = (1, -2), reversed).
+  Config config = scalar_config(Cell::rnn_tanh);
+  config.reverse = true;
+  const Params params{{{{0.5}, {-1.0}, {0.1}, {0.2}}}};
+  const ForwardResult r = forward(config, params, scalar_problem({-2.0, 1.0}, 0.3));
+  ASSERT_EQ(r.output.size(), 2u);
+  EXPECT_NEAR(r.output[1], 0.46211715726000974, kHandTolerance);
+  EXPECT_NEAR(r.output[0], -0.8217286508535941, kHandTolerance);
+  EXPECT_EQ(r.hn[0], r.output[0]);
+}
+
 TEST(ReferenceHandComputed, GateCounts) {
   EXPECT_EQ(gates(Cell::rnn_tanh), 1);
   EXPECT_EQ(gates(Cell::rnn_relu), 1);
   EXPECT_EQ(gates(Cell::lstm), 4);
   EXPECT_EQ(gates(Cell::gru), 3);
+  EXPECT_EQ(gates(Cell::gru_rb), 3);
 }
 
 // ---------------------------------------------------------------- padding and wiring

@@ -2,11 +2,45 @@
 
 #include <algorithm>
 
+#include "cells/cell_table.h"
+
 namespace rnnwave::testing {
 
+ModelSpec Case::spec() const {
+  ModelSpec spec{cell, input_size, hidden_size, layers, bidirectional};
+  spec.proj_size = projection ? hidden_size - 1 : 0;
+  spec.peepholes = peepholes;
+  spec.reverse = reverse;
+  return spec;
+}
+
+std::vector<CellVariant> all_cell_variants() {
+  std::vector<CellVariant> variants;
+  for (CellKind cell : kAllCellKinds) variants.push_back({cell});
+  variants.push_back({CellKind::lstm, true, false});
+  variants.push_back({CellKind::lstm, false, true});
+  return variants;
+}
+
+std::string variant_name(const CellVariant& v) {
+  return std::string(to_string(v.cell)) + (v.projection ? "_proj" : "") + (v.peepholes ? "_peep" : "");
+}
+
+Case case_of(const CellVariant& v) {
+  Case c;
+  c.cell = v.cell;
+  c.projection = v.projection;
+  c.peepholes = v.peepholes;
+  return c;
+}
+
+bool splits_by_units(const CellVariant& v) {
+  return cells::cell_definition(case_of(v).spec()).splits_by_units();
+}
+
 std::string case_name(const Case& c) {
-  std::string name = std::string(to_string(c.cell)) + "_l" + std::to_string(c.layers);
-  name += c.bidirectional ? "_bi" : "_uni";
+  std::string name = variant_name({c.cell, c.projection, c.peepholes}) + "_l" + std::to_string(c.layers);
+  name += c.bidirectional ? "_bi" : (c.reverse ? "_rev" : "_uni");
   name += c.with_h0 ? "_h0" : "_zero";
   name += c.variable_lengths ? "_varlen" : "_fixed";
   return name;
@@ -14,15 +48,18 @@ std::string case_name(const Case& c) {
 
 std::vector<Case> all_cases(std::vector<int64_t> layers) {
   std::vector<Case> cases;
-  for (CellKind cell : kAllCellKinds) {
+  for (const CellVariant& variant : all_cell_variants()) {
     for (int64_t l : layers) {
-      for (bool bi : {false, true}) {
+      for (int directions : {0, 1, 2}) {
         for (bool h0 : {false, true}) {
           for (bool varlen : {false, true}) {
             Case c;
-            c.cell = cell;
+            c.cell = variant.cell;
+            c.projection = variant.projection;
+            c.peepholes = variant.peepholes;
             c.layers = l;
-            c.bidirectional = bi;
+            c.bidirectional = directions == 1;
+            c.reverse = directions == 2;
             c.with_h0 = h0;
             c.variable_lengths = varlen;
             cases.push_back(c);
@@ -43,17 +80,17 @@ Problem<T> make_problem(const Case& c, uint64_t seed) {
     for (T& x : v) x = static_cast<T>(uniform(gen));
   };
   Problem<T> p;
-  p.spec = ModelSpec{c.cell, c.input_size, c.hidden_size, c.layers, c.bidirectional};
+  p.spec = c.spec();
   p.steps = c.steps;
   p.batch = c.batch;
   fill(p.input, p.steps * p.batch * c.input_size);
   if (c.with_h0) {
     fill(p.h0, p.state_size());
-    if (c.cell == CellKind::lstm) fill(p.c0, p.state_size());
+    fill(p.c0, p.cell_state_size());
   }
   fill(p.grad_output, p.output_size());
   fill(p.grad_hn, p.state_size());
-  if (c.cell == CellKind::lstm) fill(p.grad_cn, p.state_size());
+  fill(p.grad_cn, p.cell_state_size());
   if (c.variable_lengths) {
     p.lengths.resize(static_cast<size_t>(p.batch));
     for (int64_t n = 0; n < p.batch; ++n) p.lengths[n] = 1 + (n * 7 + 2) % p.steps;
@@ -67,7 +104,7 @@ template <class T>
 ForwardArgs<T> forward_args(const Problem<T>& p, ForwardOut<T>& out) {
   out.output.assign(static_cast<size_t>(p.output_size()), T(0));
   out.hn.assign(static_cast<size_t>(p.state_size()), T(0));
-  if (p.spec.cell == CellKind::lstm) out.cn.assign(static_cast<size_t>(p.state_size()), T(0));
+  out.cn.assign(static_cast<size_t>(p.cell_state_size()), T(0));
   ForwardArgs<T> a;
   a.steps = p.steps;
   a.batch = p.batch;
@@ -94,7 +131,7 @@ Grads<T> run_backward(const BasicRnn<T>& rnn, const Problem<T>& p, ForwardOut<T>
   Grads<T> g(p.spec);
   g.input.assign(p.input.size(), T(0));
   g.h0.assign(static_cast<size_t>(p.state_size()), T(0));
-  if (p.spec.cell == CellKind::lstm) g.c0.assign(static_cast<size_t>(p.state_size()), T(0));
+  g.c0.assign(static_cast<size_t>(p.cell_state_size()), T(0));
   BackwardArgs<T> b;
   b.grad_output = p.grad_output;
   b.grad_hn = p.grad_hn;

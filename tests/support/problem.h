@@ -18,12 +18,33 @@ struct Case {
   bool with_h0 = false;
   bool variable_lengths = false;
   int64_t input_size = 3, hidden_size = 3, steps = 4, batch = 3;
+  bool projection = false;  // proj_size = hidden_size - 1
+  bool peepholes = false;
+  bool reverse = false;     // one direction walking backward
+
+  ModelSpec spec() const;
 };
 
-/// "lstm_l2_bi_h0_varlen" — for test names.
+/// A cell kind and variant: every definition of the engine's table is one of these (a
+/// test checks it), so tests that iterate them cover every cell.
+struct CellVariant {
+  CellKind cell;
+  bool projection = false;
+  bool peepholes = false;
+};
+std::vector<CellVariant> all_cell_variants();
+/// "lstm", "lstm_proj", "lstm_peep"
+std::string variant_name(const CellVariant& v);
+/// A case of that variant (its other fields the defaults).
+Case case_of(const CellVariant& v);
+/// Whether the variant's steps can be split by hidden units (see cells/cell_def.h).
+bool splits_by_units(const CellVariant& v);
+
+/// "lstm_l2_bi_h0_varlen", "lstm_proj_l1_rev_zero_fixed" — for test names.
 std::string case_name(const Case& c);
 
-/// Every cell x layers {1,2,3} x {uni,bi} x {h0 or not} x {equal, variable lengths}.
+/// Every cell variant x layers x {uni, bi, reverse} x {h0 or not} x {equal, variable
+/// lengths}.
 std::vector<Case> all_cases(std::vector<int64_t> layers = {1, 2, 3});
 
 template <class T>
@@ -33,8 +54,12 @@ struct Problem {
   std::vector<T> input, h0, c0, grad_output, grad_hn, grad_cn;
   std::vector<int64_t> lengths;
 
-  int64_t state_size() const { return spec.layers * spec.directions() * batch * spec.hidden_size; }
-  int64_t output_size() const { return steps * batch * spec.directions() * spec.hidden_size; }
+  /// Elements of h0 / h_n [L*D, N, Hs] and of c0 / c_n [L*D, N, H] (0 without c).
+  int64_t state_size() const { return spec.layers * spec.directions() * batch * spec.output_size(); }
+  int64_t cell_state_size() const {
+    return has_cell_state(spec.cell) ? spec.layers * spec.directions() * batch * spec.hidden_size : 0;
+  }
+  int64_t output_size() const { return steps * batch * spec.directions() * spec.output_size(); }
 };
 
 /// Values uniform in [-1, 1); variable lengths are in [1, T], unsorted, and include T.

@@ -39,7 +39,8 @@ def parameter_names(case):
     names = []
     for layer in range(case["layers"]):
         for suffix in (("", "_reverse") if case["bidirectional"] else ("",)):
-            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + \
+                    (("weight_hr",) if case.get("proj_size", 0) else ()):
                 names.append(f"{kind}_l{layer}{suffix}")
     return names
 
@@ -95,7 +96,8 @@ def run_case(binary, directory, exec_flags, tolerance):
     lstm = cell == "lstm"
     L, D = case["layers"], 2 if case["bidirectional"] else 1
     T, N, I, H = case["steps"], case["batch"], case["input_size"], case["hidden_size"]
-    state, out_shape = (L * D, N, H), (T, N, D * H)
+    P = case.get("proj_size", 0)
+    state, cell_state, out_shape = (L * D, N, P or H), (L * D, N, H), (T, N, D * (P or H))
     names = parameter_names(case)
     problems = check_raw_savez(os.path.join(directory, "weights.npz"), names)
     worst = {"forward": (0.0, "-"), "gradient": (0.0, "-")}
@@ -118,7 +120,8 @@ def run_case(binary, directory, exec_flags, tolerance):
         return os.path.join(directory, key + ".npy")
 
     model = ["--cell", cell, "--input-size", str(I), "--hidden-size", str(H),
-             "--layers", str(L)] + (["--bidirectional"] if case["bidirectional"] else [])
+             "--layers", str(L)] + (["--bidirectional"] if case["bidirectional"] else []) + \
+        (["--proj-size", str(P)] if P else [])
     inputs = ["--weights", os.path.join(directory, "weights.npz"), "--input", case_file("input")]
     for key in ("lengths", "h0", "c0"):
         if files[key]:
@@ -140,7 +143,7 @@ def run_case(binary, directory, exec_flags, tolerance):
         compare("forward", "output", y, np.load(case_file("output")), out_shape)
         compare("forward", "hn", hn, np.load(case_file("hn")), state)
         if lstm:
-            compare("forward", "cn", cn, np.load(case_file("cn")), state)
+            compare("forward", "cn", cn, np.load(case_file("cn")), cell_state)
 
         expected_keys = {"input", "h0"} | ({"c0"} if lstm else set()) | set(names)
         with np.load(grads) as ours, np.load(os.path.join(directory, "grads.npz")) as torch:
@@ -150,7 +153,7 @@ def run_case(binary, directory, exec_flags, tolerance):
                                 f"unexpected {sorted(keys - expected_keys)}")
             if set(torch.files) != expected_keys:
                 problems.append(f"{name}: the case's grads.npz has keys {sorted(torch.files)}")
-            shapes = {"input": (T, N, I), "h0": state, "c0": state}
+            shapes = {"input": (T, N, I), "h0": state, "c0": cell_state}
             for key in sorted(keys & expected_keys & set(torch.files)):
                 shape = shapes.get(key, torch[key].shape)
                 compare("gradient", "grad " + key, ours[key], torch[key], shape)

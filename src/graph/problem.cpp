@@ -1,0 +1,171 @@
+#include "graph/problem.h"
+
+#include <omp.h>
+
+#include "cells/cell_table.h"
+#include "common/memory_limits.h"
+#include "common/strings.h"
+
+namespace rnnwave {
+namespace {
+
+/// Lays out consecutive regions in one buffer: each region starts where the previous one
+/// ends, rounded up to a cache line.
+class Regions {
+ public:
+  explicit Regions(std::string_view what) : what_(what) {}
+  /// Reserves a region of the product of `extents` elements and returns its offset.
+  int64_t add(std::initializer_list<int64_t> extents) {
+    int64_t count = 1;
+    for (int64_t e : extents) count = checked_mul(count, e, what_);
+    const int64_t offset = end_;
+    constexpr int64_t kLine = 16;  // elements; 64 bytes for float
+    if (__builtin_add_overflow(end_, (count + kLine - 1) / kLine * kLine, &end_)) {
+      fail(what_, ": size overflows");
+    }
+    return offset;
+  }
+  int64_t size() const { return end_; }
+
+ private:
+  std::string_view what_;
+  int64_t end_ = 0;
+};
+
+WorkspaceLayout layout_of(const ProblemDesc& p) {
+  const int64_t L = p.L, D = p.D, T = p.T, N = p.N;
+  WorkspaceLayout layout;
+  Regions forward("forward workspace");
+  layout.input = forward.add({p.copies_input() ? T : 0, N, p.I});
+  layout.state[0] = forward.add({L, T + 2, N, p.ld_h()});
+  for (int64_t k = 1; k < p.states; ++k) {
+    layout.state[k] = forward.add({L * D, T + 2, N, p.state_width[k]});
+  }
+  layout.gates = forward.add({L, D, T, N, p.GH()});
+  for (int64_t b = 0; b < p.buffers; ++b) {
+    const bool step = p.cell->buffers[b].life == cells::Life::step;
+    layout.buffer[b] = forward.add({L * D, step ? T : 1, N, p.buffer_width[b]});
+  }
+  layout.dropped = forward.add({p.dropout ? L - 1 : 0, T, N, p.ld_h()});
+  layout.forward_size = forward.size();
+  if (p.training) {
+    Regions backward("backward workspace");
+    layout.dh_above = backward.add({L, T, N, p.ld_h()});
+    for (int64_t k = 0; k < p.states; ++k) {
+      layout.grad_state[k] = backward.add({L * D, T + 2, N, p.state_width[k]});
+    }
+    layout.grad_input = backward.add({p.identity_order ? 0 : T, N, p.I});
+    layout.backward_size = backward.size();
+  }
+  return layout;
+}
+
+/// Independent chains the graph offers per layer without splitting the batch: the two
+/// directions, and for a one-direction stack the wavefront across layers.
+int64_t natural_parallelism(const ProblemDesc& p) {
+  return p.D == 2 ? 2 : std::min<int64_t>(p.L, p.T);
+}
+
+int64_t default_splits(const ProblemDesc& p, int threads) {
+  if (threads <= 1) return 1;
+  // One chain per thread, but sub-batches of at least 8 rows: every sub-batch re-reads
+  // the recurrent weights at every step, and below 8 rows that costs more than it gains.
+  const int64_t wanted = (threads + natural_parallelism(p) - 1) / natural_parallelism(p);
+  return std::clamp<int64_t>(std::min(wanted, p.N / 8), 1, p.N);
+}
+
+int64_t default_hidden_splits(const ProblemDesc& p, int threads, int64_t splits) {
+  // Only when neither the graph nor the batch gives every thread a chain, and only for
+  // steps whose recurrent product is large enough (64K multiply-adds per part) to pay
+  // for the synchronisation of the parts at every step.
+  const int64_t chains = natural_parallelism(p) * splits;
+  if (chains >= threads) return 1;
+  const int64_t wanted = (threads + chains - 1) / chains;
+  const int64_t by_work = p.N * p.G * p.H * p.H / (int64_t{1} << 16);
+  return std::clamp<int64_t>(std::min(wanted, by_work), 1, p.H / 16 > 0 ? p.H / 16 : 1);
+}
+
+int64_t default_step_block(const ProblemDesc& p) {
+  // About 64 rows per projection GEMM; at most 16 steps so the next layer starts early.
+  return std::clamp<int64_t>((64 + p.N - 1) / p.N, 1, 16);
+}
+
+}  // namespace
+
+int resolve_threads(const ExecOptions& options) {
+  // Far more threads than cores only adds contention; a typo like 10000 should not
+  // start ten thousand threads.
+  constexpr int kMaxThreads = 1024;
+  if (options.threads < 0 || options.threads > kMaxThreads) {
+    fail("threads must be in [0, ", kMaxThreads, "] (0 = all cores), got ", options.threads);
+  }
+  return options.threads == 0 ? omp_get_num_procs() : options.threads;
+}
+
+int64_t weight_grad_block(int64_t steps, int64_t batch) {
+  // Enough rows (steps x batch) for an efficient GEMM, few enough steps that the
+  // weight gradients of a layer can start long before its backward pass ends.
+  const int64_t block = std::clamp<int64_t>((128 + batch - 1) / batch, 1, 32);
+  return std::min(block, steps);
+}
+
+Plan choose_plan(const ProblemDesc& p, const ExecOptions& options) {
+  if (options.step_block < 0) fail("step_block must be >= 0 (0 = automatic), got ", options.step_block);
+  if (options.batch_splits < 0) {
+    fail("batch_splits must be >= 0 (0 = automatic), got ", options.batch_splits);
+  }
+  if (options.hidden_splits < 0) {
+    fail("hidden_splits must be >= 0 (0 = automatic), got ", options.hidden_splits);
+  }
+  Plan plan;
+  plan.schedule = options.schedule;
+  plan.threads = options.schedule == Schedule::sequential ? 1 : resolve_threads(options);
+  plan.weight_block = weight_grad_block(p.T, p.N);
+  if (options.schedule == Schedule::layerwise) {
+    // Whole layers: one projection over all steps, each step over all rows.
+    plan.step_block = p.T;
+    return plan;
+  }
+  plan.step_block = std::min(options.step_block > 0 ? options.step_block : default_step_block(p), p.T);
+  // A requested split count is capped at the batch: the last batch of an epoch may be
+  // smaller than the others.
+  plan.batch_splits = options.batch_splits > 0 ? std::min(options.batch_splits, p.N)
+                                               : default_splits(p, plan.threads);
+  // Parts of at least one panel (16 units); none for a cell whose step needs all its
+  // units between two products.
+  const int64_t panels = (p.H + 15) / 16;
+  const int64_t parts = options.hidden_splits > 0
+                            ? options.hidden_splits
+                            : default_hidden_splits(p, plan.threads, plan.batch_splits);
+  plan.hidden_splits = p.cell->splits_by_units() ? std::clamp<int64_t>(parts, 1, panels) : 1;
+  return plan;
+}
+
+ProblemDesc describe_problem(const ModelSpec& spec, int64_t steps, int64_t batch, bool training,
+                             bool dropout, bool identity_order, const ExecOptions& options) {
+  ProblemDesc p;
+  p.spec = spec;
+  p.cell = &cells::cell_definition(spec);
+  p.L = spec.layers;
+  p.D = spec.directions();
+  p.I = spec.input_size;
+  p.H = spec.hidden_size;
+  p.G = p.cell->gates;
+  p.Hs = spec.output_size();
+  p.reverse_only = spec.reverse;
+  const cells::Dims dims = p.dims(0);
+  p.states = static_cast<int64_t>(p.cell->states.size());
+  for (int64_t k = 0; k < p.states; ++k) p.state_width[k] = p.cell->states[k].width.of(dims);
+  p.buffers = static_cast<int64_t>(p.cell->buffers.size());
+  for (int64_t b = 0; b < p.buffers; ++b) p.buffer_width[b] = p.cell->buffers[b].width.of(dims);
+  p.T = steps;
+  p.N = batch;
+  p.training = training;
+  p.dropout = training && dropout;
+  p.identity_order = identity_order;
+  p.plan = choose_plan(p, options);
+  p.layout = layout_of(p);
+  return p;
+}
+
+}  // namespace rnnwave

@@ -1,0 +1,103 @@
+// The one descriptor of a pass (like oneDNN's rnn_conf_t): the sizes of the model and the
+// call, the cell definition, the plan (how the pass is cut into tasks) and the layout of
+// the workspace, computed once per call, before any work. Every part of the engine reads
+// its sizes here.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+#include "cells/cell_def.h"
+#include "rnnwave/model.h"
+#include "rnnwave/rnn.h"
+#include "rnnwave/schedule.h"
+
+namespace rnnwave {
+
+/// Element offsets of the regions of a pass's two buffers (see workspace.h for what each
+/// holds and why).
+struct WorkspaceLayout {
+  // Forward buffer.
+  int64_t input = 0;                                 // [T, N, I], when the input is copied
+  std::array<int64_t, cells::kMaxStates> state{};    // h: [L, T+2, N, D*Hs]; others [L*D, T+2, N, w]
+  int64_t gates = 0;                                 // [L, D, T, N, G*H]
+  std::array<int64_t, cells::kMaxBuffers> buffer{};  // step: [L*D, T, N, w]; scratch: [L*D, N, w]
+  int64_t dropped = 0;                               // [L-1, T, N, D*Hs], with dropout
+  int64_t forward_size = 0;
+  // Backward buffer.
+  int64_t dh_above = 0;                                  // [L, T, N, D*Hs]
+  std::array<int64_t, cells::kMaxStates> grad_state{};  // [L*D, T+2, N, w]
+  int64_t grad_input = 0;                                // [T, N, I], when rows are reordered
+  int64_t backward_size = 0;
+};
+
+struct ProblemDesc {
+  // The model (glossary of model.h).
+  ModelSpec spec;
+  const cells::CellDef* cell = nullptr;
+  int64_t L = 0, D = 0, I = 0, H = 0, G = 0;
+  int64_t Hs = 0;             // width of h (P with a projection, else H)
+  bool reverse_only = false;  // one direction, walking t = T-1 .. 0
+  int64_t states = 0, buffers = 0;
+  std::array<int64_t, cells::kMaxStates> state_width{};
+  std::array<int64_t, cells::kMaxBuffers> buffer_width{};
+  // The call.
+  int64_t T = 0, N = 0;
+  bool training = false;        // a training forward: the input is kept for backward
+  bool dropout = false;         // inter-layer dropout masks (training only)
+  bool identity_order = true;   // rows already sorted by length: caller buffers as they are
+  // The plan.
+  Plan plan;
+  // The layout.
+  WorkspaceLayout layout;
+
+  int64_t GH() const { return G * H; }
+  int64_t ld_h() const { return D * Hs; }  // row stride of a layer's output
+  int64_t layer_input_size(int64_t l) const { return l == 0 ? I : D * Hs; }
+  cells::Dims dims(int64_t l) const { return {H, Hs, layer_input_size(l)}; }
+  bool copies_input() const { return training || !identity_order; }
+  /// Whether direction d walks backward in time (t = T-1 .. 0).
+  bool walks_back(int64_t d) const { return reverse_only || d == 1; }
+  /// Sub-batch s owns rows [split_row(s), split_row(s+1)).
+  int64_t split_row(int64_t s) const { return s * N / plan.batch_splits; }
+  /// Part p of a step computes hidden units [unit_bound(p), unit_bound(p+1)): multiples of
+  /// the kernels' 16-column panels inside.
+  int64_t unit_bound(int64_t p) const {
+    const int64_t panels = (H + 15) / 16;
+    return std::min(H, p * panels / plan.hidden_splits * 16);
+  }
+};
+
+/// The sizes of a forward pass of `spec` over T steps and N rows, with its plan and
+/// layout. `spec` must be valid (ModelSpec::validate).
+ProblemDesc describe_problem(const ModelSpec& spec, int64_t steps, int64_t batch, bool training,
+                             bool dropout, bool identity_order, const ExecOptions& options);
+
+/// The plan of a pass of `desc`'s sizes under `options`: the schedule's threads, step
+/// block, batch splits, hidden splits and weight-gradient block. Validates the options.
+Plan choose_plan(const ProblemDesc& desc, const ExecOptions& options);
+
+/// Threads a pass may use: options.threads, or every available core if 0.
+int resolve_threads(const ExecOptions& options);
+
+/// Steps per weight_grad block. It fixes the order in which weight gradients are summed,
+/// so it depends on the problem only (never on threads or schedule): every schedule and
+/// thread count then produces the same bits.
+int64_t weight_grad_block(int64_t steps, int64_t batch);
+
+/// Calls f(t0, t1) for the weight_grad blocks of a direction in the order their gradients
+/// become available during the backward pass (descending steps for a direction that walks
+/// forward in time, ascending for one that walks backward). Every schedule sums the
+/// blocks in this order.
+template <class F>
+void for_each_weight_grad_block(int64_t steps, int64_t batch, bool walks_back, F&& f) {
+  const int64_t block = weight_grad_block(steps, batch);
+  const int64_t count = (steps + block - 1) / block;
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t b = walks_back ? k : count - 1 - k;
+    f(b * block, std::min(steps, (b + 1) * block));
+  }
+}
+
+}  // namespace rnnwave
