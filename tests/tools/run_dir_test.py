@@ -302,6 +302,23 @@ class RunDirTest(unittest.TestCase):
             with self.subTest(command=command):
                 self.assert_refused(args, [f"'{entry}'", "negative"], command=command)
 
+    # ---- 3. memory: what is available, for the whole training state --------------------
+
+    def test_training_state_beyond_available_memory_is_refused_at_once(self):
+        # A 1-layer LSTM whose parameters alone take 40% of the memory available: the
+        # parameter check of the model passes, the training state (values, gradients, a
+        # packed copy, Adam's two buffers: 5x) cannot fit.
+        with open("/proc/meminfo") as f:
+            available = next(int(line.split()[1]) * 1024 for line in f
+                             if line.startswith("MemAvailable:"))
+        hidden = int(np.sqrt(0.4 * available / 16))
+        out = os.path.join(self.root, "too-big")
+        start = time.monotonic()
+        self.assert_refused([*synthetic(hidden_size=hidden, cell="lstm"), "--out", out],
+                            [f"h{hidden}", "of memory is available", "MemAvailable"])
+        self.assertLess(time.monotonic() - start, 10)
+        self.assertFalse(os.path.exists(out))
+
     # ---- 13. messages -------------------------------------------------------------------
 
     def test_flags_that_do_not_apply_to_the_task_are_refused(self):
