@@ -1,5 +1,6 @@
 // Reading a mono WAV file: the bytes are read once, the RIFF layout is checked for
-// truncation (which libsndfile tolerates silently), then libsndfile decodes from memory.
+// truncation (which libsndfile tolerates silently), then libsndfile decodes from memory
+// a canonical file made of the format and data chunks alone.
 #include <sndfile.h>
 
 #include <algorithm>
@@ -24,21 +25,23 @@ uint16_t le16(const std::byte* p) {
   return static_cast<uint16_t>(static_cast<uint16_t>(p[0]) | static_cast<uint16_t>(p[1]) << 8);
 }
 
-/// Checks the RIFF layout and returns how many leading bytes libsndfile is to see: the
-/// file up to the end of its data chunk. Throws unless the bytes are a RIFF/WAVE file
-/// whose chunks up to the data chunk each lie wholly inside the file, whose format chunk
-/// comes first and declares at least one channel and a rate above 0, and whose data chunk
-/// is complete. Only WAV reaches libsndfile (which would also decode AIFF, FLAC, Ogg, ...
-/// from hostile bytes), and none of its chunk-walking code sees a chunk size that points
-/// past the end (one such chunk after the data made it loop for minutes) or what follows
-/// the data. libsndfile would also read a truncated file as a shorter recording without
-/// complaint, and calls a rate of 0 "SF_INFO struct incomplete".
-size_t check_riff_layout(std::span<const std::byte> bytes, std::string_view what) {
+/// Where the two chunks libsndfile needs lie in a WAV file's bytes.
+struct RiffChunks {
+  std::span<const std::byte> format;  // the "fmt " chunk, its 8-byte header included
+  std::span<const std::byte> data;    // the "data" chunk, its 8-byte header included
+};
+
+/// Checks the RIFF layout and finds the format and data chunks. Throws unless the bytes
+/// are a RIFF/WAVE file whose chunks up to the data chunk each lie wholly inside the file,
+/// whose format chunk comes first and declares at least one channel and a rate above 0,
+/// and whose data chunk is complete. libsndfile would also read a truncated file as a
+/// shorter recording without complaint, and calls a rate of 0 "SF_INFO struct incomplete".
+RiffChunks find_riff_chunks(std::span<const std::byte> bytes, std::string_view what) {
   if (bytes.size() < 12 || std::memcmp(bytes.data(), "RIFF", 4) != 0 ||
       std::memcmp(bytes.data() + 8, "WAVE", 4) != 0) {
     fail("cannot decode ", what, " as a WAV file (", bytes.size(), " bytes): no RIFF/WAVE header");
   }
-  bool have_format = false;
+  RiffChunks chunks;
   size_t offset = 12;
   while (offset + 8 <= bytes.size()) {
     const std::string_view id(reinterpret_cast<const char*>(bytes.data() + offset), 4);
@@ -50,20 +53,21 @@ size_t check_riff_layout(std::span<const std::byte> bytes, std::string_view what
         fail("WAV file ", what, " is truncated: its data chunk declares ", size,
              " bytes but the file holds ", available);
       }
-      if (!have_format) fail("WAV file ", what, " is corrupt: its data chunk comes before a format chunk");
-      return static_cast<size_t>(std::min<uint64_t>(bytes.size(), offset + 8 + size + (size & 1)));
+      if (chunks.format.empty()) fail("WAV file ", what, " is corrupt: its data chunk comes before a format chunk");
+      chunks.data = bytes.subspan(offset, static_cast<size_t>(8 + size));
+      return chunks;
     }
     if (size > available) {
       fail("WAV file ", what, " is corrupt or truncated: its ", quote_for_message(id), " chunk at byte ",
            offset, " declares ", size, " bytes but ", available, " follow");
     }
-    if (id == "fmt ") {
+    if (id == "fmt " && chunks.format.empty()) {
       if (size < 8) fail("WAV file ", what, " is corrupt: its format chunk has ", size, " bytes");
       const uint16_t channels = le16(body + 2);
       const uint32_t rate = le32(body + 4);
       if (channels == 0) fail("WAV file ", what, " declares 0 channels");
       if (rate == 0) fail("WAV file ", what, " declares a sample rate of 0 Hz");
-      have_format = true;
+      chunks.format = bytes.subspan(offset, static_cast<size_t>(8 + size));
     }
     offset += 8 + size + (size & 1);
   }
@@ -71,19 +75,60 @@ size_t check_riff_layout(std::span<const std::byte> bytes, std::string_view what
        " bytes");
 }
 
-/// libsndfile's virtual I/O over a byte buffer.
+void append_text(std::vector<std::byte>& out, std::string_view text) {
+  for (const char c : text) out.push_back(static_cast<std::byte>(c));
+}
+
+/// The file libsndfile is shown: a RIFF/WAVE header, the format chunk and the data chunk,
+/// nothing else. Only WAV reaches libsndfile (which would also decode AIFF, FLAC, Ogg, ...
+/// from hostile bytes), and none of its metadata parsers (LIST, INFO, cue, smpl, ...) see
+/// hostile bytes: twice fuzz_wav found such a chunk that made it loop for minutes (a size
+/// pointing past the end after the data, a LIST sub-chunk of negative size before it).
+/// The header and format chunk are copied (a few dozen bytes); the samples are not.
+struct CanonicalWav {
+  std::vector<std::byte> head;
+  std::span<const std::byte> data;
+
+  explicit CanonicalWav(const RiffChunks& chunks) : data(chunks.data) {
+    const size_t padded_format = chunks.format.size() + (chunks.format.size() & 1);
+    // data.size() <= 8 + 0xffffffff and the format chunk lies in the file: no overflow
+    // of a 64-bit size, but the RIFF field holds 32 bits (libsndfile accepts a short one).
+    const uint64_t riff_size = std::min<uint64_t>(4 + padded_format + data.size(), 0xffffffffu);
+    append_text(head, "RIFF");
+    for (int i = 0; i < 4; ++i) head.push_back(static_cast<std::byte>((riff_size >> (8 * i)) & 0xff));
+    append_text(head, "WAVE");
+    head.insert(head.end(), chunks.format.begin(), chunks.format.end());
+    head.resize(12 + padded_format, std::byte{0});
+  }
+
+  size_t size() const { return head.size() + data.size(); }
+
+  /// Copies count bytes from position on, where the head and the data follow each other.
+  void copy(size_t position, size_t count, std::byte* out) const {
+    if (position < head.size()) {
+      const size_t n = std::min(count, head.size() - position);
+      std::memcpy(out, head.data() + position, n);
+      out += n;
+      position += n;
+      count -= n;
+    }
+    if (count > 0) std::memcpy(out, data.data() + (position - head.size()), count);
+  }
+};
+
+/// libsndfile's virtual I/O over a CanonicalWav.
 struct MemoryFile {
-  std::span<const std::byte> bytes;
+  const CanonicalWav& wav;
   sf_count_t position = 0;
 };
 
 sf_count_t memory_length(void* user) {
-  return static_cast<sf_count_t>(static_cast<MemoryFile*>(user)->bytes.size());
+  return static_cast<sf_count_t>(static_cast<MemoryFile*>(user)->wav.size());
 }
 
 sf_count_t memory_seek(sf_count_t offset, int whence, void* user) {
   auto* file = static_cast<MemoryFile*>(user);
-  const auto size = static_cast<sf_count_t>(file->bytes.size());
+  const auto size = static_cast<sf_count_t>(file->wav.size());
   sf_count_t target = offset;
   if (whence == SEEK_CUR) target += file->position;
   if (whence == SEEK_END) target += size;
@@ -93,9 +138,9 @@ sf_count_t memory_seek(sf_count_t offset, int whence, void* user) {
 
 sf_count_t memory_read(void* out, sf_count_t count, void* user) {
   auto* file = static_cast<MemoryFile*>(user);
-  const auto size = static_cast<sf_count_t>(file->bytes.size());
+  const auto size = static_cast<sf_count_t>(file->wav.size());
   const sf_count_t n = std::clamp<sf_count_t>(size - file->position, 0, count);
-  if (n > 0) std::memcpy(out, file->bytes.data() + file->position, static_cast<size_t>(n));  // data() may be null
+  if (n > 0) file->wav.copy(static_cast<size_t>(file->position), static_cast<size_t>(n), static_cast<std::byte*>(out));
   file->position += n;
   return n;
 }
@@ -115,7 +160,8 @@ std::mutex& open_mutex() {
 
 std::vector<float> decode_wav(std::span<const std::byte> bytes, std::string_view name, int sample_rate) {
   const std::string what = quote_for_message(name, 200);
-  MemoryFile memory{bytes.first(check_riff_layout(bytes, what))};
+  const CanonicalWav wav(find_riff_chunks(bytes, what));
+  MemoryFile memory{wav};
   SF_VIRTUAL_IO io{memory_length, memory_seek, memory_read, memory_write, memory_tell};
   SF_INFO info{};
   SNDFILE* file = nullptr;

@@ -33,7 +33,7 @@ class Op {
   int64_t pending = 0;                ///< requests of the stage not yet complete
   Clock::time_point last_progress;
   bool computing = false;  ///< the progress thread is computing the next stage, unlocked
-  bool done = false;
+  bool done = false;       ///< complete and its on_done has returned: test() and wait() may return
 };
 
 namespace {
@@ -101,8 +101,8 @@ class MpiTransport final : public Transport {
     auto op = std::make_shared<Op>(std::move(spec));
     std::vector<Message> messages = compute_stage(*op);
     if (messages.empty()) {
-      op->done = true;
       notify_done(*op);
+      op->done = true;
       return op;
     }
     {
@@ -244,6 +244,10 @@ class MpiTransport final : public Transport {
     if (!g_aborting.exchange(true)) {
       std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
       std::fflush(stderr);
+      // The launcher forwards our stderr through a pipe and kills every rank on
+      // MPI_Abort; without a pause MPICH's hydra sometimes exits before it has read the
+      // line, and the user sees only "killed".
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     MPI_Abort(MPI_COMM_WORLD, 1);
     std::_Exit(1);
@@ -402,15 +406,18 @@ class MpiTransport final : public Transport {
         post_locked(op, next[i]);
         continue;
       }
-      op.done = true;
       finished.push_back(staged[i]);
       active_.erase(std::find(active_.begin(), active_.end(), staged[i]));
     }
     if (finished.empty()) return;
+    // An operation is done only once its on_done has returned: a caller's wait() or test()
+    // that returned earlier could let it read what on_done has not yet written, or end the
+    // life of what on_done captured.
     lock.unlock();
     for (const OpHandle& op : finished) notify_done(*op);
-    done_cv_.notify_all();
     lock.lock();
+    for (const OpHandle& op : finished) op->done = true;
+    done_cv_.notify_all();
   }
 
   WorldOptions options_;

@@ -132,5 +132,42 @@ TEST(DataWav, ChunkSizesPastTheEndNeitherHangNorPass) {
                           "junk.wav' is corrupt or truncated: its 'JUNK' chunk at byte 36 declares 1000000 bytes but 100 follow");
 }
 
+// Found by fuzz_wav: a LIST chunk before the format chunk whose sub-chunk declares a
+// negative size (0xfffffff8) made libsndfile's LIST parser loop. libsndfile now sees only
+// the format and data chunks, so the file is judged on them (here a format of 0 bits).
+TEST(DataWav, MetadataChunksNeverReachTheDecoder) {
+  TempDir dir;
+  const unsigned char found[] = {
+      0x52, 0x49, 0x46, 0x46, 0x38, 0xff, 0xf6, 0x00, 0x57, 0x41, 0x56, 0x45, 0x4c, 0x49, 0x53, 0x54,
+      0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x40, 0xf8, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x4c, 0x49, 0x53, 0x54, 0x00, 0x00, 0x00, 0x00, 0x66, 0x6d, 0x74, 0x20,
+      0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x46, 0x46, 0x38, 0x00, 0x00, 0x80, 0x3e, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x64, 0x61, 0x74, 0x61, 0x00, 0x00, 0x00, 0x00,
+  };
+  std::vector<std::byte> bytes(sizeof found);
+  std::memcpy(bytes.data(), found, sizeof found);
+  write_bytes(dir.file("list.wav"), bytes);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_ERROR_CONTAINING(load_wav(dir.file("list.wav"), 8000), "list.wav' as a WAV file (76 bytes)");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+
+  // The same samples with metadata chunks around them read as without.
+  const std::vector<int16_t> pcm = {7, -7, 300, -300};
+  std::vector<std::byte> plain = wav_bytes(1, 8000, pcm);
+  std::vector<std::byte> wrapped(plain.begin(), plain.begin() + 12);
+  append(wrapped, "LIST");
+  append_le(wrapped, 5, 4);
+  append(wrapped, "INFOx");
+  wrapped.push_back(std::byte{0});  // the pad byte after an odd-sized chunk
+  wrapped.insert(wrapped.end(), plain.begin() + 12, plain.end());
+  append(wrapped, "cue ");
+  append_le(wrapped, 0xfffffff0u, 4);
+  write_bytes(dir.file("wrapped.wav"), wrapped);
+  write_bytes(dir.file("plain.wav"), plain);
+  const std::vector<float> expected = load_wav(dir.file("plain.wav"), 8000);
+  ASSERT_EQ(expected.size(), pcm.size());
+  EXPECT_EQ(load_wav(dir.file("wrapped.wav"), 8000), expected);
+}
+
 }  // namespace
 }  // namespace rnnwave

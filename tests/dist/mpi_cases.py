@@ -79,8 +79,6 @@ def main():
 
     program_case = {"refuse-without-mpi": "world", "launcher-mismatch": "world"}.get(options.case, options.case)
     extra = list(options.args)
-    if options.case == "hang":
-        extra += ["--timeout", "1.5"]
     if options.case in ("throw", "die"):
         extra += ["--timeout", "60"]  # the job must end by the abort or the launcher, not by a deadline
     command = launch_command(options.launcher, options.np, options.program, [program_case] + extra)

@@ -270,12 +270,14 @@ int run_die(World& world) {
   return 0;
 }
 
-/// Rank 1 stops answering before it starts its bucket; rank 0's deadline ends the job.
+/// Rank 1 stops answering before it starts its bucket; rank 0's deadline for the bucket
+/// (1.5 s) ends the job. The handshake keeps the world's deadline: on a loaded machine
+/// rank 1 may start seconds after rank 0.
 int run_hang(World& world) {
   handshake(world, "--lr 0.1");
   ShardReducer<float> reducer(world, world.size(), {{"layer 0", 1000}});
   if (world.rank() == 1) std::this_thread::sleep_for(std::chrono::seconds(120));
-  reducer.start(0);
+  reducer.start(0, {}, Seconds(1.5));
   reducer.wait(0);
   return 0;
 }
