@@ -211,3 +211,20 @@ def test_eval_mode_and_no_grad_match_torch():
     assert not y.requires_grad
     for got, want, name in ((y, y_ref, "output"), (h, h_ref, "h_n"), (c, c_ref, "c_n")):
         assert_close(got, want, name)
+
+
+def test_bias_false_with_projection_matches_torch():
+    """bias=False keeps weight_hr: its parameters follow torch's order without the biases."""
+    torch.manual_seed(6)
+    ours, reference = make_pair("lstm", input_size=3, hidden_size=5, num_layers=2, bias=False,
+                                proj_size=3)
+    assert [n for n, _ in ours.named_parameters()] == [
+        "weight_ih_l0", "weight_hh_l0", "weight_hr_l0", "weight_ih_l1", "weight_hh_l1",
+        "weight_hr_l1"]
+    x = np.random.default_rng(2).uniform(-1, 1, (4, 2, 3)).astype(np.float32)
+    grads_out = [np.ones((4, 2, 3)), np.ones((2, 2, 3)), np.ones((2, 2, 5))]
+    outputs, grads = run(ours, x, None, "padded", None, torch.float32, grads_out)
+    expected_outputs, expected_grads = run(reference, x, None, "padded", None, torch.float64,
+                                           grads_out)
+    for got, want in zip(outputs + grads, expected_outputs + expected_grads):
+        assert_close(got, want, "bias=False with proj_size")
