@@ -63,6 +63,19 @@ struct WorkspaceHandle {
   int64_t steps = 0, batch = 0;     // of that forward
 };
 
+/// The widths of the states and outputs: h (and each direction's output) has P units
+/// with a projection, H without; c always has H.
+struct StateDims {
+  Dim h, c, width;
+};
+
+StateDims state_dims(const ModelSpec& s) {
+  const bool projected = s.proj_size > 0;
+  return {{s.output_size(), projected ? "P" : "H"},
+          {s.hidden_size, "H"},
+          {s.directions() * s.output_size(), projected ? "D*P" : "D*H"}};
+}
+
 /// The buffers of a forward pass, their shapes checked against the model: input
 /// [T, N, I] gives T and N, the rest must follow.
 template <class T>
@@ -74,14 +87,14 @@ ForwardArgs<T> forward_args(const ModelSpec& s, py::handle input, py::handle out
   a.steps = x.shape(0);
   a.batch = x.shape(1);
   a.input = {static_cast<const T*>(x.data()), static_cast<size_t>(x.size())};
-  const Dim steps{a.steps, "T"}, batch{a.batch, "N"}, hidden{s.hidden_size, "H"};
-  const Dim stack{s.layers * s.directions(), "L*D"}, width{s.directions() * s.hidden_size, "D*H"};
-  a.output = write_span<T>(output, "output", {steps, batch, width});
+  const Dim steps{a.steps, "T"}, batch{a.batch, "N"}, stack{s.layers * s.directions(), "L*D"};
+  const StateDims d = state_dims(s);
+  a.output = write_span<T>(output, "output", {steps, batch, d.width});
   a.lengths = optional_read_span<int64_t>(lengths, "lengths", {batch});
-  a.h0 = optional_read_span<T>(h0, "h0", {stack, batch, hidden});
-  a.c0 = optional_read_span<T>(c0, "c0", {stack, batch, hidden});
-  a.hn = optional_write_span<T>(hn, "hn", {stack, batch, hidden});
-  a.cn = optional_write_span<T>(cn, "cn", {stack, batch, hidden});
+  a.h0 = optional_read_span<T>(h0, "h0", {stack, batch, d.h});
+  a.c0 = optional_read_span<T>(c0, "c0", {stack, batch, d.c});
+  a.hn = optional_write_span<T>(hn, "hn", {stack, batch, d.h});
+  a.cn = optional_write_span<T>(cn, "cn", {stack, batch, d.c});
   return a;
 }
 
@@ -127,16 +140,15 @@ void backward(Model<T>& model, WorkspaceHandle<T>& ws, py::handle grad_output, p
   }
   const ModelSpec& s = model.rnn().spec();
   // The problem is the forward's.
-  const Dim steps{ws.steps, "T"}, batch{ws.batch, "N"}, hidden{s.hidden_size, "H"};
-  const Dim stack{s.layers * s.directions(), "L*D"};
+  const Dim steps{ws.steps, "T"}, batch{ws.batch, "N"}, stack{s.layers * s.directions(), "L*D"};
+  const StateDims d = state_dims(s);
   BackwardArgs<T> args;
-  args.grad_output = read_span<T>(grad_output, "grad_output",
-                                  {steps, batch, {s.directions() * s.hidden_size, "D*H"}});
-  args.grad_hn = optional_read_span<T>(grad_hn, "grad_hn", {stack, batch, hidden});
-  args.grad_cn = optional_read_span<T>(grad_cn, "grad_cn", {stack, batch, hidden});
+  args.grad_output = read_span<T>(grad_output, "grad_output", {steps, batch, d.width});
+  args.grad_hn = optional_read_span<T>(grad_hn, "grad_hn", {stack, batch, d.h});
+  args.grad_cn = optional_read_span<T>(grad_cn, "grad_cn", {stack, batch, d.c});
   args.grad_input = optional_write_span<T>(grad_input, "grad_input", {steps, batch, {s.input_size, "I"}});
-  args.grad_h0 = optional_write_span<T>(grad_h0, "grad_h0", {stack, batch, hidden});
-  args.grad_c0 = optional_write_span<T>(grad_c0, "grad_c0", {stack, batch, hidden});
+  args.grad_h0 = optional_write_span<T>(grad_h0, "grad_h0", {stack, batch, d.h});
+  args.grad_c0 = optional_write_span<T>(grad_c0, "grad_c0", {stack, batch, d.c});
   args.grad_weights = grad_weights;
   py::gil_scoped_release release;
   std::shared_lock shared(model.passes());
@@ -180,8 +192,8 @@ void bind_rnn_of(py::module_& m, const char* model_name, const char* workspace_n
       .def("forward", &forward<T>, py::arg("input"), py::arg("output"),
            py::arg("lengths") = py::none(), py::arg("h0") = py::none(), py::arg("c0") = py::none(),
            py::arg("hn") = py::none(), py::arg("cn") = py::none(),
-           "Inference: input [T, N, I] -> output [T, N, D*H] (and hn, cn [L*D, N, H] if given), "
-           "written in place.")
+           "Inference: input [T, N, I] -> output [T, N, D*P] (and hn [L*D, N, P], cn [L*D, N, H] "
+           "if given), written in place; P = spec.output_size (H without a projection).")
       .def("forward_train", &forward_train<T>, py::arg("workspace"), py::arg("input"),
            py::arg("output"), py::arg("lengths") = py::none(), py::arg("h0") = py::none(),
            py::arg("c0") = py::none(), py::arg("hn") = py::none(), py::arg("cn") = py::none(),

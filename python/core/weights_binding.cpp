@@ -49,7 +49,8 @@ void assign(BasicWeights<T>& weights, const py::sequence& arrays) {
     } else {
       source = read_span<T>(value, p.name, {{p.shape[0], "G*H"}});
     }
-    auto target = weights.get(p.kind, p.layer, p.direction);
+    // By index: a cell's own parameters (weight_hr, weight_ph) have no common kind.
+    auto target = weights.values(i);
     std::copy(source.begin(), source.end(), target.begin());
   }
 }
@@ -82,8 +83,9 @@ void bind_weights_of(py::module_& m, const char* name) {
           [](py::object self) {
             W& w = self.cast<W&>();
             py::list views;
-            for (const ParamInfo& p : w.params()) {
-              views.append(view_of<T>(w.get(p.kind, p.layer, p.direction).data(), p.shape, self));
+            const auto& params = w.params();
+            for (size_t i = 0; i < params.size(); ++i) {
+              views.append(view_of<T>(w.values(i).data(), params[i].shape, self));
             }
             return views;
           },

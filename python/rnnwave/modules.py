@@ -1,7 +1,8 @@
 """rnnwave.LSTM, GRU and RNN for numpy: forward and backward passes without torch.
 
 Shapes use rnnwave's glossary: L layers, D directions, T steps, N batch, I input size,
-H hidden size. Parameters are named and shaped as torch.nn's state_dict, so a PyTorch
+H hidden size, P the width of h (proj_size for an LSTM with a projection, else H).
+Parameters are named and shaped as torch.nn's state_dict, so a PyTorch
 model's weights load unchanged, and the semantics are those of the `rnnwave` command line
 tool (README, "The command-line tool"):
 
@@ -10,6 +11,10 @@ tool (README, "The command-line tool"):
     y, (h_n, c_n) = model.forward(x)          # x [T, N, I] float32 -> y [T, N, D*H]
     y, (h_n, c_n) = model.forward(x, lengths=lengths, train=True)
     grads = model.backward(dy)                # {"input", "h0", "c0", "weight_ih_l0", ...}
+
+Beyond torch.nn: LSTM(..., peepholes=True) (ONNX's LSTM with P), GRU(...,
+linear_before_reset=False) (ONNX's default GRU, cell gru_rb) and reverse=True (one direction
+walking backward in time, ONNX's direction="reverse") for every kind.
 """
 import numpy as np
 
@@ -59,23 +64,28 @@ class _Recurrent:
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, threads=None, schedule="wavefront", *, dropout=0.0,
-                 dtype="float32", seed=None):
+                 dtype="float32", seed=None, reverse=False, _options=None):
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.bias = bool(bias)
         self.batch_first = bool(batch_first)
         self.bidirectional = bool(bidirectional)
+        self.reverse = bool(reverse)
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.dropout = float(dropout)
         self.threads = None if threads is None else _engine.check_threads(threads)
         self.schedule = _engine.check_schedule(schedule)
         self.dtype = np.dtype(_dtype_name(dtype))
+        # _options: the subclass's own fields of ModelSpec (proj_size, peepholes).
         self._spec = _core.ModelSpec(cell=self._cell, input_size=input_size,
                                      hidden_size=hidden_size, layers=num_layers,
-                                     bidirectional=self.bidirectional)
+                                     bidirectional=self.bidirectional, reverse=self.reverse,
+                                     **(_options or {}))
         self._spec.validate()
+        self._states_c = self._spec.hidden_size  # width of c (H)
+        self._states_h = self._spec.output_size  # width of h and each direction's output (P)
         self._engine = _engine.Engine(self._spec, self.dtype.name)
         self._workspace = None  # the last training forward's, until its backward
         self._forward_shape = None
@@ -137,24 +147,25 @@ class _Recurrent:
         """Runs the stack.
 
         input: [T, N, I] ([N, T, I] if batch_first; [T, I] for one sequence).
-        hx: h_0 [L*D, N, H] ([L*D, H] unbatched), or (h_0, c_0) for LSTM; None = zeros.
+        hx: h_0 [L*D, N, P] ([L*D, P] unbatched), or (h_0, c_0) for LSTM (c_0 [L*D, N, H]);
+            None = zeros. P = proj_size for an LSTM with a projection, else H.
         lengths: [N] integers in [1, T], any order (pack_padded_sequence(enforce_sorted=False)
             semantics: outputs past a sequence's end are zero, h_n/c_n are taken at its own
             last step, the reverse direction starts there); None = all T.
         train: keep what backward() needs (the next backward uses this forward), and apply
             dropout between layers if the model has dropout > 0, with masks drawn from
             dropout_seed (None: a seed drawn from numpy's global generator).
-        Returns (output, h_n) or, for LSTM, (output, (h_n, c_n)); output [T, N, D*H]
-        ([N, T, D*H] if batch_first, [T, D*H] unbatched).
+        Returns (output, h_n) or, for LSTM, (output, (h_n, c_n)); output [T, N, D*P]
+        ([N, T, D*P] if batch_first, [T, D*P] unbatched), h_n as h_0, c_n as c_0.
         """
         x, batched = self._input(input)
         steps, batch = x.shape[0], x.shape[1]
         h0, c0 = self._initial_states(hx, batched)
         lengths = None if lengths is None else _as_lengths(lengths)
-        y = np.empty((steps, batch, self._spec.directions * self.hidden_size), self.dtype)
-        states = (self.num_layers * self._spec.directions, batch, self.hidden_size)
-        hn = np.empty(states, self.dtype)
-        cn = np.empty(states, self.dtype) if self._cell == "lstm" else None
+        stack = self.num_layers * self._spec.directions
+        y = np.empty((steps, batch, self._spec.directions * self._states_h), self.dtype)
+        hn = np.empty((stack, batch, self._states_h), self.dtype)
+        cn = np.empty((stack, batch, self._states_c), self.dtype) if self._cell == "lstm" else None
         model = self._engine.ready(self.threads, self.schedule)
         if train:
             if dropout_seed is None:
@@ -178,7 +189,8 @@ class _Recurrent:
 
         grad_output: the loss's gradient for output (its shape); past each sequence's end it
             is ignored. grad_hn, grad_cn: for h_n, c_n (their shapes); None = zeros.
-        Returns {"input": [T, N, I] (zero past each end), "h0": [L*D, N, H], "c0" (LSTM),
+        Returns {"input": [T, N, I] (zero past each end), "h0": [L*D, N, P], "c0" (LSTM,
+        [L*D, N, H]),
         and one entry per state_dict() name}: the gradients the command line tool's
         `backward` writes; h0/c0's are at the given states, or at zero if none were given.
         """
@@ -193,10 +205,10 @@ class _Recurrent:
             if self._cell != "lstm":
                 raise ValueError(f"grad_cn given, but a {self._cell} has no cell state")
             dcn = self._grad(grad_cn, "grad_cn", batched, state=True)
-        states = (self.num_layers * self._spec.directions, batch, self.hidden_size)
+        stack = self.num_layers * self._spec.directions
         dx = np.empty((steps, batch, self.input_size), self.dtype)
-        dh0 = np.empty(states, self.dtype)
-        dc0 = np.empty(states, self.dtype) if self._cell == "lstm" else None
+        dh0 = np.empty((stack, batch, self._states_h), self.dtype)
+        dc0 = np.empty((stack, batch, self._states_c), self.dtype) if self._cell == "lstm" else None
         grads = self._engine.new_grads()
         workspace, self._workspace = self._workspace, None
         model = self._engine.ready(self.threads, self.schedule)
@@ -273,7 +285,11 @@ class _Recurrent:
         extra = [f"{self.input_size}, {self.hidden_size}"]
         for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
                               ("bidirectional", False), ("dropout", 0.0), ("threads", None),
-                              ("schedule", "wavefront")):
+                              ("schedule", "wavefront"), ("reverse", False),
+                              ("proj_size", 0), ("peepholes", False),
+                              ("linear_before_reset", True)):
+            if not hasattr(self, name):
+                continue
             if getattr(self, name) != default:
                 extra.append(f"{name}={getattr(self, name)!r}")
         if self.dtype != np.float32:
@@ -289,14 +305,39 @@ def _to_numpy(value):
 
 
 class LSTM(_Recurrent):
-    """A long short-term memory stack (gate order i, f, g, o, as torch.nn.LSTM)."""
+    """A long short-term memory stack (gate order i, f, g, o, as torch.nn.LSTM).
+
+    proj_size = P > 0: h is projected to P units (torch.nn.LSTM's proj_size; parameters
+    weight_hr_l{k} [P, H]); outputs, h_0 and h_n have P units per direction, c keeps H.
+    peepholes: i and f also see p_i*c, p_f*c of the previous c, o sees p_o*c of the new one
+    (ONNX's LSTM with input P; parameters weight_ph_l{k} [3, H], rows i, f, o). Not both."""
     _cell = "lstm"
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 bidirectional=False, threads=None, schedule="wavefront", *, dropout=0.0,
+                 dtype="float32", seed=None, reverse=False, proj_size=0, peepholes=False):
+        self.proj_size = proj_size
+        self.peepholes = bool(peepholes)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
+                         threads, schedule, dropout=dropout, dtype=dtype, seed=seed,
+                         reverse=reverse,
+                         _options=dict(proj_size=proj_size, peepholes=self.peepholes))
 
 
 class GRU(_Recurrent):
     """A gated recurrent unit stack (torch.nn.GRU: gate order r, z, n, reset after the
-    recurrent product)."""
-    _cell = "gru"
+    recurrent product). linear_before_reset=False applies the reset gate to h before the
+    product, n = tanh(W_in x + b_in + W_hn (r*h) + b_hn): ONNX's default GRU (cell gru_rb),
+    with the same parameter names and shapes."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 bidirectional=False, threads=None, schedule="wavefront", *, dropout=0.0,
+                 dtype="float32", seed=None, reverse=False, linear_before_reset=True):
+        self.linear_before_reset = bool(linear_before_reset)
+        self._cell = "gru" if self.linear_before_reset else "gru_rb"
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
+                         threads, schedule, dropout=dropout, dtype=dtype, seed=seed,
+                         reverse=reverse)
 
 
 class RNN(_Recurrent):
@@ -304,10 +345,11 @@ class RNN(_Recurrent):
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, bidirectional=False, threads=None, schedule="wavefront", *,
-                 dropout=0.0, dtype="float32", seed=None):
+                 dropout=0.0, dtype="float32", seed=None, reverse=False):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         self._cell = "rnn_" + nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
-                         threads, schedule, dropout=dropout, dtype=dtype, seed=seed)
+                         threads, schedule, dropout=dropout, dtype=dtype, seed=seed,
+                         reverse=reverse)

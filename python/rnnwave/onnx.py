@@ -8,6 +8,11 @@ of its inputs and outputs, so that rnnwave computes what the node computes:
     import onnx
     from rnnwave.onnx import from_model
     node = from_model(onnx.load("lstm.onnx"), feeds={"X": x})
+    outputs = node.run({"X": x})        # {"Y": ..., "Y_h": ..., "Y_c": ...}, run by rnnwave
+    model = node.model()                # or the rnnwave.LSTM/GRU/RNN holding its weights
+
+For the command-line tool:
+
     node.model_flags()                  # --cell lstm --input-size ... for `rnnwave forward`
     node.weights                        # {"weight_ih_l0": ..., ...} for np.savez
     args = node.rnnwave_inputs(feeds)   # input [T, N, I], lengths, h0, c0 in rnnwave's layout
@@ -31,7 +36,7 @@ What rnnwave does not compute is refused with UnsupportedError naming the attrib
 activations other than the defaults (and Relu for RNN), activation_alpha / _beta, clip,
 input_forget = 1, and any attribute this module does not know.
 
-Needs numpy and onnx only.
+Needs numpy and onnx only, and the rest of the package for model() and run().
 """
 
 from dataclasses import dataclass, field
@@ -113,6 +118,41 @@ class OnnxRnn:
         return dict(cell=self.cell, input_size=self.input_size, hidden_size=self.hidden_size,
                     layers=1, bidirectional=self.bidirectional, reverse=self.reverse,
                     peepholes=self.peepholes, proj_size=0)
+
+    def model(self, threads=None, schedule="wavefront"):
+        """The node as an rnnwave numpy model (rnnwave.RNN, LSTM or GRU, float32) holding its
+        weights: a forward of it is the node's computation (see run)."""
+        import rnnwave  # here: the importer itself needs only numpy and onnx
+        options = dict(input_size=self.input_size, hidden_size=self.hidden_size,
+                       bidirectional=self.bidirectional, reverse=self.reverse,
+                       threads=threads, schedule=schedule, seed=0)
+        if self.cell.startswith("rnn_"):
+            model = rnnwave.RNN(nonlinearity=self.cell[len("rnn_"):], **options)
+        elif self.cell == "lstm":
+            model = rnnwave.LSTM(peepholes=self.peepholes, **options)
+        else:
+            model = rnnwave.GRU(linear_before_reset=self.cell == "gru", **options)
+        model.load_state_dict(self.weights)
+        return model
+
+    def run(self, feeds, model=None):
+        """Computes the node with rnnwave on its data inputs in `feeds` (name -> array: X,
+        and sequence_lens, initial_h, initial_c if the node has them): its outputs Y, Y_h
+        (and Y_c) in the node's layout, keyed by role. `model`: one made by model(), to
+        reuse between calls (made here if None)."""
+        args = self.rnnwave_inputs(feeds)
+        if model is None:
+            model = self.model()
+        h0, c0 = args["h0"], args["c0"]
+        hx = None
+        if self.op == "LSTM" and (h0 is not None or c0 is not None):
+            zeros = np.zeros((self.directions, args["batch"], self.hidden_size), np.float32)
+            hx = (zeros if h0 is None else h0, zeros if c0 is None else c0)
+        elif h0 is not None:
+            hx = h0
+        output, final = model.forward(args["input"], hx, args["lengths"])
+        hn, cn = final if self.op == "LSTM" else (final, None)
+        return self.onnx_outputs(output, hn, cn)
 
     def _feed(self, feeds, role):
         index = _INPUTS[self.op].index(role)

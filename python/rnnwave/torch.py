@@ -1,9 +1,10 @@
 """rnnwave.torch.LSTM, GRU and RNN: drop-in replacements for torch.nn's, running on rnnwave.
 
 They are subclasses of torch.nn.LSTM/GRU/RNN: the same constructor arguments (plus
-threads= and schedule=), parameters, state_dict keys, repr and forward signature, and they
-return what torch returns. Only forward differs: the passes run in rnnwave's C++ engine,
-forward and backpropagation through time, through a torch.autograd.Function.
+threads= and schedule=; LSTM's proj_size included), parameters, state_dict keys, repr and
+forward signature, and they return what torch returns. Only forward differs: the passes
+run in rnnwave's C++ engine, forward and backpropagation through time, through a
+torch.autograd.Function.
 
     from rnnwave.torch import LSTM
     lstm = LSTM(40, 128, num_layers=2, bidirectional=True)      # as torch.nn.LSTM
@@ -16,8 +17,8 @@ distribution; seeded from torch's default generator, so torch.manual_seed repeat
 inputs and initial states must be finite (NaN or inf is a ValueError); a forward allows one
 backward (no retain_graph reuse) and no double backward; in-place changes to a parameter
 through `.data` bypass its version counter, so call flatten_parameters() after them.
-Not supported yet (a ValueError naming the argument, never a silent fallback): proj_size > 0,
-tensors off the CPU, dtypes other than float32 and float64, non-contiguous parameters.
+Not supported (a ValueError naming the argument, never a silent fallback): tensors off the
+CPU, dtypes other than float32 and float64, non-contiguous parameters.
 """
 import threading
 
@@ -37,12 +38,12 @@ _DTYPES = {torch.float32: "float32", torch.float64: "float64"}
 
 def _model_spec(module):
     """The ModelSpec of a torch.nn RNN module: the one place its attributes are read."""
-    if getattr(module, "proj_size", 0) > 0:
-        raise ValueError(f"proj_size: rnnwave does not support LSTM projections yet "
-                         f"(proj_size > 0), got proj_size={module.proj_size}")
-    return _core.ModelSpec(cell=_CELLS[module.mode], input_size=module.input_size,
+    spec = _core.ModelSpec(cell=_CELLS[module.mode], input_size=module.input_size,
                            hidden_size=module.hidden_size, layers=module.num_layers,
-                           bidirectional=bool(module.bidirectional))
+                           bidirectional=bool(module.bidirectional),
+                           proj_size=getattr(module, "proj_size", 0))
+    spec.validate()
+    return spec
 
 
 def _numpy(tensor):
@@ -57,7 +58,7 @@ class _State:
     and version of each parameter when they were last packed."""
 
     __slots__ = ("spec", "engines", "current", "packed", "slots", "grad_sizes", "grad_pieces",
-                 "is_lstm", "states", "width", "repacking")
+                 "is_lstm", "states", "width", "h_size", "c_size", "repacking")
 
     def __init__(self, module):
         self.spec = _model_spec(module)
@@ -76,7 +77,15 @@ class _State:
                             for i, (index, shape) in enumerate(self.slots) if index is not None]
         self.is_lstm = self.spec.cell == "lstm"
         self.states = self.spec.layers * self.spec.directions  # L*D
-        self.width = self.spec.directions * self.spec.hidden_size  # D*H
+        self.h_size = self.spec.output_size  # P: proj_size with a projection, else H
+        self.c_size = self.spec.hidden_size  # H
+        self.width = self.spec.directions * self.h_size  # D*P
+
+    def h_shape(self, batch):
+        return (self.states, batch, self.h_size)
+
+    def c_shape(self, batch):
+        return (self.states, batch, self.c_size)
 
     def engine(self, module):
         """The engine for the parameters as they are now, repacked if any changed."""
@@ -148,7 +157,8 @@ class _Saved:
 class _RnnFunction(torch.autograd.Function):
     """A training forward and its backward in rnnwave. Arguments: the module's _State and
     engine, lengths (int64 numpy [N] or None), dropout, (threads, schedule), then the
-    tensors input [T, N, I], h0, c0 ([L*D, N, H] or None), all contiguous, and every
+    tensors input [T, N, I], h0 ([L*D, N, P] or None), c0 ([L*D, N, H] or None), all
+    contiguous, and every
     parameter (so that autograd returns their gradients and checks their versions)."""
 
     @staticmethod
@@ -186,9 +196,8 @@ class _RnnFunction(torch.autograd.Function):
         grad_hn = None if grad_hn is None else grad_hn.contiguous()
         grad_cn = None if grad_cn is None else grad_cn.contiguous()
         dx = x.new_empty(x.shape) if needs[5] else None
-        states = (state.states, batch, state.spec.hidden_size)
-        dh0 = x.new_empty(states) if needs[6] else None
-        dc0 = x.new_empty(states) if state.is_lstm and needs[7] else None
+        dh0 = x.new_empty(state.h_shape(batch)) if needs[6] else None
+        dc0 = x.new_empty(state.c_shape(batch)) if state.is_lstm and needs[7] else None
         grads = engine.new_grads() if any(needs[8:]) else None
         model.backward(workspace, grad_y.numpy(), _numpy(grad_hn), _numpy(grad_cn),
                        _numpy(dx), _numpy(dh0), _numpy(dc0), grads)
@@ -209,8 +218,8 @@ def _forward_train(state, model, workspace, x, lengths, h0, c0, dropout, seed):
     """A training forward into `workspace`: (output, h_n, c_n or None)."""
     steps, batch = x.shape[0], x.shape[1]
     y = x.new_empty((steps, batch, state.width))
-    hn = x.new_empty((state.states, batch, state.spec.hidden_size))
-    cn = x.new_empty(hn.shape) if state.is_lstm else None
+    hn = x.new_empty(state.h_shape(batch))
+    cn = x.new_empty(state.c_shape(batch)) if state.is_lstm else None
     model.forward_train(workspace, _numpy(x), y.numpy(), lengths, _numpy(h0), _numpy(c0),
                         hn.numpy(), None if cn is None else cn.numpy(), dropout, seed)
     return y, hn, cn
@@ -222,7 +231,7 @@ class _RnnwaveBase:
     def _rnnwave_setup(self, threads, schedule):
         self.threads = None if threads is None else _engine.check_threads(threads)
         self.schedule = _engine.check_schedule(schedule)
-        self._rnnwave_state = _State(self)  # refuses what rnnwave cannot run (proj_size)
+        self._rnnwave_state = _State(self)
 
     def flatten_parameters(self):
         """As torch's (a no-op on the CPU); also makes the next forward repack the weights,
@@ -322,20 +331,20 @@ class _RnnwaveBase:
         return (output, (hn, cn)) if state.is_lstm else (output, hn)
 
     def _run(self, state, x, lengths, h0, c0):
-        """x [T, N, I], lengths int64 numpy [N] or None, h0/c0 [L*D, N, H] or None ->
-        output [T, N, D*H], h_n, c_n (None unless LSTM)."""
+        """x [T, N, I], lengths int64 numpy [N] or None, h0 [L*D, N, P], c0 [L*D, N, H] or
+        None -> output [T, N, D*P], h_n, c_n (None unless LSTM); P = proj_size or H."""
         engine = state.engine(self)
         self._check_tensor(x, "input", engine)
         batch = x.shape[1]
         if x.shape[2] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {x.shape[2]}")
-        expected = (state.states, batch, self.hidden_size)
         if h0 is not None:
-            self._check_state(h0, "hidden[0]" if state.is_lstm else "hidden", expected, engine)
+            self._check_state(h0, "hidden[0]" if state.is_lstm else "hidden",
+                              state.h_shape(batch), engine)
             h0 = h0.contiguous()
         if c0 is not None:
-            self._check_state(c0, "hidden[1]", expected, engine)
+            self._check_state(c0, "hidden[1]", state.c_shape(batch), engine)
             c0 = c0.contiguous()
         x = x.contiguous()
         weights = self._flat_weights
@@ -354,8 +363,8 @@ class _RnnwaveBase:
             engine.recycle(workspace)
             return out
         y = x.new_empty((x.shape[0], batch, state.width))
-        hn = x.new_empty(expected)
-        cn = x.new_empty(expected) if state.is_lstm else None
+        hn = x.new_empty(state.h_shape(batch))
+        cn = x.new_empty(state.c_shape(batch)) if state.is_lstm else None
         model.forward(_numpy(x), y.numpy(), lengths, _numpy(h0), _numpy(c0), hn.numpy(),
                       None if cn is None else cn.numpy())
         return y, hn, cn
@@ -412,7 +421,7 @@ def convert(module, threads=None, schedule="wavefront"):
     in place: each becomes the rnnwave.torch class of the same kind, keeping its parameter
     objects (so optimizers built on them stay valid), hooks and mode. Subclasses of those
     classes are left alone (their forward may differ). Returns `module`. If one of them
-    cannot run on rnnwave (proj_size > 0), nothing is changed and the ValueError names it."""
+    cannot run on rnnwave, nothing is changed and the ValueError names it."""
     threads = None if threads is None else _engine.check_threads(threads)
     schedule = _engine.check_schedule(schedule)
     found = [(name, m) for name, m in module.named_modules() if type(m) in _CONVERSIONS]

@@ -1,4 +1,6 @@
 """rnnwave.torch.convert: every nn.LSTM/GRU/RNN inside a model, in place, weights kept."""
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -81,12 +83,28 @@ def test_convert_a_module_itself_and_keyword_settings():
         assert_close(lstm(x)[0], expected.double(), "output", tolerance=1e-5)
 
 
-def test_convert_refuses_projections_and_changes_nothing():
+def test_convert_an_lstm_with_a_projection():
+    """torch.nn.LSTM(proj_size=P) converts, keeping its parameters (weight_hr included), and
+    computes what it computed, forward and backward."""
+    torch.manual_seed(4)
     model = nn.Sequential(nn.GRU(3, 4))
-    model.add_module("proj", nn.LSTM(4, 8, proj_size=2))
-    with pytest.raises(ValueError, match=r"proj: proj_size"):
-        rt.convert(model)
-    assert type(model[0]) is nn.GRU and type(model.proj) is nn.LSTM
+    model.add_module("proj", nn.LSTM(4, 8, num_layers=2, bidirectional=True, proj_size=3))
+    params = list(model.proj.parameters())
+    x = torch.randn(5, 2, 4, dtype=torch.float64)
+    reference = copy.deepcopy(model.proj).double()
+    y_ref, (h_ref, c_ref) = reference(x)
+    (y_ref.sum() + h_ref.sum() + c_ref.sum()).backward()
+    rt.convert(model)
+    assert type(model[0]) is rt.GRU and type(model.proj) is rt.LSTM
+    assert list(model.proj.parameters()) == params
+    model.proj.double()
+    y, (h, c) = model.proj(x)
+    assert y.shape == (5, 2, 6) and h.shape == (4, 2, 3) and c.shape == (4, 2, 8)
+    (y.sum() + h.sum() + c.sum()).backward()
+    for got, want in ((y, y_ref), (h, h_ref), (c, c_ref)):
+        assert_close(got, want, "outputs", tolerance=1e-12)
+    for (name, p), p_ref in zip(model.proj.named_parameters(), reference.parameters()):
+        assert_close(p.grad, p_ref.grad, f"gradient of {name}", tolerance=1e-12)
 
 
 def test_convert_checks_its_arguments():

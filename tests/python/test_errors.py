@@ -1,7 +1,7 @@
 """Every refusal: one line naming the problem, of the documented type, nothing written.
 
-ValueError: a bad value, or something rnnwave does not support yet (proj_size > 0, tensors
-off the CPU, float16/bfloat16, non-contiguous parameters). RuntimeError: the mistakes torch
+ValueError: a bad value, or something rnnwave does not support (tensors off the CPU,
+float16/bfloat16, non-contiguous parameters). RuntimeError: the mistakes torch
 itself reports as RuntimeError (shapes, dtypes that differ), and misuse of state (backward
 without its forward). TypeError: an argument of the wrong kind.
 """
@@ -22,11 +22,17 @@ def raises(kind, pattern, call, *args, **kwargs):
     return info.value
 
 
-# ---- rnnwave.torch: what is not supported yet ---------------------------------------
+# ---- rnnwave.torch: what is not supported, and state shapes ------------------------
 
 
-def test_projections_are_refused_naming_proj_size():
-    raises(ValueError, r"proj_size: .*proj_size=2", rt.LSTM, 4, 8, proj_size=2)
+def test_projection_states_must_have_p_units():
+    """With proj_size, h_0 has P units and c_0 has H: each checked against its own width."""
+    lstm = rt.LSTM(4, 8, proj_size=2)
+    x = torch.zeros(3, 1, 4)
+    raises(RuntimeError, r"Expected hidden\[0\] size \(1, 1, 2\), got \[1, 1, 8\]",
+           lstm, x, (torch.zeros(1, 1, 8), torch.zeros(1, 1, 8)))
+    raises(RuntimeError, r"Expected hidden\[1\] size \(1, 1, 8\), got \[1, 1, 2\]",
+           lstm, x, (torch.zeros(1, 1, 2), torch.zeros(1, 1, 2)))
 
 
 def test_tensors_off_the_cpu_are_refused():

@@ -1,6 +1,7 @@
 """torch.autograd.gradcheck in float64: rnnwave's backward (BasicRnn<double>) against
 finite differences of its own forward, for the input, the initial states and every
-parameter; also with dropout, whose masks repeat under torch.manual_seed."""
+parameter (weight_hr of the LSTM with a projection included); also with dropout, whose
+masks repeat under torch.manual_seed."""
 import pytest
 import torch
 from torch.nn.utils import stateless
@@ -10,6 +11,7 @@ import rnnwave.torch as rt
 
 MODULES = {
     "lstm": lambda **k: rt.LSTM(**k),
+    "lstm_proj": lambda **k: rt.LSTM(proj_size=2, **k),
     "gru": lambda **k: rt.GRU(**k),
     "rnn_tanh": lambda **k: rt.RNN(nonlinearity="tanh", **k),
     "rnn_relu": lambda **k: rt.RNN(nonlinearity="relu", **k),
@@ -40,9 +42,11 @@ def function_of_everything(module, packed_lengths=None, seed=None):
 def inputs(module, steps, batch, generator):
     d = 2 if module.bidirectional else 1
     x = torch.randn(steps, batch, module.input_size, dtype=torch.float64, generator=generator)
-    states = [torch.randn(module.num_layers * d, batch, module.hidden_size, dtype=torch.float64,
+    # h has proj_size units with a projection, c has hidden_size.
+    widths = [getattr(module, "proj_size", 0) or module.hidden_size, module.hidden_size]
+    states = [torch.randn(module.num_layers * d, batch, width, dtype=torch.float64,
                           generator=generator)
-              for _ in range(2 if module.mode == "LSTM" else 1)]
+              for width in widths[:2 if module.mode == "LSTM" else 1]]
     params = [p.detach().clone() for p in module.parameters()]
     return [t.requires_grad_() for t in [x] + states + params]
 

@@ -2,7 +2,8 @@
 
 Every cell kind x 1-3 layers x one or two directions x the input forms torch accepts
 (padded [T, N, I], batch_first [N, T, I], unbatched [T, I], a PackedSequence of unsorted
-lengths) x hx given or missing, with sizes drawn at random per case. The reference is the
+lengths) x hx given or missing, with sizes drawn at random per case; the same for the LSTM
+with a projection (proj_size, weight_hr) at 1-2 layers. The reference is the
 torch.nn module of the same weights in float64 on the same float32 values, so the bound is
 that of the C++ agreement tests (conftest.TOLERANCE).
 """
@@ -69,33 +70,59 @@ def run(module, x, hx, form, lengths, dtype, grads_out):
 @pytest.mark.parametrize("layers", [1, 2, 3])
 @pytest.mark.parametrize("cell", list(CELLS))
 def test_matches_torch(cell, layers, bidirectional, form, with_hx):
-    seed = zlib.crc32(f"{cell}-{layers}-{bidirectional}-{form}-{with_hx}".encode())
+    check_case(cell, layers, bidirectional, form, with_hx, projection=False)
+
+
+@pytest.mark.parametrize("with_hx", [True, False], ids=["hx", "no_hx"])
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_projection_matches_torch(layers, bidirectional, form, with_hx):
+    """torch.nn.LSTM(proj_size=P): outputs and h have P units, c has H; weight_hr_l{k}
+    [P, H] follows each layer's four parameters and gets its gradient."""
+    ours, _ = check_case("lstm", layers, bidirectional, form, with_hx, projection=True)
+    names = [n for n, _ in ours.named_parameters()]
+    assert names[4] == "weight_hr_l0" and sum(n.startswith("weight_hr") for n in names) == \
+        layers * (2 if bidirectional else 1)
+
+
+def check_case(cell, layers, bidirectional, form, with_hx, projection):
+    """One case of random sizes: outputs and every gradient against torch.nn."""
+    seed = zlib.crc32(f"{cell}-{layers}-{bidirectional}-{form}-{with_hx}-{projection}".encode())
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     I, H, T, N = (int(v) for v in (rng.integers(1, 9), rng.integers(1, 12),
                                    rng.integers(1, 8), rng.integers(1, 6)))
+    extra = {}
+    P = C = H  # the widths of h and c
+    if projection:
+        H = max(H, 2)
+        P, C = int(rng.integers(1, H)), H
+        extra["proj_size"] = P
     D = 2 if bidirectional else 1
     ours, reference = make_pair(cell, input_size=I, hidden_size=H, num_layers=layers,
-                                bidirectional=bidirectional, batch_first=form == "batch_first")
+                                bidirectional=bidirectional, batch_first=form == "batch_first",
+                                **extra)
     lengths = None
     if form == "unbatched":
         x = rng.uniform(-1, 1, (T, I))
-        state_shape, out_shape = (layers * D, H), (T, D * H)
+        state_shapes, out_shape = [(layers * D, P), (layers * D, C)], (T, D * P)
     elif form == "batch_first":
         x = rng.uniform(-1, 1, (N, T, I))
-        state_shape, out_shape = (layers * D, N, H), (N, T, D * H)
+        state_shapes, out_shape = [(layers * D, N, P), (layers * D, N, C)], (N, T, D * P)
     else:
         x = rng.uniform(-1, 1, (T, N, I))
-        state_shape, out_shape = (layers * D, N, H), (T, N, D * H)
+        state_shapes, out_shape = [(layers * D, N, P), (layers * D, N, C)], (T, N, D * P)
     if form == "packed":
         lengths = rng.integers(1, T + 1, N)
         lengths[rng.integers(N)] = T  # the padded length is the longest
-        out_shape = (int(lengths.sum()), D * H)
+        out_shape = (int(lengths.sum()), D * P)
+    state_shapes = state_shapes[:2 if cell == "lstm" else 1]
     hx = None
     if with_hx:
-        hx = [rng.uniform(-1, 1, state_shape) for _ in range(2 if cell == "lstm" else 1)]
-    grads_out = [rng.uniform(-1, 1, out_shape)] + [
-        rng.uniform(-1, 1, state_shape) for _ in range(2 if cell == "lstm" else 1)]
+        hx = [rng.uniform(-1, 1, shape) for shape in state_shapes]
+    grads_out = [rng.uniform(-1, 1, out_shape)] + [rng.uniform(-1, 1, shape)
+                                                   for shape in state_shapes]
     x, hx = x.astype(np.float32), None if hx is None else [h.astype(np.float32) for h in hx]
 
     outputs, grads = run(ours, x, hx, form, lengths, torch.float32, grads_out)
@@ -111,20 +138,24 @@ def test_matches_torch(cell, layers, bidirectional, form, with_hx):
     for name, got, want in zip(grad_names, grads, expected_grads):
         assert got is not None, f"no gradient for {name}"
         assert_close(got, want, f"gradient of {name}")
+    return ours, reference
 
 
-@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("cell", list(CELLS) + ["lstm_proj"])
 def test_larger_problem_matches_torch(cell):
     """Sizes at which the engine splits the work into several tasks and threads."""
     rng = np.random.default_rng(7)
+    P = 24 if cell == "lstm_proj" else 64
+    extra = {"proj_size": P} if cell == "lstm_proj" else {}
+    cell = cell.removesuffix("_proj")
     ours, reference = make_pair(cell, input_size=32, hidden_size=64, num_layers=2,
-                                bidirectional=True)
+                                bidirectional=True, **extra)
     ours.threads = 2
     x = rng.uniform(-1, 1, (20, 8, 32)).astype(np.float32)
     lengths = rng.integers(1, 21, 8)
     lengths[3] = 20
-    grads_out = [rng.uniform(-1, 1, (int(lengths.sum()), 128))] + [
-        rng.uniform(-1, 1, (4, 8, 64)) for _ in range(2 if cell == "lstm" else 1)]
+    grads_out = [rng.uniform(-1, 1, (int(lengths.sum()), 2 * P))] + [
+        rng.uniform(-1, 1, (4, 8, width)) for width in [P, 64][:2 if cell == "lstm" else 1]]
     outputs, grads = run(ours, x, None, "packed", lengths, torch.float32, grads_out)
     expected_outputs, expected_grads = run(reference, x, None, "packed", lengths, torch.float64,
                                            grads_out)
@@ -180,3 +211,20 @@ def test_eval_mode_and_no_grad_match_torch():
     assert not y.requires_grad
     for got, want, name in ((y, y_ref, "output"), (h, h_ref, "h_n"), (c, c_ref, "c_n")):
         assert_close(got, want, name)
+
+
+def test_bias_false_with_projection_matches_torch():
+    """bias=False keeps weight_hr: its parameters follow torch's order without the biases."""
+    torch.manual_seed(6)
+    ours, reference = make_pair("lstm", input_size=3, hidden_size=5, num_layers=2, bias=False,
+                                proj_size=3)
+    assert [n for n, _ in ours.named_parameters()] == [
+        "weight_ih_l0", "weight_hh_l0", "weight_hr_l0", "weight_ih_l1", "weight_hh_l1",
+        "weight_hr_l1"]
+    x = np.random.default_rng(2).uniform(-1, 1, (4, 2, 3)).astype(np.float32)
+    grads_out = [np.ones((4, 2, 3)), np.ones((2, 2, 3)), np.ones((2, 2, 5))]
+    outputs, grads = run(ours, x, None, "padded", None, torch.float32, grads_out)
+    expected_outputs, expected_grads = run(reference, x, None, "padded", None, torch.float64,
+                                           grads_out)
+    for got, want in zip(outputs + grads, expected_outputs + expected_grads):
+        assert_close(got, want, "bias=False with proj_size")

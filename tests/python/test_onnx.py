@@ -1,0 +1,143 @@
+"""rnnwave.onnx from Python: ONNX's own operator tests for RNN, LSTM and GRU (Debian's
+libonnx-testdata: a model.onnx holding one node, its inputs and the outputs ONNX's
+reference implementation computed), imported and run by the numpy API. The tests skip,
+saying what is missing, without the onnx package or the data."""
+import os
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="needs the onnx package (python3-onnx)")
+from onnx import helper, numpy_helper  # noqa: E402
+
+import rnnwave  # noqa: E402
+import rnnwave.onnx as ronnx  # noqa: E402
+
+DATA = os.environ.get("ONNX_NODE_TEST_DATA", "/usr/share/libonnx-testdata/data/node")
+TESTS = (
+    "test_simple_rnn_defaults", "test_simple_rnn_with_initial_bias",
+    "test_simple_rnn_batchwise", "test_rnn_seq_length",
+    "test_lstm_defaults", "test_lstm_with_initial_bias", "test_lstm_with_peepholes",
+    "test_lstm_batchwise",
+    "test_gru_defaults", "test_gru_with_initial_bias", "test_gru_seq_length",
+    "test_gru_batchwise",
+)
+# The bound of the command-line tool's ONNX tests: max |ours - onnx| / (1 + |onnx|).
+TOLERANCE = 1e-5
+
+
+def max_error(actual, expected):
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    return float(np.max(np.abs(actual - expected) / (1.0 + np.abs(expected))))
+
+
+def load_tensor(path):
+    tensor = onnx.TensorProto()
+    with open(path, "rb") as f:
+        tensor.ParseFromString(f.read())
+    return numpy_helper.to_array(tensor)
+
+
+def load_test(name):
+    """(model, feeds by input name, expected outputs by output name) of one node test."""
+    directory = os.path.join(DATA, name)
+    if not os.path.isfile(os.path.join(directory, "model.onnx")):
+        pytest.skip(f"ONNX's node test data is not installed ({name}; Debian's "
+                    f"libonnx-testdata, or set ONNX_NODE_TEST_DATA)")
+    model = onnx.load(os.path.join(directory, "model.onnx"))
+    data = os.path.join(directory, "test_data_set_0")
+    feeds = {}
+    for k, graph_input in enumerate(model.graph.input):
+        path = os.path.join(data, f"input_{k}.pb")
+        if os.path.exists(path):
+            feeds[graph_input.name] = load_tensor(path)
+    expected = {o.name: load_tensor(os.path.join(data, f"output_{k}.pb"))
+                for k, o in enumerate(model.graph.output)}
+    return model, feeds, expected
+
+
+@pytest.mark.parametrize("name", TESTS)
+def test_onnx_node_test_data(name):
+    model, feeds, expected = load_test(name)
+    node = ronnx.from_model(model, feeds)
+    outputs = node.run(feeds)
+    roles = dict(zip(node.outputs, ("Y", "Y_h", "Y_c")))  # output name -> role
+    assert expected
+    for output_name, value in expected.items():
+        error = max_error(outputs[roles[output_name]], value)
+        assert error <= TOLERANCE, f"{name} {output_name}: error {error:.3g}"
+
+
+def test_the_imported_models_are_the_numpy_classes():
+    cells = {}
+    for name in ("test_simple_rnn_defaults", "test_lstm_with_peepholes", "test_gru_defaults"):
+        model, feeds, _ = load_test(name)
+        rnn = ronnx.from_model(model, feeds).model(threads=1)
+        cells[name] = (type(rnn), rnn._spec.cell, rnn._spec.peepholes)
+    assert cells == {"test_simple_rnn_defaults": (rnnwave.RNN, "rnn_tanh", False),
+                     "test_lstm_with_peepholes": (rnnwave.LSTM, "lstm", True),
+                     # ONNX's default linear_before_reset = 0: the reset gate before the product
+                     "test_gru_defaults": (rnnwave.GRU, "gru_rb", False)}
+
+
+def with_direction(model, direction):
+    """A copy of a node test's model with the node's direction attribute set."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    node = copy.graph.node[0]
+    kept = [a for a in node.attribute if a.name != "direction"]
+    del node.attribute[:]
+    node.attribute.extend(kept + [helper.make_attribute("direction", direction)])
+    return copy
+
+
+def flip(a, lengths):
+    """Each sequence of a [T, N, ...] array reversed within its own length."""
+    out = a.copy()
+    for n, length in enumerate(lengths):
+        out[:length, n] = a[:length, n][::-1]
+    return out
+
+
+@pytest.mark.parametrize("name", ["test_lstm_with_peepholes", "test_gru_seq_length",
+                                  "test_rnn_seq_length"])
+def test_reverse_direction_is_the_forward_node_on_reversed_time(name):
+    """ONNX's direction="reverse" (rnnwave's reverse=True) with the weights of a node test,
+    on longer sequences of several lengths: Y is the forward node's Y on each sequence
+    reversed in time, reversed back; Y_h (and Y_c) its last states. The forward node itself
+    is checked against ONNX's data above."""
+    model, feeds, _ = load_test(name)
+    roles = dict(zip(ronnx._INPUTS[model.graph.node[0].op_type], model.graph.node[0].input))
+    N, I = feeds[roles["X"]].shape[1:]
+    T = 6
+    lengths = np.arange(N) % T + 1
+    lengths[0] = T
+    rng = np.random.default_rng(5)
+    feeds = dict(feeds, **{roles["X"]: rng.uniform(-1, 1, (T, N, I)).astype(np.float32)})
+    if roles.get("sequence_lens"):
+        feeds[roles["sequence_lens"]] = lengths.astype(np.int32)
+    else:
+        lengths = np.full(N, T)
+    forward = ronnx.from_model(model, feeds)
+    backward = ronnx.from_model(with_direction(model, "reverse"), feeds)
+    assert backward.reverse and list(backward.weights)[0] == "weight_ih_l0_reverse"
+    flipped = dict(feeds, **{roles["X"]: flip(feeds[roles["X"]], lengths)})
+    want = forward.run(flipped)
+    got = backward.run(feeds)
+    # Y [T, D, N, H]: time first, then each sequence (axis 2) within its length.
+    y_want = flip(want["Y"].transpose(0, 2, 1, 3), lengths).transpose(0, 2, 1, 3)
+    assert max_error(got["Y"], y_want) <= TOLERANCE
+    for role in ("Y_h", "Y_c"):
+        if role in want:
+            assert max_error(got[role], want[role]) <= TOLERANCE, role
+    # The direction made a difference.
+    assert max_error(forward.run(feeds)["Y"], got["Y"]) > 1e-3
+
+
+def test_unsupported_attributes_are_refused_by_name():
+    model, feeds, _ = load_test("test_lstm_defaults")
+    node = model.graph.node[0]
+    node.attribute.extend([helper.make_attribute("clip", 3.0)])
+    with pytest.raises(ronnx.UnsupportedError, match=r"^LSTM: attribute clip = 3\.0 is not "):
+        ronnx.from_model(model, feeds)
