@@ -1,0 +1,377 @@
+#!/usr/bin/python3
+"""A scaling model of the wavefront: replays the task graph of a pass, with each task's
+cost measured on one thread, on P simulated cores, and predicts the pass's time at
+P = 1, 2, 4, ... 64.
+
+    rnnwave bench --cell lstm --layers 4 --hidden-size 256 --seq-len 100 --batch 64 \\
+        --threads 1 --batch-splits S --hidden-splits Q --trace t1.json --json > b1.json
+    rnnwave bench ... (same flags) --threads 2 --json > b2.json
+    /usr/bin/python3 bench/scaling_model.py t1.json --bench b1.json --measured 2=b2.json \\
+        [--dispatch-us X | --dispatch-trace t2.json] [--plot scaling.png] [--json]
+
+The trace carries the graph exactly as the runtime ran it: every event's args hold its
+task index in the pass's graph and its predecessors (rnnwave/trace.h). The model:
+
+- time(P) = serial + sum over passes of makespan(pass, P). `serial` is what the traced
+  1-thread repeat spent outside the graphs (its wall time, from --bench, minus the spans
+  of its passes).
+- makespan: list scheduling. A task is ready when its last predecessor ends; a free core
+  takes the ready task that became ready first (ties: the lower task index, i.e. the
+  order the runtime created them: libgomp queues a task when its dependences are met, in
+  that order); when several cores are free the lowest-numbered one takes it.
+- Each task costs its 1-thread duration plus a per-task overhead: on one core the gap
+  the inline runner left between tasks (measured in the trace); on two or more the
+  OpenMP dispatch cost (--dispatch-us, or estimated from a multi-thread trace of the same
+  plan by --dispatch-trace: the median gap between two tasks of one thread when the
+  second was already ready as the first ended).
+- Not modelled: memory bandwidth and caches shared by the cores (a task costs on P cores
+  what it cost alone), the creation of the tasks by one thread, the start of the thread
+  team. Where a pass is bound by memory bandwidth the model over-predicts the speedup.
+
+The graph depends on the plan (step block, batch and hidden splits), and the engine's
+default plan depends on the thread count: record the 1-thread trace with the
+decomposition of the run it is compared with (the --measured files are checked for it).
+`--rnnwave BIN --out DIR -- BENCH FLAGS` does all of it: it runs `BIN bench FLAGS` at
+--compare threads (default 2) with a trace, then at 1 thread with that run's
+decomposition pinned, and models them (the dispatch cost from the multi-thread trace).
+"""
+import argparse
+import heapq
+import json
+import math
+import os
+import subprocess
+import sys
+
+
+class ModelError(Exception):
+    """Bad input: reported as one line."""
+
+
+def quoted(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class Graph:
+    """One pass: costs[i] (µs) and preds[i] (indices < i) of every task i."""
+
+    def __init__(self, name, costs, preds, gap_us=0.0):
+        self.name = name
+        self.costs = list(costs)
+        self.preds = [list(p) for p in preds]
+        self.gap_us = gap_us  # the inline runner's overhead per task, µs
+        for i, ps in enumerate(self.preds):
+            for p in ps:
+                if not (isinstance(p, int) and 0 <= p < i):
+                    raise ModelError(f"{name}: task {i} has predecessor {quoted(p)}, "
+                                     f"not a task before it (the graph must be topologically ordered)")
+
+    def work(self):
+        return sum(self.costs)
+
+    def critical_path(self):
+        finish = []
+        for i, c in enumerate(self.costs):
+            finish.append(c + max((finish[p] for p in self.preds[i]), default=0.0))
+        return max(finish, default=0.0)
+
+
+def makespan(graph, cores, overhead_us=0.0):
+    """Time of the list schedule of `graph` on `cores` cores, each task costing its cost
+    plus `overhead_us`: a free core takes the task ready first (ties: lower index)."""
+    n = len(graph.costs)
+    successors = [[] for _ in range(n)]
+    waiting = [len(ps) for ps in graph.preds]
+    for i, ps in enumerate(graph.preds):
+        for p in ps:
+            successors[p].append(i)
+    ready = [(0.0, i) for i in range(n) if waiting[i] == 0]
+    heapq.heapify(ready)
+    free = [(0.0, core) for core in range(cores)]
+    finish = [0.0] * n
+    end = 0.0
+    for _ in range(n):
+        free_at, core = heapq.heappop(free)
+        ready_at, i = heapq.heappop(ready)
+        finish[i] = max(free_at, ready_at) + graph.costs[i] + overhead_us
+        end = max(end, finish[i])
+        heapq.heappush(free, (finish[i], core))
+        for s in successors[i]:
+            waiting[s] -= 1
+            if waiting[s] == 0:
+                heapq.heappush(ready, (max(finish[p] for p in graph.preds[s]), s))
+    return end
+
+
+def read_json(path, what):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError as e:
+        raise ModelError(f"{what} {quoted(path)}: {e.strerror}")
+    except ValueError as e:
+        raise ModelError(f"{what} {quoted(path)}: not JSON ({quoted(str(e))})")
+
+
+def trace_passes(path):
+    """The passes of a Chrome trace written by rnnwave: {pass: [event args + ts, dur]},
+    each list indexed by task."""
+    doc = read_json(path, "trace")
+    events = doc.get("traceEvents") if isinstance(doc, dict) else None
+    if not isinstance(events, list) or not events:
+        raise ModelError(f"trace {quoted(path)}: no traceEvents")
+    passes = {}
+    for e in events:
+        args = e.get("args", {}) if isinstance(e, dict) else {}
+        try:
+            name, task, preds = args["pass"], args["task"], args["preds"]
+            ts, dur, tid = float(e["ts"]), float(e["dur"]), e["tid"]
+        except (KeyError, TypeError, ValueError):
+            raise ModelError(f"trace {quoted(path)}: an event without pass, task, preds, ts, dur "
+                             f"(a trace of the wavefront schedule by a current rnnwave?): {quoted(e)}")
+        if not isinstance(task, int) or task < 0 or not isinstance(preds, list):
+            raise ModelError(f"trace {quoted(path)}: bad task {quoted(task)} or preds {quoted(preds)}")
+        tasks = passes.setdefault(str(name), {})
+        if task in tasks:
+            raise ModelError(f"trace {quoted(path)}: task {task} of pass {quoted(name)} twice "
+                             f"(several passes of one name in one trace?)")
+        tasks[task] = {"ts": ts, "dur": max(dur, 0.0), "tid": tid, "preds": preds}
+    result = {}
+    for name, tasks in passes.items():
+        if sorted(tasks) != list(range(len(tasks))):
+            raise ModelError(f"trace {quoted(path)}: pass {quoted(name)} misses tasks "
+                             f"(has {len(tasks)}, largest index {max(tasks)})")
+        result[name] = [tasks[i] for i in range(len(tasks))]
+    return result
+
+
+def span_us(events):
+    return max(e["ts"] + e["dur"] for e in events) - min(e["ts"] for e in events)
+
+
+def graphs_of(passes):
+    graphs = []
+    for name, events in passes.items():
+        g = Graph(name, [e["dur"] for e in events], [e["preds"] for e in events])
+        g.gap_us = max(span_us(events) - g.work(), 0.0) / len(events)
+        graphs.append(g)
+    return graphs
+
+
+def dispatch_from_trace(passes):
+    """Median gap (µs) between consecutive tasks of one thread when the second was ready
+    by the time the first ended: what the runtime costs per task."""
+    gaps = []
+    for events in passes.values():
+        by_thread = {}
+        for e in events:
+            by_thread.setdefault(e["tid"], []).append(e)
+        for run in by_thread.values():
+            run.sort(key=lambda e: e["ts"])
+            for a, b in zip(run, run[1:]):
+                a_end = a["ts"] + a["dur"]
+                ready = max((events[p]["ts"] + events[p]["dur"] for p in b["preds"]), default=-math.inf)
+                if ready <= a_end:
+                    gaps.append(b["ts"] - a_end)
+    if not gaps:
+        raise ModelError("dispatch trace: no two tasks of one thread with the second ready in time")
+    gaps.sort()
+    return gaps[len(gaps) // 2]
+
+
+def bench_record(path):
+    doc = read_json(path, "bench result")
+    if (not isinstance(doc, dict) or "median_ms" not in doc or "threads" not in doc
+            or not isinstance(doc.get("times_ms"), list) or not doc["times_ms"]):
+        raise ModelError(f"bench result {quoted(path)}: not the JSON of `rnnwave bench --json`")
+    return doc
+
+
+def predict(graphs, serial_us, dispatch_us, cores_list):
+    rows = []
+    for P in cores_list:
+        time = serial_us + sum(makespan(g, P, g.gap_us if P == 1 else dispatch_us) for g in graphs)
+        bound = serial_us + sum(max(g.critical_path(), g.work() / P) for g in graphs)
+        rows.append({"cores": P, "predicted_ms": time / 1e3, "bound_ms": bound / 1e3})
+    one = rows[0]["predicted_ms"] if cores_list[0] == 1 else None
+    for r in rows:
+        r["speedup"] = one / r["predicted_ms"] if one else None
+    return rows
+
+
+def parse_measured(items):
+    measured = {}
+    for item in items:
+        threads, sep, path = item.partition("=")
+        if not sep or not threads.isdigit() or int(threads) < 1:
+            raise ModelError(f"--measured wants THREADS=FILE, got {quoted(item)}")
+        measured[int(threads)] = bench_record(path)
+    return measured
+
+
+def check_same_plan(reference, measured):
+    for threads, record in measured.items():
+        if record.get("decomposition") != reference.get("decomposition"):
+            raise ModelError(f"--measured {threads}: decomposition {quoted(record.get('decomposition'))} "
+                             f"differs from the traced run's {quoted(reference.get('decomposition'))}: "
+                             f"pin --step-block, --batch-splits and --hidden-splits in both")
+
+
+def plan_flags(record):
+    d = record.get("decomposition") or {}
+    try:
+        return ["--step-block", str(int(d["step_block"])), "--batch-splits", str(int(d["batch_splits"])),
+                "--hidden-splits", str(int(d["hidden_splits"]))]
+    except (KeyError, TypeError, ValueError):
+        raise ModelError(f"bench result without a decomposition: {quoted(d)}")
+
+
+def run_bench(binary, flags, threads, trace, result):
+    command = [binary, "bench", *flags, "--threads", str(threads), "--trace", trace, "--json"]
+    with open(result, "w") as f:
+        done = subprocess.run(command, stdout=f, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["(no message)"]
+        raise ModelError(f"{quoted(' '.join(command), 200)} failed: {quoted(lines[-1], 200)}")
+    return bench_record(result)
+
+
+def measure(args):
+    """Runs the bench at args.compare threads, then at 1 thread with its plan, into args.out."""
+    if not args.out:
+        raise ModelError("--rnnwave needs --out DIR for the traces and results")
+    os.makedirs(args.out, exist_ok=True)
+    flags = args.bench_flags
+    if not flags:
+        raise ModelError("--rnnwave needs the model's bench flags after --")
+    for f in ("--threads", "--trace", "--json", "--step-block", "--batch-splits", "--hidden-splits"):
+        if f in flags:
+            raise ModelError(f"leave {f} out of the bench flags: the model sets it")
+    path = lambda name: os.path.join(args.out, name)  # noqa: E731
+    compared = run_bench(args.rnnwave, flags, args.compare, path(f"trace_{args.compare}t.json"),
+                         path(f"bench_{args.compare}t.json"))
+    run_bench(args.rnnwave, flags + plan_flags(compared), 1, path("trace_1t.json"), path("bench_1t.json"))
+    args.trace, args.bench = path("trace_1t.json"), path("bench_1t.json")
+    args.measured = [f"{args.compare}={path(f'bench_{args.compare}t.json')}"]
+    if args.dispatch_us is None:
+        args.dispatch_trace = path(f"trace_{args.compare}t.json")
+
+
+def plot(rows, measured_speedups, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cores = [r["cores"] for r in rows]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(cores, [r["speedup"] for r in rows], "o-", label="model")
+    one = rows[0]["predicted_ms"]
+    ax.plot(cores, [one / r["bound_ms"] for r in rows], "--", label="bound (critical path, work/P)")
+    if measured_speedups:
+        ax.plot(list(measured_speedups), list(measured_speedups.values()), "s", label="measured")
+    ax.plot(cores, cores, ":", color="grey", label="linear")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("cores")
+    ax.set_ylabel("speedup over 1 core")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("trace", nargs="?",
+                    help="Chrome trace of a 1-thread wavefront run (rnnwave bench --threads 1 --trace)")
+    ap.add_argument("--bench", help="`rnnwave bench --json` of that run: its last time is the traced repeat")
+    ap.add_argument("--measured", action="append", default=[], metavar="THREADS=FILE",
+                    help="`rnnwave bench --json` at THREADS threads, same flags, to compare with")
+    ap.add_argument("--dispatch-us", type=float, help="OpenMP cost per task on 2+ cores, µs")
+    ap.add_argument("--dispatch-trace", help="trace of a multi-thread run of the same plan, to estimate it")
+    ap.add_argument("--cores", default="1,2,4,8,16,32,64", help="core counts (default 1,2,4,...,64)")
+    ap.add_argument("--plot", help="PNG of predicted speedup vs cores")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--rnnwave", help="measure first with this binary (then give --out and -- BENCH FLAGS)")
+    ap.add_argument("--out", help="folder for the traces and results of --rnnwave")
+    ap.add_argument("--compare", type=int, default=2, help="threads of the measured run of --rnnwave (default 2)")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Everything after "--" is for `rnnwave bench`.
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = ap.parse_args(argv[:split])
+    args.bench_flags = argv[split + 1:]
+    if args.rnnwave:
+        if args.trace or args.bench or args.measured:
+            raise ModelError("--rnnwave makes the trace and results: give no trace, --bench or --measured")
+        if args.compare < 2:
+            raise ModelError(f"--compare wants 2 or more threads, got {args.compare}")
+        measure(args)
+    elif not args.trace:
+        raise ModelError("give a trace, or --rnnwave BIN --out DIR -- BENCH FLAGS")
+    try:
+        cores = [int(c) for c in args.cores.split(",")]
+        if not cores or min(cores) < 1 or cores[0] != 1:
+            raise ValueError
+    except ValueError:
+        raise ModelError(f"--cores wants positive integers starting at 1, got {quoted(args.cores)}")
+    graphs = graphs_of(trace_passes(args.trace))
+    serial_us, reference = 0.0, None
+    if args.bench:
+        reference = bench_record(args.bench)
+        if reference["threads"] != 1:
+            raise ModelError(f"--bench: the traced run must have 1 thread, has {quoted(reference['threads'])}")
+        traced_ms = reference["times_ms"][-1]
+        spans = sum(g.work() + g.gap_us * len(g.costs) for g in graphs)
+        serial_us = max(traced_ms * 1e3 - spans, 0.0)
+    measured = parse_measured(args.measured)
+    if reference is not None:
+        check_same_plan(reference, measured)
+    if args.dispatch_us is not None and args.dispatch_trace:
+        raise ModelError("give --dispatch-us or --dispatch-trace, not both")
+    if args.dispatch_trace:
+        dispatch_us, source = dispatch_from_trace(trace_passes(args.dispatch_trace)), "dispatch trace"
+    elif args.dispatch_us is not None:
+        dispatch_us, source = args.dispatch_us, "--dispatch-us"
+    else:
+        # The inline runner's gap: a lower bound of what OpenMP costs per task.
+        dispatch_us = max(g.gap_us for g in graphs)
+        source = "1-thread gap (lower bound)"
+    rows = predict(graphs, serial_us, dispatch_us, cores)
+    one_measured = reference["median_ms"] if reference else None
+    measured_rows = []
+    if one_measured is not None:
+        measured[1] = reference
+    for threads in sorted(measured):
+        m = measured[threads]["median_ms"]
+        predicted = serial_us + sum(makespan(g, threads, g.gap_us if threads == 1 else dispatch_us)
+                                    for g in graphs)
+        measured_rows.append({"threads": threads, "measured_ms": m, "predicted_ms": predicted / 1e3,
+                              "error": predicted / 1e3 / m - 1})
+    summary = {"tasks": {g.name: len(g.costs) for g in graphs},
+               "work_ms": sum(g.work() for g in graphs) / 1e3,
+               "critical_path_ms": sum(g.critical_path() for g in graphs) / 1e3,
+               "serial_ms": serial_us / 1e3, "dispatch_us": dispatch_us, "dispatch_from": source,
+               "predicted": rows, "measured": measured_rows}
+    if args.plot:
+        speedups = {r["threads"]: rows[0]["predicted_ms"] / r["measured_ms"] for r in measured_rows}
+        plot(rows, speedups, args.plot)
+    if args.json:
+        print(json.dumps(summary))
+        return
+    print(f"tasks {summary['tasks']}, work {summary['work_ms']:.3f} ms, critical path "
+          f"{summary['critical_path_ms']:.3f} ms, serial {summary['serial_ms']:.3f} ms, "
+          f"dispatch {dispatch_us:.2f} µs/task ({source})")
+    print("cores  predicted_ms  speedup  bound_ms")
+    for r in rows:
+        print(f"{r['cores']:5d}  {r['predicted_ms']:12.3f}  {r['speedup']:7.2f}  {r['bound_ms']:8.3f}")
+    for r in measured_rows:
+        print(f"measured {r['threads']} thread(s): {r['measured_ms']:.3f} ms, predicted "
+              f"{r['predicted_ms']:.3f} ms, error {100 * r['error']:+.1f}%")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except ModelError as e:
+        sys.exit(f"scaling_model: {e}")
