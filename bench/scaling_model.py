@@ -188,15 +188,41 @@ def bench_record(path):
     return doc
 
 
-def predict(graphs, serial_us, dispatch_us, cores_list):
+class Model:
+    """The graphs of one plan's passes, and the time its 1-thread run spent outside them."""
+
+    def __init__(self, graphs, serial_us=0.0, plan=None):
+        self.graphs, self.serial_us, self.plan = graphs, serial_us, plan
+
+    def time_us(self, cores, dispatch_us):
+        return self.serial_us + sum(makespan(g, cores, g.gap_us if cores == 1 else dispatch_us)
+                                    for g in self.graphs)
+
+    def bound_us(self, cores):
+        return self.serial_us + sum(max(g.critical_path(), g.work() / cores) for g in self.graphs)
+
+
+def load_model(trace, bench=None):
+    """The model of a 1-thread trace and, if given, the `rnnwave bench --json` of its run."""
+    graphs = graphs_of(trace_passes(trace))
+    if bench is None:
+        return Model(graphs)
+    record = bench_record(bench)
+    if record["threads"] != 1:
+        raise ModelError(f"--bench: the traced run must have 1 thread, has {quoted(record['threads'])}")
+    # The traced repeat is the last one.
+    spans = sum(g.work() + g.gap_us * len(g.costs) for g in graphs)
+    return Model(graphs, max(record["times_ms"][-1] * 1e3 - spans, 0.0), record.get("decomposition"))
+
+
+def predict(models, dispatch_us):
+    """models: {cores: the Model of the plan run on that many cores}."""
     rows = []
-    for P in cores_list:
-        time = serial_us + sum(makespan(g, P, g.gap_us if P == 1 else dispatch_us) for g in graphs)
-        bound = serial_us + sum(max(g.critical_path(), g.work() / P) for g in graphs)
-        rows.append({"cores": P, "predicted_ms": time / 1e3, "bound_ms": bound / 1e3})
-    one = rows[0]["predicted_ms"] if cores_list[0] == 1 else None
+    for P, model in sorted(models.items()):
+        rows.append({"cores": P, "predicted_ms": model.time_us(P, dispatch_us) / 1e3,
+                     "bound_ms": model.bound_us(P) / 1e3, "plan": model.plan})
     for r in rows:
-        r["speedup"] = one / r["predicted_ms"] if one else None
+        r["speedup"] = rows[0]["predicted_ms"] / r["predicted_ms"]
     return rows
 
 
@@ -237,15 +263,30 @@ def run_bench(binary, flags, threads, trace, result):
     return bench_record(result)
 
 
-def measure(args):
-    """Runs the bench at args.compare threads, then at 1 thread with its plan, into args.out."""
+def plan_of(binary, flags, threads):
+    """The decomposition `rnnwave bench --plan-only` reports for `threads` threads."""
+    command = [binary, "bench", *flags, "--threads", str(threads), "--plan-only"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["(no message)"]
+        raise ModelError(f"{quoted(' '.join(command), 200)} failed: {quoted(lines[-1], 200)}")
+    try:
+        return json.loads(done.stdout)["decomposition"]
+    except (ValueError, KeyError, TypeError):
+        raise ModelError(f"{quoted(' '.join(command), 200)}: no plan in {quoted(done.stdout)}")
+
+
+def measure(args, cores):
+    """Runs the bench at args.compare threads, then at 1 thread with its plan, into args.out;
+    with --plan-per-cores also at 1 thread with the plan of each core count. Returns the
+    model of each core count's plan."""
     if not args.out:
         raise ModelError("--rnnwave needs --out DIR for the traces and results")
     os.makedirs(args.out, exist_ok=True)
     flags = args.bench_flags
     if not flags:
         raise ModelError("--rnnwave needs the model's bench flags after --")
-    for f in ("--threads", "--trace", "--json", "--step-block", "--batch-splits", "--hidden-splits"):
+    for f in ("--threads", "--trace", "--json", "--step-block", "--batch-splits", "--hidden-splits", "--plan-only"):
         if f in flags:
             raise ModelError(f"leave {f} out of the bench flags: the model sets it")
     path = lambda name: os.path.join(args.out, name)  # noqa: E731
@@ -256,9 +297,24 @@ def measure(args):
     args.measured = [f"{args.compare}={path(f'bench_{args.compare}t.json')}"]
     if args.dispatch_us is None:
         args.dispatch_trace = path(f"trace_{args.compare}t.json")
+    base = load_model(args.trace, args.bench)
+    if not args.plan_per_cores:
+        return {P: base for P in cores}
+    by_plan = {json.dumps(base.plan, sort_keys=True): base}
+    models = {}
+    for P in cores:
+        plan = plan_of(args.rnnwave, flags, P)
+        key = json.dumps(plan, sort_keys=True)
+        if key not in by_plan:
+            name = "_".join(f"{k}{plan[k]}" for k in ("step_block", "batch_splits", "hidden_splits"))
+            run_bench(args.rnnwave, flags + plan_flags({"decomposition": plan}), 1,
+                      path(f"trace_1t_{name}.json"), path(f"bench_1t_{name}.json"))
+            by_plan[key] = load_model(path(f"trace_1t_{name}.json"), path(f"bench_1t_{name}.json"))
+        models[P] = by_plan[key]
+    return models
 
 
-def plot(rows, measured_speedups, path):
+def plot(rows, measured_speedups, path, title):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -276,6 +332,7 @@ def plot(rows, measured_speedups, path):
     ax.set_yscale("log", base=2)
     ax.set_xlabel("cores")
     ax.set_ylabel("speedup over 1 core")
+    ax.set_title(title[:90], fontsize=7)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path)
@@ -296,37 +353,38 @@ def main(argv=None):
     ap.add_argument("--rnnwave", help="measure first with this binary (then give --out and -- BENCH FLAGS)")
     ap.add_argument("--out", help="folder for the traces and results of --rnnwave")
     ap.add_argument("--compare", type=int, default=2, help="threads of the measured run of --rnnwave (default 2)")
+    ap.add_argument("--plan-per-cores", action="store_true",
+                    help="with --rnnwave: predict each core count with the graph of its own plan")
     argv = sys.argv[1:] if argv is None else list(argv)
     # Everything after "--" is for `rnnwave bench`.
     split = argv.index("--") if "--" in argv else len(argv)
     args = ap.parse_args(argv[:split])
     args.bench_flags = argv[split + 1:]
-    if args.rnnwave:
-        if args.trace or args.bench or args.measured:
-            raise ModelError("--rnnwave makes the trace and results: give no trace, --bench or --measured")
-        if args.compare < 2:
-            raise ModelError(f"--compare wants 2 or more threads, got {args.compare}")
-        measure(args)
-    elif not args.trace:
-        raise ModelError("give a trace, or --rnnwave BIN --out DIR -- BENCH FLAGS")
     try:
         cores = [int(c) for c in args.cores.split(",")]
         if not cores or min(cores) < 1 or cores[0] != 1:
             raise ValueError
     except ValueError:
         raise ModelError(f"--cores wants positive integers starting at 1, got {quoted(args.cores)}")
-    graphs = graphs_of(trace_passes(args.trace))
-    serial_us, reference = 0.0, None
-    if args.bench:
-        reference = bench_record(args.bench)
-        if reference["threads"] != 1:
-            raise ModelError(f"--bench: the traced run must have 1 thread, has {quoted(reference['threads'])}")
-        traced_ms = reference["times_ms"][-1]
-        spans = sum(g.work() + g.gap_us * len(g.costs) for g in graphs)
-        serial_us = max(traced_ms * 1e3 - spans, 0.0)
+    models = None
+    if args.rnnwave:
+        if args.trace or args.bench or args.measured:
+            raise ModelError("--rnnwave makes the trace and results: give no trace, --bench or --measured")
+        if args.compare < 2:
+            raise ModelError(f"--compare wants 2 or more threads, got {args.compare}")
+        models = measure(args, cores)
+    elif not args.trace:
+        raise ModelError("give a trace, or --rnnwave BIN --out DIR -- BENCH FLAGS")
+    elif args.plan_per_cores:
+        raise ModelError("--plan-per-cores needs --rnnwave (it runs the plan of each core count)")
+    # The model of the traced run, whose plan the measured runs share.
+    base = load_model(args.trace, args.bench)
+    if models is None:
+        models = {P: base for P in cores}
     measured = parse_measured(args.measured)
-    if reference is not None:
-        check_same_plan(reference, measured)
+    if args.bench:
+        check_same_plan(bench_record(args.bench), measured)
+        measured[1] = bench_record(args.bench)
     if args.dispatch_us is not None and args.dispatch_trace:
         raise ModelError("give --dispatch-us or --dispatch-trace, not both")
     if args.dispatch_trace:
@@ -335,36 +393,38 @@ def main(argv=None):
         dispatch_us, source = args.dispatch_us, "--dispatch-us"
     else:
         # The inline runner's gap: a lower bound of what OpenMP costs per task.
-        dispatch_us = max(g.gap_us for g in graphs)
+        dispatch_us = max(g.gap_us for g in base.graphs)
         source = "1-thread gap (lower bound)"
-    rows = predict(graphs, serial_us, dispatch_us, cores)
-    one_measured = reference["median_ms"] if reference else None
+    rows = predict(models, dispatch_us)
     measured_rows = []
-    if one_measured is not None:
-        measured[1] = reference
     for threads in sorted(measured):
         m = measured[threads]["median_ms"]
-        predicted = serial_us + sum(makespan(g, threads, g.gap_us if threads == 1 else dispatch_us)
-                                    for g in graphs)
-        measured_rows.append({"threads": threads, "measured_ms": m, "predicted_ms": predicted / 1e3,
-                              "error": predicted / 1e3 / m - 1})
-    summary = {"tasks": {g.name: len(g.costs) for g in graphs},
+        predicted = base.time_us(threads, dispatch_us) / 1e3
+        measured_rows.append({"threads": threads, "measured_ms": m, "predicted_ms": predicted,
+                              "error": predicted / m - 1})
+    graphs = base.graphs
+    summary = {"plan": base.plan, "tasks": {g.name: len(g.costs) for g in graphs},
                "work_ms": sum(g.work() for g in graphs) / 1e3,
                "critical_path_ms": sum(g.critical_path() for g in graphs) / 1e3,
-               "serial_ms": serial_us / 1e3, "dispatch_us": dispatch_us, "dispatch_from": source,
+               "serial_ms": base.serial_us / 1e3, "dispatch_us": dispatch_us, "dispatch_from": source,
                "predicted": rows, "measured": measured_rows}
     if args.plot:
-        speedups = {r["threads"]: rows[0]["predicted_ms"] / r["measured_ms"] for r in measured_rows}
-        plot(rows, speedups, args.plot)
+        # Measured speedups over the measured 1-thread run, when there is one.
+        one = measured[1]["median_ms"] if 1 in measured else rows[0]["predicted_ms"]
+        speedups = {r["threads"]: one / r["measured_ms"] for r in measured_rows}
+        title = os.path.basename(args.trace) if not args.bench_flags else " ".join(args.bench_flags)
+        plot(rows, speedups, args.plot, title)
     if args.json:
         print(json.dumps(summary))
         return
-    print(f"tasks {summary['tasks']}, work {summary['work_ms']:.3f} ms, critical path "
+    print(f"plan {summary['plan']}: tasks {summary['tasks']}, work {summary['work_ms']:.3f} ms, critical path "
           f"{summary['critical_path_ms']:.3f} ms, serial {summary['serial_ms']:.3f} ms, "
           f"dispatch {dispatch_us:.2f} µs/task ({source})")
-    print("cores  predicted_ms  speedup  bound_ms")
+    print("cores  predicted_ms  speedup  bound_ms  plan")
     for r in rows:
-        print(f"{r['cores']:5d}  {r['predicted_ms']:12.3f}  {r['speedup']:7.2f}  {r['bound_ms']:8.3f}")
+        plan = r["plan"] or {}
+        plan = " ".join(f"{k}={plan[k]}" for k in ("step_block", "batch_splits", "hidden_splits") if k in plan)
+        print(f"{r['cores']:5d}  {r['predicted_ms']:12.3f}  {r['speedup']:7.2f}  {r['bound_ms']:8.3f}  {plan}")
     for r in measured_rows:
         print(f"measured {r['threads']} thread(s): {r['measured_ms']:.3f} ms, predicted "
               f"{r['predicted_ms']:.3f} ms, error {100 * r['error']:+.1f}%")

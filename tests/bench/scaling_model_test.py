@@ -208,12 +208,13 @@ class RealTrace(unittest.TestCase):
     def test_measure_pins_the_compared_runs_plan(self):
         if not ARGS.rnnwave:
             self.skipTest("no --rnnwave binary given")
+        m = model()
+        flags = ["--cell", "lstm", "--layers", "1", "--hidden-size", "32", "--input-size", "8", "--seq-len", "10",
+                 "--batch", "16", "--repeats", "2", "--warmup", "0"]
         with tempfile.TemporaryDirectory() as d:
             out = subprocess.run([sys.executable, os.path.join(ARGS.source, "bench", "scaling_model.py"),
-                                  "--rnnwave", ARGS.rnnwave, "--out", d, "--cores", "1,2,4", "--json", "--",
-                                  "--cell", "lstm", "--layers", "1", "--hidden-size", "32",
-                                  "--input-size", "8", "--seq-len", "10", "--batch", "16", "--repeats", "2",
-                                  "--warmup", "0"], capture_output=True, text=True, timeout=120)
+                                  "--rnnwave", ARGS.rnnwave, "--out", d, "--cores", "1,2,4", "--plan-per-cores",
+                                  "--json", "--", *flags], capture_output=True, text=True, timeout=120)
             self.assertEqual(out.returncode, 0, out.stderr)
             r = json.loads(out.stdout)
             with open(os.path.join(d, "bench_1t.json")) as f:
@@ -233,6 +234,16 @@ class RealTrace(unittest.TestCase):
                 events = json.load(f)["traceEvents"]
             self.assertEqual(sum(1 for e in events if e["args"]["kind"] == "forward"),
                              10 * plan["batch_splits"] * plan["hidden_splits"])
+            # --plan-only reports the plan a run uses.
+            self.assertEqual(m.plan_of(ARGS.rnnwave, flags, 2), two["decomposition"])
+            # Each core count is predicted with its own plan's graph: one thread alone does
+            # not split the batch, 4 threads split it as 2 do (16 rows, at least 8 each).
+            self.assertEqual([row["plan"]["batch_splits"] for row in r["predicted"]], [1, 2, 2])
+            name = "step_block4_batch_splits1_hidden_splits1"
+            with open(os.path.join(d, f"bench_1t_{name}.json")) as f:
+                alone = json.load(f)
+            self.assertEqual(alone["decomposition"], r["predicted"][0]["plan"])
+            self.assertAlmostEqual(r["predicted"][0]["predicted_ms"], alone["times_ms"][-1], delta=1e-6)
             # Bench flags the model sets itself are refused.
             bad = subprocess.run([sys.executable, os.path.join(ARGS.source, "bench", "scaling_model.py"),
                                   "--rnnwave", ARGS.rnnwave, "--out", d, "--", "--cell", "gru", "--threads", "4"],
