@@ -130,6 +130,9 @@ def trace_passes(path):
         except (KeyError, TypeError, ValueError):
             raise ModelError(f"trace {quoted(path)}: an event without pass, task, preds, ts, dur "
                              f"(a trace of the wavefront schedule by a current rnnwave?): {quoted(e)}")
+        if task == -1:
+            raise ModelError(f"trace {quoted(path)}: a task outside any graph (the layerwise schedule "
+                             f"has none: trace the wavefront)")
         if not isinstance(task, int) or task < 0 or not isinstance(preds, list):
             raise ModelError(f"trace {quoted(path)}: bad task {quoted(task)} or preds {quoted(preds)}")
         tasks = passes.setdefault(str(name), {})
@@ -182,8 +185,10 @@ def dispatch_from_trace(passes):
 
 def bench_record(path):
     doc = read_json(path, "bench result")
-    if (not isinstance(doc, dict) or "median_ms" not in doc or "threads" not in doc
-            or not isinstance(doc.get("times_ms"), list) or not doc["times_ms"]):
+    times = doc.get("times_ms") if isinstance(doc, dict) else None
+    if (not isinstance(times, list) or not times or not all(isinstance(t, (int, float)) for t in times)
+            or not isinstance(doc.get("median_ms"), (int, float)) or doc["median_ms"] <= 0
+            or not isinstance(doc.get("threads"), int)):
         raise ModelError(f"bench result {quoted(path)}: not the JSON of `rnnwave bench --json`")
     return doc
 
@@ -255,8 +260,11 @@ def plan_flags(record):
 
 def run_bench(binary, flags, threads, trace, result):
     command = [binary, "bench", *flags, "--threads", str(threads), "--trace", trace, "--json"]
-    with open(result, "w") as f:
-        done = subprocess.run(command, stdout=f, stderr=subprocess.PIPE, text=True)
+    try:
+        with open(result, "w") as f:
+            done = subprocess.run(command, stdout=f, stderr=subprocess.PIPE, text=True)
+    except OSError as e:
+        raise ModelError(f"cannot run {quoted(binary)}: {e.strerror}")
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or ["(no message)"]
         raise ModelError(f"{quoted(' '.join(command), 200)} failed: {quoted(lines[-1], 200)}")
@@ -266,7 +274,10 @@ def run_bench(binary, flags, threads, trace, result):
 def plan_of(binary, flags, threads):
     """The decomposition `rnnwave bench --plan-only` reports for `threads` threads."""
     command = [binary, "bench", *flags, "--threads", str(threads), "--plan-only"]
-    done = subprocess.run(command, capture_output=True, text=True)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True)
+    except OSError as e:
+        raise ModelError(f"cannot run {quoted(binary)}: {e.strerror}")
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or ["(no message)"]
         raise ModelError(f"{quoted(' '.join(command), 200)} failed: {quoted(lines[-1], 200)}")
@@ -385,6 +396,8 @@ def main(argv=None):
     if args.bench:
         check_same_plan(bench_record(args.bench), measured)
         measured[1] = bench_record(args.bench)
+    if args.dispatch_us is not None and not (0 <= args.dispatch_us < math.inf):
+        raise ModelError(f"--dispatch-us must be a finite number >= 0, got {args.dispatch_us}")
     if args.dispatch_us is not None and args.dispatch_trace:
         raise ModelError("give --dispatch-us or --dispatch-trace, not both")
     if args.dispatch_trace:

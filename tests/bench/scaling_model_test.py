@@ -154,6 +154,12 @@ class FromFiles(unittest.TestCase):
         doc["traceEvents"].pop(0)
         with open(self.path("gap.json"), "w") as f:
             json.dump(doc, f)
+        write_trace(self.path("layerwise.json"), {"forward": [(0, 10, 0, [])]})
+        with open(self.path("layerwise.json")) as f:
+            doc = json.load(f)
+        doc["traceEvents"][0]["args"]["task"] = -1
+        with open(self.path("layerwise.json"), "w") as f:
+            json.dump(doc, f)
         cases = [
             ([self.path("missing.json")], "missing.json"),
             ([self.path("junk.json")], "not JSON"),
@@ -162,6 +168,13 @@ class FromFiles(unittest.TestCase):
              "decomposition"),
             ([self.path("t1.json"), "--measured", "two=" + self.path("b2.json")], "THREADS=FILE"),
             ([self.path("t1.json"), "--cores", "2,4"], "--cores"),
+            ([self.path("t1.json"), "--dispatch-us", "-1"], "--dispatch-us"),
+            ([self.path("t1.json"), "--bench", self.path("junk.json")], "not JSON"),
+            ([self.path("t1.json"), "--bench", self.path("t1.json")], "not the JSON of `rnnwave bench"),
+            ([self.path("layerwise.json")], "layerwise"),
+            ([self.path("t1.json"), "--plan-per-cores"], "--plan-per-cores needs --rnnwave"),
+            (["--rnnwave", "/nonexistent/rnnwave", "--out", self.path("o")], "bench flags after --"),
+            (["--rnnwave", "/nonexistent/rnnwave", "--out", self.path("o"), "--", "--cell", "gru"], "cannot run"),
         ]
         for argv, words in cases:
             out = self.run_model(*argv)
