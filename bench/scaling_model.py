@@ -349,6 +349,20 @@ def plot(rows, measured_speedups, path, title):
     fig.savefig(path)
 
 
+def markdown_row(name, rows, measured_rows):
+    """The row of the table in docs/benchmarks.md: measured and predicted 1 and 2 threads,
+    the 2-thread error, predicted speedups beyond 2 cores and the bound's at the most."""
+    by_threads = {r["threads"]: r for r in measured_rows}
+    cells = [name]
+    for t in (1, 2):
+        r = by_threads.get(t)
+        cells += [f"{r['measured_ms']:.1f}", f"{r['predicted_ms']:.1f}"] if r else ["", ""]
+    cells.append(f"{100 * by_threads[2]['error']:+.1f}%" if 2 in by_threads else "")
+    cells.append(" / ".join(f"{r['speedup']:.2f}" for r in rows if r["cores"] > 2))
+    cells.append(f"{rows[0]['predicted_ms'] / rows[-1]['bound_ms']:.2f}")
+    return "| " + " | ".join(cells) + " |"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("trace", nargs="?",
@@ -361,6 +375,7 @@ def main(argv=None):
     ap.add_argument("--cores", default="1,2,4,8,16,32,64", help="core counts (default 1,2,4,...,64)")
     ap.add_argument("--plot", help="PNG of predicted speedup vs cores")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--row", metavar="NAME", help="print the row NAME of the table in docs/benchmarks.md")
     ap.add_argument("--rnnwave", help="measure first with this binary (then give --out and -- BENCH FLAGS)")
     ap.add_argument("--out", help="folder for the traces and results of --rnnwave")
     ap.add_argument("--compare", type=int, default=2, help="threads of the measured run of --rnnwave (default 2)")
@@ -429,6 +444,9 @@ def main(argv=None):
         plot(rows, speedups, args.plot, title)
     if args.json:
         print(json.dumps(summary))
+        return
+    if args.row:
+        print(markdown_row(args.row, rows, measured_rows))
         return
     print(f"plan {summary['plan']}: tasks {summary['tasks']}, work {summary['work_ms']:.3f} ms, critical path "
           f"{summary['critical_path_ms']:.3f} ms, serial {summary['serial_ms']:.3f} ms, "
