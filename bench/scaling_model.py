@@ -375,7 +375,7 @@ def main(argv=None):
     ap.add_argument("--cores", default="1,2,4,8,16,32,64", help="core counts (default 1,2,4,...,64)")
     ap.add_argument("--plot", help="PNG of predicted speedup vs cores")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
-    ap.add_argument("--row", metavar="NAME", help="print the row NAME of the table in docs/benchmarks.md")
+    ap.add_argument("--row", metavar="NAME", help="also print the row NAME of the table in docs/benchmarks.md, last")
     ap.add_argument("--rnnwave", help="measure first with this binary (then give --out and -- BENCH FLAGS)")
     ap.add_argument("--out", help="folder for the traces and results of --rnnwave")
     ap.add_argument("--compare", type=int, default=2, help="threads of the measured run of --rnnwave (default 2)")
@@ -445,9 +445,6 @@ def main(argv=None):
     if args.json:
         print(json.dumps(summary))
         return
-    if args.row:
-        print(markdown_row(args.row, rows, measured_rows))
-        return
     print(f"plan {summary['plan']}: tasks {summary['tasks']}, work {summary['work_ms']:.3f} ms, critical path "
           f"{summary['critical_path_ms']:.3f} ms, serial {summary['serial_ms']:.3f} ms, "
           f"dispatch {dispatch_us:.2f} µs/task ({source})")
@@ -459,6 +456,8 @@ def main(argv=None):
     for r in measured_rows:
         print(f"measured {r['threads']} thread(s): {r['measured_ms']:.3f} ms, predicted "
               f"{r['predicted_ms']:.3f} ms, error {100 * r['error']:+.1f}%")
+    if args.row:
+        print(markdown_row(args.row, rows, measured_rows))
 
 
 if __name__ == "__main__":
