@@ -24,6 +24,7 @@ struct BenchFlags {
   std::string mode = "inference";
   int repeats = 10, warmup = 2;
   bool json = false;
+  bool plan_only = false;
   uint64_t seed = 1;
 };
 
@@ -64,6 +65,20 @@ std::string cpu_model() {
   return "unknown";
 }
 
+/// The plan as `decomposition` appears in a bench result, for --plan-only.
+void print_plan(const Plan& plan) {
+  const nlohmann::json result = {
+      {"tool", "rnnwave"},
+      {"threads", plan.threads},
+      {"schedule", std::string(to_string(plan.schedule))},
+      {"decomposition",
+       {{"step_block", plan.step_block},
+        {"batch_splits", plan.batch_splits},
+        {"hidden_splits", plan.hidden_splits},
+        {"weight_block", plan.weight_block}}}};
+  std::printf("%s\n", result.dump().c_str());
+}
+
 void run(const BenchFlags& flags) {
   // The memory a run adds is peak RSS minus what the process held before setting it up.
   rusage before{};
@@ -83,6 +98,10 @@ void run(const BenchFlags& flags) {
 
   std::mt19937_64 gen(flags.seed);
   Rnn rnn(Weights::uniform(spec, flags.seed), options);
+  if (flags.plan_only) {
+    print_plan(rnn.plan(flags.steps, flags.batch));
+    return;
+  }
   const int64_t T = flags.steps, N = flags.batch, DH = spec.directions() * spec.output_size();
   const std::vector<float> input = uniform(T * N * spec.input_size, gen);
   const std::vector<float> grad_output = uniform(T * N * DH, gen);
@@ -199,6 +218,8 @@ void add_bench_command(CLI::App& app) {
   command->add_option("--seed", flags->seed, "Seed of the synthetic weights and data, in [0, 2^64)")
       ->check(unsigned64());
   command->add_flag("--json", flags->json, "Print one JSON object instead of a summary line");
+  command->add_flag("--plan-only", flags->plan_only,
+                    "Print the plan the engine chooses (threads, decomposition) as JSON and run nothing");
   command->callback([flags] { run(*flags); });
 }
 

@@ -19,6 +19,12 @@ struct TraceEvent {
   int part = -1;       ///< hidden-unit part of a step, -1 when the task covers all units
   int64_t step_begin = 0, step_end = 0;
   int64_t batch_begin = 0, batch_end = 0;
+  /// The task's index in its pass's task graph, and the indices of the tasks it waits
+  /// for (its predecessors, all smaller): the graph exactly as the runtime ran it, so a
+  /// model can replay it (bench/scaling_model.py). -1 and none for a schedule without a
+  /// graph (layerwise).
+  int64_t task = -1;
+  std::vector<int32_t> preds;
   int thread = 0;
   double start_us = 0;     ///< since the trace's first event
   double duration_us = 0;
@@ -33,7 +39,8 @@ class Trace {
   void clear();
 
   /// Writes the Chrome trace-event JSON format (opens in Perfetto or chrome://tracing):
-  /// one complete event ("ph": "X") per task, one track per thread. Atomic write.
+  /// one complete event ("ph": "X") per task, one track per thread, with the task's
+  /// identity, index and predecessors in its "args". Atomic write.
   void write_chrome_json(const std::string& path) const;
 
  private:

@@ -28,6 +28,8 @@ void append_trace(Trace& trace, const char* pass_name, const TaskGraph& graph,
     e.step_end = task.t1;
     e.batch_begin = task.split >= 0 ? p.split_row(task.split) : 0;
     e.batch_end = task.split >= 0 ? p.split_row(task.split + 1) : p.N;
+    e.task = i;
+    e.preds.assign(graph.preds_of(i), graph.preds_of(i) + graph.pred_count(i));
     e.thread = times.thread[i];
     e.start_us = static_cast<double>(times.start_ns[i] - origin) / 1e3;
     e.duration_us = static_cast<double>(times.end_ns[i] - times.start_ns[i]) / 1e3;

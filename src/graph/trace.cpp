@@ -51,7 +51,9 @@ void Trace::write_chrome_json(const std::string& path) const {
                               {"split", e.split},
                               {"part", e.part},
                               {"steps", {e.step_begin, e.step_end}},
-                              {"batch", {e.batch_begin, e.batch_end}}}}});
+                              {"batch", {e.batch_begin, e.batch_end}},
+                              {"task", e.task},
+                              {"preds", e.preds}}}});
   }
   const nlohmann::json document = {{"traceEvents", trace_events}, {"displayTimeUnit", "ms"}};
   const std::string text = document.dump();

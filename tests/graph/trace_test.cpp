@@ -1,5 +1,9 @@
-// A trace says which way each task's direction walks, whatever its index.
+// A trace says which way each task's direction walks, whatever its index, and carries the
+// task graph each pass ran (indices and predecessors).
 #include <gtest/gtest.h>
+
+#include <map>
+#include <string>
 
 #include "rnnwave/trace.h"
 #include "support/problem.h"
@@ -29,6 +33,49 @@ TEST(Trace, EventsSayWhichWayTheirDirectionWalks) {
       EXPECT_GT(directed, 0) << to_string(schedule);
     }
   }
+}
+
+// The graph in a trace is the one of the plan: the task count of every kind follows from
+// the decomposition, task i of a pass is its i-th event, and every predecessor comes
+// earlier (the graph is acyclic), as bench/scaling_model.py assumes.
+TEST(Trace, CarriesTheTaskGraphOfThePlan) {
+  Case c;
+  c.layers = 2;
+  c.bidirectional = true;
+  c.hidden_size = 32;  // two 16-unit panels: two hidden parts
+  c.steps = 5;
+  c.batch = 4;
+  const Problem<float> p = make_problem<float>(c, 1);
+  Trace trace;
+  ExecOptions options{Schedule::wavefront, 2};
+  options.step_block = 2;
+  options.batch_splits = 2;
+  options.hidden_splits = 2;
+  options.trace = &trace;
+  run_backward(Rnn(Weights::uniform(p.spec, 2), options), p);
+  // L = 2, D = 2, T = 5, blocks of 2 steps (3), S = 2, P = 2; one weight-gradient block
+  // (5 steps x 4 rows is below the block's 128 rows); the input gradient of both layers.
+  const int64_t steps = 2 * 2 * 5 * 2 * 2;
+  const std::map<std::string, int64_t> expected = {
+      {"forward/project", 2 * 2 * 3}, {"forward/forward", steps},
+      {"forward/output", 3},          {"backward/backward_pointwise", steps},
+      {"backward/backward_gemm", steps}, {"backward/weight_grad", 2 * 2},
+      {"backward/input_grad", 2 * 3}};
+  std::map<std::string, int64_t> counts;
+  std::map<std::string, int64_t> next_index;  // per pass
+  for (const TraceEvent& e : trace.events()) {
+    ++counts[e.pass + "/" + e.kind];
+    EXPECT_EQ(e.task, next_index[e.pass]++) << e.pass << " " << e.kind;
+    for (int32_t pred : e.preds) {
+      EXPECT_GE(pred, 0) << e.pass << " task " << e.task;
+      EXPECT_LT(pred, e.task) << e.pass << " task " << e.task;
+    }
+    if (e.kind == "forward" && e.step_begin > 0 && e.direction == 0) {
+      // A step waits for both parts of its sub-batch's previous step (and its projection).
+      EXPECT_EQ(e.preds.size(), 3u) << "forward task " << e.task;
+    }
+  }
+  EXPECT_EQ(counts, expected);
 }
 
 }  // namespace
