@@ -16,6 +16,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 DEADLINE_S = 60  # any case; a hang fails the test here rather than in ctest
@@ -85,7 +86,11 @@ def main():
     print("running:", " ".join(command), flush=True)
     started = time.monotonic()
     try:
-        run = subprocess.run(command, capture_output=True, text=True, timeout=DEADLINE_S)
+        # A session directory of its own: Open MPI 4.1's launchers started at the same time
+        # race to create the shared /tmp/ompi.<host>.<uid> ("mkdir ... File exists").
+        with tempfile.TemporaryDirectory(prefix="rnnwave-mpi-") as tmp:
+            env = dict(os.environ, TMPDIR=tmp)
+            run = subprocess.run(command, capture_output=True, text=True, timeout=DEADLINE_S, env=env)
     except subprocess.TimeoutExpired as e:
         print((e.stdout or b"")[-4000:], (e.stderr or b"")[-4000:])
         sys.exit(f"FAIL: {options.case} did not end within {DEADLINE_S} s")
