@@ -87,6 +87,9 @@ def main():
     parser.add_argument("--max-repeats", type=int, default=10)
     parser.add_argument("--modes", default="inference,training")
     parser.add_argument("--cells", default=",".join(CELLS))
+    parser.add_argument("--pytorch-openblas-coretype", default="",
+                        help="OpenBLAS's kernels for the PyTorch peer (e.g. SkylakeX), for a CPU "
+                             "newer than the OpenBLAS, which then falls back to Prescott's")
     args = parser.parse_args()
     chosen = set(args.runners.split(",")) if args.runners else (QUICK_RUNNERS if args.quick else None)
     thread_counts = [int(t) for t in args.threads.split(",")]
@@ -109,7 +112,11 @@ def main():
                     if name == "onednn_fwdtrain" and c["mode"] != "inference":
                         continue
                     argv = command(common_flags(c, threads, repeats))
-                    result = subprocess.run(argv, capture_output=True, text=True)
+                    env = None
+                    if name == "pytorch" and args.pytorch_openblas_coretype:
+                        argv.append("--keep-openblas-coretype")
+                        env = dict(os.environ, OPENBLAS_CORETYPE=args.pytorch_openblas_coretype)
+                    result = subprocess.run(argv, capture_output=True, text=True, env=env)
                     if result.returncode != 0:
                         record = {"runner": name, "error": result.stderr.strip()[-500:]}
                     else:

@@ -4,7 +4,8 @@ timing loop and the JSON record of a measurement.
 Threads: torch's matrix products (OpenBLAS) and OpenMP read their thread counts when torch
 is imported, so a measuring process is started with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS
 = P and OMP_WAIT_POLICY (PASSIVE unless asked: torch's two pools on the same cores must not
-spin against each other), without an inherited OPENBLAS_CORETYPE and with glibc malloc
+spin against each other), without an inherited OPENBLAS_CORETYPE (but with
+$RNNWAVE_BENCH_OPENBLAS_CORETYPE's, if set) and with glibc malloc
 keeping freed memory, exactly as bench/peers/pytorch_rnn.py runs the PyTorch peer; then
 torch.set_num_threads(P) and rnnwave.set_num_threads(P). torch, oneDNN and rnnwave share
 one libgomp, so the wait policy applies to all of them alike.
@@ -23,6 +24,11 @@ def thread_environment(threads, wait_policy):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                OMP_WAIT_POLICY=wait_policy, **GLIBC_KEEP_MEMORY)
     env.pop("OPENBLAS_CORETYPE", None)
+    # On a CPU newer than the OpenBLAS, which then falls back to its oldest (Prescott)
+    # kernels, torch is given the kernels named here (e.g. SkylakeX) instead.
+    forced = os.environ.get("RNNWAVE_BENCH_OPENBLAS_CORETYPE", "")
+    if forced:
+        env["OPENBLAS_CORETYPE"] = forced
     return env
 
 

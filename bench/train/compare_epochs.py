@@ -36,6 +36,8 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--train-flags", default="", help="more flags for rnnwave train")
     parser.add_argument("--data-dir", default="", help="passed to rnnwave train as --data")
+    parser.add_argument("--openblas-coretype", default="",
+                        help="passed to pytorch_train.py (see there)")
     parser.add_argument("--work", default="", help="directory for the runs (default: temporary)")
     options = parser.parse_args(argv)
     if options.rounds < 1 or options.epochs < 1 or options.threads < 1:
@@ -67,7 +69,8 @@ def train_pytorch(options, run_dir, data):
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     stdout = run(["/usr/bin/python3", os.path.join(HERE, "pytorch_train.py"), "--run", run_dir,
                   "--data", data, "--threads", str(options.threads),
-                  "--epochs", str(options.epochs)], env)
+                  "--epochs", str(options.epochs)]
+                 + (["--openblas-coretype", options.openblas_coretype] if options.openblas_coretype else []), env)
     lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     return [line["train_seconds"] for line in lines if line.get("tool") == "pytorch"]
 
@@ -75,6 +78,7 @@ def train_pytorch(options, run_dir, data):
 def main(argv):
     options = parse_args(argv)
     work = options.work or tempfile.mkdtemp(prefix="rnnwave-compare-")
+    os.makedirs(work, exist_ok=True)
     reference = os.path.join(work, "reference")
     data = os.path.join(work, "data.npz")
     train_rnnwave(options, reference, export=data)

@@ -55,6 +55,9 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=0, help="threads; 0 (default) = all cores")
     parser.add_argument("--test", action="store_true",
                         help="after the last epoch, score the test split (as rnnwave eval)")
+    parser.add_argument("--openblas-coretype", default="",
+                        help="OpenBLAS's kernels (e.g. SkylakeX): for a CPU newer than the "
+                             "OpenBLAS, which then falls back to its oldest (Prescott) kernels")
     return parser.parse_args(argv)
 
 
@@ -66,6 +69,8 @@ if ARGS.threads > 0:  # read by OpenMP and OpenBLAS when torch is imported
 # an inherited OPENBLAS_CORETYPE would force OpenBLAS onto older kernels than the CPU has.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.pop("OPENBLAS_CORETYPE", None)
+if ARGS.openblas_coretype:
+    os.environ["OPENBLAS_CORETYPE"] = ARGS.openblas_coretype
 
 import ctypes  # noqa: E402
 
