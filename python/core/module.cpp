@@ -7,17 +7,35 @@
 
 namespace py = pybind11;
 
+namespace {
+
+PyObject* python_type(rnnwave::ErrorKind kind) {
+  switch (kind) {
+    case rnnwave::ErrorKind::out_of_memory:
+      return PyExc_MemoryError;
+    case rnnwave::ErrorKind::runtime:
+      return PyExc_RuntimeError;
+    case rnnwave::ErrorKind::invalid_input:
+      break;
+  }
+  return PyExc_ValueError;
+}
+
+}  // namespace
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "rnnwave's C++ engine (use the rnnwave and rnnwave.torch modules)";
-  // rnnwave::Error reports a bad value (a shape, a size, a file's content, a non-finite
-  // number): ValueError, with the library's one-line message unchanged. Every other C++
-  // exception keeps pybind11's mapping (std::bad_alloc: MemoryError; other
-  // std::exception: RuntimeError).
+  // rnnwave::Error carries whose problem it is (rnnwave/error.h), and the message is kept
+  // unchanged: a bad value (a shape, a size, a file's content, a non-finite number) is a
+  // ValueError; a request too large for this machine's memory is a MemoryError, as a
+  // failed allocation (std::bad_alloc) is; the system failing a valid operation (a write
+  // that finds the disk full) is a RuntimeError. Every other C++ exception keeps
+  // pybind11's mapping (other std::exception: RuntimeError).
   py::register_exception_translator([](std::exception_ptr thrown) {
     try {
       if (thrown) std::rethrow_exception(thrown);
     } catch (const rnnwave::Error& error) {
-      PyErr_SetString(PyExc_ValueError, error.what());
+      PyErr_SetString(python_type(error.kind()), error.what());
     }
   });
   rnnwave::python::bind_spec(m);

@@ -127,9 +127,9 @@ void check_fits_in_memory(double bytes, std::string_view what) {
   if (bytes <= kAlwaysFits) return;
   const MemoryLimits limits = read_memory_limits();
   if (bytes > static_cast<double>(limits.available())) {
-    fail(what, " needs ", format_bytes(bytes), " but only ",
-         format_bytes(static_cast<double>(limits.available())), " of memory is available ",
-         limits.describe());
+    fail_as(ErrorKind::out_of_memory, what, " needs ", format_bytes(bytes), " but only ",
+            format_bytes(static_cast<double>(limits.available())), " of memory is available ",
+            limits.describe());
   }
 }
 

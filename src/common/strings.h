@@ -23,6 +23,13 @@ template <class... Args>
   throw Error(cat(std::forward<Args>(args)...));
 }
 
+/// Throws Error of the given kind (error.h says which is which) with the concatenated
+/// message.
+template <class... Args>
+[[noreturn]] void fail_as(ErrorKind kind, Args&&... args) {
+  throw Error(cat(std::forward<Args>(args)...), kind);
+}
+
 /// "12.0 GiB" — a byte count for messages.
 std::string format_bytes(double bytes);
 

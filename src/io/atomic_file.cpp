@@ -26,6 +26,22 @@ namespace {
 
 std::string errno_text(int code) { return std::error_code(code, std::generic_category()).message(); }
 
+/// Whose problem a failed system call on an output path is (error.h): a path that names no
+/// usable place (a missing directory, a file where a directory should be, a name too long)
+/// is the caller's value; anything else (no space, no permission, a read-only or failing
+/// disk) is the system failing a valid write.
+ErrorKind write_error_kind(int code) {
+  switch (code) {
+    case ENOENT:
+    case ENOTDIR:
+    case EISDIR:
+    case ENAMETOOLONG:
+      return ErrorKind::invalid_input;
+    default:
+      return ErrorKind::runtime;
+  }
+}
+
 /// Closes a descriptor on scope exit unless released.
 class FileDescriptor {
  public:
@@ -83,8 +99,8 @@ void write_all(int fd, std::span<const std::byte> bytes, const std::string& temp
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail("writing '", temp_path, "' failed after ", done, " of ", bytes.size(),
-           " bytes: ", errno_text(errno));
+      fail_as(ErrorKind::runtime, "writing '", temp_path, "' failed after ", done, " of ",
+              bytes.size(), " bytes: ", errno_text(errno));
     }
     done += static_cast<size_t>(n);
   }
@@ -94,9 +110,11 @@ void write_all(int fd, std::span<const std::byte> bytes, const std::string& temp
 /// there is nothing more to do on those.
 void sync_directory(const std::string& directory) {
   FileDescriptor dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() < 0) fail("cannot open directory '", directory, "' to sync it: ", errno_text(errno));
+  if (dir.get() < 0) {
+    fail_as(ErrorKind::runtime, "cannot open directory '", directory, "' to sync it: ", errno_text(errno));
+  }
   if (::fsync(dir.get()) != 0 && errno != EINVAL) {
-    fail("cannot sync directory '", directory, "': ", errno_text(errno));
+    fail_as(ErrorKind::runtime, "cannot sync directory '", directory, "': ", errno_text(errno));
   }
 }
 
@@ -120,7 +138,7 @@ std::vector<std::byte> read_file(const std::string& path) {
     const ssize_t n = ::read(file.get(), bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail("reading ", quoted, " failed after ", done, " bytes: ", errno_text(errno));
+      fail_as(ErrorKind::runtime, "reading ", quoted, " failed after ", done, " bytes: ", errno_text(errno));
     }
     if (n == 0) break;  // the file shrank while we read it; keep what is there
     done += static_cast<size_t>(n);
@@ -155,15 +173,16 @@ std::pair<std::string, int> create_temporary(const std::string& path, const std:
   std::string temp_path = cat(directory, "/.", name, ".tmp.XXXXXX");
   const int fd = ::mkstemp(temp_path.data());
   if (fd < 0) {
-    fail(prefix(label), "cannot write '", path, "': cannot create a temporary file in '", directory,
-         "': ", errno_text(errno));
+    const int code = errno;
+    fail_as(write_error_kind(code), prefix(label), "cannot write '", path,
+            "': cannot create a temporary file in '", directory, "': ", errno_text(code));
   }
   if (::fchmod(fd, final_mode(path)) != 0) {
     const int code = errno;
     ::close(fd);
     ::unlink(temp_path.c_str());
-    fail(prefix(label), "cannot write '", path, "': cannot set the permissions of '", temp_path, "': ",
-         errno_text(code));
+    fail_as(ErrorKind::runtime, prefix(label), "cannot write '", path, "': cannot set the permissions of '",
+            temp_path, "': ", errno_text(code));
   }
   return {temp_path, fd};
 }
@@ -200,10 +219,10 @@ void OutputFiles::add(const std::string& path, std::span<const std::byte> bytes,
   FileDescriptor file(fd);
   try {
     write_all(file.get(), bytes, temp_path);
-    if (::fsync(file.get()) != 0) fail("cannot sync '", temp_path, "': ", errno_text(errno));
-    if (file.close_now() != 0) fail("cannot close '", temp_path, "': ", errno_text(errno));
+    if (::fsync(file.get()) != 0) fail_as(ErrorKind::runtime, "cannot sync '", temp_path, "': ", errno_text(errno));
+    if (file.close_now() != 0) fail_as(ErrorKind::runtime, "cannot close '", temp_path, "': ", errno_text(errno));
   } catch (const Error& error) {
-    fail(prefix(label), "cannot write '", path, "': ", error.what());
+    fail_as(error.kind(), prefix(label), "cannot write '", path, "': ", error.what());
   }
 }
 
@@ -220,7 +239,7 @@ void OutputFiles::add_written(const std::string& path, const std::function<void(
   try {
     write(temp_path);
   } catch (const Error& error) {
-    fail(prefix(label), "cannot write '", path, "': ", error.what());
+    fail_as(error.kind(), prefix(label), "cannot write '", path, "': ", error.what());
   }
 }
 
@@ -242,19 +261,23 @@ void OutputFiles::commit_all() {
         file.device_writer(file.path);
       } else {
         FileDescriptor device(::open(file.path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK));
-        if (device.get() < 0) fail("cannot open it: ", errno_text(errno));
+        if (device.get() < 0) {
+          const int code = errno;
+          fail_as(write_error_kind(code), "cannot open it: ", errno_text(code));
+        }
         write_all(device.get(), file.device_bytes, file.path);
       }
     } catch (const Error& error) {
-      fail(prefix(file.label), "cannot write '", file.path, "': ", error.what());
+      fail_as(error.kind(), prefix(file.label), "cannot write '", file.path, "': ", error.what());
     }
   }
   std::vector<std::string> directories;
   for (Pending& file : pending_) {
     if (file.temp.empty()) continue;
     if (::rename(file.temp.c_str(), file.path.c_str()) != 0) {
-      fail(prefix(file.label), "cannot write '", file.path, "': cannot rename '", file.temp, "' to '", file.path,
-           "': ", errno_text(errno));
+      const int code = errno;
+      fail_as(write_error_kind(code), prefix(file.label), "cannot write '", file.path, "': cannot rename '",
+              file.temp, "' to '", file.path, "': ", errno_text(code));
     }
     file.temp.clear();  // renamed: nothing left to remove
     const std::string directory = parent_directory(file.path);
@@ -267,7 +290,7 @@ void OutputFiles::commit_all() {
     try {
       sync_directory(directory);
     } catch (const Error& error) {
-      fail("wrote the files in '", directory, "' but ", error.what());
+      fail_as(error.kind(), "wrote the files in '", directory, "' but ", error.what());
     }
   }
 }

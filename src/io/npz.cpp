@@ -153,7 +153,7 @@ void save_npz(const std::string& path, const std::map<std::string, BasicTensor<T
   try {
     bytes = serialize_npz(arrays);
   } catch (const Error& e) {
-    fail(path, ": ", e.what());
+    fail_as(e.kind(), path, ": ", e.what());
   }
   write_file_atomic(path, bytes);
 }

@@ -225,14 +225,14 @@ Weights load_weights(const std::string& path, const ModelSpec& spec) {
     spec.validate();
     check_names_and_shapes(spec, shapes);
   } catch (const Error& e) {
-    fail(path, ": ", e.what());
+    fail_as(e.kind(), path, ": ", e.what());
   }
   std::map<std::string, Tensor> named;  // each message names the path and the member
   for (const ParamInfo& p : parameter_list(spec)) named.emplace(p.name, npz.read<float>(p.name, p.shape));
   try {
     return Weights::from_tensors(spec, named);
   } catch (const Error& e) {
-    fail(path, ": ", e.what());
+    fail_as(e.kind(), path, ": ", e.what());
   }
 }
 

@@ -61,7 +61,7 @@ auto with_context(const std::string& what, Body&& body) {
   try {
     return body();
   } catch (const Error& e) {
-    fail(what, ": ", e.what());
+    fail_as(e.kind(), what, ": ", e.what());
   }
 }
 
@@ -138,7 +138,7 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
     } catch (const NonFiniteError& e) {
       diverged(run.config, rate, where, non_finite_detail(e));
     } catch (const Error& e) {
-      fail(where, ": ", e.what());
+      fail_as(e.kind(), where, ": ", e.what());
     }
     if (!std::isfinite(loss.mean)) diverged(run.config, rate, where, cat("the loss is ", loss.mean));
     loss_sum += loss.mean;
@@ -162,7 +162,7 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
   } catch (const NonFiniteError& e) {
     diverged(run.config, rate, where, non_finite_detail(e));
   } catch (const Error& e) {
-    fail(where, ": ", e.what());
+    fail_as(e.kind(), where, ": ", e.what());
   }
   if (!std::isfinite(valid.loss)) diverged(run.config, rate, where, cat("the validation loss is ", valid.loss));
   EpochMetrics metrics;

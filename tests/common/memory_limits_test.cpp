@@ -45,6 +45,14 @@ TEST(CheckFitsInMemory, ComparesWithAvailableNotInstalledMemory) {
   EXPECT_NO_THROW(check_fits_in_memory(0.5 * static_cast<double>(available), "half of it"));
 }
 
+// A valid request too large for the machine is its own kind (Python: MemoryError); a
+// size that overflows is a bad value.
+TEST(CheckFitsInMemory, RefusalIsAnOutOfMemoryError) {
+  EXPECT_ERROR_KIND(check_fits_in_memory(1e30, "a huge tensor"), ErrorKind::out_of_memory);
+  EXPECT_ERROR_CONTAINING(check_fits_in_memory(1e30, "a huge tensor"), "a huge tensor needs ");
+  EXPECT_ERROR_KIND(checked_mul(int64_t{1} << 62, 4, "a product"), ErrorKind::invalid_input);
+}
+
 TEST(MemoryLimits, ReadsMemAvailableAndACgroupV2LimitOfAnAncestor) {
   TempDir root;
   write_text(root.file("proc/meminfo"), "MemTotal:       16000000 kB\nMemAvailable:    8000000 kB\n");

@@ -4,8 +4,19 @@
 
 #include <string>
 
+#include "io/expect_error.h"
+
 namespace rnnwave {
 namespace {
+
+TEST(Fail, ThrowsAnInvalidInputErrorUnlessToldTheKind) {
+  EXPECT_ERROR_KIND(fail("a bad ", 1), ErrorKind::invalid_input);
+  EXPECT_ERROR_KIND(fail_as(ErrorKind::runtime, "disk ", "full"), ErrorKind::runtime);
+  EXPECT_ERROR_KIND(fail_as(ErrorKind::out_of_memory, "too big"), ErrorKind::out_of_memory);
+  EXPECT_ERROR_CONTAINING(fail_as(ErrorKind::runtime, "disk ", "full"), "disk full");
+  EXPECT_EQ(Error("x").kind(), ErrorKind::invalid_input);
+  EXPECT_EQ(NonFiniteError("y").kind(), ErrorKind::invalid_input);
+}
 
 TEST(QuoteForMessage, EscapesEverythingButPrintableAscii) {
   EXPECT_EQ(quote_for_message("a'b\\c\n\x93"), "'a\\'b\\\\c\\x0a\\x93'");

@@ -199,6 +199,23 @@ TEST(OutputFiles, ADeviceThatFailsComesBeforeAnyRename) {
   EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
 }
 
+// error.h: a path that names no usable place is the caller's value; the system failing a
+// valid write (no space, a file size limit) is a runtime failure, and
+// OutputFiles keeps that kind when it adds the output's label.
+TEST(AtomicFile, FailedWritesSayWhoseProblemTheyAre) {
+  TempDir dir;
+  EXPECT_ERROR_KIND(write_file_atomic(dir.file("no/such/dir/w.npy"), to_bytes("x")), ErrorKind::invalid_input);
+  EXPECT_ERROR_KIND(write_file_atomic(dir.path() + "/", to_bytes("x")), ErrorKind::invalid_input);
+  {
+    FileSizeLimit limit(4096);  // the write itself fails: File too large
+    EXPECT_ERROR_KIND(write_file_atomic(dir.file("big"), std::vector<std::byte>(1 << 20)), ErrorKind::runtime);
+  }
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  OutputFiles outputs;
+  outputs.add("/dev/full", to_bytes("hn"), "--hn");
+  EXPECT_ERROR_KIND(outputs.commit(), ErrorKind::runtime);
+}
+
 TEST(ReadFile, MissingFileAndDirectoryAreErrorsNamingThePath) {
   TempDir dir;
   EXPECT_ERROR_CONTAINING(read_file(dir.file("absent")), "cannot open '" + dir.file("absent") + "'", "No such file");

@@ -3,8 +3,11 @@
 ValueError: a bad value, or something rnnwave does not support (tensors off the CPU,
 float16/bfloat16, non-contiguous parameters). RuntimeError: the mistakes torch
 itself reports as RuntimeError (shapes, dtypes that differ), and misuse of state (backward
-without its forward). TypeError: an argument of the wrong kind.
+without its forward), and the system failing a valid write. MemoryError: a model or
+array too large for this machine. TypeError: an argument of the wrong kind.
 """
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -257,3 +260,24 @@ def test_model_spec_fields():
     raises(TypeError, r"ModelSpec: unknown field 'hidden'", _core.ModelSpec, hidden=3)
     raises(ValueError, r"unknown cell kind 'lstm2' \(valid: rnn_tanh, rnn_relu, lstm, gru, gru_rb\)",
            _core.ModelSpec, cell="lstm2")
+
+
+# ---- whose problem it is: a bad value, the machine's memory, the system --------------
+
+
+def test_a_failed_write_is_a_runtime_error_a_bad_path_a_value_error(tmp_path):
+    """rnnwave/error.h: the disk refusing a valid write is not the caller's bad value."""
+    model = rnnwave.GRU(2, 3)
+    raises(ValueError, r"cannot write '.*w\.npz'.*No such file or directory", model.save,
+           tmp_path / "no" / "such" / "w.npz")
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    raises(RuntimeError, r"cannot write '/dev/full'.*No space left on device", model.save,
+           "/dev/full")
+
+
+def test_a_model_too_large_for_memory_is_a_memory_error():
+    """Refused before allocating, with the type a failed allocation would have."""
+    error = raises(MemoryError, r"model .* needs .* but only .* of memory is available",
+                   rnnwave.LSTM, 2, 1 << 20)
+    assert not isinstance(error, ValueError)
