@@ -8,6 +8,11 @@ configuration and thread count it measures, each on the same problem (T = 100, I
 float32, synthetic data, no initial states):
   rnnwave_bench  `rnnwave bench` (the C++ library, a subprocess with the same environment);
   rnnwave_torch  rnnwave.torch's module;
+  rnnwave_core   inference only: the same packed C++ model called straight through
+                 rnnwave._core with preallocated numpy arrays, in this process. Between
+                 rnnwave_bench and rnnwave_torch it tells the Python layer's cost
+                 (rnnwave_torch - rnnwave_core) from that of running in this process
+                 beside torch (rnnwave_core - rnnwave_bench);
   torch_nn       torch.nn's module.
 inference: the module's forward under torch.no_grad().
 training:  forward, then backward of sum(y * dy) with the input requiring grad: the input
@@ -92,6 +97,21 @@ def time_module(module, c, steps, repeats):
     return timing.measure(step, repeats, warmup=1, between=clear)
 
 
+def time_core(module, c, steps, repeats):
+    """The C++ model rnnwave.torch packed for `module`, called as `rnnwave bench` calls it:
+    the output preallocated, no states asked for."""
+    import numpy as np
+    import torch
+    d = 2 if c["bidirectional"] else 1
+    generator = torch.Generator().manual_seed(1)
+    x = (torch.rand(steps, c["batch"], c["hidden"], generator=generator) * 2 - 1).numpy()
+    y = np.empty((steps, c["batch"], d * c["hidden"]), np.float32)
+    state = module._rnnwave_state
+    engine = state.engine(module)
+    model = engine.ready(module.threads, module.schedule)
+    return timing.measure(lambda: model.forward(x, y), repeats, warmup=1)
+
+
 def time_cli(args, c, steps, threads, repeats):
     flags = ["--cell", c["cell"], "--layers", str(c["layers"]), "--hidden-size", str(c["hidden"]),
              "--input-size", str(c["hidden"]), "--seq-len", str(steps), "--batch", str(c["batch"]),
@@ -122,6 +142,8 @@ def child(args):
             runs = [("rnnwave_bench", lambda: time_cli(args, c, args.seq_len, threads, repeats)),
                     ("rnnwave_torch", lambda: time_module(ours, c, args.seq_len, repeats)),
                     ("torch_nn", lambda: time_module(reference, c, args.seq_len, repeats))]
+            if c["mode"] == "inference":
+                runs.insert(2, ("rnnwave_core", lambda: time_core(ours, c, args.seq_len, repeats)))
             for runner, run in runs:
                 record = {"runner": runner, "config": dict(c, seq_len=args.seq_len),
                           "threads": threads}
