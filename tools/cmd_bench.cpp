@@ -65,17 +65,21 @@ std::string cpu_model() {
   return "unknown";
 }
 
+/// A plan's decomposition as a bench result and --plan-only report it.
+nlohmann::json decomposition_json(const Plan& plan) {
+  return {{"step_block", plan.step_block},
+          {"batch_splits", plan.batch_splits},
+          {"hidden_splits", plan.hidden_splits},
+          {"weight_block", plan.weight_block}};
+}
+
 /// The plan as `decomposition` appears in a bench result, for --plan-only.
 void print_plan(const Plan& plan) {
   const nlohmann::json result = {
       {"tool", "rnnwave"},
       {"threads", plan.threads},
       {"schedule", std::string(to_string(plan.schedule))},
-      {"decomposition",
-       {{"step_block", plan.step_block},
-        {"batch_splits", plan.batch_splits},
-        {"hidden_splits", plan.hidden_splits},
-        {"weight_block", plan.weight_block}}}};
+      {"decomposition", decomposition_json(plan)}};
   std::printf("%s\n", result.dump().c_str());
 }
 
@@ -163,11 +167,7 @@ void run(const BenchFlags& flags) {
       {"mode", flags.mode},
       {"threads", plan.threads},
       {"schedule", std::string(to_string(plan.schedule))},
-      {"decomposition",
-       {{"step_block", plan.step_block},
-        {"batch_splits", plan.batch_splits},
-        {"hidden_splits", plan.hidden_splits},
-        {"weight_block", plan.weight_block}}},
+      {"decomposition", decomposition_json(plan)},
       {"repeats", flags.repeats},
       {"warmup", flags.warmup},
       {"median_ms", med},
