@@ -33,6 +33,7 @@ void run(const EvalFlags& flags) {
     throw Error("--split must be test or validation, got '" + flags.split + "'");
   }
   Trainer trainer = load_run(flags.model, "--model", exec);
+  note_if_untrained(trainer, flags.model, "scores");
   const EvalResult result = trainer.evaluate(split);
   const TrainTask task = trainer.config().task;
   if (flags.json) {

@@ -38,6 +38,7 @@ void run(const PredictFlags& flags) {
     throw Error("--model " + flags.model + " is a " + std::string(to_string(trainer.config().task)) +
                 " model; predict needs a model trained with --task digits");
   }
+  note_if_untrained(trainer, flags.model, "predicts with");
   // Every file first: a list with bad files prints no prediction, and the error names
   // every bad file, not only the first.
   std::vector<Trainer::Prediction> predictions;

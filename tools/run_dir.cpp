@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <span>
@@ -158,6 +159,16 @@ Trainer load_run(const std::string& dir, const std::string& flag, const ExecOpti
                 " (not a run directory: a run writes its checkpoint before its first epoch)");
   }
   return Trainer::from_checkpoint(checkpoint, exec);
+}
+
+void note_if_untrained(const Trainer& trainer, const std::string& dir, const std::string& what) {
+  if (trainer.epochs_done() > 0) return;
+  // A run writes its checkpoint before epoch 1, so a run stopped in its first epoch has
+  // one: without this line its score would look like a (bad) trained model's.
+  std::fprintf(stderr,
+               "rnnwave: note: %s has not finished an epoch: this %s its initial, untrained "
+               "weights (rnnwave train --resume %s trains it)\n",
+               dir.c_str(), what.c_str(), dir.c_str());
 }
 
 /// The run-defining fields as the checkpoint stores them, with the data folder resolved

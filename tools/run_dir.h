@@ -72,6 +72,10 @@ void check_run_files_writable(const std::string& dir, const std::string& flag);
 /// directory were given and what is missing; a corrupt checkpoint is the Trainer's Error.
 Trainer load_run(const std::string& dir, const std::string& flag, const ExecOptions& exec);
 
+/// Tells the user on stderr when the run in `dir` has not finished an epoch (it was stopped
+/// in its first): what `what` ("scores", "predicts with") then uses are the initial weights.
+void note_if_untrained(const Trainer& trainer, const std::string& dir, const std::string& what);
+
 nlohmann::json config_json(const TrainConfig& config);
 /// Every EpochMetrics field and the task; NaN becomes null.
 nlohmann::json metrics_json(const EpochMetrics& metrics, TrainTask task);

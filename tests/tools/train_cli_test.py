@@ -11,7 +11,8 @@ Checked:
     uninterrupted run;
   - refusals, each one line on stderr and a non-zero exit: an existing run directory without
     --resume, a truncated or corrupt checkpoint, settings changed on --resume, bad values;
-  - eval prints a score (text and --json);
+  - eval prints a score (text and --json); eval and predict of a run stopped in its first
+    epoch say on stderr that they use the initial weights;
   - with torch: bench/train/pytorch_train.py, trained on --export-data's batches from the
     run's initial.npz, ends each epoch with rnnwave's losses (to float32 rounding);
   - with the FSDD data (--data-dir, else $RNNWAVE_DATA_DIR, else ../shared/data beside the
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import numpy as np
@@ -240,6 +242,32 @@ class TrainCliTest(unittest.TestCase):
         self.assertTrue(math.isfinite(score["loss"]) and 0 <= score["accuracy"] <= 1)
         # The validation score is the one of the last epoch.
         self.assertAlmostEqual(score["loss"], read_metrics(self.full)[-1]["valid_loss"], places=5)
+
+    def test_eval_of_a_run_stopped_in_its_first_epoch_says_so(self):
+        """A run writes its checkpoint before epoch 1; one killed in epoch 1 is scored (on
+        its initial weights) with a note saying so, not as if it were trained."""
+        run = os.path.join(self.root, "stopped-in-epoch-1")
+        # Large enough that epoch 1 lasts well beyond the checkpoint written before it.
+        train = subprocess.Popen([RNNWAVE, "train", *synthetic(synthetic_train="400000"),
+                                  "--epochs", "1", "--out", run],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            checkpoint = os.path.join(run, "checkpoint.npz")
+            deadline = time.monotonic() + TIMEOUT_S
+            while not os.path.exists(checkpoint) and train.poll() is None:
+                self.assertLess(time.monotonic(), deadline, "no checkpoint before epoch 1")
+                time.sleep(0.02)
+            self.assertIsNone(train.poll(), "the run ended before it could be stopped")
+        finally:
+            train.kill()
+            train.wait()
+        result = self.run_ok(["--model", run, "--json"], command="eval")
+        self.assertEqual(json.loads(result.stdout)["epochs"], 0)
+        self.assertRegex(result.stderr, r"^rnnwave: note: .*stopped-in-epoch-1 has not finished "
+                                        r"an epoch: this scores its initial, untrained weights")
+        self.assertEqual(len(result.stderr.splitlines()), 1)
+        trained = self.run_ok(["--model", self.full, "--json"], command="eval")
+        self.assertEqual(trained.stderr, "")
 
     # ---- the PyTorch twin (needs torch) -------------------------------------------------
 
