@@ -18,43 +18,15 @@ import glob
 import os
 import sys
 
-from onnx_support import load_importer, max_error, run_forward
+from onnx_support import (DEFAULT_DATA, NODE_TESTS, TOLERANCE, load_importer, load_node_test,
+                          max_error, run_forward)
 
-TESTS = (
-    "test_simple_rnn_defaults", "test_simple_rnn_with_initial_bias",
-    "test_simple_rnn_batchwise", "test_rnn_seq_length",
-    "test_lstm_defaults", "test_lstm_with_initial_bias", "test_lstm_with_peepholes",
-    "test_lstm_batchwise",
-    "test_gru_defaults", "test_gru_with_initial_bias", "test_gru_seq_length",
-    "test_gru_batchwise",
-)
-TOLERANCE = 1e-5
 RUNS = (("wavefront", 1), ("wavefront", 2), ("sequential", 1), ("layerwise", 2))
-
-
-def load_tensor(path):
-    import onnx
-    from onnx import numpy_helper
-    tensor = onnx.TensorProto()
-    with open(path, "rb") as f:
-        tensor.ParseFromString(f.read())
-    return numpy_helper.to_array(tensor)
 
 
 def run_test(rnnwave, importer, directory):
     """Returns (worst error, problems) of one node test."""
-    import onnx
-    model = onnx.load(os.path.join(directory, "model.onnx"))
-    data = os.path.join(directory, "test_data_set_0")
-    graph_inputs = [i.name for i in model.graph.input]
-    feeds = {}
-    for k, name in enumerate(graph_inputs):
-        path = os.path.join(data, f"input_{k}.pb")
-        if os.path.exists(path):
-            feeds[name] = load_tensor(path)
-    graph_outputs = [o.name for o in model.graph.output]
-    expected = {name: load_tensor(os.path.join(data, f"output_{k}.pb"))
-                for k, name in enumerate(graph_outputs)}
+    model, feeds, expected = load_node_test(directory)
     node = importer.from_model(model, feeds)
     roles = dict(zip(node.outputs, ("Y", "Y_h", "Y_c")))  # output name -> role
     worst, problems = 0.0, []
@@ -73,24 +45,24 @@ def run_test(rnnwave, importer, directory):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rnnwave", required=True)
-    parser.add_argument("--data", default="/usr/share/libonnx-testdata/data/node")
+    parser.add_argument("--data", default=DEFAULT_DATA)
     args = parser.parse_args()
     try:
         import onnx  # noqa: F401
     except ImportError:
         sys.exit("onnx_node_test.py: the onnx Python package is missing "
                  "(apt-get install python3-onnx, or scripts/install_deps.sh)")
-    missing = [t for t in TESTS if not os.path.isfile(os.path.join(args.data, t, "model.onnx"))]
+    missing = [t for t in NODE_TESTS if not os.path.isfile(os.path.join(args.data, t, "model.onnx"))]
     if missing:
         sys.exit(f"onnx_node_test.py: {args.data} lacks {', '.join(missing)} "
                  f"(apt-get install libonnx-testdata, or scripts/install_deps.sh)")
     # Every recurrent test ONNX ships is one of the twelve: a new one must be looked at.
     shipped = {os.path.basename(p) for p in glob.glob(os.path.join(args.data, "test_*"))
                if any(k in os.path.basename(p) for k in ("rnn", "lstm", "gru"))}
-    unknown = sorted(shipped - set(TESTS))
+    unknown = sorted(shipped - set(NODE_TESTS))
     importer = load_importer()
     problems = []
-    for test in TESTS:
+    for test in NODE_TESTS:
         try:
             node, worst, test_problems = run_test(args.rnnwave, importer, os.path.join(args.data, test))
         except Exception as error:  # reported per test, the others still run
@@ -107,7 +79,7 @@ def main():
         for problem in problems:
             print("  " + problem, file=sys.stderr)
         sys.exit(1)
-    print(f"all {len(TESTS)} ONNX node tests pass")
+    print(f"all {len(NODE_TESTS)} ONNX node tests pass")
 
 
 if __name__ == "__main__":

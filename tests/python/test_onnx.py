@@ -3,40 +3,25 @@ libonnx-testdata: a model.onnx holding one node, its inputs and the outputs ONNX
 reference implementation computed), imported and run by the numpy API. The tests skip,
 saying what is missing, without the onnx package or the data."""
 import os
+import sys
 
 import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx", reason="needs the onnx package (python3-onnx)")
-from onnx import helper, numpy_helper  # noqa: E402
+from onnx import helper  # noqa: E402
 
 import rnnwave  # noqa: E402
 import rnnwave.onnx as ronnx  # noqa: E402
 
-DATA = os.environ.get("ONNX_NODE_TEST_DATA", "/usr/share/libonnx-testdata/data/node")
-TESTS = (
-    "test_simple_rnn_defaults", "test_simple_rnn_with_initial_bias",
-    "test_simple_rnn_batchwise", "test_rnn_seq_length",
-    "test_lstm_defaults", "test_lstm_with_initial_bias", "test_lstm_with_peepholes",
-    "test_lstm_batchwise",
-    "test_gru_defaults", "test_gru_with_initial_bias", "test_gru_seq_length",
-    "test_gru_batchwise",
-)
-# The bound of the command-line tool's ONNX tests: max |ours - onnx| / (1 + |onnx|).
-TOLERANCE = 1e-5
+# The node tests' list, bound and loader, shared with the command-line tool's ONNX tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "onnx"))
+import onnx_support  # noqa: E402
 
-
-def max_error(actual, expected):
-    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    return float(np.max(np.abs(actual - expected) / (1.0 + np.abs(expected))))
-
-
-def load_tensor(path):
-    tensor = onnx.TensorProto()
-    with open(path, "rb") as f:
-        tensor.ParseFromString(f.read())
-    return numpy_helper.to_array(tensor)
+DATA = os.environ.get("ONNX_NODE_TEST_DATA", onnx_support.DEFAULT_DATA)
+TESTS = onnx_support.NODE_TESTS
+TOLERANCE = onnx_support.TOLERANCE
+max_error = onnx_support.max_error
 
 
 def load_test(name):
@@ -45,16 +30,7 @@ def load_test(name):
     if not os.path.isfile(os.path.join(directory, "model.onnx")):
         pytest.skip(f"ONNX's node test data is not installed ({name}; Debian's "
                     f"libonnx-testdata, or set ONNX_NODE_TEST_DATA)")
-    model = onnx.load(os.path.join(directory, "model.onnx"))
-    data = os.path.join(directory, "test_data_set_0")
-    feeds = {}
-    for k, graph_input in enumerate(model.graph.input):
-        path = os.path.join(data, f"input_{k}.pb")
-        if os.path.exists(path):
-            feeds[graph_input.name] = load_tensor(path)
-    expected = {o.name: load_tensor(os.path.join(data, f"output_{k}.pb"))
-                for k, o in enumerate(model.graph.output)}
-    return model, feeds, expected
+    return onnx_support.load_node_test(directory)
 
 
 @pytest.mark.parametrize("name", TESTS)
