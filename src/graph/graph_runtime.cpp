@@ -44,7 +44,11 @@ void run_graph_inline(const TaskGraph& graph, const TaskBody& body) {
   kernels::ScopedFlushDenormals flush;
   // The products inside tasks run on this one thread too.
   ScopedThreads one_thread(1);
-  for (int64_t i = 0; i < graph.size(); ++i) body(i);
+  if (graph.one_thread_order.empty()) {
+    for (int64_t i = 0; i < graph.size(); ++i) body(i);
+    return;
+  }
+  for (const int32_t i : graph.one_thread_order) body(i);
 }
 
 void run_graph_openmp(const TaskGraph& graph, int threads, const TaskBody& body) {

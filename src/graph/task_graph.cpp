@@ -1,6 +1,10 @@
 #include "graph/task_graph.h"
 
+#include <algorithm>
 #include <array>
+#include <functional>
+#include <queue>
+#include <utility>
 
 #include "common/strings.h"
 
@@ -59,6 +63,50 @@ int32_t TaskGraph::add(const Task& task, const std::vector<int32_t>& predecessor
   preds.insert(preds.end(), predecessors.begin(), predecessors.end());
   pred_begin.push_back(static_cast<int32_t>(preds.size()));
   return static_cast<int32_t>(tasks.size() - 1);
+}
+
+std::vector<int32_t> chain_order(const TaskGraph& graph) {
+  const int64_t n = graph.size();
+  // Rank of each task's chain: (layer, direction), direction -1 for tasks of both, ranked
+  // by the first task of the chain in creation order.
+  int32_t top = 0;
+  for (const Task& task : graph.tasks) top = std::max(top, task.layer);
+  std::vector<int32_t> chain_rank(static_cast<size_t>(3 * (top + 1)), -1);
+  std::vector<int32_t> rank(static_cast<size_t>(n));
+  int32_t chains = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int32_t& r = chain_rank[3 * graph.tasks[i].layer + graph.tasks[i].direction + 1];
+    if (r < 0) r = chains++;
+    rank[i] = r;
+  }
+  // Successors (the transpose of preds) and the number of unfinished predecessors.
+  std::vector<int32_t> succ_begin(static_cast<size_t>(n + 1), 0), succ(graph.preds.size());
+  std::vector<int32_t> waiting(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    waiting[i] = graph.pred_count(i);
+    for (int32_t k = 0; k < graph.pred_count(i); ++k) ++succ_begin[graph.preds_of(i)[k] + 1];
+  }
+  for (int64_t i = 0; i < n; ++i) succ_begin[i + 1] += succ_begin[i];
+  std::vector<int32_t> filled(succ_begin.begin(), succ_begin.end() - 1);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int32_t k = 0; k < graph.pred_count(i); ++k) succ[filled[graph.preds_of(i)[k]]++] = int32_t(i);
+  }
+  using Key = std::pair<int32_t, int32_t>;  // (chain rank, task index)
+  std::priority_queue<Key, std::vector<Key>, std::greater<Key>> ready;
+  for (int64_t i = 0; i < n; ++i) {
+    if (waiting[i] == 0) ready.push({rank[i], int32_t(i)});
+  }
+  std::vector<int32_t> order;
+  order.reserve(static_cast<size_t>(n));
+  while (!ready.empty()) {
+    const int32_t i = ready.top().second;
+    ready.pop();
+    order.push_back(i);
+    for (int32_t k = succ_begin[i]; k < succ_begin[i + 1]; ++k) {
+      if (--waiting[succ[k]] == 0) ready.push({rank[succ[k]], succ[k]});
+    }
+  }
+  return order;
 }
 
 TaskGraph build_forward_graph(const ProblemDesc& p, bool outputs) {
@@ -122,6 +170,7 @@ TaskGraph build_forward_graph(const ProblemDesc& p, bool outputs) {
     block_done(L - 1, b);
     graph.add({TaskKind::output, int32_t(L - 1), -1, -1, -1, blocks.begin(b), blocks.end(b)}, preds);
   }
+  graph.one_thread_order = chain_order(graph);
   return graph;
 }
 
@@ -196,6 +245,7 @@ TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weigh
       }
     }
   }
+  graph.one_thread_order = chain_order(graph);
   return graph;
 }
 
