@@ -1,5 +1,6 @@
-# The library's layers (docs/design.md §1, "The libraries"): each a static library that sees, besides
-# the public headers, only its own folders of src/ and those of the layers it builds on.
+# The library's layers (docs/design.md §1, "The libraries"): each a static library that
+# sees, besides the public headers, only its own folders of src/ and those of the layers it
+# builds on.
 #
 #   rnnwave_engine  src/common cells kernels graph model   the Rnn and Weights API; OpenMP, oneDNN
 #   rnnwave_io      + src/io                               .npy/.npz, weights files, traces; libzip
