@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <utility>
 
-#include "src/common/finite.h"
+#include "rnnwave/finite.h"
 
 namespace rnnwave::tools {
 namespace {

@@ -3,6 +3,7 @@
 
 #include "rnnwave/cell.h"
 #include "rnnwave/error.h"
+#include "rnnwave/finite.h"
 #include "rnnwave/model.h"
 #include "rnnwave/npy.h"
 #include "rnnwave/rnn.h"

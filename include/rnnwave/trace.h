@@ -40,7 +40,8 @@ class Trace {
 
   /// Writes the Chrome trace-event JSON format (opens in Perfetto or chrome://tracing):
   /// one complete event ("ph": "X") per task, one track per thread, with the task's
-  /// identity, index and predecessors in its "args". Atomic write.
+  /// identity, index and predecessors in its "args". Atomic write. Defined in rnnwave_io
+  /// (JSON and files), the rest of Trace in rnnwave_engine.
   void write_chrome_json(const std::string& path) const;
 
  private:

@@ -77,6 +77,8 @@ extern template class BasicWeights<double>;
 /// Loads a .npz whose keys are the model's state_dict names, as written by
 ///   np.savez(path, **{k: v.numpy() for k, v in module.state_dict().items()})
 /// float32 arrays load as they are, float64 arrays are converted (see npy.h).
+/// load_weights and save_weights are defined in rnnwave_io (they read and write zip
+/// archives), the rest of this header in rnnwave_engine.
 Weights load_weights(const std::string& path, const ModelSpec& spec);
 
 /// Writes the weights as such a .npz, atomically (see npy.h).

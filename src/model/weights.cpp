@@ -8,7 +8,7 @@
 #include "cells/cell_table.h"
 #include "common/finite.h"
 #include "common/strings.h"
-#include "rnnwave/npy.h"
+#include "model/weight_names.h"
 
 namespace rnnwave {
 namespace {
@@ -49,13 +49,10 @@ ModelSpec one_layer_of(ModelSpec spec) {
   return spec;
 }
 
-using Shapes = std::map<std::string, std::vector<int64_t>>;
+}  // namespace
 
-/// Throws unless the keys of `named` are exactly the parameters of `spec`, with their
-/// shapes. Builds no more parameter names than there are arrays in `named` (plus one), so
-/// a model of absurd size given a small file fails at once. Names from the file are
-/// quoted escaped and shortened.
-void check_names_and_shapes(const ModelSpec& spec, const Shapes& named) {
+void check_names_and_shapes(const ModelSpec& spec,
+                            const std::map<std::string, std::vector<int64_t>>& named) {
   const int64_t count = spec.layers * spec.directions() *
                         static_cast<int64_t>(cells::cell_definition(spec).params.size());
   if (static_cast<int64_t>(named.size()) >= count) {
@@ -104,8 +101,6 @@ void check_names_and_shapes(const ModelSpec& spec, const Shapes& named) {
   }
 }
 
-}  // namespace
-
 template <class T>
 BasicWeights<T>::BasicWeights(const ModelSpec& spec) : spec_(spec) {
   spec_.validate();
@@ -134,7 +129,7 @@ template <class T>
 BasicWeights<T> BasicWeights<T>::from_tensors(
     const ModelSpec& spec, const std::map<std::string, BasicTensor<T>>& named) {
   spec.validate();
-  Shapes shapes;
+  std::map<std::string, std::vector<int64_t>> shapes;
   for (const auto& [name, tensor] : named) shapes.emplace(name, tensor.shape());
   check_names_and_shapes(spec, shapes);  // before allocating anything the size of the model
   BasicWeights weights(spec);
@@ -214,30 +209,5 @@ std::map<std::string, BasicTensor<T>> BasicWeights<T>::to_tensors() const {
 
 template class BasicWeights<float>;
 template class BasicWeights<double>;
-
-Weights load_weights(const std::string& path, const ModelSpec& spec) {
-  // Names and shapes from the members' headers first, then only the expected members,
-  // each refused before inflating if it declares more bytes than its shape takes.
-  const NpzFile npz = NpzFile::open(path);
-  Shapes shapes;
-  for (const std::string& key : npz.keys()) shapes.emplace(key, npz.shape(key));
-  try {
-    spec.validate();
-    check_names_and_shapes(spec, shapes);
-  } catch (const Error& e) {
-    fail_as(e.kind(), path, ": ", e.what());
-  }
-  std::map<std::string, Tensor> named;  // each message names the path and the member
-  for (const ParamInfo& p : parameter_list(spec)) named.emplace(p.name, npz.read<float>(p.name, p.shape));
-  try {
-    return Weights::from_tensors(spec, named);
-  } catch (const Error& e) {
-    fail_as(e.kind(), path, ": ", e.what());
-  }
-}
-
-void save_weights(const std::string& path, const Weights& weights) {
-  save_npz(path, weights.to_tensors());
-}
 
 }  // namespace rnnwave

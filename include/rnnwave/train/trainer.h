@@ -125,7 +125,10 @@ TrainConfig defaults_for(TrainTask task);
 /// The ExecOptions are left out: they do not change results.
 std::string to_json(const TrainConfig& config);
 
-/// $RNNWAVE_DATA_DIR if set, else the shared data folder beside the source tree.
+/// Where the data sets are looked for: $RNNWAVE_DATA_DIR if set and not empty; else, in
+/// the programs of rnnwave's build tree (build/rnnwave, the tests, the Python module), the
+/// data folder beside the source tree; else "data" in the working directory (an installed
+/// library and the installed tool hold no path of the machine they were built on).
 std::string default_data_dir();
 
 /// What one epoch did. Losses are the task's: mean squared error (synthetic), mean

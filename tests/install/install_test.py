@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""rnnwave as a user gets it: `cmake --install` into a temporary prefix, then
+
+1. the installed files: libraries, public headers, the tool, the CMake package, rnnwave.pc;
+   no installed binary holds the source tree's data folder (default_data_dir());
+2. examples/ configured on its own with find_package(rnnwave), built and run;
+3. tests/install/consumer (rnnwave::rnnwave_engine alone) configured, built and run: the
+   engine links without the io, data, dist or train libraries;
+4. the same program compiled with `pkg-config --static --cflags --libs rnnwave` and run;
+5. the installed tool runs (`rnnwave --help`) and looks for its data in $RNNWAVE_DATA_DIR,
+   else in "data" of the working directory.
+
+Reuses the build: nothing of rnnwave is compiled again, only the small programs.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+
+def run(command, what, env=None, cwd=None):
+    """Runs command; on failure prints what failed with its output and exits 1."""
+    result = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        print(f"FAILED: {what} (exit {result.returncode})\n$ {' '.join(command)}\n{result.stdout}")
+        sys.exit(1)
+    return result.stdout
+
+
+def expect(condition, message):
+    if not condition:
+        print(f"FAILED: {message}")
+        sys.exit(1)
+
+
+def cmake_project(source, build, prefix, args, what):
+    """Configures and builds a CMake project against the installed prefix only."""
+    configure = ["cmake", "-S", source, "-B", build, f"-DCMAKE_PREFIX_PATH={prefix}",
+                 "-DCMAKE_BUILD_TYPE=Release", f"-DCMAKE_CXX_COMPILER={args.cxx}",
+                 # find the installed package, never a build tree registered by export()
+                 "-DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF"]
+    if args.launcher:
+        configure.append(f"-DCMAKE_CXX_COMPILER_LAUNCHER={args.launcher}")
+    log = run(configure, f"configuring {what}")
+    run(["cmake", "--build", build, "-j", "2"], f"building {what}")
+    return log
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--build", required=True, help="rnnwave's build directory")
+    parser.add_argument("--source", required=True, help="rnnwave's source tree")
+    parser.add_argument("--cxx", required=True, help="the C++ compiler of the build")
+    parser.add_argument("--launcher", default="", help="compiler launcher (ccache), if any")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+
+    work = tempfile.mkdtemp(prefix="rnnwave_install_test_")
+    try:
+        prefix = os.path.join(work, "prefix")
+        run(["cmake", "--install", args.build, "--prefix", prefix], "cmake --install")
+
+        # 1. What is installed.
+        libdir = "lib"
+        for rel in ["bin/rnnwave", "include/rnnwave/rnnwave.h", "include/rnnwave/train/trainer.h",
+                    "include/rnnwave/dist/world.h", f"{libdir}/cmake/rnnwave/rnnwaveConfig.cmake",
+                    f"{libdir}/cmake/rnnwave/rnnwaveConfigVersion.cmake",
+                    f"{libdir}/cmake/rnnwave/rnnwaveTargets.cmake", f"{libdir}/pkgconfig/rnnwave.pc"] + \
+                   [f"{libdir}/librnnwave_{layer}.a" for layer in ["engine", "io", "data", "dist", "train"]]:
+            expect(os.path.isfile(os.path.join(prefix, rel)), f"{rel} is not installed")
+        for private in ["graph", "common", "workspace.h"]:
+            expect(not os.path.exists(os.path.join(prefix, "include", private)),
+                   f"a private header or folder is installed: include/{private}")
+        data_dir = os.path.join(args.source, "..", "shared", "data").encode()
+        for rel in ["bin/rnnwave", f"{libdir}/librnnwave_train.a"]:
+            with open(os.path.join(prefix, rel), "rb") as f:
+                expect(data_dir not in f.read(),
+                       f"{rel} holds the source tree's data folder {data_dir.decode()}: "
+                       "default_data_dir() must not bake it into what is installed")
+
+        # 2. examples/ on its own, against the installed package.
+        examples = os.path.join(work, "examples")
+        log = cmake_project(os.path.join(args.source, "examples"), examples, prefix, args, "examples/")
+        output = run([os.path.join(examples, "example_train_step")], "running example_train_step")
+        expect("after one step" in output, f"example_train_step printed {output!r}")
+        # It was found in the prefix, not in the source or build tree.
+        cache = open(os.path.join(examples, "CMakeCache.txt")).read()
+        expect(f"rnnwave_DIR:PATH={prefix}/{libdir}/cmake/rnnwave" in cache,
+               f"examples/ did not find rnnwave in {prefix}:\n{log}")
+
+        # 3. The engine alone through find_package.
+        consumer = os.path.join(work, "consumer")
+        cmake_project(os.path.join(args.source, "tests", "install", "consumer"), consumer, prefix,
+                      args, "the engine-only consumer")
+        output = run([os.path.join(consumer, "engine_only")], "running engine_only (find_package)")
+        expect("squared norm" in output, f"engine_only printed {output!r}")
+        link = ""  # the link line, from either generator's files
+        for rel in [os.path.join("CMakeFiles", "engine_only.dir", "link.txt"), "build.ninja"]:
+            if os.path.isfile(os.path.join(consumer, rel)):
+                link += open(os.path.join(consumer, rel)).read()
+        expect("librnnwave_engine.a" in link, f"no link line of engine_only found in {consumer}")
+        for layer in ["io", "data", "dist", "train"]:
+            expect(f"librnnwave_{layer}.a" not in link,
+                   f"linking rnnwave::rnnwave_engine pulled in librnnwave_{layer}.a: {link}")
+        for dependency in ["libzip", "sndfile", "fftw", "nlohmann"]:
+            expect(dependency not in link, f"the engine's link line names {dependency}: {link}")
+
+        # 4. pkg-config.
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, libdir, "pkgconfig"))
+        flags = run(["pkg-config", "--static", "--cflags", "--libs", "rnnwave"],
+                    "pkg-config --static --cflags --libs rnnwave", env=env).split()
+        version = run(["pkg-config", "--modversion", "rnnwave"], "pkg-config --modversion", env=env)
+        expect(version.strip() == "0.1.0", f"pkg-config --modversion rnnwave gave {version!r}")
+        program = os.path.join(work, "engine_only_pc")
+        run([args.cxx, "-std=c++20", "-O1",
+             os.path.join(args.source, "tests", "install", "consumer", "engine_only.cpp"),
+             "-o", program] + flags, "compiling with pkg-config's flags")
+        output = run([program], "running engine_only (pkg-config)")
+        expect("squared norm" in output, f"engine_only (pkg-config) printed {output!r}")
+
+        # 5. The installed tool.
+        output = run([os.path.join(prefix, "bin", "rnnwave"), "--help"], "the installed rnnwave --help")
+        expect("forward" in output and "train" in output, f"rnnwave --help printed {output!r}")
+        # Its data folder: $RNNWAVE_DATA_DIR, else "data" in the working directory (never the
+        # source tree's). Asked for the spoken digits where there are none, it names the folder.
+        tool = os.path.join(prefix, "bin", "rnnwave")
+        empty = os.path.join(work, "empty")
+        os.makedirs(empty)
+        for data_env, expected in [(None, "'data/fsdd/recordings'"),
+                                   (os.path.join(work, "nowhere"), f"'{work}/nowhere/fsdd/recordings'")]:
+            env = {k: v for k, v in os.environ.items() if k != "RNNWAVE_DATA_DIR"}
+            if data_env:
+                env["RNNWAVE_DATA_DIR"] = data_env
+            result = subprocess.run([tool, "train", "--task", "digits", "--epochs", "1", "--out", "run"],
+                                    cwd=empty, env=env, capture_output=True, text=True)
+            expect(result.returncode != 0 and expected in result.stderr,
+                   f"the installed tool with RNNWAVE_DATA_DIR={data_env} should look for {expected}; "
+                   f"exit {result.returncode}, stderr {result.stderr!r}")
+        print(f"installed into a temporary prefix; examples/, the engine-only program "
+              f"(find_package and pkg-config) and the tool built and ran against it")
+        return 0
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
