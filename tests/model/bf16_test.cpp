@@ -157,6 +157,34 @@ TEST(Bf16Forward, BitIdenticalForEveryScheduleThreadCountAndDecomposition) {
   }
 }
 
+/// The bf16 weights are made on the first bf16 pass of a model and replaced by
+/// set_weights; the fp32 ones stay, so the precision can change between calls.
+TEST(Bf16Forward, PrecisionAndWeightsCanChangeBetweenCalls) {
+  if (!bf16_here()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
+  Case c;
+  c.cell = CellKind::gru;
+  c.hidden_size = 24;
+  c.variable_lengths = true;
+  const Problem<float> p = make_problem<float>(c, 51);
+  const Weights first = Weights::uniform(p.spec, 52), second = Weights::uniform(p.spec, 53);
+  auto run = [&](const Rnn& rnn) {
+    ForwardOut<float> out;
+    rnn.forward(forward_args(p, out));
+    return out.output;
+  };
+  const std::vector<float> fp32_first = run(Rnn(first)), bf16_first = run(Rnn(first, bf16_options()));
+  const std::vector<float> bf16_second = run(Rnn(second, bf16_options()));
+  ASSERT_NE(fp32_first, bf16_first);
+  Rnn rnn(first, bf16_options());
+  EXPECT_EQ(run(rnn), bf16_first);
+  rnn.set_options(ExecOptions{});
+  EXPECT_EQ(run(rnn), fp32_first);
+  rnn.set_options(bf16_options());
+  EXPECT_EQ(run(rnn), bf16_first);
+  rnn.set_weights(second);
+  EXPECT_EQ(run(rnn), bf16_second);
+}
+
 TEST(Bf16Forward, TrainingIsRefusedWithOneLine) {
   Case c;
   const Problem<float> p = make_problem<float>(c, 1);

@@ -15,6 +15,7 @@ state_dict names and shapes.
 """
 import argparse
 import io
+import json
 import os
 import shutil
 import stat
@@ -833,6 +834,17 @@ class CliErrorsTest(unittest.TestCase):
                                    "4", "--seq-len", "2", "--batch", "1", "--mode", "training",
                                    "--precision", "bf16"])
         self.assert_error_line(result, ["bf16", "inference only"])
+
+    def test_bench_reports_its_precision(self):
+        with open("/proc/cpuinfo") as f:
+            if "avx512_bf16" not in f.read():
+                self.skipTest("this CPU lacks AVX512-BF16")
+        for precision in ("fp32", "bf16"):
+            result, _ = self.run_tool(["bench", "--cell", "gru", "--input-size", "3", "--hidden-size",
+                                       "20", "--seq-len", "4", "--batch", "2", "--repeats", "1",
+                                       "--warmup", "0", "--json", "--precision", precision])
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(json.loads(result.stdout)["precision"], precision)
 
     def test_bf16_forward_is_fp32_within_bf16_rounding(self):
         with open("/proc/cpuinfo") as f:
