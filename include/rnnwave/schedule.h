@@ -33,7 +33,7 @@ Schedule parse_schedule(std::string_view name);
 ///         nearest even: 8 significant bits, relative error at most 2^-9 per value. Each
 ///         product accumulates in fp32; biases, states (h, c), pointwise math and outputs
 ///         stay fp32. Forward (inference) only: a training forward or a backward pass is
-///         refused. Needs a CPU with AVX512-BF16 (vdpbf16ps); elsewhere the pass is
+///         refused. Needs a CPU with AVX512-BF16; elsewhere the pass is
 ///         refused with an Error naming it, never emulated. As in fp32, the result does
 ///         not depend on the schedule, thread count or how the batch is split.
 enum class Precision { fp32, bf16 };

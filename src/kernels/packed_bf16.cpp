@@ -81,7 +81,7 @@ bool bf16_supported() {
 void require_bf16() {
   if (bf16_supported()) return;
 #if defined(RNNWAVE_HAVE_BF16_KERNELS)
-  fail("bf16 precision needs a CPU with AVX512-BF16 (vdpbf16ps); this one lacks it "
+  fail("bf16 precision needs a CPU with AVX512-BF16 (vcvtneps2bf16); this one lacks it "
        "(use precision fp32)");
 #else
   fail("bf16 precision needs the AVX512-BF16 kernel, which this build lacks (its compiler "

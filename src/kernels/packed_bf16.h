@@ -2,12 +2,13 @@
 //
 // At small batches a pass reads every weight once per step and does little else, so it is
 // bound by the bytes of the weights; bf16 halves them. The products keep the contract of
-// packed_gemm.h: C is fp32, every element is one sequential sum over k (in pairs of k, one
-// vdpbf16ps each) starting from C's old value or zero, so its value never depends on how
+// packed_gemm.h: C is fp32, every element is one sequential sum over k (one fp32 FMA per
+// k, in order) starting from C's old value or zero, so its value never depends on how
 // rows are grouped or split. A is rounded to bf16 (round to nearest even) in the call.
+// (Why FMAs on widened bf16 rather than vdpbf16ps: packed_bf16_avx512.cpp.)
 //
-// Only the AVX512-BF16 kernel exists: on another CPU gemm_packed_bf16 is refused (see
-// require_bf16) rather than emulated slowly.
+// Only the AVX512-BF16 kernel exists (vcvtneps2bf16 rounds A): on another CPU
+// gemm_packed_bf16 is refused (see require_bf16) rather than emulated slowly.
 #pragma once
 
 #include <cstdint>
@@ -25,8 +26,8 @@ float from_bf16(uint16_t b);
 
 /// A [K, N] right-hand side in bf16, cut in panels of 16 columns exactly as the
 /// PackedMatrix<float> it is made from (same groups, same panel columns). Each panel is
-/// [ceil(K/2)][16][2]: one 64-byte line holds k = 2kk and 2kk+1 of the 16 columns, the
-/// operand of one vdpbf16ps. An odd K is padded with a zero row.
+/// [ceil(K/2)][16][2]: one 64-byte line holds k = 2kk (low halves) and 2kk+1 (high
+/// halves) of the 16 columns. An odd K is padded with a zero row.
 class PackedBf16 {
  public:
   PackedBf16() = default;
@@ -52,8 +53,8 @@ class PackedBf16 {
 
 /// C[m, n] (fp32) = bf16(A)[m, k] B[k, n] + (beta ? C : 0), accumulated in fp32, for the
 /// columns of the panels in `panels`; row-major A (fp32, rounded here) and C. Products of
-/// bf16 values are exact in fp32; each pair of them is added to the running sum by one
-/// vdpbf16ps, which treats denormal inputs and results as zero. Needs require_bf16().
+/// bf16 values are exact in fp32; each is added to the running sum by one fp32 FMA (one
+/// rounding; denormals as the caller's MXCSR says). Needs require_bf16().
 void gemm_packed_bf16(int64_t m, const float* a, int64_t lda, const PackedBf16& b, bool beta,
                       float* c, int64_t ldc, PanelRange panels = {});
 
