@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -28,10 +29,11 @@ float from_bf16(uint16_t b) {
 }
 
 void PackedBf16::pack(const PackedMatrix<float>& b) {
-  const int64_t pairs = (b.k() + 1) / 2, count = b.panels();
+  const int64_t count = b.panels();
   panels_per_group_ = 0;  // no panels if reserve throws
-  data_.reserve(std::max<int64_t>(1, count * pairs * kPanelWidth));
   k_ = b.k();
+  const int64_t pairs = k_pairs(), stride = panel_pairs();
+  data_.reserve(std::max<int64_t>(1, count * stride * kPanelWidth));
   n_ = b.n();
   groups_ = b.panels_per_group() > 0 ? count / b.panels_per_group() : 1;
   group_cols_ = b.n() / groups_;
@@ -39,7 +41,8 @@ void PackedBf16::pack(const PackedMatrix<float>& b) {
   const int64_t k = k_;
   const auto one = [&](int64_t p) {
     const float* in = b.panel(p);  // [k][16]
-    uint32_t* out = data_.data() + p * pairs * kPanelWidth;
+    uint32_t* out = data_.data() + p * stride * kPanelWidth;
+    std::fill(out + pairs * kPanelWidth, out + stride * kPanelWidth, 0u);
     for (int64_t kk = 0; kk < pairs; ++kk) {
       for (int64_t j = 0; j < kPanelWidth; ++j) {
         const uint32_t even = to_bf16(in[(2 * kk) * kPanelWidth + j]);
@@ -48,7 +51,7 @@ void PackedBf16::pack(const PackedMatrix<float>& b) {
       }
     }
   };
-  if (count * pairs * kPanelWidth < (int64_t{1} << 20) || omp_in_parallel()) {
+  if (count * stride * kPanelWidth < (int64_t{1} << 20) || omp_in_parallel()) {
     for (int64_t p = 0; p < count; ++p) one(p);
     return;
   }
@@ -89,11 +92,34 @@ void require_bf16() {
 #endif
 }
 
+namespace {
+
+std::atomic<bool> amx_allowed{true};
+
+}  // namespace
+
+bool bf16_uses_amx() {
+#if defined(RNNWAVE_HAVE_AMX_KERNELS)
+  static const bool available = amx_available();
+  return available && amx_allowed.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
+void set_bf16_amx(bool allowed) { amx_allowed.store(allowed, std::memory_order_relaxed); }
+
 void gemm_packed_bf16(int64_t m, const float* a, int64_t lda, const PackedBf16& b, bool beta,
                       float* c, int64_t ldc, PanelRange panels) {
   // The CPU alone (a getenv per product would cost at small sizes); the entry points of a
   // pass call require_bf16 first.
   if (!cpu_has_bf16()) require_bf16();
+#if defined(RNNWAVE_HAVE_AMX_KERNELS)
+  if (bf16_uses_amx()) {
+    gemm_packed_bf16_amx(m, a, lda, b, beta, c, ldc, panels);
+    return;
+  }
+#endif
 #if defined(RNNWAVE_HAVE_BF16_KERNELS)
   gemm_packed_bf16_avx512(m, a, lda, b, beta, c, ldc, panels);
 #endif

@@ -1,5 +1,6 @@
-// The kernel of gemm_packed_bf16: A rounded to bf16 once per call, then register tiles of
-// MR rows x NV panels, every accumulator one zmm of 16 fp32 columns, summed over k in order.
+// The AVX-512 kernel of gemm_packed_bf16 (CPUs with AVX512-BF16 but no AMX): A rounded to
+// bf16 once per call, then register tiles of MR rows x NV panels, every accumulator one
+// zmm of 16 fp32 columns, summed over k in order.
 //
 // Why not vdpbf16ps: on the AVX512-BF16 Xeon this was written on, a loop of independent
 // vdpbf16ps (32 multiply-adds each) sustained fewer multiply-adds per second than one of

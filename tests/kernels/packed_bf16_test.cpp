@@ -85,7 +85,16 @@ class PackedBf16Gemm : public ::testing::TestWithParam<Shape> {
   void SetUp() override {
     if (!bf16_supported()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
   }
+  void TearDown() override { set_bf16_amx(true); }
 };
+
+/// The kernels this CPU can run: AVX-512 FMAs always, AMX where it has it.
+std::vector<bool> kernels_here() {
+  set_bf16_amx(true);
+  return bf16_uses_amx() ? std::vector<bool>{false, true} : std::vector<bool>{false};
+}
+
+const char* kernel_name(bool amx) { return amx ? "amx" : "avx512"; }
 
 /// The oracle: the product in double of the bf16-rounded A and B. The kernel's only error
 /// beyond that rounding is fp32 accumulation: at most one rounding per added term, so
@@ -95,6 +104,8 @@ TEST_P(PackedBf16Gemm, EqualsTheDoubleProductOfTheRoundedInputsToFloatRounding) 
   const std::vector<float> a = random_values(s.m * s.k, 1);
   const std::vector<float> w = random_values(s.n * s.k, 2);  // W [n, k], B = W^T
   const PackedBf16 packed(PackedMatrix<float>(w.data(), s.k, s.n, s.k, true, s.groups));
+  for (bool amx : kernels_here()) {
+  set_bf16_amx(amx);
   for (bool beta : {false, true}) {
     const std::vector<float> c0 = random_values(s.m * s.n, 3);
     std::vector<float> c = c0;
@@ -108,9 +119,11 @@ TEST_P(PackedBf16Gemm, EqualsTheDoubleProductOfTheRoundedInputsToFloatRounding) 
           magnitude += std::abs(term);
         }
         const double bound = double(s.k + 2) * 0x1p-24 * magnitude;
-        ASSERT_NEAR(c[i * s.n + j], sum, bound) << "C[" << i << ", " << j << "], beta " << beta;
+        ASSERT_NEAR(c[i * s.n + j], sum, bound)
+            << kernel_name(amx) << " C[" << i << ", " << j << "], beta " << beta;
       }
     }
+  }
   }
 }
 
@@ -119,6 +132,8 @@ TEST_P(PackedBf16Gemm, RowsAndPanelsComputedInAnyGroupingGiveTheSameBits) {
   const std::vector<float> a = random_values(s.m * s.k, 4);
   const std::vector<float> w = random_values(s.n * s.k, 5);
   const PackedBf16 packed(PackedMatrix<float>(w.data(), s.k, s.n, s.k, true, s.groups));
+  for (bool amx : kernels_here()) {
+  set_bf16_amx(amx);
   std::vector<float> whole = random_values(s.m * s.n, 6), rows = whole, panels = whole;
   gemm_packed_bf16(s.m, a.data(), s.k, packed, true, whole.data(), s.n);
   for (int64_t i = 0; i < s.m;) {  // uneven pieces: 1, 2, 3, ... rows
@@ -129,8 +144,9 @@ TEST_P(PackedBf16Gemm, RowsAndPanelsComputedInAnyGroupingGiveTheSameBits) {
   for (int64_t p = 0; p < packed.panels(); p += 3) {
     gemm_packed_bf16(s.m, a.data(), s.k, packed, true, panels.data(), s.n, PanelRange{p, std::min(p + 3, packed.panels())});
   }
-  EXPECT_EQ(std::memcmp(whole.data(), rows.data(), whole.size() * sizeof(float)), 0);
-  EXPECT_EQ(std::memcmp(whole.data(), panels.data(), whole.size() * sizeof(float)), 0);
+  EXPECT_EQ(std::memcmp(whole.data(), rows.data(), whole.size() * sizeof(float)), 0) << kernel_name(amx);
+  EXPECT_EQ(std::memcmp(whole.data(), panels.data(), whole.size() * sizeof(float)), 0) << kernel_name(amx);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, PackedBf16Gemm,
