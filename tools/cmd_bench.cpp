@@ -165,6 +165,7 @@ void run(const BenchFlags& flags) {
       {"seq_len", T},
       {"batch", N},
       {"mode", flags.mode},
+      {"precision", std::string(to_string(options.precision))},
       {"threads", plan.threads},
       {"schedule", std::string(to_string(plan.schedule))},
       {"decomposition", decomposition_json(plan)},
@@ -184,8 +185,9 @@ void run(const BenchFlags& flags) {
   if (flags.json) {
     std::printf("%s\n", result.dump().c_str());
   } else {
-    std::printf("%s %s T=%lld N=%lld %s %s threads=%d: median %.3f ms (min %.3f, max %.3f), %.1f GFLOP/s\n",
-                describe(spec).c_str(), flags.mode.c_str(), static_cast<long long>(T),
+    std::printf("%s %s %s T=%lld N=%lld %s %s threads=%d: median %.3f ms (min %.3f, max %.3f), %.1f GFLOP/s\n",
+                describe(spec).c_str(), flags.mode.c_str(),
+                std::string(to_string(options.precision)).c_str(), static_cast<long long>(T),
                 static_cast<long long>(N), std::string(to_string(plan.schedule)).c_str(),
                 std::string("step_block=" + std::to_string(plan.step_block) + " batch_splits=" +
                             std::to_string(plan.batch_splits) + " hidden_splits=" +
@@ -207,6 +209,7 @@ void add_bench_command(CLI::App& app) {
   command->add_option("--batch", flags->batch, "Sequences per batch (N)")->required()->check(at_least(1));
   command->add_option("--mode", flags->mode, "inference (default) or training");
   add_exec_flags(*command, flags->exec);
+  add_precision_flag(*command, flags->exec);
   command->add_option("--repeats", flags->repeats, "Timed repetitions (default 10)")->check(at_least(1));
   command->add_option("--warmup", flags->warmup, "Untimed repetitions first (default 2)")->check(at_least(0));
   command->add_option("--step-block", flags->step_block,

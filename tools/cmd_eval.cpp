@@ -70,6 +70,7 @@ void add_eval_command(CLI::App& app) {
   command->add_option("--threads", flags->exec.threads, "Worker threads; 0 (default) = all cores");
   command->add_option("--schedule", flags->exec.schedule,
                       "wavefront (default), layerwise or sequential; the score does not depend on it");
+  add_precision_flag(*command, flags->exec);
   command->add_flag("--json", flags->json,
                     "Print one JSON object: task, split, epochs, loss, accuracy, perplexity "
                     "(null where not defined), items");

@@ -69,6 +69,7 @@ void add_forward_command(CLI::App& app) {
                       "Final hidden states HN.npy, float32 [L*D, N, H] ([L*D, N, P] with --proj-size)");
   command->add_option("--cn", flags->cn, "Final cell states CN.npy, float32 [L*D, N, H] (lstm)");
   add_exec_flags(*command, flags->exec);
+  add_precision_flag(*command, flags->exec);
   command->callback([flags] { run(*flags); });
 }
 

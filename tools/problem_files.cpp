@@ -164,6 +164,13 @@ void add_exec_flags(CLI::App& command, ExecFlags& flags) {
                      "Write a Chrome trace-event timeline (Perfetto) of every task to this file");
 }
 
+void add_precision_flag(CLI::App& command, ExecFlags& flags) {
+  command.add_option("--precision", flags.precision,
+                     "Arithmetic of the products: fp32 (default) or bf16 (weights and product "
+                     "inputs rounded to bf16, fp32 accumulation, states and outputs; needs a CPU "
+                     "with AVX512-BF16)");
+}
+
 void add_input_flags(CLI::App& command, InputFlags& flags) {
   command.add_option("--weights", flags.weights,
                      "Weights .npz keyed by PyTorch state_dict names (weight_ih_l0, ...)")
@@ -209,7 +216,13 @@ ExecOptions exec_options(const ExecFlags& flags) {
   if (flags.threads < 0 || flags.threads > kMaxThreads) {
     fail("--threads must be in [0, ", kMaxThreads, "] (0 = all cores), got ", flags.threads);
   }
-  return ExecOptions{parse_schedule(flags.schedule), flags.threads};
+  ExecOptions options{parse_schedule(flags.schedule), flags.threads};
+  try {
+    options.precision = parse_precision(flags.precision);
+  } catch (const Error& e) {
+    throw Error(std::string("--precision: ") + e.what());
+  }
+  return options;
 }
 
 void add_trace(OutputFiles& outputs, const ExecFlags& flags, const Trace& trace) {

@@ -30,6 +30,7 @@ struct ExecFlags {
   int threads = 0;
   std::string schedule = "wavefront";
   std::string trace;  // Chrome trace-event file to write, if set
+  std::string precision = "fp32";  // --precision, on the inference commands only
 };
 
 struct InputFlags {
@@ -49,6 +50,8 @@ const CLI::Validator& unsigned64();
 
 void add_model_flags(CLI::App& command, ModelFlags& flags);
 void add_exec_flags(CLI::App& command, ExecFlags& flags);
+/// --precision fp32|bf16, for the commands that run inference only.
+void add_precision_flag(CLI::App& command, ExecFlags& flags);
 void add_input_flags(CLI::App& command, InputFlags& flags);
 
 ModelSpec model_spec(const ModelFlags& flags);

@@ -29,6 +29,7 @@ using rnnwave::bench::PeerProblem;
 
 struct Flags {
   std::string cell, mode = "inference", dump, forward_prop = "forward_inference";
+  std::string precision = "fp32";
   PeerProblem problem;
   int threads = 0, repeats = 10, warmup = 2;
   uint64_t seed = 1;
@@ -67,6 +68,9 @@ void run(Flags& flags) {
         "--forward-prop must be forward_inference or forward_training, got '" +
         flags.forward_prop + "'");
   }
+  if (flags.precision != "fp32" && flags.precision != "bf16") {
+    throw std::invalid_argument("--precision must be fp32 or bf16, got '" + flags.precision + "'");
+  }
   if (training) flags.forward_prop = "forward_training";  // backward needs its workspace
   if (flags.repeats < 1 || flags.warmup < 0) {
     throw std::invalid_argument("--repeats must be >= 1 and --warmup >= 0");
@@ -88,7 +92,8 @@ void run(Flags& flags) {
   const auto forward_prop = flags.forward_prop == "forward_training"
                                 ? dnnl::prop_kind::forward_training
                                 : dnnl::prop_kind::forward_inference;
-  OnednnStack stack(p, rnnwave::bench::make_peer_data(p, flags.seed), training, forward_prop);
+  OnednnStack stack(p, rnnwave::bench::make_peer_data(p, flags.seed), training, forward_prop,
+                    flags.precision == "bf16");
 
   std::vector<double> times_ms;
   for (int r = 0; r < flags.warmup + flags.repeats; ++r) {
@@ -118,6 +123,7 @@ void run(Flags& flags) {
       {"seq_len", p.steps},
       {"batch", p.batch},
       {"mode", flags.mode},
+      {"precision", flags.precision},
       {"threads", threads},
       {"schedule", "native"},
       {"repeats", flags.repeats},
@@ -178,6 +184,9 @@ int main(int argc, char** argv) {
   app.add_option("--seq-len", flags.problem.steps, "Steps per sequence (T)")->required();
   app.add_option("--batch", flags.problem.batch, "Sequences per batch (N)")->required();
   app.add_option("--mode", flags.mode, "inference (default) or training");
+  app.add_option("--precision", flags.precision,
+                 "fp32 (default) or bf16: oneDNN's bf16 RNN (weights, layer data and h in bf16; "
+                 "inference only; the input is converted outside the timed runs)");
   app.add_option("--threads", flags.threads, "OpenMP threads; 0 (default) = all cores");
   app.add_option("--repeats", flags.repeats, "Timed repetitions (default 10)");
   app.add_option("--warmup", flags.warmup, "Untimed repetitions first (default 2)");

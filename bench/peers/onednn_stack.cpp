@@ -94,13 +94,15 @@ int64_t bytes(const memory& m) { return m ? static_cast<int64_t>(m.get_desc().ge
 }  // namespace
 
 OnednnStack::OnednnStack(const PeerProblem& problem, PeerData data, bool training,
-                         dnnl::prop_kind forward_prop)
+                         dnnl::prop_kind forward_prop, bool bf16)
     : problem_(problem),
       data_(std::move(data)),
       training_(training),
       forward_prop_(training ? dnnl::prop_kind::forward_training : forward_prop),
+      bf16_(bf16),
       engine_(dnnl::engine::kind::cpu, 0),
       stream_(engine_) {
+  if (bf16_ && training_) throw std::invalid_argument("bf16 is for --mode inference only");
   const PeerProblem& p = problem_;
   const int64_t L = p.layers, D = p.directions(), T = p.steps, N = p.batch, H = p.hidden_size;
   const int64_t states = L * D * N * H;
@@ -146,6 +148,15 @@ memory OnednnStack::wrap(const memory::desc& desc, std::vector<float>& buffer, i
   return memory(desc, engine_, buffer.data() + offset);
 }
 
+memory OnednnStack::converted(const memory::desc& desc, std::vector<float>& buffer, int64_t offset) {
+  if (desc.data_type() == dt::f32) return wrap(desc, buffer, offset);
+  const tag layout = desc.dims().size() == 3 ? tag::tnc : tag::ldnc;  // [T, N, C] or states
+  memory user(memory::desc(desc.dims(), dt::f32, layout), engine_, buffer.data() + offset);
+  memory result(desc, engine_);
+  dnnl::reorder(user, result).execute(stream_, user, result);
+  return result;
+}
+
 memory OnednnStack::reordered(memory& user, const memory::desc& desc) {
   memory result(desc, engine_);
   dnnl::reorder(user, result).execute(stream_, user, result);
@@ -166,13 +177,14 @@ void OnednnStack::add_segment(int64_t first_layer, int64_t layers) {
   const bool last = first_layer + layers == p.layers;
 
   RnnDescs m;
-  m.src_layer = memory::desc({T, N, C}, dt::f32, tag::tnc);
-  m.src_iter = memory::desc(states_dims, dt::f32, tag::ldnc);
-  if (lstm) m.src_iter_c = m.src_iter;
-  m.weights_layer = memory::desc({layers, D, C, G, H}, dt::f32, tag::any);
-  m.weights_iter = memory::desc({layers, D, H, G, H}, dt::f32, tag::any);
+  const dt act = bf16_ ? dt::bf16 : dt::f32;  // weights, layer data and h
+  m.src_layer = memory::desc({T, N, C}, act, tag::tnc);
+  m.src_iter = memory::desc(states_dims, act, tag::ldnc);
+  if (lstm) m.src_iter_c = memory::desc(states_dims, dt::f32, tag::ldnc);
+  m.weights_layer = memory::desc({layers, D, C, G, H}, act, tag::any);
+  m.weights_iter = memory::desc({layers, D, H, G, H}, act, tag::any);
   m.bias = memory::desc({layers, D, Gb, H}, dt::f32, tag::ldgo);
-  m.dst_layer = memory::desc({T, N, D * H}, dt::f32, tag::tnc);
+  m.dst_layer = memory::desc({T, N, D * H}, act, tag::tnc);
   m.dst_iter = m.src_iter;
   m.dst_iter_c = m.src_iter_c;
 
@@ -234,17 +246,18 @@ void OnednnStack::add_segment(int64_t first_layer, int64_t layers) {
   weights_bytes_ += bytes(bias_mem);
 
   // Inputs: the user's arrays for the first segment, the previous segment's output above.
-  memory src_layer = first ? memory(m.src_layer, engine_, data_.input.data())
+  memory src_layer = first ? converted(m.src_layer, data_.input, 0)
                            : segments_.back().fwd_args.at(DNNL_ARG_DST_LAYER);
-  memory dst_layer = last ? wrap(m.dst_layer, output_, 0) : memory(m.dst_layer, engine_);
+  memory dst_layer =
+      last && !bf16_ ? wrap(m.dst_layer, output_, 0) : memory(m.dst_layer, engine_);
   auto& f = s.fwd_args;
   f[DNNL_ARG_SRC_LAYER] = src_layer;
-  f[DNNL_ARG_SRC_ITER] = wrap(m.src_iter, data_.h0, state_offset);
+  f[DNNL_ARG_SRC_ITER] = converted(m.src_iter, data_.h0, state_offset);
   f[DNNL_ARG_WEIGHTS_LAYER] = reordered(user_layer, s.fwd_pd.weights_layer_desc());
   f[DNNL_ARG_WEIGHTS_ITER] = reordered(user_iter, s.fwd_pd.weights_iter_desc());
   f[DNNL_ARG_BIAS] = bias_mem;
   f[DNNL_ARG_DST_LAYER] = dst_layer;
-  f[DNNL_ARG_DST_ITER] = wrap(m.dst_iter, h_n_, state_offset);
+  f[DNNL_ARG_DST_ITER] = bf16_ ? memory(m.dst_iter, engine_) : wrap(m.dst_iter, h_n_, state_offset);
   if (lstm) {
     f[DNNL_ARG_SRC_ITER_C] = wrap(m.src_iter_c, data_.c0, state_offset);
     f[DNNL_ARG_DST_ITER_C] = wrap(m.dst_iter_c, c_n_, state_offset);
@@ -394,6 +407,7 @@ std::vector<TorchCellWeights> OnednnStack::torch_grads(const Segment& s) const {
 }
 
 void OnednnStack::dump(const std::string& dir) const {
+  if (bf16_) throw std::invalid_argument("--dump is for fp32: the bf16 outputs stay in bf16");
   const PeerProblem& p = problem_;
   const int64_t L = p.layers, D = p.directions(), T = p.steps, N = p.batch, H = p.hidden_size;
   const int64_t G = p.gates();

@@ -44,8 +44,12 @@ class OnednnStack {
   /// `forward_prop` is the forward's propagation kind when not training: forward_inference
   /// (what an inference user asks for), or forward_training, which oneDNN 2.6 runs with
   /// other kernels (its GEMM-based implementation instead of brgemm) plus a workspace.
+  /// `bf16` (inference only): weights, layer inputs and outputs and h states in bf16, c
+  /// states and biases in fp32 (oneDNN's bf16 RNN); the fp32 input and h0 are converted
+  /// once here, outside the timed forward, and the outputs stay in bf16 (dump refuses).
   OnednnStack(const PeerProblem& problem, PeerData data, bool training,
-              dnnl::prop_kind forward_prop = dnnl::prop_kind::forward_inference);
+              dnnl::prop_kind forward_prop = dnnl::prop_kind::forward_inference,
+              bool bf16 = false);
 
   /// Output [T, N, D*H] and final states [L*D, N, H] from the input and initial states.
   void forward();
@@ -74,6 +78,8 @@ class OnednnStack {
   void add_segment(int64_t first_layer, int64_t layers);
   dnnl::memory wrap(const dnnl::memory::desc& desc, std::vector<float>& buffer, int64_t offset);
   dnnl::memory reordered(dnnl::memory& user, const dnnl::memory::desc& desc);
+  /// The fp32 values at buffer + offset, converted (for bf16) into a new memory of `desc`.
+  dnnl::memory converted(const dnnl::memory::desc& desc, std::vector<float>& buffer, int64_t offset);
   /// The (layer, direction) parameter gradients of a segment, in PyTorch's layout.
   std::vector<TorchCellWeights> torch_grads(const Segment& segment) const;
 
@@ -81,6 +87,7 @@ class OnednnStack {
   PeerData data_;
   bool training_;
   dnnl::prop_kind forward_prop_;
+  bool bf16_ = false;
   dnnl::engine engine_;
   dnnl::stream stream_;
   std::vector<Segment> segments_;

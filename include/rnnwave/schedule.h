@@ -26,6 +26,27 @@ std::string_view to_string(Schedule schedule);
 /// Inverse of to_string; throws Error listing the valid names.
 Schedule parse_schedule(std::string_view name);
 
+/// The arithmetic of the products of an inference pass.
+///   fp32: every value in fp32 (the default; the only one for training).
+///   bf16: the weights of every product (W_ih, W_hh, and W_hr of a projection) and the
+///         inputs of every product (x and h of each step) are rounded to bf16, round to
+///         nearest even: 8 significant bits, relative error at most 2^-9 per value. Each
+///         product accumulates in fp32; biases, states (h, c), pointwise math and outputs
+///         stay fp32. Forward (inference) only: a training forward or a backward pass is
+///         refused. Needs a CPU with AVX512-BF16; elsewhere the pass is
+///         refused with an Error naming it, never emulated. As in fp32, the result does
+///         not depend on the schedule, thread count or how the batch is split.
+enum class Precision { fp32, bf16 };
+
+inline constexpr int kPrecisionCount = 2;
+inline constexpr std::array<Precision, kPrecisionCount> kAllPrecisions = {Precision::fp32,
+                                                                          Precision::bf16};
+
+std::string_view to_string(Precision precision);
+
+/// Inverse of to_string; throws Error listing the valid names.
+Precision parse_precision(std::string_view name);
+
 /// Execution settings of a forward or backward pass.
 struct ExecOptions {
   Schedule schedule = Schedule::wavefront;
@@ -44,6 +65,8 @@ struct ExecOptions {
   int64_t hidden_splits = 0;
   /// If set, every task of every pass is recorded there (see trace.h).
   Trace* trace = nullptr;
+  /// The arithmetic of inference passes (see Precision); BasicRnn<float> only.
+  Precision precision = Precision::fp32;
 };
 
 }  // namespace rnnwave

@@ -1,9 +1,11 @@
 #include "graph/cell_ops.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "graph/dropout.h"
 #include "kernels/gemm.h"
+#include "kernels/packed_bf16.h"
 #include "kernels/packed_gemm.h"
 
 namespace rnnwave {
@@ -93,8 +95,8 @@ cells::StepView<T> step_view(Pass<T>& pass, int64_t l, int64_t d, int64_t t,
 /// The panels of a packed matrix that hold the columns of hidden units [u0, u1) in each
 /// of `groups` groups (gates), and the calls that cover them: one per group, or a single
 /// one when the part spans every unit.
-template <class T, class F>
-void for_unit_panels(const kernels::PackedMatrix<T>& b, const StepPart& part, int64_t hidden,
+template <class Packed, class F>
+void for_unit_panels(const Packed& b, const StepPart& part, int64_t hidden,
                      int64_t groups, F&& gemm_over) {
   if (part.u0 == 0 && part.u1 == hidden) {
     gemm_over(kernels::PanelRange{});
@@ -124,8 +126,19 @@ void products_forward(Pass<T>& pass, size_t s, int64_t l, int64_t d, int64_t t,
   for (const cells::ProductDecl& product : cell.stages[s].products) {
     const Mat<T> a = resolve(pass, product.a, l, d, t, part.r0);
     const Mat<T> c = resolve(pass, product.c, l, d, t, part.r0);
-    const kernels::PackedMatrix<T>& w = packed[index++].forward;
+    const size_t i = index++;
     // Every unit's outputs need the whole of A.
+    if constexpr (std::is_same_v<T, float>) {
+      if (pass.bf16) {
+        const kernels::PackedBf16& w = pass.params.packed_bf16(l, d).products[i];
+        for_unit_panels(w, part, pass.desc().H, product.groups, [&](kernels::PanelRange panels) {
+          kernels::gemm_packed_bf16(end - part.r0, a.p, a.ld, w, product.accumulate, c.p, c.ld,
+                                    panels);
+        });
+        continue;
+      }
+    }
+    const kernels::PackedMatrix<T>& w = packed[i].forward;
     for_unit_panels(w, part, pass.desc().H, product.groups, [&](kernels::PanelRange panels) {
       gemm_packed<T>(end - part.r0, a.p, a.ld, w, product.accumulate, c.p, c.ld, panels);
     });
@@ -187,6 +200,13 @@ template <class T>
 void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
   auto& ws = pass.ws;
   const Mat<T> x = ws.layer_input(l, t0), gates = ws.gates(l, d, t0);
+  if constexpr (std::is_same_v<T, float>) {
+    if (pass.bf16) {
+      kernels::gemm_packed_bf16((t1 - t0) * pass.desc().N, x.p, x.ld,
+                                pass.params.packed_bf16(l, d).ih_t, false, gates.p, gates.ld);
+      return;
+    }
+  }
   gemm_packed<T>((t1 - t0) * pass.desc().N, x.p, x.ld, pass.params.packed(l, d).ih_t, false,
                  gates.p, gates.ld);
 }

@@ -1,6 +1,9 @@
 #include "graph/model_params.h"
 
+#include <type_traits>
+
 #include "cells/cell_table.h"
+#include "common/strings.h"
 
 namespace rnnwave {
 namespace {
@@ -88,6 +91,24 @@ void ModelParams<T>::prepare_backward() const {
     }
     pending_backward_.reset();
   });
+}
+
+template <class T>
+void ModelParams<T>::prepare_bf16() const {
+  if constexpr (!std::is_same_v<T, float>) {
+    fail("bf16 precision is for float models; this one computes in double");
+  } else {
+    std::call_once(bf16_packed_, [this] {
+      std::vector<PackedBf16Weights> all;
+      for (const PackedWeights<T>& p : packed_) {
+        PackedBf16Weights b;
+        b.ih_t.pack(p.ih_t);
+        for (const PackedProduct<T>& product : p.products) b.products.emplace_back(product.forward);
+        all.push_back(std::move(b));
+      }
+      bf16_ = std::move(all);
+    });
+  }
 }
 
 template class ModelParams<float>;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cells/cell_def.h"
+#include "kernels/packed_bf16.h"
 #include "kernels/packed_gemm.h"
 #include "rnnwave/weights.h"
 
@@ -27,6 +28,12 @@ struct PackedWeights {
   std::vector<PackedProduct<T>> products;  // the cell's step products, in declared order
 };
 
+/// The forward weights of one (layer, direction) in bf16, for bf16 inference.
+struct PackedBf16Weights {
+  kernels::PackedBf16 ih_t;                     // W_ih^T [I_l, G*H]
+  std::vector<kernels::PackedBf16> products;    // each product's W^T, in declared order
+};
+
 /// Weights packed for the kernels, and the vectors the cell's pointwise math reads (its
 /// biases, folded as the definition says, b_ih + b_hh added once here).
 template <class T>
@@ -45,6 +52,11 @@ class ModelParams {
   /// Packs the weights the backward pass multiplies by, once; thread-safe.
   void prepare_backward() const;
 
+  /// Rounds the forward weights to bf16, once (from their fp32 packing, which is kept: the
+  /// precision is an option of each call); thread-safe. Float only: throws for double.
+  void prepare_bf16() const;
+  const PackedBf16Weights& packed_bf16(int64_t l, int64_t d) const { return bf16_[l * D_ + d]; }
+
  private:
   ModelSpec spec_;
   const cells::CellDef* cell_;
@@ -54,6 +66,8 @@ class ModelParams {
   mutable std::unique_ptr<BasicWeights<T>> pending_backward_;
   mutable std::vector<PackedWeights<T>> packed_;
   mutable std::once_flag backward_packed_;
+  mutable std::vector<PackedBf16Weights> bf16_;
+  mutable std::once_flag bf16_packed_;
   std::vector<T> vectors_;
   std::vector<int64_t> vector_offset_;
 };

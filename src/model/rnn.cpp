@@ -1,6 +1,7 @@
 #include "rnnwave/rnn.h"
 
 #include <mutex>
+#include <type_traits>
 
 #include "common/strings.h"
 #include "graph/boundary.h"
@@ -8,6 +9,7 @@
 #include "graph/model_params.h"
 #include "graph/problem.h"
 #include "graph/schedule.h"
+#include "kernels/packed_bf16.h"
 #include "model/validate_args.h"
 
 namespace rnnwave {
@@ -98,6 +100,23 @@ void start_forward(const ModelSpec& spec, const ExecOptions& options, const Forw
   load_initial_states<T>(ws, {args.h0, args.c0});
 }
 
+/// Whether a pass computes its products in bf16: refuses bf16 where it does not apply
+/// (training, double, a CPU without the instructions) and rounds the weights on first use.
+template <class T>
+bool use_bf16(const ExecOptions& options, const ModelParams<T>& params, const char* call) {
+  if (options.precision != Precision::bf16) return false;
+  if (call != nullptr) {
+    fail(call, ": bf16 precision is for inference only; training runs in fp32 "
+         "(set ExecOptions::precision to fp32)");
+  }
+  if constexpr (!std::is_same_v<T, float>) {
+    fail("bf16 precision is for float models; this one computes in double");
+  }
+  kernels::require_bf16();
+  params.prepare_bf16();
+  return true;
+}
+
 }  // namespace
 
 template <class T>
@@ -109,17 +128,20 @@ template <class T>
 void BasicRnn<T>::forward(const ForwardArgs<T>& args) const {
   // Concurrent inference calls on one model each get a workspace: the shared one if
   // free, else a fresh one.
+  const bool bf16 = use_bf16(impl_->options, *impl_->params, nullptr);
   std::unique_lock<std::mutex> lock(impl_->scratch_mutex, std::try_to_lock);
   BasicWorkspace<T> fresh;
   auto& ws = lock.owns_lock() ? contents(impl_->scratch) : contents(fresh);
   start_forward(spec(), impl_->options, args, false, ws);
   Pass<T> pass{*impl_->params, ws};
   pass.graphs = &impl_->graphs;
+  pass.bf16 = bf16;
   run_forward_and_store(pass, impl_->options.trace, args);
 }
 
 template <class T>
 void BasicRnn<T>::forward(const ForwardArgs<T>& args, BasicWorkspace<T>& workspace) const {
+  use_bf16(impl_->options, *impl_->params, "forward with a workspace (training)");
   auto& ws = contents(workspace);
   start_forward(spec(), impl_->options, args, true, ws);
   Pass<T> pass{*impl_->params, ws};
@@ -131,6 +153,7 @@ void BasicRnn<T>::forward(const ForwardArgs<T>& args, BasicWorkspace<T>& workspa
 
 template <class T>
 void BasicRnn<T>::backward(const BackwardArgs<T>& args, BasicWorkspace<T>& workspace) const {
+  use_bf16(impl_->options, *impl_->params, "backward");
   auto& ws = contents(workspace);
   if (!ws.has_forward || ws.owner != impl_.get()) {
     fail("backward needs the workspace of a training forward of this model "

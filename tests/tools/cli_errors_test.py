@@ -15,6 +15,7 @@ state_dict names and shapes.
 """
 import argparse
 import io
+import json
 import os
 import shutil
 import stat
@@ -813,6 +814,52 @@ class CliErrorsTest(unittest.TestCase):
 
     def test_unknown_schedule(self):
         self.assert_fails(self.forward(schedule="fastest"), "fastest", "sequential", "wavefront")
+
+    def test_unknown_precision(self):
+        self.assert_fails(self.forward(precision="fp16"), "--precision", "'fp16'", "fp32, bf16",
+                          fast=True)
+        result, _ = self.run_tool(["bench", "--cell", "lstm", "--input-size", "3", "--hidden-size",
+                                   "4", "--seq-len", "2", "--batch", "1", "--precision", "BF16"])
+        self.assert_error_line(result, ["--precision", "'BF16'", "fp32, bf16"])
+
+    def test_bf16_on_a_cpu_without_avx512_bf16(self):
+        os.environ["RNNWAVE_PRETEND_NO_AVX512BF16"] = "1"
+        try:
+            self.assert_fails(self.forward(precision="bf16"), "bf16", "AVX512-BF16")
+        finally:
+            del os.environ["RNNWAVE_PRETEND_NO_AVX512BF16"]
+
+    def test_bf16_bench_of_training_is_refused(self):
+        result, _ = self.run_tool(["bench", "--cell", "lstm", "--input-size", "3", "--hidden-size",
+                                   "4", "--seq-len", "2", "--batch", "1", "--mode", "training",
+                                   "--precision", "bf16"])
+        self.assert_error_line(result, ["bf16", "inference only"])
+
+    def test_bench_reports_its_precision(self):
+        with open("/proc/cpuinfo") as f:
+            if "avx512_bf16" not in f.read():
+                self.skipTest("this CPU lacks AVX512-BF16")
+        for precision in ("fp32", "bf16"):
+            result, _ = self.run_tool(["bench", "--cell", "gru", "--input-size", "3", "--hidden-size",
+                                       "20", "--seq-len", "4", "--batch", "2", "--repeats", "1",
+                                       "--warmup", "0", "--json", "--precision", precision])
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(json.loads(result.stdout)["precision"], precision)
+
+    def test_bf16_forward_is_fp32_within_bf16_rounding(self):
+        with open("/proc/cpuinfo") as f:
+            if "avx512_bf16" not in f.read():
+                self.skipTest("this CPU lacks AVX512-BF16")
+        outputs = {}
+        for precision in ("fp32", "bf16"):
+            out = self.assert_succeeds(self.forward(precision=precision))
+            outputs[precision] = [np.load(os.path.join(out, name)) for name in ("y.npy", "hn.npy", "cn.npy")]
+        for exact, half in zip(outputs["fp32"], outputs["bf16"]):
+            error = np.abs(exact.astype(np.float64) - half)
+            # 8 significant bits: each rounded value is off by at most 2^-9 (see the bf16
+            # tests of the library for the bound on outputs).
+            self.assertLess(error.max(), 2.0 ** -5)
+            self.assertGreater(error.max(), 0.0, "bf16 gave the bits of fp32")
 
     def test_negative_threads(self):
         self.assert_fails(self.forward(threads="-1"), "threads", "-1")

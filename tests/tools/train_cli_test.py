@@ -269,6 +269,22 @@ class TrainCliTest(unittest.TestCase):
         trained = self.run_ok(["--model", self.full, "--json"], command="eval")
         self.assertEqual(trained.stderr, "")
 
+    def test_eval_in_bf16_scores_close_to_fp32(self):
+        self.assert_refused(["--model", self.full, "--precision", "half"],
+                            ["--precision", "'half'", "fp32, bf16"], command="eval")
+        with open("/proc/cpuinfo") as f:
+            if "avx512_bf16" not in f.read():
+                self.skipTest("this CPU lacks AVX512-BF16")
+        scores = {p: json.loads(self.run_ok(["--model", self.full, "--json", "--precision", p],
+                                            command="eval").stdout)
+                  for p in ("fp32", "bf16")}
+        # bf16 rounds every product input to 8 significant bits: the mean loss moves by
+        # about that relative amount, not more.
+        self.assertNotEqual(scores["bf16"]["loss"], scores["fp32"]["loss"])
+        self.assertLess(abs(scores["bf16"]["loss"] - scores["fp32"]["loss"]),
+                        0.02 * abs(scores["fp32"]["loss"]))
+        self.assertEqual(scores["bf16"]["items"], scores["fp32"]["items"])
+
     # ---- the PyTorch twin (needs torch) -------------------------------------------------
 
     def test_pytorch_twin_agrees(self):
