@@ -31,12 +31,13 @@ struct ConfigFlag {
 
 struct TrainFlags {
   std::string task, out, resume, data, export_data;
-  int64_t epochs = 0, stop_after = 0;
+  int64_t epochs = 0, stop_after = 0, shards = 1;
   ExecFlags exec;
   CLI::App* command = nullptr;
   CLI::Option* epochs_option = nullptr;
   CLI::Option* data_option = nullptr;
   CLI::Option* lr_period_option = nullptr;
+  CLI::Option* shards_option = nullptr;
   std::vector<ConfigFlag> config_flags;
 };
 
@@ -210,6 +211,7 @@ void start_run(const TrainFlags& flags, const ExecOptions& exec) {
     }
   }
   if (flags.epochs_option->count() > 0) config.epochs = flags.epochs;
+  if (flags.shards_option->count() > 0) config.shards = flags.shards;
   // Absolute, so that eval, predict and --resume find the data from any directory.
   if (flags.data_option->count() > 0) config.data_dir = std::filesystem::absolute(flags.data).lexically_normal();
   refuse_flags_that_do_not_apply(*flags.command, config);
@@ -247,7 +249,7 @@ void resume_run(const TrainFlags& flags, const ExecOptions& exec) {
       throw Error(flag.option->get_name() +
                   " cannot be changed when resuming: the run's settings come from its "
                   "checkpoint (only --epochs, --stop-after, --threads and --schedule may be "
-                  "given with --resume)");
+                  "given with --resume, and --shards equal to the run's)");
     }
   }
   if (flags.data_option->count() > 0) {
@@ -267,6 +269,11 @@ void resume_run(const TrainFlags& flags, const ExecOptions& exec) {
   // run's settings and its aim, never config.json, which is written for people), then
   // the data when there is training to do.
   Trainer trainer = load_run(dir, "--resume", exec);
+  if (flags.shards_option->count() > 0 && flags.shards != trainer.config().shards) {
+    throw Error("--shards " + std::to_string(flags.shards) + ": " + dir + " was trained with --shards " +
+                std::to_string(trainer.config().shards) +
+                "; the shard count is part of the run's results and cannot change on --resume");
+  }
   const int64_t done = trainer.epochs_done();
   const int64_t target = flags.epochs_option->count() > 0 ? flags.epochs : std::max(trainer.config().epochs, done);
   if (target < done) {
@@ -380,6 +387,12 @@ void add_data_config_flags(CLI::App& c, TrainFlags& f) {
                            [](TrainConfig& t, int64_t v) { t.synthetic_steps = v; }, 2);
   add_config_flag<int64_t>(c, f, "--synthetic-train", "synthetic: training sequences",
                            [](TrainConfig& t, int64_t v) { t.synthetic_train = v; }, 1);
+  f.shards_option = c.add_option("--shards", f.shards,
+                                 "Cut each batch into this many fixed shards whose gradients are "
+                                 "summed in a fixed tree (1 = the whole batch, as before): the same "
+                                 "bits in one process and under mpirun on any rank count dividing it "
+                                 "(at most --batch-size)")
+                      ->check(at_least(1));
   add_bool_flag(c, f, "--skip-bad-recordings",
                 "digits: leave out the recordings that cannot be used (too short, corrupt, "
                 "misnamed, of another format), naming them, instead of refusing the data set",
