@@ -6,6 +6,7 @@
 #include <iostream>
 #include <string>
 
+#include "rnnwave/dist/launcher.h"
 #include "rnnwave/error.h"
 #include "tools/commands.h"
 
@@ -84,7 +85,10 @@ int main(int argc, char** argv) {
     if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && !repeated_option(app).empty()) {
       message = repeated_option(app);
     }
-    std::fprintf(stderr, "rnnwave: error: %s (see rnnwave --help)\n", message.c_str());
+    // Under mpirun every rank parses the same command line: rank 0 alone says what is wrong.
+    if (rnnwave::dist::detect_launcher().rank <= 0) {
+      std::fprintf(stderr, "rnnwave: error: %s (see rnnwave --help)\n", message.c_str());
+    }
     return 2;
   } catch (const rnnwave::Error& e) {
     std::fprintf(stderr, "rnnwave: error: %s\n", e.what());

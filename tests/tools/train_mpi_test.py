@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""`rnnwave train --shards S` under an MPI launcher: data-parallel training whose results do
+not depend on the number of ranks (the CI smoke of the distributed trainer; seconds).
+
+Checked, on the adding problem at a tiny size with dropout (masks per shard) and a last
+batch smaller than S (empty shards), S = 4:
+  - one process, mpirun -np 2 and mpirun -np 4 (oversubscribed, --bind-to none) give
+    bit-identical checkpoints (every member; the history but for its timing columns),
+    model.npz and initial.npz, and the same metrics (every field but the timings);
+  - rank 0 alone writes: the run directory holds the run's files and nothing else, and
+    each epoch's line is printed once;
+  - another S gives other bits (the comparison can fail);
+  - a run stopped after epoch 1 on 2 ranks and resumed in one process ends as the others;
+  - refusals, each one line from rank 0 with every rank ending non-zero and no run
+    directory made: --shards not a multiple of the rank count, more shards than the batch
+    has rows, ranks started with different flags.
+
+    python3 train_mpi_test.py --rnnwave build/rnnwave --launcher mpiexec
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "dist"))
+import mpi_cases  # noqa: E402  (the launcher's flags: mpi_cases.launch_command)
+
+RNNWAVE = None  # from --rnnwave
+LAUNCHER = None  # from --launcher
+TIMEOUT_S = 90
+
+# 100 sequences in batches of 16: 7 batches, the last of 4 rows (one per shard); with
+# dropout, so that each shard's masks matter.
+SYNTHETIC = ["--task", "synthetic", "--cell", "lstm", "--hidden-size", "8", "--layers", "2",
+             "--synthetic-steps", "10", "--synthetic-train", "100", "--synthetic-eval", "32",
+             "--batch-size", "16", "--dropout", "0.2", "--optimizer", "adam", "--lr", "0.01",
+             "--seed", "3", "--threads", "1", "--epochs", "2"]
+RUN_FILES = {"checkpoint.npz", "config.json", "metrics.jsonl", "curves.png", "initial.npz", "model.npz"}
+TIMING_FIELDS = {"train_seconds", "items_per_second"}
+
+
+def npz_arrays(path):
+    with np.load(path) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+def read_metrics(run_dir):
+    import json
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        return [{k: v for k, v in json.loads(line).items() if k not in TIMING_FIELDS} for line in f]
+
+
+class TrainMpiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix="rnnwave-train-mpi-")
+        cls.one = os.path.join(cls.root, "one")
+        cls.run_ok(1, [*SYNTHETIC, "--shards", "4", "--out", cls.one])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    @classmethod
+    def launch(cls, ranks, args):
+        """rnnwave train under the launcher with `ranks` ranks; 1 = an ordinary process."""
+        command = [RNNWAVE, "train", *args]
+        if ranks > 1:
+            command = mpi_cases.launch_command(LAUNCHER, ranks, RNNWAVE, ["train", *args])
+        # A session directory of its own per launcher (see mpi_cases.py).
+        with tempfile.TemporaryDirectory(prefix="rnnwave-mpi-") as tmp:
+            env = dict(os.environ, TMPDIR=tmp, OMP_NUM_THREADS="1")
+            return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
+                                  stdin=subprocess.DEVNULL, env=env)
+
+    @classmethod
+    def run_ok(cls, ranks, args):
+        result = cls.launch(ranks, args)
+        if result.returncode != 0:
+            raise AssertionError(f"{ranks} ranks: rnnwave train {' '.join(args)} failed "
+                                 f"({result.returncode}): {result.stderr[-3000:]}")
+        return result
+
+    def assert_same_run(self, a, b):
+        ca, cb = npz_arrays(os.path.join(a, "checkpoint.npz")), npz_arrays(os.path.join(b, "checkpoint.npz"))
+        self.assertEqual(sorted(ca), sorted(cb))
+        self.assertTrue(any(key.startswith("param/") for key in ca))
+        self.assertTrue(any(key.startswith("optimizer/") for key in ca))
+        for key in ca:
+            x, y = (ca[key][:, :6], cb[key][:, :6]) if key == "history" else (ca[key], cb[key])
+            self.assertEqual(x.dtype, y.dtype, key)
+            self.assertEqual(np.ascontiguousarray(x).tobytes(), np.ascontiguousarray(y).tobytes(),
+                             f"checkpoint.npz {key} differs between {a} and {b}")
+        for name in ("model.npz", "initial.npz"):
+            ma, mb = npz_arrays(os.path.join(a, name)), npz_arrays(os.path.join(b, name))
+            self.assertEqual(sorted(ma), sorted(mb))
+            for key in ma:
+                self.assertEqual(ma[key].tobytes(), mb[key].tobytes(), f"{name} {key} differs")
+        self.assertEqual(read_metrics(a), read_metrics(b))
+
+    def assert_refused(self, ranks, args, words, out):
+        result = self.launch(ranks, args)
+        self.assertNotEqual(result.returncode, 0, result.stderr)
+        lines = [line for line in result.stderr.splitlines() if line.startswith("rnnwave:")]
+        self.assertEqual(len(lines), 1, f"expected one line from rank 0, got {result.stderr!r}")
+        self.assertTrue(lines[0].startswith("rnnwave: error: "), lines[0])
+        for word in words:
+            self.assertIn(word, lines[0])
+        self.assertFalse(os.path.exists(out))
+
+    def test_rank_counts_give_the_same_bits(self):
+        metrics = read_metrics(self.one)
+        self.assertEqual([m["epoch"] for m in metrics], [1, 2])
+        self.assertLess(metrics[1]["train_loss"], metrics[0]["train_loss"])
+        for ranks in (2, 4):
+            out = os.path.join(self.root, f"ranks{ranks}")
+            result = self.run_ok(ranks, [*SYNTHETIC, "--shards", "4", "--out", out])
+            self.assert_same_run(self.one, out)
+            self.assertEqual(set(os.listdir(out)), RUN_FILES)  # nothing of the other ranks'
+            for epoch in (1, 2):
+                self.assertEqual(result.stderr.count(f"epoch {epoch}/2:"), 1, result.stderr)
+
+    def test_another_shard_count_gives_other_bits(self):
+        # What the comparison above can tell apart: S is part of the run's identity.
+        out = os.path.join(self.root, "two_shards")
+        self.run_ok(1, [*SYNTHETIC, "--shards", "2", "--out", out])
+        a = npz_arrays(os.path.join(self.one, "model.npz"))
+        b = npz_arrays(os.path.join(out, "model.npz"))
+        self.assertTrue(any(a[key].tobytes() != b[key].tobytes() for key in a))
+
+    def test_two_rank_checkpoint_resumes_in_one_process(self):
+        out = os.path.join(self.root, "resumed")
+        self.run_ok(2, [*SYNTHETIC, "--shards", "4", "--stop-after", "1", "--out", out])
+        self.assertEqual(len(read_metrics(out)), 1)
+        self.run_ok(1, ["--resume", out, "--threads", "2"])
+        self.assert_same_run(self.one, out)
+
+    def test_bad_shard_counts_and_differing_ranks_refused(self):
+        out = os.path.join(self.root, "never")
+        self.assert_refused(2, [*SYNTHETIC, "--shards", "3", "--out", out],
+                            ["--shards 3 is not a multiple of the 2 ranks"], out)
+        self.assert_refused(2, [*SYNTHETIC, "--out", out],
+                            ["--shards 1 is not a multiple of the 2 ranks"], out)
+        self.assert_refused(2, [*SYNTHETIC, "--shards", "18", "--out", out],
+                            ["shards (18)", "batch_size (16)"], out)
+        # Two ranks with different learning rates: the handshake names the flags.
+        args = [*SYNTHETIC, "--shards", "2", "--out", out]
+        other = [*args[:args.index("--lr")], "--lr", "0.02", *args[args.index("--lr") + 2:]]
+        command = mpi_cases.launch_command(LAUNCHER, 1, RNNWAVE, ["train", *args])
+        command += [":", "-np", "1", RNNWAVE, "train", *other]
+        with tempfile.TemporaryDirectory(prefix="rnnwave-mpi-") as tmp:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
+                                    stdin=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=tmp))
+        self.assertNotEqual(result.returncode, 0)
+        lines = [line for line in result.stderr.splitlines() if line.startswith("rnnwave:")]
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertIn("ranks disagree on '--lr': '0.01' on rank 0, '0.02' on rank 1", lines[0])
+        self.assertFalse(os.path.exists(out))
+
+
+def main():
+    global RNNWAVE, LAUNCHER
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rnnwave", required=True)
+    parser.add_argument("--launcher", required=True)
+    options, rest = parser.parse_known_args()
+    RNNWAVE = os.path.abspath(options.rnnwave)
+    LAUNCHER = options.launcher
+    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
