@@ -40,12 +40,14 @@ struct ConfigFlag {
 struct TrainFlags {
   std::string task, out, resume, data, export_data;
   int64_t epochs = 0, stop_after = 0, shards = 1;
+  double rank_timeout = 60;
   ExecFlags exec;
   CLI::App* command = nullptr;
   CLI::Option* epochs_option = nullptr;
   CLI::Option* data_option = nullptr;
   CLI::Option* lr_period_option = nullptr;
   CLI::Option* shards_option = nullptr;
+  CLI::Option* rank_timeout_option = nullptr;
   std::vector<ConfigFlag> config_flags;
 };
 
@@ -440,7 +442,13 @@ void run_as(const TrainFlags& flags, const ExecOptions& exec, const Ranks& ranks
 
 void run(const TrainFlags& flags) {
   const ExecOptions exec = exec_options(flags.exec);
+  if (!(flags.rank_timeout >= 1e-3 && flags.rank_timeout <= 1e6)) {  // CLI::Range lets NaN through
+    throw Error("--rank-timeout must be a number of seconds in [0.001, 1e6], got " + std::to_string(flags.rank_timeout));
+  }
   if (!dist::detect_launcher().launched) {
+    if (flags.rank_timeout_option->count() > 0) {
+      throw Error("--rank-timeout is for a run started by mpirun (or srun); this is a single process");
+    }
     run_as(flags, exec, Ranks{});
     return;
   }
@@ -448,6 +456,7 @@ void run(const TrainFlags& flags) {
   // MPI other than the launcher's, is refused by the World before anything runs.
   dist::WorldOptions options;
   options.program = "rnnwave";
+  options.timeout = dist::Seconds(flags.rank_timeout);
   const int status = dist::run_distributed(options, [&](dist::World& world) {
     std::vector<dist::ConfigItem> items = {{"build", build_id()}};
     for (dist::ConfigItem& flag : result_flags(*flags.command)) items.push_back(std::move(flag));
@@ -582,6 +591,11 @@ void add_train_command(CLI::App& app) {
   c->add_option("--schedule", flags->exec.schedule,
                 "Schedule of the recurrent stack: wavefront (default), layerwise or sequential; "
                 "results do not depend on it or on --threads");
+  flags->rank_timeout_option =
+      c->add_option("--rank-timeout", flags->rank_timeout,
+                    "Under mpirun: seconds a rank waits for another without any message before "
+                    "ending the job with an error naming it (60)")
+          ->check(CLI::Range(1e-3, 1e6));
   c->add_option("--export-data", flags->export_data,
                 "Also write the data the run trains on (splits and per-epoch batch order) to "
                 "this .npz, for bench/train/pytorch_train.py");

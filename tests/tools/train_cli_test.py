@@ -238,6 +238,10 @@ class TrainCliTest(unittest.TestCase):
         self.assert_refused([*SYNTHETIC, "--shards", "two", "--out", out], ["--shards", "two"])
         self.assert_refused([*SYNTHETIC, "--shards", "2", "--shards", "2", "--out", out],
                             ["--shards given twice"])
+        # --rank-timeout is for runs under mpirun, and a positive number of seconds.
+        self.assert_refused([*SYNTHETIC, "--rank-timeout", "5", "--out", out], ["--rank-timeout", "mpirun"])
+        self.assert_refused([*SYNTHETIC, "--rank-timeout", "0", "--out", out], ["--rank-timeout", "0"])
+        self.assert_refused([*SYNTHETIC, "--rank-timeout", "nan", "--out", out], ["--rank-timeout", "nan"])
         self.assertFalse(os.path.exists(out))
 
     # ---- refusals ----------------------------------------------------------------------

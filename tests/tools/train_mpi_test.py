@@ -13,17 +13,23 @@ batch smaller than S (empty shards), S = 4:
   - a run stopped after epoch 1 on 2 ranks and resumed in one process ends as the others;
   - refusals, each one line from rank 0 with every rank ending non-zero and no run
     directory made: --shards not a multiple of the rank count, more shards than the batch
-    has rows, ranks started with different flags.
+    has rows, ranks started with different flags;
+  - faults: a rank stopped mid-training (SIGSTOP) ends the job within --rank-timeout with
+    rank 0's line naming it; a rank killed mid-training ends the job.
 
     python3 train_mpi_test.py --rnnwave build/rnnwave --launcher mpiexec
 """
 import argparse
+import glob
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
+import uuid
 
 import numpy as np
 
@@ -42,6 +48,14 @@ SYNTHETIC = ["--task", "synthetic", "--cell", "lstm", "--hidden-size", "8", "--l
              "--seed", "3", "--threads", "1", "--epochs", "2"]
 RUN_FILES = {"checkpoint.npz", "config.json", "metrics.jsonl", "curves.png", "initial.npz", "model.npz"}
 TIMING_FIELDS = {"train_seconds", "items_per_second"}
+
+
+def changed(args, **flags):
+    """args with the values of some flags replaced: changed(SYNTHETIC, lr="0.02")."""
+    args = list(args)
+    for name, value in flags.items():
+        args[args.index("--" + name.replace("_", "-")) + 1] = value
+    return args
 
 
 def npz_arrays(path):
@@ -150,7 +164,7 @@ class TrainMpiTest(unittest.TestCase):
                             ["shards (18)", "batch_size (16)"], out)
         # Two ranks with different learning rates: the handshake names the flags.
         args = [*SYNTHETIC, "--shards", "2", "--out", out]
-        other = [*args[:args.index("--lr")], "--lr", "0.02", *args[args.index("--lr") + 2:]]
+        other = changed(args, lr="0.02")
         command = mpi_cases.launch_command(LAUNCHER, 1, RNNWAVE, ["train", *args])
         command += [":", "-np", "1", RNNWAVE, "train", *other]
         with tempfile.TemporaryDirectory(prefix="rnnwave-mpi-") as tmp:
@@ -161,6 +175,67 @@ class TrainMpiTest(unittest.TestCase):
         self.assertEqual(len(lines), 1, result.stderr)
         self.assertIn("ranks disagree on '--lr': '0.01' on rank 0, '0.02' on rank 1", lines[0])
         self.assertFalse(os.path.exists(out))
+
+
+def rank_pid(tag, rank):
+    """The pid of rank `rank` of the job whose environment holds RNNWAVE_TEST_TAG=tag."""
+    wanted = {f"RNNWAVE_TEST_TAG={tag}".encode(), f"OMPI_COMM_WORLD_RANK={rank}".encode()}
+    for path in glob.glob("/proc/[0-9]*/environ"):
+        try:
+            with open(path, "rb") as f:
+                variables = set(f.read().split(b"\0"))
+            with open(path.replace("environ", "comm"), "rb") as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        if name == b"rnnwave" and wanted <= variables:
+            return int(path.split("/")[2])
+    return None
+
+
+class TrainMpiFaultTest(unittest.TestCase):
+    """A long run on 2 ranks, one of which is stopped or killed once training has begun."""
+
+    def run_with_fault(self, fault):
+        root = tempfile.mkdtemp(prefix="rnnwave-train-mpi-fault-")
+        out = os.path.join(root, "run")
+        tag = uuid.uuid4().hex
+        args = [*changed(SYNTHETIC, synthetic_train="2000", epochs="1000"), "--shards", "2",
+                "--rank-timeout", "5", "--out", out]
+        command = mpi_cases.launch_command(LAUNCHER, 2, RNNWAVE, ["train", *args])
+        env = dict(os.environ, TMPDIR=root, OMP_NUM_THREADS="1", RNNWAVE_TEST_TAG=tag)
+        job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        try:
+            # Training has begun once the first epoch's checkpoint is there.
+            deadline = time.monotonic() + TIMEOUT_S
+            while not os.path.exists(os.path.join(out, "metrics.jsonl")) or \
+                    os.path.getsize(os.path.join(out, "metrics.jsonl")) == 0:
+                self.assertIsNone(job.poll(), "the job ended before its first epoch")
+                self.assertLess(time.monotonic(), deadline, "no epoch finished")
+                time.sleep(0.1)
+            pid = rank_pid(tag, 1)
+            self.assertIsNotNone(pid, "rank 1's process not found")
+            os.kill(pid, fault)
+            faulted = time.monotonic()
+            _, stderr = job.communicate(timeout=TIMEOUT_S)
+            return job.returncode, stderr, time.monotonic() - faulted
+        finally:
+            if job.poll() is None:
+                os.killpg(job.pid, signal.SIGKILL)
+                job.wait()
+            shutil.rmtree(root, ignore_errors=True)
+
+    def test_rank_that_stops_answering_ends_the_job(self):
+        status, stderr, seconds = self.run_with_fault(signal.SIGSTOP)
+        self.assertNotEqual(status, 0)
+        self.assertIn("rnnwave: error: rank 0: no answer from rank 1 for 5 s while combining bucket", stderr)
+        self.assertLess(seconds, 30, "the job outlived the deadline by far")
+
+    def test_rank_that_dies_ends_the_job(self):
+        status, _, seconds = self.run_with_fault(signal.SIGKILL)
+        self.assertNotEqual(status, 0)  # the launcher reports it in its own words
+        self.assertLess(seconds, 30)
 
 
 def main():

@@ -250,5 +250,18 @@ TEST(ShardTraining, ConfigKeepsShardsAndRefusesBadCounts) {
   }
 }
 
+TEST(ShardTraining, DataOrderDigestFollowsTheDataAndItsOrder) {
+  Trainer a(tiny_synthetic(2)), b(tiny_synthetic(4, 1));
+  const std::string digest = a.data_order_digest();
+  EXPECT_EQ(digest.size(), 16u);
+  EXPECT_EQ(digest, b.data_order_digest());  // shards and threads do not change the data
+  TrainConfig reshuffled = tiny_synthetic(2);
+  reshuffled.seed = 12;  // another order of the same sequences
+  EXPECT_NE(Trainer(reshuffled).data_order_digest(), digest);
+  TrainConfig fewer = tiny_synthetic(2);
+  fewer.max_train = 49;
+  EXPECT_NE(Trainer(fewer).data_order_digest(), digest);
+}
+
 }  // namespace
 }  // namespace rnnwave::testing
