@@ -13,7 +13,9 @@ batch smaller than S (empty shards), S = 4:
   - with the data (--data-dir, else $RNNWAVE_DATA_DIR, else ../shared/data beside the
     source tree; skipped when absent): digits (dropout, length-bucketed batches) and
     wikitext2 (dropout, a hidden state per shard) on 2 ranks give the bits of one process;
-  - a run stopped after epoch 1 on 2 ranks and resumed in one process ends as the others;
+  - a run stopped after epoch 1 on 2 ranks and resumed in one process ends as the others,
+    and so does one stopped in one process and resumed on 4 ranks;
+  - an existing run directory is refused by rank 0 (the job ends; the run is untouched);
   - refusals, each one line from rank 0 with every rank ending non-zero and no run
     directory made: --shards not a multiple of the rank count, more shards than the batch
     has rows, ranks started with different flags;
@@ -181,6 +183,22 @@ class TrainMpiTest(unittest.TestCase):
         self.assertEqual(len(read_metrics(out)), 1)
         self.run_ok(1, ["--resume", out, "--threads", "2"])
         self.assert_same_run(self.one, out)
+
+    def test_one_process_checkpoint_resumes_on_four_ranks(self):
+        out = os.path.join(self.root, "resumed_on_4")
+        self.run_ok(1, [*SYNTHETIC, "--shards", "4", "--stop-after", "1", "--out", out])
+        self.run_ok(4, ["--resume", out, "--shards", "4"])
+        self.assert_same_run(self.one, out)
+
+    def test_existing_run_refused_by_rank_0(self):
+        before = read_metrics(self.one)
+        result = self.launch(2, [*SYNTHETIC, "--shards", "4", "--out", self.one])
+        self.assertNotEqual(result.returncode, 0)
+        lines = [line for line in result.stderr.splitlines() if line.startswith("rnnwave:")]
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertIn("rnnwave: error: rank 0: ", lines[0])
+        self.assertIn("already holds a run", lines[0])
+        self.assertEqual(read_metrics(self.one), before)
 
     def test_bad_shard_counts_and_differing_ranks_refused(self):
         out = os.path.join(self.root, "never")
