@@ -12,9 +12,9 @@
 #include <set>
 
 #include "common/finite.h"
+#include "common/strings.h"
 #include "rnnwave/dist/shard_reducer.h"
 #include "rnnwave/dist/shard_tree.h"
-#include "common/strings.h"
 #include "rnnwave/npy.h"
 #include "rnnwave/train/clip.h"
 #include "train/checkpoint.h"
@@ -140,7 +140,9 @@ struct Trainer::Impl {
 };
 
 train::BatchLoss Trainer::Impl::train_batch(int64_t batch) {
-  if (config.shards == 1 && !gradient_reducer) return task->train_batch(batch);  // the whole batch, no tree
+  // One shard is the whole batch, as before shards existed: no tree, the batch's own
+  // dropout key (and with one shard there is one rank).
+  if (config.shards == 1) return task->train_batch(batch);
   return train_sharded_batch(batch);
 }
 

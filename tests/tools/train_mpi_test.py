@@ -4,7 +4,7 @@ not depend on the number of ranks (the CI smoke of the distributed trainer; seco
 
 Checked, on the adding problem at a tiny size with dropout (masks per shard) and a last
 batch smaller than S (empty shards), S = 4:
-  - one process, mpirun -np 2 and mpirun -np 4 (oversubscribed, --bind-to none) give
+  - one process, mpirun -np 1, 2 and 4 (oversubscribed, --bind-to none) give
     bit-identical checkpoints (every member; the history but for its timing columns),
     model.npz and initial.npz, and the same metrics (every field but the timings);
   - rank 0 alone writes: the run directory holds the run's files and nothing else, and
@@ -89,9 +89,12 @@ class TrainMpiTest(unittest.TestCase):
 
     @classmethod
     def launch(cls, ranks, args):
-        """rnnwave train under the launcher with `ranks` ranks; 1 = an ordinary process."""
+        """rnnwave train under the launcher with `ranks` ranks; 1 = an ordinary process,
+        "1 rank" = a launcher job of one."""
         command = [RNNWAVE, "train", *args]
-        if ranks > 1:
+        if ranks == "1 rank":
+            command = mpi_cases.launch_command(LAUNCHER, 1, RNNWAVE, ["train", *args])
+        elif ranks > 1:
             command = mpi_cases.launch_command(LAUNCHER, ranks, RNNWAVE, ["train", *args])
         # A session directory of its own per launcher (see mpi_cases.py).
         with tempfile.TemporaryDirectory(prefix="rnnwave-mpi-") as tmp:
@@ -146,6 +149,15 @@ class TrainMpiTest(unittest.TestCase):
             self.assertEqual(set(os.listdir(out)), RUN_FILES)  # nothing of the other ranks'
             for epoch in (1, 2):
                 self.assertEqual(result.stderr.count(f"epoch {epoch}/2:"), 1, result.stderr)
+
+    def test_launcher_job_of_one_is_the_plain_run(self):
+        # With one shard too: the whole-batch path, not a tree of one.
+        for shards in ("4", "1"):
+            plain, launched = (os.path.join(self.root, f"{name}_s{shards}") for name in ("plain", "launched"))
+            if shards != "4":
+                self.run_ok(1, [*SYNTHETIC, "--shards", shards, "--out", plain])
+            self.run_ok("1 rank", [*SYNTHETIC, "--shards", shards, "--out", launched])
+            self.assert_same_run(self.one if shards == "4" else plain, launched)
 
     def test_another_shard_count_gives_other_bits(self):
         # What the comparison above can tell apart: S is part of the run's identity.
