@@ -414,24 +414,6 @@ std::vector<dist::ConfigItem> result_flags(const CLI::App& command) {
   return {{"flags", all}};
 }
 
-/// The build's identity for the ranks' handshake: a hash of the executable's bytes (two
-/// ranks running different builds differ), or the compiler and compile time of this file
-/// where the executable cannot be read.
-std::string build_id() {
-  std::ifstream exe("/proc/self/exe", std::ios::binary);
-  if (!exe) return std::string("compiled ") + __DATE__ + " " + __TIME__ + " by " + __VERSION__;
-  uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a
-  std::vector<char> block(1 << 16);
-  while (exe.read(block.data(), static_cast<std::streamsize>(block.size())) || exe.gcount() > 0) {
-    for (std::streamsize i = 0; i < exe.gcount(); ++i) {
-      hash = (hash ^ static_cast<unsigned char>(block[static_cast<size_t>(i)])) * 0x100000001b3ULL;
-    }
-  }
-  std::ostringstream out;
-  out << "executable fnv1a " << std::hex << hash;
-  return out.str();
-}
-
 void run_as(const TrainFlags& flags, const ExecOptions& exec, const Ranks& ranks) {
   if (flags.resume.empty()) {
     start_run(flags, exec, ranks);
@@ -560,6 +542,23 @@ void add_data_config_flags(CLI::App& c, TrainFlags& f) {
 }
 
 }  // namespace
+
+/// A hash of the executable's bytes (two ranks running different builds differ), or the
+/// compiler and compile time of this file where the executable cannot be read.
+std::string build_id() {
+  std::ifstream exe("/proc/self/exe", std::ios::binary);
+  if (!exe) return std::string("compiled ") + __DATE__ + " " + __TIME__ + " by " + __VERSION__;
+  uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a
+  std::vector<char> block(1 << 16);
+  while (exe.read(block.data(), static_cast<std::streamsize>(block.size())) || exe.gcount() > 0) {
+    for (std::streamsize i = 0; i < exe.gcount(); ++i) {
+      hash = (hash ^ static_cast<unsigned char>(block[static_cast<size_t>(i)])) * 0x100000001b3ULL;
+    }
+  }
+  std::ostringstream out;
+  out << "executable fnv1a " << std::hex << hash;
+  return out.str();
+}
 
 void add_train_command(CLI::App& app) {
   auto flags = std::make_shared<TrainFlags>();
