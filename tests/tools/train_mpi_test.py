@@ -249,7 +249,8 @@ class TrainMpiTest(unittest.TestCase):
 
 def rank_pid(tag, rank):
     """The pid of rank `rank` of the job whose environment holds RNNWAVE_TEST_TAG=tag."""
-    wanted = {f"RNNWAVE_TEST_TAG={tag}".encode(), f"OMPI_COMM_WORLD_RANK={rank}".encode()}
+    tag_variable = f"RNNWAVE_TEST_TAG={tag}".encode()
+    ranks = {f"OMPI_COMM_WORLD_RANK={rank}".encode(), f"PMI_RANK={rank}".encode()}  # Open MPI, MPICH
     for path in glob.glob("/proc/[0-9]*/environ"):
         try:
             with open(path, "rb") as f:
@@ -258,7 +259,7 @@ def rank_pid(tag, rank):
                 name = f.read().strip()
         except OSError:
             continue
-        if name == b"rnnwave" and wanted <= variables:
+        if name == b"rnnwave" and tag_variable in variables and ranks & variables:
             return int(path.split("/")[2])
     return None
 
