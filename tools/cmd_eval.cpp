@@ -2,9 +2,15 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <vector>
 #include <nlohmann/json.hpp>
 
+#include "rnnwave/dist/config_check.h"
+#include "rnnwave/dist/launcher.h"
+#include "rnnwave/dist/run.h"
+#include "rnnwave/dist/world.h"
 #include "tools/commands.h"
 #include "tools/problem_files.h"
 #include "tools/run_dir.h"
@@ -22,19 +28,19 @@ nlohmann::json number(double value) {
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
 }
 
-void run(const EvalFlags& flags) {
+EvalSplit parse_split(const std::string& split) {
+  if (split == "test") return EvalSplit::test;
+  if (split == "validation") return EvalSplit::validation;
+  throw Error("--split must be test or validation, got '" + split + "'");
+}
+
+/// Scores the run; prints the score if `prints`.
+void evaluate(const EvalFlags& flags, EvalSplit split, bool prints) {
   const ExecOptions exec = exec_options(flags.exec);
-  EvalSplit split{};
-  if (flags.split == "test") {
-    split = EvalSplit::test;
-  } else if (flags.split == "validation") {
-    split = EvalSplit::validation;
-  } else {
-    throw Error("--split must be test or validation, got '" + flags.split + "'");
-  }
   Trainer trainer = load_run(flags.model, "--model", exec);
   note_if_untrained(trainer, flags.model, "scores");
   const EvalResult result = trainer.evaluate(split);
+  if (!prints) return;
   const TrainTask task = trainer.config().task;
   if (flags.json) {
     const nlohmann::json line = {{"task", std::string(to_string(task))},
@@ -56,6 +62,26 @@ void run(const EvalFlags& flags) {
                 std::string(to_string(task)).c_str(), flags.split.c_str(),
                 100.0 * result.accuracy, result.loss, items);
   }
+}
+
+void run(const EvalFlags& flags) {
+  const EvalSplit split = parse_split(flags.split);
+  if (!dist::detect_launcher().launched) {
+    evaluate(flags, split, true);
+    return;
+  }
+  // Under mpirun every rank scores the whole split (the same score) and rank 0 prints it
+  // once: the split is not divided over the ranks.
+  dist::WorldOptions options;
+  options.program = "rnnwave";
+  const int status = dist::run_distributed(options, [&](dist::World& world) {
+    const std::vector<dist::ConfigItem> items = {
+        {"build", build_id()}, {"--model", flags.model}, {"--split", flags.split}, {"--json", flags.json ? "1" : "0"}};
+    dist::check_same_config(world, items);
+    evaluate(flags, split, world.rank() == 0);
+    return 0;
+  });
+  if (status != 0) std::exit(status);
 }
 
 }  // namespace

@@ -7,13 +7,21 @@
 #include <climits>
 #include <cstdio>
 #include <filesystem>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "rnnwave/dist/config_check.h"
+#include "rnnwave/dist/launcher.h"
+#include "rnnwave/dist/run.h"
+#include "rnnwave/dist/world.h"
 #include "tools/commands.h"
 #include "tools/problem_files.h"
 #include "tools/run_dir.h"
@@ -31,12 +39,15 @@ struct ConfigFlag {
 
 struct TrainFlags {
   std::string task, out, resume, data, export_data;
-  int64_t epochs = 0, stop_after = 0;
+  int64_t epochs = 0, stop_after = 0, shards = 1;
+  double rank_timeout = 60;
   ExecFlags exec;
   CLI::App* command = nullptr;
   CLI::Option* epochs_option = nullptr;
   CLI::Option* data_option = nullptr;
   CLI::Option* lr_period_option = nullptr;
+  CLI::Option* shards_option = nullptr;
+  CLI::Option* rank_timeout_option = nullptr;
   std::vector<ConfigFlag> config_flags;
 };
 
@@ -153,14 +164,60 @@ std::string task_defaults() {
   return out.str();
 }
 
+/// Where this process stands in a run: alone (no MPI launcher), or one rank of a job
+/// started by mpirun, of which rank 0 alone writes the run directory and prints progress.
+struct Ranks {
+  dist::World* world = nullptr;  ///< null: the ordinary single process
+
+  bool distributed() const { return world != nullptr; }
+  bool writes() const { return world == nullptr || world->rank() == 0; }
+
+  /// Runs `body`; under a launcher an Error it throws becomes a CollectiveError: for
+  /// checks every rank makes alike on what the handshake showed to be the same on every
+  /// rank (the flags, the checkpoint), so that rank 0 alone prints it and all ranks exit 1.
+  template <class Body>
+  auto collectively(Body&& body) const {
+    if (!distributed()) return body();
+    try {
+      return body();
+    } catch (const dist::CollectiveError&) {
+      throw;
+    } catch (const Error& e) {
+      throw dist::CollectiveError(e.what());
+    }
+  }
+
+  /// Refuses a shard count the ranks cannot share (collectively).
+  void check_shards(int64_t shards) const {
+    if (!distributed() || shards % world->size() == 0) return;
+    throw dist::CollectiveError(
+        "--shards " + std::to_string(shards) + " is not a multiple of the " + std::to_string(world->size()) +
+        " ranks (each rank computes shards/ranks shards of every batch): give --shards a multiple of " +
+        std::to_string(world->size()) + " or start a number of ranks that divides " + std::to_string(shards));
+  }
+};
+
+/// Under a launcher: every rank checks that the others see the same data in the same
+/// order, then joins the shard reducers.
+void join_ranks(Trainer& trainer, const Ranks& ranks) {
+  if (!ranks.distributed()) return;
+  const std::vector<dist::ConfigItem> items = {{"data order", trainer.data_order_digest()}};
+  dist::check_same_config(*ranks.world, items);
+  trainer.distribute(*ranks.world);
+}
+
 /// Trains until `target` epochs are done (or `stop_after` more in this invocation), writing
-/// the run's files after every epoch.
-void train_epochs(Trainer& trainer, const std::string& dir, int64_t target, int64_t stop_after) {
+/// the run's files after every epoch (rank 0 only under a launcher).
+void train_epochs(Trainer& trainer, const std::string& dir, int64_t target, int64_t stop_after, const Ranks& ranks) {
   const TrainTask task = trainer.config().task;
   TrainProgressView view(isatty(STDERR_FILENO) == 1, task, target);
   const int64_t stop =
       stop_after > 0 ? std::min(target, trainer.epochs_done() + stop_after) : target;
   while (trainer.epochs_done() < stop) {
+    if (!ranks.writes()) {
+      trainer.train_epoch();
+      continue;
+    }
     const EpochMetrics metrics =
         trainer.train_epoch([&view](const TrainProgress& p) { view.batch(p); });
     // The checkpoint first: it is the run's state; the other files are derived from it
@@ -171,6 +228,7 @@ void train_epochs(Trainer& trainer, const std::string& dir, int64_t target, int6
     write_curves(dir, trainer.history(), task);
     view.epoch(metrics);
   }
+  if (!ranks.writes()) return;
   if (trainer.epochs_done() < target) {
     view.note("stopped after epoch " + std::to_string(trainer.epochs_done()) + " of " +
               std::to_string(target) + "; continue with: rnnwave train --resume " + dir);
@@ -185,7 +243,8 @@ void print_data_notes(const Trainer& trainer) {
   if (!notes.empty()) std::fprintf(stderr, "rnnwave: --skip-bad-recordings: left out: %s\n", notes.c_str());
 }
 
-void start_run(const TrainFlags& flags, const ExecOptions& exec) {
+/// The run's config from the flags (Error naming the flag otherwise).
+TrainConfig new_run_config(const TrainFlags& flags, const ExecOptions& exec) {
   if (flags.task.empty()) {
     throw Error("--task is required for a new run (synthetic, digits or wikitext2); to "
                 "continue a run give --resume RUN_DIR");
@@ -210,6 +269,7 @@ void start_run(const TrainFlags& flags, const ExecOptions& exec) {
     }
   }
   if (flags.epochs_option->count() > 0) config.epochs = flags.epochs;
+  if (flags.shards_option->count() > 0) config.shards = flags.shards;
   // Absolute, so that eval, predict and --resume find the data from any directory.
   if (flags.data_option->count() > 0) config.data_dir = std::filesystem::absolute(flags.data).lexically_normal();
   refuse_flags_that_do_not_apply(*flags.command, config);
@@ -218,15 +278,28 @@ void start_run(const TrainFlags& flags, const ExecOptions& exec) {
   }
   config.exec = exec;
   config.validate();
-  refuse_existing_run(flags.out);
-  if (!flags.export_data.empty()) {
-    check_writable(flags.export_data, "--export-data");
-    std::vector<FileFlag> outputs = {{"--export-data", flags.export_data}};
-    for (const char* name : run_files()) outputs.push_back({std::string("the run's ") + name, run_file(flags.out, name)});
-    check_distinct_files({}, outputs);
+  return config;
+}
+
+void start_run(const TrainFlags& flags, const ExecOptions& exec, const Ranks& ranks) {
+  const TrainConfig config = ranks.collectively([&] { return new_run_config(flags, exec); });
+  ranks.check_shards(config.shards);
+  if (ranks.writes()) {
+    refuse_existing_run(flags.out);
+    if (!flags.export_data.empty()) {
+      check_writable(flags.export_data, "--export-data");
+      std::vector<FileFlag> outputs = {{"--export-data", flags.export_data}};
+      for (const char* name : run_files()) outputs.push_back({std::string("the run's ") + name, run_file(flags.out, name)});
+      check_distinct_files({}, outputs);
+    }
   }
 
   Trainer trainer(config);  // loads the data: errors come before the run directory exists
+  join_ranks(trainer, ranks);
+  if (!ranks.writes()) {
+    train_epochs(trainer, flags.out, config.epochs, flags.stop_after, ranks);
+    return;
+  }
   print_data_notes(trainer);
   create_run_dir(flags.out);
   const RunLock lock(flags.out, "--out");
@@ -238,16 +311,17 @@ void start_run(const TrainFlags& flags, const ExecOptions& exec) {
   write_config(flags.out, trainer.config(), config.epochs);
   trainer.export_parameters(run_file(flags.out, kInitialFile));
   if (!flags.export_data.empty()) trainer.export_data(flags.export_data);
-  train_epochs(trainer, flags.out, config.epochs, flags.stop_after);
+  train_epochs(trainer, flags.out, config.epochs, flags.stop_after, ranks);
 }
 
-void resume_run(const TrainFlags& flags, const ExecOptions& exec) {
+/// The refusals of flags that --resume does not take.
+void check_resume_flags(const TrainFlags& flags) {
   for (const ConfigFlag& flag : flags.config_flags) {
     if (flag.option->count() > 0) {
       throw Error(flag.option->get_name() +
                   " cannot be changed when resuming: the run's settings come from its "
                   "checkpoint (only --epochs, --stop-after, --threads and --schedule may be "
-                  "given with --resume)");
+                  "given with --resume, and --shards equal to the run's)");
     }
   }
   if (flags.data_option->count() > 0) {
@@ -258,26 +332,54 @@ void resume_run(const TrainFlags& flags, const ExecOptions& exec) {
     throw Error("--export-data is for a new run; export the data with the run's settings and "
                 "no --resume");
   }
+}
+
+/// The epochs a resumed run aims at (Error for a shard count or a target it cannot take).
+int64_t resume_target(const TrainFlags& flags, const Trainer& trainer) {
   const std::string& dir = flags.resume;
-  if (!std::filesystem::is_directory(dir)) throw Error("--resume " + dir + ": no such run directory");
-  const RunLock lock(dir, "--resume");
-  remove_stale_temporaries(dir);
-  check_run_files_writable(dir, "--resume");
-  // Everything is loaded and checked before anything is written: the checkpoint (the
-  // run's settings and its aim, never config.json, which is written for people), then
-  // the data when there is training to do.
-  Trainer trainer = load_run(dir, "--resume", exec);
+  if (flags.shards_option->count() > 0 && flags.shards != trainer.config().shards) {
+    throw Error("--shards " + std::to_string(flags.shards) + ": " + dir + " was trained with --shards " +
+                std::to_string(trainer.config().shards) +
+                "; the shard count is part of the run's results and cannot change on --resume");
+  }
   const int64_t done = trainer.epochs_done();
   const int64_t target = flags.epochs_option->count() > 0 ? flags.epochs : std::max(trainer.config().epochs, done);
   if (target < done) {
     throw Error("--epochs " + std::to_string(target) + " is below the " + std::to_string(done) +
                 " epochs " + dir + " has already done");
   }
+  return target;
+}
+
+void resume_run(const TrainFlags& flags, const ExecOptions& exec, const Ranks& ranks) {
+  ranks.collectively([&] { check_resume_flags(flags); });
+  const std::string& dir = flags.resume;
+  if (!std::filesystem::is_directory(dir)) throw Error("--resume " + dir + ": no such run directory");
+  // Rank 0 alone writes the run directory; every rank reads its checkpoint (the
+  // directory must be on a file system every rank sees).
+  std::optional<RunLock> lock;
+  if (ranks.writes()) {
+    lock.emplace(dir, "--resume");
+    remove_stale_temporaries(dir);
+    check_run_files_writable(dir, "--resume");
+  }
+  // Everything is loaded and checked before anything is written: the checkpoint (the
+  // run's settings and its aim, never config.json, which is written for people), then
+  // the data when there is training to do.
+  Trainer trainer = load_run(dir, "--resume", exec);
+  const int64_t target = ranks.collectively([&] { return resume_target(flags, trainer); });
+  ranks.check_shards(trainer.config().shards);
+  const int64_t done = trainer.epochs_done();
   if (done < target) {
     trainer.load_data();
-    print_data_notes(trainer);
+    if (ranks.writes()) print_data_notes(trainer);
+    join_ranks(trainer, ranks);
   }
   trainer.set_epochs(target);
+  if (!ranks.writes()) {
+    if (done < target) train_epochs(trainer, dir, target, flags.stop_after, ranks);
+    return;
+  }
   // The files derived from the checkpoint are made to agree with it again (a crash may
   // have come between the checkpoint and them).
   write_config(dir, trainer.config(), target);
@@ -291,16 +393,61 @@ void resume_run(const TrainFlags& flags, const ExecOptions& exec) {
   }
   std::fprintf(stderr, "resuming %s after epoch %lld of %lld\n", dir.c_str(),
                static_cast<long long>(done), static_cast<long long>(target));
-  train_epochs(trainer, dir, target, flags.stop_after);
+  train_epochs(trainer, dir, target, flags.stop_after, ranks);
+}
+
+/// The flags that decide the run's results, one item per flag given ("--lr": "0.1"), in
+/// the command's order: what the ranks of a distributed run compare at start, so that a
+/// difference is named flag by flag. --threads and --schedule may differ between ranks:
+/// results do not depend on them.
+std::vector<dist::ConfigItem> result_flags(const CLI::App& command) {
+  std::vector<dist::ConfigItem> items;
+  for (const CLI::Option* option : command.get_options()) {
+    if (option->count() == 0 || option->get_name() == "--threads" || option->get_name() == "--schedule") continue;
+    std::string values;
+    for (const std::string& value : option->results()) values += (values.empty() ? "" : " ") + value;
+    items.push_back({option->get_name(), values});
+  }
+  if (items.size() < static_cast<size_t>(dist::kMaxConfigItems)) return items;
+  std::string all;  // more flags than items: one item (the command has fewer options)
+  for (const dist::ConfigItem& item : items) all += (all.empty() ? "" : " ") + item.name + " " + item.value;
+  return {{"flags", all}};
+}
+
+void run_as(const TrainFlags& flags, const ExecOptions& exec, const Ranks& ranks) {
+  if (flags.resume.empty()) {
+    start_run(flags, exec, ranks);
+  } else {
+    resume_run(flags, exec, ranks);
+  }
 }
 
 void run(const TrainFlags& flags) {
   const ExecOptions exec = exec_options(flags.exec);
-  if (flags.resume.empty()) {
-    start_run(flags, exec);
-  } else {
-    resume_run(flags, exec);
+  if (!(flags.rank_timeout >= 1e-3 && flags.rank_timeout <= 1e6)) {  // CLI::Range lets NaN through
+    throw Error("--rank-timeout must be a number of seconds in [0.001, 1e6], got " + std::to_string(flags.rank_timeout));
   }
+  if (!dist::detect_launcher().launched) {
+    if (flags.rank_timeout_option->count() > 0) {
+      throw Error("--rank-timeout is for a run started by mpirun (or srun); this is a single process");
+    }
+    run_as(flags, exec, Ranks{});
+    return;
+  }
+  // Started by mpirun (or srun): data-parallel over the ranks. A build without MPI, or an
+  // MPI other than the launcher's, is refused by the World before anything runs.
+  dist::WorldOptions options;
+  options.program = "rnnwave";
+  options.timeout = dist::Seconds(flags.rank_timeout);
+  const int status = dist::run_distributed(options, [&](dist::World& world) {
+    std::vector<dist::ConfigItem> items = {{"build", build_id()}};
+    for (dist::ConfigItem& flag : result_flags(*flags.command)) items.push_back(std::move(flag));
+    dist::check_same_config(world, items);
+    run_as(flags, exec, Ranks{&world});
+    return 0;
+  });
+  // run_distributed has printed the error (rank 0's, or the failing rank's) already.
+  if (status != 0) std::exit(status);
 }
 
 void add_model_config_flags(CLI::App& c, TrainFlags& f) {
@@ -380,6 +527,12 @@ void add_data_config_flags(CLI::App& c, TrainFlags& f) {
                            [](TrainConfig& t, int64_t v) { t.synthetic_steps = v; }, 2);
   add_config_flag<int64_t>(c, f, "--synthetic-train", "synthetic: training sequences",
                            [](TrainConfig& t, int64_t v) { t.synthetic_train = v; }, 1);
+  f.shards_option = c.add_option("--shards", f.shards,
+                                 "Cut each batch into this many fixed shards whose gradients are "
+                                 "summed in a fixed tree (1 = the whole batch, as before): the same "
+                                 "bits in one process and under mpirun on any rank count dividing it "
+                                 "(at most --batch-size)")
+                      ->check(at_least(1));
   add_bool_flag(c, f, "--skip-bad-recordings",
                 "digits: leave out the recordings that cannot be used (too short, corrupt, "
                 "misnamed, of another format), naming them, instead of refusing the data set",
@@ -389,6 +542,23 @@ void add_data_config_flags(CLI::App& c, TrainFlags& f) {
 }
 
 }  // namespace
+
+/// A hash of the executable's bytes (two ranks running different builds differ), or the
+/// compiler and compile time of this file where the executable cannot be read.
+std::string build_id() {
+  std::ifstream exe("/proc/self/exe", std::ios::binary);
+  if (!exe) return std::string("compiled ") + __DATE__ + " " + __TIME__ + " by " + __VERSION__;
+  uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a
+  std::vector<char> block(1 << 16);
+  while (exe.read(block.data(), static_cast<std::streamsize>(block.size())) || exe.gcount() > 0) {
+    for (std::streamsize i = 0; i < exe.gcount(); ++i) {
+      hash = (hash ^ static_cast<unsigned char>(block[static_cast<size_t>(i)])) * 0x100000001b3ULL;
+    }
+  }
+  std::ostringstream out;
+  out << "executable fnv1a " << std::hex << hash;
+  return out.str();
+}
 
 void add_train_command(CLI::App& app) {
   auto flags = std::make_shared<TrainFlags>();
@@ -420,6 +590,11 @@ void add_train_command(CLI::App& app) {
   c->add_option("--schedule", flags->exec.schedule,
                 "Schedule of the recurrent stack: wavefront (default), layerwise or sequential; "
                 "results do not depend on it or on --threads");
+  flags->rank_timeout_option =
+      c->add_option("--rank-timeout", flags->rank_timeout,
+                    "Under mpirun: seconds a rank waits for another without any message before "
+                    "ending the job with an error naming it (60)")
+          ->check(CLI::Range(1e-3, 1e6));
   c->add_option("--export-data", flags->export_data,
                 "Also write the data the run trains on (splits and per-epoch batch order) to "
                 "this .npz, for bench/train/pytorch_train.py");

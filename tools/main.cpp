@@ -6,6 +6,7 @@
 #include <iostream>
 #include <string>
 
+#include "rnnwave/dist/launcher.h"
 #include "rnnwave/error.h"
 #include "tools/commands.h"
 
@@ -59,6 +60,11 @@ std::string repeated_option(const CLI::App& app) {
   return "";
 }
 
+/// Whether this process prints the errors that reach main: always, but under mpirun only
+/// rank 0, since every rank parses the same command line and reaches the same error
+/// (errors inside a distributed run are printed by run_distributed).
+bool speaks() { return rnnwave::dist::detect_launcher().rank <= 0; }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,16 +90,16 @@ int main(int argc, char** argv) {
     if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && !repeated_option(app).empty()) {
       message = repeated_option(app);
     }
-    std::fprintf(stderr, "rnnwave: error: %s (see rnnwave --help)\n", message.c_str());
+    if (speaks()) std::fprintf(stderr, "rnnwave: error: %s (see rnnwave --help)\n", message.c_str());
     return 2;
   } catch (const rnnwave::Error& e) {
-    std::fprintf(stderr, "rnnwave: error: %s\n", e.what());
+    if (speaks()) std::fprintf(stderr, "rnnwave: error: %s\n", e.what());
     return 1;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "rnnwave: error: out of memory\n");
+    if (speaks()) std::fprintf(stderr, "rnnwave: error: out of memory\n");
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "rnnwave: error: %s\n", e.what());
+    if (speaks()) std::fprintf(stderr, "rnnwave: error: %s\n", e.what());
     return 1;
   }
   return 0;

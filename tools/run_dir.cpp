@@ -176,6 +176,7 @@ void note_if_untrained(const Trainer& trainer, const std::string& dir, const std
 nlohmann::json config_json(const TrainConfig& c) {
   nlohmann::json json = nlohmann::json::parse(to_json(c));
   if (c.data_dir.empty()) json["data_dir"] = default_data_dir();
+  json["shards"] = c.shards;  // the checkpoint's config leaves out shards of 1
   json["exec"] = {{"schedule", std::string(to_string(c.exec.schedule))},
                   {"threads", c.exec.threads}};
   return json;

@@ -28,4 +28,18 @@ void DataExport::write(const std::string& path) const {
   write_file_atomic(path, make_stored_zip(members_, path));
 }
 
+uint64_t DataExport::digest() const {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  const auto mix = [&hash](const std::byte* data, size_t size) {
+    for (size_t i = 0; i < size; ++i) {
+      hash = (hash ^ static_cast<uint64_t>(data[i])) * 0x100000001b3ULL;
+    }
+  };
+  for (const auto& [name, bytes] : members_) {
+    mix(reinterpret_cast<const std::byte*>(name.data()), name.size() + 1);  // with its '\0'
+    mix(bytes.data(), bytes.size());
+  }
+  return hash;
+}
+
 }  // namespace rnnwave::train

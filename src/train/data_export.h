@@ -27,6 +27,9 @@ class DataExport {
 
   /// Writes the arrays added so far as an .npz, atomically.
   void write(const std::string& path) const;
+  /// A 64-bit FNV-1a hash of every name and array added so far, in order: equal for the
+  /// same data in the same order (the ranks of a distributed run compare it).
+  uint64_t digest() const;
 
  private:
   std::vector<std::pair<std::string, std::vector<std::byte>>> members_;

@@ -94,6 +94,27 @@ class DigitsTask final : public TaskModel {
     return {loss.mean, n};
   }
 
+  ShardLoss train_shard(int64_t batch, int64_t shard, int64_t shards) override {
+    const std::vector<int64_t>& members = batches_.at(static_cast<size_t>(batch));
+    const int64_t n = static_cast<int64_t>(members.size());
+    const RowRange rows = shard_rows(n, shard, shards);
+    if (rows.size() == 0) {
+      zero_gradients(model_.parameters());
+      return {};
+    }
+    const std::span<const int64_t> part = std::span<const int64_t>(members).subspan(rows.begin, rows.size());
+    // T is the shard's longest recording: steps past a sequence's end are never computed,
+    // so the shard's rows see the same arithmetic as in the whole batch.
+    const int64_t T = assemble(train_, part, input_, lengths_, labels_);
+    logits_.resize(static_cast<size_t>(rows.size() * kClasses));
+    grad_.resize(logits_.size());
+    model_.forward_train(T, rows.size(), input_, lengths_, shard_key(config_.seed, epoch_, batch, shard), logits_);
+    const double share = static_cast<double>(rows.size()) / static_cast<double>(n);
+    const LossValue loss = softmax_cross_entropy<float>(logits_, rows.size(), kClasses, labels_, {}, grad_, share);
+    model_.backward(grad_);
+    return {loss.total, rows.size()};
+  }
+
   EvalResult evaluate(EvalSplit split) override {
     load_data();
     const std::vector<Example>& set = split == EvalSplit::validation ? valid_ : test_;

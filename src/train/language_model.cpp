@@ -125,7 +125,8 @@ void LanguageModel::parameters_changed() {
 void LanguageModel::set_exec(const ExecOptions& exec) { rnn_.set_options(exec); }
 
 LossValue LanguageModel::train_batch(int64_t steps, int64_t batch, std::span<const int64_t> inputs,
-                                     std::span<const int64_t> targets, State& state, uint64_t key) {
+                                     std::span<const int64_t> targets, State& state, uint64_t key,
+                                     double grad_share) {
   const int64_t T = steps, N = batch, M = T * N;
   const int64_t E = spec_.input_size, H = spec_.hidden_size, V = vocab_size();
   const int64_t states = spec_.layers * N * H;
@@ -153,7 +154,7 @@ LossValue LanguageModel::train_batch(int64_t steps, int64_t batch, std::span<con
 
   // The output layer of steps [t0, t1): writes rows t*N .. (t+1)*N of head_input_,
   // grad_logits_ and grad_output_ and step_loss_[t], nothing else.
-  const double step_share = 1.0 / static_cast<double>(T);
+  const double step_share = grad_share / static_cast<double>(T);
   const auto output_chunk = [&](int64_t t0, int64_t t1) {
     const int64_t row = t0 * N, rows = (t1 - t0) * N;
     const size_t hidden_values = static_cast<size_t>(rows * H);

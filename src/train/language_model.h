@@ -54,9 +54,12 @@ class LanguageModel {
   /// Gradients of every parameter are overwritten; `state` is read as the initial state
   /// and replaced by the final one (detached: no gradient flows into the previous
   /// segment). `key` is the batch key (run_seeds.h). Returns the mean cross-entropy
-  /// (weight = T*N tokens).
+  /// (weight = T*N tokens). The gradients are those of grad_share times that mean (a
+  /// shard of N of a batch's M columns passes N / M: the gradient of its summed loss over
+  /// the batch's tokens).
   LossValue train_batch(int64_t steps, int64_t batch, std::span<const int64_t> inputs,
-                        std::span<const int64_t> targets, State& state, uint64_t key);
+                        std::span<const int64_t> targets, State& state, uint64_t key,
+                        double grad_share = 1.0);
 
   /// Evaluation of one segment: the summed negative log-likelihood of the targets.
   double eval_batch(int64_t steps, int64_t batch, std::span<const int64_t> inputs,

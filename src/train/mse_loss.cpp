@@ -10,7 +10,7 @@ namespace rnnwave {
 
 template <class T>
 LossValue mse_loss(std::span<const T> predictions, std::span<const T> targets,
-                   std::span<const T> row_weights, std::span<T> grad_predictions) {
+                   std::span<const T> row_weights, std::span<T> grad_predictions, double grad_scale) {
   const auto rows = static_cast<int64_t>(predictions.size());
   train::expect_size("mse_loss: targets [M]", targets.size(), {rows});
   if (!grad_predictions.empty()) {
@@ -29,7 +29,7 @@ LossValue mse_loss(std::span<const T> predictions, std::span<const T> targets,
     const double w = row_weights.empty() ? 1.0 : static_cast<double>(row_weights[m]);
     const double diff = static_cast<double>(predictions[m]) - static_cast<double>(targets[m]);
     value.total += w * diff * diff;
-    if (!grad_predictions.empty()) grad_predictions[m] = static_cast<T>(2.0 * w * diff / weight);
+    if (!grad_predictions.empty()) grad_predictions[m] = static_cast<T>(grad_scale * 2.0 * w * diff / weight);
   }
   value.weight = weight;
   value.mean = value.total / weight;
@@ -37,8 +37,8 @@ LossValue mse_loss(std::span<const T> predictions, std::span<const T> targets,
 }
 
 template LossValue mse_loss<float>(std::span<const float>, std::span<const float>,
-                                   std::span<const float>, std::span<float>);
+                                   std::span<const float>, std::span<float>, double);
 template LossValue mse_loss<double>(std::span<const double>, std::span<const double>,
-                                    std::span<const double>, std::span<double>);
+                                    std::span<const double>, std::span<double>, double);
 
 }  // namespace rnnwave

@@ -32,6 +32,13 @@ inline uint64_t batch_key(uint64_t seed, int64_t epoch, int64_t batch) {
                      static_cast<uint64_t>(batch));
 }
 
+/// The key of shard `shard` of a batch cut into several (TrainConfig::shards > 1): every
+/// dropout mask of the shard is drawn from it, whichever process computes the shard.
+/// (One shard uses batch_key itself: the run of a whole batch at once.)
+inline uint64_t shard_key(uint64_t seed, int64_t epoch, int64_t batch, int64_t shard) {
+  return counter_key(batch_key(seed, epoch, batch), 1, static_cast<uint64_t>(shard));
+}
+
 /// Dropout sites under one batch key: Dropout(p, key, site) / ForwardArgs::dropout_seed.
 enum DropoutSite : uint64_t {
   kDropEmbedding = 1,  ///< language model: embedding -> stack

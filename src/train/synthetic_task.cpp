@@ -86,6 +86,27 @@ class SyntheticTask final : public TaskModel {
     return {loss.mean, n};
   }
 
+  ShardLoss train_shard(int64_t batch, int64_t shard, int64_t shards) override {
+    const int64_t count = static_cast<int64_t>(order_.size());
+    const int64_t first = batch * config_.batch_size;
+    const int64_t n = std::min(config_.batch_size, count - first);
+    const RowRange rows = shard_rows(n, shard, shards);
+    if (rows.size() == 0) {
+      zero_gradients(model_.parameters());
+      return {};
+    }
+    gather(train_, std::span<const int64_t>(order_).subspan(first + rows.begin, rows.size()), input_, lengths_,
+           targets_);
+    predictions_.resize(static_cast<size_t>(rows.size()));
+    grad_.resize(static_cast<size_t>(rows.size()));
+    model_.forward_train(train_.input.dim(0), rows.size(), input_, lengths_,
+                         shard_key(config_.seed, epoch_, batch, shard), predictions_);
+    const double share = static_cast<double>(rows.size()) / static_cast<double>(n);
+    const LossValue loss = mse_loss<float>(predictions_, targets_, {}, grad_, share);
+    model_.backward(grad_);
+    return {loss.total, rows.size()};
+  }
+
   EvalResult evaluate(EvalSplit split) override {
     load_data();
     const AddingBatch& set = split == EvalSplit::validation ? valid_ : test_;

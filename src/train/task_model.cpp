@@ -1,6 +1,7 @@
 // The parts of a task model common to every task, and the table of tasks.
 #include "train/task_model.h"
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 
@@ -30,6 +31,15 @@ std::vector<ParamRef<float>> param_refs(const std::vector<ModelParam>& params) {
   refs.reserve(params.size());
   for (const ModelParam& param : params) refs.push_back({param.name, param.value, param.grad});
   return refs;
+}
+
+RowRange shard_rows(int64_t rows, int64_t shard, int64_t shards) {
+  // rows <= 2^31 and shards <= rows: the products stay far from overflowing.
+  return {shard * rows / shards, (shard + 1) * rows / shards};
+}
+
+void zero_gradients(const std::vector<ModelParam>& params) {
+  for (const ModelParam& param : params) std::fill(param.grad.begin(), param.grad.end(), 0.0f);
 }
 
 Trainer::Prediction TaskModel::predict_wav(const std::string& path) const {

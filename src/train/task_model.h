@@ -36,6 +36,25 @@ struct BatchLoss {
   int64_t items = 0;  ///< sequences (or tokens) in the batch
 };
 
+/// What one shard of a training batch did (TrainConfig::shards); the gradient of
+/// total / (the batch's item count) is left in the models' gradient buffers, so that the
+/// shards' gradients add up to the gradient of the batch's mean loss.
+struct ShardLoss {
+  double total = 0;   ///< the shard's summed loss
+  int64_t items = 0;  ///< sequences (or tokens) in the shard; 0 for an empty shard
+};
+
+/// Rows [begin, end) of shard `shard` of `shards` of a batch of `rows` rows:
+/// [shard rows / shards, (shard + 1) rows / shards), a function of the three alone.
+struct RowRange {
+  int64_t begin = 0, end = 0;
+  int64_t size() const { return end - begin; }
+};
+RowRange shard_rows(int64_t rows, int64_t shard, int64_t shards);
+
+/// Sets every gradient buffer of `params` to zero (the gradient of an empty shard).
+void zero_gradients(const std::vector<ModelParam>& params);
+
 /// A task: data and model. Created without data (from a checkpoint, for prediction) and
 /// loading it on first need, or with data (a fresh run).
 class TaskModel {
@@ -55,6 +74,11 @@ class TaskModel {
   virtual int64_t begin_epoch(int64_t epoch) = 0;
   /// Forward and backward of batch `batch` (0-based) of the epoch begun last.
   virtual BatchLoss train_batch(int64_t batch) = 0;
+  /// Forward and backward of shard `shard` of `shards` (> 1) of batch `batch`: the rows
+  /// shard_rows(batch's rows, shard, shards) (wikitext2: columns, each shard carrying its
+  /// own hidden state from segment to segment), dropout from shard_key. Shards of one
+  /// batch may be computed in any order, each once.
+  virtual ShardLoss train_shard(int64_t batch, int64_t shard, int64_t shards) = 0;
   virtual EvalResult evaluate(EvalSplit split) = 0;
   /// Loads the data if needed and adds the splits and the batches of epochs
   /// [0, epochs) to `out`, as Trainer::export_data describes them; the batches come

@@ -115,6 +115,9 @@ class Fields {
   bool optional_flag(const char* key, bool absent) {
     return object_.contains(key) ? flag(key) : absent;
   }
+  int64_t optional_integer(const char* key, int64_t absent) {
+    return object_.contains(key) ? integer(key) : absent;
+  }
   /// Throws for the first key never read.
   void finish() const {
     for (const auto& [key, value] : object_.items()) {
@@ -155,6 +158,13 @@ std::string config_to_json(const TrainConfig& c) {
       {"synthetic_eval", c.synthetic_eval},
       {"skip_bad_recordings", c.skip_bad_recordings},
   };
+  if (c.shards != 1) {
+    // Written only when not 1: a run without shards stores the same config as before they
+    // existed, so its checkpoint keeps the same bytes.
+    json with_shards = document;
+    with_shards["shards"] = c.shards;
+    return with_shards.dump(1);
+  }
   return document.dump(1);
 }
 
@@ -212,6 +222,7 @@ TrainConfig config_from_json(std::string_view text) {
   c.synthetic_train = f.integer("synthetic_train");
   c.synthetic_eval = f.integer("synthetic_eval");
   c.skip_bad_recordings = f.optional_flag("skip_bad_recordings", false);  // absent before it existed
+  c.shards = f.optional_integer("shards", 1);  // absent before it existed, and when 1
   f.finish();
   return c;
 }

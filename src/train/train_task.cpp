@@ -62,6 +62,11 @@ void TrainConfig::validate() const {
   }
   expect_at_least("batch_size", batch_size, 1);
   expect_at_least("bptt", bptt, 1);
+  expect_at_least("shards", shards, 1);
+  if (shards > batch_size) {
+    fail("train config: shards (", shards, ") must be at most batch_size (", batch_size,
+         "): a batch is cut into shards of whole ", task == TrainTask::wikitext2 ? "columns" : "sequences");
+  }
   expect_at_least("epochs", epochs, 0);
   expect_at_least("max_train", max_train, 0);
   expect_at_least("max_eval", max_eval, 0);

@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <set>
 
 #include "common/finite.h"
 #include "common/strings.h"
+#include "rnnwave/dist/shard_reducer.h"
+#include "rnnwave/dist/shard_tree.h"
 #include "rnnwave/npy.h"
 #include "rnnwave/train/clip.h"
 #include "train/checkpoint.h"
@@ -84,6 +87,34 @@ std::string non_finite_detail(const NonFiniteError& error) {
   fail("training diverged at ", where, " (", detail, "); ", advice);
 }
 
+/// The gradient buffers of `params`, one after another, into `out`.
+void gather_gradients(const std::vector<train::ModelParam>& params, std::span<float> out) {
+  size_t at = 0;
+  for (const train::ModelParam& p : params) {
+    std::copy(p.grad.begin(), p.grad.end(), out.begin() + static_cast<std::ptrdiff_t>(at));
+    at += p.grad.size();
+  }
+}
+
+/// The inverse of gather_gradients.
+void scatter_gradients(std::span<const float> values, const std::vector<train::ModelParam>& params) {
+  size_t at = 0;
+  for (const train::ModelParam& p : params) {
+    std::copy(values.begin() + static_cast<std::ptrdiff_t>(at),
+              values.begin() + static_cast<std::ptrdiff_t>(at + p.grad.size()), p.grad.begin());
+    at += p.grad.size();
+  }
+}
+
+int64_t gradient_count(const std::vector<train::ModelParam>& params) {
+  int64_t count = 0;
+  for (const train::ModelParam& p : params) count += static_cast<int64_t>(p.grad.size());
+  return count;
+}
+
+/// The bucket of a shard's loss sums: its summed loss and its item count.
+constexpr int64_t kSums = 2;
+
 }  // namespace
 
 struct Trainer::Impl {
@@ -95,7 +126,73 @@ struct Trainer::Impl {
   Optimizer optimizer;
   LrSchedule schedule;
   std::vector<EpochMetrics> history;
+
+  // Shards (config.shards > 1). Over the ranks of a World (distribute): one bucket for all
+  // gradients and one for the loss sums. In one process: a buffer per shard, summed by
+  // dist::tree_sum, the function the reducers compute.
+  std::unique_ptr<dist::ShardReducer<float>> gradient_reducer;
+  std::unique_ptr<dist::ShardReducer<double>> sums_reducer;
+  std::vector<std::vector<float>> shard_gradients;
+  std::vector<std::vector<double>> shard_sums;
+
+  train::BatchLoss train_batch(int64_t batch);
+  train::BatchLoss train_sharded_batch(int64_t batch);
 };
+
+train::BatchLoss Trainer::Impl::train_batch(int64_t batch) {
+  // One shard is the whole batch, as before shards existed: no tree, the batch's own
+  // dropout key (and with one shard there is one rank).
+  if (config.shards == 1) return task->train_batch(batch);
+  return train_sharded_batch(batch);
+}
+
+train::BatchLoss Trainer::Impl::train_sharded_batch(int64_t batch) {
+  const std::vector<train::ModelParam> params = task->parameters();
+  const int64_t shards = config.shards;
+  const int64_t count = gradient_count(params);
+  const dist::ShardPlan plan = gradient_reducer ? gradient_reducer->plan() : dist::ShardPlan(shards, 1, 0);
+  if (!gradient_reducer) {
+    shard_gradients.resize(static_cast<size_t>(shards));
+    shard_sums.resize(static_cast<size_t>(shards));
+  }
+  for (int64_t i = 0; i < plan.local_shards(); ++i) {
+    const train::ShardLoss loss = task->train_shard(batch, plan.first_shard() + i, shards);
+    std::span<float> gradient;
+    std::span<double> sums;
+    if (gradient_reducer) {
+      gradient = gradient_reducer->local(0, i);
+      sums = sums_reducer->local(0, i);
+    } else {
+      shard_gradients[i].resize(static_cast<size_t>(count));
+      shard_sums[i].resize(kSums);
+      gradient = shard_gradients[i];
+      sums = shard_sums[i];
+    }
+    gather_gradients(params, gradient);
+    sums[0] = loss.total;
+    sums[1] = static_cast<double>(loss.items);
+  }
+  std::span<const double> totals;
+  if (gradient_reducer) {
+    gradient_reducer->start(0);
+    sums_reducer->start(0);
+    gradient_reducer->wait(0);
+    sums_reducer->wait(0);
+    scatter_gradients(gradient_reducer->result(0), params);
+    totals = sums_reducer->result(0);
+  } else {
+    std::vector<std::span<float>> gradients(shard_gradients.begin(), shard_gradients.end());
+    std::vector<std::span<double>> sums(shard_sums.begin(), shard_sums.end());
+    dist::tree_sum<float>(gradients, gradients[0]);
+    dist::tree_sum<double>(sums, sums[0]);
+    scatter_gradients(gradients[0], params);
+    totals = sums[0];
+  }
+  train::BatchLoss loss;
+  loss.items = static_cast<int64_t>(totals[1]);
+  loss.mean = totals[0] / totals[1];
+  return loss;
+}
 
 Trainer::Trainer(const TrainConfig& config) {
   config.validate();
@@ -128,7 +225,7 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
     // run diverged, which the message says with what to change.
     const std::string where = cat("epoch ", epoch + 1, ", batch ", b + 1, " of ", batches);
     try {
-      loss = run.task->train_batch(b);
+      loss = run.train_batch(b);
       if (std::isfinite(loss.mean)) {
         const std::vector<ParamRef<float>> params = train::param_refs(run.task->parameters());
         if (run.config.clip_norm > 0) clip_grad_norm<float>(params, run.config.clip_norm);
@@ -177,6 +274,27 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
   run.optimizer.set_learning_rate(optimizer_rate(run.schedule.end_epoch(valid.loss)));
   run.history.push_back(metrics);
   return metrics;
+}
+
+void Trainer::distribute(dist::World& world) {
+  Impl& run = *impl_;
+  const int64_t count = gradient_count(run.task->parameters());
+  run.gradient_reducer = std::make_unique<dist::ShardReducer<float>>(
+      world, run.config.shards, std::vector<dist::ShardReducer<float>::Bucket>{{"the gradients", count}});
+  run.sums_reducer = std::make_unique<dist::ShardReducer<double>>(
+      world, run.config.shards, std::vector<dist::ShardReducer<double>::Bucket>{{"the loss sums", kSums}});
+  run.shard_gradients.clear();
+  run.shard_sums.clear();
+}
+
+std::string Trainer::data_order_digest() {
+  const ThreadScope threads(impl_->config.exec.threads);
+  train::DataExport out;
+  out.add<int64_t>("task", {static_cast<int64_t>(impl_->config.task)});
+  impl_->task->export_data(impl_->config.epochs, out);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(out.digest()));
+  return hex;
 }
 
 void Trainer::set_epochs(int64_t epochs) {

@@ -79,6 +79,7 @@ class WikitextTask final : public TaskModel {
     load_data();
     epoch_ = epoch;
     state_.reset();
+    for (LanguageModel::State& state : shard_states_) state.reset();
     return segments(train_, config_.bptt);
   }
 
@@ -88,6 +89,19 @@ class WikitextTask final : public TaskModel {
     const LossValue loss = model_.train_batch(T, N, segment.input.span(), segment.target.span(), state_,
                                               batch_key(config_.seed, epoch_, batch));
     return {loss.mean, T * N};
+  }
+
+  ShardLoss train_shard(int64_t batch, int64_t shard, int64_t shards) override {
+    const BpttBatch segment = get_batch(train_, batch * config_.bptt, config_.bptt);
+    const int64_t T = segment.input.dim(0), N = segment.input.dim(1);
+    const RowRange columns = shard_rows(N, shard, shards);  // shards <= batch_size = N: never empty
+    shard_states_.resize(static_cast<size_t>(shards));
+    const std::vector<int64_t> input = columns_slice(segment.input, columns);
+    const std::vector<int64_t> target = columns_slice(segment.target, columns);
+    const double share = static_cast<double>(columns.size()) / static_cast<double>(N);
+    const LossValue loss = model_.train_batch(T, columns.size(), input, target, shard_states_[shard],
+                                              shard_key(config_.seed, epoch_, batch, shard), share);
+    return {loss.total, T * columns.size()};
   }
 
   EvalResult evaluate(EvalSplit split) override {
@@ -132,6 +146,18 @@ class WikitextTask final : public TaskModel {
   BasicTensor<int64_t> train_, valid_, test_;
   int64_t epoch_ = 0;
   LanguageModel::State state_;
+  std::vector<LanguageModel::State> shard_states_;  ///< one per shard when shards > 1
+
+  /// Columns [begin, end) of a [T, N] tensor, as [T, end - begin].
+  static std::vector<int64_t> columns_slice(const BasicTensor<int64_t>& data, RowRange columns) {
+    const int64_t T = data.dim(0), N = data.dim(1);
+    std::vector<int64_t> slice(static_cast<size_t>(T * columns.size()));
+    for (int64_t t = 0; t < T; ++t) {
+      std::copy(data.data() + t * N + columns.begin, data.data() + t * N + columns.end,
+                slice.data() + t * columns.size());
+    }
+    return slice;
+  }
 };
 
 }  // namespace

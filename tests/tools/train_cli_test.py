@@ -11,6 +11,10 @@ Checked:
     uninterrupted run;
   - refusals, each one line on stderr and a non-zero exit: an existing run directory without
     --resume, a truncated or corrupt checkpoint, settings changed on --resume, bad values;
+  - --shards: --shards 1 gives the same checkpoint and metrics as no --shards (the whole
+    batch, as before); --shards 3 trains (finite, falling loss) with "shards": 3 in
+    config.json and the checkpoint, and resumes with the same count only; bad counts
+    refused;
   - eval prints a score (text and --json); eval and predict of a run stopped in its first
     epoch say on stderr that they use the initial weights;
   - with torch: bench/train/pytorch_train.py, trained on --export-data's batches from the
@@ -183,6 +187,64 @@ class TrainCliTest(unittest.TestCase):
         self.assertEqual([m["epoch"] for m in read_metrics(part)], [1, 2, 3])
         result = self.run_ok(["--resume", part, "--epochs", "3"])
         self.assertIn("already has 3 epochs", result.stderr)
+
+    def assert_same_checkpoints(self, run_a, run_b):
+        """Every member of the two checkpoints bit for bit, but the history's timings."""
+        a = npz_arrays(os.path.join(run_a, "checkpoint.npz"))
+        b = npz_arrays(os.path.join(run_b, "checkpoint.npz"))
+        self.assertEqual(sorted(a), sorted(b))
+        for key in a:
+            x, y = (a[key][:, :6], b[key][:, :6]) if key == "history" else (a[key], b[key])
+            self.assertTrue(same_bits(np.ascontiguousarray(x), np.ascontiguousarray(y)),
+                            f"checkpoint.npz {key} differs")
+
+    def test_one_shard_is_the_whole_batch(self):
+        one = os.path.join(self.root, "one_shard")
+        self.run_ok([*SYNTHETIC, "--epochs", "2", "--shards", "1", "--out", one])
+        self.assert_same_checkpoints(self.full, one)
+        for a, b in zip(read_metrics(self.full), read_metrics(one)):
+            for key in METRIC_FIELDS - TIMING_FIELDS:
+                self.assertEqual(repr(a[key]), repr(b[key]), f"epoch {a['epoch']} {key}")
+        with open(os.path.join(one, "config.json")) as f:
+            self.assertEqual(json.load(f)["shards"], 1)
+
+    def test_sharded_run_and_resume(self):
+        run = os.path.join(self.root, "three_shards")
+        self.run_ok([*SYNTHETIC, "--epochs", "2", "--shards", "3", "--stop-after", "1", "--out", run])
+        with open(os.path.join(run, "config.json")) as f:
+            self.assertEqual(json.load(f)["shards"], 3)
+        config = json.loads(npz_arrays(os.path.join(run, "checkpoint.npz"))["config"].tobytes())
+        self.assertEqual(config["shards"], 3)
+        self.assert_refused(["--resume", run, "--shards", "2"],
+                            ["--shards 2", "--shards 3", "cannot change"])
+        self.assertEqual(len(read_metrics(run)), 1)
+        self.run_ok(["--resume", run, "--shards", "3"])
+        metrics = read_metrics(run)
+        self.assertEqual([m["epoch"] for m in metrics], [1, 2])
+        for m in metrics:
+            self.assertTrue(math.isfinite(m["train_loss"]) and math.isfinite(m["valid_loss"]))
+        self.assertLess(metrics[1]["train_loss"], metrics[0]["train_loss"])
+        # The same math as the whole batch, summed in another order: close, not equal.
+        whole = read_metrics(self.full)
+        self.assertAlmostEqual(metrics[0]["train_loss"], whole[0]["train_loss"], delta=1e-4)
+        # And the same run again gives the same bits.
+        again = os.path.join(self.root, "three_shards_again")
+        self.run_ok([*SYNTHETIC, "--epochs", "2", "--shards", "3", "--out", again])
+        self.assert_same_checkpoints(run, again)
+
+    def test_bad_shards_refused(self):
+        out = os.path.join(self.root, "never_sharded")
+        self.assert_refused([*SYNTHETIC, "--shards", "0", "--out", out], ["--shards", "0"])
+        self.assert_refused([*SYNTHETIC, "--shards", "17", "--out", out],
+                            ["shards (17)", "batch_size (16)"])
+        self.assert_refused([*SYNTHETIC, "--shards", "two", "--out", out], ["--shards", "two"])
+        self.assert_refused([*SYNTHETIC, "--shards", "2", "--shards", "2", "--out", out],
+                            ["--shards given twice"])
+        # --rank-timeout is for runs under mpirun, and a positive number of seconds.
+        self.assert_refused([*SYNTHETIC, "--rank-timeout", "5", "--out", out], ["--rank-timeout", "mpirun"])
+        self.assert_refused([*SYNTHETIC, "--rank-timeout", "0", "--out", out], ["--rank-timeout", "0"])
+        self.assert_refused([*SYNTHETIC, "--rank-timeout", "nan", "--out", out], ["--rank-timeout", "nan"])
+        self.assertFalse(os.path.exists(out))
 
     # ---- refusals ----------------------------------------------------------------------
 

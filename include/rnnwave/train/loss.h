@@ -45,10 +45,12 @@ double log_likelihood(std::span<const T> logits, int64_t rows, int64_t classes,
 /// Mean squared error for regression, as torch.nn.MSELoss() with row weights:
 ///   result = sum_m w_m (predictions[m] - targets[m])^2 / sum_m w_m
 /// predictions, targets [M]; grad_predictions [M] (empty = not computed) receives
-/// 2 w_m (predictions[m] - targets[m]) / sum(w).
+/// grad_scale * 2 w_m (predictions[m] - targets[m]) / sum(w) (a caller whose loss is a
+/// share of a larger mean passes the share, as for softmax_cross_entropy).
 template <class T>
 LossValue mse_loss(std::span<const T> predictions, std::span<const T> targets,
-                   std::span<const T> row_weights, std::span<T> grad_predictions);
+                   std::span<const T> row_weights, std::span<T> grad_predictions,
+                   double grad_scale = 1.0);
 
 /// Correct predictions among the counted rows.
 struct AccuracyCount {

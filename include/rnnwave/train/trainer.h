@@ -54,6 +54,10 @@
 
 namespace rnnwave {
 
+namespace dist {
+class World;
+}
+
 enum class TrainTask { synthetic, digits, wikitext2 };
 
 inline constexpr int kTrainTaskCount = 3;
@@ -88,6 +92,15 @@ struct TrainConfig {
   int64_t bptt = 35;           ///< wikitext2: steps per truncated-BPTT batch
   int64_t epochs = 10;         ///< the length of a full run (train_epoch runs one at a time)
   uint64_t seed = 1;           ///< initial weights, shuffles, dropout masks
+  /// S, in [1, batch_size]: each batch is cut by row into S fixed contiguous shards
+  /// (shard s holds rows [s n / S, (s+1) n / S) of a batch of n rows; wikitext2: columns),
+  /// and its gradient is the sum of the S shard gradients by the shard tree
+  /// (rnnwave/dist/shard_tree.h), each shard's gradient being that of its summed loss over
+  /// the batch's item count. 1 = the whole batch at once (no tree). Part of the run's
+  /// identity: a run with S shards gives the same bits in one process and on any number of
+  /// MPI ranks dividing S (Trainer::distribute), but other bits than with another S.
+  /// Dropout masks are drawn per shard from (seed, epoch, batch, shard).
+  int64_t shards = 1;
 
   // Subsets, for quick runs and tests: 0 = everything.
   int64_t max_train = 0;       ///< training sequences (digits, synthetic) or tokens (wikitext2)
@@ -194,6 +207,21 @@ class Trainer {
   /// suggesting a lower learning rate or gradient clipping; the run is then left mid-epoch
   /// (restart it from its last checkpoint).
   EpochMetrics train_epoch(const std::function<void(const TrainProgress&)>& on_progress = {});
+
+  /// Data-parallel training over the ranks of `world` (rnnwave/dist/world.h): rank r
+  /// computes shards [r S/K, (r+1) S/K) of every batch (dist::ShardPlan, S =
+  /// config().shards, K = world.size()) and the ranks combine the shards' gradients and
+  /// loss sums by the shard tree (dist::ShardReducer), so every rank takes the same
+  /// optimizer step, with the same bits as one process with S shards. Collective: every
+  /// rank calls it, with the same config, before the first train_epoch; the world must
+  /// outlive the trainer. Throws Error when K does not divide S. Evaluation is not
+  /// divided: every rank scores the whole split (with the same result).
+  void distribute(dist::World& world);
+
+  /// A hash of the data this run trains and validates on in the order it sees it (the
+  /// arrays of export_data), as 16 hex digits: ranks of a distributed run compare it at
+  /// start. Reads the data set if not yet read.
+  std::string data_order_digest();
 
   /// Sets the number of epochs the run aims at (config().epochs), which the next
   /// checkpoint keeps: what a resumed run continues to. Throws Error below 1 or below

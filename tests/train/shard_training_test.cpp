@@ -1,0 +1,267 @@
+// Training with the batch cut into S shards (TrainConfig::shards) in one process: the
+// shards tile the batch, their gradients add up to the whole batch's (to float rounding:
+// the same math, summed in another order), runs are finite and learn, and the same S gives
+// the same bits at any thread count and after a resume. S = 1 is the whole batch as before.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "io/io_test_support.h"
+#include "rnnwave/dist/shard_tree.h"
+#include "rnnwave/npy.h"
+#include "rnnwave/train/trainer.h"
+#include "train/task_model.h"
+#include "train/train_config_json.h"
+
+namespace rnnwave::testing {
+namespace {
+
+/// The adding problem, small; 50 sequences in batches of 16: the last batch has 2 rows,
+/// so with 3 or 4 shards some of its shards are empty.
+TrainConfig tiny_synthetic(int64_t shards, int threads = 2) {
+  TrainConfig c = defaults_for(TrainTask::synthetic);
+  c.hidden_size = 12;
+  c.layers = 2;
+  c.synthetic_steps = 10;
+  c.synthetic_train = 50;
+  c.synthetic_eval = 32;
+  c.batch_size = 16;
+  c.epochs = 3;
+  c.seed = 11;
+  c.shards = shards;
+  c.exec.threads = threads;
+  return c;
+}
+
+bool has_data(const std::string& subdir, const std::string& probe) {
+  return std::filesystem::exists(std::filesystem::path(default_data_dir()) / subdir / probe);
+}
+
+std::vector<std::vector<float>> gradients_of(const std::vector<train::ModelParam>& params) {
+  std::vector<std::vector<float>> grads;
+  for (const train::ModelParam& p : params) grads.emplace_back(p.grad.begin(), p.grad.end());
+  return grads;
+}
+
+/// Every batch of epoch 0: the whole batch's gradient (train_batch) against the tree sum
+/// of the S shard gradients (train_shard), element by element to float tolerance, and
+/// the batch's mean loss against the summed shard losses over the summed item counts.
+void expect_shards_add_up(const TrainConfig& config, int64_t batches_to_check) {
+  const int64_t S = config.shards;
+  std::unique_ptr<train::TaskModel> whole = train::make_task_model(config, nullptr);
+  std::unique_ptr<train::TaskModel> sharded = train::make_task_model(config, nullptr);
+  const int64_t batches = whole->begin_epoch(0);
+  ASSERT_EQ(sharded->begin_epoch(0), batches);
+  for (int64_t b = 0; b < std::min(batches, batches_to_check); ++b) {
+    const train::BatchLoss loss = whole->train_batch(b);
+    const std::vector<std::vector<float>> expected = gradients_of(whole->parameters());
+    // Each shard's gradient, parameter by parameter, then the tree over the shards.
+    std::vector<std::vector<std::vector<float>>> shard_grads;
+    double total = 0;
+    int64_t items = 0;
+    for (int64_t s = 0; s < S; ++s) {
+      const train::ShardLoss part = sharded->train_shard(b, s, S);
+      total += part.total;
+      items += part.items;
+      shard_grads.push_back(gradients_of(sharded->parameters()));
+    }
+    EXPECT_EQ(items, loss.items) << "batch " << b;
+    EXPECT_NEAR(total / static_cast<double>(items), loss.mean, 1e-5 * std::abs(loss.mean)) << "batch " << b;
+    for (size_t p = 0; p < expected.size(); ++p) {
+      std::vector<std::span<float>> parts;
+      for (auto& grads : shard_grads) parts.emplace_back(grads[p]);
+      std::vector<float> sum(expected[p].size());
+      dist::tree_sum<float>(parts, sum);
+      double scale = 0;
+      for (float g : expected[p]) scale = std::max(scale, static_cast<double>(std::abs(g)));
+      ASSERT_GT(scale, 0.0) << "parameter " << p << ": a zero gradient checks nothing";
+      for (size_t i = 0; i < sum.size(); ++i) {
+        ASSERT_NEAR(sum[i], expected[p][i], 2e-5 * scale + 1e-7)
+            << "batch " << b << ", parameter " << whole->parameters()[p].name << "[" << i << "], S = " << S;
+      }
+    }
+  }
+}
+
+std::map<std::string, Tensor> exported(const Trainer& trainer, const TempDir& dir) {
+  const std::string path = dir.file("export.npz");
+  trainer.export_parameters(path);
+  return load_npz<float>(path);
+}
+
+void expect_same_run(const Trainer& a, const Trainer& b, const TempDir& dir) {
+  ASSERT_EQ(a.history().size(), b.history().size());
+  for (size_t e = 0; e < a.history().size(); ++e) {
+    EXPECT_EQ(a.history()[e].train_loss, b.history()[e].train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(a.history()[e].valid_loss, b.history()[e].valid_loss) << "epoch " << e + 1;
+    EXPECT_EQ(a.history()[e].valid_accuracy, b.history()[e].valid_accuracy) << "epoch " << e + 1;
+  }
+  const std::map<std::string, Tensor> x = exported(a, dir), y = exported(b, dir);
+  ASSERT_EQ(x.size(), y.size());
+  for (const auto& [name, tensor] : x) EXPECT_EQ(tensor.vector(), y.at(name).vector()) << name;
+}
+
+TEST(ShardTraining, ShardRowsTileEveryBatch) {
+  for (int64_t rows : {1, 2, 5, 16, 17, 100}) {
+    for (int64_t shards = 1; shards <= 8; ++shards) {
+      int64_t next = 0;
+      for (int64_t s = 0; s < shards; ++s) {
+        const train::RowRange range = train::shard_rows(rows, s, shards);
+        EXPECT_EQ(range.begin, next) << rows << " rows, shard " << s << " of " << shards;
+        EXPECT_GE(range.size(), rows / shards);
+        EXPECT_LE(range.size(), rows / shards + 1);
+        next = range.end;
+      }
+      EXPECT_EQ(next, rows) << rows << " rows, " << shards << " shards";
+    }
+  }
+  // Fixed by the row count and S alone: 16 rows in 3 shards are 5, 5, 6.
+  EXPECT_EQ(train::shard_rows(16, 0, 3).size(), 5);
+  EXPECT_EQ(train::shard_rows(16, 2, 3).size(), 6);
+}
+
+TEST(ShardTraining, SyntheticShardGradientsAddUpToTheBatchGradient) {
+  for (int64_t S : {2, 3, 4}) {
+    TrainConfig c = tiny_synthetic(S);
+    c.dropout = 0;  // with dropout, each shard draws its own masks
+    SCOPED_TRACE("S = " + std::to_string(S));
+    expect_shards_add_up(c, 4);  // batch 3 is the short one (2 rows)
+  }
+  TrainConfig mean_pooled = tiny_synthetic(3);
+  mean_pooled.pooling = Pooling::mean;
+  mean_pooled.bidirectional = true;
+  mean_pooled.cell = CellKind::gru;
+  expect_shards_add_up(mean_pooled, 1);
+}
+
+TEST(ShardTraining, DigitsShardGradientsAddUpToTheBatchGradient) {
+  if (!has_data("fsdd", "recordings")) GTEST_SKIP() << "FSDD not found in " << default_data_dir();
+  TrainConfig c = defaults_for(TrainTask::digits);
+  c.hidden_size = 12;
+  c.layers = 1;
+  c.dropout = 0;
+  c.max_train = 40;
+  c.max_eval = 10;
+  c.batch_size = 8;
+  c.shards = 3;
+  c.exec.threads = 2;
+  expect_shards_add_up(c, 2);
+}
+
+TEST(ShardTraining, Wikitext2ShardGradientsAddUpToTheBatchGradient) {
+  if (!has_data("wikitext-2", "wiki.train.tokens")) GTEST_SKIP() << "WikiText-2 not found in " << default_data_dir();
+  TrainConfig c = defaults_for(TrainTask::wikitext2);
+  c.hidden_size = 8;
+  c.embedding_size = 8;
+  c.layers = 1;
+  c.dropout = 0;
+  c.max_train = 400;
+  c.max_eval = 100;
+  c.batch_size = 6;
+  c.bptt = 5;
+  c.shards = 4;
+  c.exec.threads = 2;
+  // Three segments: the second and third start from the state each shard carried.
+  expect_shards_add_up(c, 3);
+}
+
+TEST(ShardTraining, RunsAreFiniteLearnAndStayCloseToTheWholeBatch) {
+  TempDir dir;
+  TrainConfig whole_config = tiny_synthetic(1);
+  whole_config.dropout = 0;
+  Trainer whole(whole_config);
+  for (int e = 0; e < 3; ++e) whole.train_epoch();
+  for (int64_t S : {2, 3, 4}) {
+    TrainConfig c = tiny_synthetic(S);
+    c.dropout = 0;
+    Trainer sharded(c);
+    for (int e = 0; e < 3; ++e) sharded.train_epoch();
+    const std::vector<EpochMetrics>& h = sharded.history();
+    for (size_t e = 0; e < h.size(); ++e) {
+      EXPECT_TRUE(std::isfinite(h[e].train_loss) && std::isfinite(h[e].valid_loss)) << "S = " << S;
+      // The same math in another order: the losses agree to a few float roundings.
+      EXPECT_NEAR(h[e].train_loss, whole.history()[e].train_loss, 1e-4 * whole.history()[e].train_loss)
+          << "S = " << S << ", epoch " << e + 1;
+    }
+    EXPECT_LT(h[2].train_loss, h[0].train_loss) << "S = " << S;
+  }
+}
+
+TEST(ShardTraining, SameShardsGiveTheSameBitsAtAnyThreadCount) {
+  TempDir dir;
+  for (int64_t S : {3, 4}) {
+    Trainer a(tiny_synthetic(S, 1));  // no dropout (the synthetic default)
+    TrainConfig with_dropout = tiny_synthetic(S, 2);
+    with_dropout.dropout = 0.2;
+    TrainConfig with_dropout_1 = with_dropout;
+    with_dropout_1.exec.threads = 1;
+    Trainer b(with_dropout), c(with_dropout_1), d(tiny_synthetic(S, 2));
+    for (Trainer* t : {&a, &b, &c, &d}) {
+      t->train_epoch();
+      t->train_epoch();
+    }
+    expect_same_run(a, d, dir);
+    expect_same_run(b, c, dir);
+    EXPECT_NE(a.history()[1].train_loss, b.history()[1].train_loss) << "dropout changed nothing";
+  }
+}
+
+TEST(ShardTraining, ResumedShardedRunIsBitIdentical) {
+  TempDir dir;
+  TrainConfig c = tiny_synthetic(3);
+  c.dropout = 0.2;
+  Trainer straight(c);
+  for (int e = 0; e < 3; ++e) straight.train_epoch();
+  {
+    Trainer first(c);
+    first.train_epoch();
+    first.save_checkpoint(dir.file("run.npz"));
+  }
+  Trainer resumed = Trainer::from_checkpoint(dir.file("run.npz"), ExecOptions{Schedule::sequential, 1});
+  EXPECT_EQ(resumed.config().shards, 3);
+  resumed.train_epoch();
+  resumed.train_epoch();
+  expect_same_run(straight, resumed, dir);
+}
+
+TEST(ShardTraining, ConfigKeepsShardsAndRefusesBadCounts) {
+  TrainConfig c = tiny_synthetic(4);
+  EXPECT_EQ(train::config_from_json(train::config_to_json(c)).shards, 4);
+  // One shard writes the config of a run before shards existed (its checkpoint keeps its
+  // bytes), and such a config reads as one shard.
+  const std::string one = train::config_to_json(tiny_synthetic(1));
+  EXPECT_EQ(one.find("shards"), std::string::npos);
+  EXPECT_EQ(train::config_from_json(one).shards, 1);
+  TrainConfig bad = tiny_synthetic(0);
+  EXPECT_THROW(bad.validate(), Error);
+  bad.shards = 17;  // batch_size 16
+  try {
+    bad.validate();
+    FAIL() << "17 shards of a batch of 16 accepted";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("shards (17)"), std::string::npos) << message;
+    EXPECT_NE(message.find("batch_size (16)"), std::string::npos) << message;
+  }
+}
+
+TEST(ShardTraining, DataOrderDigestFollowsTheDataAndItsOrder) {
+  Trainer a(tiny_synthetic(2)), b(tiny_synthetic(4, 1));
+  const std::string digest = a.data_order_digest();
+  EXPECT_EQ(digest.size(), 16u);
+  EXPECT_EQ(digest, b.data_order_digest());  // shards and threads do not change the data
+  TrainConfig reshuffled = tiny_synthetic(2);
+  reshuffled.seed = 12;  // another order of the same sequences
+  EXPECT_NE(Trainer(reshuffled).data_order_digest(), digest);
+  TrainConfig fewer = tiny_synthetic(2);
+  fewer.max_train = 49;
+  EXPECT_NE(Trainer(fewer).data_order_digest(), digest);
+}
+
+}  // namespace
+}  // namespace rnnwave::testing
