@@ -574,8 +574,8 @@ void add_train_command(CLI::App& app) {
       ->excludes("--out");
   flags->data_option = c->add_option(
       "--data", flags->data,
-      "Data folder holding fsdd/ and wikitext-2/ (default: $RNNWAVE_DATA_DIR, else the shared "
-      "data folder beside the source tree)");
+      "Data folder holding fsdd/ and wikitext-2/ (default: $RNNWAVE_DATA_DIR, else for the "
+      "tool in the build tree the shared data folder beside the source tree, else data/)");
   add_model_config_flags(*c, *flags);
   add_optimizer_config_flags(*c, *flags);
   add_data_config_flags(*c, *flags);

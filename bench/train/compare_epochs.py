@@ -12,6 +12,15 @@ round's seconds per epoch, its ratio, and the median and range of the ratios.
     /usr/bin/python3 bench/train/compare_epochs.py --rnnwave build/rnnwave --task wikitext2 \
         --rounds 3 --threads 2 --train-flags="--max-train 14000"
 
+With --ranks K (synthetic and digits) both tools train data-parallel on K processes of
+--threads threads each: rnnwave as `mpirun -np K rnnwave train --shards K` (Open MPI's
+mpirun, --bind-to none), PyTorch as DistributedDataParallel over gloo (pytorch_train.py
+--ranks K); the reference run, which writes the parameters and the data, runs in one
+process with the same shards (the same bits).
+
+    /usr/bin/python3 bench/train/compare_epochs.py --rnnwave build/rnnwave --task digits \
+        --rounds 3 --threads 1 --ranks 2
+
 Needs the data set of the task (the shared data folder beside the source tree, or --data-dir) and
 Debian's python3-torch. Writes only under --work (default: a temporary directory).
 """
@@ -33,15 +42,20 @@ def parse_args(argv):
     parser.add_argument("--task", required=True, choices=["synthetic", "digits", "wikitext2"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=1, help="epochs per run (default 1)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="threads (per rank with --ranks)")
+    parser.add_argument("--ranks", type=int, default=1,
+                        help="processes, data-parallel (synthetic and digits; default 1)")
+    parser.add_argument("--mpirun", default="mpirun", help="Open MPI's launcher (for --ranks)")
     parser.add_argument("--train-flags", default="", help="more flags for rnnwave train")
     parser.add_argument("--data-dir", default="", help="passed to rnnwave train as --data")
     parser.add_argument("--openblas-coretype", default="",
                         help="passed to pytorch_train.py (see there)")
     parser.add_argument("--work", default="", help="directory for the runs (default: temporary)")
     options = parser.parse_args(argv)
-    if options.rounds < 1 or options.epochs < 1 or options.threads < 1:
-        parser.error("--rounds, --epochs and --threads must be at least 1")
+    if min(options.rounds, options.epochs, options.threads, options.ranks) < 1:
+        parser.error("--rounds, --epochs, --threads and --ranks must be at least 1")
+    if options.ranks > 1 and options.task == "wikitext2":
+        parser.error("--ranks applies to synthetic and digits")
     return options
 
 
@@ -53,9 +67,20 @@ def run(command, env=None):
     return result.stdout
 
 
+def launcher(options):
+    """The mpirun prefix of a K-rank run: every rank on all cores (no binding), as root too."""
+    command = [options.mpirun, "-np", str(options.ranks), "--bind-to", "none",
+               "--oversubscribe", "-x", f"OMP_NUM_THREADS={options.threads}"]
+    return command + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+
+
 def train_rnnwave(options, out, export=None):
     command = [options.rnnwave, "train", "--task", options.task, "--epochs", str(options.epochs),
                "--threads", str(options.threads), "--out", out] + shlex.split(options.train_flags)
+    if options.ranks > 1:
+        command += ["--shards", str(options.ranks)]
+        if not export:  # the reference run writes the data export in one process
+            command = launcher(options) + command
     if options.data_dir:
         command += ["--data", options.data_dir]
     if export:
@@ -69,7 +94,7 @@ def train_pytorch(options, run_dir, data):
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     stdout = run(["/usr/bin/python3", os.path.join(HERE, "pytorch_train.py"), "--run", run_dir,
                   "--data", data, "--threads", str(options.threads),
-                  "--epochs", str(options.epochs)]
+                  "--epochs", str(options.epochs), "--ranks", str(options.ranks)]
                  + (["--openblas-coretype", options.openblas_coretype] if options.openblas_coretype else []), env)
     lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     return [line["train_seconds"] for line in lines if line.get("tool") == "pytorch"]
@@ -98,7 +123,8 @@ def main(argv):
     for round_, ours_s, theirs_s, ratio in rows:
         print(f"| {round_} | {ours_s:.2f} | {theirs_s:.2f} | {ratio:.2f}x |")
     ratios = [row[3] for row in rows]
-    print(f"\n{options.task}, {options.threads} threads, {options.epochs} epoch(s) per run, "
+    ranks = f"{options.ranks} ranks x " if options.ranks > 1 else ""
+    print(f"\n{options.task}, {ranks}{options.threads} threads, {options.epochs} epoch(s) per run, "
           f"{options.rounds} interleaved rounds: median {statistics.median(ratios):.2f}x, "
           f"range {min(ratios):.2f}x-{max(ratios):.2f}x")
 

@@ -33,6 +33,13 @@ drift apart after some tens of batches (they agree over the first few).
 With dropout the masks differ (rnnwave draws them from counters, torch from its
 generator), so only the statistics agree.
 
+With --ranks K (synthetic and digits), the twin trains as K processes under
+torch.distributed's DistributedDataParallel over gloo, the peer of
+`mpirun -np K rnnwave train --shards S`: rank r takes rows [r*n/K, (r+1)*n/K) of each
+batch of n rows (rnnwave's shard_rows with S = K) and the gradient of its rows' summed loss
+over n, so that DDP's all-reduce yields the batch's mean-loss gradient; every rank
+evaluates, rank 0 prints. --threads is then per rank.
+
 Each JSON line: tool, task, epoch, train_loss, valid_loss, valid_accuracy, valid_perplexity
 (null where not defined), learning_rate, train_seconds, items_per_second (sequences/s, or
 tokens/s for wikitext2), threads; and "rnnwave": that epoch's line of RUN_DIR/metrics.jsonl
@@ -55,6 +62,9 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=0, help="threads; 0 (default) = all cores")
     parser.add_argument("--test", action="store_true",
                         help="after the last epoch, score the test split (as rnnwave eval)")
+    parser.add_argument("--ranks", type=int, default=1,
+                        help="processes under DistributedDataParallel (gloo); synthetic and "
+                             "digits only; --threads is then per rank")
     parser.add_argument("--openblas-coretype", default="",
                         help="OpenBLAS's kernels (e.g. SkylakeX): for a CPU newer than the "
                              "OpenBLAS, which then falls back to its oldest (Prescott) kernels")
@@ -245,12 +255,33 @@ class SequenceTask:
         losses, items = [], 0
         self.model.train()
         for indices in self.epoch_batches(epoch):
-            x, lengths, targets = self.train.batch(indices)
-            loss = self.loss(self.model(x, lengths), targets)
-            step(loss)
-            losses.append(loss.item())
+            if RANKS == 1:
+                x, lengths, targets = self.train.batch(indices)
+                loss = self.loss(self.model(x, lengths), targets)
+                step(loss)
+                losses.append(loss.item())
+            else:
+                losses.append(self.train_shard(indices, step))
             items += len(indices)
         return sum(losses) / len(losses), items
+
+    def train_shard(self, indices, step):
+        """This rank's rows of the batch; returns the batch's mean loss (all ranks')."""
+        rank, n = torch.distributed.get_rank(), len(indices)
+        rows = indices[rank * n // RANKS:(rank + 1) * n // RANKS]
+        x, lengths, targets = self.train.batch(rows)
+        total = self.loss_sum(self.model(x, lengths), targets)
+        # DDP averages the ranks' gradients: K * (rows' sum / n) averaged over K ranks is
+        # the gradient of the batch's mean loss.
+        step(total * (RANKS / n))
+        total = total.detach().double().reshape(1)
+        torch.distributed.all_reduce(total)
+        return float(total) / n
+
+    def loss_sum(self, out, targets):
+        if self.regression:
+            return nn.functional.mse_loss(out.squeeze(1), targets, reduction="sum")
+        return nn.functional.cross_entropy(out, targets, reduction="sum")
 
     @torch.no_grad()
     def evaluate(self, split="valid"):
@@ -311,11 +342,31 @@ def number(value):
     return None if value is None or not math.isfinite(value) else value
 
 
+RANKS = ARGS.ranks
+
+
 def main():
+    if RANKS < 1:
+        sys.exit(f"pytorch_train.py: --ranks must be at least 1, got {RANKS}")
+    if RANKS == 1:
+        train(0)
+        return
+    import socket
+    import torch.multiprocessing
+    with socket.socket() as probe:  # a free port on this machine for the ranks to meet
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    torch.multiprocessing.spawn(train, args=(port,), nprocs=RANKS, join=True)
+
+
+def train(rank, port=0):
     if ARGS.threads > 0:
         torch.set_num_threads(ARGS.threads)
     torch.set_num_interop_threads(1)
     torch.manual_seed(0)  # dropout masks only; the parameters come from initial.npz
+    if RANKS > 1:
+        torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
+                                             rank=rank, world_size=RANKS)
     with open(os.path.join(ARGS.run, "config.json")) as f:
         config = json.load(f)
     data = dict(np.load(ARGS.data))
@@ -323,10 +374,17 @@ def main():
     if task != config["task"]:
         sys.exit(f"pytorch_train.py: {ARGS.data} holds {task} data, {ARGS.run} is a "
                  f"{config['task']} run")
+    if task == "wikitext2" and RANKS > 1:
+        sys.exit("pytorch_train.py: --ranks applies to synthetic and digits only")
     runner = LanguageTask(config, data) if task == "wikitext2" else SequenceTask(config, data)
     with np.load(os.path.join(ARGS.run, "initial.npz")) as initial:
         runner.model.load_state_dict({k: torch.from_numpy(initial[k]) for k in initial.files},
                                      strict=True)
+    trained = runner.model
+    if RANKS > 1:
+        # Parameters stay those of runner.model (DDP wraps it, it does not copy them).
+        trained = torch.nn.parallel.DistributedDataParallel(runner.model)
+        runner.model = trained
     rnnwave_metrics = {}
     metrics_path = os.path.join(ARGS.run, "metrics.jsonl")
     if os.path.exists(metrics_path):
@@ -335,7 +393,7 @@ def main():
                 m = json.loads(line)
                 rnnwave_metrics[m["epoch"]] = m
 
-    params = list(runner.model.parameters())
+    params = list(trained.parameters())
     optimizer = make_optimizer(config, params)
     schedule = make_schedule(config, optimizer)
     clip = config["clip_norm"]
@@ -362,11 +420,12 @@ def main():
                 "valid_loss": valid_loss, "valid_accuracy": number(accuracy),
                 "valid_perplexity": number(perplexity), "learning_rate": rate,
                 "train_seconds": seconds, "items_per_second": items / seconds,
-                "threads": torch.get_num_threads()}
+                "threads": torch.get_num_threads(), "ranks": RANKS}
         if epoch in rnnwave_metrics:
             line["rnnwave"] = rnnwave_metrics[epoch]
-        print(json.dumps(line), flush=True)
-    if ARGS.test:
+        if rank == 0:
+            print(json.dumps(line), flush=True)
+    if ARGS.test and rank == 0:
         start = time.perf_counter()
         loss, accuracy, perplexity = runner.evaluate("test")
         print(json.dumps({"tool": "pytorch", "task": task, "split": "test", "epochs": epochs,

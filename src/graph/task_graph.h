@@ -60,8 +60,8 @@ struct TaskGraph {
 /// steps of both directions side by side (step i of d = 0, then of d = 1), which is what a
 /// runtime with several threads needs to find both chains' work early; one thread running
 /// that order alternates between the two directions' weights at every step, and loses
-/// them from its cache when the two do not fit together (a bidirectional LSTM with
-/// H = 256 has 2 MB of recurrent weights). Which order runs changes no result.
+/// them from its cache when the two do not fit together (two directions of a four-gate cell
+/// with H = 256 hold 2 MB of recurrent weights). Which order runs changes no result.
 std::vector<int32_t> chain_order(const TaskGraph& graph);
 
 /// The forward graph: project and forward tasks of every layer, with a dropout task per

@@ -10,6 +10,8 @@ batch smaller than S (empty shards), S = 4:
   - rank 0 alone writes: the run directory holds the run's files and nothing else, and
     each epoch's line is printed once;
   - another S gives other bits (the comparison can fail);
+  - with torch: PyTorch's DistributedDataParallel on 2 ranks (gloo), each taking one
+    shard's rows, ends each epoch with the losses of the 2-shard run (float32 rounding);
   - with the data (--data-dir, else $RNNWAVE_DATA_DIR, else ../shared/data beside the
     source tree; skipped when absent): digits (dropout, length-bucketed batches) and
     wikitext2 (dropout, a hidden state per shard) on 2 ranks give the bits of one process;
@@ -178,6 +180,38 @@ class TrainMpiTest(unittest.TestCase):
         a = npz_arrays(os.path.join(self.one, "model.npz"))
         b = npz_arrays(os.path.join(out, "model.npz"))
         self.assertTrue(any(a[key].tobytes() != b[key].tobytes() for key in a))
+
+    def test_pytorch_ddp_twin_agrees(self):
+        """The independent oracle of the sharded gradient: PyTorch's DistributedDataParallel
+        on 2 ranks over gloo (bench/train/pytorch_train.py --ranks 2), each rank taking the
+        rows of one shard, trains the same model on the same batches to the losses of
+        rnnwave's 2-rank run (to float32 rounding; dropout off, so the two compute one
+        function)."""
+        try:
+            import torch.distributed as torch_distributed
+        except ImportError:
+            self.skipTest("no torch")
+        if not torch_distributed.is_available() or not torch_distributed.is_gloo_available():
+            self.skipTest("torch lacks the gloo backend")
+        run, data = os.path.join(self.root, "ddp_twin"), os.path.join(self.root, "ddp_twin.npz")
+        # The same bits on any rank count (above): one process writes the export.
+        self.run_ok(1, [*changed(SYNTHETIC, dropout="0"), "--shards", "2", "--out", run,
+                        "--export-data", data])
+        script = os.path.join(SOURCE_DIR, "bench", "train", "pytorch_train.py")
+        with tempfile.TemporaryDirectory(prefix="rnnwave-ddp-") as tmp:
+            result = subprocess.run([sys.executable, script, "--run", run, "--data", data,
+                                     "--threads", "1", "--ranks", "2"],
+                                    capture_output=True, text=True, timeout=TIMEOUT_S,
+                                    stdin=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=tmp))
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        import json
+        lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+        self.assertEqual([line["epoch"] for line in lines], [1, 2])  # rank 0 alone prints
+        for line in lines:
+            self.assertEqual(line["ranks"], 2)
+            for key in ("train_loss", "valid_loss"):
+                ours, theirs = line["rnnwave"][key], line[key]
+                self.assertLess(abs(ours - theirs), 1e-5 * abs(ours), f"epoch {line['epoch']} {key}")
 
     def check_real_task(self, name, probe, args):
         if not os.path.exists(os.path.join(DATA_DIR, probe)):
