@@ -12,12 +12,6 @@
 namespace rnnwave::testing {
 namespace {
 
-template <class V>
-bool same_bits(const V& a, const V& b) {
-  return a.size() == b.size() &&
-         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0);
-}
-
 struct Result {
   ForwardOut<float> out;
   std::vector<float> input, h0, c0, weights;

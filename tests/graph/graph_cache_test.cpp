@@ -80,11 +80,6 @@ TEST(TaskGraph, TopologicalWithEveryStepOnce) {
   }
 }
 
-template <class V>
-bool same_bits(const V& a, const V& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0);
-}
-
 /// One model called with changing sizes (its cache hits, misses and evicts) computes what a
 /// fresh model computes for each call.
 TEST(GraphCache, AModelReusingItsGraphsGivesTheResultsOfFreshModels) {
@@ -107,10 +102,10 @@ TEST(GraphCache, AModelReusingItsGraphsGivesTheResultsOfFreshModels) {
       testing::ForwardOut<float> a, b;
       const testing::Grads<float> ga = testing::run_backward(reused, p, &a);
       const testing::Grads<float> gb = testing::run_backward(Rnn(weights, options), p, &b);
-      EXPECT_TRUE(same_bits(a.output, b.output)) << "round " << round;
-      EXPECT_TRUE(same_bits(ga.input, gb.input)) << "round " << round;
-      EXPECT_TRUE(same_bits(std::vector<float>(ga.weights.flat().begin(), ga.weights.flat().end()),
-                            std::vector<float>(gb.weights.flat().begin(), gb.weights.flat().end())))
+      EXPECT_TRUE(testing::same_bits(a.output, b.output)) << "round " << round;
+      EXPECT_TRUE(testing::same_bits(ga.input, gb.input)) << "round " << round;
+      EXPECT_TRUE(testing::same_bits(std::vector<float>(ga.weights.flat().begin(), ga.weights.flat().end()),
+                                     std::vector<float>(gb.weights.flat().begin(), gb.weights.flat().end())))
           << "round " << round;
       ++round;
     }

@@ -17,13 +17,6 @@
 namespace rnnwave::testing {
 namespace {
 
-/// The same elements, bit for bit (an empty vector's data() may be null: no memcmp then).
-template <class V>
-bool same_bits(const V& a, const V& b) {
-  return a.size() == b.size() &&
-         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0);
-}
-
 ExecOptions bf16_options(ExecOptions options = {}) {
   options.precision = Precision::bf16;
   return options;

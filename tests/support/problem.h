@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -10,6 +11,13 @@
 #include "rnnwave/rnn.h"
 
 namespace rnnwave::testing {
+
+/// The same elements, bit for bit (an empty vector's data() may be null: no memcmp then).
+template <class V>
+bool same_bits(const V& a, const V& b) {
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0);
+}
 
 struct Case {
   CellKind cell = CellKind::lstm;
