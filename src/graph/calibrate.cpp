@@ -87,7 +87,7 @@ struct RuntimeProbe {
     options.step_block = 4;
     options.batch_splits = 2;
     options.hidden_splits = 2;
-    problem = describe_problem(ModelSpec{CellKind::lstm, 4, 64, 4}, 32, 16, false, false, true, options);
+    problem = describe_problem(ModelSpec{CellKind::lstm, 64, 64, 4}, 32, 16, false, false, true, options);
     graph = build_forward_graph(problem, false);
   }
   void spin() const {

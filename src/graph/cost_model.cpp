@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <queue>
+#include <tuple>
 
 #include "common/strings.h"
 
@@ -36,11 +38,22 @@ void grid_axes(const Calibration& c, std::vector<double>& rows, std::vector<doub
   std::sort(sizes.begin(), sizes.end());
 }
 
-/// One product's seconds: 2*m*k*n flops at the interpolated rate.
-double product(const Calibration& c, int64_t m, int64_t k, int64_t n) {
-  if (m <= 0 || k <= 0 || n <= 0) return 0;
-  return c.product_seconds(m, k, n);
-}
+/// One product's seconds: 2*m*k*n flops at the interpolated rate. A graph has few
+/// distinct shapes and many tasks: each shape is interpolated once.
+class Products {
+ public:
+  explicit Products(const Calibration& c) : c_(c) {}
+  double operator()(int64_t m, int64_t k, int64_t n) {
+    if (m <= 0 || k <= 0 || n <= 0) return 0;
+    const auto [at, fresh] = known_.try_emplace(std::make_tuple(m, k, n), 0.0);
+    if (fresh) at->second = c_.product_seconds(m, k, n);
+    return at->second;
+  }
+
+ private:
+  const Calibration& c_;
+  std::map<std::tuple<int64_t, int64_t, int64_t>, double> known_;
+};
 
 /// The pointwise math (or a copy) of `elements` values.
 double pointwise(const Calibration& c, double elements) { return elements * c.pointwise_ns * 1e-9; }
@@ -132,6 +145,7 @@ double list_schedule_seconds(const TaskGraph& graph, const std::vector<double>& 
 
 std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, const Calibration& c) {
   const int64_t GH = p.GH();
+  Products product(c);
   std::vector<double> cost(graph.tasks.size());
   for (size_t i = 0; i < graph.tasks.size(); ++i) {
     const Task& t = graph.tasks[i];
@@ -141,26 +155,26 @@ std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, c
     const int64_t cols = GH * units / p.H;  // the part's share of the gate columns
     switch (t.kind) {
       case TaskKind::project:
-        cost[i] = product(c, steps * p.N, in, GH) + pointwise(c, double(steps * p.N * GH) * 0.25);
+        cost[i] = product(steps * p.N, in, GH) + pointwise(c, double(steps * p.N * GH) * 0.25);
         break;
       case TaskKind::forward:
-        cost[i] = product(c, rows, p.Hs, cols) + pointwise(c, double(rows * cols));
+        cost[i] = product(rows, p.Hs, cols) + pointwise(c, double(rows * cols));
         break;
       case TaskKind::backward:  // the pointwise backward and dh_prev = dgates W_hh, whole
-        cost[i] = product(c, rows, GH, p.Hs) + pointwise(c, 2.0 * double(rows * GH));
+        cost[i] = product(rows, GH, p.Hs) + pointwise(c, 2.0 * double(rows * GH));
         break;
       case TaskKind::backward_pointwise:
         cost[i] = pointwise(c, 2.0 * double(rows * cols));
         break;
       case TaskKind::backward_gemm:
-        cost[i] = product(c, rows, GH, p.Hs * units / p.H);
+        cost[i] = product(rows, GH, p.Hs * units / p.H);
         break;
       case TaskKind::input_grad:
-        cost[i] = double(p.D) * product(c, steps * p.N, GH, in);
+        cost[i] = double(p.D) * product(steps * p.N, GH, in);
         break;
       case TaskKind::weight_grad:
         // dW_ih += dgates^T x, dW_hh += dgates^T h over the block's rows: GH rows of output.
-        cost[i] = product(c, GH, steps * p.N, in) + product(c, GH, steps * p.N, p.Hs) +
+        cost[i] = product(GH, steps * p.N, in) + product(GH, steps * p.N, p.Hs) +
                   pointwise(c, double(steps * p.N * GH));
         break;
       case TaskKind::dropout:
@@ -189,20 +203,21 @@ double graph_seconds(const ProblemDesc& p, const TaskGraph& graph, const Calibra
 double layerwise_seconds(const ProblemDesc& p, const Calibration& c) {
   const int64_t P = p.plan.threads, GH = p.GH(), T = p.T, N = p.N;
   const int64_t rows = (N + P - 1) / P;  // the largest share of a step's rows
+  Products product(c);
   const double barrier = c.task_seconds(int(P)) * double(P);
   double total = 0;
   for (int64_t l = 0; l < p.L; ++l) {
     const int64_t in = p.layer_input_size(l);
     const int64_t all_rows = (T * N + P - 1) / P;
-    double layer = product(c, all_rows, in, GH) + barrier;
-    layer += double(T) * (product(c, rows, p.Hs, GH) + pointwise(c, double(rows * GH)) + barrier);
+    double layer = product(all_rows, in, GH) + barrier;
+    layer += double(T) * (product(rows, p.Hs, GH) + pointwise(c, double(rows * GH)) + barrier);
     layer *= double(p.D);
     if (p.training) {
-      double back = double(T) * (product(c, rows, GH, p.Hs) + pointwise(c, 2.0 * double(rows * GH)) + barrier);
-      back = back * double(p.D) + double(p.D) * product(c, all_rows, GH, in) + barrier;
+      double back = double(T) * (product(rows, GH, p.Hs) + pointwise(c, 2.0 * double(rows * GH)) + barrier);
+      back = back * double(p.D) + double(p.D) * product(all_rows, GH, in) + barrier;
       // Weight gradients: D x 2 chains of products over all rows, spread over the threads.
       const int64_t chains = 2 * p.D;
-      const double work = double(p.D) * (product(c, GH, T * N, in) + product(c, GH, T * N, p.Hs));
+      const double work = double(p.D) * (product(GH, T * N, in) + product(GH, T * N, p.Hs));
       back += work / double(std::min<int64_t>(P, chains)) + barrier;
       layer += back;
     }
