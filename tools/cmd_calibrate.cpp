@@ -36,12 +36,19 @@ nlohmann::json calibration_json(const Calibration& c) {
 
 void add_calibrate_command(CLI::App& app) {
   auto force = std::make_shared<bool>(false);
+  auto key_only = std::make_shared<bool>(false);
   CLI::App* command = app.add_subcommand(
       "calibrate",
       "Measure this machine for the planner (kernel rates, per-task cost; a few seconds), cache it "
       "in $XDG_CACHE_HOME/rnnwave or ~/.cache/rnnwave, and print it as JSON");
   command->add_flag("--force", *force, "Measure again even if a valid cached calibration exists");
-  command->callback([force] {
+  command->add_flag("--key", *key_only,
+                    "Print only the key a cached calibration must carry (build id, CPU) and measure nothing");
+  command->callback([force, key_only] {
+    if (*key_only) {
+      std::printf("%s\n", calibration_key().c_str());
+      return;
+    }
     const std::string dir = default_calibration_dir();
     if (*force && !dir.empty()) {
       std::error_code ignored;
