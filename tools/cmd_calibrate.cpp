@@ -27,7 +27,7 @@ namespace {
 nlohmann::json calibration_json(const Calibration& c) {
   nlohmann::json kernel = nlohmann::json::array(), runtime = nlohmann::json::array();
   for (const auto& p : c.kernel) kernel.push_back({{"rows", p.rows}, {"k", p.k}, {"n", p.n}, {"gflops", p.gflops}});
-  for (const auto& r : c.runtime) runtime.push_back({{"threads", r.threads}, {"task_ns", r.task_ns}});
+  for (const auto& r : c.runtime) runtime.push_back({{"threads", r.threads}, {"task_ns", r.task_ns}, {"pass_ns", r.pass_ns}});
   return {{"pointwise_ns", c.pointwise_ns}, {"task_ns_inline", c.task_ns_inline},
           {"runtime", runtime}, {"kernel", kernel}};
 }

@@ -30,11 +30,15 @@ struct Calibration {
   std::vector<KernelPoint> kernel;
   double pointwise_ns = 0;     ///< per gate element of a step's pointwise math
   double task_ns_inline = 0;   ///< per task when one thread runs a graph inline
-  /// Per task of a graph run as OpenMP tasks on `threads` threads: what the list
-  /// schedule must add to every task to reproduce the measured time of empty tasks.
+  /// The OpenMP runtime on `threads` threads. pass_ns: the fixed cost of running a graph
+  /// there (starting or waking the team, the final wait), measured on a graph of two
+  /// empty tasks; task_ns: what the list schedule must add to every task to reproduce the
+  /// measured time of a graph of a thousand short tasks, beyond pass_ns. The layerwise
+  /// schedule pays pass_ns at each of its parallel loops.
   struct RuntimePoint {
     int threads = 0;
     double task_ns = 0;
+    double pass_ns = 0;
   };
   std::vector<RuntimePoint> runtime;  ///< sorted by threads, at least one entry
   /// Whether the values are usable (positive, finite, a full kernel grid); the cache
@@ -43,8 +47,8 @@ struct Calibration {
   /// Predicted seconds of one packed product of that shape (interpolated in log rows and
   /// log k*n from the grid, clamped at its edges).
   double product_seconds(int64_t rows, int64_t k, int64_t n) const;
-  /// Runtime cost per task at `threads` (> 1) threads: the nearest measured count.
-  double task_seconds(int threads) const;
+  /// The runtime at `threads` (> 1) threads: the nearest measured count.
+  const RuntimePoint& runtime_at(int threads) const;
 };
 
 /// Measures this machine (a few seconds): the packed kernel on a grid of shapes, the

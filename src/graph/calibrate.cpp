@@ -75,6 +75,22 @@ double measure_pointwise_ns(std::mt19937& gen) {
   return s / double(x.size()) * 1e9;
 }
 
+/// The least seconds of `runs` runs of `graph` on `threads` threads (inline if 1): other
+/// processes only ever add time, and the model is of the machine, not of its load.
+double least_seconds(const TaskGraph& graph, int threads, const TaskBody& body, int runs) {
+  std::vector<double> times;
+  for (int r = 0; r < runs; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    if (threads <= 1) {
+      run_graph_inline(graph, body);
+    } else {
+      run_graph_openmp(graph, threads, body);
+    }
+    times.push_back(seconds_since(start));
+  }
+  return *std::min_element(times.begin(), times.end());
+}
+
 /// A graph of the runtime test: a 4-layer LSTM's forward pass cut into about a thousand
 /// tasks, each of which spins for `work` seconds.
 struct RuntimeProbe {
@@ -95,25 +111,20 @@ struct RuntimeProbe {
     while (seconds_since(start) < work) {
     }
   }
-  /// Seconds of running the graph (inline if threads is 1): the least of a few runs, as
-  /// other processes on the machine only ever add time.
-  double run(int threads) const {
-    std::vector<double> times;
-    const TaskBody body = [this](int64_t) { spin(); };
-    for (int r = 0; r < 7; ++r) {
-      const auto start = std::chrono::steady_clock::now();
-      if (threads <= 1) {
-        run_graph_inline(graph, body);
-      } else {
-        run_graph_openmp(graph, threads, body);
-      }
-      times.push_back(seconds_since(start));
-    }
-    return *std::min_element(times.begin(), times.end());
-  }
+  /// Seconds of running the graph (inline if threads is 1).
+  double run(int threads) const { return least_seconds(graph, threads, [this](int64_t) { spin(); }, 7); }
 };
 
-/// The per-task cost that makes the list schedule of the probe match its measured time.
+/// The fixed cost of running a graph on `threads` threads: a graph of two empty tasks.
+double pass_seconds(int threads) {
+  TaskGraph two;
+  two.add({TaskKind::output, 0, 0, -1, -1, 0, 1}, {});
+  two.add({TaskKind::output, 0, 0, -1, -1, 1, 2}, {});
+  return least_seconds(two, threads, [](int64_t) {}, 51);
+}
+
+/// The per-task cost that makes the list schedule of the probe match its measured time
+/// (less the pass's fixed cost).
 double fit_per_task(const RuntimeProbe& probe, int threads, double measured) {
   const std::vector<double> cost(probe.graph.tasks.size(), probe.work);
   double lo = 1e-9, hi = 1e-3;
@@ -143,9 +154,11 @@ Calibration calibrate() {
   for (int threads : counts) {
     if (threads < 2) continue;
     const RuntimeProbe probe(threads);
-    c.runtime.push_back({threads, fit_per_task(probe, threads, probe.run(threads)) * 1e9});
+    const double pass = pass_seconds(threads);
+    const double per_task = fit_per_task(probe, threads, std::max(probe.run(threads) - pass, 0.0));
+    c.runtime.push_back({threads, per_task * 1e9, pass * 1e9});
   }
-  if (c.runtime.empty()) c.runtime.push_back({2, c.task_ns_inline});
+  if (c.runtime.empty()) c.runtime.push_back({2, c.task_ns_inline, c.task_ns_inline});
   return c;
 }
 

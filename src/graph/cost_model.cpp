@@ -69,7 +69,7 @@ bool Calibration::valid() const {
     if (p.rows < 1 || p.k < 1 || p.n < 1 || !positive(p.gflops)) return false;
   }
   for (const auto& r : runtime) {
-    if (r.threads < 2 || !positive(r.task_ns)) return false;
+    if (r.threads < 2 || !positive(r.task_ns) || !positive(r.pass_ns)) return false;
   }
   std::vector<double> rows, sizes;
   grid_axes(*this, rows, sizes);
@@ -95,12 +95,12 @@ double Calibration::product_seconds(int64_t m, int64_t k, int64_t n) const {
   return 2.0 * double(m) * double(k) * double(n) / (gflops * 1e9);
 }
 
-double Calibration::task_seconds(int threads) const {
+const Calibration::RuntimePoint& Calibration::runtime_at(int threads) const {
   const RuntimePoint* best = &runtime.front();
   for (const auto& r : runtime) {
     if (std::abs(r.threads - threads) < std::abs(best->threads - threads)) best = &r;
   }
-  return best->task_ns * 1e-9;
+  return *best;
 }
 
 double list_schedule_seconds(const TaskGraph& graph, const std::vector<double>& cost, int threads,
@@ -196,7 +196,8 @@ double graph_seconds(const ProblemDesc& p, const TaskGraph& graph, const Calibra
     for (double v : cost) sum += v;
     return sum + double(graph.size()) * c.task_ns_inline * 1e-9;
   }
-  return list_schedule_seconds(graph, cost, p.plan.threads, c.task_seconds(p.plan.threads));
+  const Calibration::RuntimePoint& runtime = c.runtime_at(p.plan.threads);
+  return runtime.pass_ns * 1e-9 + list_schedule_seconds(graph, cost, p.plan.threads, runtime.task_ns * 1e-9);
 }
 
 /// The layerwise schedule: each operation split over the threads, a barrier after each.
@@ -204,7 +205,7 @@ double layerwise_seconds(const ProblemDesc& p, const Calibration& c) {
   const int64_t P = p.plan.threads, GH = p.GH(), T = p.T, N = p.N;
   const int64_t rows = (N + P - 1) / P;  // the largest share of a step's rows
   Products product(c);
-  const double barrier = c.task_seconds(int(P)) * double(P);
+  const double barrier = c.runtime_at(int(P)).pass_ns * 1e-9;  // one parallel loop
   double total = 0;
   for (int64_t l = 0; l < p.L; ++l) {
     const int64_t in = p.layer_input_size(l);

@@ -21,7 +21,7 @@
 namespace rnnwave {
 namespace {
 
-constexpr const char* kHeader = "rnnwave calibration 1";
+constexpr const char* kHeader = "rnnwave calibration 2";
 constexpr const char* kFileName = "calibration.txt";
 
 /// The GNU build id of the loaded object that holds this function, in hex; empty if it
@@ -90,7 +90,7 @@ std::string format(const Calibration& c, const std::string& key) {
   out.precision(17);
   out << kHeader << "\nkey " << key << "\npointwise_ns " << c.pointwise_ns << "\ntask_ns_inline "
       << c.task_ns_inline << "\n";
-  for (const auto& r : c.runtime) out << "runtime " << r.threads << " " << r.task_ns << "\n";
+  for (const auto& r : c.runtime) out << "runtime " << r.threads << " " << r.task_ns << " " << r.pass_ns << "\n";
   for (const auto& p : c.kernel) out << "kernel " << p.rows << " " << p.k << " " << p.n << " " << p.gflops << "\n";
   out << "end\n";
   return out.str();
@@ -103,7 +103,10 @@ Read read_file(const std::filesystem::path& path, const std::string& key, Calibr
   std::ifstream in(path);
   if (!in) return std::filesystem::exists(path) ? (why = "cannot be read", Read::corrupt) : Read::missing;
   std::string line;
-  if (!std::getline(in, line) || line != kHeader) return why = "no header", Read::corrupt;
+  if (!std::getline(in, line)) return why = "empty", Read::corrupt;
+  // Another version of the format was written by another build: stale, not damaged.
+  if (line.rfind("rnnwave calibration ", 0) == 0 && line != kHeader) return Read::stale;
+  if (line != kHeader) return why = "no header", Read::corrupt;
   bool ended = false, keyed = false;
   int number = 1;
   while (std::getline(in, line)) {
@@ -123,7 +126,7 @@ Read read_file(const std::filesystem::path& path, const std::string& key, Calibr
       parsed = bool(words >> c.task_ns_inline);
     } else if (word == "runtime") {
       Calibration::RuntimePoint r;
-      parsed = bool(words >> r.threads >> r.task_ns);
+      parsed = bool(words >> r.threads >> r.task_ns >> r.pass_ns);
       c.runtime.push_back(r);
     } else if (word == "kernel") {
       Calibration::KernelPoint p;

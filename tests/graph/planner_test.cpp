@@ -23,7 +23,7 @@ Calibration flat_calibration(double gflops, double task_ns_inline, double task_n
   }
   c.pointwise_ns = 1;
   c.task_ns_inline = task_ns_inline;
-  c.runtime = {{2, task_ns_threads}};
+  c.runtime = {{2, task_ns_threads, task_ns_threads}};
   return c;
 }
 

@@ -22,7 +22,7 @@ Calibration fake(double scale) {
   }
   c.pointwise_ns = 1.5 * scale;
   c.task_ns_inline = 100 * scale;
-  c.runtime = {{2, 2000 * scale}, {8, 4000 * scale}};
+  c.runtime = {{2, 2000 * scale, 9000 * scale}, {8, 4000 * scale, 20000 * scale}};
   return c;
 }
 
@@ -35,7 +35,10 @@ bool same(const Calibration& a, const Calibration& b) {
     }
   }
   for (size_t i = 0; i < a.runtime.size(); ++i) {
-    if (a.runtime[i].threads != b.runtime[i].threads || a.runtime[i].task_ns != b.runtime[i].task_ns) return false;
+    if (a.runtime[i].threads != b.runtime[i].threads || a.runtime[i].task_ns != b.runtime[i].task_ns ||
+        a.runtime[i].pass_ns != b.runtime[i].pass_ns) {
+      return false;
+    }
   }
   return a.pointwise_ns == b.pointwise_ns && a.task_ns_inline == b.task_ns_inline;
 }

@@ -24,8 +24,8 @@ LARGE = ["--cell", "lstm", "--layers", "2", "--hidden-size", "256", "--input-siz
 
 
 def calibration_text(key, task_ns_inline, task_ns_threads):
-    lines = ["rnnwave calibration 1", "key " + key, "pointwise_ns 1",
-             "task_ns_inline %g" % task_ns_inline, "runtime 2 %g" % task_ns_threads]
+    lines = ["rnnwave calibration 2", "key " + key, "pointwise_ns 1",
+             "task_ns_inline %g" % task_ns_inline, "runtime 2 %g %g" % (task_ns_threads, task_ns_threads)]
     for k in (64, 1024):
         for rows in (1, 256):
             lines.append("kernel %d %d %d 50" % (rows, k, 4 * k))
