@@ -93,6 +93,11 @@ TEST_F(CalibrationCache, AnotherBuildOrCpuRecalibrates) {
   EXPECT_NE(note.find("another build or CPU"), std::string::npos) << note;
   EXPECT_TRUE(same(get("build=2;cpu=A", 5, note), fake(3))) << "the new calibration was cached";
   EXPECT_EQ(measured_, 2);
+  // Another version of the file format (written by another build) is stale too.
+  std::ofstream(file(), std::ios::trunc) << "rnnwave calibration 1\nkey build=2;cpu=A\nend\n";
+  EXPECT_TRUE(same(get("build=2;cpu=A", 6, note), fake(6)));
+  EXPECT_EQ(measured_, 3);
+  EXPECT_NE(note.find("another build or CPU"), std::string::npos) << note;
 }
 
 TEST_F(CalibrationCache, ACorruptFileIsNotedAndReplaced) {
