@@ -90,7 +90,10 @@ std::vector<Plan> plan_candidates(const ModelSpec& spec, int64_t steps, int64_t 
 double predict_ms(const ModelSpec& spec, int64_t steps, int64_t batch, bool training,
                   const Plan& plan, const Calibration& calibration);
 
-/// The candidate with the lowest predicted time (the first on ties).
+/// The candidate with the lowest predicted time (the first on ties). It builds and
+/// list-schedules every candidate's task graphs: from under a millisecond for small
+/// problems to a few hundred milliseconds for long, deep ones, so plan once per (T, N)
+/// and pin the result (pin_plan), as a training loop's batches share one shape.
 Plan auto_plan(const ModelSpec& spec, int64_t steps, int64_t batch, bool training,
                const ExecOptions& options, const Calibration& calibration);
 
