@@ -25,6 +25,8 @@ struct BenchFlags {
   int repeats = 10, warmup = 2;
   bool json = false;
   bool plan_only = false;
+  std::string plan = "default";  // default | auto | search
+  int search_repeats = 3;
   uint64_t seed = 1;
 };
 
@@ -83,6 +85,94 @@ void print_plan(const Plan& plan) {
   std::printf("%s\n", result.dump().c_str());
 }
 
+nlohmann::json plan_json(const Plan& plan) {
+  return {{"threads", plan.threads},
+          {"schedule", std::string(to_string(plan.schedule))},
+          {"decomposition", decomposition_json(plan)}};
+}
+
+/// The synthetic problem of a bench run and the timing of its passes.
+struct BenchPasses {
+  std::vector<float> input, grad_output, output, grad_input;
+  std::unique_ptr<Weights> grads;
+  Workspace workspace;
+  ForwardArgs<float> args;
+  BackwardArgs<float> back;
+  bool training = false;
+
+  BenchPasses(const ModelSpec& spec, int64_t T, int64_t N, bool training_mode, std::mt19937_64& gen)
+      : training(training_mode) {
+    const int64_t DH = spec.directions() * spec.output_size();
+    input = uniform(T * N * spec.input_size, gen);
+    grad_output = uniform(T * N * DH, gen);
+    output.resize(static_cast<size_t>(T * N * DH));
+    grad_input.resize(input.size());
+    grads = std::make_unique<Weights>(spec);
+    args.steps = T;
+    args.batch = N;
+    args.input = input;
+    args.output = output;
+    back.grad_output = grad_output;
+    back.grad_input = grad_input;
+    back.grad_weights = grads.get();
+  }
+
+  /// Milliseconds of one pass (inference) or forward + backward (training).
+  double time_ms(const Rnn& rnn) {
+    const auto start = std::chrono::steady_clock::now();
+    if (training) {
+      rnn.forward(args, workspace);
+      rnn.backward(back, workspace);
+    } else {
+      rnn.forward(args);
+    }
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  }
+};
+
+/// --plan search: times every candidate (one warm-up, `repeats` timed passes each),
+/// returns the table as JSON, sorted by median, and leaves the best's options in `best`.
+nlohmann::json search_plans(const BenchFlags& flags, const ModelSpec& spec, Rnn& rnn,
+                            BenchPasses& passes, const ExecOptions& options, ExecOptions& best) {
+  const std::vector<Plan> candidates = plan_candidates(spec, flags.steps, flags.batch, options);
+  nlohmann::json table = nlohmann::json::array();
+  double best_ms = 0;
+  for (const Plan& plan : candidates) {
+    rnn.set_options(pin_plan(options, plan));
+    std::vector<double> times;
+    for (int r = 0; r < 1 + flags.search_repeats; ++r) {
+      const double ms = passes.time_ms(rnn);
+      if (r > 0) times.push_back(ms);
+    }
+    const double med = median(times);
+    nlohmann::json row = plan_json(plan);
+    row["median_ms"] = med;
+    table.push_back(row);
+    if (table.size() == 1 || med < best_ms) {
+      best_ms = med;
+      best = pin_plan(options, plan);
+    }
+  }
+  std::stable_sort(table.begin(), table.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return a["median_ms"].get<double>() < b["median_ms"].get<double>();
+  });
+  return table;
+}
+
+void print_search_table(const nlohmann::json& table) {
+  std::printf("%-10s %7s %10s %12s %13s %12s %10s\n", "schedule", "threads", "step_block",
+              "batch_splits", "hidden_splits", "weight_block", "median_ms");
+  for (const auto& row : table) {
+    const auto& d = row["decomposition"];
+    std::printf("%-10s %7d %10lld %12lld %13lld %12lld %10.3f\n",
+                row["schedule"].get<std::string>().c_str(), row["threads"].get<int>(),
+                static_cast<long long>(d["step_block"].get<int64_t>()),
+                static_cast<long long>(d["batch_splits"].get<int64_t>()),
+                static_cast<long long>(d["hidden_splits"].get<int64_t>()),
+                static_cast<long long>(d["weight_block"].get<int64_t>()), row["median_ms"].get<double>());
+  }
+}
+
 void run(const BenchFlags& flags) {
   // The memory a run adds is peak RSS minus what the process held before setting it up.
   rusage before{};
@@ -100,27 +190,43 @@ void run(const BenchFlags& flags) {
   if (flags.repeats < 1 || flags.warmup < 0) throw Error("--repeats must be >= 1, --warmup >= 0");
   check_writable(flags.exec.trace, "--trace");
 
+  if (flags.plan != "default" && (flags.step_block != 0 || flags.batch_splits != 0 || flags.hidden_splits != 0)) {
+    throw Error("--plan " + flags.plan + " chooses the decomposition: it cannot be combined with "
+                "--step-block, --batch-splits or --hidden-splits");
+  }
+  if (flags.search_repeats < 1) throw Error("--search-repeats must be >= 1");
+
   std::mt19937_64 gen(flags.seed);
   Rnn rnn(Weights::uniform(spec, flags.seed), options);
+  nlohmann::json planning;  // what --plan auto or search adds to the result
+  if (flags.plan == "auto") {
+    const Calibration calibration = tool_calibration();
+    const Plan plan = auto_plan(spec, flags.steps, flags.batch, training, options, calibration);
+    options = pin_plan(options, plan);
+    rnn.set_options(options);
+    planning["predicted_ms"] = predict_ms(spec, flags.steps, flags.batch, training, plan, calibration);
+  }
   if (flags.plan_only) {
-    print_plan(rnn.plan(flags.steps, flags.batch));
+    if (flags.plan == "search") {
+      for (const Plan& plan : plan_candidates(spec, flags.steps, flags.batch, options)) print_plan(plan);
+      return;
+    }
+    nlohmann::json result = plan_json(rnn.plan(flags.steps, flags.batch));
+    result["tool"] = "rnnwave";
+    result["plan"] = flags.plan;
+    if (planning.contains("predicted_ms")) result["predicted_ms"] = planning["predicted_ms"];
+    std::printf("%s\n", result.dump().c_str());
     return;
   }
-  const int64_t T = flags.steps, N = flags.batch, DH = spec.directions() * spec.output_size();
-  const std::vector<float> input = uniform(T * N * spec.input_size, gen);
-  const std::vector<float> grad_output = uniform(T * N * DH, gen);
-  std::vector<float> output(static_cast<size_t>(T * N * DH)), grad_input(input.size());
-  Weights grads(spec);
-  Workspace workspace;
-  ForwardArgs<float> args;
-  args.steps = T;
-  args.batch = N;
-  args.input = input;
-  args.output = output;
-  BackwardArgs<float> back;
-  back.grad_output = grad_output;
-  back.grad_input = grad_input;
-  back.grad_weights = &grads;
+  const int64_t T = flags.steps, N = flags.batch;
+  BenchPasses passes(spec, T, N, training, gen);
+  if (flags.plan == "search") {
+    ExecOptions best = options;
+    planning["search"] = search_plans(flags, spec, rnn, passes, options, best);
+    if (!flags.json) print_search_table(planning["search"]);
+    options = best;
+    rnn.set_options(options);
+  }
 
   Trace trace;
   std::vector<double> times_ms;
@@ -132,15 +238,7 @@ void run(const BenchFlags& flags) {
       traced_options.trace = &trace;
       rnn.set_options(traced_options);
     }
-    const auto start = std::chrono::steady_clock::now();
-    if (training) {
-      rnn.forward(args, workspace);
-      rnn.backward(back, workspace);
-    } else {
-      rnn.forward(args);
-    }
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const double ms = passes.time_ms(rnn);
     if (timed) times_ms.push_back(ms);
   }
   OutputFiles outputs;
@@ -177,11 +275,13 @@ void run(const BenchFlags& flags) {
       {"times_ms", times_ms},
       {"gemm_gflop", flops / 1e9},
       {"gflops", flops / (med * 1e6)},
-      {"workspace_bytes", workspace.bytes()},
+      {"plan", flags.plan},
+      {"workspace_bytes", passes.workspace.bytes()},
       {"peak_rss_bytes", static_cast<int64_t>(usage.ru_maxrss) * 1024},
       {"rss_before_setup_bytes", static_cast<int64_t>(before.ru_maxrss) * 1024},
       {"machine", {{"cpu", cpu_model()}, {"cores", static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN))}}},
   };
+  for (const auto& [key, value] : planning.items()) result[key] = value;
   if (flags.json) {
     std::printf("%s\n", result.dump().c_str());
   } else {
@@ -221,8 +321,17 @@ void add_bench_command(CLI::App& app) {
   command->add_option("--seed", flags->seed, "Seed of the synthetic weights and data, in [0, 2^64)")
       ->check(unsigned64());
   command->add_flag("--json", flags->json, "Print one JSON object instead of a summary line");
+  command->add_option("--plan", flags->plan,
+                      "How the pass is cut into tasks: default (the engine's fixed rules), auto (the "
+                      "planner's cost model, calibrated once per machine; see rnnwave calibrate) or "
+                      "search (time every candidate plan, print the table, then run the best)")
+      ->check(CLI::IsMember({"default", "auto", "search"}));
+  command->add_option("--search-repeats", flags->search_repeats,
+                      "Timed passes per candidate of --plan search, after one warm-up (default 3)")
+      ->check(at_least(1));
   command->add_flag("--plan-only", flags->plan_only,
-                    "Print the plan the engine chooses (threads, decomposition) as JSON and run nothing");
+                    "Print the plan the engine chooses (threads, decomposition) as JSON and run nothing "
+                    "(with --plan search: every candidate, one per line)");
   command->callback([flags] { run(*flags); });
 }
 

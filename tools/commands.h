@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "rnnwave/planner.h"
+
 namespace CLI {
 class App;
 }
@@ -15,6 +17,11 @@ void add_bench_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_calibrate_command(CLI::App& app);
+
+/// The planner's calibration of this machine: the cached one, or measured (with a line on
+/// stderr) and cached; a note on stderr when the cache was bad or cannot be written.
+Calibration tool_calibration();
 
 /// The identity of this build for the handshake of ranks under mpirun: a hash of the
 /// executable's bytes (cmd_train.cpp).

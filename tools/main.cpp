@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   rnnwave::tools::add_train_command(app);
   rnnwave::tools::add_eval_command(app);
   rnnwave::tools::add_predict_command(app);
+  rnnwave::tools::add_calibrate_command(app);
   refuse_repeats(app);
   try {
     app.parse(argc, argv);

@@ -6,6 +6,7 @@
 #include "rnnwave/finite.h"
 #include "rnnwave/model.h"
 #include "rnnwave/npy.h"
+#include "rnnwave/planner.h"
 #include "rnnwave/rnn.h"
 #include "rnnwave/schedule.h"
 #include "rnnwave/tensor.h"

@@ -49,7 +49,8 @@ ALL_LAYERS = set(LAYERS_BELOW)
 PUBLIC_FOLDERS = {"train": "train", "dist": "dist"}
 PUBLIC_HEADERS = {
     "cell.h": "engine", "error.h": "engine", "finite.h": "engine", "model.h": "engine",
-    "rnn.h": "engine", "schedule.h": "engine", "tensor.h": "engine", "trace.h": "engine",
+    "planner.h": "engine", "rnn.h": "engine", "schedule.h": "engine", "tensor.h": "engine",
+    "trace.h": "engine",
     "weights.h": "engine",
     "npy.h": "io",
     "rnnwave.h": "io",  # the whole public API of the engine and io (it includes npy.h)

@@ -1,0 +1,264 @@
+#include "graph/cost_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <queue>
+#include <tuple>
+
+#include "common/strings.h"
+
+namespace rnnwave {
+namespace {
+
+/// Index of the last grid value <= x (clamped) and the weight of the next one, for
+/// interpolation in log space.
+struct Bracket {
+  size_t lo = 0, hi = 0;
+  double w = 0;
+};
+
+Bracket bracket(const std::vector<double>& grid, double x) {
+  if (x <= grid.front()) return {0, 0, 0};
+  if (x >= grid.back()) return {grid.size() - 1, grid.size() - 1, 0};
+  size_t hi = 1;
+  while (grid[hi] < x) ++hi;
+  const double w = (std::log(x) - std::log(grid[hi - 1])) / (std::log(grid[hi]) - std::log(grid[hi - 1]));
+  return {hi - 1, hi, w};
+}
+
+/// The distinct rows values and weight sizes (k*n) of a full grid, in order.
+void grid_axes(const Calibration& c, std::vector<double>& rows, std::vector<double>& sizes) {
+  for (const auto& p : c.kernel) {
+    const double r = double(p.rows), s = double(p.k) * double(p.n);
+    if (std::find(rows.begin(), rows.end(), r) == rows.end()) rows.push_back(r);
+    if (std::find(sizes.begin(), sizes.end(), s) == sizes.end()) sizes.push_back(s);
+  }
+  std::sort(rows.begin(), rows.end());
+  std::sort(sizes.begin(), sizes.end());
+}
+
+/// One product's seconds: 2*m*k*n flops at the interpolated rate. A graph has few
+/// distinct shapes and many tasks: each shape is interpolated once.
+class Products {
+ public:
+  explicit Products(const Calibration& c) : c_(c) {}
+  double operator()(int64_t m, int64_t k, int64_t n) {
+    if (m <= 0 || k <= 0 || n <= 0) return 0;
+    const auto [at, fresh] = known_.try_emplace(std::make_tuple(m, k, n), 0.0);
+    if (fresh) at->second = c_.product_seconds(m, k, n);
+    return at->second;
+  }
+
+ private:
+  const Calibration& c_;
+  std::map<std::tuple<int64_t, int64_t, int64_t>, double> known_;
+};
+
+/// The pointwise math (or a copy) of `elements` values.
+double pointwise(const Calibration& c, double elements) { return elements * c.pointwise_ns * 1e-9; }
+
+}  // namespace
+
+bool Calibration::valid() const {
+  auto positive = [](double v) { return std::isfinite(v) && v > 0; };
+  if (kernel.empty() || runtime.empty() || !positive(pointwise_ns) || !positive(task_ns_inline)) {
+    return false;
+  }
+  for (const auto& p : kernel) {
+    if (p.rows < 1 || p.k < 1 || p.n < 1 || !positive(p.gflops)) return false;
+  }
+  for (const auto& r : runtime) {
+    if (r.threads < 2 || !positive(r.task_ns) || !positive(r.pass_ns)) return false;
+  }
+  std::vector<double> rows, sizes;
+  grid_axes(*this, rows, sizes);
+  return rows.size() * sizes.size() == kernel.size();
+}
+
+double Calibration::product_seconds(int64_t m, int64_t k, int64_t n) const {
+  std::vector<double> rows, sizes;
+  grid_axes(*this, rows, sizes);
+  auto rate = [&](size_t r, size_t s) {
+    for (const auto& p : kernel) {
+      if (double(p.rows) == rows[r] && double(p.k) * double(p.n) == sizes[s]) return p.gflops;
+    }
+    fail("calibration: the kernel grid lacks rows ", rows[r], " with k*n ", sizes[s]);
+  };
+  const Bracket br = bracket(rows, double(m)), bs = bracket(sizes, double(k) * double(n));
+  // Interpolate the logarithm of the rate: rates span orders of magnitude between one
+  // row and hundreds.
+  auto lerp = [](double a, double b, double w) { return a + (b - a) * w; };
+  const double low = lerp(std::log(rate(br.lo, bs.lo)), std::log(rate(br.hi, bs.lo)), br.w);
+  const double high = lerp(std::log(rate(br.lo, bs.hi)), std::log(rate(br.hi, bs.hi)), br.w);
+  const double gflops = std::exp(lerp(low, high, bs.w));
+  return 2.0 * double(m) * double(k) * double(n) / (gflops * 1e9);
+}
+
+const Calibration::RuntimePoint& Calibration::runtime_at(int threads) const {
+  const RuntimePoint* best = &runtime.front();
+  for (const auto& r : runtime) {
+    if (std::abs(r.threads - threads) < std::abs(best->threads - threads)) best = &r;
+  }
+  return *best;
+}
+
+double list_schedule_seconds(const TaskGraph& graph, const std::vector<double>& cost, int threads,
+                             double per_task) {
+  const int64_t count = graph.size();
+  std::vector<int32_t> succ_begin(count + 1, 0), succ, waiting(count);
+  for (int64_t i = 0; i < count; ++i) {
+    waiting[i] = graph.pred_count(i);
+    for (int32_t k = 0; k < graph.pred_count(i); ++k) ++succ_begin[graph.preds_of(i)[k] + 1];
+  }
+  for (int64_t i = 0; i < count; ++i) succ_begin[i + 1] += succ_begin[i];
+  succ.resize(succ_begin[count]);
+  std::vector<int32_t> fill(succ_begin.begin(), succ_begin.end() - 1);
+  for (int64_t i = 0; i < count; ++i) {
+    for (int32_t k = 0; k < graph.pred_count(i); ++k) succ[fill[graph.preds_of(i)[k]]++] = int32_t(i);
+  }
+  using Ready = std::pair<double, int32_t>;  // (time it became ready, index)
+  std::priority_queue<Ready, std::vector<Ready>, std::greater<>> ready;
+  std::priority_queue<double, std::vector<double>, std::greater<>> cores;
+  for (int t = 0; t < std::max(threads, 1); ++t) cores.push(0.0);
+  std::vector<double> ready_at(count, 0.0);
+  for (int64_t i = 0; i < count; ++i) {
+    if (waiting[i] == 0) ready.push({0.0, int32_t(i)});
+  }
+  double makespan = 0;
+  while (!ready.empty()) {
+    const double free_at = cores.top();
+    cores.pop();
+    const auto [when, i] = ready.top();
+    ready.pop();
+    const double end = std::max(free_at, when) + cost[i] + per_task;
+    makespan = std::max(makespan, end);
+    cores.push(end);
+    for (int32_t k = succ_begin[i]; k < succ_begin[i + 1]; ++k) {
+      const int32_t s = succ[k];
+      ready_at[s] = std::max(ready_at[s], end);
+      if (--waiting[s] == 0) ready.push({ready_at[s], s});
+    }
+  }
+  return makespan;
+}
+
+std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, const Calibration& c) {
+  const int64_t GH = p.GH();
+  Products product(c);
+  std::vector<double> cost(graph.tasks.size());
+  for (size_t i = 0; i < graph.tasks.size(); ++i) {
+    const Task& t = graph.tasks[i];
+    const int64_t steps = t.t1 - t.t0, in = p.layer_input_size(t.layer);
+    const int64_t rows = t.split >= 0 ? p.split_row(t.split + 1) - p.split_row(t.split) : p.N;
+    const int64_t units = t.part >= 0 ? p.unit_bound(t.part + 1) - p.unit_bound(t.part) : p.H;
+    const int64_t cols = GH * units / p.H;  // the part's share of the gate columns
+    switch (t.kind) {
+      case TaskKind::project:
+        cost[i] = product(steps * p.N, in, GH) + pointwise(c, double(steps * p.N * GH) * 0.25);
+        break;
+      case TaskKind::forward:
+        cost[i] = product(rows, p.Hs, cols) + pointwise(c, double(rows * cols));
+        break;
+      case TaskKind::backward:  // the pointwise backward and dh_prev = dgates W_hh, whole
+        cost[i] = product(rows, GH, p.Hs) + pointwise(c, 2.0 * double(rows * GH));
+        break;
+      case TaskKind::backward_pointwise:
+        cost[i] = pointwise(c, 2.0 * double(rows * cols));
+        break;
+      case TaskKind::backward_gemm:
+        cost[i] = product(rows, GH, p.Hs * units / p.H);
+        break;
+      case TaskKind::input_grad:
+        cost[i] = double(p.D) * product(steps * p.N, GH, in);
+        break;
+      case TaskKind::weight_grad:
+        // dW_ih += dgates^T x, dW_hh += dgates^T h over the block's rows: GH rows of output.
+        cost[i] = product(GH, steps * p.N, in) + product(GH, steps * p.N, p.Hs) +
+                  pointwise(c, double(steps * p.N * GH));
+        break;
+      case TaskKind::dropout:
+      case TaskKind::output:
+        cost[i] = pointwise(c, double(steps * p.N * p.ld_h()) * 0.25);
+        break;
+    }
+  }
+  return cost;
+}
+
+namespace {
+
+/// A graph pass: inline on one thread, or list-scheduled on the plan's threads.
+double graph_seconds(const ProblemDesc& p, const TaskGraph& graph, const Calibration& c) {
+  const std::vector<double> cost = task_seconds(p, graph, c);
+  if (p.plan.threads <= 1) {
+    double sum = 0;
+    for (double v : cost) sum += v;
+    return sum + double(graph.size()) * c.task_ns_inline * 1e-9;
+  }
+  const Calibration::RuntimePoint& runtime = c.runtime_at(p.plan.threads);
+  return runtime.pass_ns * 1e-9 + list_schedule_seconds(graph, cost, p.plan.threads, runtime.task_ns * 1e-9);
+}
+
+/// The layerwise schedule: each operation split over the threads, a barrier after each.
+double layerwise_seconds(const ProblemDesc& p, const Calibration& c) {
+  const int64_t P = p.plan.threads, GH = p.GH(), T = p.T, N = p.N;
+  const int64_t rows = (N + P - 1) / P;  // the largest share of a step's rows
+  Products product(c);
+  const double barrier = c.runtime_at(int(P)).pass_ns * 1e-9;  // one parallel loop
+  double total = 0;
+  for (int64_t l = 0; l < p.L; ++l) {
+    const int64_t in = p.layer_input_size(l);
+    const int64_t all_rows = (T * N + P - 1) / P;
+    double layer = product(all_rows, in, GH) + barrier;
+    layer += double(T) * (product(rows, p.Hs, GH) + pointwise(c, double(rows * GH)) + barrier);
+    layer *= double(p.D);
+    if (p.training) {
+      double back = double(T) * (product(rows, GH, p.Hs) + pointwise(c, 2.0 * double(rows * GH)) + barrier);
+      back = back * double(p.D) + double(p.D) * product(all_rows, GH, in) + barrier;
+      // Weight gradients: D x 2 chains of products over all rows, spread over the threads.
+      const int64_t chains = 2 * p.D;
+      const double work = double(p.D) * (product(GH, T * N, in) + product(GH, T * N, p.Hs));
+      back += work / double(std::min<int64_t>(P, chains)) + barrier;
+      layer += back;
+    }
+    total += layer;
+  }
+  return total;
+}
+
+}  // namespace
+
+double predict_pass_seconds(const ProblemDesc& p, const Calibration& c) {
+  if (!c.valid()) fail("predict: the calibration is incomplete or has non-positive values");
+  if (p.plan.schedule == Schedule::layerwise) return layerwise_seconds(p, c);
+  double seconds = graph_seconds(p, build_forward_graph(p, true), c);
+  if (p.training) seconds += graph_seconds(p, build_backward_graph(p, true, true), c);
+  return seconds;
+}
+
+double predict_ms(const ModelSpec& spec, int64_t steps, int64_t batch, bool training, const Plan& plan,
+                  const Calibration& calibration) {
+  spec.validate();
+  if (steps < 1 || batch < 1) fail("predict_ms: steps and batch must be >= 1, got ", steps, " and ", batch);
+  const ProblemDesc p =
+      describe_problem(spec, steps, batch, training, false, true, pin_plan(ExecOptions{}, plan));
+  return predict_pass_seconds(p, calibration) * 1e3;
+}
+
+Plan auto_plan(const ModelSpec& spec, int64_t steps, int64_t batch, bool training,
+               const ExecOptions& options, const Calibration& calibration) {
+  const std::vector<Plan> candidates = plan_candidates(spec, steps, batch, options);
+  Plan best = candidates.front();
+  double best_ms = predict_ms(spec, steps, batch, training, best, calibration);
+  for (size_t i = 1; i < candidates.size(); ++i) {
+    const double ms = predict_ms(spec, steps, batch, training, candidates[i], calibration);
+    if (ms < best_ms) {
+      best_ms = ms;
+      best = candidates[i];
+    }
+  }
+  return best;
+}
+
+}  // namespace rnnwave

@@ -1,0 +1,199 @@
+// The planner: its candidate plans run and give the default plan's bits, the cost model
+// ranks them sensibly on an injected calibration (no calibration runs here), and the list
+// schedule behind it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "graph/cost_model.h"
+#include "rnnwave/error.h"
+#include "rnnwave/planner.h"
+#include "support/problem.h"
+
+namespace rnnwave::testing {
+namespace {
+
+/// A full kernel grid at one rate, with the given per-task costs.
+Calibration flat_calibration(double gflops, double task_ns_inline, double task_ns_threads) {
+  Calibration c;
+  for (int64_t k : {64, 1024}) {
+    for (int64_t rows : {1, 256}) c.kernel.push_back({rows, k, 4 * k, gflops});
+  }
+  c.pointwise_ns = 1;
+  c.task_ns_inline = task_ns_inline;
+  c.runtime = {{2, task_ns_threads, task_ns_threads}};
+  return c;
+}
+
+auto key(const Plan& p) {
+  return std::make_tuple(int(p.schedule), p.threads, p.step_block, p.batch_splits, p.hidden_splits,
+                         p.weight_block);
+}
+
+struct Outputs {
+  ForwardOut<float> out;
+  std::vector<float> input, weights;
+};
+
+Outputs run(const Problem<float>& p, const Weights& weights, const ExecOptions& options) {
+  const Rnn rnn(weights, options);
+  Outputs r;
+  const Grads<float> g = run_backward(rnn, p, &r.out, 0.0);
+  r.input = g.input;
+  r.weights.assign(g.weights.flat().begin(), g.weights.flat().end());
+  return r;
+}
+
+class PlanCandidates : public ::testing::TestWithParam<CellVariant> {};
+
+// docs/design.md §5: results are bit-identical for any thread count, step block, batch
+// split, hidden split and schedule, and the weight-gradient block (which fixes the order
+// of the gradients' sums) is the same in every candidate; so every candidate must give
+// the default plan's bits, outputs and gradients.
+TEST_P(PlanCandidates, EveryCandidateRunsAndGivesTheDefaultPlansBits) {
+  for (bool bidirectional : {false, true}) {
+    Case c = case_of(GetParam());
+    c.layers = 2;
+    c.bidirectional = bidirectional;
+    c.input_size = 7;
+    c.hidden_size = 40;
+    c.steps = 9;
+    c.batch = 5;
+    const Problem<float> p = make_problem<float>(c, 3);
+    const Weights weights = Weights::uniform(p.spec, 4);
+    const ExecOptions two_threads{Schedule::wavefront, 2};
+    const std::vector<Plan> plans = plan_candidates(p.spec, c.steps, c.batch, two_threads);
+    const Plan fixed = Rnn(weights, two_threads).plan(c.steps, c.batch);
+    ASSERT_FALSE(plans.empty());
+    EXPECT_EQ(key(plans.front()), key(fixed)) << "the default plan comes first";
+    std::set<decltype(key(fixed))> seen;
+    std::set<Schedule> schedules;
+    int64_t most_parts = 1;
+    for (const Plan& plan : plans) {
+      EXPECT_TRUE(seen.insert(key(plan)).second) << "a candidate appears twice";
+      EXPECT_EQ(plan.weight_block, fixed.weight_block);
+      schedules.insert(plan.schedule);
+      most_parts = std::max(most_parts, plan.hidden_splits);
+    }
+    EXPECT_EQ(schedules.size(), 3u) << "sequential, wavefront and layerwise at 2 threads";
+    EXPECT_EQ(most_parts > 1, splits_by_units(GetParam()));
+    EXPECT_GT(plans.size(), 10u);
+    const Outputs expected = run(p, weights, two_threads);
+    for (const Plan& plan : plans) {
+      const ExecOptions options = pin_plan(two_threads, plan);
+      EXPECT_EQ(key(Rnn(weights, options).plan(c.steps, c.batch)), key(plan)) << "pin_plan must reproduce the plan";
+      const Outputs r = run(p, weights, options);
+      const std::string what = std::string(to_string(plan.schedule)) + " block " + std::to_string(plan.step_block) +
+                               " splits " + std::to_string(plan.batch_splits) + " parts " +
+                               std::to_string(plan.hidden_splits) + (bidirectional ? " bi" : " uni");
+      EXPECT_TRUE(same_bits(r.out.output, expected.out.output)) << what;
+      EXPECT_TRUE(same_bits(r.out.hn, expected.out.hn)) << what;
+      EXPECT_TRUE(same_bits(r.input, expected.input)) << what;
+      EXPECT_TRUE(same_bits(r.weights, expected.weights)) << what;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cells, PlanCandidates, ::testing::ValuesIn(all_cell_variants()),
+                         [](const auto& param_info) { return variant_name(param_info.param); });
+
+TEST(PlanCandidates, OneThreadOffersSequentialPlansOnly) {
+  const ModelSpec spec{CellKind::gru, 40, 64, 3};
+  for (const Plan& plan : plan_candidates(spec, 500, 17, ExecOptions{Schedule::wavefront, 1})) {
+    EXPECT_EQ(plan.threads, 1);
+    EXPECT_LE(plan.step_block, 64);
+    EXPECT_EQ(plan.batch_splits, 1);
+  }
+}
+
+TEST(CostModel, PrefersFewerTasksWhenThePerTaskCostDominates) {
+  // Tiny steps, 0.1 ms per task inline and 1 ms per task dispatched to a thread (the
+  // OpenMP runtime costs several times the inline runner): the fewest tasks win, on one
+  // thread, with the longest step block.
+  const ModelSpec spec{CellKind::lstm, 16, 16, 1};
+  const Calibration c = flat_calibration(50, 1e5, 1e6);
+  const Plan best = auto_plan(spec, 50, 4, false, ExecOptions{Schedule::wavefront, 2}, c);
+  EXPECT_EQ(best.schedule, Schedule::sequential);
+  int64_t longest = 0;
+  for (const Plan& plan : plan_candidates(spec, 50, 4, ExecOptions{Schedule::wavefront, 2})) {
+    if (plan.schedule == Schedule::sequential) longest = std::max(longest, plan.step_block);
+  }
+  EXPECT_EQ(best.step_block, longest);
+}
+
+TEST(CostModel, PrefersTwoThreadsWhenTasksAreLargeAndCheap) {
+  // Large steps, a free runtime: a bidirectional stack's two chains on two threads beat
+  // one thread, predicted at close to half the time.
+  const ModelSpec spec{CellKind::lstm, 256, 256, 2, true};
+  const Calibration c = flat_calibration(50, 1, 1);
+  const ExecOptions options{Schedule::wavefront, 2};
+  const Plan best = auto_plan(spec, 100, 64, true, options, c);
+  EXPECT_EQ(best.threads, 2);
+  Plan one = best;
+  one.schedule = Schedule::sequential;
+  one.threads = 1;
+  one.batch_splits = one.hidden_splits = 1;
+  const double t1 = predict_ms(spec, 100, 64, true, one, c), t2 = predict_ms(spec, 100, 64, true, best, c);
+  EXPECT_LT(t2, 0.6 * t1);
+  EXPECT_GT(t2, 0.45 * t1) << "two threads cannot more than halve the time";
+}
+
+TEST(CostModel, PredictsTheWorkOfOneThreadFromTheKernelRate) {
+  // One thread: the sum of the products' flops at the rate, plus the pointwise math and
+  // the per-task cost; at 1 GFLOP/s the products alone take flops / 1e9 s.
+  const ModelSpec spec{CellKind::rnn_tanh, 64, 64, 1};
+  const Calibration c = flat_calibration(1, 1, 2);
+  Plan plan;
+  plan.step_block = 10;
+  plan.weight_block = 10;
+  const double flops = 2.0 * 10 * 8 * 64 * (64 + 64);  // T N H (I + H), forward
+  const double ms = predict_ms(spec, 10, 8, false, plan, c);
+  EXPECT_GT(ms, flops / 1e6);
+  EXPECT_LT(ms, flops / 1e6 * 1.05);
+}
+
+TEST(Calibration, InterpolatesTheKernelRateInLogSpace) {
+  Calibration c = flat_calibration(10, 1, 1);
+  c.kernel[1].gflops = 40;  // rows 256 at k = 64
+  EXPECT_DOUBLE_EQ(c.product_seconds(1, 64, 256), 2.0 * 64 * 256 / 10e9);
+  EXPECT_DOUBLE_EQ(c.product_seconds(256, 64, 256), 2.0 * 256 * 64 * 256 / 40e9);
+  // 16 rows lie half-way between 1 and 256 in log space: the geometric mean, 20.
+  EXPECT_NEAR(c.product_seconds(16, 64, 256), 2.0 * 16 * 64 * 256 / 20e9, 1e-15);
+  // Beyond the grid the rate is the edge's.
+  EXPECT_DOUBLE_EQ(c.product_seconds(1024, 32, 256), 2.0 * 1024 * 32 * 256 / 40e9);
+}
+
+TEST(Calibration, AnIncompleteGridIsInvalidAndRefused) {
+  Calibration c = flat_calibration(10, 1, 1);
+  EXPECT_TRUE(c.valid());
+  c.kernel.pop_back();
+  EXPECT_FALSE(c.valid());
+  EXPECT_THROW(predict_ms(ModelSpec{CellKind::lstm, 8, 8, 1}, 4, 2, false, Plan{}, c), Error);
+  Calibration zero = flat_calibration(10, 0, 1);
+  EXPECT_FALSE(zero.valid());
+}
+
+TEST(ListSchedule, ChainsAddUpAndIndependentTasksShareTheCores) {
+  TaskGraph chain;
+  const Task t{TaskKind::forward, 0, 0, 0, 0, 0, 1};
+  chain.add(t, {});
+  chain.add(t, {0});
+  chain.add(t, {1});
+  EXPECT_DOUBLE_EQ(list_schedule_seconds(chain, {1, 2, 3}, 4, 0), 6);
+  EXPECT_DOUBLE_EQ(list_schedule_seconds(chain, {1, 2, 3}, 4, 0.5), 7.5);
+  TaskGraph four;
+  for (int i = 0; i < 4; ++i) four.add(t, {});
+  EXPECT_DOUBLE_EQ(list_schedule_seconds(four, {1, 1, 1, 1}, 2, 0), 2);
+  EXPECT_DOUBLE_EQ(list_schedule_seconds(four, {1, 1, 1, 1}, 1, 0), 4);
+  // A join waits for its last predecessor: 0 (3 s) and 1 (1 s) on two cores, then 2.
+  TaskGraph join;
+  join.add(t, {});
+  join.add(t, {});
+  join.add(t, {0, 1});
+  EXPECT_DOUBLE_EQ(list_schedule_seconds(join, {3, 1, 1}, 2, 0), 4);
+}
+
+}  // namespace
+}  // namespace rnnwave::testing

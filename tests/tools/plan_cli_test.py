@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""rnnwave bench --plan default|auto|search and rnnwave calibrate --key.
+
+No calibration runs here: each test writes a calibration file by hand under the key the
+binary reports (`rnnwave calibrate --key`) into a temporary $XDG_CACHE_HOME, so `--plan
+auto` must read it and must not measure (it would say so on stderr).
+
+    python3 plan_cli_test.py --rnnwave build/rnnwave [unittest options]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+RNNWAVE = None
+SMALL = ["--cell", "lstm", "--layers", "2", "--hidden-size", "32", "--input-size", "12",
+         "--seq-len", "20", "--batch", "3", "--threads", "2"]
+LARGE = ["--cell", "lstm", "--layers", "2", "--hidden-size", "256", "--input-size", "256",
+         "--seq-len", "100", "--batch", "64", "--threads", "2", "--bidirectional",
+         "--mode", "training"]
+
+
+def calibration_text(key, task_ns_inline, task_ns_threads):
+    lines = ["rnnwave calibration 2", "key " + key, "pointwise_ns 1",
+             "task_ns_inline %g" % task_ns_inline, "runtime 2 %g %g" % (task_ns_threads, task_ns_threads)]
+    for k in (64, 1024):
+        for rows in (1, 256):
+            lines.append("kernel %d %d %d 50" % (rows, k, 4 * k))
+    return "\n".join(lines + ["end"]) + "\n"
+
+
+def plan_of(result):
+    return (result["schedule"], result["threads"], json.dumps(result["decomposition"], sort_keys=True))
+
+
+class PlanFlag(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.env = dict(os.environ, XDG_CACHE_HOME=self.tmp.name, OMP_WAIT_POLICY="passive")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_tool(self, *args, ok=True):
+        p = subprocess.run([RNNWAVE, *args], capture_output=True, text=True, env=self.env, timeout=300)
+        if ok:
+            self.assertEqual(p.returncode, 0, p.stderr)
+        return p
+
+    def write_calibration(self, task_ns_inline, task_ns_threads):
+        key = self.run_tool("calibrate", "--key").stdout.strip()
+        self.assertIn("cpu=", key)
+        folder = os.path.join(self.tmp.name, "rnnwave")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "calibration.txt"), "w") as f:
+            f.write(calibration_text(key, task_ns_inline, task_ns_threads))
+
+    def candidates(self, flags):
+        out = self.run_tool("bench", *flags, "--plan", "search", "--plan-only").stdout
+        return [plan_of(json.loads(line)) for line in out.splitlines()]
+
+    def auto_plan(self, flags):
+        p = self.run_tool("bench", *flags, "--plan", "auto", "--plan-only")
+        self.assertNotIn("calibrating", p.stderr, "the cached calibration must be used")
+        self.assertNotIn("note", p.stderr)
+        result = json.loads(p.stdout)
+        self.assertEqual(result["plan"], "auto")
+        self.assertGreater(result["predicted_ms"], 0)
+        return result
+
+    def test_auto_reads_the_cache_and_picks_a_candidate(self):
+        # Per-task costs that dwarf a small problem's work: one thread, fewest tasks.
+        self.write_calibration(1e5, 1e6)
+        small = self.auto_plan(SMALL)
+        self.assertIn(plan_of(small), self.candidates(SMALL))
+        self.assertEqual(small["threads"], 1)
+        # Free tasks and large work: both threads.
+        self.write_calibration(1, 1)
+        large = self.auto_plan(LARGE)
+        self.assertIn(plan_of(large), self.candidates(LARGE))
+        self.assertEqual(large["threads"], 2)
+
+    def test_default_is_todays_plan(self):
+        fixed = json.loads(self.run_tool("bench", *SMALL, "--plan-only").stdout)
+        default = json.loads(self.run_tool("bench", *SMALL, "--plan", "default", "--plan-only").stdout)
+        self.assertEqual(plan_of(fixed), plan_of(default))
+        self.assertEqual(plan_of(fixed), self.candidates(SMALL)[0], "the default plan is the first candidate")
+
+    def test_search_times_every_candidate_and_runs_the_best(self):
+        out = self.run_tool("bench", *SMALL, "--plan", "search", "--search-repeats", "1",
+                            "--repeats", "1", "--warmup", "0", "--json").stdout
+        result = json.loads(out)
+        self.assertEqual(result["plan"], "search")
+        table = result["search"]
+        self.assertEqual(sorted(plan_of(r) for r in table), sorted(self.candidates(SMALL)))
+        times = [r["median_ms"] for r in table]
+        self.assertEqual(times, sorted(times))
+        self.assertTrue(all(t > 0 for t in times))
+        self.assertEqual(plan_of(result), plan_of(table[0]), "the final run uses the fastest candidate")
+        text = self.run_tool("bench", *SMALL, "--plan", "search", "--search-repeats", "1",
+                             "--repeats", "1", "--warmup", "0").stdout.splitlines()
+        self.assertTrue(text[0].startswith("schedule"))
+        self.assertEqual(len(text), 1 + len(table) + 1)
+
+    def test_bad_plan_flags_are_refused_in_one_line(self):
+        for args in (["--plan", "auto", "--step-block", "4"], ["--plan", "search", "--batch-splits", "2"],
+                     ["--plan", "fastest"], ["--plan", "search", "--search-repeats", "0"]):
+            p = self.run_tool("bench", *SMALL, *args, ok=False)
+            self.assertNotEqual(p.returncode, 0, args)
+            self.assertGreater(p.returncode, 0, "an exit, not a signal")
+            lines = p.stderr.strip().splitlines()
+            self.assertEqual(len(lines), 1, p.stderr)
+            self.assertIn("--", lines[0])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rnnwave", required=True)
+    args, rest = parser.parse_known_args()
+    RNNWAVE = os.path.abspath(args.rnnwave)
+    unittest.main(argv=[sys.argv[0], *rest])
