@@ -112,7 +112,8 @@ class BasicRnn {
   const ModelSpec& spec() const;
   const ExecOptions& options() const;
   void set_options(const ExecOptions& options);
-  /// Replaces the parameters (same spec) — e.g. after an optimizer step.
+  /// Replaces the parameters (same spec) — e.g. after an optimizer step. Repacks into the
+  /// model's own memory (nothing allocated, no second copy held); not while a pass runs.
   void set_weights(const BasicWeights<T>& weights);
 
   /// The plan a pass over T steps and N rows would follow with the current options.

@@ -23,13 +23,16 @@ namespace {
 template <class T>
 class Model {
  public:
-  Model(const BasicWeights<T>& weights, int threads, const std::string& schedule)
-      : rnn_(weights, options_of(threads, schedule)) {}
+  Model(const BasicWeights<T>& weights, int threads, const std::string& schedule,
+        const std::string& precision)
+      : rnn_(weights, options_of(threads, schedule, precision)) {}
 
-  static ExecOptions options_of(int threads, const std::string& schedule) {
+  static ExecOptions options_of(int threads, const std::string& schedule,
+                                const std::string& precision) {
     ExecOptions options;
     options.threads = threads;
     options.schedule = parse_schedule(schedule);
+    options.precision = parse_precision(precision);
     return options;
   }
 
@@ -42,8 +45,8 @@ class Model {
     rnn_.set_weights(weights);
   }
 
-  void set_options(int threads, const std::string& schedule) {
-    const ExecOptions options = options_of(threads, schedule);
+  void set_options(int threads, const std::string& schedule, const std::string& precision) {
+    const ExecOptions options = options_of(threads, schedule, precision);
     py::gil_scoped_release release;
     std::unique_lock alone(passes_);
     rnn_.set_options(options);
@@ -165,8 +168,9 @@ void bind_rnn_of(py::module_& m, const char* model_name, const char* workspace_n
       .def_property_readonly("has_forward", [](const W& w) { return w.has_forward; });
 
   py::class_<Model<T>>(m, model_name, "A recurrent stack ready to run (rnnwave/rnn.h).")
-      .def(py::init<const BasicWeights<T>&, int, const std::string&>(), py::arg("weights"),
-           py::arg("threads") = 0, py::arg("schedule") = "wavefront")
+      .def(py::init<const BasicWeights<T>&, int, const std::string&, const std::string&>(),
+           py::arg("weights"), py::arg("threads") = 0, py::arg("schedule") = "wavefront",
+           py::arg("precision") = "fp32")
       .def_property_readonly("spec", [](const Model<T>& model) { return model.rnn().spec(); })
       .def_property_readonly("threads", [](const Model<T>& model) { return model.rnn().options().threads; })
       .def_property_readonly("schedule", [](const Model<T>& model) {
@@ -174,7 +178,12 @@ void bind_rnn_of(py::module_& m, const char* model_name, const char* workspace_n
       })
       .def("set_weights", &Model<T>::set_weights, py::arg("weights"),
            "Repacks the model from these weights (same spec).")
-      .def("set_options", &Model<T>::set_options, py::arg("threads"), py::arg("schedule"))
+      .def_property_readonly("precision", [](const Model<T>& model) {
+        return std::string(to_string(model.rnn().options().precision));
+      })
+      .def("set_options", &Model<T>::set_options, py::arg("threads"), py::arg("schedule"),
+           py::arg("precision") = "fp32",
+           "precision 'bf16' (float models, inference passes only) needs AVX512-BF16.")
       .def(
           "plan",
           [](const Model<T>& model, int64_t steps, int64_t batch) {

@@ -24,6 +24,12 @@ std::vector<std::string> cell_kind_names() {
   return names;
 }
 
+std::vector<std::string> precision_names() {
+  std::vector<std::string> names;
+  for (Precision precision : kAllPrecisions) names.emplace_back(to_string(precision));
+  return names;
+}
+
 std::vector<std::string> schedule_names() {
   std::vector<std::string> names;
   for (Schedule schedule : kAllSchedules) names.emplace_back(to_string(schedule));
@@ -48,6 +54,7 @@ ModelSpec spec_from_keywords(const py::kwargs& fields) {
 void bind_spec(py::module_& m) {
   m.def("cell_kinds", &cell_kind_names, "The cell kinds, in the library's order.");
   m.def("schedules", &schedule_names, "The schedules, in the library's order.");
+  m.def("precisions", &precision_names, "The precisions of inference passes (fp32 first).");
   m.def("gate_count", [](const std::string& cell) { return gate_count(parse_cell_kind(cell)); });
   m.def("has_cell_state",
         [](const std::string& cell) { return has_cell_state(parse_cell_kind(cell)); });

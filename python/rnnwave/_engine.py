@@ -46,6 +46,23 @@ def check_schedule(schedule):
     return schedule
 
 
+def check_precision(precision, dtype="float32"):
+    """precision as a name of _core.precisions(); "bf16" only for float32 models."""
+    if precision not in _core.precisions():
+        raise ValueError(f"precision must be one of {', '.join(_core.precisions())}, "
+                         f"got {precision!r}")
+    if precision != "fp32" and dtype != "float32":
+        raise ValueError(f"precision {precision!r} is for float32 models, this one is {dtype}")
+    return precision
+
+
+def refuse_training(precision, what):
+    """A training pass of a model whose precision is for inference only: ValueError."""
+    if precision != "fp32":
+        raise ValueError(f"{what}: precision {precision!r} is for inference only (training "
+                         f"passes run in fp32); set precision='fp32' to train")
+
+
 def set_num_threads(threads):
     """Sets the threads of every rnnwave model that has no threads= of its own;
     0 (the default) means one per core. Independent of torch.set_num_threads."""
@@ -61,7 +78,8 @@ def get_num_threads():
 class Engine:
     """The C++ model of one set of weights in one precision ("float32" or "float64")."""
 
-    __slots__ = ("spec", "dtype", "weights", "model", "_threads", "_schedule", "_pool",
+    __slots__ = ("spec", "dtype", "weights", "model", "_threads", "_schedule", "_precision",
+                 "_pool",
                  "_model_class", "_weights_class", "_workspace_class")
 
     def __init__(self, spec, dtype):
@@ -72,6 +90,7 @@ class Engine:
         self.model = None
         self._threads = None
         self._schedule = None
+        self._precision = None
         self._pool = []
 
     def set_weights(self, arrays):
@@ -87,13 +106,15 @@ class Engine:
         else:
             self.model.set_weights(weights)
 
-    def ready(self, threads, schedule):
-        """The model, set to run on `threads` (None: set_num_threads's) with `schedule`."""
+    def ready(self, threads, schedule, precision="fp32"):
+        """The model, set to run on `threads` (None: set_num_threads's) with `schedule`, its
+        inference passes in `precision`."""
         if threads is None:
             threads = _default_threads
-        if threads != self._threads or schedule != self._schedule:
-            self.model.set_options(threads, schedule)  # validates both (ValueError)
-            self._threads, self._schedule = threads, schedule
+        options = (threads, schedule, precision)
+        if options != (self._threads, self._schedule, self._precision):
+            self.model.set_options(*options)  # validates all three (ValueError)
+            self._threads, self._schedule, self._precision = options
         return self.model
 
     def new_workspace(self):

@@ -14,7 +14,9 @@ tool (README, "The command-line tool"):
 
 Beyond torch.nn: LSTM(..., peepholes=True) (ONNX's LSTM with P), GRU(...,
 linear_before_reset=False) (ONNX's default GRU, cell gru_rb) and reverse=True (one direction
-walking backward in time, ONNX's direction="reverse") for every kind.
+walking backward in time, ONNX's direction="reverse") for every kind; precision="bf16"
+(float32 models, inference only, a CPU with AVX512-BF16): the products' inputs in bfloat16,
+sums, states and outputs in float32 (docs/bf16.md).
 """
 import numpy as np
 
@@ -64,7 +66,7 @@ class _Recurrent:
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, threads=None, schedule="wavefront", *, dropout=0.0,
-                 dtype="float32", seed=None, reverse=False, _options=None):
+                 dtype="float32", seed=None, reverse=False, precision="fp32", _options=None):
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -78,6 +80,7 @@ class _Recurrent:
         self.threads = None if threads is None else _engine.check_threads(threads)
         self.schedule = _engine.check_schedule(schedule)
         self.dtype = np.dtype(_dtype_name(dtype))
+        self.precision = _engine.check_precision(precision, self.dtype.name)
         # _options: the subclass's own fields of ModelSpec (proj_size, peepholes).
         self._spec = _core.ModelSpec(cell=self._cell, input_size=input_size,
                                      hidden_size=hidden_size, layers=num_layers,
@@ -166,7 +169,9 @@ class _Recurrent:
         y = np.empty((steps, batch, self._spec.directions * self._states_h), self.dtype)
         hn = np.empty((stack, batch, self._states_h), self.dtype)
         cn = np.empty((stack, batch, self._states_c), self.dtype) if self._cell == "lstm" else None
-        model = self._engine.ready(self.threads, self.schedule)
+        if train:
+            _engine.refuse_training(self.precision, "forward(train=True)")
+        model = self._engine.ready(self.threads, self.schedule, self.precision)
         if train:
             if dropout_seed is None:
                 dropout_seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
@@ -285,7 +290,7 @@ class _Recurrent:
         extra = [f"{self.input_size}, {self.hidden_size}"]
         for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
                               ("bidirectional", False), ("dropout", 0.0), ("threads", None),
-                              ("schedule", "wavefront"), ("reverse", False),
+                              ("schedule", "wavefront"), ("precision", "fp32"), ("reverse", False),
                               ("proj_size", 0), ("peepholes", False),
                               ("linear_before_reset", True)):
             if not hasattr(self, name):
@@ -315,12 +320,13 @@ class LSTM(_Recurrent):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, threads=None, schedule="wavefront", *, dropout=0.0,
-                 dtype="float32", seed=None, reverse=False, proj_size=0, peepholes=False):
+                 dtype="float32", seed=None, reverse=False, precision="fp32", proj_size=0,
+                 peepholes=False):
         self.proj_size = proj_size
         self.peepholes = bool(peepholes)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
                          threads, schedule, dropout=dropout, dtype=dtype, seed=seed,
-                         reverse=reverse,
+                         reverse=reverse, precision=precision,
                          _options=dict(proj_size=proj_size, peepholes=self.peepholes))
 
 
@@ -332,12 +338,13 @@ class GRU(_Recurrent):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, threads=None, schedule="wavefront", *, dropout=0.0,
-                 dtype="float32", seed=None, reverse=False, linear_before_reset=True):
+                 dtype="float32", seed=None, reverse=False, precision="fp32",
+                 linear_before_reset=True):
         self.linear_before_reset = bool(linear_before_reset)
         self._cell = "gru" if self.linear_before_reset else "gru_rb"
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
                          threads, schedule, dropout=dropout, dtype=dtype, seed=seed,
-                         reverse=reverse)
+                         reverse=reverse, precision=precision)
 
 
 class RNN(_Recurrent):
@@ -345,11 +352,11 @@ class RNN(_Recurrent):
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, bidirectional=False, threads=None, schedule="wavefront", *,
-                 dropout=0.0, dtype="float32", seed=None, reverse=False):
+                 dropout=0.0, dtype="float32", seed=None, reverse=False, precision="fp32"):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         self._cell = "rnn_" + nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
                          threads, schedule, dropout=dropout, dtype=dtype, seed=seed,
-                         reverse=reverse)
+                         reverse=reverse, precision=precision)

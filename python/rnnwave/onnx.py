@@ -119,13 +119,13 @@ class OnnxRnn:
                     layers=1, bidirectional=self.bidirectional, reverse=self.reverse,
                     peepholes=self.peepholes, proj_size=0)
 
-    def model(self, threads=None, schedule="wavefront"):
+    def model(self, threads=None, schedule="wavefront", precision="fp32"):
         """The node as an rnnwave numpy model (rnnwave.RNN, LSTM or GRU, float32) holding its
         weights: a forward of it is the node's computation (see run)."""
         import rnnwave  # here: the importer itself needs only numpy and onnx
         options = dict(input_size=self.input_size, hidden_size=self.hidden_size,
                        bidirectional=self.bidirectional, reverse=self.reverse,
-                       threads=threads, schedule=schedule, seed=0)
+                       threads=threads, schedule=schedule, precision=precision, seed=0)
         if self.cell.startswith("rnn_"):
             model = rnnwave.RNN(nonlinearity=self.cell[len("rnn_"):], **options)
         elif self.cell == "lstm":

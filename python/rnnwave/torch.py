@@ -1,8 +1,8 @@
 """rnnwave.torch.LSTM, GRU and RNN: drop-in replacements for torch.nn's, running on rnnwave.
 
 They are subclasses of torch.nn.LSTM/GRU/RNN: the same constructor arguments (plus
-threads= and schedule=; LSTM's proj_size included), parameters, state_dict keys, repr and
-forward signature, and they return what torch returns. Only forward differs: the passes
+threads=, schedule= and precision=; LSTM's proj_size included), parameters, state_dict
+keys, repr and forward signature, and they return what torch returns. Only forward differs: the passes
 run in rnnwave's C++ engine, forward and backpropagation through time, through a
 torch.autograd.Function.
 
@@ -228,9 +228,10 @@ def _forward_train(state, model, workspace, x, lengths, h0, c0, dropout, seed):
 class _RnnwaveBase:
     """The forward of rnnwave's drop-in modules; mixed into subclasses of torch.nn's."""
 
-    def _rnnwave_setup(self, threads, schedule):
+    def _rnnwave_setup(self, threads, schedule, precision="fp32"):
         self.threads = None if threads is None else _engine.check_threads(threads)
         self.schedule = _engine.check_schedule(schedule)
+        self.precision = _engine.check_precision(precision)
         self._rnnwave_state = _State(self)
 
     def flatten_parameters(self):
@@ -252,6 +253,7 @@ class _RnnwaveBase:
         super().__setstate__(values)
         self.__dict__.setdefault("threads", None)
         self.__dict__.setdefault("schedule", "wavefront")
+        self.__dict__.setdefault("precision", "fp32")
         self._rnnwave_state = None
 
     def forward(self, input, hx=None):
@@ -353,15 +355,23 @@ class _RnnwaveBase:
         if torch.is_grad_enabled() and (
                 x.requires_grad or (h0 is not None and h0.requires_grad)
                 or (c0 is not None and c0.requires_grad) or any(w.requires_grad for w in weights)):
+            _engine.refuse_training(self.precision, "a forward that autograd records (use "
+                                    "torch.no_grad() for inference)")
             out = _RnnFunction.apply(state, engine, lengths, dropout, options, x, h0, c0, *weights)
             return (out[0], out[1], out[2]) if state.is_lstm else (out[0], out[1], None)
-        model = engine.ready(*options)
         if dropout > 0:  # training mode without autograd still drops, as torch does
+            _engine.refuse_training(self.precision, "a forward in training mode with dropout "
+                                    "(call .eval() for inference)")
+            model = engine.ready(*options)
             workspace = engine.new_workspace()
             seed = int(torch.empty((), dtype=torch.int64).random_())
             out = _forward_train(state, model, workspace, x, lengths, h0, c0, dropout, seed)
             engine.recycle(workspace)
             return out
+        if self.precision != "fp32" and engine.dtype != "float32":
+            raise ValueError(f"precision {self.precision!r} is for float32 parameters, these "
+                             f"are torch.{engine.dtype}")
+        model = engine.ready(*options, self.precision)
         y = x.new_empty((x.shape[0], batch, state.width))
         hn = x.new_empty(state.h_shape(batch))
         cn = x.new_empty(state.c_shape(batch)) if state.is_lstm else None
@@ -389,12 +399,14 @@ class _RnnwaveBase:
 
 
 def _constructor(torch_class):
-    def __init__(self, *args, threads=None, schedule="wavefront", **kwargs):
+    def __init__(self, *args, threads=None, schedule="wavefront", precision="fp32", **kwargs):
         torch_class.__init__(self, *args, **kwargs)
-        self._rnnwave_setup(threads, schedule)
+        self._rnnwave_setup(threads, schedule, precision)
     __init__.__doc__ = (f"torch.nn.{torch_class.__name__}'s arguments, plus threads (None: "
-                        f"rnnwave.set_num_threads's setting, 0 = all cores) and schedule "
-                        f"('wavefront', 'layerwise' or 'sequential').")
+                        f"rnnwave.set_num_threads's setting, 0 = all cores), schedule "
+                        f"('wavefront', 'layerwise' or 'sequential') and precision ('fp32', "
+                        f"or 'bf16' for inference of float32 modules under torch.no_grad() "
+                        f"on a CPU with AVX512-BF16).")
     return __init__
 
 
@@ -416,7 +428,7 @@ class RNN(_RnnwaveBase, nn.RNN):
 _CONVERSIONS = {nn.LSTM: LSTM, nn.GRU: GRU, nn.RNN: RNN}
 
 
-def convert(module, threads=None, schedule="wavefront"):
+def convert(module, threads=None, schedule="wavefront", precision="fp32"):
     """Makes every torch.nn.LSTM, GRU and RNN in `module` (itself included) run on rnnwave,
     in place: each becomes the rnnwave.torch class of the same kind, keeping its parameter
     objects (so optimizers built on them stay valid), hooks and mode. Subclasses of those
@@ -424,6 +436,7 @@ def convert(module, threads=None, schedule="wavefront"):
     cannot run on rnnwave, nothing is changed and the ValueError names it."""
     threads = None if threads is None else _engine.check_threads(threads)
     schedule = _engine.check_schedule(schedule)
+    precision = _engine.check_precision(precision)
     found = [(name, m) for name, m in module.named_modules() if type(m) in _CONVERSIONS]
     for name, m in found:
         try:
@@ -432,5 +445,5 @@ def convert(module, threads=None, schedule="wavefront"):
             raise ValueError(f"{name or type(m).__name__}: {error}") from None
     for _, m in found:
         m.__class__ = _CONVERSIONS[type(m)]
-        m._rnnwave_setup(threads, schedule)
+        m._rnnwave_setup(threads, schedule, precision)
     return module

@@ -30,8 +30,20 @@ template <class T>
 ModelParams<T>::ModelParams(const BasicWeights<T>& weights)
     : spec_(weights.spec()), cell_(&cells::cell_definition(spec_)), D_(spec_.directions()),
       vector_count_(static_cast<int64_t>(cell_->vectors.size())),
-      pending_backward_(std::make_unique<BasicWeights<T>>(weights)) {
+      packed_(static_cast<size_t>(spec_.layers * D_)) {
+  size_t products = 0;
+  for (const cells::StageDecl& stage : cell_->stages) products += stage.products.size();
+  for (PackedWeights<T>& p : packed_) p.products.resize(products);
+  assign(weights);
+}
+
+template <class T>
+void ModelParams<T>::assign(const BasicWeights<T>& weights) {
   const cells::CellDef& cell = *cell_;
+  std::lock_guard lock(prepare_);
+  backward_ready_ = bf16_ready_ = false;
+  vectors_.clear();
+  vector_offset_.clear();
   for (int64_t l = 0; l < spec_.layers; ++l) {
     const cells::Dims dims{spec_.hidden_size, spec_.output_size(), spec_.layer_input_size(l)};
     for (int64_t d = 0; d < D_; ++d) {
@@ -46,51 +58,31 @@ ModelParams<T>::ModelParams(const BasicWeights<T>& weights)
           for (int64_t j = 0; j < size; ++j) vectors_.push_back(a.values[j] + b.values[j]);
         }
       }
+      PackedWeights<T>& p = packed_[static_cast<size_t>(l * D_ + d)];
       const Param<T> w_ih = param_of(weights, cell, l, d, cells::kWeightIh);
-      PackedWeights<T> p;
-      p.ih_t = kernels::PackedMatrix<T>(w_ih.values, dims.input, cell.gates * dims.hidden,
-                                        dims.input, true);
+      p.ih_t.pack(w_ih.values, dims.input, cell.gates * dims.hidden, dims.input, true);
+      size_t i = 0;
       for (const cells::StageDecl& stage : cell.stages) {
         for (const cells::ProductDecl& product : stage.products) {
           // Gate by gate, so that a block of hidden units is the same panels of every gate.
           const Param<T> w = param_of(weights, cell, l, d, product.param);
-          PackedProduct<T> packed;
-          packed.forward = kernels::PackedMatrix<T>(w.values + product.row0.of(dims) * w.cols,
-                                                    w.cols, product.rows.of(dims), w.cols, true,
-                                                    product.groups);
-          p.products.push_back(std::move(packed));
+          p.products[i++].forward.pack(w.values + product.row0.of(dims) * w.cols, w.cols,
+                                       product.rows.of(dims), w.cols, true, product.groups);
         }
       }
-      packed_.push_back(std::move(p));
     }
   }
 }
 
 template <class T>
 void ModelParams<T>::prepare_backward() const {
-  std::call_once(backward_packed_, [this] {
-    const BasicWeights<T>& weights = *pending_backward_;
-    const cells::CellDef& cell = *cell_;
-    for (int64_t l = 0; l < spec_.layers; ++l) {
-      const cells::Dims dims{spec_.hidden_size, spec_.output_size(), spec_.layer_input_size(l)};
-      for (int64_t d = 0; d < D_; ++d) {
-        PackedWeights<T>& p = packed_[l * D_ + d];
-        const Param<T> w_ih = param_of(weights, cell, l, d, cells::kWeightIh);
-        p.ih = kernels::PackedMatrix<T>(w_ih.values, cell.gates * dims.hidden, dims.input,
-                                        dims.input, false);
-        size_t i = 0;
-        for (const cells::StageDecl& stage : cell.stages) {
-          for (const cells::ProductDecl& product : stage.products) {
-            const Param<T> w = param_of(weights, cell, l, d, product.param);
-            p.products[i++].backward = kernels::PackedMatrix<T>(
-                w.values + product.row0.of(dims) * w.cols, product.rows.of(dims), w.cols, w.cols,
-                false);
-          }
-        }
-      }
-    }
-    pending_backward_.reset();
-  });
+  std::lock_guard lock(prepare_);
+  if (backward_ready_) return;
+  for (PackedWeights<T>& p : packed_) {
+    p.ih.pack_transpose_of(p.ih_t);
+    for (PackedProduct<T>& product : p.products) product.backward.pack_transpose_of(product.forward);
+  }
+  backward_ready_ = true;
 }
 
 template <class T>
@@ -98,16 +90,16 @@ void ModelParams<T>::prepare_bf16() const {
   if constexpr (!std::is_same_v<T, float>) {
     fail("bf16 precision is for float models; this one computes in double");
   } else {
-    std::call_once(bf16_packed_, [this] {
-      std::vector<PackedBf16Weights> all;
-      for (const PackedWeights<T>& p : packed_) {
-        PackedBf16Weights b;
-        b.ih_t.pack(p.ih_t);
-        for (const PackedProduct<T>& product : p.products) b.products.emplace_back(product.forward);
-        all.push_back(std::move(b));
-      }
-      bf16_ = std::move(all);
-    });
+    std::lock_guard lock(prepare_);
+    if (bf16_ready_) return;
+    bf16_.clear();  // first, so that two bf16 packings are never held together
+    for (const PackedWeights<T>& p : packed_) {
+      PackedBf16Weights b;
+      b.ih_t.pack(p.ih_t);
+      for (const PackedProduct<T>& product : p.products) b.products.emplace_back(product.forward);
+      bf16_.push_back(std::move(b));
+    }
+    bf16_ready_ = true;
   }
 }
 

@@ -36,10 +36,20 @@ struct PackedBf16Weights {
 
 /// Weights packed for the kernels, and the vectors the cell's pointwise math reads (its
 /// biases, folded as the definition says, b_ih + b_hh added once here).
+///
+/// One copy of each weight until a backward pass needs a second: the forward panels are
+/// packed from the caller's weights, which are not kept; the backward panels are made
+/// from the forward ones, and the bf16 ones too. New values of the same spec are packed
+/// into the same memory (assign), so a training step allocates nothing and never holds
+/// two models' packings at once.
 template <class T>
 class ModelParams {
  public:
   explicit ModelParams(const BasicWeights<T>& weights);
+
+  /// Repacks from `weights` (the spec of this model's; the caller checks) in place. Not
+  /// while a pass runs. The backward and bf16 forms are remade on their next use.
+  void assign(const BasicWeights<T>& weights);
 
   const ModelSpec& spec() const { return spec_; }
   const cells::CellDef& cell() const { return *cell_; }
@@ -49,11 +59,13 @@ class ModelParams {
     return vectors_.data() + vector_offset_[(l * D_ + d) * vector_count_ + v];
   }
 
-  /// Packs the weights the backward pass multiplies by, once; thread-safe.
+  /// Packs the weights the backward pass multiplies by (from the forward packing), once
+  /// per assignment; thread-safe.
   void prepare_backward() const;
 
-  /// Rounds the forward weights to bf16, once (from their fp32 packing, which is kept: the
-  /// precision is an option of each call); thread-safe. Float only: throws for double.
+  /// Rounds the forward weights to bf16, once per assignment (from their fp32 packing,
+  /// which is kept: the precision is an option of each call); thread-safe. Float only:
+  /// throws for double.
   void prepare_bf16() const;
   const PackedBf16Weights& packed_bf16(int64_t l, int64_t d) const { return bf16_[l * D_ + d]; }
 
@@ -62,12 +74,11 @@ class ModelParams {
   const cells::CellDef* cell_;
   int64_t D_ = 1;
   int64_t vector_count_ = 0;
-  // Kept until the backward forms are packed, then released.
-  mutable std::unique_ptr<BasicWeights<T>> pending_backward_;
   mutable std::vector<PackedWeights<T>> packed_;
-  mutable std::once_flag backward_packed_;
   mutable std::vector<PackedBf16Weights> bf16_;
-  mutable std::once_flag bf16_packed_;
+  // Whether the backward and bf16 forms match the forward packing; guarded by prepare_.
+  mutable std::mutex prepare_;
+  mutable bool backward_ready_ = false, bf16_ready_ = false;
   std::vector<T> vectors_;
   std::vector<int64_t> vector_offset_;
 };

@@ -71,6 +71,41 @@ void PackedMatrix<T>::pack(const T* w, int64_t k, int64_t n, int64_t ldw, bool t
 }
 
 template <class T>
+void PackedMatrix<T>::pack_transpose_of(const PackedMatrix& other) {
+  const int64_t k = other.n_, n = other.k_, count = (n + kPanelWidth - 1) / kPanelWidth;
+  panels_per_group_ = 0;  // as in pack: no half-made matrix if reserve throws
+  data_.reserve(count * k * kPanelWidth);
+  k_ = k;
+  n_ = n;
+  groups_ = 1;
+  group_cols_ = n;
+  panels_per_group_ = count;
+  if (count == 0) return;
+  const int64_t last_width = panel_width(count - 1);  // the rest of the last panel is zero
+  T* last = data_.data() + (count - 1) * k * kPanelWidth;
+  for (int64_t r = 0; r < k; ++r) {
+    std::fill(last + r * kPanelWidth + last_width, last + (r + 1) * kPanelWidth, T(0));
+  }
+  // other's panel p holds rows [r0, r0 + width) of this B, 16 lanes of its row c of B^T
+  // at src[c * 16]; each row of this B is one 16-lane line of a panel, written once.
+  const auto one = [&](int64_t p) {
+    const T* src = other.panel(p);
+    const int64_t r0 = other.panel_column(p), width = other.panel_width(p);
+    for (int64_t c = 0; c < n; ++c) {
+      T* dst = data_.data() + (c / kPanelWidth) * k * kPanelWidth + r0 * kPanelWidth + c % kPanelWidth;
+      for (int64_t lane = 0; lane < width; ++lane) dst[lane * kPanelWidth] = src[c * kPanelWidth + lane];
+    }
+  };
+  const int64_t sources = other.panels();
+  if (count * k * kPanelWidth < kParallelPackElements || omp_in_parallel()) {
+    for (int64_t p = 0; p < sources; ++p) one(p);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < sources; ++p) one(p);
+}
+
+template <class T>
 int64_t PackedMatrix<T>::panel_width(int64_t p) const {
   return std::min(kPanelWidth, group_cols_ - (p % panels_per_group_) * kPanelWidth);
 }

@@ -34,6 +34,11 @@ class PackedMatrix {
   /// Large matrices are packed on the OpenMP threads allowed to the caller.
   void pack(const T* w, int64_t k, int64_t n, int64_t ldw, bool transposed, int64_t groups = 1);
 
+  /// Packs B = other's B transposed, without groups: the same matrix as packing
+  /// other's W untransposed, bit for bit, made from the packed copy alone (so the caller's
+  /// W need not be kept). Reuses this matrix's memory as pack does.
+  void pack_transpose_of(const PackedMatrix& other);
+
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
   int64_t panels() const { return groups_ * panels_per_group_; }

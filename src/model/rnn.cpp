@@ -18,7 +18,7 @@ template <class T>
 struct BasicRnn<T>::Impl {
   Impl(const BasicWeights<T>& weights, const ExecOptions& exec)
       : params(std::make_unique<ModelParams<T>>(weights)), options(exec) {}
-  std::unique_ptr<ModelParams<T>> params;  // replaced whole by set_weights
+  std::unique_ptr<ModelParams<T>> params;  // repacked in place by set_weights
   ExecOptions options;
   // The task graphs of the problems seen, built once each.
   GraphCache graphs;
@@ -63,7 +63,7 @@ void BasicRnn<T>::set_weights(const BasicWeights<T>& weights) {
     fail("set_weights: weights are for ", describe(weights.spec()), ", the model is ",
          describe(spec()));
   }
-  impl_->params = std::make_unique<ModelParams<T>>(weights);
+  impl_->params->assign(weights);  // in place: no second packing held, nothing allocated
 }
 
 namespace {

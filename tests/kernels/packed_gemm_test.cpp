@@ -83,6 +83,38 @@ TEST(PackedGemm, RepackingIntoUsedMemoryGivesTheSameProductAsAFreshPacking) {
   }
 }
 
+/// Every value of the packing, padding included.
+template <class T>
+std::vector<T> packed_values(const PackedMatrix<T>& m) {
+  std::vector<T> out;
+  for (int64_t p = 0; p < m.panels(); ++p) out.insert(out.end(), m.panel(p), m.panel(p) + m.k() * kPanelWidth);
+  return out;
+}
+
+/// The backward forms of a model's weights are made from the forward packing (the
+/// caller's W is not kept): they must be the packing of W itself, bit for bit.
+template <class T>
+void check_transpose_of_packing(int64_t rows, int64_t cols, int64_t groups) {
+  std::vector<T> w(static_cast<size_t>(rows * cols));  // W [rows, cols]
+  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<T>(std::sin(0.37 * double(i) + 1.0));
+  const PackedMatrix<T> forward(w.data(), cols, rows, cols, true, groups);  // W^T, gates grouped
+  const PackedMatrix<T> direct(w.data(), rows, cols, cols, false);         // W
+  PackedMatrix<T> made(w.data(), 3, 2 * cols, 2 * cols, false);  // memory in use, to be reused
+  made.pack_transpose_of(forward);
+  ASSERT_EQ(made.k(), rows);
+  ASSERT_EQ(made.n(), cols);
+  EXPECT_EQ(packed_values(made), packed_values(direct)) << rows << " x " << cols << ", " << groups
+                                                        << " groups";
+}
+
+TEST(PackedGemm, TransposeOfAPackingIsThePackingOfTheTranspose) {
+  for (const Shape& s : {Shape{0, 96, 33, 4, true}, Shape{0, 21, 7, 3, true}, Shape{0, 16, 1, 1, true},
+                         Shape{0, 1024, 256, 4, true}, Shape{0, 1500, 700, 3, true}}) {
+    check_transpose_of_packing<float>(s.n, s.k, s.groups);
+    check_transpose_of_packing<double>(s.n, s.k, s.groups);
+  }
+}
+
 TEST(PackedGemm, DoubleUsesThePortableKernel) {
   const std::vector<double> a{1, 2, 3, 4}, w{1, 0, 0, 1, 2, 2};  // A [2, 2], W [3, 2]
   const PackedMatrix<double> packed(w.data(), 2, 3, 2, true);
