@@ -68,13 +68,20 @@ void zero_unwritten_states(WorkspaceImpl<T>& ws) {
 }  // namespace
 
 template <class T>
-void load_input(WorkspaceImpl<T>& ws, std::span<const T> input) {
+void load_input(WorkspaceImpl<T>& ws, std::span<const T> input, bool streamed) {
   if (!ws.desc.copies_input()) {
     ws.input_ptr = input.data();
     return;
   }
-  gather_rows(ws.order, ws.desc.T, ws.desc.I, input.data(), ws.input());
+  if (!streamed) gather_rows(ws.order, ws.desc.T, ws.desc.I, input.data(), ws.input());
   ws.input_ptr = ws.input();
+}
+
+template <class T>
+void load_input_steps(WorkspaceImpl<T>& ws, std::span<const T> input, int64_t t0, int64_t t1) {
+  if (!ws.desc.copies_input()) return;  // the pass reads the caller's buffer
+  const int64_t step = ws.desc.N * ws.desc.I;
+  gather_rows(ws.order, t1 - t0, ws.desc.I, input.data() + t0 * step, ws.input() + t0 * step);
 }
 
 template <class T>
@@ -149,7 +156,8 @@ void store_input_grads(WorkspaceImpl<T>& ws, std::span<T> grad_input,
 }
 
 #define RNNWAVE_INSTANTIATE(T)                                                                \
-  template void load_input<T>(WorkspaceImpl<T>&, std::span<const T>);                         \
+  template void load_input<T>(WorkspaceImpl<T>&, std::span<const T>, bool);                   \
+  template void load_input_steps<T>(WorkspaceImpl<T>&, std::span<const T>, int64_t, int64_t);  \
   template void load_initial_states<T>(WorkspaceImpl<T>&, const StateSpans<const T>&);        \
   template void store_output_steps<T>(WorkspaceImpl<T>&, std::span<T>, int64_t, int64_t);     \
   template void store_final_states<T>(WorkspaceImpl<T>&, const StateSpans<T>&);               \

@@ -19,7 +19,12 @@ using StateSpans = std::array<std::span<T>, cells::kMaxStates>;
 /// as is, else a gathered copy (always for a training forward, which keeps its input for
 /// the backward pass).
 template <class T>
-void load_input(WorkspaceImpl<T>& ws, std::span<const T> input);
+void load_input(WorkspaceImpl<T>& ws, std::span<const T> input, bool streamed = false);
+
+/// For an input that arrives block by block (load_input with `streamed`): makes steps
+/// [t0, t1) of `input` available to the pass (gathers them if the workspace copies).
+template <class T>
+void load_input_steps(WorkspaceImpl<T>& ws, std::span<const T> input, int64_t t0, int64_t t1);
 
 /// Places the initial states (empty = zeros) in the slots each direction starts from,
 /// and zeroes the state rows that no step will write.

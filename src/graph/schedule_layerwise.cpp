@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "common/scoped_threads.h"
+#include "graph/boundary.h"
 #include "graph/dropout.h"
 #include "graph/graph_runtime.h"
 #include "graph/schedule.h"
@@ -120,6 +121,12 @@ void layerwise_forward(Pass<T>& pass, Trace* trace) {
   ScopedThreads products_alone(1);  // on the calling thread, as in every parallel_for
   kernels::ScopedFlushDenormals flush;
   OpRecorder record(trace, "forward", p);
+  if (pass.on_input_block != nullptr) {  // the whole input before the first layer
+    record.run("input", 0, -1, 0, p.T, [&] {
+      (*pass.on_input_block)(0, p.T);
+      load_input_steps<T>(pass.ws, pass.input, 0, p.T);
+    });
+  }
   for (int64_t l = 0; l < p.L; ++l) {
     if (l > 0 && pass.ws.dropout > 0) {
       record.run("dropout", l, -1, 0, p.T, [&] { apply_dropout(pass, l, 0, p.T); });

@@ -100,6 +100,10 @@ void run_task(Pass<T>& pass, const Task& task) {
       store_output_steps<T>(pass.ws, pass.output, task.t0, task.t1);
       if (pass.on_output_block != nullptr) (*pass.on_output_block)(task.t0, task.t1);
       return;
+    case TaskKind::input:
+      (*pass.on_input_block)(task.t0, task.t1);
+      load_input_steps<T>(pass.ws, pass.input, task.t0, task.t1);
+      return;
   }
 }
 
@@ -107,8 +111,9 @@ template <class T>
 void run_forward_graph(Pass<T>& pass, Trace* trace, GraphRunner runner) {
   const ProblemDesc& p = pass.desc();
   const bool outputs = !pass.output.empty();
-  const auto graph = graph_for(pass.graphs, forward_graph_key(p, outputs),
-                               [&] { return build_forward_graph(p, outputs); });
+  const ForwardGraphOptions options{outputs, pass.on_input_block != nullptr, pass.output_early};
+  const auto graph = graph_for(pass.graphs, forward_graph_key(p, options),
+                               [&] { return build_forward_graph(p, options); });
   run_graph(pass, trace, runner, *graph, "forward");
   pass.outputs_stored = outputs;
 }

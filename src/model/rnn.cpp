@@ -79,6 +79,9 @@ template <class T>
 void run_forward_and_store(Pass<T>& pass, Trace* trace, const ForwardArgs<T>& args) {
   pass.output = args.output;
   if (args.on_output_block) pass.on_output_block = &args.on_output_block;
+  if (args.on_input_block) pass.on_input_block = &args.on_input_block;
+  pass.input = args.input;
+  pass.output_early = args.output_early;
   run_forward(pass, trace);
   if (!pass.outputs_stored) {
     store_output_steps<T>(pass.ws, args.output, 0, args.steps);
@@ -96,7 +99,7 @@ void start_forward(const ModelSpec& spec, const ExecOptions& options, const Forw
   ws.prepare(describe_problem(spec, args.steps, args.batch, training, args.dropout > 0,
                               ws.order.identity, options),
              args.dropout, args.dropout_seed);
-  load_input<T>(ws, args.input);
+  load_input<T>(ws, args.input, static_cast<bool>(args.on_input_block));
   load_initial_states<T>(ws, {args.h0, args.c0});
 }
 
