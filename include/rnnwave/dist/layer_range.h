@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "rnnwave/error.h"
 #include "rnnwave/weights.h"
 
 namespace rnnwave::dist {
