@@ -69,7 +69,10 @@ struct PipelineStage::Impl {
   // The blocks received from below and those sent on. Kept with the stage, not the call:
   // if a pass fails on this rank, transfers still in flight until the job ends must not
   // touch freed memory.
-  std::vector<float> input, output;
+  std::vector<float> input, output, grad_output, grad_input;
+  std::optional<Weights> grads;  // this rank's layers' weight gradients
+  std::vector<Weights> theirs;  // rank 0: the other ranks' (ranks 1, 2, ...), as received
+  int64_t steps = 0, batch = 0;  // of the last forward pass
 };
 
 PipelineStage::PipelineStage(World& world, const Weights& weights, ExecOptions options)
@@ -91,6 +94,16 @@ int64_t PipelineStage::pipe_block(int64_t steps, int64_t batch) const {
 }
 
 void PipelineStage::forward(const ForwardArgs<float>& args, std::optional<Seconds> receive_timeout) const {
+  run_forward(args, nullptr, receive_timeout);
+}
+
+void PipelineStage::forward(const ForwardArgs<float>& args, Workspace& workspace,
+                            std::optional<Seconds> receive_timeout) const {
+  run_forward(args, &workspace, receive_timeout);
+}
+
+void PipelineStage::run_forward(const ForwardArgs<float>& args, Workspace* workspace,
+                                std::optional<Seconds> receive_timeout) const {
   Impl& s = *impl_;
   if (args.on_output_block || args.on_input_block) {
     fail("pipeline forward: on_output_block and on_input_block are the pipeline's own");
@@ -108,6 +121,8 @@ void PipelineStage::forward(const ForwardArgs<float>& args, std::optional<Second
   if (!args.cn.empty()) check_size(args.cn.size(), c_size, "cn [L*D, N, H]");
 
   const PipeBlocks blocks{pipe_block(T, N), T};
+  s.steps = T;
+  s.batch = N;
   ExecOptions options = s.options;
   options.step_block = blocks.size;  // the stage's blocks are the pipe's (layerwise: all of T)
   s.rnn.set_options(options);  // ours alone: the Rnn is the stage's
@@ -182,7 +197,11 @@ void PipelineStage::forward(const ForwardArgs<float>& args, std::optional<Second
     }
   }
 
-  s.rnn.forward(stage);
+  if (workspace == nullptr) {
+    s.rnn.forward(stage);
+  } else {
+    s.rnn.forward(stage, *workspace);
+  }
 
   if (!first) {
     if (!stage.hn.empty()) states.push_back(s.states.send<float>(0, BlockId{Flow::up, rank, 0, 0}, std::span<const float>(stage.hn)));
@@ -193,6 +212,117 @@ void PipelineStage::forward(const ForwardArgs<float>& args, std::optional<Second
   for (Transfer& t : sent) sent_on.wait(t);
   for (Transfer& t : outputs) s.results.wait(t);
   for (Transfer& t : states) s.states.wait(t);
+}
+
+void PipelineStage::backward(const BackwardArgs<float>& args, Workspace& workspace,
+                             std::optional<Seconds> receive_timeout) const {
+  Impl& s = *impl_;
+  if (args.on_grad_output_block || args.on_grad_input_block) {
+    fail("pipeline backward: on_grad_output_block and on_grad_input_block are the pipeline's own");
+  }
+  const int rank = s.world.rank(), ranks = s.world.size();
+  const int64_t T = s.steps, N = s.batch, D = s.spec.directions(), Hs = s.spec.output_size(), H = s.spec.hidden_size;
+  const int64_t width = D * Hs, in_width = s.spec.layer_input_size(s.layers.begin);
+  if (T < 1) fail("pipeline backward: no forward pass before it");
+  check_size(args.grad_output.size(), T * N * width, "grad_output [T, N, D*H]");
+  if (!args.grad_input.empty()) check_size(args.grad_input.size(), T * N * s.spec.input_size, "grad_input [T, N, I]");
+  const int64_t h_size = s.spec.layers * D * N * Hs, c_size = s.spec.layers * D * N * H;
+  if (!args.grad_hn.empty()) check_size(args.grad_hn.size(), h_size, "grad_hn [L*D, N, H]");
+  if (!args.grad_cn.empty()) check_size(args.grad_cn.size(), c_size, "grad_cn [L*D, N, H]");
+  if (!args.grad_h0.empty()) check_size(args.grad_h0.size(), h_size, "grad_h0 [L*D, N, H]");
+  if (!args.grad_c0.empty()) check_size(args.grad_c0.size(), c_size, "grad_c0 [L*D, N, H]");
+  if (args.grad_weights != nullptr && !(args.grad_weights->spec() == s.spec)) {
+    fail("pipeline backward: grad_weights is for another model");
+  }
+  // The blocks on the wire are those of the forward pass; the stage's own are the same,
+  // or all of T under the layerwise schedule.
+  const PipeBlocks blocks{pipe_block(T, N), T};
+  ExecOptions options = s.options;
+  options.step_block = blocks.size;  // as in the forward pass
+  s.rnn.set_options(options);
+  const bool first = rank == 0, last = rank == ranks - 1;
+  const int top = int(s.layers.end - 1), below = int(s.layers.begin - 1);
+
+  BackwardArgs<float> stage;
+  stage.grad_hn = layer_rows(args.grad_hn, s.layers, D, N, Hs);
+  stage.grad_cn = layer_rows(args.grad_cn, s.layers, D, N, H);
+  stage.grad_h0 = layer_rows(args.grad_h0, s.layers, D, N, Hs);
+  stage.grad_c0 = layer_rows(args.grad_c0, s.layers, D, N, H);
+  if (args.grad_weights != nullptr) {
+    if (!s.grads) s.grads.emplace(s.rnn.spec());
+    stage.grad_weights = &*s.grads;
+  }
+  // The gradient of the top layer's output: the caller's on the top rank; elsewhere every
+  // block from the rank above, posted now, waited for before the pass reads it.
+  std::vector<Transfer> received(static_cast<size_t>(last ? 0 : blocks.count()));
+  if (last) {
+    stage.grad_output = args.grad_output;
+  } else {
+    s.grad_output.resize(static_cast<size_t>(T * N * width));
+    for (int64_t b = 0; b < blocks.count(); ++b) {
+      received[b] = s.flow.receive<float>(rank + 1, BlockId{Flow::down, top, int(b), 0},
+                                          steps_of(s.grad_output, N, width, blocks.begin(b), blocks.end(b)), {},
+                                          receive_timeout);
+    }
+    stage.grad_output = s.grad_output;
+    stage.on_grad_output_block = [&](int64_t t0, int64_t t1) {
+      for (int64_t b = blocks.first_in(t0); b < blocks.end_in(t1); ++b) s.flow.wait(received[b]);
+    };
+  }
+  // The gradient of the stage's input: the caller's on rank 0; elsewhere each block goes
+  // down as soon as it is final.
+  std::vector<Transfer> sent(static_cast<size_t>(blocks.count()));
+  if (first) {
+    stage.grad_input = args.grad_input;
+  } else {
+    s.grad_input.resize(static_cast<size_t>(T * N * in_width));
+    stage.grad_input = s.grad_input;
+    stage.on_grad_input_block = [&](int64_t t0, int64_t t1) {
+      for (int64_t b = blocks.first_in(t0); b < blocks.end_in(t1); ++b) {
+        const std::span<float> data = steps_of(s.grad_input, N, in_width, blocks.begin(b), blocks.end(b));
+        sent[b] = s.flow.send<float>(rank - 1, BlockId{Flow::down, below, int(b), 0}, std::span<const float>(data));
+      }
+    };
+    stage.grad_input_early = true;
+  }
+
+  // Rank 0 collects every rank's shares (initial-state and weight gradients), posted now.
+  std::vector<Transfer> shares;
+  if (first && s.theirs.size() != size_t(ranks - 1) && args.grad_weights != nullptr) {
+    s.theirs.clear();
+    for (int r = 1; r < ranks; ++r) {
+      s.theirs.push_back(layer_range_weights(*args.grad_weights, pipeline_layers(s.spec.layers, ranks, r)));
+    }
+  }
+  for (int r = 1; first && r < ranks; ++r) {
+    const LayerRange theirs = pipeline_layers(s.spec.layers, ranks, r);
+    if (!args.grad_h0.empty()) {
+      shares.push_back(s.states.receive<float>(r, BlockId{Flow::down, r, 0, 0}, layer_rows(args.grad_h0, theirs, D, N, Hs),
+                                               {}, receive_timeout));
+    }
+    if (!args.grad_c0.empty()) {
+      shares.push_back(s.states.receive<float>(r, BlockId{Flow::down, r, 1, 0}, layer_rows(args.grad_c0, theirs, D, N, H),
+                                               {}, receive_timeout));
+    }
+    if (args.grad_weights != nullptr) {
+      shares.push_back(s.states.receive<float>(r, BlockId{Flow::down, r, 2, 0}, s.theirs[r - 1].flat(), {},
+                                               receive_timeout));
+    }
+  }
+
+  s.rnn.backward(stage, workspace);
+
+  if (args.grad_weights != nullptr) set_layer_range(*args.grad_weights, s.layers, *s.grads);
+  if (!first) {
+    if (!stage.grad_h0.empty()) shares.push_back(s.states.send<float>(0, BlockId{Flow::down, rank, 0, 0}, std::span<const float>(stage.grad_h0)));
+    if (!stage.grad_c0.empty()) shares.push_back(s.states.send<float>(0, BlockId{Flow::down, rank, 1, 0}, std::span<const float>(stage.grad_c0)));
+    if (s.grads) shares.push_back(s.states.send<float>(0, BlockId{Flow::down, rank, 2, 0}, std::span<const float>(s.grads->flat())));
+  }
+  for (Transfer& t : sent) s.flow.wait(t);
+  for (Transfer& t : shares) s.states.wait(t);
+  for (int r = 1; first && args.grad_weights != nullptr && r < ranks; ++r) {
+    set_layer_range(*args.grad_weights, pipeline_layers(s.spec.layers, ranks, r), s.theirs[r - 1]);
+  }
 }
 
 }  // namespace rnnwave::dist

@@ -78,6 +78,22 @@ void load_input(WorkspaceImpl<T>& ws, std::span<const T> input, bool streamed) {
 }
 
 template <class T>
+void load_output_grad_steps(WorkspaceImpl<T>& ws, std::span<const T> grad_output, int64_t t0, int64_t t1) {
+  const ProblemDesc& p = ws.desc;
+  if (p.identity_order) return;  // the pass reads the caller's buffer
+  const int64_t step = p.N * p.ld_h();
+  gather_rows(ws.order, t1 - t0, p.ld_h(), grad_output.data() + t0 * step, ws.grad_output() + t0 * step);
+}
+
+template <class T>
+void store_input_grad_steps(WorkspaceImpl<T>& ws, std::span<T> grad_input, int64_t t0, int64_t t1) {
+  const ProblemDesc& p = ws.desc;
+  if (p.identity_order) return;  // the pass wrote the caller's buffer
+  const int64_t step = p.N * p.I;
+  scatter_rows(ws.order, t1 - t0, p.I, ws.grad_input() + t0 * step, grad_input.data() + t0 * step);
+}
+
+template <class T>
 void load_input_steps(WorkspaceImpl<T>& ws, std::span<const T> input, int64_t t0, int64_t t1) {
   if (!ws.desc.copies_input()) return;  // the pass reads the caller's buffer
   const int64_t step = ws.desc.N * ws.desc.I;
@@ -121,13 +137,13 @@ void store_final_states(WorkspaceImpl<T>& ws, const StateSpans<T>& final_states)
 
 template <class T>
 void load_output_grads(WorkspaceImpl<T>& ws, std::span<const T> grad_output,
-                       const StateSpans<const T>& grad_final, std::span<T> grad_input) {
+                       const StateSpans<const T>& grad_final, std::span<T> grad_input, bool streamed) {
   const ProblemDesc& p = ws.desc;
   if (p.identity_order) {
     ws.grad_output_ptr = grad_output.data();
     ws.grad_input_ptr = grad_input.data();
   } else {
-    gather_rows(ws.order, p.T, p.ld_h(), grad_output.data(), ws.grad_output());
+    if (!streamed) gather_rows(ws.order, p.T, p.ld_h(), grad_output.data(), ws.grad_output());
     ws.grad_output_ptr = ws.grad_output();
     ws.grad_input_ptr = ws.grad_input();
   }
@@ -142,9 +158,9 @@ void load_output_grads(WorkspaceImpl<T>& ws, std::span<const T> grad_output,
 
 template <class T>
 void store_input_grads(WorkspaceImpl<T>& ws, std::span<T> grad_input,
-                       const StateSpans<T>& grad_initial) {
+                       const StateSpans<T>& grad_initial, bool streamed) {
   const ProblemDesc& p = ws.desc;
-  if (!grad_input.empty() && !p.identity_order) {
+  if (!grad_input.empty() && !p.identity_order && !streamed) {
     scatter_rows(ws.order, p.T, p.I, ws.grad_input(), grad_input.data());
   }
   for_each_state_row(p, ws.order, [&](int64_t k, int64_t l, int64_t d, int64_t i, int64_t n,
@@ -162,8 +178,12 @@ void store_input_grads(WorkspaceImpl<T>& ws, std::span<T> grad_input,
   template void store_output_steps<T>(WorkspaceImpl<T>&, std::span<T>, int64_t, int64_t);     \
   template void store_final_states<T>(WorkspaceImpl<T>&, const StateSpans<T>&);               \
   template void load_output_grads<T>(WorkspaceImpl<T>&, std::span<const T>,                   \
-                                     const StateSpans<const T>&, std::span<T>);               \
-  template void store_input_grads<T>(WorkspaceImpl<T>&, std::span<T>, const StateSpans<T>&);
+                                     const StateSpans<const T>&, std::span<T>, bool);         \
+  template void store_input_grads<T>(WorkspaceImpl<T>&, std::span<T>, const StateSpans<T>&,   \
+                                     bool);                                                   \
+  template void load_output_grad_steps<T>(WorkspaceImpl<T>&, std::span<const T>, int64_t,     \
+                                          int64_t);                                           \
+  template void store_input_grad_steps<T>(WorkspaceImpl<T>&, std::span<T>, int64_t, int64_t);
 RNNWAVE_INSTANTIATE(float)
 RNNWAVE_INSTANTIATE(double)
 #undef RNNWAVE_INSTANTIATE

@@ -65,7 +65,7 @@ int32_t TaskGraph::add(const Task& task, const std::vector<int32_t>& predecessor
   return static_cast<int32_t>(tasks.size() - 1);
 }
 
-std::vector<int32_t> chain_order(const TaskGraph& graph, bool top_first) {
+std::vector<int32_t> chain_order(const TaskGraph& graph, Prefer prefer) {
   const int64_t n = graph.size();
   // Rank of each task's chain: (layer, direction), direction -1 for tasks of both, ranked
   // by the first task of the chain in creation order.
@@ -79,15 +79,17 @@ std::vector<int32_t> chain_order(const TaskGraph& graph, bool top_first) {
     if (r < 0) r = chains++;
     rank[i] = r;
   }
-  // Classes before chains: output tasks first (with top_first), then the chains, upper
-  // layers first with top_first, and the input tasks, which may wait, last.
+  // Classes before chains: the tasks that hand a block on first (with a preference),
+  // then the chains, the preferred layers first, and the input tasks, which may wait, last.
   const int32_t per_layer = chains + 1, per_class = (top + 1) * per_layer;
   for (int64_t i = 0; i < n; ++i) {
     const Task& task = graph.tasks[i];
-    const int32_t layer_key = top_first ? top - task.layer : 0;
-    const int32_t kind_class = task.kind == TaskKind::input                  ? 2
-                               : top_first && task.kind == TaskKind::output ? 0
-                                                                            : 1;
+    const int32_t layer_key = prefer == Prefer::upper_layers   ? top - task.layer
+                              : prefer == Prefer::lower_layers ? task.layer
+                                                               : 0;
+    const bool hands_on = (prefer == Prefer::upper_layers && task.kind == TaskKind::output) ||
+                          (prefer == Prefer::lower_layers && task.kind == TaskKind::input_grad && task.layer == 0);
+    const int32_t kind_class = task.kind == TaskKind::input ? 2 : hands_on ? 0 : 1;
     rank[i] = kind_class * per_class + layer_key * per_layer + rank[i];
   }
   // Successors (the transpose of preds) and the number of unfinished predecessors.
@@ -194,11 +196,16 @@ TaskGraph build_forward_graph(const ProblemDesc& p, const ForwardGraphOptions& o
     block_done(L - 1, b);
     graph.add({TaskKind::output, int32_t(L - 1), -1, -1, -1, blocks.begin(b), blocks.end(b)}, preds);
   }
-  graph.one_thread_order = chain_order(graph, options.top_first);
+  graph.one_thread_order = chain_order(graph, options.top_first ? Prefer::upper_layers : Prefer::creation_order);
   return graph;
 }
 
 TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weight_grads) {
+  return build_backward_graph(p, BackwardGraphOptions{input_grad, weight_grads, false, false});
+}
+
+TaskGraph build_backward_graph(const ProblemDesc& p, const BackwardGraphOptions& options) {
+  const bool input_grad = options.input_grad, weight_grads = options.weight_grads;
   const int64_t L = p.L, D = p.D, T = p.T, S = p.plan.batch_splits, P = p.plan.hidden_splits;
   const Blocks blocks{p.plan.step_block, T};
   TaskGraph graph;
@@ -210,6 +217,14 @@ TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weigh
   std::vector<int32_t> preds;
   // Backward chains run against the forward ones.
   auto backward_step_at = [&](int64_t d, int64_t i) { return forward_step_at(p, d, T - 1 - i); };
+  // The caller's grad_output, block by block, in the order direction 0's chain needs it.
+  std::vector<int32_t> input(static_cast<size_t>(options.inputs ? blocks.count() : 0));
+  for (int64_t k = 0; options.inputs && k < blocks.count(); ++k) {
+    const int64_t b = p.walks_back(0) ? k : blocks.count() - 1 - k;
+    preds.clear();
+    if (k > 0) preds.push_back(input[p.walks_back(0) ? b - 1 : b + 1]);
+    input[b] = graph.add({TaskKind::input, int32_t(L - 1), -1, -1, -1, blocks.begin(b), blocks.end(b)}, preds);
+  }
   for (int64_t l = L - 1; l >= 0; --l) {
     for (int64_t i = 0; i < T; ++i) {
       for (int64_t d = 0; d < D; ++d) {
@@ -220,6 +235,7 @@ TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weigh
             preds.clear();
             if (i > 0) preds.push_back(step(l, d, backward_step_at(d, i - 1), s, 0));
             if (l < L - 1) preds.push_back(grad_above[t / blocks.size]);
+            if (l == L - 1 && options.inputs) preds.push_back(input[t / blocks.size]);
             step(l, d, t, s, 0) = graph.add({TaskKind::backward, ll, dd, ss, -1, t, t + 1}, preds);
             continue;
           }
@@ -230,6 +246,7 @@ TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weigh
             preds.clear();
             if (i > 0) preds.push_back(gemm(l, d, backward_step_at(d, i - 1), s, part));
             if (l < L - 1) preds.push_back(grad_above[t / blocks.size]);
+            if (l == L - 1 && options.inputs) preds.push_back(input[t / blocks.size]);
             step(l, d, t, s, part) = graph.add(
                 {TaskKind::backward_pointwise, ll, dd, ss, int32_t(part), t, t + 1}, preds);
           }
@@ -269,7 +286,7 @@ TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weigh
       }
     }
   }
-  graph.one_thread_order = chain_order(graph);
+  graph.one_thread_order = chain_order(graph, options.lower_first ? Prefer::lower_layers : Prefer::creation_order);
   return graph;
 }
 

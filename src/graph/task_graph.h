@@ -25,7 +25,8 @@ enum class TaskKind : uint8_t {
   input_grad,   // input_grad(l, [t0, t1)), all rows, both directions
   weight_grad,  // weight_grad(l, d, [t0, t1))
   output,       // store_output_steps([t0, t1)) of the top layer, then the caller's hook
-  input,        // the caller's hook: steps [t0, t1) of the input are final (then gathered)
+  input,        // the caller's hook: steps [t0, t1) of the pass's input (forward: input,
+                // backward: grad_output) are final; then gathered
 };
 inline constexpr int kTaskKindCount = 10;
 
@@ -64,11 +65,14 @@ struct TaskGraph {
 /// them from its cache when the two do not fit together (two directions of a four-gate cell
 /// with H = 256 hold 2 MB of recurrent weights). Which order runs changes no result.
 ///
-/// With `top_first`, the one thread runs the chains of upper layers before those of lower
-/// ones and output tasks as soon as they are ready, so that the top layer's blocks are
-/// final early (a pipeline stage sends them on). Input tasks (which wait for the caller)
+/// With `prefer` = upper_layers (a forward pass), the one thread runs the chains of upper
+/// layers before those of lower ones and output tasks as soon as they are ready, so that
+/// the top layer's blocks are final early (a pipeline stage sends them on); with
+/// lower_layers (a backward pass), the lower layers' chains first and layer 0's
+/// input_grad tasks as soon as they are ready. Input tasks (which wait for the caller)
 /// always come last among the ready tasks: the thread computes what it can before it waits.
-std::vector<int32_t> chain_order(const TaskGraph& graph, bool top_first = false);
+enum class Prefer { creation_order, upper_layers, lower_layers };
+std::vector<int32_t> chain_order(const TaskGraph& graph, Prefer prefer = Prefer::creation_order);
 
 /// Which optional tasks a forward graph has, and its one-thread order.
 struct ForwardGraphOptions {
@@ -89,5 +93,16 @@ TaskGraph build_forward_graph(const ProblemDesc& problem, const ForwardGraphOpti
 /// `input_grad` is set) and, if `weight_grads`, weight_grad tasks chained per (l, d) in
 /// the canonical order of for_each_weight_grad_block.
 TaskGraph build_backward_graph(const ProblemDesc& problem, bool input_grad, bool weight_grads);
+
+struct BackwardGraphOptions {
+  bool input_grad = false;
+  bool weight_grads = false;
+  /// An input task per block of grad_output, chained in the order the top layer's first
+  /// chain needs them (from the last block down, walking forward in time), that the top
+  /// layer's steps of the block depend on.
+  bool inputs = false;
+  bool lower_first = false;  ///< chain_order's lower_layers
+};
+TaskGraph build_backward_graph(const ProblemDesc& problem, const BackwardGraphOptions& options);
 
 }  // namespace rnnwave

@@ -101,7 +101,10 @@ void validate_backward(const ModelSpec& spec, int64_t steps, int64_t batch,
     fail("grad_weights is for ", describe(args.grad_weights->spec()), ", the model is ",
          describe(spec));
   }
-  check_finite<T>(args.grad_output, output_shape, "grad_output");
+  if (!args.on_grad_output_block) check_finite<T>(args.grad_output, output_shape, "grad_output");
+  if (args.on_grad_input_block && args.grad_input.empty()) {
+    fail("on_grad_input_block needs grad_input");
+  }
   check_finite<T>(args.grad_hn, h_shape, "grad_hn");
   check_finite<T>(args.grad_cn, c_shape, "grad_cn");
 }

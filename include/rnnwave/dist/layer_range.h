@@ -33,7 +33,15 @@ LayerRange pipeline_layers(int64_t layers, int ranks, int rank);
 template <class T>
 BasicWeights<T> layer_range_weights(const BasicWeights<T>& weights, LayerRange range);
 
+/// The inverse: writes the parameters of `part` (a model of range.count() layers, as
+/// layer_range_weights makes) into layers `range` of `whole`. Throws Error if the shapes
+/// do not match.
+template <class T>
+void set_layer_range(BasicWeights<T>& whole, LayerRange range, const BasicWeights<T>& part);
+
 extern template BasicWeights<float> layer_range_weights(const BasicWeights<float>&, LayerRange);
 extern template BasicWeights<double> layer_range_weights(const BasicWeights<double>&, LayerRange);
+extern template void set_layer_range(BasicWeights<float>&, LayerRange, const BasicWeights<float>&);
+extern template void set_layer_range(BasicWeights<double>&, LayerRange, const BasicWeights<double>&);
 
 }  // namespace rnnwave::dist

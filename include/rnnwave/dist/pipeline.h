@@ -15,8 +15,8 @@
 
 namespace rnnwave::dist {
 
-/// One rank's stage of a pipelined stack. Inference only (the forward pass); one pass at a
-/// time.
+/// One rank's stage of a pipelined stack: the forward pass (inference or training) and
+/// the backward pass; one pass at a time.
 class PipelineStage {
  public:
   /// Collective: every rank passes the whole model's weights (the same on every rank) and
@@ -48,7 +48,26 @@ class PipelineStage {
   /// pass for each block (and rank 0 for the results) before the job is ended.
   void forward(const ForwardArgs<float>& args, std::optional<Seconds> receive_timeout = {}) const;
 
+  /// Collective, training: as forward, and keeps in `workspace` what backward needs (for
+  /// this rank's layers).
+  void forward(const ForwardArgs<float>& args, Workspace& workspace,
+               std::optional<Seconds> receive_timeout = {}) const;
+
+  /// Collective: the whole stack's backward pass after forward(args, workspace) on every
+  /// rank. `args` are those of Rnn::backward for the whole model, the same shapes on every
+  /// rank: the top rank reads `grad_output` (the others ignore its values), every rank its
+  /// layers' share of `grad_hn` and `grad_cn`. The gradient with respect to each boundary
+  /// layer's output flows down block by block as soon as it is final. Every rank writes
+  /// its layers' share of `grad_h0`, `grad_c0` and `*grad_weights` (if given); rank 0
+  /// receives the other ranks' shares and `grad_input`, so that its results are those of
+  /// Rnn::backward of the whole model in one process, bit for bit. on_grad_output_block
+  /// and on_grad_input_block must be empty.
+  void backward(const BackwardArgs<float>& args, Workspace& workspace,
+                std::optional<Seconds> receive_timeout = {}) const;
+
  private:
+  void run_forward(const ForwardArgs<float>& args, Workspace* workspace, std::optional<Seconds> timeout) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

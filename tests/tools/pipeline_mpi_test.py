@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""`rnnwave forward --pipeline` under an MPI launcher: the layers of a stack split over the
-ranks, each boundary layer's step blocks sent on as they become final (seconds).
+"""`rnnwave forward --pipeline` and `rnnwave backward --pipeline` under an MPI launcher: the
+layers of a stack split over the ranks, each boundary layer's step blocks (and, backward,
+their gradients) sent on as they become final (seconds).
 
 Checked, against `rnnwave forward` in one process (the oracle: the engine's own forward,
 itself tested against the double-precision reference and PyTorch), bit for bit — output,
@@ -13,6 +14,10 @@ h_n and c_n:
   - rank 0 alone writes: the outputs, nothing from the other ranks;
   - uneven splits (5 layers on 2 and 3 ranks) and one layer per rank;
   - the comparison can fail: other weights give other bits;
+  - backward: the gradients with respect to the input, h0, c0 and every weight (G.npz),
+    bit for bit against `rnnwave backward` in one process, on 2 and 3 ranks, uni- and
+    bidirectional, lstm, gru, rnn_tanh, the LSTM with a projection, variable lengths, ranks
+    with other threads and schedules;
   - refusals, one line from rank 0 and every rank ending non-zero, no output written:
     more ranks than layers; forward under mpirun as several processes without
     --pipeline; --pipeline in a single process.
@@ -194,6 +199,54 @@ class ForwardPipelineTest(unittest.TestCase):
         before = set(os.listdir(self.dir))
         self.run_pipeline(2, model, inputs, "w")
         self.assertEqual(set(os.listdir(self.dir)) - before, {"y_w.npy", "hn_w.npy"})
+
+    def check_backward(self, model, steps=9, batch=5, ranks=(2, 3), per_rank=None, **problem):
+        inputs = self.problem(model, steps, batch, **problem)
+        rng = np.random.default_rng(5)
+        dy = rng.standard_normal((steps, batch, model.dirs * model.width)).astype(np.float32)
+        np.save(self.path("dy.npy"), dy)
+        shape = (model.layers * model.dirs, batch)
+        np.save(self.path("dhn.npy"), rng.standard_normal((*shape, model.width)).astype(np.float32))
+        grads = ["--grad-output", self.path("dy.npy"), "--grad-hn", self.path("dhn.npy")]
+        if model.cell == "lstm":
+            np.save(self.path("dcn.npy"), rng.standard_normal((*shape, model.hidden)).astype(np.float32))
+            grads += ["--grad-cn", self.path("dcn.npy")]
+        args = ["backward", *model.flags(), *inputs, *grads]
+        done = subprocess.run([RNNWAVE, *args, "--grads", self.path("g_one.npz"), "--threads", "1"],
+                              capture_output=True, text=True, timeout=TIMEOUT_S)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with np.load(self.path("g_one.npz")) as archive:
+            one = {k: archive[k] for k in archive.files}
+        for k in ranks:
+            with self.subTest(ranks=k):
+                out = ["--grads", self.path(f"g_k{k}.npz"), "--pipeline"]
+                if per_rank is None:
+                    command = mpi_cases.launch_command(LAUNCHER, k, RNNWAVE, args + out + ["--threads", "1"])
+                else:
+                    command = mpi_cases.launch_command(LAUNCHER, 1, RNNWAVE, args + out + per_rank[0])
+                    for r in range(1, k):
+                        command += [":", "-np", "1", RNNWAVE, *args, *out, *per_rank[r]]
+                done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
+                self.assertEqual(done.returncode, 0, done.stderr)
+                with np.load(self.path(f"g_k{k}.npz")) as archive:
+                    piped = {k: archive[k] for k in archive.files}
+                self.assert_same_bits(one, piped)
+
+    def test_backward_lstm_unidirectional(self):
+        self.check_backward(Model("lstm", 3, 16, 5))
+
+    def test_backward_gru_bidirectional(self):
+        self.check_backward(Model("gru", 4, 16, 3, bidirectional=True), steps=20)
+
+    def test_backward_rnn_tanh_long_sequences_equal_lengths(self):
+        self.check_backward(Model("rnn_tanh", 3, 32, 4), steps=40, lengths=False, states=False)
+
+    def test_backward_lstm_projection_bidirectional(self):
+        self.check_backward(Model("lstm", 3, 16, 4, bidirectional=True, proj=8), ranks=(3,))
+
+    def test_backward_ranks_with_other_threads_and_schedules(self):
+        self.check_backward(Model("lstm", 4, 16, 5), steps=30, ranks=(3,), per_rank=[
+            ["--threads", "2"], ["--schedule", "layerwise", "--threads", "1"], ["--schedule", "sequential"]])
 
     def assert_refused(self, command, line):
         done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
