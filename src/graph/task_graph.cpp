@@ -79,7 +79,8 @@ std::vector<int32_t> chain_order(const TaskGraph& graph, Prefer prefer) {
     if (r < 0) r = chains++;
     rank[i] = r;
   }
-  // Classes before chains: the tasks that hand a block on first (with a preference),
+  // Classes before chains: the tasks that hand a block on first (with a preference: the
+  // top layer's output tasks, or every input_grad task, which feeds the layer below),
   // then the chains, the preferred layers first, and the input tasks, which may wait, last.
   const int32_t per_layer = chains + 1, per_class = (top + 1) * per_layer;
   for (int64_t i = 0; i < n; ++i) {
@@ -88,7 +89,7 @@ std::vector<int32_t> chain_order(const TaskGraph& graph, Prefer prefer) {
                               : prefer == Prefer::lower_layers ? task.layer
                                                                : 0;
     const bool hands_on = (prefer == Prefer::upper_layers && task.kind == TaskKind::output) ||
-                          (prefer == Prefer::lower_layers && task.kind == TaskKind::input_grad && task.layer == 0);
+                          (prefer == Prefer::lower_layers && task.kind == TaskKind::input_grad);
     const int32_t kind_class = task.kind == TaskKind::input ? 2 : hands_on ? 0 : 1;
     rank[i] = kind_class * per_class + layer_key * per_layer + rank[i];
   }

@@ -68,8 +68,8 @@ struct TaskGraph {
 /// With `prefer` = upper_layers (a forward pass), the one thread runs the chains of upper
 /// layers before those of lower ones and output tasks as soon as they are ready, so that
 /// the top layer's blocks are final early (a pipeline stage sends them on); with
-/// lower_layers (a backward pass), the lower layers' chains first and layer 0's
-/// input_grad tasks as soon as they are ready. Input tasks (which wait for the caller)
+/// lower_layers (a backward pass), the lower layers' chains first and input_grad tasks
+/// (which feed the layer below) as soon as they are ready. Input tasks (which wait for the caller)
 /// always come last among the ready tasks: the thread computes what it can before it waits.
 enum class Prefer { creation_order, upper_layers, lower_layers };
 std::vector<int32_t> chain_order(const TaskGraph& graph, Prefer prefer = Prefer::creation_order);

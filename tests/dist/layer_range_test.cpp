@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
@@ -97,66 +98,153 @@ struct ChainParam {
   ExecOptions options;
 };
 
-class StageChain : public ::testing::TestWithParam<ChainParam> {};
+/// A stack cut into two stages, [0, 1) and [1, L), the upper fed by the lower block by
+/// block: forward (with workspaces for training) and backward, each stage on a thread.
+class TwoStages {
+ public:
+  TwoStages(const Problem<float>& p, const Weights& weights, const ExecOptions& options)
+      : p_(p), low_(pipeline_layers(p.spec.layers, 2, 0)), high_(pipeline_layers(p.spec.layers, 2, 1)),
+        lower_(layer_range_weights(weights, low_), options), upper_(layer_range_weights(weights, high_), options),
+        D_(p.spec.directions()), N_(p.batch) {}
 
-TEST_P(StageChain, GivesTheBitsOfTheWholeStack) {
-  const Case& c = GetParam().c;
-  const ExecOptions& options = GetParam().options;
-  const Problem<float> p = testing::make_problem<float>(c, 11);
-  const Weights weights = Weights::uniform(p.spec, 12);
-  ForwardOut<float> whole;
-  Rnn(weights, options).forward(testing::forward_args(p, whole));
+  /// Runs the forward pass; returns the output [T, N, D*Hs] and fills hn, cn.
+  std::vector<float> forward(std::vector<float>& hn, std::vector<float>& cn, bool training) {
+    const int64_t Hs = p_.spec.output_size(), H = p_.spec.hidden_size;
+    middle_.assign(static_cast<size_t>(p_.steps * N_ * D_ * Hs), std::nanf(""));
+    std::vector<float> output(middle_.size());
+    BlockBoard board(p_.steps);
+    ForwardArgs<float> a;
+    a.steps = p_.steps;
+    a.batch = N_;
+    a.lengths = p_.lengths;
+    a.input = p_.input;
+    a.output = middle_;
+    std::tie(a.h0, a.hn) = states(p_.h0, hn, low_, Hs);
+    std::tie(a.c0, a.cn) = states(p_.c0, cn, low_, H);
+    a.on_output_block = [&](int64_t t0, int64_t t1) { board.mark(t0, t1); };
+    a.output_early = true;
+    ForwardArgs<float> b = a;
+    b.input = middle_;
+    b.output = output;
+    std::tie(b.h0, b.hn) = states(p_.h0, hn, high_, Hs);
+    std::tie(b.c0, b.cn) = states(p_.c0, cn, high_, H);
+    b.on_output_block = nullptr;
+    asked_.clear();
+    b.on_input_block = [&](int64_t t0, int64_t t1) {
+      asked_.emplace_back(t0, t1);
+      board.wait(t0, t1);
+    };
+    std::thread below([&] { training ? lower_.forward(a, ws_low_) : lower_.forward(a); });
+    training ? upper_.forward(b, ws_high_) : upper_.forward(b);
+    below.join();
+    return output;
+  }
 
-  // Two stages, [0, 1) and [1, L); the upper one's input is the lower one's output, which
-  // the lower one publishes block by block.
-  const LayerRange low = pipeline_layers(p.spec.layers, 2, 0), high = pipeline_layers(p.spec.layers, 2, 1);
-  const Rnn lower(layer_range_weights(weights, low), options), upper(layer_range_weights(weights, high), options);
-  const int64_t D = p.spec.directions(), Hs = p.spec.output_size(), H = p.spec.hidden_size, N = p.batch;
-  const int64_t step = N * D * Hs;
-  std::vector<float> middle(static_cast<size_t>(p.steps * step), std::nanf("")), output(whole.output.size());
-  std::vector<float> hn(whole.hn.size()), cn(whole.cn.size());
-  BlockBoard board(p.steps);
-  auto states = [&](const std::vector<float>& s, std::vector<float>& into, LayerRange r, int64_t w) {
-    const auto from = static_cast<size_t>(r.begin * D * N * w), count = static_cast<size_t>(r.count() * D * N * w);
-    return std::make_pair(s.empty() ? std::span<const float>() : std::span<const float>(s).subspan(from, count),
-                          into.empty() ? std::span<float>() : std::span<float>(into).subspan(from, count));
-  };
-  ForwardArgs<float> a;
-  a.steps = p.steps;
-  a.batch = N;
-  a.lengths = p.lengths;
-  a.input = p.input;
-  a.output = middle;
-  std::tie(a.h0, a.hn) = states(p.h0, hn, low, Hs);
-  std::tie(a.c0, a.cn) = states(p.c0, cn, low, H);
-  a.on_output_block = [&](int64_t t0, int64_t t1) { board.mark(t0, t1); };
-  a.output_early = true;
-  ForwardArgs<float> b = a;
-  b.input = middle;
-  b.output = output;
-  std::tie(b.h0, b.hn) = states(p.h0, hn, high, Hs);
-  std::tie(b.c0, b.cn) = states(p.c0, cn, high, H);
-  b.on_output_block = nullptr;
-  std::vector<std::pair<int64_t, int64_t>> asked;
-  b.on_input_block = [&](int64_t t0, int64_t t1) {
-    asked.emplace_back(t0, t1);
-    board.wait(t0, t1);
-  };
-  std::thread below([&] { lower.forward(a); });
-  upper.forward(b);
-  below.join();
+  /// After forward(..., true): the backward pass of the problem's gradients.
+  testing::Grads<float> backward() {
+    const int64_t Hs = p_.spec.output_size(), H = p_.spec.hidden_size;
+    testing::Grads<float> g(p_.spec);
+    g.input.assign(p_.input.size(), 0.0f);
+    g.h0.assign(static_cast<size_t>(p_.state_size()), 0.0f);
+    g.c0.assign(static_cast<size_t>(p_.cell_state_size()), 0.0f);
+    Weights grads_low(lower_.spec()), grads_high(upper_.spec());
+    std::vector<float> grad_middle(middle_.size(), std::nanf(""));
+    BlockBoard board(p_.steps);
+    BackwardArgs<float> b;  // the upper stage: the caller's grad_output
+    b.grad_output = p_.grad_output;
+    std::tie(b.grad_hn, std::ignore) = states(p_.grad_hn, g.h0, high_, Hs);
+    std::tie(b.grad_cn, std::ignore) = states(p_.grad_cn, g.c0, high_, H);
+    std::tie(std::ignore, b.grad_h0) = states(p_.grad_hn, g.h0, high_, Hs);
+    std::tie(std::ignore, b.grad_c0) = states(p_.grad_cn, g.c0, high_, H);
+    b.grad_input = grad_middle;
+    b.grad_weights = &grads_high;
+    b.on_grad_input_block = [&](int64_t t0, int64_t t1) { board.mark(t0, t1); };
+    b.grad_input_early = true;
+    BackwardArgs<float> a;  // the lower stage, fed by the upper one
+    a.grad_output = grad_middle;
+    std::tie(a.grad_hn, a.grad_h0) = states(p_.grad_hn, g.h0, low_, Hs);
+    std::tie(a.grad_cn, a.grad_c0) = states(p_.grad_cn, g.c0, low_, H);
+    a.grad_input = g.input;
+    a.grad_weights = &grads_low;
+    asked_.clear();
+    a.on_grad_output_block = [&](int64_t t0, int64_t t1) {
+      asked_.emplace_back(t0, t1);
+      board.wait(t0, t1);
+    };
+    std::thread above([&] { upper_.backward(b, ws_high_); });
+    lower_.backward(a, ws_low_);
+    above.join();
+    set_layer_range(g.weights, low_, grads_low);
+    set_layer_range(g.weights, high_, grads_high);
+    return g;
+  }
 
-  EXPECT_TRUE(testing::same_bits(output, whole.output));
-  EXPECT_TRUE(testing::same_bits(hn, whole.hn));
-  EXPECT_TRUE(testing::same_bits(cn, whole.cn));
-  // The hook's blocks tile [0, T) in increasing order.
+  /// The blocks the fed stage asked for, in order.
+  const std::vector<std::pair<int64_t, int64_t>>& asked() const { return asked_; }
+
+ private:
+  /// A stage's rows of a [L*D, N, w] state tensor (given, and to write).
+  std::pair<std::span<const float>, std::span<float>> states(const std::vector<float>& given,
+                                                             std::vector<float>& into, LayerRange r, int64_t w) {
+    const auto from = static_cast<size_t>(r.begin * D_ * N_ * w), count = static_cast<size_t>(r.count() * D_ * N_ * w);
+    return {given.empty() ? std::span<const float>() : std::span<const float>(given).subspan(from, count),
+            into.empty() ? std::span<float>() : std::span<float>(into).subspan(from, count)};
+  }
+
+  const Problem<float>& p_;
+  LayerRange low_, high_;
+  Rnn lower_, upper_;
+  int64_t D_, N_;
+  std::vector<float> middle_;
+  Workspace ws_low_, ws_high_;
+  std::vector<std::pair<int64_t, int64_t>> asked_;
+};
+
+/// The blocks a fed stage asked for tile [0, T), in increasing order (forward) or
+/// decreasing (backward, a stack walking forward in time).
+void expect_tiling(const std::vector<std::pair<int64_t, int64_t>>& asked, int64_t steps, bool decreasing) {
+  std::vector<std::pair<int64_t, int64_t>> blocks = asked;
+  if (decreasing) std::reverse(blocks.begin(), blocks.end());
   int64_t next = 0;
-  for (const auto& [t0, t1] : asked) {
+  for (const auto& [t0, t1] : blocks) {
     EXPECT_EQ(t0, next);
     EXPECT_LT(t0, t1);
     next = t1;
   }
-  EXPECT_EQ(next, p.steps);
+  EXPECT_EQ(next, steps);
+}
+
+class StageChain : public ::testing::TestWithParam<ChainParam> {};
+
+TEST_P(StageChain, ForwardGivesTheBitsOfTheWholeStack) {
+  const Problem<float> p = testing::make_problem<float>(GetParam().c, 11);
+  const Weights weights = Weights::uniform(p.spec, 12);
+  ForwardOut<float> whole;
+  Rnn(weights, GetParam().options).forward(testing::forward_args(p, whole));
+  TwoStages stages(p, weights, GetParam().options);
+  std::vector<float> hn(whole.hn.size()), cn(whole.cn.size());
+  const std::vector<float> output = stages.forward(hn, cn, false);
+  EXPECT_TRUE(testing::same_bits(output, whole.output));
+  EXPECT_TRUE(testing::same_bits(hn, whole.hn));
+  EXPECT_TRUE(testing::same_bits(cn, whole.cn));
+  expect_tiling(stages.asked(), p.steps, false);
+}
+
+TEST_P(StageChain, BackwardGivesTheBitsOfTheWholeStack) {
+  const Problem<float> p = testing::make_problem<float>(GetParam().c, 13);
+  const Weights weights = Weights::uniform(p.spec, 14);
+  ForwardOut<float> whole_out;
+  const testing::Grads<float> whole = testing::run_backward(Rnn(weights, GetParam().options), p, &whole_out);
+  TwoStages stages(p, weights, GetParam().options);
+  std::vector<float> hn(whole_out.hn.size()), cn(whole_out.cn.size());
+  EXPECT_TRUE(testing::same_bits(stages.forward(hn, cn, true), whole_out.output));
+  const testing::Grads<float> g = stages.backward();
+  EXPECT_TRUE(testing::same_bits(g.input, whole.input));
+  EXPECT_TRUE(testing::same_bits(g.h0, whole.h0));
+  EXPECT_TRUE(testing::same_bits(g.c0, whole.c0));
+  const auto a = g.weights.flat(), b = whole.weights.flat();
+  EXPECT_TRUE(a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+  expect_tiling(stages.asked(), p.steps, !p.spec.reverse);
 }
 
 std::vector<ChainParam> chain_params() {

@@ -27,6 +27,8 @@ std::vector<TaskGraph> graphs_of(const ProblemDesc& p) {
   graphs.push_back(build_backward_graph(p, false, true));
   graphs.push_back(build_forward_graph(p, ForwardGraphOptions{true, true, true}));
   graphs.push_back(build_forward_graph(p, ForwardGraphOptions{false, true, false}));
+  graphs.push_back(build_backward_graph(p, BackwardGraphOptions{true, true, true, true}));
+  graphs.push_back(build_backward_graph(p, BackwardGraphOptions{false, true, true, false}));
   return graphs;
 }
 
@@ -126,6 +128,48 @@ TEST(ChainOrder, TakesAnInputTaskOnlyWhenNothingElseIsReady) {
         }
       }
       EXPECT_EQ(inputs, 3);  // 8 steps in blocks of 3
+    }
+  }
+}
+
+/// The same in a backward pass fed with grad_output block by block: the top layer's steps
+/// of a block follow its input task, taken only when nothing else is ready; and, without
+/// input tasks, lower_first makes the first block of layer 0's input gradient final
+/// before the top layer has finished.
+TEST(ChainOrder, BackwardTakesAnInputTaskOnlyWhenNothingElseIsReady) {
+  for (const bool lower_first : {false, true}) {
+    for (const bool bidirectional : {false, true}) {
+      const TaskGraph graph = build_backward_graph(problem(3, bidirectional, 2, 1),
+                                                   BackwardGraphOptions{true, true, true, lower_first});
+      const std::vector<int64_t> others = others_ready(graph, graph.one_thread_order);
+      int64_t inputs = 0;
+      for (int64_t i = 0; i < graph.size(); ++i) {
+        const Task& task = graph.tasks[i];
+        if (task.kind == TaskKind::input) {
+          ++inputs;
+          EXPECT_EQ(others[i], 0) << "input task of steps " << task.t0 << " taken with work ready";
+        }
+        if (task.kind == TaskKind::backward && task.layer == 2) {
+          bool fed = false;
+          for (int32_t k = 0; k < graph.pred_count(i); ++k) {
+            const Task& pred = graph.tasks[graph.preds_of(i)[k]];
+            fed = fed || (pred.kind == TaskKind::input && pred.t0 <= task.t0 && task.t0 < pred.t1);
+          }
+          EXPECT_TRUE(fed) << "step " << task.t0 << " of the top layer";
+        }
+      }
+      EXPECT_EQ(inputs, 3);
+      // Without input tasks (a top rank): the order alone decides.
+      if (bidirectional) continue;  // a bidirectional layer's blocks are final at its end
+      const TaskGraph top = build_backward_graph(problem(3, false, 2, 1),
+                                                 BackwardGraphOptions{true, true, false, lower_first});
+      int64_t first_grad = -1, last_top = -1;
+      for (size_t k = 0; k < top.one_thread_order.size(); ++k) {
+        const Task& task = top.tasks[top.one_thread_order[k]];
+        if (task.kind == TaskKind::input_grad && task.layer == 0 && first_grad < 0) first_grad = int64_t(k);
+        if (task.kind == TaskKind::backward && task.layer == 2 && task.t0 == 0) last_top = int64_t(k);
+      }
+      EXPECT_EQ(first_grad < last_top, lower_first);
     }
   }
 }
