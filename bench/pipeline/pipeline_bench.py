@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Times `rnnwave forward` on a deep stack: the layer pipeline over 2 ranks x 1 thread
-against one process (1 and 2 threads) and against data-parallel inference (2 processes of
-1 thread, each on half the batch: what splitting the batch over 2 ranks costs; at N = 1
-there is nothing to split and it is the one-process run). Prints one JSON line per
-(batch, mode) and the ratios.
+"""Times `rnnwave forward` (or, with --command backward, `rnnwave backward`: a training
+forward and the backward pass) on a deep stack: the layer pipeline over 2 ranks x 1 thread
+against one process (1 and 2 threads) and against data-parallel (2 processes of 1 thread,
+each on half the batch: what splitting the batch over 2 ranks costs, without the
+all-reduce of the weight gradients that training would add; at N = 1 there is nothing to
+split and it is the one-process run). Prints one JSON line per (batch, mode) and the
+ratios.
 
-    /usr/bin/python3 bench/pipeline/pipeline_forward.py --rnnwave build/rnnwave \\
-        [--launcher mpirun] [--layers 8] [--hidden 256] [--steps 256] [--batches 1 64] [--repeats 5]
+    /usr/bin/python3 bench/pipeline/pipeline_bench.py --rnnwave build/rnnwave \\
+        [--command forward|backward] [--launcher mpirun] [--layers 8] [--hidden 256] \\
+        [--steps 512] [--batches 1 64] [--repeats 5]
 
 Every time is the wall time of whole commands (start, reading the files, the pass,
 writing the output), the median of --repeats; `launch` is the same command on a problem
@@ -32,6 +35,7 @@ import mpi_cases  # noqa: E402  (the launcher's flags)
 
 
 def write_problem(folder, layers, hidden, inputs, steps, batch, seed=0):
+    """W.npz, X.npy and DY.npy (the gradient of the output), and their halves by rows."""
     rng = np.random.default_rng(seed)
     arrays = {}
     for layer in range(layers):
@@ -42,11 +46,22 @@ def write_problem(folder, layers, hidden, inputs, steps, batch, seed=0):
         arrays[f"bias_hh_l{layer}"] = rng.uniform(-0.1, 0.1, 4 * hidden).astype(np.float32)
     np.savez(os.path.join(folder, "w.npz"), **arrays)
     x = rng.standard_normal((steps, batch, inputs)).astype(np.float32)
+    dy = rng.standard_normal((steps, batch, hidden)).astype(np.float32)
     np.save(os.path.join(folder, "x.npy"), x)
+    np.save(os.path.join(folder, "dy.npy"), dy)
     for half in (0, 1):  # the two halves of the batch, for data-parallel
         rows = slice(0, batch // 2) if half == 0 else slice(batch // 2, batch)
         if batch > 1:
             np.save(os.path.join(folder, f"x{half}.npy"), x[:, rows])
+            np.save(os.path.join(folder, f"dy{half}.npy"), dy[:, rows])
+
+
+def same_arrays(a, b, command):
+    """Whether two runs' results (Y.npy, or G.npz for backward) hold the same bits."""
+    if command == "forward":
+        return np.load(a + ".npy").tobytes() == np.load(b + ".npy").tobytes()
+    with np.load(a + ".npz") as x, np.load(b + ".npz") as y:
+        return x.files == y.files and all(x[k].tobytes() == y[k].tobytes() for k in x.files)
 
 
 def timed(commands, env):
@@ -64,6 +79,7 @@ def timed(commands, env):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rnnwave", required=True)
+    parser.add_argument("--command", choices=["forward", "backward"], default="forward")
     parser.add_argument("--launcher", default="mpirun")
     parser.add_argument("--layers", type=int, default=8)
     parser.add_argument("--hidden", type=int, default=512)
@@ -86,9 +102,13 @@ def main():
                 write_problem(folder, options.layers, options.hidden, options.inputs, steps, batch)
 
                 def forward(x, out, threads):
-                    return [rnnwave, "forward", *model, "--weights", os.path.join(folder, "w.npz"),
-                            "--input", os.path.join(folder, x), "--output", os.path.join(folder, out),
-                            "--threads", str(threads)]
+                    command = [rnnwave, options.command, *model, "--weights", os.path.join(folder, "w.npz"),
+                               "--input", os.path.join(folder, x), "--threads", str(threads)]
+                    if options.command == "forward":
+                        return command + ["--output", os.path.join(folder, out)]
+                    dy = x.replace("x", "dy")
+                    return command + ["--grad-output", os.path.join(folder, dy),
+                                      "--grads", os.path.join(folder, out.replace(".npy", ".npz"))]
                 pipeline = mpi_cases.launch_command(options.launcher, 2, rnnwave,
                                                     forward("x.npy", "yp.npy", 1)[1:] + ["--pipeline"])
                 modes = {
@@ -103,13 +123,11 @@ def main():
                     results.setdefault(mode, {})[label] = statistics.median(times)
                     results[mode][label + "_spread"] = max(times) - min(times)
                 if steps > 1:
-                    same = np.array_equal(np.load(os.path.join(folder, "y1.npy")),
-                                          np.load(os.path.join(folder, "yp.npy")))
-                    if not same:
-                        sys.exit("the pipeline's output differs from one process's")
+                    if not same_arrays(os.path.join(folder, "y1"), os.path.join(folder, "yp"), options.command):
+                        sys.exit("the pipeline's results differ from one process's")
             for mode, r in results.items():
                 r["pass"] = r["total"] - r["launch"]
-                print(json.dumps({"bench": "pipeline_forward", "mode": mode, "layers": options.layers,
+                print(json.dumps({"bench": "pipeline_" + options.command, "mode": mode, "layers": options.layers,
                                   "hidden": options.hidden, "steps": options.steps, "batch": batch,
                                   "repeats": options.repeats, **{k: round(v, 4) for k, v in r.items()}}))
             base = results["one_process_1thread"]["pass"]
