@@ -131,12 +131,12 @@ def main():
                                   "hidden": options.hidden, "steps": options.steps, "batch": batch,
                                   "repeats": options.repeats, **{k: round(v, 4) for k, v in r.items()}}))
             def ratio(a, b):  # the pass estimate is noise when the problem is as short as the start-up
-                return f"{a / b:.2f}" if a > 0 and b > 0 else "n/a (pass not above start-up: use more --steps)"
+                return f"{a / b:.2f}x" if a > 0 and b > 0 else "n/a (pass not above start-up: use more --steps)"
             base = results["one_process_1thread"]["pass"]
             for mode in ("one_process_2threads", "pipeline_2ranks_1thread", "data_parallel_2x1thread"):
                 print(f"# N={batch}: {mode}: speed-up over one process x 1 thread "
-                      f"{ratio(base, results[mode]['pass'])}x (pass), "
-                      f"{ratio(results['one_process_1thread']['total'], results[mode]['total'])}x (whole command)")
+                      f"{ratio(base, results[mode]['pass'])} (pass), "
+                      f"{ratio(results['one_process_1thread']['total'], results[mode]['total'])} (whole command)")
             print(f"# N={batch}: pipeline / data-parallel time "
                   f"{ratio(results['pipeline_2ranks_1thread']['pass'], results['data_parallel_2x1thread']['pass'])}")
     finally:
