@@ -1,9 +1,13 @@
 // rnnwave backward: gradients with respect to the input, the initial states and every
-// weight, given the gradients with respect to the outputs.
+// weight, given the gradients with respect to the outputs; with --pipeline under mpirun,
+// the layers split over the ranks (docs/distributed.md, "The layer pipeline").
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 
+#include "rnnwave/dist/pipeline.h"
 #include "tools/commands.h"
+#include "tools/pipeline_ranks.h"
 #include "tools/problem_files.h"
 
 namespace rnnwave::tools {
@@ -14,9 +18,11 @@ struct BackwardFlags {
   InputFlags inputs;
   ExecFlags exec;
   std::string grad_output, grad_hn, grad_cn, grads;
+  PipelineFlags ranks;
 };
 
-void run(const BackwardFlags& flags) {
+void run_as(const BackwardFlags& flags, dist::World* world) {
+  const bool writes = world == nullptr || world->rank() == 0;
   const ModelSpec spec = model_spec(flags.model);
   ExecOptions options = exec_options(flags.exec);
   Trace trace;
@@ -25,14 +31,16 @@ void run(const BackwardFlags& flags) {
     throw Error("--grad-cn is for lstm only; a " + std::string(to_string(spec.cell)) +
                 " has no cell state");
   }
-  check_writable(flags.grads, "--grads");
-  check_writable(flags.exec.trace, "--trace");
+  ExecFlags exec = flags.exec;
+  exec.trace = rank_trace_path(flags.exec.trace, world);
+  if (writes) check_writable(flags.grads, "--grads");
+  check_writable(exec.trace, "--trace");
   const InputFlags& in = flags.inputs;
   check_distinct_files({{"--weights", in.weights}, {"--input", in.input}, {"--lengths", in.lengths},
                         {"--h0", in.h0}, {"--c0", in.c0}, {"--grad-output", flags.grad_output},
                         {"--grad-hn", flags.grad_hn}, {"--grad-cn", flags.grad_cn}},
-                       {{"--grads", flags.grads}, {"--trace", flags.exec.trace}});
-  const Rnn rnn(load_model_weights(spec, flags.inputs), options);
+                       {{"--grads", writes ? flags.grads : ""}, {"--trace", exec.trace}});
+  const Weights weights = load_model_weights(spec, flags.inputs);
   const ProblemFiles files = load_problem(spec, flags.inputs);
   const std::vector<int64_t> h_state = h_state_shape(spec, files.batch);
   const std::vector<int64_t> c_state = c_state_shape(spec, files.batch);
@@ -47,7 +55,15 @@ void run(const BackwardFlags& flags) {
   Tensor output(output_shape);
   ForwardArgs<float> args = forward_args(files);
   args.output = output.span();
-  rnn.forward(args, workspace);
+  std::optional<Rnn> rnn;
+  std::optional<dist::PipelineStage> stage;
+  if (world == nullptr) {
+    rnn.emplace(weights, options);
+    rnn->forward(args, workspace);
+  } else {
+    stage.emplace(*world, weights, options);
+    stage->forward(args, workspace, dist::Seconds(flags.ranks.rank_timeout));
+  }
 
   const bool lstm = has_cell_state(spec.cell);
   Tensor grad_input(files.input.shape());
@@ -62,16 +78,24 @@ void run(const BackwardFlags& flags) {
   back.grad_h0 = grad_h0.span();
   back.grad_c0 = grad_c0.span();
   back.grad_weights = &grad_weights;
-  rnn.backward(back, workspace);
+  if (world == nullptr) {
+    rnn->backward(back, workspace);
+  } else {
+    stage->backward(back, workspace, dist::Seconds(flags.ranks.rank_timeout));
+  }
 
   std::map<std::string, Tensor> grads = grad_weights.to_tensors();
   grads.emplace("input", std::move(grad_input));
   grads.emplace("h0", std::move(grad_h0));
   if (lstm) grads.emplace("c0", std::move(grad_c0));
-  OutputFiles outputs;  // all or nothing
-  outputs.add(flags.grads, serialize_npz(grads), "--grads");
-  add_trace(outputs, flags.exec, trace);
+  OutputFiles outputs;  // all or nothing; under a pipeline rank 0 alone holds the gradients
+  if (writes) outputs.add(flags.grads, serialize_npz(grads), "--grads");
+  add_trace(outputs, exec, trace);
   outputs.commit();
+}
+
+void run(const BackwardFlags& flags) {
+  run_pipeline_command(flags.ranks, "backward", [&](dist::World* world) { run_as(flags, world); });
 }
 
 }  // namespace
@@ -93,6 +117,7 @@ void add_backward_command(CLI::App& app) {
                       "Output G.npz: 'input', 'h0', 'c0' (lstm) and one entry per weight name")
       ->required();
   add_exec_flags(*command, flags->exec);
+  add_pipeline_flags(*command, flags->ranks);
   command->callback([flags] { run(*flags); });
 }
 

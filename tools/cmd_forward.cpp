@@ -1,8 +1,11 @@
-// rnnwave forward: outputs and final states of a model on an input.
+// rnnwave forward: outputs and final states of a model on an input; with --pipeline under
+// mpirun, the layers split over the ranks (docs/distributed.md, "The layer pipeline").
 #include <CLI/CLI.hpp>
 #include <memory>
 
+#include "rnnwave/dist/pipeline.h"
 #include "tools/commands.h"
+#include "tools/pipeline_ranks.h"
 #include "tools/problem_files.h"
 
 namespace rnnwave::tools {
@@ -13,9 +16,11 @@ struct ForwardFlags {
   InputFlags inputs;
   ExecFlags exec;
   std::string output, hn, cn;
+  PipelineFlags ranks;
 };
 
-void run(const ForwardFlags& flags) {
+void run_as(const ForwardFlags& flags, dist::World* world) {
+  const bool writes = world == nullptr || world->rank() == 0;
   const ModelSpec spec = model_spec(flags.model);
   ExecOptions options = exec_options(flags.exec);
   Trace trace;
@@ -24,16 +29,20 @@ void run(const ForwardFlags& flags) {
     throw Error("--cn is for lstm only; a " + std::string(to_string(spec.cell)) +
                 " has no cell state");
   }
-  check_writable(flags.output, "--output");
-  check_writable(flags.hn, "--hn");
-  check_writable(flags.cn, "--cn");
-  check_writable(flags.exec.trace, "--trace");
+  ExecFlags exec = flags.exec;
+  exec.trace = rank_trace_path(flags.exec.trace, world);
+  if (writes) {
+    check_writable(flags.output, "--output");
+    check_writable(flags.hn, "--hn");
+    check_writable(flags.cn, "--cn");
+  }
+  check_writable(exec.trace, "--trace");
   const InputFlags& in = flags.inputs;
   check_distinct_files({{"--weights", in.weights}, {"--input", in.input}, {"--lengths", in.lengths},
                         {"--h0", in.h0}, {"--c0", in.c0}},
-                       {{"--output", flags.output}, {"--hn", flags.hn}, {"--cn", flags.cn},
-                        {"--trace", flags.exec.trace}});
-  const Rnn rnn(load_model_weights(spec, flags.inputs), options);
+                       {{"--output", writes ? flags.output : ""}, {"--hn", writes ? flags.hn : ""},
+                        {"--cn", writes ? flags.cn : ""}, {"--trace", exec.trace}});
+  const Weights weights = load_model_weights(spec, flags.inputs);
   const ProblemFiles files = load_problem(spec, flags.inputs);
 
   Tensor output({files.steps, files.batch, spec.directions() * spec.output_size()});
@@ -43,15 +52,28 @@ void run(const ForwardFlags& flags) {
   args.output = output.span();
   args.hn = hn.span();
   args.cn = cn.span();
-  rnn.forward(args);
+  if (world == nullptr) {
+    const Rnn rnn(weights, options);
+    rnn.forward(args);
+  } else {
+    const dist::PipelineStage stage(*world, weights, options);
+    stage.forward(args, dist::Seconds(flags.ranks.rank_timeout));
+  }
 
-  // All or nothing: a failure to write one output leaves none of them written.
+  // All or nothing: a failure to write one output leaves none of them written. Under a
+  // pipeline rank 0 alone holds the results; every rank writes its own trace.
   OutputFiles outputs;
-  outputs.add(flags.output, serialize_npy(output), "--output");
-  if (!flags.hn.empty()) outputs.add(flags.hn, serialize_npy(hn), "--hn");
-  if (!flags.cn.empty()) outputs.add(flags.cn, serialize_npy(cn), "--cn");
-  add_trace(outputs, flags.exec, trace);
+  if (writes) {
+    outputs.add(flags.output, serialize_npy(output), "--output");
+    if (!flags.hn.empty()) outputs.add(flags.hn, serialize_npy(hn), "--hn");
+    if (!flags.cn.empty()) outputs.add(flags.cn, serialize_npy(cn), "--cn");
+  }
+  add_trace(outputs, exec, trace);
   outputs.commit();
+}
+
+void run(const ForwardFlags& flags) {
+  run_pipeline_command(flags.ranks, "forward", [&](dist::World* world) { run_as(flags, world); });
 }
 
 }  // namespace
@@ -70,6 +92,7 @@ void add_forward_command(CLI::App& app) {
   command->add_option("--cn", flags->cn, "Final cell states CN.npy, float32 [L*D, N, H] (lstm)");
   add_exec_flags(*command, flags->exec);
   add_precision_flag(*command, flags->exec);
+  add_pipeline_flags(*command, flags->ranks);
   command->callback([flags] { run(*flags); });
 }
 

@@ -396,24 +396,6 @@ void resume_run(const TrainFlags& flags, const ExecOptions& exec, const Ranks& r
   train_epochs(trainer, dir, target, flags.stop_after, ranks);
 }
 
-/// The flags that decide the run's results, one item per flag given ("--lr": "0.1"), in
-/// the command's order: what the ranks of a distributed run compare at start, so that a
-/// difference is named flag by flag. --threads and --schedule may differ between ranks:
-/// results do not depend on them.
-std::vector<dist::ConfigItem> result_flags(const CLI::App& command) {
-  std::vector<dist::ConfigItem> items;
-  for (const CLI::Option* option : command.get_options()) {
-    if (option->count() == 0 || option->get_name() == "--threads" || option->get_name() == "--schedule") continue;
-    std::string values;
-    for (const std::string& value : option->results()) values += (values.empty() ? "" : " ") + value;
-    items.push_back({option->get_name(), values});
-  }
-  if (items.size() < static_cast<size_t>(dist::kMaxConfigItems)) return items;
-  std::string all;  // more flags than items: one item (the command has fewer options)
-  for (const dist::ConfigItem& item : items) all += (all.empty() ? "" : " ") + item.name + " " + item.value;
-  return {{"flags", all}};
-}
-
 void run_as(const TrainFlags& flags, const ExecOptions& exec, const Ranks& ranks) {
   if (flags.resume.empty()) {
     start_run(flags, exec, ranks);
@@ -542,6 +524,24 @@ void add_data_config_flags(CLI::App& c, TrainFlags& f) {
 }
 
 }  // namespace
+
+/// The flags that decide the run's results, one item per flag given ("--lr": "0.1"), in
+/// the command's order: what the ranks of a distributed run compare at start, so that a
+/// difference is named flag by flag. --threads and --schedule may differ between ranks:
+/// results do not depend on them.
+std::vector<dist::ConfigItem> result_flags(const CLI::App& command) {
+  std::vector<dist::ConfigItem> items;
+  for (const CLI::Option* option : command.get_options()) {
+    if (option->count() == 0 || option->get_name() == "--threads" || option->get_name() == "--schedule") continue;
+    std::string values;
+    for (const std::string& value : option->results()) values += (values.empty() ? "" : " ") + value;
+    items.push_back({option->get_name(), values});
+  }
+  if (items.size() < static_cast<size_t>(dist::kMaxConfigItems)) return items;
+  std::string all;  // more flags than items: one item (the command has fewer options)
+  for (const dist::ConfigItem& item : items) all += (all.empty() ? "" : " ") + item.name + " " + item.value;
+  return {{"flags", all}};
+}
 
 /// A hash of the executable's bytes (two ranks running different builds differ), or the
 /// compiler and compile time of this file where the executable cannot be read.

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "rnnwave/dist/config_check.h"
 
 #include "rnnwave/planner.h"
 
@@ -26,5 +29,11 @@ Calibration tool_calibration();
 /// The identity of this build for the handshake of ranks under mpirun: a hash of the
 /// executable's bytes (cmd_train.cpp).
 std::string build_id();
+
+/// The flags of `command` that decide its results, one item per flag given ("--lr":
+/// "0.1"), in the command's order, for the handshake of ranks: --threads and --schedule
+/// may differ between ranks (results do not depend on them) and are left out
+/// (cmd_train.cpp).
+std::vector<dist::ConfigItem> result_flags(const CLI::App& command);
 
 }  // namespace rnnwave::tools

@@ -4,7 +4,9 @@
 
 #include "rnnwave/dist/config_check.h"
 #include "rnnwave/dist/launcher.h"
+#include "rnnwave/dist/layer_range.h"
 #include "rnnwave/dist/pipe_channel.h"
+#include "rnnwave/dist/pipeline.h"
 #include "rnnwave/dist/run.h"
 #include "rnnwave/dist/shard_reducer.h"
 #include "rnnwave/dist/shard_tree.h"

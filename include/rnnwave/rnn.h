@@ -45,6 +45,24 @@ struct ForwardArgs {
   /// should compute single-threaded. An exception it throws ends the pass and is rethrown
   /// by forward. Other schedules call it after the pass, over [0, T) at once.
   std::function<void(int64_t t0, int64_t t1)> on_output_block;
+  /// Optional: the input arrives block by block while the pass runs (a stage of a layer
+  /// pipeline, fed by the rank below). When set, `input` need not hold its values at the
+  /// call: the pass calls this once for each block of steps [t0, t1) (the blocks of
+  /// on_output_block) before it reads those steps, in increasing t0, and the hook must
+  /// return once `input` holds their final values. `input` is then not checked for
+  /// finite values (they come from a layer below, computed from checked ones). Under the
+  /// wavefront and sequential schedules each call is a task of the forward graph that the
+  /// block's input projections depend on, and one thread takes it only when no other task
+  /// is ready, so the layers above compute while the hook waits; the layerwise schedule
+  /// calls it over [0, T) before the pass. An exception it throws ends the pass and is
+  /// rethrown by forward.
+  std::function<void(int64_t t0, int64_t t1)> on_input_block;
+  /// With one thread: run the ready tasks of the upper layers first, and each output
+  /// block as soon as it is final, so that on_output_block sees the first blocks early
+  /// (a pipeline's next stage waits for them) instead of after the lower layers have run
+  /// to the end. Costs some cache reuse (layers alternate block by block). Changes no
+  /// result; other thread counts and schedules ignore it.
+  bool output_early = false;
 };
 
 /// Inputs and outputs of a backward pass (backpropagation through time). The problem
@@ -60,6 +78,23 @@ struct BackwardArgs {
   /// Overwritten with the gradient of every parameter if not null; its spec must equal
   /// the model's.
   BasicWeights<T>* grad_weights = nullptr;
+  /// Optional: grad_output arrives block by block while the pass runs (a stage of a layer
+  /// pipeline, fed by the rank above). When set, `grad_output` need not hold its values
+  /// at the call: the pass calls this once for each block of steps [t0, t1) (the blocks of
+  /// the forward pass's hooks) before it reads those steps, from the last block down, and
+  /// the hook must return once they are final. They are not checked for finite values.
+  /// As ForwardArgs::on_input_block: a task of the backward graph that one thread takes
+  /// only when nothing else is ready; the layerwise schedule calls it over [0, T) first.
+  std::function<void(int64_t t0, int64_t t1)> on_grad_output_block;
+  /// Optional, with grad_input: called once for each block of steps [t0, t1) as soon as
+  /// grad_input holds the final values of those steps (a pipeline stage sends them down
+  /// to the rank below). Under the wavefront and sequential schedules it runs in the
+  /// task that computes the block's input gradient; the layerwise schedule calls it over
+  /// [0, T) after the pass. Calls for different blocks may run at the same time.
+  std::function<void(int64_t t0, int64_t t1)> on_grad_input_block;
+  /// With one thread: run the ready tasks of the lower layers first, so that
+  /// on_grad_input_block sees the first blocks early. Changes no result.
+  bool grad_input_early = false;
 };
 
 namespace detail {

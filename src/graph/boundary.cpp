@@ -68,13 +68,36 @@ void zero_unwritten_states(WorkspaceImpl<T>& ws) {
 }  // namespace
 
 template <class T>
-void load_input(WorkspaceImpl<T>& ws, std::span<const T> input) {
+void load_input(WorkspaceImpl<T>& ws, std::span<const T> input, bool streamed) {
   if (!ws.desc.copies_input()) {
     ws.input_ptr = input.data();
     return;
   }
-  gather_rows(ws.order, ws.desc.T, ws.desc.I, input.data(), ws.input());
+  if (!streamed) gather_rows(ws.order, ws.desc.T, ws.desc.I, input.data(), ws.input());
   ws.input_ptr = ws.input();
+}
+
+template <class T>
+void load_output_grad_steps(WorkspaceImpl<T>& ws, std::span<const T> grad_output, int64_t t0, int64_t t1) {
+  const ProblemDesc& p = ws.desc;
+  if (p.identity_order) return;  // the pass reads the caller's buffer
+  const int64_t step = p.N * p.ld_h();
+  gather_rows(ws.order, t1 - t0, p.ld_h(), grad_output.data() + t0 * step, ws.grad_output() + t0 * step);
+}
+
+template <class T>
+void store_input_grad_steps(WorkspaceImpl<T>& ws, std::span<T> grad_input, int64_t t0, int64_t t1) {
+  const ProblemDesc& p = ws.desc;
+  if (p.identity_order) return;  // the pass wrote the caller's buffer
+  const int64_t step = p.N * p.I;
+  scatter_rows(ws.order, t1 - t0, p.I, ws.grad_input() + t0 * step, grad_input.data() + t0 * step);
+}
+
+template <class T>
+void load_input_steps(WorkspaceImpl<T>& ws, std::span<const T> input, int64_t t0, int64_t t1) {
+  if (!ws.desc.copies_input()) return;  // the pass reads the caller's buffer
+  const int64_t step = ws.desc.N * ws.desc.I;
+  gather_rows(ws.order, t1 - t0, ws.desc.I, input.data() + t0 * step, ws.input() + t0 * step);
 }
 
 template <class T>
@@ -114,13 +137,13 @@ void store_final_states(WorkspaceImpl<T>& ws, const StateSpans<T>& final_states)
 
 template <class T>
 void load_output_grads(WorkspaceImpl<T>& ws, std::span<const T> grad_output,
-                       const StateSpans<const T>& grad_final, std::span<T> grad_input) {
+                       const StateSpans<const T>& grad_final, std::span<T> grad_input, bool streamed) {
   const ProblemDesc& p = ws.desc;
   if (p.identity_order) {
     ws.grad_output_ptr = grad_output.data();
     ws.grad_input_ptr = grad_input.data();
   } else {
-    gather_rows(ws.order, p.T, p.ld_h(), grad_output.data(), ws.grad_output());
+    if (!streamed) gather_rows(ws.order, p.T, p.ld_h(), grad_output.data(), ws.grad_output());
     ws.grad_output_ptr = ws.grad_output();
     ws.grad_input_ptr = ws.grad_input();
   }
@@ -135,9 +158,9 @@ void load_output_grads(WorkspaceImpl<T>& ws, std::span<const T> grad_output,
 
 template <class T>
 void store_input_grads(WorkspaceImpl<T>& ws, std::span<T> grad_input,
-                       const StateSpans<T>& grad_initial) {
+                       const StateSpans<T>& grad_initial, bool streamed) {
   const ProblemDesc& p = ws.desc;
-  if (!grad_input.empty() && !p.identity_order) {
+  if (!grad_input.empty() && !p.identity_order && !streamed) {
     scatter_rows(ws.order, p.T, p.I, ws.grad_input(), grad_input.data());
   }
   for_each_state_row(p, ws.order, [&](int64_t k, int64_t l, int64_t d, int64_t i, int64_t n,
@@ -149,13 +172,18 @@ void store_input_grads(WorkspaceImpl<T>& ws, std::span<T> grad_input,
 }
 
 #define RNNWAVE_INSTANTIATE(T)                                                                \
-  template void load_input<T>(WorkspaceImpl<T>&, std::span<const T>);                         \
+  template void load_input<T>(WorkspaceImpl<T>&, std::span<const T>, bool);                   \
+  template void load_input_steps<T>(WorkspaceImpl<T>&, std::span<const T>, int64_t, int64_t);  \
   template void load_initial_states<T>(WorkspaceImpl<T>&, const StateSpans<const T>&);        \
   template void store_output_steps<T>(WorkspaceImpl<T>&, std::span<T>, int64_t, int64_t);     \
   template void store_final_states<T>(WorkspaceImpl<T>&, const StateSpans<T>&);               \
   template void load_output_grads<T>(WorkspaceImpl<T>&, std::span<const T>,                   \
-                                     const StateSpans<const T>&, std::span<T>);               \
-  template void store_input_grads<T>(WorkspaceImpl<T>&, std::span<T>, const StateSpans<T>&);
+                                     const StateSpans<const T>&, std::span<T>, bool);         \
+  template void store_input_grads<T>(WorkspaceImpl<T>&, std::span<T>, const StateSpans<T>&,   \
+                                     bool);                                                   \
+  template void load_output_grad_steps<T>(WorkspaceImpl<T>&, std::span<const T>, int64_t,     \
+                                          int64_t);                                           \
+  template void store_input_grad_steps<T>(WorkspaceImpl<T>&, std::span<T>, int64_t, int64_t);
 RNNWAVE_INSTANTIATE(float)
 RNNWAVE_INSTANTIATE(double)
 #undef RNNWAVE_INSTANTIATE

@@ -19,7 +19,21 @@ using StateSpans = std::array<std::span<T>, cells::kMaxStates>;
 /// as is, else a gathered copy (always for a training forward, which keeps its input for
 /// the backward pass).
 template <class T>
-void load_input(WorkspaceImpl<T>& ws, std::span<const T> input);
+void load_input(WorkspaceImpl<T>& ws, std::span<const T> input, bool streamed = false);
+
+/// For an input that arrives block by block (load_input with `streamed`): makes steps
+/// [t0, t1) of `input` available to the pass (gathers them if the workspace copies).
+/// For a grad_output that arrives block by block (load_output_grads with `streamed`):
+/// makes steps [t0, t1) available to the pass (gathers them if the rows are reordered).
+template <class T>
+void load_output_grad_steps(WorkspaceImpl<T>& ws, std::span<const T> grad_output, int64_t t0, int64_t t1);
+/// Writes steps [t0, t1) of grad_input if the workspace used a scratch buffer (for a
+/// caller that takes them block by block; store_input_grads is then told `streamed`).
+template <class T>
+void store_input_grad_steps(WorkspaceImpl<T>& ws, std::span<T> grad_input, int64_t t0, int64_t t1);
+
+template <class T>
+void load_input_steps(WorkspaceImpl<T>& ws, std::span<const T> input, int64_t t0, int64_t t1);
 
 /// Places the initial states (empty = zeros) in the slots each direction starts from,
 /// and zeroes the state rows that no step will write.
@@ -39,12 +53,13 @@ void store_final_states(WorkspaceImpl<T>& ws, const StateSpans<T>& final_states)
 /// at `grad_input` (or a scratch buffer to be scattered into it).
 template <class T>
 void load_output_grads(WorkspaceImpl<T>& ws, std::span<const T> grad_output,
-                       const StateSpans<const T>& grad_final, std::span<T> grad_input);
+                       const StateSpans<const T>& grad_final, std::span<T> grad_input,
+                       bool streamed = false);
 
 /// Writes grad_input (if the workspace used a scratch buffer) and the gradients of the
 /// initial states, each if given.
 template <class T>
 void store_input_grads(WorkspaceImpl<T>& ws, std::span<T> grad_input,
-                       const StateSpans<T>& grad_initial);
+                       const StateSpans<T>& grad_initial, bool streamed = false);
 
 }  // namespace rnnwave

@@ -44,6 +44,18 @@ struct Pass {
   std::span<T> output = {};
   const std::function<void(int64_t, int64_t)>* on_output_block = nullptr;
   bool outputs_stored = false;
+  // Forward: the caller's hook that makes a block of the input final (input tasks), and
+  // whether one thread runs the upper layers first (ForwardArgs::output_early).
+  const std::function<void(int64_t, int64_t)>* on_input_block = nullptr;
+  std::span<const T> input = {};  // the caller's [T, N, I], read by the input tasks
+  // Backward: the same for grad_output (input tasks of the backward graph), the hook
+  // called once a block of grad_input is final, and the one-thread order.
+  const std::function<void(int64_t, int64_t)>* on_grad_output_block = nullptr;
+  std::span<const T> grad_output = {};
+  const std::function<void(int64_t, int64_t)>* on_grad_input_block = nullptr;
+  std::span<T> grad_input = {};
+  bool grad_input_early = false;
+  bool output_early = false;
   // The model's graphs, built once per problem and reused (null: build afresh).
   GraphCache* graphs = nullptr;
   // Forward products in bf16 (ExecOptions::precision); params.prepare_bf16() has run.

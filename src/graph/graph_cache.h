@@ -21,18 +21,26 @@ struct GraphKey {
   int64_t steps = 0, batch = 0, step_block = 0, batch_splits = 0, hidden_splits = 0;
   bool flag_a = false;  // forward: dropout; backward: input_grad
   bool flag_b = false;  // forward: outputs; backward: weight_grads
+  bool flag_c = false;  // input tasks
+  bool flag_d = false;  // forward: top-first order; backward: lower-first
 
   bool operator==(const GraphKey&) const = default;
 };
 
 /// The keys of the forward and the backward graph of `problem` with these options.
-inline GraphKey forward_graph_key(const ProblemDesc& p, bool outputs) {
+inline GraphKey forward_graph_key(const ProblemDesc& p, const ForwardGraphOptions& options) {
   return {false, p.T, p.N, p.plan.step_block, p.plan.batch_splits, p.plan.hidden_splits,
-          p.dropout, outputs};
+          p.dropout, options.outputs, options.inputs, options.top_first};
+}
+inline GraphKey forward_graph_key(const ProblemDesc& p, bool outputs) {
+  return forward_graph_key(p, ForwardGraphOptions{outputs, false, false});
+}
+inline GraphKey backward_graph_key(const ProblemDesc& p, const BackwardGraphOptions& options) {
+  return {true, p.T, p.N, p.plan.step_block, p.plan.batch_splits, p.plan.hidden_splits,
+          options.input_grad, options.weight_grads, options.inputs, options.lower_first};
 }
 inline GraphKey backward_graph_key(const ProblemDesc& p, bool input_grad, bool weight_grads) {
-  return {true, p.T, p.N, p.plan.step_block, p.plan.batch_splits, p.plan.hidden_splits,
-          input_grad, weight_grads};
+  return backward_graph_key(p, BackwardGraphOptions{input_grad, weight_grads, false, false});
 }
 
 /// The most recently used graphs of one model, at most kCapacity. Thread-safe: passes of

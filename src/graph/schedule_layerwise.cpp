@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "common/scoped_threads.h"
+#include "graph/boundary.h"
 #include "graph/dropout.h"
 #include "graph/graph_runtime.h"
 #include "graph/schedule.h"
@@ -120,6 +121,12 @@ void layerwise_forward(Pass<T>& pass, Trace* trace) {
   ScopedThreads products_alone(1);  // on the calling thread, as in every parallel_for
   kernels::ScopedFlushDenormals flush;
   OpRecorder record(trace, "forward", p);
+  if (pass.on_input_block != nullptr) {  // the whole input before the first layer
+    record.run("input", 0, -1, 0, p.T, [&] {
+      (*pass.on_input_block)(0, p.T);
+      load_input_steps<T>(pass.ws, pass.input, 0, p.T);
+    });
+  }
   for (int64_t l = 0; l < p.L; ++l) {
     if (l > 0 && pass.ws.dropout > 0) {
       record.run("dropout", l, -1, 0, p.T, [&] { apply_dropout(pass, l, 0, p.T); });
@@ -146,6 +153,12 @@ void layerwise_backward(Pass<T>& pass, Trace* trace) {
   ScopedThreads products_alone(1);  // on the calling thread, as in every parallel_for
   kernels::ScopedFlushDenormals flush;
   OpRecorder record(trace, "backward", p);
+  if (pass.on_grad_output_block != nullptr) {  // the whole gradient before the top layer
+    record.run("input", p.L - 1, -1, 0, p.T, [&] {
+      (*pass.on_grad_output_block)(0, p.T);
+      load_output_grad_steps<T>(pass.ws, pass.grad_output, 0, p.T);
+    });
+  }
   for (int64_t l = p.L - 1; l >= 0; --l) {
     for (int64_t d = 0; d < p.D; ++d) {
       for (int64_t i = 0; i < p.T; ++i) {
@@ -163,6 +176,10 @@ void layerwise_backward(Pass<T>& pass, Trace* trace) {
     if (l > 0 || pass.want_input_grad) {
       record.run("input_grad", l, -1, 0, p.T, [&] { input_grad(pass, l, 0, p.T); });
     }
+  }
+  if (pass.on_grad_input_block != nullptr) {
+    store_input_grad_steps<T>(pass.ws, pass.grad_input, 0, p.T);
+    (*pass.on_grad_input_block)(0, p.T);
   }
 }
 

@@ -13,8 +13,8 @@ namespace {
 
 constexpr std::array<std::string_view, kTaskKindCount> kTaskKindNames = {
     "dropout", "project", "forward", "backward", "backward_pointwise", "backward_gemm",
-    "input_grad", "weight_grad", "output"};
-static_assert(static_cast<int>(TaskKind::output) == kTaskKindCount - 1);
+    "input_grad", "weight_grad", "output", "input"};
+static_assert(static_cast<int>(TaskKind::input) == kTaskKindCount - 1);
 
 /// Ids of the per-step tasks of one pass, indexed [l][d][t][s][p].
 class StepIds {
@@ -65,7 +65,7 @@ int32_t TaskGraph::add(const Task& task, const std::vector<int32_t>& predecessor
   return static_cast<int32_t>(tasks.size() - 1);
 }
 
-std::vector<int32_t> chain_order(const TaskGraph& graph) {
+std::vector<int32_t> chain_order(const TaskGraph& graph, Prefer prefer) {
   const int64_t n = graph.size();
   // Rank of each task's chain: (layer, direction), direction -1 for tasks of both, ranked
   // by the first task of the chain in creation order.
@@ -78,6 +78,20 @@ std::vector<int32_t> chain_order(const TaskGraph& graph) {
     int32_t& r = chain_rank[3 * graph.tasks[i].layer + graph.tasks[i].direction + 1];
     if (r < 0) r = chains++;
     rank[i] = r;
+  }
+  // Classes before chains: the tasks that hand a block on first (with a preference: the
+  // top layer's output tasks, or every input_grad task, which feeds the layer below),
+  // then the chains, the preferred layers first, and the input tasks, which may wait, last.
+  const int32_t per_layer = chains + 1, per_class = (top + 1) * per_layer;
+  for (int64_t i = 0; i < n; ++i) {
+    const Task& task = graph.tasks[i];
+    const int32_t layer_key = prefer == Prefer::upper_layers   ? top - task.layer
+                              : prefer == Prefer::lower_layers ? task.layer
+                                                               : 0;
+    const bool hands_on = (prefer == Prefer::upper_layers && task.kind == TaskKind::output) ||
+                          (prefer == Prefer::lower_layers && task.kind == TaskKind::input_grad);
+    const int32_t kind_class = task.kind == TaskKind::input ? 2 : hands_on ? 0 : 1;
+    rank[i] = kind_class * per_class + layer_key * per_layer + rank[i];
   }
   // Successors (the transpose of preds) and the number of unfinished predecessors.
   std::vector<int32_t> succ_begin(static_cast<size_t>(n + 1), 0), succ(graph.preds.size());
@@ -110,6 +124,11 @@ std::vector<int32_t> chain_order(const TaskGraph& graph) {
 }
 
 TaskGraph build_forward_graph(const ProblemDesc& p, bool outputs) {
+  return build_forward_graph(p, ForwardGraphOptions{outputs, false, false});
+}
+
+TaskGraph build_forward_graph(const ProblemDesc& p, const ForwardGraphOptions& options) {
+  const bool outputs = options.outputs;
   const int64_t L = p.L, D = p.D, T = p.T, S = p.plan.batch_splits, P = p.plan.hidden_splits;
   const Blocks blocks{p.plan.step_block, T};
   const bool dropout = p.dropout;
@@ -118,6 +137,13 @@ TaskGraph build_forward_graph(const ProblemDesc& p, bool outputs) {
   std::vector<int32_t> project(static_cast<size_t>(D * blocks.count()));
   std::vector<int32_t> preds;
   std::vector<int32_t> masked(static_cast<size_t>(blocks.count()));
+  // The caller's input, block by block, in order.
+  std::vector<int32_t> input(static_cast<size_t>(options.inputs ? blocks.count() : 0));
+  for (int64_t b = 0; options.inputs && b < blocks.count(); ++b) {
+    preds.clear();
+    if (b > 0) preds.push_back(input[b - 1]);
+    input[b] = graph.add({TaskKind::input, 0, -1, -1, -1, blocks.begin(b), blocks.end(b)}, preds);
+  }
   // The block b of layer l is complete once each direction's chain has passed it.
   auto block_done = [&](int64_t l, int64_t b) {
     for (int64_t s = 0; s < S; ++s) {
@@ -130,6 +156,7 @@ TaskGraph build_forward_graph(const ProblemDesc& p, bool outputs) {
     auto block_below = [&](int64_t b) {
       preds.clear();
       if (l > 0) block_done(l - 1, b);
+      if (l == 0 && options.inputs) preds.push_back(input[b]);
     };
     const bool masks = dropout && l > 0;
     for (int64_t b = 0; masks && b < blocks.count(); ++b) {
@@ -170,11 +197,16 @@ TaskGraph build_forward_graph(const ProblemDesc& p, bool outputs) {
     block_done(L - 1, b);
     graph.add({TaskKind::output, int32_t(L - 1), -1, -1, -1, blocks.begin(b), blocks.end(b)}, preds);
   }
-  graph.one_thread_order = chain_order(graph);
+  graph.one_thread_order = chain_order(graph, options.top_first ? Prefer::upper_layers : Prefer::creation_order);
   return graph;
 }
 
 TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weight_grads) {
+  return build_backward_graph(p, BackwardGraphOptions{input_grad, weight_grads, false, false});
+}
+
+TaskGraph build_backward_graph(const ProblemDesc& p, const BackwardGraphOptions& options) {
+  const bool input_grad = options.input_grad, weight_grads = options.weight_grads;
   const int64_t L = p.L, D = p.D, T = p.T, S = p.plan.batch_splits, P = p.plan.hidden_splits;
   const Blocks blocks{p.plan.step_block, T};
   TaskGraph graph;
@@ -186,6 +218,14 @@ TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weigh
   std::vector<int32_t> preds;
   // Backward chains run against the forward ones.
   auto backward_step_at = [&](int64_t d, int64_t i) { return forward_step_at(p, d, T - 1 - i); };
+  // The caller's grad_output, block by block, in the order direction 0's chain needs it.
+  std::vector<int32_t> input(static_cast<size_t>(options.inputs ? blocks.count() : 0));
+  for (int64_t k = 0; options.inputs && k < blocks.count(); ++k) {
+    const int64_t b = p.walks_back(0) ? k : blocks.count() - 1 - k;
+    preds.clear();
+    if (k > 0) preds.push_back(input[p.walks_back(0) ? b - 1 : b + 1]);
+    input[b] = graph.add({TaskKind::input, int32_t(L - 1), -1, -1, -1, blocks.begin(b), blocks.end(b)}, preds);
+  }
   for (int64_t l = L - 1; l >= 0; --l) {
     for (int64_t i = 0; i < T; ++i) {
       for (int64_t d = 0; d < D; ++d) {
@@ -196,6 +236,7 @@ TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weigh
             preds.clear();
             if (i > 0) preds.push_back(step(l, d, backward_step_at(d, i - 1), s, 0));
             if (l < L - 1) preds.push_back(grad_above[t / blocks.size]);
+            if (l == L - 1 && options.inputs) preds.push_back(input[t / blocks.size]);
             step(l, d, t, s, 0) = graph.add({TaskKind::backward, ll, dd, ss, -1, t, t + 1}, preds);
             continue;
           }
@@ -206,6 +247,7 @@ TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weigh
             preds.clear();
             if (i > 0) preds.push_back(gemm(l, d, backward_step_at(d, i - 1), s, part));
             if (l < L - 1) preds.push_back(grad_above[t / blocks.size]);
+            if (l == L - 1 && options.inputs) preds.push_back(input[t / blocks.size]);
             step(l, d, t, s, part) = graph.add(
                 {TaskKind::backward_pointwise, ll, dd, ss, int32_t(part), t, t + 1}, preds);
           }
@@ -245,7 +287,7 @@ TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weigh
       }
     }
   }
-  graph.one_thread_order = chain_order(graph);
+  graph.one_thread_order = chain_order(graph, options.lower_first ? Prefer::lower_layers : Prefer::creation_order);
   return graph;
 }
 

@@ -25,8 +25,10 @@ enum class TaskKind : uint8_t {
   input_grad,   // input_grad(l, [t0, t1)), all rows, both directions
   weight_grad,  // weight_grad(l, d, [t0, t1))
   output,       // store_output_steps([t0, t1)) of the top layer, then the caller's hook
+  input,        // the caller's hook: steps [t0, t1) of the pass's input (forward: input,
+                // backward: grad_output) are final; then gathered
 };
-inline constexpr int kTaskKindCount = 9;
+inline constexpr int kTaskKindCount = 10;
 
 std::string_view to_string(TaskKind kind);
 
@@ -62,16 +64,45 @@ struct TaskGraph {
 /// that order alternates between the two directions' weights at every step, and loses
 /// them from its cache when the two do not fit together (two directions of a four-gate cell
 /// with H = 256 hold 2 MB of recurrent weights). Which order runs changes no result.
-std::vector<int32_t> chain_order(const TaskGraph& graph);
+///
+/// With `prefer` = upper_layers (a forward pass), the one thread runs the chains of upper
+/// layers before those of lower ones and output tasks as soon as they are ready, so that
+/// the top layer's blocks are final early (a pipeline stage sends them on); with
+/// lower_layers (a backward pass), the lower layers' chains first and input_grad tasks
+/// (which feed the layer below) as soon as they are ready. Input tasks (which wait for the caller)
+/// always come last among the ready tasks: the thread computes what it can before it waits.
+enum class Prefer { creation_order, upper_layers, lower_layers };
+std::vector<int32_t> chain_order(const TaskGraph& graph, Prefer prefer = Prefer::creation_order);
+
+/// Which optional tasks a forward graph has, and its one-thread order.
+struct ForwardGraphOptions {
+  bool outputs = false;    ///< an output task per block once the top layer's steps are final
+  bool inputs = false;     ///< an input task per block that layer 0's projections depend on
+  bool top_first = false;  ///< chain_order's top_first
+};
 
 /// The forward graph: project and forward tasks of every layer, with a dropout task per
 /// block of every layer's input above the first if the problem has dropout, and with
 /// `outputs` an output task per block once the top layer's steps of that block are final.
 TaskGraph build_forward_graph(const ProblemDesc& problem, bool outputs = false);
+/// The same with the input tasks and order of `options`: with inputs, input(b) follows
+/// input(b-1), and layer 0's projections (and dropout) of block b follow input(b).
+TaskGraph build_forward_graph(const ProblemDesc& problem, const ForwardGraphOptions& options);
 
 /// The backward graph: backward, input_grad (above layer 0, and at layer 0 if
 /// `input_grad` is set) and, if `weight_grads`, weight_grad tasks chained per (l, d) in
 /// the canonical order of for_each_weight_grad_block.
 TaskGraph build_backward_graph(const ProblemDesc& problem, bool input_grad, bool weight_grads);
+
+struct BackwardGraphOptions {
+  bool input_grad = false;
+  bool weight_grads = false;
+  /// An input task per block of grad_output, chained in the order the top layer's first
+  /// chain needs them (from the last block down, walking forward in time), that the top
+  /// layer's steps of the block depend on.
+  bool inputs = false;
+  bool lower_first = false;  ///< chain_order's lower_layers
+};
+TaskGraph build_backward_graph(const ProblemDesc& problem, const BackwardGraphOptions& options);
 
 }  // namespace rnnwave

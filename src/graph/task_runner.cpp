@@ -92,6 +92,10 @@ void run_task(Pass<T>& pass, const Task& task) {
       return;
     case TaskKind::input_grad:
       input_grad(pass, task.layer, task.t0, task.t1);
+      if (task.layer == 0 && pass.on_grad_input_block != nullptr) {
+        store_input_grad_steps<T>(pass.ws, pass.grad_input, task.t0, task.t1);
+        (*pass.on_grad_input_block)(task.t0, task.t1);
+      }
       return;
     case TaskKind::weight_grad:
       weight_grad(pass, task.layer, task.direction, task.t0, task.t1);
@@ -100,6 +104,15 @@ void run_task(Pass<T>& pass, const Task& task) {
       store_output_steps<T>(pass.ws, pass.output, task.t0, task.t1);
       if (pass.on_output_block != nullptr) (*pass.on_output_block)(task.t0, task.t1);
       return;
+    case TaskKind::input:  // of a forward pass: its input; of a backward one: grad_output
+      if (pass.on_input_block != nullptr) {
+        (*pass.on_input_block)(task.t0, task.t1);
+        load_input_steps<T>(pass.ws, pass.input, task.t0, task.t1);
+      } else {
+        (*pass.on_grad_output_block)(task.t0, task.t1);
+        load_output_grad_steps<T>(pass.ws, pass.grad_output, task.t0, task.t1);
+      }
+      return;
   }
 }
 
@@ -107,8 +120,9 @@ template <class T>
 void run_forward_graph(Pass<T>& pass, Trace* trace, GraphRunner runner) {
   const ProblemDesc& p = pass.desc();
   const bool outputs = !pass.output.empty();
-  const auto graph = graph_for(pass.graphs, forward_graph_key(p, outputs),
-                               [&] { return build_forward_graph(p, outputs); });
+  const ForwardGraphOptions options{outputs, pass.on_input_block != nullptr, pass.output_early};
+  const auto graph = graph_for(pass.graphs, forward_graph_key(p, options),
+                               [&] { return build_forward_graph(p, options); });
   run_graph(pass, trace, runner, *graph, "forward");
   pass.outputs_stored = outputs;
 }
@@ -116,9 +130,10 @@ void run_forward_graph(Pass<T>& pass, Trace* trace, GraphRunner runner) {
 template <class T>
 void run_backward_graph(Pass<T>& pass, Trace* trace, GraphRunner runner) {
   const ProblemDesc& p = pass.desc();
-  const bool input_grad = pass.want_input_grad, weight_grads = pass.grads != nullptr;
-  const auto graph = graph_for(pass.graphs, backward_graph_key(p, input_grad, weight_grads),
-                               [&] { return build_backward_graph(p, input_grad, weight_grads); });
+  const BackwardGraphOptions options{pass.want_input_grad, pass.grads != nullptr,
+                                     pass.on_grad_output_block != nullptr, pass.grad_input_early};
+  const auto graph = graph_for(pass.graphs, backward_graph_key(p, options),
+                               [&] { return build_backward_graph(p, options); });
   run_graph(pass, trace, runner, *graph, "backward");
 }
 

@@ -79,6 +79,9 @@ template <class T>
 void run_forward_and_store(Pass<T>& pass, Trace* trace, const ForwardArgs<T>& args) {
   pass.output = args.output;
   if (args.on_output_block) pass.on_output_block = &args.on_output_block;
+  if (args.on_input_block) pass.on_input_block = &args.on_input_block;
+  pass.input = args.input;
+  pass.output_early = args.output_early;
   run_forward(pass, trace);
   if (!pass.outputs_stored) {
     store_output_steps<T>(pass.ws, args.output, 0, args.steps);
@@ -96,7 +99,7 @@ void start_forward(const ModelSpec& spec, const ExecOptions& options, const Forw
   ws.prepare(describe_problem(spec, args.steps, args.batch, training, args.dropout > 0,
                               ws.order.identity, options),
              args.dropout, args.dropout_seed);
-  load_input<T>(ws, args.input);
+  load_input<T>(ws, args.input, static_cast<bool>(args.on_input_block));
   load_initial_states<T>(ws, {args.h0, args.c0});
 }
 
@@ -163,15 +166,22 @@ void BasicRnn<T>::backward(const BackwardArgs<T>& args, BasicWorkspace<T>& works
   ws.desc.plan = choose_plan(ws.desc, impl_->options);  // the options may have changed
   ws.prepare_backward();
   impl_->params->prepare_backward();
-  load_output_grads<T>(ws, args.grad_output, {args.grad_hn, args.grad_cn}, args.grad_input);
+  load_output_grads<T>(ws, args.grad_output, {args.grad_hn, args.grad_cn}, args.grad_input,
+                       static_cast<bool>(args.on_grad_output_block));
   if (args.grad_weights != nullptr) {
     auto flat = args.grad_weights->flat();
     std::fill(flat.begin(), flat.end(), T(0));
   }
   Pass<T> pass{*impl_->params, ws, args.grad_weights, !args.grad_input.empty()};
   pass.graphs = &impl_->graphs;
+  if (args.on_grad_output_block) pass.on_grad_output_block = &args.on_grad_output_block;
+  if (args.on_grad_input_block) pass.on_grad_input_block = &args.on_grad_input_block;
+  pass.grad_output = args.grad_output;
+  pass.grad_input = args.grad_input;
+  pass.grad_input_early = args.grad_input_early;
   run_backward(pass, impl_->options.trace);
-  store_input_grads<T>(ws, args.grad_input, {args.grad_h0, args.grad_c0});
+  store_input_grads<T>(ws, args.grad_input, {args.grad_h0, args.grad_c0},
+                       static_cast<bool>(args.on_grad_input_block));
   // The backward pass overwrote the saved gates with their gradients.
   ws.has_forward = false;
 }

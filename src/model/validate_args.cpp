@@ -76,7 +76,7 @@ void validate_forward(const ModelSpec& spec, const ForwardArgs<T>& args) {
   if (!(args.dropout >= 0 && args.dropout < 1)) {
     fail("dropout must be in [0, 1), got ", args.dropout);
   }
-  check_finite<T>(args.input, input_shape, "input");
+  if (!args.on_input_block) check_finite<T>(args.input, input_shape, "input");
   check_finite<T>(args.h0, h_shape, "h0");
   check_finite<T>(args.c0, c_shape, "c0");
 }
@@ -101,7 +101,10 @@ void validate_backward(const ModelSpec& spec, int64_t steps, int64_t batch,
     fail("grad_weights is for ", describe(args.grad_weights->spec()), ", the model is ",
          describe(spec));
   }
-  check_finite<T>(args.grad_output, output_shape, "grad_output");
+  if (!args.on_grad_output_block) check_finite<T>(args.grad_output, output_shape, "grad_output");
+  if (args.on_grad_input_block && args.grad_input.empty()) {
+    fail("on_grad_input_block needs grad_input");
+  }
   check_finite<T>(args.grad_hn, h_shape, "grad_hn");
   check_finite<T>(args.grad_cn, c_shape, "grad_cn");
 }

@@ -25,6 +25,10 @@ std::vector<TaskGraph> graphs_of(const ProblemDesc& p) {
   graphs.push_back(build_forward_graph(p, false));
   graphs.push_back(build_backward_graph(p, true, true));
   graphs.push_back(build_backward_graph(p, false, true));
+  graphs.push_back(build_forward_graph(p, ForwardGraphOptions{true, true, true}));
+  graphs.push_back(build_forward_graph(p, ForwardGraphOptions{false, true, false}));
+  graphs.push_back(build_backward_graph(p, BackwardGraphOptions{true, true, true, true}));
+  graphs.push_back(build_backward_graph(p, BackwardGraphOptions{false, true, true, false}));
   return graphs;
 }
 
@@ -74,6 +78,115 @@ TEST(ChainOrder, KeepsTheLayersOfAOneDirectionStackInOrder) {
     if (task.kind != TaskKind::forward) continue;
     EXPECT_GE(task.layer, last_layer);
     last_layer = task.layer;
+  }
+}
+
+/// Replays `order` and returns, for each task, how many tasks other than input tasks were
+/// ready when it was taken.
+std::vector<int64_t> others_ready(const TaskGraph& graph, const std::vector<int32_t>& order) {
+  std::vector<int32_t> waiting(static_cast<size_t>(graph.size()));
+  std::vector<std::vector<int32_t>> succ(static_cast<size_t>(graph.size()));
+  for (int64_t i = 0; i < graph.size(); ++i) {
+    waiting[i] = graph.pred_count(i);
+    for (int32_t k = 0; k < graph.pred_count(i); ++k) succ[graph.preds_of(i)[k]].push_back(int32_t(i));
+  }
+  int64_t ready_others = 0;
+  for (int64_t i = 0; i < graph.size(); ++i) ready_others += waiting[i] == 0 && graph.tasks[i].kind != TaskKind::input;
+  std::vector<int64_t> result(static_cast<size_t>(graph.size()));
+  for (const int32_t i : order) {
+    const bool other = graph.tasks[i].kind != TaskKind::input;
+    result[i] = ready_others - (other ? 1 : 0);
+    ready_others -= other ? 1 : 0;
+    for (const int32_t j : succ[i]) {
+      if (--waiting[j] == 0 && graph.tasks[j].kind != TaskKind::input) ++ready_others;
+    }
+  }
+  return result;
+}
+
+/// A stack fed block by block (a pipeline stage): one thread takes an input task, which
+/// may wait for the rank below, only when no other task is ready; every projection of
+/// layer 0 follows its block's input task.
+TEST(ChainOrder, TakesAnInputTaskOnlyWhenNothingElseIsReady) {
+  for (const bool top_first : {false, true}) {
+    for (const bool bidirectional : {false, true}) {
+      const TaskGraph graph = build_forward_graph(problem(3, bidirectional, 2, 1),
+                                                  ForwardGraphOptions{true, true, top_first});
+      const std::vector<int64_t> others = others_ready(graph, graph.one_thread_order);
+      int64_t inputs = 0;
+      for (int64_t i = 0; i < graph.size(); ++i) {
+        const Task& task = graph.tasks[i];
+        if (task.kind == TaskKind::input) {
+          ++inputs;
+          EXPECT_EQ(others[i], 0) << "input task of steps " << task.t0 << " taken with work ready";
+        }
+        if (task.kind == TaskKind::project && task.layer == 0) {
+          const int32_t* p = graph.preds_of(i);
+          ASSERT_EQ(graph.pred_count(i), 1);
+          EXPECT_EQ(graph.tasks[p[0]].kind, TaskKind::input);
+          EXPECT_EQ(graph.tasks[p[0]].t0, task.t0);
+        }
+      }
+      EXPECT_EQ(inputs, 3);  // 8 steps in blocks of 3
+    }
+  }
+}
+
+/// The same in a backward pass fed with grad_output block by block: the top layer's steps
+/// of a block follow its input task, taken only when nothing else is ready; and, without
+/// input tasks, lower_first makes the first block of layer 0's input gradient final
+/// before the top layer has finished.
+TEST(ChainOrder, BackwardTakesAnInputTaskOnlyWhenNothingElseIsReady) {
+  for (const bool lower_first : {false, true}) {
+    for (const bool bidirectional : {false, true}) {
+      const TaskGraph graph = build_backward_graph(problem(3, bidirectional, 2, 1),
+                                                   BackwardGraphOptions{true, true, true, lower_first});
+      const std::vector<int64_t> others = others_ready(graph, graph.one_thread_order);
+      int64_t inputs = 0;
+      for (int64_t i = 0; i < graph.size(); ++i) {
+        const Task& task = graph.tasks[i];
+        if (task.kind == TaskKind::input) {
+          ++inputs;
+          EXPECT_EQ(others[i], 0) << "input task of steps " << task.t0 << " taken with work ready";
+        }
+        if (task.kind == TaskKind::backward && task.layer == 2) {
+          bool fed = false;
+          for (int32_t k = 0; k < graph.pred_count(i); ++k) {
+            const Task& pred = graph.tasks[graph.preds_of(i)[k]];
+            fed = fed || (pred.kind == TaskKind::input && pred.t0 <= task.t0 && task.t0 < pred.t1);
+          }
+          EXPECT_TRUE(fed) << "step " << task.t0 << " of the top layer";
+        }
+      }
+      EXPECT_EQ(inputs, 3);
+      // Without input tasks (a top rank): the order alone decides.
+      if (bidirectional) continue;  // a bidirectional layer's blocks are final at its end
+      const TaskGraph top = build_backward_graph(problem(3, false, 2, 1),
+                                                 BackwardGraphOptions{true, true, false, lower_first});
+      int64_t first_grad = -1, last_top = -1;
+      for (size_t k = 0; k < top.one_thread_order.size(); ++k) {
+        const Task& task = top.tasks[top.one_thread_order[k]];
+        if (task.kind == TaskKind::input_grad && task.layer == 0 && first_grad < 0) first_grad = int64_t(k);
+        if (task.kind == TaskKind::backward && task.layer == 2 && task.t0 == 0) last_top = int64_t(k);
+      }
+      EXPECT_EQ(first_grad < last_top, lower_first);
+    }
+  }
+}
+
+/// top_first: one thread finishes the top layer's first block early (its output task
+/// runs before layer 0 reaches its last block), where the plain order runs the layers
+/// one after another.
+TEST(ChainOrder, TopFirstFinishesTheFirstOutputBlockEarly) {
+  for (const bool top_first : {false, true}) {
+    const TaskGraph graph = build_forward_graph(problem(3, false, 1, 1), ForwardGraphOptions{true, false, top_first});
+    int64_t first_output = -1, last_layer0 = -1;
+    for (size_t k = 0; k < graph.one_thread_order.size(); ++k) {
+      const Task& task = graph.tasks[graph.one_thread_order[k]];
+      if (task.kind == TaskKind::output && task.t0 == 0) first_output = static_cast<int64_t>(k);
+      if (task.kind == TaskKind::forward && task.layer == 0 && task.t0 == 7) last_layer0 = static_cast<int64_t>(k);
+    }
+    EXPECT_EQ(first_output < last_layer0, top_first) << "top_first " << top_first;
   }
 }
 
