@@ -40,7 +40,7 @@ class DigitsTask final : public TaskModel {
         stats_(std::move(stats)),
         have_stats_(stats_.size() > 0) {}
 
-  std::vector<ModelParam> parameters() override { return model_.parameters(); }
+  std::vector<Parameter<float>> parameters() override { return model_.parameters(); }
   void parameters_changed() override { model_.parameters_changed(); }
   void set_exec(const ExecOptions& exec) override { model_.set_exec(exec); }
 

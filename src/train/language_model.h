@@ -46,7 +46,7 @@ class LanguageModel {
 
   int64_t vocab_size() const { return embedding_.vocab_size(); }
 
-  std::vector<ModelParam> parameters();
+  std::vector<Parameter<float>> parameters();
   void parameters_changed();
   void set_exec(const ExecOptions& exec);
 

@@ -47,7 +47,7 @@ class SyntheticTask final : public TaskModel {
   explicit SyntheticTask(const TrainConfig& config)
       : config_(config), model_(config, kChannels, 1) {}
 
-  std::vector<ModelParam> parameters() override { return model_.parameters(); }
+  std::vector<Parameter<float>> parameters() override { return model_.parameters(); }
   void parameters_changed() override { model_.parameters_changed(); }
   void set_exec(const ExecOptions& exec) override { model_.set_exec(exec); }
 

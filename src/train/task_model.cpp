@@ -26,20 +26,13 @@ static_assert(kTasks.size() == kAllTrainTasks.size());
 
 }  // namespace
 
-std::vector<ParamRef<float>> param_refs(const std::vector<ModelParam>& params) {
-  std::vector<ParamRef<float>> refs;
-  refs.reserve(params.size());
-  for (const ModelParam& param : params) refs.push_back({param.name, param.value, param.grad});
-  return refs;
-}
-
 RowRange shard_rows(int64_t rows, int64_t shard, int64_t shards) {
   // rows <= 2^31 and shards <= rows: the products stay far from overflowing.
   return {shard * rows / shards, (shard + 1) * rows / shards};
 }
 
-void zero_gradients(const std::vector<ModelParam>& params) {
-  for (const ModelParam& param : params) std::fill(param.grad.begin(), param.grad.end(), 0.0f);
+void zero_gradients(const std::vector<Parameter<float>>& params) {
+  for (const Parameter<float>& param : params) std::fill(param.grad.begin(), param.grad.end(), 0.0f);
 }
 
 Trainer::Prediction TaskModel::predict_wav(const std::string& path) const {

@@ -17,19 +17,6 @@
 
 namespace rnnwave::train {
 
-/// One parameter tensor of a task's model: its name in the equivalent torch module's
-/// state_dict ("rnn.weight_ih_l0", "head.weight", "embedding.weight"), its shape, and
-/// views of its value and its gradient buffer (owned by the model).
-struct ModelParam {
-  std::string name;
-  std::vector<int64_t> shape;
-  std::span<float> value;
-  std::span<float> grad;
-};
-
-/// ParamRefs of the parameters, for optimizers and clipping.
-std::vector<ParamRef<float>> param_refs(const std::vector<ModelParam>& params);
-
 /// What a training batch did; the gradients are left in the models' gradient buffers.
 struct BatchLoss {
   double mean = 0;    ///< the loss minimised (mean over the batch's rows)
@@ -53,7 +40,7 @@ struct RowRange {
 RowRange shard_rows(int64_t rows, int64_t shard, int64_t shards);
 
 /// Sets every gradient buffer of `params` to zero (the gradient of an empty shard).
-void zero_gradients(const std::vector<ModelParam>& params);
+void zero_gradients(const std::vector<Parameter<float>>& params);
 
 /// A task: data and model. Created without data (from a checkpoint, for prediction) and
 /// loading it on first need, or with data (a fresh run).
@@ -62,7 +49,7 @@ class TaskModel {
   virtual ~TaskModel() = default;
 
   /// Every parameter in a fixed order (the state_dict order of the torch module).
-  virtual std::vector<ModelParam> parameters() = 0;
+  virtual std::vector<Parameter<float>> parameters() = 0;
   /// Must be called after the parameter values changed (the stack keeps a packed copy).
   virtual void parameters_changed() = 0;
   virtual void set_exec(const ExecOptions& exec) = 0;

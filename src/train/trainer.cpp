@@ -88,27 +88,27 @@ std::string non_finite_detail(const NonFiniteError& error) {
 }
 
 /// The gradient buffers of `params`, one after another, into `out`.
-void gather_gradients(const std::vector<train::ModelParam>& params, std::span<float> out) {
+void gather_gradients(const std::vector<Parameter<float>>& params, std::span<float> out) {
   size_t at = 0;
-  for (const train::ModelParam& p : params) {
+  for (const Parameter<float>& p : params) {
     std::copy(p.grad.begin(), p.grad.end(), out.begin() + static_cast<std::ptrdiff_t>(at));
     at += p.grad.size();
   }
 }
 
 /// The inverse of gather_gradients.
-void scatter_gradients(std::span<const float> values, const std::vector<train::ModelParam>& params) {
+void scatter_gradients(std::span<const float> values, const std::vector<Parameter<float>>& params) {
   size_t at = 0;
-  for (const train::ModelParam& p : params) {
+  for (const Parameter<float>& p : params) {
     std::copy(values.begin() + static_cast<std::ptrdiff_t>(at),
               values.begin() + static_cast<std::ptrdiff_t>(at + p.grad.size()), p.grad.begin());
     at += p.grad.size();
   }
 }
 
-int64_t gradient_count(const std::vector<train::ModelParam>& params) {
+int64_t gradient_count(const std::vector<Parameter<float>>& params) {
   int64_t count = 0;
-  for (const train::ModelParam& p : params) count += static_cast<int64_t>(p.grad.size());
+  for (const Parameter<float>& p : params) count += static_cast<int64_t>(p.grad.size());
   return count;
 }
 
@@ -147,7 +147,7 @@ train::BatchLoss Trainer::Impl::train_batch(int64_t batch) {
 }
 
 train::BatchLoss Trainer::Impl::train_sharded_batch(int64_t batch) {
-  const std::vector<train::ModelParam> params = task->parameters();
+  const std::vector<Parameter<float>> params = task->parameters();
   const int64_t shards = config.shards;
   const int64_t count = gradient_count(params);
   const dist::ShardPlan plan = gradient_reducer ? gradient_reducer->plan() : dist::ShardPlan(shards, 1, 0);
@@ -227,7 +227,7 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
     try {
       loss = run.train_batch(b);
       if (std::isfinite(loss.mean)) {
-        const std::vector<ParamRef<float>> params = train::param_refs(run.task->parameters());
+        const std::vector<Parameter<float>> params = run.task->parameters();
         if (run.config.clip_norm > 0) clip_grad_norm<float>(params, run.config.clip_norm);
         run.optimizer.step(params);
         run.task->parameters_changed();
@@ -323,7 +323,7 @@ Trainer::Prediction Trainer::predict_wav(const std::string& wav_path) const {
 
 void Trainer::export_parameters(const std::string& path) const {
   std::map<std::string, Tensor> named;
-  for (const train::ModelParam& p : impl_->task->parameters()) {
+  for (const Parameter<float>& p : impl_->task->parameters()) {
     named.emplace(p.name, Tensor(p.shape, std::vector<float>(p.value.begin(), p.value.end())));
   }
   save_npz<float>(path, named);
@@ -343,7 +343,7 @@ void Trainer::save_checkpoint(const std::string& path) const {
   c.config_json = train::config_to_json(run.config);
   c.epochs_done = epochs_done();
   c.history = run.history;
-  for (const train::ModelParam& p : run.task->parameters()) {
+  for (const Parameter<float>& p : run.task->parameters()) {
     c.parameters.emplace(p.name, Tensor(p.shape, std::vector<float>(p.value.begin(), p.value.end())));
   }
   c.optimizer = run.optimizer.state();
@@ -356,10 +356,10 @@ namespace {
 
 /// Copies the saved parameters into the model's, checking names, shapes (from the
 /// members' headers, before any data is read) and values.
-void load_parameters(const train::CheckpointReader& saved, const std::vector<train::ModelParam>& params) {
+void load_parameters(const train::CheckpointReader& saved, const std::vector<Parameter<float>>& params) {
   const std::string& what = saved.what();
   std::set<std::string> names;
-  for (const train::ModelParam& p : params) names.insert(p.name);
+  for (const Parameter<float>& p : params) names.insert(p.name);
   const std::vector<std::string>& held = saved.parameter_names();
   for (const std::string& name : held) {
     if (names.count(name) == 0) {
@@ -367,7 +367,7 @@ void load_parameters(const train::CheckpointReader& saved, const std::vector<tra
            shape_to_string(saved.parameter_shape(name)), " (not a parameter of this model)");
     }
   }
-  for (const train::ModelParam& p : params) {
+  for (const Parameter<float>& p : params) {
     if (std::find(held.begin(), held.end(), p.name) == held.end()) {
       fail(what, ": missing parameter 'param/", p.name, "' of shape ", shape_to_string(p.shape));
     }
@@ -379,7 +379,7 @@ void load_parameters(const train::CheckpointReader& saved, const std::vector<tra
   }
   // Every value checked before any is copied: a bad checkpoint leaves the model as it was.
   std::vector<Tensor> values;
-  for (const train::ModelParam& p : params) {
+  for (const Parameter<float>& p : params) {
     values.push_back(saved.parameter(p.name, p.shape));
     check_finite<float>(values.back().span(), p.shape, cat(what, ": parameter '", p.name, "'"));
   }
@@ -391,11 +391,11 @@ void load_parameters(const train::CheckpointReader& saved, const std::vector<tra
 /// The optimizer state of the checkpoint, each tensor read with the size of the parameter
 /// it belongs to (so a lying member is refused before it is inflated).
 OptimizerState<float> read_optimizer_state(const train::CheckpointReader& saved,
-                                           const std::vector<train::ModelParam>& params,
+                                           const std::vector<Parameter<float>>& params,
                                            const std::vector<std::string>& buffers) {
   const std::string& what = saved.what();
   std::map<std::string, int64_t> sizes;
-  for (const train::ModelParam& p : params) sizes.emplace(p.name, static_cast<int64_t>(p.value.size()));
+  for (const Parameter<float>& p : params) sizes.emplace(p.name, static_cast<int64_t>(p.value.size()));
   OptimizerState<float> state;
   state.scalars = saved.optimizer_scalars();
   for (const std::string& key : saved.optimizer_keys()) {
@@ -412,7 +412,7 @@ OptimizerState<float> read_optimizer_state(const train::CheckpointReader& saved,
     state.tensors.emplace(key, saved.optimizer_tensor(key, shape));
   }
   if (state.tensors.empty()) return state;  // before the first step of a stateful optimizer
-  for (const train::ModelParam& p : params) {
+  for (const Parameter<float>& p : params) {
     for (const std::string& buffer : buffers) {
       if (state.tensors.count(p.name + "/" + buffer) == 0) {
         fail(what, ": missing optimizer state 'optimizer/", p.name, "/", buffer, "'");
@@ -441,7 +441,7 @@ Trainer Trainer::from_checkpoint(const std::string& path, const ExecOptions& exe
       fail(what, ": unexpected task state ", quote_for_message("task/" + key), " for task ", to_string(config.task));
     }
   }
-  const std::vector<train::ModelParam> params = task->parameters();
+  const std::vector<Parameter<float>> params = task->parameters();
   load_parameters(saved, params);
   task->parameters_changed();
 

@@ -54,7 +54,7 @@ class WikitextTask final : public TaskModel {
   WikitextTask(const TrainConfig& config, int64_t vocab_size)
       : config_(config), vocab_size_(vocab_size), model_(config, vocab_size) {}
 
-  std::vector<ModelParam> parameters() override { return model_.parameters(); }
+  std::vector<Parameter<float>> parameters() override { return model_.parameters(); }
   void parameters_changed() override { model_.parameters_changed(); }
   void set_exec(const ExecOptions& exec) override { model_.set_exec(exec); }
 

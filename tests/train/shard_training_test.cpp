@@ -42,9 +42,9 @@ bool has_data(const std::string& subdir, const std::string& probe) {
   return std::filesystem::exists(std::filesystem::path(default_data_dir()) / subdir / probe);
 }
 
-std::vector<std::vector<float>> gradients_of(const std::vector<train::ModelParam>& params) {
+std::vector<std::vector<float>> gradients_of(const std::vector<Parameter<float>>& params) {
   std::vector<std::vector<float>> grads;
-  for (const train::ModelParam& p : params) grads.emplace_back(p.grad.begin(), p.grad.end());
+  for (const Parameter<float>& p : params) grads.emplace_back(p.grad.begin(), p.grad.end());
   return grads;
 }
 

@@ -539,11 +539,11 @@ LmRun run_lm(const ExecOptions& exec, int threads) {
     const std::vector<int64_t> inputs(tokens.begin(), tokens.begin() + T * N);
     const std::vector<int64_t> targets(tokens.begin() + N, tokens.end());
     run.losses.push_back(model.train_batch(T, N, inputs, targets, state, 1000 + step).mean);
-    const std::vector<train::ModelParam> params = model.parameters();
-    sgd.step(train::param_refs(params));
+    const std::vector<Parameter<float>> params = model.parameters();
+    sgd.step(params);
     model.parameters_changed();
   }
-  for (const train::ModelParam& p : model.parameters()) run.params.emplace_back(p.value.begin(), p.value.end());
+  for (const Parameter<float>& p : model.parameters()) run.params.emplace_back(p.value.begin(), p.value.end());
   train::LanguageModel::State eval_state;
   const std::vector<int64_t> tokens = random_ids((T + 1) * N, V, 99);
   run.losses.push_back(model.eval_batch(T, N, std::vector<int64_t>(tokens.begin(), tokens.begin() + T * N),
@@ -585,11 +585,11 @@ TEST(TrainerLanguageModel, GradientsMatchFiniteDifferences) {
     return model.train_batch(T, N, inputs, targets, state, 0).mean;
   };
   loss();
-  std::vector<train::ModelParam> params = model.parameters();
+  std::vector<Parameter<float>> params = model.parameters();
   std::map<std::string, std::vector<float>> analytic;
-  for (const train::ModelParam& p : params) analytic[p.name].assign(p.grad.begin(), p.grad.end());
+  for (const Parameter<float>& p : params) analytic[p.name].assign(p.grad.begin(), p.grad.end());
   int checked = 0;
-  for (const train::ModelParam& p : params) {
+  for (const Parameter<float>& p : params) {
     for (size_t k = 0; k < 3; ++k) {
       size_t i = (k * 7919 + 13) % p.value.size();
       if (p.name == "embedding.weight") i = static_cast<size_t>(inputs[k]) * 12 + k;  // a used row
