@@ -13,7 +13,7 @@
 #include "rnnwave/train/linear.h"
 #include "rnnwave/train/loss.h"
 #include "rnnwave/train/trainer.h"
-#include "train/task_model.h"
+#include "train/builtin_task.h"
 
 namespace rnnwave::train {
 

@@ -10,7 +10,7 @@
 #include "rnnwave/train/linear.h"
 #include "rnnwave/train/sequence_pool.h"
 #include "rnnwave/train/trainer.h"
-#include "train/task_model.h"
+#include "train/builtin_task.h"
 
 namespace rnnwave::train {
 

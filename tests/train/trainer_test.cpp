@@ -20,6 +20,7 @@
 #include "rnnwave/error.h"
 #include "rnnwave/data_wikitext.h"
 #include "rnnwave/npy.h"
+#include "rnnwave/train/digits.h"
 #include "rnnwave/train/train.h"
 #include "rnnwave/train/trainer.h"
 #include "train/checkpoint.h"
@@ -266,7 +267,7 @@ TEST(TrainerSynthetic, ExportUsesTorchNames) {
   EXPECT_EQ(named.at("rnn.weight_hh_l1_reverse").shape(), (std::vector<int64_t>{64, 16}));
   EXPECT_EQ(named.at("head.weight").shape(), (std::vector<int64_t>{1, 32}));
   EXPECT_EQ(named.at("head.bias").shape(), (std::vector<int64_t>{1}));
-  const std::string message = error_of([&] { trainer.predict_wav(dir.file("x.wav")); });
+  const std::string message = error_of([&] { predict_digit(trainer, dir.file("x.wav")); });
   EXPECT_NE(message.find("only a digits model"), std::string::npos) << message;
 }
 
@@ -649,12 +650,12 @@ TEST(TrainerDigits, SmokeTrainCheckpointPredict) {
   const std::string checkpoint = dir.file("digits.npz");
   trainer.save_checkpoint(checkpoint);
   const std::string wav = (std::filesystem::path(default_data_dir()) / "fsdd" / "recordings" / "3_jackson_0.wav").string();
-  const Trainer::Prediction direct = trainer.predict_wav(wav);
+  const DigitPrediction direct = predict_digit(trainer, wav);
   const char* saved_env = std::getenv("RNNWAVE_DATA_DIR");
   const std::string saved_dir = saved_env != nullptr ? saved_env : "";
   setenv("RNNWAVE_DATA_DIR", dir.file("nowhere").c_str(), 1);
   const Trainer restored = Trainer::from_checkpoint(checkpoint, ExecOptions{});
-  const Trainer::Prediction again = restored.predict_wav(wav);
+  const DigitPrediction again = predict_digit(restored, wav);
   if (saved_env != nullptr) setenv("RNNWAVE_DATA_DIR", saved_dir.c_str(), 1); else unsetenv("RNNWAVE_DATA_DIR");
   EXPECT_EQ(direct.label, again.label);
   EXPECT_EQ(direct.probabilities, again.probabilities);
