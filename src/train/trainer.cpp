@@ -320,10 +320,15 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
   const int64_t epoch = epochs_done();
   const double rate = run.schedule.rate();
   const auto start = std::chrono::steady_clock::now();
-  const int64_t batches = with_context(cat("epoch ", epoch + 1), [&] {
+  int64_t batches = 0;
+  try {
     run.task->load_data();
-    return run.task->begin_epoch(epoch);
-  });
+    batches = run.task->begin_epoch(epoch);
+  } catch (const Error&) {
+    throw;  // as it is: the built-in tasks' messages name the data
+  } catch (const std::exception& e) {  // a program's own task may throw anything
+    fail("epoch ", epoch + 1, ": ", quote_for_message(e.what(), 400));
+  }
   if (batches < 1) fail("epoch ", epoch + 1, ": the training set has no batch");
   double loss_sum = 0;
   int64_t items = 0;

@@ -72,7 +72,7 @@ using TaskState = std::map<std::string, BasicTensor<double>>;
 /// Every result must be a function of the task's own settings and (epoch, batch): no
 /// hidden generator state carried from call to call. That is what makes a run resumed from
 /// a checkpoint end bit for bit as an uninterrupted one (draw shuffles and dropout masks
-/// from counter-based functions, rnnwave/train/counter_rng.h).
+/// from counter-based functions of (seed, epoch, batch), as the built-in tasks do).
 class TrainingTask {
  public:
   virtual ~TrainingTask() = default;
