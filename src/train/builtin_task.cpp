@@ -1,4 +1,4 @@
-// What the built-in tasks share, the table of them, and the defaults of TrainingTask.
+// What the built-in tasks share, and the table of them.
 #include "train/builtin_task.h"
 
 #include <algorithm>
@@ -24,28 +24,6 @@ constexpr std::array<TaskEntry, kTrainTaskCount> kTasks = {{
 static_assert(kTasks.size() == kAllTrainTasks.size());
 
 }  // namespace
-
-}  // namespace rnnwave::train
-
-namespace rnnwave {
-
-RowRange shard_rows(int64_t rows, int64_t shard, int64_t shards) {
-  // rows <= 2^31 and shards <= rows: the products stay far from overflowing.
-  return {shard * rows / shards, (shard + 1) * rows / shards};
-}
-
-void zero_gradients(std::span<const Parameter<float>> params) {
-  for (const Parameter<float>& param : params) std::fill(param.grad.begin(), param.grad.end(), 0.0f);
-}
-
-ShardLoss TrainingTask::train_shard(int64_t batch, int64_t shard, int64_t shards) {
-  fail("this task does not cut its batches into shards (TrainingTask::train_shard, asked for shard ", shard,
-       " of ", shards, " of batch ", batch, "): train it with shards = 1");
-}
-
-}  // namespace rnnwave
-
-namespace rnnwave::train {
 
 std::unique_ptr<BuiltinTask> make_builtin_task(const TrainConfig& config, const TaskState* saved) {
   for (const TaskEntry& entry : kTasks) {
