@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "rnnwave/train/digits.h"
 #include "tools/commands.h"
 #include "tools/problem_files.h"
 #include "tools/run_dir.h"
@@ -41,11 +42,11 @@ void run(const PredictFlags& flags) {
   note_if_untrained(trainer, flags.model, "predicts with");
   // Every file first: a list with bad files prints no prediction, and the error names
   // every bad file, not only the first.
-  std::vector<Trainer::Prediction> predictions;
+  std::vector<DigitPrediction> predictions;
   std::vector<std::string> problems;
   for (const std::string& wav : flags.wavs) {
     try {
-      predictions.push_back(trainer.predict_wav(wav));
+      predictions.push_back(predict_digit(trainer, wav));
     } catch (const Error& e) {
       problems.push_back(e.what());
     }
@@ -53,7 +54,7 @@ void run(const PredictFlags& flags) {
   if (!problems.empty()) throw Error(bad_files_message(problems, flags.wavs.size()));
   for (size_t i = 0; i < flags.wavs.size(); ++i) {
     const std::string& wav = flags.wavs[i];
-    const Trainer::Prediction& prediction = predictions[i];
+    const DigitPrediction& prediction = predictions[i];
     const double p = prediction.probabilities[static_cast<size_t>(prediction.label)];
     if (flags.json) {
       const nlohmann::json line = {{"file", wav},

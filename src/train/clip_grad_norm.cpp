@@ -16,10 +16,10 @@ struct Block {
 };
 
 template <class T>
-std::vector<Block> blocks_of(std::span<const ParamRef<T>> params) {
+std::vector<Block> blocks_of(std::span<const Parameter<T>> params) {
   std::vector<Block> blocks;
   for (size_t i = 0; i < params.size(); ++i) {
-    const ParamRef<T>& p = params[i];
+    const Parameter<T>& p = params[i];
     if (p.value.size() != p.grad.size()) {
       fail("gradient norm: parameter '", p.name, "' has ", p.value.size(),
            " elements but its gradient ", p.grad.size());
@@ -58,7 +58,7 @@ double block_sum_of_squares(const T* g, int64_t begin, int64_t end) {
 /// Sum of squares of each block (block_sum_of_squares), blocks in parallel, then the
 /// blocks summed in order: the same bits for any number of threads.
 template <class T>
-double sum_of_squares(std::span<const ParamRef<T>> params, const std::vector<Block>& blocks) {
+double sum_of_squares(std::span<const Parameter<T>> params, const std::vector<Block>& blocks) {
   std::vector<double> partial(blocks.size());
   train::parallel_blocks(static_cast<int64_t>(blocks.size()), 1, [&](int64_t first, int64_t last) {
     for (int64_t b = first; b < last; ++b) {
@@ -74,20 +74,20 @@ double sum_of_squares(std::span<const ParamRef<T>> params, const std::vector<Blo
 }  // namespace
 
 template <class T>
-double grad_norm(std::span<const ParamRef<T>> params) {
+double grad_norm(std::span<const Parameter<T>> params) {
   const std::vector<Block> blocks = blocks_of(params);
   return std::sqrt(sum_of_squares(params, blocks));
 }
 
 template <class T>
-double clip_grad_norm(std::span<const ParamRef<T>> params, double max_norm) {
+double clip_grad_norm(std::span<const Parameter<T>> params, double max_norm) {
   if (!(std::isfinite(max_norm) && max_norm > 0)) {
     fail("clip_grad_norm: max_norm must be finite and > 0, got ", max_norm);
   }
   const std::vector<Block> blocks = blocks_of(params);
   const double total = std::sqrt(sum_of_squares(params, blocks));
   if (!std::isfinite(total)) {
-    for (const ParamRef<T>& p : params) {  // names the first offender
+    for (const Parameter<T>& p : params) {  // names the first offender
       const std::span<const T> grad = p.grad;
       check_finite<T>(grad, {static_cast<int64_t>(grad.size())}, cat("gradient of ", p.name));
     }
@@ -106,9 +106,9 @@ double clip_grad_norm(std::span<const ParamRef<T>> params, double max_norm) {
   return total;
 }
 
-template double grad_norm<float>(std::span<const ParamRef<float>>);
-template double grad_norm<double>(std::span<const ParamRef<double>>);
-template double clip_grad_norm<float>(std::span<const ParamRef<float>>, double);
-template double clip_grad_norm<double>(std::span<const ParamRef<double>>, double);
+template double grad_norm<float>(std::span<const Parameter<float>>);
+template double grad_norm<double>(std::span<const Parameter<double>>);
+template double clip_grad_norm<float>(std::span<const Parameter<float>>, double);
+template double clip_grad_norm<double>(std::span<const Parameter<double>>, double);
 
 }  // namespace rnnwave

@@ -1,5 +1,5 @@
 // The arrays of Trainer::export_data in the making: each task adds its splits and its
-// batch order (TaskModel::export_data), the Trainer writes the file.
+// batch order (BuiltinTask::export_data), the Trainer writes the file.
 #pragma once
 
 #include <cstdint>

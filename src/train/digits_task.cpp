@@ -9,15 +9,18 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
+#include "common/scoped_threads.h"
 #include "common/strings.h"
 #include "rnnwave/data_audio.h"
 #include "rnnwave/data_fsdd.h"
 #include "rnnwave/data_shuffle.h"
+#include "rnnwave/train/digits.h"
 #include "rnnwave/train/loss.h"
 #include "train/run_seeds.h"
 #include "train/sequence_model.h"
-#include "train/task_model.h"
+#include "train/builtin_task.h"
 
 namespace rnnwave::train {
 namespace {
@@ -32,7 +35,7 @@ struct Example {
   int64_t steps() const { return features.dim(0); }
 };
 
-class DigitsTask final : public TaskModel {
+class DigitsTask final : public BuiltinTask {
  public:
   DigitsTask(const TrainConfig& config, FeatureStats stats)
       : config_(config),
@@ -40,9 +43,8 @@ class DigitsTask final : public TaskModel {
         stats_(std::move(stats)),
         have_stats_(stats_.size() > 0) {}
 
-  std::vector<ModelParam> parameters() override { return model_.parameters(); }
+  std::vector<Parameter<float>> parameters() override { return model_.parameters(); }
   void parameters_changed() override { model_.parameters_changed(); }
-  void set_exec(const ExecOptions& exec) override { model_.set_exec(exec); }
 
   void load_data() override {
     if (loaded_) return;
@@ -147,7 +149,7 @@ class DigitsTask final : public TaskModel {
 
   std::string data_notes() const override { return notes_; }
 
-  std::map<std::string, BasicTensor<double>> task_state() const override {
+  TaskState task_state() const override {
     const int64_t F = stats_.size();
     std::map<std::string, BasicTensor<double>> state;
     state.emplace("feature_mean", BasicTensor<double>({F}, {stats_.mean.begin(), stats_.mean.end()}));
@@ -163,13 +165,13 @@ class DigitsTask final : public TaskModel {
     for (int64_t epoch = 0; epoch < epochs; ++epoch) out.add_epoch(epoch, epoch_batches(epoch));
   }
 
-  Trainer::Prediction predict_wav(const std::string& path) const override {
+  DigitPrediction predict(const std::string& path) const {
     Tensor features = features_of_wav(path, FeatureOptions{}, stats_);
     const int64_t T = features.dim(0);
     const std::vector<int64_t> lengths{T};
     std::vector<float> logits(kClasses);
     model_.forward_eval(T, 1, features.span(), lengths, logits);
-    Trainer::Prediction prediction;
+    DigitPrediction prediction;
     const double max = *std::max_element(logits.begin(), logits.end());
     double sum = 0;
     for (int64_t c = 0; c < kClasses; ++c) {
@@ -251,8 +253,8 @@ class DigitsTask final : public TaskModel {
 
 }  // namespace
 
-std::unique_ptr<TaskModel> make_digits_task(const TrainConfig& config,
-                                            const std::map<std::string, BasicTensor<double>>* saved) {
+std::unique_ptr<BuiltinTask> make_digits_task(const TrainConfig& config,
+                                            const TaskState* saved) {
   if (saved == nullptr) {
     auto task = std::make_unique<DigitsTask>(config, FeatureStats{});
     task->load_data();
@@ -275,3 +277,18 @@ std::unique_ptr<TaskModel> make_digits_task(const TrainConfig& config,
 }
 
 }  // namespace rnnwave::train
+
+namespace rnnwave {
+
+DigitPrediction predict_digit(const Trainer& trainer, const std::string& wav_path) {
+  const auto* digits = dynamic_cast<const train::DigitsTask*>(&trainer.task());
+  if (digits == nullptr) {
+    fail("predict_digit(", quote_for_message(wav_path, 200), "): the run is of task ",
+         quote_for_message(trainer.task_name()), "; only a digits model classifies recordings");
+  }
+  std::optional<ScopedThreads> threads;  // 0 = OpenMP's default, left as it is
+  if (trainer.config().exec.threads > 0) threads.emplace(trainer.config().exec.threads);
+  return digits->predict(wav_path);
+}
+
+}  // namespace rnnwave

@@ -107,21 +107,22 @@ void BasicEmbedding<T>::backward(std::span<const int64_t> ids, std::span<const T
 }
 
 template <class T>
-std::vector<ParamRef<T>> param_refs(const std::string& prefix, BasicEmbedding<T>& values,
+std::vector<Parameter<T>> named_parameters(const std::string& prefix, BasicEmbedding<T>& values,
                                     BasicEmbedding<T>& grads) {
   if (values.vocab_size() != grads.vocab_size() ||
       values.embedding_size() != grads.embedding_size()) {
     fail(prefix, "weight: gradient table is [", grads.vocab_size(), ", ", grads.embedding_size(),
          "], expected [", values.vocab_size(), ", ", values.embedding_size(), "]");
   }
-  return {ParamRef<T>{prefix + "weight", values.weight(), grads.weight()}};
+  return {Parameter<T>{prefix + "weight", {values.vocab_size(), values.embedding_size()}, values.weight(),
+                       grads.weight()}};
 }
 
 template class BasicEmbedding<float>;
 template class BasicEmbedding<double>;
-template std::vector<ParamRef<float>> param_refs(const std::string&, BasicEmbedding<float>&,
+template std::vector<Parameter<float>> named_parameters(const std::string&, BasicEmbedding<float>&,
                                                  BasicEmbedding<float>&);
-template std::vector<ParamRef<double>> param_refs(const std::string&, BasicEmbedding<double>&,
+template std::vector<Parameter<double>> named_parameters(const std::string&, BasicEmbedding<double>&,
                                                   BasicEmbedding<double>&);
 
 }  // namespace rnnwave

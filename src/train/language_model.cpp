@@ -101,8 +101,8 @@ void LanguageModel::head_logits(const float* x, int64_t rows, float* logits) con
   kernels::gemm_packed<float>(rows, x, spec_.hidden_size, head_for_logits_, true, logits, V);
 }
 
-std::vector<ModelParam> LanguageModel::parameters() {
-  std::vector<ModelParam> params;
+std::vector<Parameter<float>> LanguageModel::parameters() {
+  std::vector<Parameter<float>> params;
   params.push_back({"embedding.weight", {embedding_.vocab_size(), embedding_.embedding_size()},
                     embedding_.weight(), embedding_grad_.weight()});
   for (const ParamInfo& info : weights_.params()) {

@@ -13,7 +13,7 @@
 #include "rnnwave/train/linear.h"
 #include "rnnwave/train/loss.h"
 #include "rnnwave/train/trainer.h"
-#include "train/task_model.h"
+#include "train/builtin_task.h"
 
 namespace rnnwave::train {
 
@@ -46,7 +46,7 @@ class LanguageModel {
 
   int64_t vocab_size() const { return embedding_.vocab_size(); }
 
-  std::vector<ModelParam> parameters();
+  std::vector<Parameter<float>> parameters();
   void parameters_changed();
   void set_exec(const ExecOptions& exec);
 

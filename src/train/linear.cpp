@@ -120,7 +120,7 @@ void BasicLinear<T>::backward(std::span<const T> x, std::span<const T> grad_y, i
 }
 
 template <class T>
-std::vector<ParamRef<T>> param_refs(const std::string& prefix, BasicLinear<T>& values,
+std::vector<Parameter<T>> named_parameters(const std::string& prefix, BasicLinear<T>& values,
                                     BasicLinear<T>& grads) {
   if (values.in_features() != grads.in_features() ||
       values.out_features() != grads.out_features()) {
@@ -128,15 +128,16 @@ std::vector<ParamRef<T>> param_refs(const std::string& prefix, BasicLinear<T>& v
          grads.out_features(), ", expected I = ", values.in_features(), ", O = ",
          values.out_features());
   }
-  return {ParamRef<T>{prefix + "weight", values.weight(), grads.weight()},
-          ParamRef<T>{prefix + "bias", values.bias(), grads.bias()}};
+  const int64_t in = values.in_features(), out = values.out_features();
+  return {Parameter<T>{prefix + "weight", {out, in}, values.weight(), grads.weight()},
+          Parameter<T>{prefix + "bias", {out}, values.bias(), grads.bias()}};
 }
 
 template class BasicLinear<float>;
 template class BasicLinear<double>;
-template std::vector<ParamRef<float>> param_refs(const std::string&, BasicLinear<float>&,
+template std::vector<Parameter<float>> named_parameters(const std::string&, BasicLinear<float>&,
                                                  BasicLinear<float>&);
-template std::vector<ParamRef<double>> param_refs(const std::string&, BasicLinear<double>&,
+template std::vector<Parameter<double>> named_parameters(const std::string&, BasicLinear<double>&,
                                                   BasicLinear<double>&);
 
 }  // namespace rnnwave

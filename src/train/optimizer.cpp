@@ -79,9 +79,9 @@ struct BasicOptimizer<T>::Impl {
   bool bound = false;  // the parameter list is known (first step or loaded buffers)
   std::map<std::string, Slot> slots;
 
-  void check_params(std::span<const ParamRef<T>> params) const {
+  void check_params(std::span<const Parameter<T>> params) const {
     std::set<std::string_view> seen;
-    for (const ParamRef<T>& p : params) {
+    for (const Parameter<T>& p : params) {
       if (p.name.empty()) fail("optimizer step: a parameter has an empty name");
       if (!seen.insert(p.name).second) fail("optimizer step: parameter '", p.name, "' given twice");
       if (p.value.size() != p.grad.size()) {
@@ -92,7 +92,7 @@ struct BasicOptimizer<T>::Impl {
       check_finite<T>(grad, {static_cast<int64_t>(grad.size())}, cat("gradient of ", p.name));
     }
     if (!bound) return;
-    for (const ParamRef<T>& p : params) {
+    for (const Parameter<T>& p : params) {
       const auto slot = slots.find(p.name);
       if (slot == slots.end()) {
         fail("optimizer step: parameter '", p.name, "' is not one of the ", slots.size(),
@@ -114,8 +114,8 @@ struct BasicOptimizer<T>::Impl {
     }
   }
 
-  void bind(std::span<const ParamRef<T>> params) {
-    for (const ParamRef<T>& p : params) {
+  void bind(std::span<const Parameter<T>> params) {
+    for (const Parameter<T>& p : params) {
       Slot& slot = slots[p.name];
       slot.size = static_cast<int64_t>(p.value.size());
       slot.buffers.assign(buffer_names.size(), std::vector<T>(p.value.size(), T(0)));
@@ -159,7 +159,7 @@ template <class T>
 std::vector<std::string> BasicOptimizer<T>::buffer_names() const { return impl_->buffer_names; }
 
 template <class T>
-void BasicOptimizer<T>::step(std::span<const ParamRef<T>> params) {
+void BasicOptimizer<T>::step(std::span<const Parameter<T>> params) {
   Impl& s = *impl_;
   s.check_params(params);
   if (!s.bound) s.bind(params);
@@ -171,7 +171,7 @@ void BasicOptimizer<T>::step(std::span<const ParamRef<T>> params) {
   } else {
     update = s.rule->update_double;
   }
-  for (const ParamRef<T>& p : params) {
+  for (const Parameter<T>& p : params) {
     typename Impl::Slot& slot = s.slots.at(p.name);
     std::vector<T*> buffers;
     for (std::vector<T>& buffer : slot.buffers) buffers.push_back(buffer.data());

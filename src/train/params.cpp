@@ -13,7 +13,7 @@ std::string_view to_string(GradMode mode) {
 }
 
 template <class T>
-std::vector<ParamRef<T>> param_refs(const std::string& prefix, BasicWeights<T>& values,
+std::vector<Parameter<T>> named_parameters(const std::string& prefix, BasicWeights<T>& values,
                                     BasicWeights<T>& grads) {
   const ModelSpec& a = values.spec();
   const ModelSpec& b = grads.spec();
@@ -21,17 +21,17 @@ std::vector<ParamRef<T>> param_refs(const std::string& prefix, BasicWeights<T>& 
       a.layers != b.layers || a.bidirectional != b.bidirectional) {
     fail(prefix, "*: gradients are of ", describe(b), ", parameters of ", describe(a));
   }
-  std::vector<ParamRef<T>> refs;
+  std::vector<Parameter<T>> refs;
   refs.reserve(values.params().size());
   for (const ParamInfo& p : values.params()) {
-    refs.push_back(ParamRef<T>{prefix + p.name, values.get(p.name), grads.get(p.name)});
+    refs.push_back(Parameter<T>{prefix + p.name, p.shape, values.get(p.name), grads.get(p.name)});
   }
   return refs;
 }
 
-template std::vector<ParamRef<float>> param_refs(const std::string&, BasicWeights<float>&,
+template std::vector<Parameter<float>> named_parameters(const std::string&, BasicWeights<float>&,
                                                  BasicWeights<float>&);
-template std::vector<ParamRef<double>> param_refs(const std::string&, BasicWeights<double>&,
+template std::vector<Parameter<double>> named_parameters(const std::string&, BasicWeights<double>&,
                                                   BasicWeights<double>&);
 
 }  // namespace rnnwave

@@ -29,8 +29,8 @@ SequenceModel::SequenceModel(const TrainConfig& config, int64_t input_size, int6
                             init_seed(config.seed, kStreamHead))),
       head_grad_(spec_.directions() * spec_.hidden_size, outputs) {}
 
-std::vector<ModelParam> SequenceModel::parameters() {
-  std::vector<ModelParam> params;
+std::vector<Parameter<float>> SequenceModel::parameters() {
+  std::vector<Parameter<float>> params;
   for (const ParamInfo& info : weights_.params()) {
     params.push_back({"rnn." + info.name, info.shape, weights_.get(info.name),
                       weight_grads_.get(info.name)});

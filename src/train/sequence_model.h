@@ -10,7 +10,7 @@
 #include "rnnwave/train/linear.h"
 #include "rnnwave/train/sequence_pool.h"
 #include "rnnwave/train/trainer.h"
-#include "train/task_model.h"
+#include "train/builtin_task.h"
 
 namespace rnnwave::train {
 
@@ -26,7 +26,7 @@ class SequenceModel {
   int64_t input_size() const { return spec_.input_size; }
   int64_t outputs() const { return head_.out_features(); }
 
-  std::vector<ModelParam> parameters();
+  std::vector<Parameter<float>> parameters();
   void parameters_changed();
   void set_exec(const ExecOptions& exec);
 

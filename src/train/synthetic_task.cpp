@@ -9,7 +9,7 @@
 #include "rnnwave/train/loss.h"
 #include "train/run_seeds.h"
 #include "train/sequence_model.h"
-#include "train/task_model.h"
+#include "train/builtin_task.h"
 
 namespace rnnwave::train {
 namespace {
@@ -42,14 +42,13 @@ void gather(const AddingBatch& set, std::span<const int64_t> columns, std::vecto
   }
 }
 
-class SyntheticTask final : public TaskModel {
+class SyntheticTask final : public BuiltinTask {
  public:
   explicit SyntheticTask(const TrainConfig& config)
       : config_(config), model_(config, kChannels, 1) {}
 
-  std::vector<ModelParam> parameters() override { return model_.parameters(); }
+  std::vector<Parameter<float>> parameters() override { return model_.parameters(); }
   void parameters_changed() override { model_.parameters_changed(); }
-  void set_exec(const ExecOptions& exec) override { model_.set_exec(exec); }
 
   void load_data() override {
     if (loaded_) return;
@@ -153,7 +152,7 @@ class SyntheticTask final : public TaskModel {
     }
   }
 
-  std::map<std::string, BasicTensor<double>> task_state() const override { return {}; }
+  TaskState task_state() const override { return {}; }
 
  private:
   /// The training samples in the order epoch `epoch` sees them; batches are consecutive.
@@ -188,8 +187,8 @@ class SyntheticTask final : public TaskModel {
 
 }  // namespace
 
-std::unique_ptr<TaskModel> make_synthetic_task(const TrainConfig& config,
-                                               const std::map<std::string, BasicTensor<double>>* saved) {
+std::unique_ptr<BuiltinTask> make_synthetic_task(const TrainConfig& config,
+                                               const TaskState* saved) {
   auto task = std::make_unique<SyntheticTask>(config);
   if (saved == nullptr) task->load_data();
   return task;

@@ -133,9 +133,9 @@ class Fields {
 
 }  // namespace
 
-std::string config_to_json(const TrainConfig& c) {
+std::string config_to_json(const TrainConfig& c, std::string_view task_name) {
   const json document = {
-      {"task", std::string(to_string(c.task))},
+      {"task", task_name.empty() ? std::string(to_string(c.task)) : std::string(task_name)},
       {"data_dir", c.data_dir},
       {"cell", std::string(to_string(c.cell))},
       {"hidden_size", c.hidden_size},
@@ -168,7 +168,7 @@ std::string config_to_json(const TrainConfig& c) {
   return document.dump(1);
 }
 
-TrainConfig config_from_json(std::string_view text) {
+TrainConfig config_from_json(std::string_view text, std::string_view task_name) {
   check_nesting(text);
   json document;
   try {
@@ -178,7 +178,12 @@ TrainConfig config_from_json(std::string_view text) {
   }
   TrainConfig c;
   Fields f(document, "");
-  c.task = parse_train_task(f.name("task"));
+  const std::string task = f.name("task");
+  if (task_name.empty()) {
+    c.task = parse_train_task(task);
+  } else if (task != task_name) {
+    fail("config: the run is of task '", task, "', not '", task_name, "'");
+  }
   c.data_dir = f.text("data_dir");
   c.cell = parse_cell_kind(f.name("cell"));
   c.hidden_size = f.integer("hidden_size");

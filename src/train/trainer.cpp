@@ -1,5 +1,6 @@
 // A training run: epochs of optimizer steps over a task's batches, validation, the
-// learning-rate schedule, checkpoints and exports.
+// learning-rate schedule, checkpoints and exports. The task is a TrainingTask, built in
+// (train/builtin_task.h) or the program's own (a TaskFactory).
 #include "rnnwave/train/trainer.h"
 
 #include <omp.h>
@@ -9,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <regex>
 #include <set>
 
 #include "common/finite.h"
@@ -18,7 +20,7 @@
 #include "rnnwave/npy.h"
 #include "rnnwave/train/clip.h"
 #include "train/checkpoint.h"
-#include "train/task_model.h"
+#include "train/builtin_task.h"
 #include "train/train_config_json.h"
 
 namespace rnnwave {
@@ -88,41 +90,117 @@ std::string non_finite_detail(const NonFiniteError& error) {
 }
 
 /// The gradient buffers of `params`, one after another, into `out`.
-void gather_gradients(const std::vector<train::ModelParam>& params, std::span<float> out) {
+void gather_gradients(const std::vector<Parameter<float>>& params, std::span<float> out) {
   size_t at = 0;
-  for (const train::ModelParam& p : params) {
+  for (const Parameter<float>& p : params) {
     std::copy(p.grad.begin(), p.grad.end(), out.begin() + static_cast<std::ptrdiff_t>(at));
     at += p.grad.size();
   }
 }
 
 /// The inverse of gather_gradients.
-void scatter_gradients(std::span<const float> values, const std::vector<train::ModelParam>& params) {
+void scatter_gradients(std::span<const float> values, const std::vector<Parameter<float>>& params) {
   size_t at = 0;
-  for (const train::ModelParam& p : params) {
+  for (const Parameter<float>& p : params) {
     std::copy(values.begin() + static_cast<std::ptrdiff_t>(at),
               values.begin() + static_cast<std::ptrdiff_t>(at + p.grad.size()), p.grad.begin());
     at += p.grad.size();
   }
 }
 
-int64_t gradient_count(const std::vector<train::ModelParam>& params) {
+int64_t gradient_count(const std::vector<Parameter<float>>& params) {
   int64_t count = 0;
-  for (const train::ModelParam& p : params) count += static_cast<int64_t>(p.grad.size());
+  for (const Parameter<float>& p : params) count += static_cast<int64_t>(p.grad.size());
   return count;
 }
 
 /// The bucket of a shard's loss sums: its summed loss and its item count.
 constexpr int64_t kSums = 2;
 
+/// The factory of a built-in task: the name to_string(task), make_builtin_task.
+TaskFactory builtin_factory(TrainTask task) {
+  return {std::string(to_string(task)),
+          [](const TrainConfig& config, const TaskState* saved) -> std::unique_ptr<TrainingTask> {
+            return train::make_builtin_task(config, saved);
+          }};
+}
+
+/// Throws unless `name` can name a program's own task: [a-z0-9_]{1,32}, no built-in's.
+void check_task_name(const std::string& name) {
+  static const std::regex kName("[a-z0-9_]{1,32}");
+  if (!std::regex_match(name, kName)) {
+    fail("task name ", quote_for_message(name, 80), ": expected 1 to 32 of a-z, 0-9 and '_'");
+  }
+  for (TrainTask task : kAllTrainTasks) {
+    if (name == to_string(task)) fail("task name '", name, "' is the name of a built-in task; choose another");
+  }
+  // The factory's function is checked by the caller, after the name: its message names it.
+}
+
+/// factory.make(config, saved), its failures as one Error naming the task.
+std::unique_ptr<TrainingTask> make_task(const TaskFactory& factory, const TrainConfig& config,
+                                        const TaskState* saved) {
+  const std::string what = cat("task ", quote_for_message(factory.name, 80));
+  if (!factory.make) fail(what, ": the TaskFactory has no make function");
+  std::unique_ptr<TrainingTask> task;
+  try {
+    task = factory.make(config, saved);
+  } catch (const Error& e) {
+    fail_as(e.kind(), what, ": ", e.what());
+  } catch (const std::exception& e) {
+    fail(what, ": the task factory failed: ", quote_for_message(e.what(), 400));
+  }
+  if (!task) fail(what, ": the task factory returned no task");
+  return task;
+}
+
+/// The task's parameters, checked once: unique non-empty names, shapes of non-negative
+/// dimensions whose product is the value's and the gradient's size.
+std::vector<Parameter<float>> checked_parameters(TrainingTask& task, const std::string& task_name) {
+  std::vector<Parameter<float>> params = task.parameters();
+  const std::string what = cat("task ", quote_for_message(task_name, 80));
+  if (params.empty()) fail(what, ": parameters() returned no parameter");
+  std::set<std::string> names;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Parameter<float>& p = params[i];
+    if (p.name.empty()) fail(what, ": parameter ", i, " has an empty name");
+    const std::string param = cat(what, ": parameter ", quote_for_message(p.name, 80));
+    if (!names.insert(p.name).second) fail(param, " is given twice");
+    int64_t elements = 1;
+    for (int64_t d : p.shape) {
+      if (d < 0 || (d > 0 && elements > (int64_t{1} << 40) / d)) {
+        fail(param, ": shape ", shape_to_string(p.shape), " is not a tensor's shape");
+      }
+      elements *= d;
+    }
+    if (static_cast<int64_t>(p.value.size()) != elements) {
+      fail(param, ": its value has ", p.value.size(), " elements, its shape ", shape_to_string(p.shape), " ",
+           elements);
+    }
+    if (p.grad.size() != p.value.size()) {
+      fail(param, ": its gradient has ", p.grad.size(), " elements, its value ", p.value.size());
+    }
+  }
+  return params;
+}
+
 }  // namespace
 
 struct Trainer::Impl {
-  Impl(const TrainConfig& c, std::unique_ptr<train::TaskModel> t)
-      : config(c), task(std::move(t)), optimizer(c.optimizer), schedule(schedule_options(c)) {}
+  Impl(const TrainConfig& c, TaskFactory f, bool is_builtin, std::unique_ptr<TrainingTask> t)
+      : config(c),
+        factory(std::move(f)),
+        builtin(is_builtin),
+        task(std::move(t)),
+        params(checked_parameters(*task, factory.name)),
+        optimizer(c.optimizer),
+        schedule(schedule_options(c)) {}
 
   TrainConfig config;
-  std::unique_ptr<train::TaskModel> task;
+  TaskFactory factory;  // its name is the run's task
+  bool builtin;         // a built-in task (a train::BuiltinTask), else the program's own
+  std::unique_ptr<TrainingTask> task;
+  std::vector<Parameter<float>> params;  // the task's, asked once
   Optimizer optimizer;
   LrSchedule schedule;
   std::vector<EpochMetrics> history;
@@ -135,19 +213,31 @@ struct Trainer::Impl {
   std::vector<std::vector<float>> shard_gradients;
   std::vector<std::vector<double>> shard_sums;
 
-  train::BatchLoss train_batch(int64_t batch);
-  train::BatchLoss train_sharded_batch(int64_t batch);
+  BatchLoss train_batch(int64_t batch);
+  BatchLoss train_sharded_batch(int64_t batch);
+  /// The task as a built-in one, for what only those do (`what` names the call).
+  train::BuiltinTask& builtin_task(const char* what) const;
+  /// The config as checkpoints store it: a program's own task under its factory's name.
+  std::string config_json() const;
 };
 
-train::BatchLoss Trainer::Impl::train_batch(int64_t batch) {
+train::BuiltinTask& Trainer::Impl::builtin_task(const char* what) const {
+  if (!builtin) fail(what, ": task '", factory.name, "' is not a built-in task; only those export their data");
+  return static_cast<train::BuiltinTask&>(*task);
+}
+
+std::string Trainer::Impl::config_json() const {
+  return builtin ? train::config_to_json(config) : train::config_to_json(config, factory.name);
+}
+
+BatchLoss Trainer::Impl::train_batch(int64_t batch) {
   // One shard is the whole batch, as before shards existed: no tree, the batch's own
   // dropout key (and with one shard there is one rank).
   if (config.shards == 1) return task->train_batch(batch);
   return train_sharded_batch(batch);
 }
 
-train::BatchLoss Trainer::Impl::train_sharded_batch(int64_t batch) {
-  const std::vector<train::ModelParam> params = task->parameters();
+BatchLoss Trainer::Impl::train_sharded_batch(int64_t batch) {
   const int64_t shards = config.shards;
   const int64_t count = gradient_count(params);
   const dist::ShardPlan plan = gradient_reducer ? gradient_reducer->plan() : dist::ShardPlan(shards, 1, 0);
@@ -156,7 +246,7 @@ train::BatchLoss Trainer::Impl::train_sharded_batch(int64_t batch) {
     shard_sums.resize(static_cast<size_t>(shards));
   }
   for (int64_t i = 0; i < plan.local_shards(); ++i) {
-    const train::ShardLoss loss = task->train_shard(batch, plan.first_shard() + i, shards);
+    const ShardLoss loss = task->train_shard(batch, plan.first_shard() + i, shards);
     std::span<float> gradient;
     std::span<double> sums;
     if (gradient_reducer) {
@@ -188,7 +278,7 @@ train::BatchLoss Trainer::Impl::train_sharded_batch(int64_t batch) {
     scatter_gradients(gradients[0], params);
     totals = sums[0];
   }
-  train::BatchLoss loss;
+  BatchLoss loss;
   loss.items = static_cast<int64_t>(totals[1]);
   loss.mean = totals[0] / totals[1];
   return loss;
@@ -197,7 +287,19 @@ train::BatchLoss Trainer::Impl::train_sharded_batch(int64_t batch) {
 Trainer::Trainer(const TrainConfig& config) {
   config.validate();
   const ThreadScope threads(config.exec.threads);
-  impl_ = std::make_unique<Impl>(config, train::make_task_model(config, nullptr));
+  TaskFactory factory = builtin_factory(config.task);
+  std::unique_ptr<TrainingTask> task = train::make_builtin_task(config, nullptr);
+  impl_ = std::make_unique<Impl>(config, std::move(factory), true, std::move(task));
+}
+
+Trainer::Trainer(const TrainConfig& config, TaskFactory factory) {
+  check_task_name(factory.name);
+  TrainConfig own = config;
+  own.task = TrainConfig{}.task;  // not this run's: the factory's name is (see TrainConfig::task)
+  own.validate();
+  const ThreadScope threads(own.exec.threads);
+  std::unique_ptr<TrainingTask> task = make_task(factory, own, nullptr);
+  impl_ = std::make_unique<Impl>(own, std::move(factory), false, std::move(task));
 }
 
 Trainer::Trainer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -206,6 +308,9 @@ Trainer::Trainer(Trainer&&) noexcept = default;
 Trainer& Trainer::operator=(Trainer&&) noexcept = default;
 
 const TrainConfig& Trainer::config() const { return impl_->config; }
+const std::string& Trainer::task_name() const { return impl_->factory.name; }
+TrainingTask& Trainer::task() { return *impl_->task; }
+const TrainingTask& Trainer::task() const { return *impl_->task; }
 int64_t Trainer::epochs_done() const { return static_cast<int64_t>(impl_->history.size()); }
 const std::vector<EpochMetrics>& Trainer::history() const { return impl_->history; }
 
@@ -215,27 +320,36 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
   const int64_t epoch = epochs_done();
   const double rate = run.schedule.rate();
   const auto start = std::chrono::steady_clock::now();
-  const int64_t batches = run.task->begin_epoch(epoch);
+  int64_t batches = 0;
+  try {
+    run.task->load_data();
+    batches = run.task->begin_epoch(epoch);
+  } catch (const Error&) {
+    throw;  // as it is: the built-in tasks' messages name the data
+  } catch (const std::exception& e) {  // a program's own task may throw anything
+    fail("epoch ", epoch + 1, ": ", quote_for_message(e.what(), 400));
+  }
   if (batches < 1) fail("epoch ", epoch + 1, ": the training set has no batch");
   double loss_sum = 0;
   int64_t items = 0;
   for (int64_t b = 0; b < batches; ++b) {
-    train::BatchLoss loss;
+    BatchLoss loss;
     // Inside a step every array comes from the model: a NaN or infinity there means the
     // run diverged, which the message says with what to change.
     const std::string where = cat("epoch ", epoch + 1, ", batch ", b + 1, " of ", batches);
     try {
       loss = run.train_batch(b);
       if (std::isfinite(loss.mean)) {
-        const std::vector<ParamRef<float>> params = train::param_refs(run.task->parameters());
-        if (run.config.clip_norm > 0) clip_grad_norm<float>(params, run.config.clip_norm);
-        run.optimizer.step(params);
+        if (run.config.clip_norm > 0) clip_grad_norm<float>(run.params, run.config.clip_norm);
+        run.optimizer.step(run.params);
         run.task->parameters_changed();
       }
     } catch (const NonFiniteError& e) {
       diverged(run.config, rate, where, non_finite_detail(e));
     } catch (const Error& e) {
       fail_as(e.kind(), where, ": ", e.what());
+    } catch (const std::exception& e) {  // a program's own task may throw anything
+      fail(where, ": ", quote_for_message(e.what(), 400));
     }
     if (!std::isfinite(loss.mean)) diverged(run.config, rate, where, cat("the loss is ", loss.mean));
     loss_sum += loss.mean;
@@ -255,11 +369,14 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
   const std::string where = cat("epoch ", epoch + 1, ", validation");
   EvalResult valid;
   try {
+    run.task->load_data();
     valid = run.task->evaluate(EvalSplit::validation);
   } catch (const NonFiniteError& e) {
     diverged(run.config, rate, where, non_finite_detail(e));
   } catch (const Error& e) {
     fail_as(e.kind(), where, ": ", e.what());
+  } catch (const std::exception& e) {
+    fail(where, ": ", quote_for_message(e.what(), 400));
   }
   if (!std::isfinite(valid.loss)) diverged(run.config, rate, where, cat("the validation loss is ", valid.loss));
   EpochMetrics metrics;
@@ -278,7 +395,7 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
 
 void Trainer::distribute(dist::World& world) {
   Impl& run = *impl_;
-  const int64_t count = gradient_count(run.task->parameters());
+  const int64_t count = gradient_count(run.params);
   run.gradient_reducer = std::make_unique<dist::ShardReducer<float>>(
       world, run.config.shards, std::vector<dist::ShardReducer<float>::Bucket>{{"the gradients", count}});
   run.sums_reducer = std::make_unique<dist::ShardReducer<double>>(
@@ -289,9 +406,10 @@ void Trainer::distribute(dist::World& world) {
 
 std::string Trainer::data_order_digest() {
   const ThreadScope threads(impl_->config.exec.threads);
+  train::BuiltinTask& task = impl_->builtin_task("data_order_digest");
   train::DataExport out;
   out.add<int64_t>("task", {static_cast<int64_t>(impl_->config.task)});
-  impl_->task->export_data(impl_->config.epochs, out);
+  task.export_data(impl_->config.epochs, out);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(out.digest()));
   return hex;
@@ -313,17 +431,13 @@ std::string Trainer::data_notes() const { return impl_->task->data_notes(); }
 
 EvalResult Trainer::evaluate(EvalSplit split) {
   const ThreadScope threads(impl_->config.exec.threads);
+  impl_->task->load_data();
   return impl_->task->evaluate(split);
-}
-
-Trainer::Prediction Trainer::predict_wav(const std::string& wav_path) const {
-  const ThreadScope threads(impl_->config.exec.threads);
-  return impl_->task->predict_wav(wav_path);
 }
 
 void Trainer::export_parameters(const std::string& path) const {
   std::map<std::string, Tensor> named;
-  for (const train::ModelParam& p : impl_->task->parameters()) {
+  for (const Parameter<float>& p : impl_->params) {
     named.emplace(p.name, Tensor(p.shape, std::vector<float>(p.value.begin(), p.value.end())));
   }
   save_npz<float>(path, named);
@@ -331,19 +445,20 @@ void Trainer::export_parameters(const std::string& path) const {
 
 void Trainer::export_data(const std::string& path) {
   const ThreadScope threads(impl_->config.exec.threads);
+  train::BuiltinTask& task = impl_->builtin_task("export_data");
   train::DataExport out;
   out.add<int64_t>("task", {static_cast<int64_t>(impl_->config.task)});
-  impl_->task->export_data(impl_->config.epochs, out);
+  task.export_data(impl_->config.epochs, out);
   out.write(path);
 }
 
 void Trainer::save_checkpoint(const std::string& path) const {
   const Impl& run = *impl_;
   train::Checkpoint c;
-  c.config_json = train::config_to_json(run.config);
+  c.config_json = run.config_json();
   c.epochs_done = epochs_done();
   c.history = run.history;
-  for (const train::ModelParam& p : run.task->parameters()) {
+  for (const Parameter<float>& p : run.params) {
     c.parameters.emplace(p.name, Tensor(p.shape, std::vector<float>(p.value.begin(), p.value.end())));
   }
   c.optimizer = run.optimizer.state();
@@ -356,10 +471,10 @@ namespace {
 
 /// Copies the saved parameters into the model's, checking names, shapes (from the
 /// members' headers, before any data is read) and values.
-void load_parameters(const train::CheckpointReader& saved, const std::vector<train::ModelParam>& params) {
+void load_parameters(const train::CheckpointReader& saved, const std::vector<Parameter<float>>& params) {
   const std::string& what = saved.what();
   std::set<std::string> names;
-  for (const train::ModelParam& p : params) names.insert(p.name);
+  for (const Parameter<float>& p : params) names.insert(p.name);
   const std::vector<std::string>& held = saved.parameter_names();
   for (const std::string& name : held) {
     if (names.count(name) == 0) {
@@ -367,7 +482,7 @@ void load_parameters(const train::CheckpointReader& saved, const std::vector<tra
            shape_to_string(saved.parameter_shape(name)), " (not a parameter of this model)");
     }
   }
-  for (const train::ModelParam& p : params) {
+  for (const Parameter<float>& p : params) {
     if (std::find(held.begin(), held.end(), p.name) == held.end()) {
       fail(what, ": missing parameter 'param/", p.name, "' of shape ", shape_to_string(p.shape));
     }
@@ -379,7 +494,7 @@ void load_parameters(const train::CheckpointReader& saved, const std::vector<tra
   }
   // Every value checked before any is copied: a bad checkpoint leaves the model as it was.
   std::vector<Tensor> values;
-  for (const train::ModelParam& p : params) {
+  for (const Parameter<float>& p : params) {
     values.push_back(saved.parameter(p.name, p.shape));
     check_finite<float>(values.back().span(), p.shape, cat(what, ": parameter '", p.name, "'"));
   }
@@ -391,11 +506,11 @@ void load_parameters(const train::CheckpointReader& saved, const std::vector<tra
 /// The optimizer state of the checkpoint, each tensor read with the size of the parameter
 /// it belongs to (so a lying member is refused before it is inflated).
 OptimizerState<float> read_optimizer_state(const train::CheckpointReader& saved,
-                                           const std::vector<train::ModelParam>& params,
+                                           const std::vector<Parameter<float>>& params,
                                            const std::vector<std::string>& buffers) {
   const std::string& what = saved.what();
   std::map<std::string, int64_t> sizes;
-  for (const train::ModelParam& p : params) sizes.emplace(p.name, static_cast<int64_t>(p.value.size()));
+  for (const Parameter<float>& p : params) sizes.emplace(p.name, static_cast<int64_t>(p.value.size()));
   OptimizerState<float> state;
   state.scalars = saved.optimizer_scalars();
   for (const std::string& key : saved.optimizer_keys()) {
@@ -412,7 +527,7 @@ OptimizerState<float> read_optimizer_state(const train::CheckpointReader& saved,
     state.tensors.emplace(key, saved.optimizer_tensor(key, shape));
   }
   if (state.tensors.empty()) return state;  // before the first step of a stateful optimizer
-  for (const train::ModelParam& p : params) {
+  for (const Parameter<float>& p : params) {
     for (const std::string& buffer : buffers) {
       if (state.tensors.count(p.name + "/" + buffer) == 0) {
         fail(what, ": missing optimizer state 'optimizer/", p.name, "/", buffer, "'");
@@ -425,27 +540,43 @@ OptimizerState<float> read_optimizer_state(const train::CheckpointReader& saved,
 }  // namespace
 
 Trainer Trainer::from_checkpoint(const std::string& path, const ExecOptions& exec) {
+  return restore(path, exec, nullptr);
+}
+
+Trainer Trainer::from_checkpoint(const std::string& path, const ExecOptions& exec, TaskFactory factory) {
+  check_task_name(factory.name);
+  return restore(path, exec, &factory);
+}
+
+Trainer Trainer::restore(const std::string& path, const ExecOptions& exec, const TaskFactory* own) {
   const train::CheckpointReader saved(path);
   const std::string& what = saved.what();
   TrainConfig config = with_context(what, [&] {
-    TrainConfig parsed = train::config_from_json(saved.config_json());
+    TrainConfig parsed = train::config_from_json(saved.config_json(), own ? own->name : "");
     parsed.exec = exec;
     parsed.validate();
     return parsed;
   });
   const ThreadScope threads(config.exec.threads);
-  std::unique_ptr<train::TaskModel> task =
-      with_context(what, [&] { return train::make_task_model(config, &saved.task_state()); });
+  TaskFactory factory = own ? *own : builtin_factory(config.task);
+  std::unique_ptr<TrainingTask> task = with_context(what, [&] {
+    return own ? make_task(factory, config, &saved.task_state())
+               : std::unique_ptr<TrainingTask>(train::make_builtin_task(config, &saved.task_state()));
+  });
+  const TaskState task_state = task->task_state();
   for (const auto& [key, tensor] : saved.task_state()) {
-    if (task->task_state().count(key) == 0) {
-      fail(what, ": unexpected task state ", quote_for_message("task/" + key), " for task ", to_string(config.task));
+    if (task_state.count(key) == 0) {
+      fail(what, ": unexpected task state ", quote_for_message("task/" + key), " for task ",
+           quote_for_message(factory.name, 80));
     }
   }
-  const std::vector<train::ModelParam> params = task->parameters();
+  auto impl = with_context(what, [&] {
+    return std::make_unique<Impl>(config, std::move(factory), own == nullptr, std::move(task));
+  });
+  const std::vector<Parameter<float>>& params = impl->params;
   load_parameters(saved, params);
-  task->parameters_changed();
+  impl->task->parameters_changed();
 
-  auto impl = std::make_unique<Impl>(config, std::move(task));
   const OptimizerState<float> optimizer = read_optimizer_state(saved, params, impl->optimizer.buffer_names());
   with_context(what, [&] { impl->optimizer.load_state(optimizer); });
   with_context(what, [&] { impl->schedule.load_state(saved.lr_schedule()); });

@@ -12,7 +12,7 @@
 #include "rnnwave/data_wikitext.h"
 #include "train/language_model.h"
 #include "train/run_seeds.h"
-#include "train/task_model.h"
+#include "train/builtin_task.h"
 
 namespace rnnwave::train {
 namespace {
@@ -49,14 +49,13 @@ std::vector<int64_t> stream_of(const BasicTensor<int64_t>& data) {
   return stream;
 }
 
-class WikitextTask final : public TaskModel {
+class WikitextTask final : public BuiltinTask {
  public:
   WikitextTask(const TrainConfig& config, int64_t vocab_size)
       : config_(config), vocab_size_(vocab_size), model_(config, vocab_size) {}
 
-  std::vector<ModelParam> parameters() override { return model_.parameters(); }
+  std::vector<Parameter<float>> parameters() override { return model_.parameters(); }
   void parameters_changed() override { model_.parameters_changed(); }
-  void set_exec(const ExecOptions& exec) override { model_.set_exec(exec); }
 
   void load_data() override {
     if (loaded_) return;
@@ -132,7 +131,7 @@ class WikitextTask final : public TaskModel {
     out.add<int64_t>("vocab_size", {vocab_size_});
   }
 
-  std::map<std::string, BasicTensor<double>> task_state() const override {
+  TaskState task_state() const override {
     std::map<std::string, BasicTensor<double>> state;
     state.emplace("vocab_size", BasicTensor<double>({}, {static_cast<double>(vocab_size_)}));
     return state;
@@ -162,8 +161,8 @@ class WikitextTask final : public TaskModel {
 
 }  // namespace
 
-std::unique_ptr<TaskModel> make_wikitext2_task(const TrainConfig& config,
-                                               const std::map<std::string, BasicTensor<double>>* saved) {
+std::unique_ptr<BuiltinTask> make_wikitext2_task(const TrainConfig& config,
+                                               const TaskState* saved) {
   if (saved == nullptr) {
     const TextCorpus corpus = load_wikitext2(data_set_dir(config, "wikitext-2"));
     auto task = std::make_unique<WikitextTask>(config, corpus.vocab.size());

@@ -3,7 +3,8 @@
 
 1. the installed files: libraries, public headers, the tool, the CMake package, rnnwave.pc;
    no installed binary holds the source tree's data folder (default_data_dir());
-2. examples/ configured on its own with find_package(rnnwave), built and run;
+2. examples/ configured on its own with find_package(rnnwave), built and run (the
+   train-step example and a program's own task trained and resumed);
 3. tests/install/consumer (rnnwave::rnnwave_engine alone) configured, built and run: the
    engine links without the io, data, dist or train libraries;
 4. the same program compiled with `pkg-config --static --cflags --libs rnnwave` and run;
@@ -86,6 +87,11 @@ def main():
         log = cmake_project(os.path.join(args.source, "examples"), examples, prefix, args, "examples/")
         output = run([os.path.join(examples, "example_train_step")], "running example_train_step")
         expect("after one step" in output, f"example_train_step printed {output!r}")
+        # A program's own task trained by the installed Trainer, its checkpoint in `work`.
+        output = run([os.path.join(examples, "example_train_custom_task"), os.path.join(work, "custom.npz")],
+                     "running example_train_custom_task")
+        expect("resumed run equals the uninterrupted one" in output,
+               f"example_train_custom_task printed {output!r}")
         # It was found in the prefix, not in the source or build tree.
         cache = open(os.path.join(examples, "CMakeCache.txt")).read()
         expect(f"rnnwave_DIR:PATH={prefix}/{libdir}/cmake/rnnwave" in cache,

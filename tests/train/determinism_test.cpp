@@ -58,7 +58,7 @@ Results run_all() {
   std::vector<float> value_a = random_values<float>(100000, 10), value_b(700);
   r.clipped = random_values<float>(100000, 11);
   std::vector<float> grad_b = random_values<float>(700, 12);
-  const std::vector<ParamRef<float>> refs = {{"a", value_a, r.clipped}, {"b", value_b, grad_b}};
+  const std::vector<Parameter<float>> refs = {{"a", {100000}, value_a, r.clipped}, {"b", {700}, value_b, grad_b}};
   r.norm = clip_grad_norm<float>(refs, 1.0);
 
   OptimizerOptions o;

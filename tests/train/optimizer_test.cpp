@@ -23,7 +23,7 @@ struct Model {
   std::vector<float> a = random_values<float>(12, 1), b = random_values<float>(5, 2);
   std::vector<float> grad_a = std::vector<float>(12), grad_b = std::vector<float>(5);
 
-  std::vector<ParamRef<float>> refs() { return {{"a", a, grad_a}, {"b", b, grad_b}}; }
+  std::vector<Parameter<float>> refs() { return {{"a", {12}, a, grad_a}, {"b", {5}, b, grad_b}}; }
   /// The gradients of step `step`: fixed pseudo-random values.
   void set_grads(uint64_t step) {
     grad_a = random_values<float>(12, 100 + step);
@@ -52,7 +52,7 @@ TEST(TrainOptimizer, SgdMomentumByHand) {
   o.momentum = 0.5;
   BasicOptimizer<double> sgd(o);
   std::vector<double> p = {1.0}, g = {2.0};
-  const std::vector<ParamRef<double>> refs = {{"p", p, g}};
+  const std::vector<Parameter<double>> refs = {{"p", {1}, p, g}};
   sgd.step(refs);  // buf = 2, p = 1 - 0.5 * 2 = 0
   EXPECT_EQ(p[0], 0.0);
   g[0] = 1.0;
@@ -68,7 +68,7 @@ TEST(TrainOptimizer, AdamFirstStepIsLearningRateTimesSign) {
   o.learning_rate = 0.01;
   BasicOptimizer<double> adam(o);
   std::vector<double> p = {1.0, 1.0}, g = {3.0, -0.5};
-  adam.step(std::vector<ParamRef<double>>{{"p", p, g}});
+  adam.step(std::vector<Parameter<double>>{{"p", {2}, p, g}});
   EXPECT_NEAR(p[0], 1.0 - 0.01 * 3.0 / (3.0 + 1e-8), 1e-15);
   EXPECT_NEAR(p[1], 1.0 + 0.01 * 0.5 / (0.5 + 1e-8), 1e-15);
 }
@@ -133,15 +133,15 @@ TEST_P(TrainOptimizerKinds, ParameterListMustStayTheSame) {
   Optimizer optimizer(options_of(GetParam()));
   model.set_grads(0);
   optimizer.step(model.refs());
-  std::vector<ParamRef<float>> refs = model.refs();
+  std::vector<Parameter<float>> refs = model.refs();
   // Any order is fine.
   std::swap(refs[0], refs[1]);
   optimizer.step(refs);
   const std::vector<float> before = model.a;
-  EXPECT_ERROR_CONTAINING(optimizer.step(std::vector<ParamRef<float>>{refs[0]}),
+  EXPECT_ERROR_CONTAINING(optimizer.step(std::vector<Parameter<float>>{refs[0]}),
                           "parameter 'a'", "missing");
   std::vector<float> c(3), grad_c(3);
-  refs.push_back({"c", c, grad_c});
+  refs.push_back({"c", {3}, c, grad_c});
   EXPECT_ERROR_CONTAINING(optimizer.step(refs), "parameter 'c' is not one of the 2");
   refs.pop_back();
   refs[1].value = refs[1].value.first(11);
@@ -223,17 +223,17 @@ TEST(TrainOptimizer, OptionsAreValidated) {
   EXPECT_ERROR_CONTAINING(sgd.set_learning_rate(std::nan("")), "learning_rate", "nan");
 }
 
-TEST(TrainOptimizer, RecurrentStackParamRefs) {
+TEST(TrainOptimizer, RecurrentStackNamedParameters) {
   const ModelSpec spec{CellKind::gru, 3, 4, 2, true};
   Weights values = Weights::uniform(spec, 1), grads(spec);
-  const std::vector<ParamRef<float>> refs = param_refs("rnn.", values, grads);
+  const std::vector<Parameter<float>> refs = named_parameters("rnn.", values, grads);
   ASSERT_EQ(refs.size(), values.params().size());
   EXPECT_EQ(refs[0].name, "rnn.weight_ih_l0");
   EXPECT_EQ(refs.back().name, "rnn.bias_hh_l1_reverse");
   EXPECT_EQ(refs[1].value.data(), values.get("weight_hh_l0").data());
   EXPECT_EQ(refs[1].grad.data(), grads.get("weight_hh_l0").data());
   Weights other(ModelSpec{CellKind::gru, 3, 4, 1, true});
-  EXPECT_ERROR_CONTAINING(param_refs("rnn.", values, other), "gradients are of", "parameters of");
+  EXPECT_ERROR_CONTAINING(named_parameters("rnn.", values, other), "gradients are of", "parameters of");
 }
 
 TEST(TrainLrSchedule, RulesByHand) {
@@ -307,7 +307,7 @@ TEST(TrainLrSchedule, OptionsAreValidated) {
 
 TEST(TrainClip, ScalesAboveMaxNormOnly) {
   std::vector<double> a = {3, 0}, b = {0, 4}, va(2), vb(2);
-  std::vector<ParamRef<double>> refs = {{"a", va, a}, {"b", vb, b}};
+  std::vector<Parameter<double>> refs = {{"a", {2}, va, a}, {"b", {2}, vb, b}};
   EXPECT_DOUBLE_EQ(grad_norm<double>(refs), 5);
   EXPECT_DOUBLE_EQ(clip_grad_norm<double>(refs, 10), 5);
   EXPECT_EQ(a[0], 3);  // below max_norm: untouched
@@ -318,7 +318,7 @@ TEST(TrainClip, ScalesAboveMaxNormOnly) {
 
 TEST(TrainClip, BadArgumentsThrow) {
   std::vector<float> a = {1, std::numeric_limits<float>::infinity()}, va(2);
-  std::vector<ParamRef<float>> refs = {{"a", va, a}};
+  std::vector<Parameter<float>> refs = {{"a", {2}, va, a}};
   EXPECT_ERROR_CONTAINING(clip_grad_norm<float>(refs, 1), "gradient of a contains inf at [1]");
   EXPECT_EQ(a[0], 1);
   a[1] = 0;

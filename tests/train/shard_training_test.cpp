@@ -15,7 +15,7 @@
 #include "rnnwave/dist/shard_tree.h"
 #include "rnnwave/npy.h"
 #include "rnnwave/train/trainer.h"
-#include "train/task_model.h"
+#include "train/builtin_task.h"
 #include "train/train_config_json.h"
 
 namespace rnnwave::testing {
@@ -42,9 +42,9 @@ bool has_data(const std::string& subdir, const std::string& probe) {
   return std::filesystem::exists(std::filesystem::path(default_data_dir()) / subdir / probe);
 }
 
-std::vector<std::vector<float>> gradients_of(const std::vector<train::ModelParam>& params) {
+std::vector<std::vector<float>> gradients_of(const std::vector<Parameter<float>>& params) {
   std::vector<std::vector<float>> grads;
-  for (const train::ModelParam& p : params) grads.emplace_back(p.grad.begin(), p.grad.end());
+  for (const Parameter<float>& p : params) grads.emplace_back(p.grad.begin(), p.grad.end());
   return grads;
 }
 
@@ -53,19 +53,19 @@ std::vector<std::vector<float>> gradients_of(const std::vector<train::ModelParam
 /// the batch's mean loss against the summed shard losses over the summed item counts.
 void expect_shards_add_up(const TrainConfig& config, int64_t batches_to_check) {
   const int64_t S = config.shards;
-  std::unique_ptr<train::TaskModel> whole = train::make_task_model(config, nullptr);
-  std::unique_ptr<train::TaskModel> sharded = train::make_task_model(config, nullptr);
+  std::unique_ptr<train::BuiltinTask> whole = train::make_builtin_task(config, nullptr);
+  std::unique_ptr<train::BuiltinTask> sharded = train::make_builtin_task(config, nullptr);
   const int64_t batches = whole->begin_epoch(0);
   ASSERT_EQ(sharded->begin_epoch(0), batches);
   for (int64_t b = 0; b < std::min(batches, batches_to_check); ++b) {
-    const train::BatchLoss loss = whole->train_batch(b);
+    const BatchLoss loss = whole->train_batch(b);
     const std::vector<std::vector<float>> expected = gradients_of(whole->parameters());
     // Each shard's gradient, parameter by parameter, then the tree over the shards.
     std::vector<std::vector<std::vector<float>>> shard_grads;
     double total = 0;
     int64_t items = 0;
     for (int64_t s = 0; s < S; ++s) {
-      const train::ShardLoss part = sharded->train_shard(b, s, S);
+      const ShardLoss part = sharded->train_shard(b, s, S);
       total += part.total;
       items += part.items;
       shard_grads.push_back(gradients_of(sharded->parameters()));
@@ -111,7 +111,7 @@ TEST(ShardTraining, ShardRowsTileEveryBatch) {
     for (int64_t shards = 1; shards <= 8; ++shards) {
       int64_t next = 0;
       for (int64_t s = 0; s < shards; ++s) {
-        const train::RowRange range = train::shard_rows(rows, s, shards);
+        const RowRange range = shard_rows(rows, s, shards);
         EXPECT_EQ(range.begin, next) << rows << " rows, shard " << s << " of " << shards;
         EXPECT_GE(range.size(), rows / shards);
         EXPECT_LE(range.size(), rows / shards + 1);
@@ -121,8 +121,8 @@ TEST(ShardTraining, ShardRowsTileEveryBatch) {
     }
   }
   // Fixed by the row count and S alone: 16 rows in 3 shards are 5, 5, 6.
-  EXPECT_EQ(train::shard_rows(16, 0, 3).size(), 5);
-  EXPECT_EQ(train::shard_rows(16, 2, 3).size(), 6);
+  EXPECT_EQ(shard_rows(16, 0, 3).size(), 5);
+  EXPECT_EQ(shard_rows(16, 2, 3).size(), 6);
 }
 
 TEST(ShardTraining, SyntheticShardGradientsAddUpToTheBatchGradient) {

@@ -218,12 +218,12 @@ void check_optimizer(const Case& c, const OptimizerOptions& options) {
   const int64_t steps = c.at("grads_a").dim(0);
   double worst = 0;
   for (int64_t s = 0; s < steps; ++s) {
-    std::vector<ParamRef<T>> refs;
+    std::vector<Parameter<T>> refs;
     for (const std::string& n : names) {
       const std::vector<T> all = c.values<T>("grads_" + n);
       const size_t size = values[n].size();
       std::copy(all.begin() + s * size, all.begin() + (s + 1) * size, grads[n].begin());
-      refs.push_back({n, values[n], grads[n]});
+      refs.push_back({n, {static_cast<int64_t>(size)}, values[n], grads[n]});
     }
     optimizer.step(refs);
     for (const std::string& n : names) {
@@ -254,7 +254,8 @@ template <class T>
 void check_clip(const Case& c) {
   std::vector<T> a = c.values<T>("grad_a"), b = c.values<T>("grad_b");
   std::vector<T> va(a.size()), vb(b.size());
-  const std::vector<ParamRef<T>> refs = {{"a", va, a}, {"b", vb, b}};
+  const std::vector<Parameter<T>> refs = {{"a", {static_cast<int64_t>(a.size())}, va, a},
+                                         {"b", {static_cast<int64_t>(b.size())}, vb, b}};
   const double total = clip_grad_norm<T>(refs, c.scalar("max_norm"));
   expect_agrees_scalar<T>(total, c.scalar("total_norm"), c.name + " total norm");
   expect_agrees<T>(a, c.at("clipped_a"), c.name + " a");

@@ -20,6 +20,7 @@
 #include "rnnwave/error.h"
 #include "rnnwave/data_wikitext.h"
 #include "rnnwave/npy.h"
+#include "rnnwave/train/digits.h"
 #include "rnnwave/train/train.h"
 #include "rnnwave/train/trainer.h"
 #include "train/checkpoint.h"
@@ -266,7 +267,7 @@ TEST(TrainerSynthetic, ExportUsesTorchNames) {
   EXPECT_EQ(named.at("rnn.weight_hh_l1_reverse").shape(), (std::vector<int64_t>{64, 16}));
   EXPECT_EQ(named.at("head.weight").shape(), (std::vector<int64_t>{1, 32}));
   EXPECT_EQ(named.at("head.bias").shape(), (std::vector<int64_t>{1}));
-  const std::string message = error_of([&] { trainer.predict_wav(dir.file("x.wav")); });
+  const std::string message = error_of([&] { predict_digit(trainer, dir.file("x.wav")); });
   EXPECT_NE(message.find("only a digits model"), std::string::npos) << message;
 }
 
@@ -539,11 +540,11 @@ LmRun run_lm(const ExecOptions& exec, int threads) {
     const std::vector<int64_t> inputs(tokens.begin(), tokens.begin() + T * N);
     const std::vector<int64_t> targets(tokens.begin() + N, tokens.end());
     run.losses.push_back(model.train_batch(T, N, inputs, targets, state, 1000 + step).mean);
-    const std::vector<train::ModelParam> params = model.parameters();
-    sgd.step(train::param_refs(params));
+    const std::vector<Parameter<float>> params = model.parameters();
+    sgd.step(params);
     model.parameters_changed();
   }
-  for (const train::ModelParam& p : model.parameters()) run.params.emplace_back(p.value.begin(), p.value.end());
+  for (const Parameter<float>& p : model.parameters()) run.params.emplace_back(p.value.begin(), p.value.end());
   train::LanguageModel::State eval_state;
   const std::vector<int64_t> tokens = random_ids((T + 1) * N, V, 99);
   run.losses.push_back(model.eval_batch(T, N, std::vector<int64_t>(tokens.begin(), tokens.begin() + T * N),
@@ -585,11 +586,11 @@ TEST(TrainerLanguageModel, GradientsMatchFiniteDifferences) {
     return model.train_batch(T, N, inputs, targets, state, 0).mean;
   };
   loss();
-  std::vector<train::ModelParam> params = model.parameters();
+  std::vector<Parameter<float>> params = model.parameters();
   std::map<std::string, std::vector<float>> analytic;
-  for (const train::ModelParam& p : params) analytic[p.name].assign(p.grad.begin(), p.grad.end());
+  for (const Parameter<float>& p : params) analytic[p.name].assign(p.grad.begin(), p.grad.end());
   int checked = 0;
-  for (const train::ModelParam& p : params) {
+  for (const Parameter<float>& p : params) {
     for (size_t k = 0; k < 3; ++k) {
       size_t i = (k * 7919 + 13) % p.value.size();
       if (p.name == "embedding.weight") i = static_cast<size_t>(inputs[k]) * 12 + k;  // a used row
@@ -649,12 +650,12 @@ TEST(TrainerDigits, SmokeTrainCheckpointPredict) {
   const std::string checkpoint = dir.file("digits.npz");
   trainer.save_checkpoint(checkpoint);
   const std::string wav = (std::filesystem::path(default_data_dir()) / "fsdd" / "recordings" / "3_jackson_0.wav").string();
-  const Trainer::Prediction direct = trainer.predict_wav(wav);
+  const DigitPrediction direct = predict_digit(trainer, wav);
   const char* saved_env = std::getenv("RNNWAVE_DATA_DIR");
   const std::string saved_dir = saved_env != nullptr ? saved_env : "";
   setenv("RNNWAVE_DATA_DIR", dir.file("nowhere").c_str(), 1);
   const Trainer restored = Trainer::from_checkpoint(checkpoint, ExecOptions{});
-  const Trainer::Prediction again = restored.predict_wav(wav);
+  const DigitPrediction again = predict_digit(restored, wav);
   if (saved_env != nullptr) setenv("RNNWAVE_DATA_DIR", saved_dir.c_str(), 1); else unsetenv("RNNWAVE_DATA_DIR");
   EXPECT_EQ(direct.label, again.label);
   EXPECT_EQ(direct.probabilities, again.probabilities);

@@ -12,7 +12,7 @@ namespace rnnwave {
 /// fixed size summed in order), so it is bit-identical for every thread count. Throws Error
 /// if two params have different value and grad sizes.
 template <class T>
-double grad_norm(std::span<const ParamRef<T>> params);
+double grad_norm(std::span<const Parameter<T>> params);
 
 /// torch.nn.utils.clip_grad_norm_(parameters, max_norm): computes total = grad_norm(params)
 /// and, if max_norm / (total + 1e-6) < 1, multiplies every gradient in place by that
@@ -20,6 +20,6 @@ double grad_norm(std::span<const ParamRef<T>> params);
 /// total throws Error naming the first non-finite gradient element, before anything is
 /// scaled (PyTorch's error_if_nonfinite=True): a NaN would otherwise reach every weight.
 template <class T>
-double clip_grad_norm(std::span<const ParamRef<T>> params, double max_norm);
+double clip_grad_norm(std::span<const Parameter<T>> params, double max_norm);
 
 }  // namespace rnnwave

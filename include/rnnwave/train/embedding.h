@@ -64,7 +64,7 @@ extern template class BasicEmbedding<double>;
 
 /// {prefix + "weight"}: the table and its gradient (same V and E, else Error).
 template <class T>
-std::vector<ParamRef<T>> param_refs(const std::string& prefix, BasicEmbedding<T>& values,
+std::vector<Parameter<T>> named_parameters(const std::string& prefix, BasicEmbedding<T>& values,
                                     BasicEmbedding<T>& grads);
 
 }  // namespace rnnwave

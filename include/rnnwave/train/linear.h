@@ -72,7 +72,7 @@ extern template class BasicLinear<double>;
 /// {prefix + "weight", prefix + "bias"}: the layer and its gradient (same shapes, else
 /// Error).
 template <class T>
-std::vector<ParamRef<T>> param_refs(const std::string& prefix, BasicLinear<T>& values,
+std::vector<Parameter<T>> named_parameters(const std::string& prefix, BasicLinear<T>& values,
                                     BasicLinear<T>& grads);
 
 }  // namespace rnnwave

@@ -92,7 +92,7 @@ class BasicOptimizer {
   /// different sizes, a non-finite gradient (naming the parameter and element), or a
   /// list that differs from the bound one (naming the first missing, extra or resized
   /// parameter).
-  void step(std::span<const ParamRef<T>> params);
+  void step(std::span<const Parameter<T>> params);
 
   /// A copy of the state (see OptimizerState).
   OptimizerState<T> state() const;

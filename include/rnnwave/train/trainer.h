@@ -1,7 +1,11 @@
 // rnnwave/train/trainer.h — training runs: a task (data, model, loss), an optimizer with a
 // learning-rate schedule, epochs with validation, and checkpoints that resume bit-exactly.
 //
-// The tasks:
+// The task is one of the three built in (TrainConfig::task, below) or the program's own: a
+// TrainingTask (task.h) made by a TaskFactory, trained with the same loop, checkpoints,
+// resume and progress (examples/train_custom_task.cpp).
+//
+// The built-in tasks:
 //   synthetic: the adding problem (data_adding.h): a recurrent stack, the last valid
 //              state (or the mean, per `pooling`), a linear regressor, mean squared error.
 //              Needs no data files. The data set is the same for every seed (samples of
@@ -51,6 +55,7 @@
 #include "rnnwave/train/lr_schedule.h"
 #include "rnnwave/train/optimizer.h"
 #include "rnnwave/train/sequence_pool.h"
+#include "rnnwave/train/task.h"
 
 namespace rnnwave {
 
@@ -58,6 +63,7 @@ namespace dist {
 class World;
 }
 
+/// The built-in tasks.
 enum class TrainTask { synthetic, digits, wikitext2 };
 
 inline constexpr int kTrainTaskCount = 3;
@@ -70,6 +76,8 @@ TrainTask parse_train_task(std::string_view name);
 
 /// Everything that defines a run. Start from defaults_for(task) and change what you need.
 struct TrainConfig {
+  /// The built-in task. Not used by a run of a TaskFactory's task (which stores the
+  /// factory's name instead; its config() has the default here).
   TrainTask task = TrainTask::synthetic;
   /// The folder holding the data sets (fsdd/, wikitext-2/); "" = default_data_dir().
   std::string data_dir;
@@ -169,14 +177,22 @@ struct TrainProgress {
   double seconds = 0;         ///< since the epoch started
 };
 
-struct EvalResult {
-  double loss = 0;
-  double accuracy = 0;    ///< NaN for wikitext2
-  double perplexity = 0;  ///< NaN unless wikitext2
-  int64_t items = 0;      ///< sequences or tokens scored
+/// A program's own task for the Trainer (task.h).
+///   name  [a-z0-9_]+, at most 32 characters, not the name of a built-in task: stored in
+///         checkpoints as the config's "task", and checked on resume;
+///   make  makes the task. `saved` null: a fresh run; create the model from the config
+///         (its seed) and your own settings, and load the data (or leave that to
+///         load_data). `saved` not null: a run restored from a checkpoint; *saved is what
+///         task_state() returned when it was written; create a model of the same sizes
+///         (the Trainer then loads the parameter values) and leave the data to load_data.
+///         Settings of your own that change results belong in the factory (captured) and,
+///         if a resume must check them, in task_state.
+/// An Error the factory throws reaches the caller prefixed with "task '<name>': "; any
+/// other exception becomes such an Error.
+struct TaskFactory {
+  std::string name;
+  std::function<std::unique_ptr<TrainingTask>(const TrainConfig& config, const TaskState* saved)> make;
 };
-
-enum class EvalSplit { validation, test };
 
 /// A training run. Not copyable; movable.
 class Trainer {
@@ -184,18 +200,32 @@ class Trainer {
   /// Validates the config, loads the data and creates the model from the seed (PyTorch's
   /// initialisation). Throws Error for a bad config or missing/corrupt data.
   explicit Trainer(const TrainConfig& config);
+  /// A run of the program's own task: validates the config (its optimizer, schedule,
+  /// clip_norm, batch_size, epochs, shards, seed and exec are the Trainer's; the task may
+  /// read any field), makes the task with factory.make(config, nullptr) and checks its
+  /// parameters() (unique non-empty names, shapes matching the value and grad sizes).
+  /// Throws Error naming the problem.
+  Trainer(const TrainConfig& config, TaskFactory factory);
   /// Restores a run from a checkpoint written by save_checkpoint: config, parameters,
   /// optimizer and schedule state, history. `exec` replaces the saved ExecOptions. Throws
   /// Error naming the file and the problem for a missing, truncated or corrupt checkpoint
   /// (the zip CRCs are checked), a missing, extra or mis-shaped entry, or an invalid config.
   /// The data set is not read until train_epoch or evaluate needs it (then it must be the
-  /// data the run was trained on), so predict_wav and export_parameters work without it.
+  /// data the run was trained on), so predict_digit (digits.h) and export_parameters work without it.
   static Trainer from_checkpoint(const std::string& path, const ExecOptions& exec);
+  /// The same for a run of the program's own task: the checkpoint's task must be
+  /// factory.name (Error otherwise), and factory.make(config, &saved task state) makes it.
+  static Trainer from_checkpoint(const std::string& path, const ExecOptions& exec, TaskFactory factory);
   ~Trainer();
   Trainer(Trainer&&) noexcept;
   Trainer& operator=(Trainer&&) noexcept;
 
   const TrainConfig& config() const;
+  /// The task's name: a built-in task's (to_string(config().task)) or the factory's.
+  const std::string& task_name() const;
+  /// The task being trained (a program's own task: the object its factory made).
+  TrainingTask& task();
+  const TrainingTask& task() const;
   int64_t epochs_done() const;
   const std::vector<EpochMetrics>& history() const;
 
@@ -220,7 +250,7 @@ class Trainer {
 
   /// A hash of the data this run trains and validates on in the order it sees it (the
   /// arrays of export_data), as 16 hex digits: ranks of a distributed run compare it at
-  /// start. Reads the data set if not yet read.
+  /// start. Reads the data set if not yet read. Built-in tasks only (Error otherwise).
   std::string data_order_digest();
 
   /// Sets the number of epochs the run aims at (config().epochs), which the next
@@ -255,7 +285,8 @@ class Trainer {
   /// The data this run trains and validates on, in the order it sees it, as an .npz
   /// written atomically, so that another framework (bench/train/pytorch_train.py) can
   /// train the same model on exactly the same batches. Reads the data set if not yet
-  /// read (Error if it is missing or corrupt). The arrays, each int64 or float32:
+  /// read (Error if it is missing or corrupt). Built-in tasks only (Error otherwise).
+  /// The arrays, each int64 or float32:
   ///   task                    [1] int64: 0 synthetic, 1 digits, 2 wikitext2
   ///   synthetic and digits, for each split S in train, valid, test:
   ///     S_features            [sum of lengths, F] float32: the sequences one after another
@@ -273,19 +304,11 @@ class Trainer {
   ///     vocab_size            [1] int64
   void export_data(const std::string& path);
 
-  /// digits only: the digit spoken in a WAV file (8 kHz mono) and the probability of each
-  /// digit, with the features normalised by the statistics saved with the model, so a
-  /// restored checkpoint predicts without the data set. Other tasks throw Error.
-  struct Prediction {
-    int label = 0;
-    std::array<double, 10> probabilities{};
-  };
-  Prediction predict_wav(const std::string& wav_path) const;
-
   struct Impl;
 
  private:
   explicit Trainer(std::unique_ptr<Impl> impl);
+  static Trainer restore(const std::string& path, const ExecOptions& exec, const TaskFactory* factory);
   std::unique_ptr<Impl> impl_;
 };
 

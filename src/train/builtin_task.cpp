@@ -1,5 +1,5 @@
-// The parts of a task model common to every task, and the table of tasks.
-#include "train/task_model.h"
+// What the built-in tasks share, and the table of them.
+#include "train/builtin_task.h"
 
 #include <algorithm>
 #include <array>
@@ -10,8 +10,7 @@
 namespace rnnwave::train {
 namespace {
 
-using Factory = std::unique_ptr<TaskModel> (*)(const TrainConfig&,
-                                               const std::map<std::string, BasicTensor<double>>*);
+using Factory = std::unique_ptr<BuiltinTask> (*)(const TrainConfig&, const TaskState*);
 
 struct TaskEntry {
   TrainTask task;
@@ -26,35 +25,14 @@ static_assert(kTasks.size() == kAllTrainTasks.size());
 
 }  // namespace
 
-std::vector<ParamRef<float>> param_refs(const std::vector<ModelParam>& params) {
-  std::vector<ParamRef<float>> refs;
-  refs.reserve(params.size());
-  for (const ModelParam& param : params) refs.push_back({param.name, param.value, param.grad});
-  return refs;
-}
-
-RowRange shard_rows(int64_t rows, int64_t shard, int64_t shards) {
-  // rows <= 2^31 and shards <= rows: the products stay far from overflowing.
-  return {shard * rows / shards, (shard + 1) * rows / shards};
-}
-
-void zero_gradients(const std::vector<ModelParam>& params) {
-  for (const ModelParam& param : params) std::fill(param.grad.begin(), param.grad.end(), 0.0f);
-}
-
-Trainer::Prediction TaskModel::predict_wav(const std::string& path) const {
-  fail("predict_wav('", path, "'): only a digits model classifies recordings");
-}
-
-std::unique_ptr<TaskModel> make_task_model(const TrainConfig& config,
-                                           const std::map<std::string, BasicTensor<double>>* saved) {
+std::unique_ptr<BuiltinTask> make_builtin_task(const TrainConfig& config, const TaskState* saved) {
   for (const TaskEntry& entry : kTasks) {
     if (entry.task == config.task) return entry.make(config, saved);
   }
   fail("train config: unknown task ", static_cast<int>(config.task));
 }
 
-const BasicTensor<double>& saved_entry(const std::map<std::string, BasicTensor<double>>& saved,
+const BasicTensor<double>& saved_entry(const TaskState& saved,
                                        const std::string& key, int64_t elements) {
   const auto it = saved.find(key);
   if (it == saved.end()) fail("missing task state 'task/", key, "'");
