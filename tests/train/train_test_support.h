@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "rnnwave/train/counter_rng.h"
+#include "rnnwave/random.h"
 
 namespace rnnwave::testing {
 
