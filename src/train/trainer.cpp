@@ -2,8 +2,6 @@
 // learning-rate schedule, checkpoints and exports.
 #include "rnnwave/train/trainer.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,6 +10,7 @@
 #include <set>
 
 #include "common/finite.h"
+#include "common/scoped_threads.h"
 #include "common/strings.h"
 #include "rnnwave/dist/shard_reducer.h"
 #include "rnnwave/dist/shard_tree.h"
@@ -23,23 +22,6 @@
 
 namespace rnnwave {
 namespace {
-
-/// The OpenMP thread count of the layers around the stack for the scope of a call.
-class ThreadScope {
- public:
-  explicit ThreadScope(int threads) : saved_(omp_get_max_threads()), set_(threads > 0) {
-    if (set_) omp_set_num_threads(threads);
-  }
-  ~ThreadScope() {
-    if (set_) omp_set_num_threads(saved_);
-  }
-  ThreadScope(const ThreadScope&) = delete;
-  ThreadScope& operator=(const ThreadScope&) = delete;
-
- private:
-  int saved_;
-  bool set_;
-};
 
 LrScheduleOptions schedule_options(const TrainConfig& config) {
   LrScheduleOptions options = config.lr_schedule;
@@ -196,7 +178,7 @@ train::BatchLoss Trainer::Impl::train_sharded_batch(int64_t batch) {
 
 Trainer::Trainer(const TrainConfig& config) {
   config.validate();
-  const ThreadScope threads(config.exec.threads);
+  const ScopedThreads threads(config.exec.threads);
   impl_ = std::make_unique<Impl>(config, train::make_task_model(config, nullptr));
 }
 
@@ -211,7 +193,7 @@ const std::vector<EpochMetrics>& Trainer::history() const { return impl_->histor
 
 EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)>& on_progress) {
   Impl& run = *impl_;
-  const ThreadScope threads(run.config.exec.threads);
+  const ScopedThreads threads(run.config.exec.threads);
   const int64_t epoch = epochs_done();
   const double rate = run.schedule.rate();
   const auto start = std::chrono::steady_clock::now();
@@ -288,7 +270,7 @@ void Trainer::distribute(dist::World& world) {
 }
 
 std::string Trainer::data_order_digest() {
-  const ThreadScope threads(impl_->config.exec.threads);
+  const ScopedThreads threads(impl_->config.exec.threads);
   train::DataExport out;
   out.add<int64_t>("task", {static_cast<int64_t>(impl_->config.task)});
   impl_->task->export_data(impl_->config.epochs, out);
@@ -305,19 +287,19 @@ void Trainer::set_epochs(int64_t epochs) {
 }
 
 void Trainer::load_data() {
-  const ThreadScope threads(impl_->config.exec.threads);
+  const ScopedThreads threads(impl_->config.exec.threads);
   impl_->task->load_data();
 }
 
 std::string Trainer::data_notes() const { return impl_->task->data_notes(); }
 
 EvalResult Trainer::evaluate(EvalSplit split) {
-  const ThreadScope threads(impl_->config.exec.threads);
+  const ScopedThreads threads(impl_->config.exec.threads);
   return impl_->task->evaluate(split);
 }
 
 Trainer::Prediction Trainer::predict_wav(const std::string& wav_path) const {
-  const ThreadScope threads(impl_->config.exec.threads);
+  const ScopedThreads threads(impl_->config.exec.threads);
   return impl_->task->predict_wav(wav_path);
 }
 
@@ -330,7 +312,7 @@ void Trainer::export_parameters(const std::string& path) const {
 }
 
 void Trainer::export_data(const std::string& path) {
-  const ThreadScope threads(impl_->config.exec.threads);
+  const ScopedThreads threads(impl_->config.exec.threads);
   train::DataExport out;
   out.add<int64_t>("task", {static_cast<int64_t>(impl_->config.task)});
   impl_->task->export_data(impl_->config.epochs, out);
@@ -433,7 +415,7 @@ Trainer Trainer::from_checkpoint(const std::string& path, const ExecOptions& exe
     parsed.validate();
     return parsed;
   });
-  const ThreadScope threads(config.exec.threads);
+  const ScopedThreads threads(config.exec.threads);
   std::unique_ptr<train::TaskModel> task =
       with_context(what, [&] { return train::make_task_model(config, &saved.task_state()); });
   for (const auto& [key, tensor] : saved.task_state()) {
