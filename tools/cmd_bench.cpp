@@ -9,8 +9,8 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <random>
 
+#include "rnnwave/random.h"
 #include "tools/commands.h"
 #include "tools/problem_files.h"
 
@@ -44,10 +44,14 @@ double gemm_flops(const ModelSpec& s, int64_t steps, int64_t batch, bool trainin
   return flops;
 }
 
-std::vector<float> uniform(int64_t count, std::mt19937_64& gen) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+/// `count` values uniform in [-1, 1): element i is -1 + 2 counter_uniform(counter_key(seed,
+/// stream, 0), i), so the data is the same on every machine.
+std::vector<float> uniform(int64_t count, uint64_t seed, uint64_t stream) {
+  const uint64_t key = counter_key(seed, stream, 0);
   std::vector<float> values(static_cast<size_t>(count));
-  for (float& v : values) v = dist(gen);
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = static_cast<float>(-1.0 + 2.0 * counter_uniform(key, i));
+  }
   return values;
 }
 
@@ -100,15 +104,14 @@ void run(const BenchFlags& flags) {
   if (flags.repeats < 1 || flags.warmup < 0) throw Error("--repeats must be >= 1, --warmup >= 0");
   check_writable(flags.exec.trace, "--trace");
 
-  std::mt19937_64 gen(flags.seed);
   Rnn rnn(Weights::uniform(spec, flags.seed), options);
   if (flags.plan_only) {
     print_plan(rnn.plan(flags.steps, flags.batch));
     return;
   }
   const int64_t T = flags.steps, N = flags.batch, DH = spec.directions() * spec.output_size();
-  const std::vector<float> input = uniform(T * N * spec.input_size, gen);
-  const std::vector<float> grad_output = uniform(T * N * DH, gen);
+  const std::vector<float> input = uniform(T * N * spec.input_size, flags.seed, 1);
+  const std::vector<float> grad_output = uniform(T * N * DH, flags.seed, 2);
   std::vector<float> output(static_cast<size_t>(T * N * DH)), grad_input(input.size());
   Weights grads(spec);
   Workspace workspace;
