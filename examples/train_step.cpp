@@ -4,7 +4,6 @@
 //
 //   build/examples/example_train_step [weights.npz]
 #include <cstdio>
-#include <random>
 #include <vector>
 
 #include "rnnwave/rnnwave.h"
@@ -22,10 +21,8 @@ int main(int argc, char** argv) {
     // A batch of N = 3 sequences of at most T = 5 steps; their lengths in any order.
     const int64_t T = 5, N = 3, I = spec.input_size, H = spec.hidden_size;
     const int64_t D = spec.directions(), L = spec.layers;
-    std::vector<float> input(T * N * I);  // [T, N, I]
-    std::mt19937 gen(1);
-    std::normal_distribution<float> normal;
-    for (float& x : input) x = normal(gen);
+    std::vector<float> input(T * N * I);  // [T, N, I], N(0, 1) from rnnwave's generator
+    for (size_t i = 0; i < input.size(); ++i) input[i] = static_cast<float>(counter_normal(1, i));
     const std::vector<int64_t> lengths{5, 2, 4};
 
     // Outputs in caller-owned buffers: [T, N, D*H] and [L*D, N, H].

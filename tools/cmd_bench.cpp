@@ -9,8 +9,8 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <random>
 
+#include "rnnwave/random.h"
 #include "tools/commands.h"
 #include "tools/problem_files.h"
 
@@ -46,10 +46,14 @@ double gemm_flops(const ModelSpec& s, int64_t steps, int64_t batch, bool trainin
   return flops;
 }
 
-std::vector<float> uniform(int64_t count, std::mt19937_64& gen) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+/// `count` values uniform in [-1, 1): element i is -1 + 2 counter_uniform(counter_key(seed,
+/// stream, 0), i), so the data is the same on every machine.
+std::vector<float> uniform(int64_t count, uint64_t seed, uint64_t stream) {
+  const uint64_t key = counter_key(seed, stream, 0);
   std::vector<float> values(static_cast<size_t>(count));
-  for (float& v : values) v = dist(gen);
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = static_cast<float>(-1.0 + 2.0 * counter_uniform(key, i));
+  }
   return values;
 }
 
@@ -100,11 +104,11 @@ struct BenchPasses {
   BackwardArgs<float> back;
   bool training = false;
 
-  BenchPasses(const ModelSpec& spec, int64_t T, int64_t N, bool training_mode, std::mt19937_64& gen)
+  BenchPasses(const ModelSpec& spec, int64_t T, int64_t N, bool training_mode, uint64_t seed)
       : training(training_mode) {
     const int64_t DH = spec.directions() * spec.output_size();
-    input = uniform(T * N * spec.input_size, gen);
-    grad_output = uniform(T * N * DH, gen);
+    input = uniform(T * N * spec.input_size, seed, 1);
+    grad_output = uniform(T * N * DH, seed, 2);
     output.resize(static_cast<size_t>(T * N * DH));
     grad_input.resize(input.size());
     grads = std::make_unique<Weights>(spec);
@@ -196,7 +200,6 @@ void run(const BenchFlags& flags) {
   }
   if (flags.search_repeats < 1) throw Error("--search-repeats must be >= 1");
 
-  std::mt19937_64 gen(flags.seed);
   Rnn rnn(Weights::uniform(spec, flags.seed), options);
   nlohmann::json planning;  // what --plan auto or search adds to the result
   if (flags.plan == "auto") {
@@ -219,7 +222,7 @@ void run(const BenchFlags& flags) {
     return;
   }
   const int64_t T = flags.steps, N = flags.batch;
-  BenchPasses passes(spec, T, N, training, gen);
+  BenchPasses passes(spec, T, N, training, flags.seed);
   if (flags.plan == "search") {
     ExecOptions best = options;
     planning["search"] = search_plans(flags, spec, rnn, passes, options, best);

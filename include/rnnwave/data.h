@@ -7,6 +7,6 @@
 #include "rnnwave/data_audio.h"
 #include "rnnwave/data_bptt.h"
 #include "rnnwave/data_fsdd.h"
-#include "rnnwave/data_random.h"
 #include "rnnwave/data_shuffle.h"
 #include "rnnwave/data_wikitext.h"
+#include "rnnwave/random.h"

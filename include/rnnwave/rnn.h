@@ -31,9 +31,9 @@ struct ForwardArgs {
   std::span<T> cn;                   ///< [L*D, N, H], LSTM only, written if given
   /// Training forward only (inference ignores it, as PyTorch's eval mode): inverted dropout
   /// with this probability, in [0, 1), on the outputs of every layer but the last — the
-  /// `dropout` of torch.nn.LSTM. Each mask element is drawn from (dropout_seed, layer,
-  /// step, the caller's row, unit) by a counter-based generator, so the masks do not
-  /// depend on threads, schedule or batch order.
+  /// `dropout` of torch.nn.LSTM. The element of (layer l, step t, the caller's row n,
+  /// unit j) is kept where dropout_keep(dropout_seed, ((l*T + t)*N + n)*D*Hs + j, dropout)
+  /// (rnnwave/dropout.h), so the masks do not depend on threads, schedule or batch order.
   double dropout = 0;
   uint64_t dropout_seed = 0;
   /// Optional: called once for each block of steps [t0, t1) (the blocks tile [0, T);

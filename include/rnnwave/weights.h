@@ -28,8 +28,9 @@ class BasicWeights {
   /// All parameters zero. Validates the spec (throws Error).
   explicit BasicWeights(const ModelSpec& spec);
 
-  /// PyTorch's default initialisation, U(-1/sqrt(H), 1/sqrt(H)) for every parameter,
-  /// from a deterministic generator seeded with `seed`.
+  /// PyTorch's default initialisation, U(-1/sqrt(H), 1/sqrt(H)) for every parameter:
+  /// element i of flat() is -b + 2 b counter_uniform(counter_key(seed, 0, 0), i) with
+  /// b = 1/sqrt(H) (rnnwave/random.h), the same on every machine.
   static BasicWeights uniform(const ModelSpec& spec, uint64_t seed);
 
   /// Builds weights from named tensors. The names must be exactly those of

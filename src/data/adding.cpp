@@ -4,7 +4,7 @@
 #include "common/memory_limits.h"
 #include "common/strings.h"
 #include "rnnwave/data_adding.h"
-#include "rnnwave/data_random.h"
+#include "rnnwave/random.h"
 
 namespace rnnwave {
 namespace {

@@ -3,8 +3,8 @@
 #include <numeric>
 
 #include "common/strings.h"
-#include "rnnwave/data_random.h"
 #include "rnnwave/data_shuffle.h"
+#include "rnnwave/random.h"
 
 namespace rnnwave {
 namespace {

@@ -1,25 +1,24 @@
 #include "graph/dropout.h"
 
+#include "rnnwave/dropout.h"
+
 namespace rnnwave {
 namespace {
 
 /// Multiplies each row of layer l's input at steps [t0, t1) by its mask and scale:
-/// dst[t][i][j] = src[t][i][j] * (keep ? 1/(1-p) : 0).
+/// dst[t][i][j] = src[t][i][j] * (keep ? 1/(1-p) : 0). A row's mask elements are
+/// numbered by the caller's row (order.source), so sorting by length changes nothing.
 template <class T>
 void mask_rows(WorkspaceImpl<T>& ws, int64_t l, int64_t t0, int64_t t1, const T* src_of_t0,
                T* dst_of_t0) {
   const int64_t DH = ws.desc.ld_h(), N = ws.desc.N;
-  const double p = ws.dropout;
-  const T scale = static_cast<T>(1.0 / (1.0 - p));
   for (int64_t t = t0; t < t1; ++t) {
     for (int64_t i = 0; i < N; ++i) {
       const uint64_t row = static_cast<uint64_t>(((l * ws.desc.T + t) * N + ws.order.source[i]) * DH);
-      const T* src = src_of_t0 + ((t - t0) * N + i) * DH;
-      T* dst = dst_of_t0 + ((t - t0) * N + i) * DH;
-      for (int64_t j = 0; j < DH; ++j) {
-        const bool keep = dropout_draw(ws.dropout_seed, row + static_cast<uint64_t>(j)) >= p;
-        dst[j] = keep ? src[j] * scale : T(0);
-      }
+      const int64_t offset = ((t - t0) * N + i) * DH;
+      apply_dropout_mask(std::span<const T>(src_of_t0 + offset, static_cast<size_t>(DH)),
+                         std::span<T>(dst_of_t0 + offset, static_cast<size_t>(DH)), ws.dropout,
+                         ws.dropout_seed, row);
     }
   }
 }

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <set>
 
 #include "cells/cell_table.h"
 #include "common/finite.h"
 #include "common/strings.h"
 #include "model/weight_names.h"
+#include "rnnwave/random.h"
 
 namespace rnnwave {
 namespace {
@@ -117,10 +117,9 @@ template <class T>
 BasicWeights<T> BasicWeights<T>::uniform(const ModelSpec& spec, uint64_t seed) {
   BasicWeights weights(spec);
   const double bound = 1.0 / std::sqrt(static_cast<double>(spec.hidden_size));
-  std::mt19937_64 generator(seed);  // its output sequence is fixed by the C++ standard
-  for (T& value : weights.data_) {
-    const double unit = static_cast<double>(generator() >> 11) * 0x1.0p-53;  // [0, 1)
-    value = static_cast<T>(-bound + 2.0 * bound * unit);
+  const uint64_t key = counter_key(seed, 0, 0);
+  for (size_t i = 0; i < weights.data_.size(); ++i) {
+    weights.data_[i] = static_cast<T>(-bound + 2.0 * bound * counter_uniform(key, i));
   }
   return weights;
 }

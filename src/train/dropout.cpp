@@ -5,25 +5,23 @@
 #include <cstdint>
 
 #include "common/strings.h"
-#include "rnnwave/train/counter_rng.h"
+#include "rnnwave/dropout.h"
 #include "train/check.h"
 #include "train/parallel.h"
 
 namespace rnnwave {
 namespace {
 
-/// y[i] = keep(first + i) ? x[i] * scale : 0, blocks in parallel (each element depends on
-/// its own counters only). x and y may be the same memory.
+/// apply_dropout_mask over blocks of x in parallel (each element depends on its own
+/// counters only). x and y may be the same memory.
 template <class T>
 void apply_mask(std::span<const T> x, std::span<T> y, double p, uint64_t key, uint64_t first) {
-  const T scale = static_cast<T>(1.0 / (1.0 - p));
   train::parallel_blocks(static_cast<int64_t>(x.size()), train::kElementBlock,
                          [&](int64_t begin, int64_t end) {
-                           for (int64_t i = begin; i < end; ++i) {
-                             const bool keep =
-                                 counter_uniform(key, first + static_cast<uint64_t>(i)) >= p;
-                             y[i] = keep ? x[i] * scale : T(0);
-                           }
+                           const auto b = static_cast<size_t>(begin);
+                           const auto n = static_cast<size_t>(end - begin);
+                           apply_dropout_mask(x.subspan(b, n), y.subspan(b, n), p, key,
+                                              first + b);
                          });
 }
 
@@ -76,7 +74,7 @@ void Dropout::backward(std::span<const T> grad_y, std::span<T> grad_x, Phase pha
 void Dropout::mask(std::span<uint8_t> mask, uint64_t step, uint64_t first) const {
   const uint64_t key = counter_key(seed_, stream_, step);
   for (size_t i = 0; i < mask.size(); ++i) {
-    mask[i] = counter_uniform(key, first + i) >= p_ ? 1 : 0;
+    mask[i] = dropout_keep(key, first + i, p_) ? 1 : 0;
   }
 }
 

@@ -6,7 +6,7 @@
 
 #include "common/finite.h"
 #include "common/strings.h"
-#include "rnnwave/train/counter_rng.h"
+#include "rnnwave/random.h"
 #include "train/check.h"
 #include "train/parallel.h"
 

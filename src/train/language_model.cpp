@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "common/memory_limits.h"
+#include "common/scoped_threads.h"
 #include "common/strings.h"
 #include "rnnwave/train/dropout.h"
 #include "train/check.h"
@@ -71,7 +72,7 @@ void LanguageModel::for_each_chunk(int64_t begin, int64_t end,
   };
   if (omp_in_parallel() || chunks <= 1) {
     // A task of the forward graph (or a single chunk): this thread only.
-    const OneThread one_thread;
+    const ScopedThreads one_thread(1);
     for (int64_t chunk = 0; chunk < chunks; ++chunk) run(chunk);
     return;
   }
@@ -80,7 +81,7 @@ void LanguageModel::for_each_chunk(int64_t begin, int64_t end,
   std::exception_ptr error;
 #pragma omp parallel
   {
-    const OneThread one_thread;
+    const ScopedThreads one_thread(1);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       try {

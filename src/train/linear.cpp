@@ -5,7 +5,7 @@
 
 #include "common/finite.h"
 #include "common/strings.h"
-#include "rnnwave/train/counter_rng.h"
+#include "rnnwave/random.h"
 #include "train/check.h"
 #include "train/parallel.h"
 #include "train/tiled_gemm.h"

@@ -31,18 +31,4 @@ void parallel_blocks(int64_t n, int64_t block, Body&& body) {
   }
 }
 
-/// Sets the calling thread's OpenMP thread count to one for its lifetime, so that a
-/// library call made from inside a parallel loop (oneDNN's sgemm) does not start threads
-/// of its own, even when the enclosing team has a single thread.
-class OneThread {
- public:
-  OneThread() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~OneThread() { omp_set_num_threads(saved_); }
-  OneThread(const OneThread&) = delete;
-  OneThread& operator=(const OneThread&) = delete;
-
- private:
-  int saved_;
-};
-
 }  // namespace rnnwave::train

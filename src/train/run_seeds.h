@@ -1,12 +1,10 @@
 // The random streams of a training run, each a pure function of (config.seed, epoch, batch),
 // so that a run resumed at an epoch boundary draws exactly what an uninterrupted one does.
-//
-// Never include this together with rnnwave/data_random.h: both headers define mix64.
 #pragma once
 
 #include <cstdint>
 
-#include "rnnwave/train/counter_rng.h"
+#include "rnnwave/random.h"
 
 namespace rnnwave::train {
 

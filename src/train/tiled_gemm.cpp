@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "common/scoped_threads.h"
 #include "train/parallel.h"
 
 namespace rnnwave::train {
@@ -37,7 +38,7 @@ void tiled_gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, T
   // Every call runs with the calling thread's OpenMP count pinned to one: the kernel must
   // never choose its own thread count.
   if (tiles == 1) {
-    const OneThread one_thread;
+    const ScopedThreads one_thread(1);
     tile(0);
     return;
   }
@@ -45,7 +46,7 @@ void tiled_gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, T
   std::exception_ptr error;
 #pragma omp parallel
   {
-    const OneThread one_thread;
+    const ScopedThreads one_thread(1);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t index = 0; index < tiles; ++index) {
       try {

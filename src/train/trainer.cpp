@@ -3,8 +3,6 @@
 // (train/builtin_task.h) or the program's own (a TaskFactory).
 #include "rnnwave/train/trainer.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +12,7 @@
 #include <set>
 
 #include "common/finite.h"
+#include "common/scoped_threads.h"
 #include "common/strings.h"
 #include "rnnwave/dist/shard_reducer.h"
 #include "rnnwave/dist/shard_tree.h"
@@ -25,23 +24,6 @@
 
 namespace rnnwave {
 namespace {
-
-/// The OpenMP thread count of the layers around the stack for the scope of a call.
-class ThreadScope {
- public:
-  explicit ThreadScope(int threads) : saved_(omp_get_max_threads()), set_(threads > 0) {
-    if (set_) omp_set_num_threads(threads);
-  }
-  ~ThreadScope() {
-    if (set_) omp_set_num_threads(saved_);
-  }
-  ThreadScope(const ThreadScope&) = delete;
-  ThreadScope& operator=(const ThreadScope&) = delete;
-
- private:
-  int saved_;
-  bool set_;
-};
 
 LrScheduleOptions schedule_options(const TrainConfig& config) {
   LrScheduleOptions options = config.lr_schedule;
@@ -286,7 +268,7 @@ BatchLoss Trainer::Impl::train_sharded_batch(int64_t batch) {
 
 Trainer::Trainer(const TrainConfig& config) {
   config.validate();
-  const ThreadScope threads(config.exec.threads);
+  const ScopedThreads threads(config.exec.threads);
   TaskFactory factory = builtin_factory(config.task);
   std::unique_ptr<TrainingTask> task = train::make_builtin_task(config, nullptr);
   impl_ = std::make_unique<Impl>(config, std::move(factory), true, std::move(task));
@@ -297,7 +279,7 @@ Trainer::Trainer(const TrainConfig& config, TaskFactory factory) {
   TrainConfig own = config;
   own.task = TrainConfig{}.task;  // not this run's: the factory's name is (see TrainConfig::task)
   own.validate();
-  const ThreadScope threads(own.exec.threads);
+  const ScopedThreads threads(own.exec.threads);
   std::unique_ptr<TrainingTask> task = make_task(factory, own, nullptr);
   impl_ = std::make_unique<Impl>(own, std::move(factory), false, std::move(task));
 }
@@ -316,7 +298,7 @@ const std::vector<EpochMetrics>& Trainer::history() const { return impl_->histor
 
 EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)>& on_progress) {
   Impl& run = *impl_;
-  const ThreadScope threads(run.config.exec.threads);
+  const ScopedThreads threads(run.config.exec.threads);
   const int64_t epoch = epochs_done();
   const double rate = run.schedule.rate();
   const auto start = std::chrono::steady_clock::now();
@@ -405,7 +387,7 @@ void Trainer::distribute(dist::World& world) {
 }
 
 std::string Trainer::data_order_digest() {
-  const ThreadScope threads(impl_->config.exec.threads);
+  const ScopedThreads threads(impl_->config.exec.threads);
   train::BuiltinTask& task = impl_->builtin_task("data_order_digest");
   train::DataExport out;
   out.add<int64_t>("task", {static_cast<int64_t>(impl_->config.task)});
@@ -423,14 +405,14 @@ void Trainer::set_epochs(int64_t epochs) {
 }
 
 void Trainer::load_data() {
-  const ThreadScope threads(impl_->config.exec.threads);
+  const ScopedThreads threads(impl_->config.exec.threads);
   impl_->task->load_data();
 }
 
 std::string Trainer::data_notes() const { return impl_->task->data_notes(); }
 
 EvalResult Trainer::evaluate(EvalSplit split) {
-  const ThreadScope threads(impl_->config.exec.threads);
+  const ScopedThreads threads(impl_->config.exec.threads);
   impl_->task->load_data();
   return impl_->task->evaluate(split);
 }
@@ -444,7 +426,7 @@ void Trainer::export_parameters(const std::string& path) const {
 }
 
 void Trainer::export_data(const std::string& path) {
-  const ThreadScope threads(impl_->config.exec.threads);
+  const ScopedThreads threads(impl_->config.exec.threads);
   train::BuiltinTask& task = impl_->builtin_task("export_data");
   train::DataExport out;
   out.add<int64_t>("task", {static_cast<int64_t>(impl_->config.task)});
@@ -557,7 +539,7 @@ Trainer Trainer::restore(const std::string& path, const ExecOptions& exec, const
     parsed.validate();
     return parsed;
   });
-  const ThreadScope threads(config.exec.threads);
+  const ScopedThreads threads(config.exec.threads);
   TaskFactory factory = own ? *own : builtin_factory(config.task);
   std::unique_ptr<TrainingTask> task = with_context(what, [&] {
     return own ? make_task(factory, config, &saved.task_state())

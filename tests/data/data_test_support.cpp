@@ -9,7 +9,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "rnnwave/data_random.h"
+#include "rnnwave/random.h"
 
 namespace rnnwave::testing {
 namespace {

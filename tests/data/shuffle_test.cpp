@@ -5,8 +5,8 @@
 #include <numeric>
 
 #include "io/expect_error.h"
-#include "rnnwave/data_random.h"
 #include "rnnwave/data_shuffle.h"
+#include "rnnwave/random.h"
 
 namespace rnnwave {
 namespace {

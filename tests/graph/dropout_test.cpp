@@ -2,29 +2,74 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <span>
+#include <vector>
 
+#include "rnnwave/dropout.h"
 #include "rnnwave/error.h"
+#include "rnnwave/random.h"
 #include "support/problem.h"
 
 namespace rnnwave::testing {
 namespace {
 
-TEST(Dropout, DrawsAreUniformAndACounterAlwaysGivesTheSameDraw) {
-  double sum = 0;
-  int below_third = 0;
+TEST(Dropout, KeepsAboutOneMinusPAndAnElementAlwaysGetsTheSameDecision) {
   const int count = 1000000;
-  for (int i = 0; i < count; ++i) {
-    const double u = dropout_draw(5, static_cast<uint64_t>(i));
-    ASSERT_GE(u, 0.0);
-    ASSERT_LT(u, 1.0);
-    sum += u;
-    below_third += u < 1.0 / 3.0;
+  for (const double p : {0.2, 0.5}) {
+    int kept = 0;
+    for (int i = 0; i < count; ++i) kept += dropout_keep(5, static_cast<uint64_t>(i), p);
+    // The standard error of the fraction is below 5e-4; 2e-3 is four of them.
+    EXPECT_NEAR(kept / double(count), 1 - p, 2e-3) << "p = " << p;
   }
-  EXPECT_NEAR(sum / count, 0.5, 2e-3);
-  EXPECT_NEAR(below_third / double(count), 1.0 / 3.0, 2e-3);
-  EXPECT_EQ(dropout_draw(5, 12345), dropout_draw(5, 12345));
-  EXPECT_NE(dropout_draw(5, 12345), dropout_draw(6, 12345));
+  EXPECT_EQ(dropout_keep(5, 12345, 0.5), dropout_keep(5, 12345, 0.5));
+  EXPECT_TRUE(dropout_keep(5, 12345, 0.0));
+  int same = 0;  // another key gives another mask
+  for (int i = 0; i < 1000; ++i) same += dropout_keep(5, i, 0.5) == dropout_keep(6, i, 0.5);
+  EXPECT_GT(same, 400);
+  EXPECT_LT(same, 600);
+}
+
+/// A two-layer rnn_relu whose second layer passes its input through (W_ih = identity,
+/// W_hh = 0, biases 0) outputs relu of the dropped output of the first, which is positive:
+/// the output is exactly the mask applied by the engine. It must be apply_dropout_mask of
+/// the first layer's outputs, element ((l*T + t)*N + n)*H + j of the key dropout_seed, as
+/// rnn.h documents: the engine's dropout is the one of rnnwave/dropout.h.
+TEST(Dropout, TheMaskBetweenLayersIsApplyDropoutMaskNumberedByLayerStepRowAndUnit) {
+  const int64_t T = 5, N = 3, I = 4, H = 6;
+  const ModelSpec one{CellKind::rnn_relu, I, H, 1, false};
+  const ModelSpec two{CellKind::rnn_relu, I, H, 2, false};
+  Weights first(one), both(two);
+  for (Weights* w : {&first, &both}) {
+    std::ranges::fill(w->get("weight_ih_l0"), 0.3f);  // positive inputs, weights and bias:
+    std::ranges::fill(w->get("weight_hh_l0"), 0.2f);  // every output of layer 0 is > 0
+    std::ranges::fill(w->get("bias_ih_l0"), 0.1f);
+  }
+  std::span<float> pass = both.get("weight_ih_l1");
+  for (int64_t j = 0; j < H; ++j) pass[static_cast<size_t>(j * H + j)] = 1.0f;
+  std::vector<float> x(static_cast<size_t>(T * N * I));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = counter_uniform_float(9, i);
+
+  std::vector<float> hidden(static_cast<size_t>(T * N * H)), output(hidden.size());
+  ForwardArgs<float> args;
+  args.steps = T;
+  args.batch = N;
+  args.input = x;
+  args.output = hidden;
+  Rnn(first).forward(args);
+  args.output = output;
+  args.dropout = 0.5;
+  args.dropout_seed = 2024;
+  Workspace training;
+  Rnn(both).forward(args, training);
+
+  std::vector<float> expected(hidden.size());
+  apply_dropout_mask<float>(hidden, expected, 0.5, 2024, static_cast<uint64_t>(1 * T * N * H));
+  EXPECT_EQ(output, expected);
+  const auto zeros = std::ranges::count(output, 0.0f);
+  EXPECT_GT(zeros, 0);
+  EXPECT_LT(zeros, static_cast<int64_t>(output.size()));
 }
 
 TEST(Dropout, OnlyTrainingForwardsDropAndProbabilityZeroChangesNothing) {

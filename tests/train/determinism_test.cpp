@@ -76,11 +76,11 @@ class TrainDeterminism : public ::testing::TestWithParam<int> {};
 TEST_P(TrainDeterminism, SameBitsAsOneThread) {
   Results one, many;
   {
-    const ThreadScope scope(1);
+    const ScopedThreads scope(1);
     one = run_all();
   }
   {
-    const ThreadScope scope(GetParam());
+    const ScopedThreads scope(GetParam());
     many = run_all();
   }
   EXPECT_EQ(one.y, many.y);

@@ -1,9 +1,8 @@
-// Helpers of the training-layer tests: deterministic random data, finite differences,
-// thread-count scopes.
+// Helpers of the training-layer tests: deterministic random data, finite differences, the
+// thread counts the determinism tests compare.
 #pragma once
 
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "rnnwave/train/counter_rng.h"
+#include "common/scoped_threads.h"
+#include "rnnwave/random.h"
 
 namespace rnnwave::testing {
 
@@ -93,18 +93,6 @@ class GradChecker {
 
  private:
   double worst_ = 0;
-};
-
-/// Sets OpenMP's thread count for a scope.
-class ThreadScope {
- public:
-  explicit ThreadScope(int threads) : saved_(omp_get_max_threads()) { omp_set_num_threads(threads); }
-  ~ThreadScope() { omp_set_num_threads(saved_); }
-  ThreadScope(const ThreadScope&) = delete;
-  ThreadScope& operator=(const ThreadScope&) = delete;
-
- private:
-  int saved_;
 };
 
 /// The thread counts every determinism test compares.

@@ -525,7 +525,7 @@ struct LmRun {
 
 /// Three SGD steps on random tokens with the state carried, under `exec`.
 LmRun run_lm(const ExecOptions& exec, int threads) {
-  const ThreadScope scope(threads);
+  const ScopedThreads scope(threads);
   TrainConfig c = tiny_lm(0.3);
   c.exec = exec;
   const int64_t V = 50, T = 12, N = 4;

@@ -19,11 +19,11 @@ std::string_view to_string(Phase phase);
 
 /// Inverted dropout with probability p: in training, element i of a tensor is kept and
 /// scaled by 1/(1-p) if
-///     counter_uniform(counter_key(seed, stream, step), first + i) >= p
-/// (see counter_rng.h) and zeroed otherwise; in evaluation it passes unchanged. The mask
-/// is a function of (seed, stream, step, element index) alone: the same for float and
-/// double, for any number of threads and any way of cutting the work, and recomputed by
-/// backward instead of stored. Give each dropout site of a model its own stream and pass
+///     dropout_keep(counter_key(seed, stream, step), first + i, p)
+/// and zeroed otherwise (rnnwave/dropout.h: the rule of the engine's dropout between
+/// layers too); in evaluation it passes unchanged. The mask is a function of (seed, stream,
+/// step, element index) alone: the same for float and double, for any number of threads
+/// and any way of cutting the work, and recomputed by backward instead of stored. Give each dropout site of a model its own stream and pass
 /// the training step (or any counter that changes between batches) as `step`.
 class Dropout {
  public:

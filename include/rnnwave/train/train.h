@@ -1,8 +1,8 @@
 // rnnwave/train/train.h — the layers around a recurrent stack, losses and optimizers.
 #pragma once
 
+#include "rnnwave/random.h"
 #include "rnnwave/train/clip.h"
-#include "rnnwave/train/counter_rng.h"
 #include "rnnwave/train/dropout.h"
 #include "rnnwave/train/embedding.h"
 #include "rnnwave/train/linear.h"

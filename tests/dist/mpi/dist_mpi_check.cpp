@@ -17,6 +17,7 @@
 
 #include "rnnwave/dist.h"
 #include "rnnwave/error.h"
+#include "rnnwave/random.h"
 
 namespace {
 
@@ -29,18 +30,11 @@ struct Args {
   long long max_message = 1 << 30;
 };
 
-uint64_t splitmix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 /// A value with a random sign and an exponent in [-20, 20], so that the order of the
 /// additions shows in the bits.
 template <class T>
 T value(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
-  const uint64_t h = splitmix(splitmix(splitmix(splitmix(a) ^ b) ^ c) ^ d);
+  const uint64_t h = rnnwave::counter_bits(rnnwave::counter_key(a, b, c) ^ d, 0);
   const double mantissa = 1.0 + static_cast<double>(h >> 12) / 4503599627370496.0;
   const int exponent = static_cast<int>(h % 41) - 20;
   return static_cast<T>(std::ldexp((h & 2048) ? -mantissa : mantissa, exponent));
