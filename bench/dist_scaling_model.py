@@ -114,15 +114,21 @@ class Trainer:
 
 
 def fit_combine(jsonl):
-    """Least-squares a + b x over the reduce_shards medians (x in bytes, result in s)."""
+    """The reduce_shards medians (x in bytes, seconds) and their line (fit_points)."""
     points = [(r["bytes"], r["median_us"] * 1e-6) for r in map(json.loads, jsonl.splitlines())
               if r.get("test") == "reduce_shards"]
     if len(points) < 2:
         sys.exit("bench_dist_mpi printed no reduce_shards lines")
-    mx = statistics.fmean(x for x, _ in points)
-    my = statistics.fmean(y for _, y in points)
-    slope = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
-    return {"intercept_s": my - slope * mx, "seconds_per_byte": slope, "points": points}
+    return fit_points(points)
+
+
+def fit_points(points):
+    """a + b x through the smallest and the largest message: the latency of an empty bucket
+    and the bandwidth of a full one (a least-squares line over sizes spread by factors of 8
+    is the large sizes' alone, and its intercept can come out negative)."""
+    (x0, y0), (x1, y1) = min(points), max(points)
+    slope = (y1 - y0) / (x1 - x0)
+    return {"intercept_s": y0 - slope * x0, "seconds_per_byte": slope, "points": points}
 
 
 def measure(o):
@@ -174,6 +180,8 @@ def combine(bytes_, k, latency, bandwidth, software):
 def predict(o):
     with open(o.measurements) as f:
         m = json.load(f)
+    if "combine_2_ranks" in m:
+        m["combine_2_ranks"] = fit_points([tuple(p) for p in m["combine_2_ranks"]["points"]])
     n, task, full = m["batch"], m["task"], m["full_items"]
     grad_bytes = 4 * m["parameters"]
     software = m["combine_2_ranks"]["intercept_s"] if "combine_2_ranks" in m else 0.0

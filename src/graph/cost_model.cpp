@@ -181,6 +181,9 @@ std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, c
       case TaskKind::output:
         cost[i] = pointwise(c, double(steps * p.N * p.ld_h()) * 0.25);
         break;
+      case TaskKind::input:  // a pipeline stage's wait for a block: not the engine's work
+        cost[i] = 0;
+        break;
     }
   }
   return cost;

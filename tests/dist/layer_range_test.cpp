@@ -273,8 +273,8 @@ std::vector<ChainParam> chain_params() {
   return params;
 }
 
-INSTANTIATE_TEST_SUITE_P(Cells, StageChain, ::testing::ValuesIn(chain_params()), [](const auto& info) {
-  return testing::case_name(info.param.c) + "_" + testing::exec_name(info.param.options);
+INSTANTIATE_TEST_SUITE_P(Cells, StageChain, ::testing::ValuesIn(chain_params()), [](const auto& param) {
+  return testing::case_name(param.param.c) + "_" + testing::exec_name(param.param.options);
 });
 
 TEST(InputHook, AnExceptionFromTheHookReachesTheCaller) {
