@@ -76,7 +76,9 @@ void run(const EvalFlags& flags) {
   options.program = "rnnwave";
   const int status = dist::run_distributed(options, [&](dist::World& world) {
     const std::vector<dist::ConfigItem> items = {
-        {"build", build_id()}, {"--model", flags.model}, {"--split", flags.split}, {"--json", flags.json ? "1" : "0"}};
+        {"build", build_id()},     {"--model", flags.model},
+        {"--split", flags.split},  {"--precision", flags.exec.precision},
+        {"--json", flags.json ? "1" : "0"}};
     dist::check_same_config(world, items);
     evaluate(flags, split, world.rank() == 0);
     return 0;

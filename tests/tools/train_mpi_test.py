@@ -173,6 +173,21 @@ class TrainMpiTest(unittest.TestCase):
         self.assertEqual(ranks.returncode, 0, ranks.stderr)
         self.assertEqual(ranks.stdout, alone.stdout)  # one line, the same score
 
+    def test_eval_ranks_with_another_precision_are_refused(self):
+        # The handshake of eval names every flag that decides the score, --precision too
+        # (refused before any rank evaluates, so no bf16 instructions are needed).
+        eval_args = ["eval", "--model", self.one, "--json"]
+        command = mpi_cases.launch_command(LAUNCHER, 1, RNNWAVE, [*eval_args, "--precision", "bf16"])
+        command += [":", "-np", "1", RNNWAVE, *eval_args]
+        with tempfile.TemporaryDirectory(prefix="rnnwave-mpi-") as tmp:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
+                                    stdin=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=tmp))
+        self.assertNotEqual(result.returncode, 0)
+        lines = [line for line in result.stderr.splitlines() if line.startswith("rnnwave:")]
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertIn("ranks disagree on '--precision': 'bf16' on rank 0, 'fp32' on rank 1", lines[0])
+        self.assertEqual(result.stdout, "")
+
     def test_another_shard_count_gives_other_bits(self):
         # What the comparison above can tell apart: S is part of the run's identity.
         out = os.path.join(self.root, "two_shards")
