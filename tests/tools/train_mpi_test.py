@@ -177,15 +177,8 @@ class TrainMpiTest(unittest.TestCase):
         # The handshake of eval names every flag that decides the score, --precision too
         # (refused before any rank evaluates, so no bf16 instructions are needed).
         eval_args = ["eval", "--model", self.one, "--json"]
-        command = mpi_cases.launch_command(LAUNCHER, 1, RNNWAVE, [*eval_args, "--precision", "bf16"])
-        command += [":", "-np", "1", RNNWAVE, *eval_args]
-        with tempfile.TemporaryDirectory(prefix="rnnwave-mpi-") as tmp:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
-                                    stdin=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=tmp))
-        self.assertNotEqual(result.returncode, 0)
-        lines = [line for line in result.stderr.splitlines() if line.startswith("rnnwave:")]
-        self.assertEqual(len(lines), 1, result.stderr)
-        self.assertIn("ranks disagree on '--precision': 'bf16' on rank 0, 'fp32' on rank 1", lines[0])
+        result = self.assert_disagreement([*eval_args, "--precision", "bf16"], eval_args,
+                                          "'--precision': 'bf16' on rank 0, 'fp32' on rank 1")
         self.assertEqual(result.stdout, "")
 
     def test_another_shard_count_gives_other_bits(self):
@@ -283,17 +276,23 @@ class TrainMpiTest(unittest.TestCase):
                             ["shards (18)", "batch_size (16)"], out)
         # Two ranks with different learning rates: the handshake names the flags.
         args = [*SYNTHETIC, "--shards", "2", "--out", out]
-        other = changed(args, lr="0.02")
-        command = mpi_cases.launch_command(LAUNCHER, 1, RNNWAVE, ["train", *args])
-        command += [":", "-np", "1", RNNWAVE, "train", *other]
+        self.assert_disagreement(["train", *args], ["train", *changed(args, lr="0.02")],
+                                 "'--lr': '0.01' on rank 0, '0.02' on rank 1")
+        self.assertFalse(os.path.exists(out))
+
+    def assert_disagreement(self, first, second, names):
+        """Rank 0 runs `first`, rank 1 `second`: one line from rank 0, "ranks disagree on
+        <names>", and a non-zero exit. Returns the run."""
+        command = mpi_cases.launch_command(LAUNCHER, 1, RNNWAVE, first)
+        command += [":", "-np", "1", RNNWAVE, *second]
         with tempfile.TemporaryDirectory(prefix="rnnwave-mpi-") as tmp:
             result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
                                     stdin=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=tmp))
         self.assertNotEqual(result.returncode, 0)
         lines = [line for line in result.stderr.splitlines() if line.startswith("rnnwave:")]
         self.assertEqual(len(lines), 1, result.stderr)
-        self.assertIn("ranks disagree on '--lr': '0.01' on rank 0, '0.02' on rank 1", lines[0])
-        self.assertFalse(os.path.exists(out))
+        self.assertIn("ranks disagree on " + names, lines[0])
+        return result
 
 
 def rank_pid(tag, rank):
