@@ -26,7 +26,7 @@ interconnect (--gbps, --latency-us; default 100 Gb/s, 2 us) and this machine's f
 intercept as the software cost. Strong scaling keeps the global batch n (K up to n);
 weak scaling keeps n rows per node (the global batch grows to n K, a different training).
 The check applies the same formula with this machine's fitted combine cost at K = 2 and
-t_1(n/2), and prints predicted against measured with the error.
+t_(C/2)(n/2), and prints predicted against measured with the error.
 
     /usr/bin/python3 bench/dist_scaling_model.py measure --rnnwave build/rnnwave \\
         --bench-dist build/bench_dist_mpi --task digits --check --out out/dist/digits.json
@@ -136,7 +136,7 @@ def measure(o):
     shard_rows = sorted({n // k for k in NODES if n % k == 0}, reverse=True)
     result = {"task": o.task, "batch": n, "threads": o.threads, "max_train": o.max_train,
               "full_items": FULL_ITEMS[o.task], "train_flags": o.train_flags,
-              "per_batch_s": {}, "per_batch_1t_s": {}, "check": []}
+              "per_batch_s": {}, "check": []}
     with tempfile.TemporaryDirectory(prefix="dist_model_") as work:
         trainer = Trainer(o, work)
         first = trainer.once(n, o.threads)
@@ -153,9 +153,10 @@ def measure(o):
                        "--max-bytes", str(max(8, 4 * result["parameters"]))])
             result["combine_2_ranks"] = fit_combine(out)
         if o.check:
-            half = n // 2
-            one = [train_seconds(trainer.once(half, 1)) for _ in range(o.repeats)]
-            result["per_batch_1t_s"][str(half)] = statistics.median(
+            half, half_threads = n // 2, max(1, o.threads // 2)
+            one = [train_seconds(trainer.once(half, half_threads)) for _ in range(o.repeats)]
+            result["check_threads"] = half_threads
+            result["per_batch_check_s"] = statistics.median(
                 t / batches(o.task, o.max_train, half) for t in one)
             for _ in range(o.repeats):  # interleaved: 2 ranks x C/2 threads, 1 rank x C
                 two = train_seconds(trainer.once(n, max(1, o.threads // 2), ranks=2,
@@ -224,7 +225,8 @@ def check(m):
     fit = m["combine_2_ranks"]
     comm = (fit["intercept_s"] + 4 * m["parameters"] * fit["seconds_per_byte"]
             + fit["intercept_s"] + 16 * fit["seconds_per_byte"])
-    compute = m["per_batch_1t_s"][str(n // 2)]
+    # (files of the first version kept the 1-thread time under per_batch_1t_s)
+    compute = m.get("per_batch_check_s") or m["per_batch_1t_s"][str(n // 2)]
     predicted_two = batches(m["task"], items, n) * (compute + comm)
     predicted_one = batches(m["task"], items, n) * m["per_batch_s"][str(n)]
     two = [c["ranks_2_threads_half"] for c in m["check"]]
@@ -291,6 +293,8 @@ def parse_args(argv):
             o.max_train = 28000 if o.task == "wikitext2" else 640
         if min(o.threads, o.repeats, o.max_train) < 1:
             parser.error("--threads, --repeats and --max-train must be at least 1")
+        if o.check and (o.batch or DEFAULT_BATCH[o.task]) % 2:
+            parser.error("--check needs an even --batch (two equal shards)")
     return o
 
 

@@ -441,6 +441,8 @@ def convert(module, threads=None, schedule="wavefront", precision="fp32"):
     for name, m in found:
         try:
             _model_spec(m)
+            if precision != "fp32" and any(p.dtype != torch.float32 for p in m.parameters()):
+                raise ValueError(f"precision {precision!r} is for float32 parameters")
         except ValueError as error:
             raise ValueError(f"{name or type(m).__name__}: {error}") from None
     for _, m in found:

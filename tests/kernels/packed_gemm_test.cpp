@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -99,7 +100,10 @@ void check_transpose_of_packing(int64_t rows, int64_t cols, int64_t groups) {
   for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<T>(std::sin(0.37 * double(i) + 1.0));
   const PackedMatrix<T> forward(w.data(), cols, rows, cols, true, groups);  // W^T, gates grouped
   const PackedMatrix<T> direct(w.data(), rows, cols, cols, false);         // W
-  PackedMatrix<T> made(w.data(), 3, 2 * cols, 2 * cols, false);  // memory in use, to be reused
+  // Memory in use, larger than needed and full of NaN: what is reused must all be rewritten
+  // (the last panel's padding lanes too).
+  std::vector<T> nan(static_cast<size_t>((rows + 16) * (cols + 32)), std::numeric_limits<T>::quiet_NaN());
+  PackedMatrix<T> made(nan.data(), rows + 16, cols + 32, cols + 32, false);
   made.pack_transpose_of(forward);
   ASSERT_EQ(made.k(), rows);
   ASSERT_EQ(made.n(), cols);

@@ -108,6 +108,10 @@ def test_bad_precisions_are_refused():
         rnnwave.RNN(8, 16, dtype="float64", precision="bf16")
     with pytest.raises(ValueError, match="precision must be one of"):
         rt.GRU(8, 16, precision="half")
+    net = torch.nn.Sequential(torch.nn.GRU(8, 16)).double()
+    with pytest.raises(ValueError, match="0: precision 'bf16' is for float32 parameters"):
+        rt.convert(net, precision="bf16")
+    assert type(net[0]) is torch.nn.GRU  # nothing changed
     module = rt.RNN(8, 16, precision="bf16").double()
     with torch.no_grad(), pytest.raises(ValueError, match="float32 parameters"):
         module(torch.from_numpy(inputs(size=8)).double())
