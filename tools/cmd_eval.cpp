@@ -34,13 +34,16 @@ EvalSplit parse_split(const std::string& split) {
   throw Error("--split must be test or validation, got '" + split + "'");
 }
 
-/// Scores the run; prints the score if `prints`.
-void evaluate(const EvalFlags& flags, EvalSplit split, bool prints) {
+/// Scores the run, divided over the ranks of `world` when it has some and their number
+/// divides the run's shards (else each rank scores the whole split: the same score);
+/// prints the score on rank 0.
+void evaluate(const EvalFlags& flags, EvalSplit split, dist::World* world) {
   const ExecOptions exec = exec_options(flags.exec);
   Trainer trainer = load_run(flags.model, "--model", exec);
   note_if_untrained(trainer, flags.model, "scores");
+  if (world != nullptr && trainer.config().shards % world->size() == 0) trainer.distribute(*world);
   const EvalResult result = trainer.evaluate(split);
-  if (!prints) return;
+  if (world != nullptr && world->rank() != 0) return;
   const TrainTask task = trainer.config().task;
   if (flags.json) {
     const nlohmann::json line = {{"task", std::string(to_string(task))},
@@ -67,11 +70,11 @@ void evaluate(const EvalFlags& flags, EvalSplit split, bool prints) {
 void run(const EvalFlags& flags) {
   const EvalSplit split = parse_split(flags.split);
   if (!dist::detect_launcher().launched) {
-    evaluate(flags, split, true);
+    evaluate(flags, split, nullptr);
     return;
   }
-  // Under mpirun every rank scores the whole split (the same score) and rank 0 prints it
-  // once: the split is not divided over the ranks.
+  // Under mpirun the ranks share the split's parts (the run's shards) and rank 0 prints
+  // the score once.
   dist::WorldOptions options;
   options.program = "rnnwave";
   const int status = dist::run_distributed(options, [&](dist::World& world) {
@@ -80,7 +83,7 @@ void run(const EvalFlags& flags) {
         {"--split", flags.split},  {"--precision", flags.exec.precision},
         {"--json", flags.json ? "1" : "0"}};
     dist::check_same_config(world, items);
-    evaluate(flags, split, world.rank() == 0);
+    evaluate(flags, split, &world);
     return 0;
   });
   if (status != 0) std::exit(status);

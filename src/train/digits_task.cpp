@@ -117,7 +117,9 @@ class DigitsTask final : public BuiltinTask {
     return {loss.total, rows.size()};
   }
 
-  EvalResult evaluate(EvalSplit split) override {
+  EvalResult evaluate(EvalSplit split) override { return eval_result(*evaluate_part(split, 0, 1)); }
+
+  std::optional<EvalSums> evaluate_part(EvalSplit split, int64_t part, int64_t parts) override {
     load_data();
     const std::vector<Example>& set = split == EvalSplit::validation ? valid_ : test_;
     // Batches of similar lengths: the recordings by decreasing length (ties by position).
@@ -127,24 +129,22 @@ class DigitsTask final : public BuiltinTask {
                      [&](int64_t a, int64_t b) { return set[a].steps() > set[b].steps(); });
     std::vector<float> input, logits;
     std::vector<int64_t> lengths, labels;
-    double total = 0;
-    int64_t correct = 0;
+    EvalSums sums;
     const int64_t count = static_cast<int64_t>(order.size());
-    for (int64_t first = 0; first < count; first += config_.batch_size) {
+    const int64_t batches = (count + config_.batch_size - 1) / config_.batch_size;
+    const StridedRange mine = eval_batches(batches, part, parts);
+    for (int64_t b = mine.first; b < mine.end; b += mine.stride) {
+      const int64_t first = b * config_.batch_size;
       const int64_t n = std::min(config_.batch_size, count - first);
       const std::vector<int64_t> members(order.begin() + first, order.begin() + first + n);
       const int64_t T = assemble(set, members, input, lengths, labels);
       logits.resize(static_cast<size_t>(n * kClasses));
       model_.forward_eval(T, n, input, lengths, logits);
-      total += softmax_cross_entropy<float>(logits, n, kClasses, labels, {}, {}).total;
-      correct += count_correct<float>(logits, n, kClasses, labels, {}).correct;
+      sums.loss += softmax_cross_entropy<float>(logits, n, kClasses, labels, {}, {}).total;
+      sums.correct += static_cast<double>(count_correct<float>(logits, n, kClasses, labels, {}).correct);
+      sums.items += n;
     }
-    EvalResult result;
-    result.items = count;
-    result.loss = total / static_cast<double>(count);
-    result.accuracy = static_cast<double>(correct) / static_cast<double>(count);
-    result.perplexity = std::numeric_limits<double>::quiet_NaN();
-    return result;
+    return sums;
   }
 
   std::string data_notes() const override { return notes_; }

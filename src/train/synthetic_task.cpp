@@ -106,15 +106,18 @@ class SyntheticTask final : public BuiltinTask {
     return {loss.total, rows.size()};
   }
 
-  EvalResult evaluate(EvalSplit split) override {
+  EvalResult evaluate(EvalSplit split) override { return eval_result(*evaluate_part(split, 0, 1)); }
+
+  std::optional<EvalSums> evaluate_part(EvalSplit split, int64_t part, int64_t parts) override {
     load_data();
     const AddingBatch& set = split == EvalSplit::validation ? valid_ : test_;
     const int64_t T = set.input.dim(0), count = set.input.dim(1);
     std::vector<float> input, targets, predictions;
     std::vector<int64_t> lengths, columns;
-    double squares = 0;
-    int64_t correct = 0;
-    for (int64_t first = 0; first < count; first += config_.batch_size) {
+    EvalSums sums;
+    const StridedRange mine = eval_batches((count + config_.batch_size - 1) / config_.batch_size, part, parts);
+    for (int64_t b = mine.first; b < mine.end; b += mine.stride) {
+      const int64_t first = b * config_.batch_size;
       const int64_t n = std::min(config_.batch_size, count - first);
       columns.resize(static_cast<size_t>(n));
       for (int64_t j = 0; j < n; ++j) columns[j] = first + j;
@@ -123,16 +126,12 @@ class SyntheticTask final : public BuiltinTask {
       model_.forward_eval(T, n, input, lengths, predictions);
       for (int64_t j = 0; j < n; ++j) {
         const double error = static_cast<double>(predictions[j]) - static_cast<double>(targets[j]);
-        squares += error * error;
-        if (std::abs(error) < kTolerance) ++correct;
+        sums.loss += error * error;
+        if (std::abs(error) < kTolerance) sums.correct += 1;
       }
+      sums.items += n;
     }
-    EvalResult result;
-    result.items = count;
-    result.loss = squares / static_cast<double>(count);
-    result.accuracy = static_cast<double>(correct) / static_cast<double>(count);
-    result.perplexity = std::numeric_limits<double>::quiet_NaN();
-    return result;
+    return sums;
   }
 
   void export_data(int64_t epochs, DataExport& out) override {

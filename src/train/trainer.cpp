@@ -19,6 +19,7 @@
 #include "rnnwave/npy.h"
 #include "rnnwave/train/clip.h"
 #include "train/checkpoint.h"
+#include "train/eval_shards.h"
 #include "train/builtin_task.h"
 #include "train/train_config_json.h"
 
@@ -194,6 +195,8 @@ struct Trainer::Impl {
   std::unique_ptr<dist::ShardReducer<double>> sums_reducer;
   std::vector<std::vector<float>> shard_gradients;
   std::vector<std::vector<double>> shard_sums;
+  // The evaluation's sums over the ranks (evaluate_in_parts), when distributed.
+  std::unique_ptr<dist::ShardReducer<double>> eval_reducer;
 
   BatchLoss train_batch(int64_t batch);
   BatchLoss train_sharded_batch(int64_t batch);
@@ -352,7 +355,7 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
   EvalResult valid;
   try {
     run.task->load_data();
-    valid = run.task->evaluate(EvalSplit::validation);
+    valid = train::evaluate_in_parts(*run.task, EvalSplit::validation, run.config.shards, run.eval_reducer.get());
   } catch (const NonFiniteError& e) {
     diverged(run.config, rate, where, non_finite_detail(e));
   } catch (const Error& e) {
@@ -382,6 +385,8 @@ void Trainer::distribute(dist::World& world) {
       world, run.config.shards, std::vector<dist::ShardReducer<float>::Bucket>{{"the gradients", count}});
   run.sums_reducer = std::make_unique<dist::ShardReducer<double>>(
       world, run.config.shards, std::vector<dist::ShardReducer<double>::Bucket>{{"the loss sums", kSums}});
+  run.eval_reducer = std::make_unique<dist::ShardReducer<double>>(
+      world, run.config.shards, std::vector<dist::ShardReducer<double>::Bucket>{{"the evaluation sums", train::kEvalSums}});
   run.shard_gradients.clear();
   run.shard_sums.clear();
 }
@@ -414,7 +419,7 @@ std::string Trainer::data_notes() const { return impl_->task->data_notes(); }
 EvalResult Trainer::evaluate(EvalSplit split) {
   const ScopedThreads threads(impl_->config.exec.threads);
   impl_->task->load_data();
-  return impl_->task->evaluate(split);
+  return train::evaluate_in_parts(*impl_->task, split, impl_->config.shards, impl_->eval_reducer.get());
 }
 
 void Trainer::export_parameters(const std::string& path) const {

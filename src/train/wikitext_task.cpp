@@ -103,24 +103,28 @@ class WikitextTask final : public BuiltinTask {
     return {loss.total, T * columns.size()};
   }
 
-  EvalResult evaluate(EvalSplit split) override {
+  EvalResult evaluate(EvalSplit split) override { return eval_result(*evaluate_part(split, 0, 1)); }
+
+  /// A part is a range of the split's columns (each carries its own hidden state from one
+  /// segment to the next, as a training shard does); the first part starts at column 0.
+  std::optional<EvalSums> evaluate_part(EvalSplit split, int64_t part, int64_t parts) override {
     load_data();
     const BasicTensor<int64_t>& data = split == EvalSplit::validation ? valid_ : test_;
     LanguageModel::State state;
-    double total = 0;
-    int64_t tokens = 0;
+    EvalSums sums;
+    sums.correct = std::numeric_limits<double>::quiet_NaN();
+    sums.perplexity = true;
     for (int64_t b = 0; b < segments(data, config_.bptt); ++b) {
       const BpttBatch segment = get_batch(data, b * config_.bptt, config_.bptt);
       const int64_t T = segment.input.dim(0), N = segment.input.dim(1);
-      total += model_.eval_batch(T, N, segment.input.span(), segment.target.span(), state);
-      tokens += T * N;
+      const RowRange columns = shard_rows(N, part, parts);
+      if (columns.size() == 0) break;
+      const std::vector<int64_t> input = columns_slice(segment.input, columns);
+      const std::vector<int64_t> target = columns_slice(segment.target, columns);
+      sums.loss += model_.eval_batch(T, columns.size(), input, target, state);
+      sums.items += T * columns.size();
     }
-    EvalResult result;
-    result.items = tokens;
-    result.loss = total / static_cast<double>(tokens);
-    result.perplexity = std::exp(result.loss);
-    result.accuracy = std::numeric_limits<double>::quiet_NaN();
-    return result;
+    return sums;
   }
 
   void export_data(int64_t /*epochs: every epoch reads the stream in order*/, DataExport& out) override {

@@ -17,7 +17,8 @@ batch smaller than S (empty shards), S = 4:
     wikitext2 (dropout, a hidden state per shard) on 2 ranks give the bits of one process;
   - a run stopped after epoch 1 on 2 ranks and resumed in one process ends as the others,
     and so does one stopped in one process and resumed on 4 ranks;
-  - eval under mpirun prints the score of one process, once;
+  - eval under mpirun (the split's S parts divided over 2 and 4 ranks) prints the score
+    of one process, once;
   - an existing run directory is refused by rank 0 (the job ends; the run is untouched);
   - refusals, each one line from rank 0 with every rank ending non-zero and no run
     directory made: --shards not a multiple of the rank count, more shards than the batch
@@ -166,12 +167,13 @@ class TrainMpiTest(unittest.TestCase):
         alone = subprocess.run([RNNWAVE, "eval", "--model", self.one, "--json"], capture_output=True,
                                text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
         self.assertEqual(alone.returncode, 0, alone.stderr)
-        command = mpi_cases.launch_command(LAUNCHER, 2, RNNWAVE, ["eval", "--model", self.one, "--json"])
-        with tempfile.TemporaryDirectory(prefix="rnnwave-mpi-") as tmp:
-            ranks = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
-                                   stdin=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=tmp))
-        self.assertEqual(ranks.returncode, 0, ranks.stderr)
-        self.assertEqual(ranks.stdout, alone.stdout)  # one line, the same score
+        for count in (2, 4):
+            command = mpi_cases.launch_command(LAUNCHER, count, RNNWAVE, ["eval", "--model", self.one, "--json"])
+            with tempfile.TemporaryDirectory(prefix="rnnwave-mpi-") as tmp:
+                ranks = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
+                                       stdin=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=tmp))
+            self.assertEqual(ranks.returncode, 0, ranks.stderr)
+            self.assertEqual(ranks.stdout, alone.stdout)  # one line, the same score
 
     def test_eval_ranks_with_another_precision_are_refused(self):
         # The handshake of eval names every flag that decides the score, --precision too

@@ -257,6 +257,8 @@ TEST(TrainerCustomTask, ATaskThatCutsItsBatchesTrainsWithShards) {
   Trainer whole(c, toy_factory(Flaw::shards));
   c.shards = 3;
   Trainer sharded(c, toy_factory(Flaw::shards));
+  // Without evaluate_part the task is scored whole, as with one shard: the same bits.
+  EXPECT_EQ(sharded.evaluate(EvalSplit::validation).loss, whole.evaluate(EvalSplit::validation).loss);
   shards_computed = 0;
   for (int e = 0; e < 2; ++e) {
     whole.train_epoch();

@@ -88,6 +88,50 @@ void expect_shards_add_up(const TrainConfig& config, int64_t batches_to_check) {
   }
 }
 
+/// Evaluation in parts (TrainingTask::evaluate_part) against the whole split, for both
+/// splits and P = 2, 3, 4: the parts' items add up to the split's, their correct counts
+/// exactly, their losses to `tolerance` (relative: the same per-item losses summed in
+/// another order, or for wikitext2 computed on fewer columns at a time); one part is the
+/// whole split's score bit for bit; and the Trainer with shards = P scores the tree sum
+/// of the P parts.
+void expect_eval_parts_add_up(TrainConfig config, double tolerance) {
+  std::unique_ptr<train::BuiltinTask> task = train::make_builtin_task(config, nullptr);
+  for (EvalSplit split : {EvalSplit::validation, EvalSplit::test}) {
+    const EvalSums whole = *task->evaluate_part(split, 0, 1);
+    const EvalResult result = task->evaluate(split);
+    EXPECT_EQ(eval_result(whole).loss, result.loss);
+    EXPECT_EQ(eval_result(whole).items, result.items);
+    ASSERT_GT(whole.items, 0);
+    for (int64_t P : {2, 3, 4}) {
+      SCOPED_TRACE("P = " + std::to_string(P));
+      std::vector<std::vector<double>> parts;
+      EvalSums sum;
+      int64_t scored = 0;
+      for (int64_t p = 0; p < P; ++p) {
+        const EvalSums part = *task->evaluate_part(split, p, P);
+        EXPECT_LT(part.items, whole.items);
+        scored += part.items > 0 ? 1 : 0;
+        sum.loss += part.loss;
+        sum.correct += part.correct;
+        sum.items += part.items;
+        parts.push_back({part.loss, part.correct, static_cast<double>(part.items)});
+      }
+      EXPECT_GE(scored, 2) << "the parts did not divide the split";
+      EXPECT_EQ(sum.items, whole.items);
+      if (!std::isnan(whole.correct)) EXPECT_EQ(sum.correct, whole.correct);
+      EXPECT_NEAR(sum.loss, whole.loss, tolerance * std::abs(whole.loss));
+      config.shards = P;
+      std::vector<std::span<double>> spans(parts.begin(), parts.end());
+      dist::tree_sum<double>(spans, spans[0]);
+      if (split == EvalSplit::test) {
+        const EvalResult trained = Trainer(config).evaluate(split);
+        EXPECT_EQ(trained.loss, spans[0][0] / spans[0][2]);
+        EXPECT_EQ(trained.items, whole.items);
+      }
+    }
+  }
+}
+
 std::map<std::string, Tensor> exported(const Trainer& trainer, const TempDir& dir) {
   const std::string path = dir.file("export.npz");
   trainer.export_parameters(path);
@@ -168,6 +212,39 @@ TEST(ShardTraining, Wikitext2ShardGradientsAddUpToTheBatchGradient) {
   c.exec.threads = 2;
   // Three segments: the second and third start from the state each shard carried.
   expect_shards_add_up(c, 3);
+}
+
+TEST(ShardTraining, SyntheticEvaluationPartsAddUpToTheSplit) {
+  expect_eval_parts_add_up(tiny_synthetic(1), 1e-12);  // 32 sequences: batches of 16, 16
+  TrainConfig more = tiny_synthetic(1);
+  more.synthetic_eval = 70;  // 5 batches, the last of 6
+  expect_eval_parts_add_up(more, 1e-12);
+}
+
+TEST(ShardTraining, DigitsEvaluationPartsAddUpToTheSplit) {
+  if (!has_data("fsdd", "recordings")) GTEST_SKIP() << "FSDD not found in " << default_data_dir();
+  TrainConfig c = defaults_for(TrainTask::digits);
+  c.hidden_size = 12;
+  c.layers = 1;
+  c.max_train = 40;
+  c.max_eval = 30;
+  c.batch_size = 8;
+  c.exec.threads = 2;
+  expect_eval_parts_add_up(c, 1e-12);
+}
+
+TEST(ShardTraining, Wikitext2EvaluationPartsAddUpToTheSplit) {
+  if (!has_data("wikitext-2", "wiki.train.tokens")) GTEST_SKIP() << "WikiText-2 not found in " << default_data_dir();
+  TrainConfig c = defaults_for(TrainTask::wikitext2);
+  c.hidden_size = 8;
+  c.embedding_size = 8;
+  c.layers = 1;
+  c.max_train = 400;
+  c.max_eval = 300;
+  c.batch_size = 6;
+  c.bptt = 5;
+  c.exec.threads = 2;
+  expect_eval_parts_add_up(c, 1e-5);  // float logits on fewer columns at a time
 }
 
 TEST(ShardTraining, RunsAreFiniteLearnAndStayCloseToTheWholeBatch) {

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,6 +33,27 @@ struct EvalResult {
   double perplexity = 0;  ///< NaN unless wikitext2
   int64_t items = 0;      ///< sequences or tokens scored
 };
+
+/// What part of a split scored (TrainingTask::evaluate_part): sums, so that the parts of a
+/// split add up to the whole.
+struct EvalSums {
+  double loss = 0;     ///< the task's loss summed over the part's items
+  double correct = 0;  ///< items scored correct; NaN for a task without accuracy
+  int64_t items = 0;   ///< sequences or tokens scored; 0 for an empty part
+  bool perplexity = false;  ///< the loss is a negative log-likelihood per item: report exp(mean)
+};
+
+/// The score of the summed parts of a split: loss and accuracy as means over the items,
+/// perplexity exp(mean loss) where `sums.perplexity`, else NaN. NaN means for no items.
+EvalResult eval_result(const EvalSums& sums);
+
+/// Part `part` of `parts` of a split of `count` batches: the batches part, part + parts,
+/// part + 2 parts, ... (interleaved, so that parts of a split sorted by length cost
+/// about the same). A function of the three alone.
+struct StridedRange {
+  int64_t first = 0, stride = 1, end = 0;
+};
+StridedRange eval_batches(int64_t count, int64_t part, int64_t parts);
 
 /// What a training batch did; the gradients are left in the parameters' grad buffers.
 struct BatchLoss {
@@ -117,6 +139,14 @@ class TrainingTask {
 
   /// Scores a split with training off (no dropout); gradients are left as they are.
   virtual EvalResult evaluate(EvalSplit split) = 0;
+
+  /// Scores part `part` of `parts` (>= 1) of a split, for an evaluation divided over the
+  /// ranks of a data-parallel run (parts = TrainConfig::shards): the parts of a split may
+  /// be scored in any order, on any rank, each once, and their sums, added by the shard
+  /// tree, are the split's score. The parts must be a function of (split, part, parts)
+  /// alone, and eval_result(evaluate_part(split, 0, 1)) should equal evaluate(split). By
+  /// default returns nullopt: the task is scored whole, by evaluate(), on every rank.
+  virtual std::optional<EvalSums> evaluate_part(EvalSplit split, int64_t part, int64_t parts);
 
   /// What a checkpoint keeps besides the parameters (TaskState); {} by default. The
   /// factory gets it back when a run is resumed.

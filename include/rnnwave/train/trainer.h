@@ -107,7 +107,8 @@ struct TrainConfig {
   /// the batch's item count. 1 = the whole batch at once (no tree). Part of the run's
   /// identity: a run with S shards gives the same bits in one process and on any number of
   /// MPI ranks dividing S (Trainer::distribute), but other bits than with another S.
-  /// Dropout masks are drawn per shard from (seed, epoch, batch, shard).
+  /// Dropout masks are drawn per shard from (seed, epoch, batch, shard). Evaluation is
+  /// cut into S parts alike (TrainingTask::evaluate_part), its sums added by the tree.
   int64_t shards = 1;
 
   // Subsets, for quick runs and tests: 0 = everything.
@@ -244,8 +245,11 @@ class Trainer {
   /// loss sums by the shard tree (dist::ShardReducer), so every rank takes the same
   /// optimizer step, with the same bits as one process with S shards. Collective: every
   /// rank calls it, with the same config, before the first train_epoch; the world must
-  /// outlive the trainer. Throws Error when K does not divide S. Evaluation is not
-  /// divided: every rank scores the whole split (with the same result).
+  /// outlive the trainer. Throws Error when K does not divide S. Evaluation is divided
+  /// too: rank r scores parts [r S/K, (r+1) S/K) of each split (TrainingTask::
+  /// evaluate_part), whose sums the shard tree adds, so every rank gets the same score
+  /// as one process with the same S (a task without evaluate_part is scored whole on
+  /// every rank).
   void distribute(dist::World& world);
 
   /// A hash of the data this run trains and validates on in the order it sees it (the
@@ -268,7 +272,9 @@ class Trainer {
   std::string data_notes() const;
 
   /// Scores the validation or test split with dropout off (the test split of synthetic is
-  /// its own stream; of digits, FSDD's test takes; of wikitext2, wiki.test.tokens).
+  /// its own stream; of digits, FSDD's test takes; of wikitext2, wiki.test.tokens), in
+  /// config().shards parts (divided over the ranks after distribute). Collective after
+  /// distribute: every rank calls it.
   EvalResult evaluate(EvalSplit split);
 
   /// Writes the whole state atomically (a crash mid-write leaves the previous file): one
