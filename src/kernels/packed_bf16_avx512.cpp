@@ -13,28 +13,17 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <array>
-#include <utility>
 #include <vector>
 
 #include "kernels/packed_bf16.h"
+#include "kernels/register_tiles.h"
 
 namespace rnnwave::kernels {
 namespace {
 
-constexpr int kMaxRows = 8;
-constexpr int kMaxPanels = 8;
-
-struct TileArgs {
-  int64_t pairs;         // k pairs
-  const float* a;        // row 0 of the tile in A rounded to bf16 (as fp32), k padded to even
-  int64_t lda;
-  const uint32_t* panel[kMaxPanels];
-  float* c[kMaxPanels];  // row 0 of C at the panel's first column
-  __mmask16 mask[kMaxPanels];
-  int64_t ldc;
-  bool beta;
-};
+/// A is rounded to bf16 (held as fp32), k padded to even; depth counts k pairs.
+using TileArgs = tiles::Args<uint32_t>;
+using tiles::kMaxPanels;
 
 template <int MR, int NV>
 void tile(const TileArgs& t) {
@@ -49,7 +38,7 @@ void tile(const TileArgs& t) {
   const __m512i high = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
   const float* a = t.a;
 #pragma GCC unroll 2
-  for (int64_t kk = 0; kk < t.pairs; ++kk) {
+  for (int64_t kk = 0; kk < t.depth; ++kk) {
     // k = 2kk: the low halves shifted up.
     __m512 b[NV];
 #pragma GCC unroll 8
@@ -81,20 +70,7 @@ void tile(const TileArgs& t) {
   }
 }
 
-using TileFn = void (*)(const TileArgs&);
-
-template <int MR, size_t... NV>
-constexpr std::array<TileFn, kMaxPanels> row_of_tiles(std::index_sequence<NV...>) {
-  return {&tile<MR, static_cast<int>(NV) + 1>...};
-}
-
-template <size_t... MR>
-constexpr std::array<std::array<TileFn, kMaxPanels>, kMaxRows> table_of_tiles(
-    std::index_sequence<MR...>) {
-  return {row_of_tiles<static_cast<int>(MR) + 1>(std::make_index_sequence<kMaxPanels>())...};
-}
-
-constexpr auto kTiles = table_of_tiles(std::make_index_sequence<kMaxRows>());
+constexpr auto kTiles = tiles::tile_table<TileArgs>([]<int MR, int NV>() { return &tile<MR, NV>; });
 
 /// About 20 accumulators when there are enough rows (the fp32 kernel's 6 x 4 and 2 x 8
 /// leave too few registers for the widened panels: GCC spills), at least 8 independent
@@ -138,24 +114,11 @@ void gemm_packed_bf16_avx512(int64_t m, const float* a, int64_t lda, const Packe
   int rows = 1, panels = 1;
   tile_shape(m, &rows, &panels);
   TileArgs t{};
-  t.pairs = pairs;
+  t.depth = pairs;
   t.lda = lda2;
   t.ldc = ldc;
   t.beta = beta;
-  const int64_t end = range.end < 0 ? b.panels() : range.end;
-  for (int64_t p0 = range.begin; p0 < end; p0 += panels) {
-    const int nv = static_cast<int>(std::min<int64_t>(panels, end - p0));
-    for (int v = 0; v < nv; ++v) {
-      t.panel[v] = b.panel(p0 + v);
-      t.mask[v] = static_cast<__mmask16>((1u << b.panel_width(p0 + v)) - 1u);
-    }
-    for (int64_t i0 = 0; i0 < m; i0 += rows) {
-      const int mr = static_cast<int>(std::min<int64_t>(rows, m - i0));
-      t.a = rounded.data() + i0 * lda2;
-      for (int v = 0; v < nv; ++v) t.c[v] = c + i0 * ldc + b.panel_column(p0 + v);
-      kTiles[mr - 1][nv - 1](t);
-    }
-  }
+  tiles::run_tiles(kTiles, t, m, rounded.data(), b, c, range, rows, panels);
 }
 
 }  // namespace rnnwave::kernels

@@ -1,0 +1,74 @@
+// What the register-tiled AVX-512 kernels (fp32 and bf16 panels) share: the arguments of
+// one tile, the table of every tile shape, and the walk of the tiles over C.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <utility>
+
+#include "kernels/packed_gemm.h"
+
+namespace rnnwave::kernels::tiles {
+
+inline constexpr int kMaxRows = 8;
+inline constexpr int kMaxPanels = 8;
+
+/// Where one tile's panels come from and go to. Panel is the element of B's packed panels.
+template <class Panel>
+struct Args {
+  int64_t depth;  ///< iterations of the tile's k loop: k (fp32 panels) or k pairs (bf16)
+  const float* a;  ///< row 0 of the tile in A
+  int64_t lda;
+  const Panel* panel[kMaxPanels];
+  float* c[kMaxPanels];  ///< row 0 of C at the panel's first column
+  __mmask16 mask[kMaxPanels];
+  int64_t ldc;
+  bool beta;
+};
+
+template <class A, int MR, class Make, size_t... NV>
+constexpr std::array<void (*)(const A&), kMaxPanels> row_of_tiles(Make make, std::index_sequence<NV...>) {
+  return {make.template operator()<MR, static_cast<int>(NV) + 1>()...};
+}
+
+template <class A, class Make, size_t... MR>
+constexpr auto table_of_tiles(Make make, std::index_sequence<MR...>) {
+  return std::array<std::array<void (*)(const A&), kMaxPanels>, kMaxRows>{
+      row_of_tiles<A, static_cast<int>(MR) + 1>(make, std::make_index_sequence<kMaxPanels>())...};
+}
+
+/// table[mr-1][nv-1] = make.operator()<mr, nv>(): a kernel's tile function of every shape,
+/// for the remainders of rows and panels. make is a lambda []<int MR, int NV>() {...}.
+template <class A, class Make>
+constexpr auto tile_table(Make make) {
+  return table_of_tiles<A>(make, std::make_index_sequence<kMaxRows>());
+}
+
+/// C[0:m, columns of the panels in range] from tiles of `rows` rows x `panels` panels of
+/// B: panels outer, rows inner, so that a group of panels (the big operand) stays in cache
+/// while every row tile of A streams past it. t holds depth, lda, ldc and beta; a is A's
+/// row 0 (lda apart). Matrix is a packed B (panels(), panel(p), panel_width(p),
+/// panel_column(p)).
+template <class Table, class A, class Matrix>
+void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix& b, float* c,
+               PanelRange range, int rows, int panels) {
+  const int64_t end = range.end < 0 ? b.panels() : range.end;
+  for (int64_t p0 = range.begin; p0 < end; p0 += panels) {
+    const int nv = static_cast<int>(std::min<int64_t>(panels, end - p0));
+    for (int v = 0; v < nv; ++v) {
+      t.panel[v] = b.panel(p0 + v);
+      t.mask[v] = static_cast<__mmask16>((1u << b.panel_width(p0 + v)) - 1u);
+    }
+    for (int64_t i0 = 0; i0 < m; i0 += rows) {
+      const int mr = static_cast<int>(std::min<int64_t>(rows, m - i0));
+      t.a = a + i0 * t.lda;
+      for (int v = 0; v < nv; ++v) t.c[v] = c + i0 * t.ldc + b.panel_column(p0 + v);
+      table[mr - 1][nv - 1](t);
+    }
+  }
+}
+
+}  // namespace rnnwave::kernels::tiles
