@@ -162,15 +162,7 @@ def child(args):
 
 
 def main():
-    args = parse_args(sys.argv[1:])
-    if args.child:
-        child(args)
-        return
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    argv = sys.argv[1:]
-    for threads in (int(t) for t in args.threads.split(",")):
-        if timing.run_child(os.path.abspath(__file__), threads, args.omp_wait_policy, argv):
-            sys.exit(f"module_grid.py: the run at {threads} threads failed")
+    timing.run_per_thread_count(__file__, parse_args(sys.argv[1:]), child)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,20 @@ def run_child(script, threads, wait_policy, argv):
     return subprocess.run(command, env=thread_environment(threads, wait_policy)).returncode
 
 
+def run_per_thread_count(script, args, child):
+    """The main of a benchmark that runs once per thread count, each in a child process
+    with its own thread environment: in the child (--child THREADS) calls child(args);
+    in the parent runs `script` per entry of args.threads ("1,2") and exits naming the
+    first count whose run failed."""
+    if args.child:
+        child(args)
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    for threads in (int(t) for t in args.threads.split(",")):
+        if run_child(os.path.abspath(script), threads, args.omp_wait_policy, sys.argv[1:]):
+            sys.exit(f"{os.path.basename(script)}: the run at {threads} threads failed")
+
+
 def set_threads(threads):
     """In a child: both libraries on `threads` threads (torch's inter-op pool on one)."""
     import torch
