@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 
 #include "common/scoped_threads.h"
 #include "graph/cost_model.h"
@@ -12,6 +11,7 @@
 #include "kernels/activations.h"
 #include "kernels/denormals.h"
 #include "kernels/packed_gemm.h"
+#include "rnnwave/random.h"
 
 namespace rnnwave {
 namespace {
@@ -37,14 +37,16 @@ double time_per_call(F&& f, double least) {
   return best;
 }
 
-std::vector<float> random_values(int64_t count, std::mt19937& gen) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+/// count values in [-1, 1) from rnnwave's generator, stream `stream` (timing inputs: any
+/// values that are not denormal or special would do).
+std::vector<float> random_values(int64_t count, uint64_t stream) {
+  const uint64_t key = counter_key(1, stream, 0);
   std::vector<float> v(static_cast<size_t>(count));
-  for (float& x : v) x = dist(gen);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = 2.0f * counter_uniform_float(key, i) - 1.0f;
   return v;
 }
 
-std::vector<Calibration::KernelPoint> measure_kernel(std::mt19937& gen) {
+std::vector<Calibration::KernelPoint> measure_kernel() {
   // Weight sizes from a small cell's (in L1/L2) to a large one's (beyond the last-level
   // cache), rows from one sequence to a projection over a block of steps.
   const int64_t shapes[][2] = {{64, 256}, {256, 1024}, {512, 2048}, {1024, 4096}};
@@ -52,10 +54,10 @@ std::vector<Calibration::KernelPoint> measure_kernel(std::mt19937& gen) {
   std::vector<Calibration::KernelPoint> points;
   for (const auto& shape : shapes) {
     const int64_t k = shape[0], n = shape[1];
-    const std::vector<float> w = random_values(k * n, gen);
+    const std::vector<float> w = random_values(k * n, 2 * points.size());
     const kernels::PackedMatrix<float> b(w.data(), k, n, k, true);
     for (int64_t m : rows) {
-      const std::vector<float> a = random_values(m * k, gen);
+      const std::vector<float> a = random_values(m * k, 2 * points.size() + 1);
       std::vector<float> c(static_cast<size_t>(m * n));
       const double s = time_per_call(
           [&] { kernels::gemm_packed(m, a.data(), k, b, false, c.data(), n); }, 0.015);
@@ -65,8 +67,8 @@ std::vector<Calibration::KernelPoint> measure_kernel(std::mt19937& gen) {
   return points;
 }
 
-double measure_pointwise_ns(std::mt19937& gen) {
-  std::vector<float> x = random_values(1 << 16, gen), y(x.size());
+double measure_pointwise_ns() {
+  std::vector<float> x = random_values(1 << 16, 0), y(x.size());
   const double s = time_per_call(
       [&] {
         for (size_t i = 0; i < x.size(); ++i) y[i] = kernels::sigmoid(x[i]) * kernels::tanh(y[i] + x[i]);
@@ -143,10 +145,9 @@ double fit_per_task(const RuntimeProbe& probe, int threads, double measured) {
 Calibration calibrate() {
   ScopedThreads products_alone(1);
   kernels::ScopedFlushDenormals flush;
-  std::mt19937 gen(1);
   Calibration c;
-  c.kernel = measure_kernel(gen);
-  c.pointwise_ns = measure_pointwise_ns(gen);
+  c.kernel = measure_kernel();
+  c.pointwise_ns = measure_pointwise_ns();
   {
     const RuntimeProbe probe(1);
     const double tasks = double(probe.graph.size());
