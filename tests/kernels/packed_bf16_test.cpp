@@ -9,18 +9,13 @@
 #include <random>
 #include <vector>
 
+#include "support/values.h"
 #include "rnnwave/error.h"
 
 namespace rnnwave::kernels {
 namespace {
 
-std::vector<float> random_values(int64_t n, uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = dist(gen);
-  return v;
-}
+using testing::uniform_values;
 
 float from_bits(uint32_t bits) {
   float x;
@@ -101,13 +96,13 @@ const char* kernel_name(bool amx) { return amx ? "amx" : "avx512"; }
 /// within (k + 2) * 2^-24 of the sum of the terms' magnitudes.
 TEST_P(PackedBf16Gemm, EqualsTheDoubleProductOfTheRoundedInputsToFloatRounding) {
   const Shape s = GetParam();
-  const std::vector<float> a = random_values(s.m * s.k, 1);
-  const std::vector<float> w = random_values(s.n * s.k, 2);  // W [n, k], B = W^T
+  const std::vector<float> a = uniform_values(s.m * s.k, 1);
+  const std::vector<float> w = uniform_values(s.n * s.k, 2);  // W [n, k], B = W^T
   const PackedBf16 packed(PackedMatrix<float>(w.data(), s.k, s.n, s.k, true, s.groups));
   for (bool amx : kernels_here()) {
   set_bf16_amx(amx);
   for (bool beta : {false, true}) {
-    const std::vector<float> c0 = random_values(s.m * s.n, 3);
+    const std::vector<float> c0 = uniform_values(s.m * s.n, 3);
     std::vector<float> c = c0;
     gemm_packed_bf16(s.m, a.data(), s.k, packed, beta, c.data(), s.n);
     for (int64_t i = 0; i < s.m; ++i) {
@@ -129,12 +124,12 @@ TEST_P(PackedBf16Gemm, EqualsTheDoubleProductOfTheRoundedInputsToFloatRounding) 
 
 TEST_P(PackedBf16Gemm, RowsAndPanelsComputedInAnyGroupingGiveTheSameBits) {
   const Shape s = GetParam();
-  const std::vector<float> a = random_values(s.m * s.k, 4);
-  const std::vector<float> w = random_values(s.n * s.k, 5);
+  const std::vector<float> a = uniform_values(s.m * s.k, 4);
+  const std::vector<float> w = uniform_values(s.n * s.k, 5);
   const PackedBf16 packed(PackedMatrix<float>(w.data(), s.k, s.n, s.k, true, s.groups));
   for (bool amx : kernels_here()) {
   set_bf16_amx(amx);
-  std::vector<float> whole = random_values(s.m * s.n, 6), rows = whole, panels = whole;
+  std::vector<float> whole = uniform_values(s.m * s.n, 6), rows = whole, panels = whole;
   gemm_packed_bf16(s.m, a.data(), s.k, packed, true, whole.data(), s.n);
   for (int64_t i = 0; i < s.m;) {  // uneven pieces: 1, 2, 3, ... rows
     const int64_t count = std::min(s.m - i, i % 7 + 1);

@@ -5,21 +5,15 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "support/values.h"
 
 namespace rnnwave::kernels {
 namespace {
 
-std::vector<float> random_values(int64_t n, uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = dist(gen);
-  return v;
-}
+using testing::uniform_values;
 
 struct Shape {
   int64_t m, n, k, groups;
@@ -30,12 +24,12 @@ class PackedGemm : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(PackedGemm, MatchesTheReferenceProductWithBetaZeroAndOne) {
   const Shape s = GetParam();
-  const std::vector<float> a = random_values(s.m * s.k, 1);
-  const std::vector<float> w = random_values(s.n * s.k, 2);  // [n, k] or [k, n]
+  const std::vector<float> a = uniform_values(s.m * s.k, 1);
+  const std::vector<float> w = uniform_values(s.n * s.k, 2);  // [n, k] or [k, n]
   const PackedMatrix<float> packed(w.data(), s.k, s.n, s.transposed ? s.k : s.n, s.transposed,
                                    s.groups);
   for (bool beta : {false, true}) {
-    std::vector<float> c = random_values(s.m * s.n, 3), expected = c;
+    std::vector<float> c = uniform_values(s.m * s.n, 3), expected = c;
     gemm_packed<float>(s.m, a.data(), s.k, packed, beta, c.data(), s.n);
     gemm_reference<float>(Trans::no, s.transposed ? Trans::yes : Trans::no, s.m, s.n, s.k, 1.0f,
                           a.data(), s.k, w.data(), s.transposed ? s.k : s.n, beta ? 1.0f : 0.0f,
@@ -48,11 +42,11 @@ TEST_P(PackedGemm, MatchesTheReferenceProductWithBetaZeroAndOne) {
 
 TEST_P(PackedGemm, RowsComputedInAnyGroupingGiveTheSameBits) {
   const Shape s = GetParam();
-  const std::vector<float> a = random_values(s.m * s.k, 4);
-  const std::vector<float> w = random_values(s.n * s.k, 5);
+  const std::vector<float> a = uniform_values(s.m * s.k, 4);
+  const std::vector<float> w = uniform_values(s.n * s.k, 5);
   const PackedMatrix<float> packed(w.data(), s.k, s.n, s.transposed ? s.k : s.n, s.transposed,
                                    s.groups);
-  std::vector<float> whole = random_values(s.m * s.n, 6), pieces = whole;
+  std::vector<float> whole = uniform_values(s.m * s.n, 6), pieces = whole;
   gemm_packed<float>(s.m, a.data(), s.k, packed, true, whole.data(), s.n);
   for (int64_t i = 0; i < s.m;) {  // uneven pieces: 1, 2, 3, ... rows
     const int64_t rows = std::min(s.m - i, i % 7 + 1);
@@ -71,8 +65,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, PackedGemm,
                                            Shape{3, 1500, 700, 1, true}, Shape{3, 1500, 700, 3, false}));
 
 TEST(PackedGemm, RepackingIntoUsedMemoryGivesTheSameProductAsAFreshPacking) {
-  const std::vector<float> a = random_values(4 * 300, 7);
-  const std::vector<float> big = random_values(300 * 500, 8), small = random_values(300 * 40, 9);
+  const std::vector<float> a = uniform_values(4 * 300, 7);
+  const std::vector<float> big = uniform_values(300 * 500, 8), small = uniform_values(300 * 40, 9);
   PackedMatrix<float> reused(big.data(), 300, 500, 300, true);
   for (bool transposed : {true, false}) {
     reused.pack(small.data(), 300, 40, transposed ? 300 : 40, transposed);  // smaller: memory kept
