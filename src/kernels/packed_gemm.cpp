@@ -40,6 +40,18 @@ void pack_panel(const T* w, int64_t k, int64_t ldw, int64_t col0, int64_t width,
 /// Packing is a copy: worth threads only when it is large (here 4 MiB of floats).
 constexpr int64_t kParallelPackElements = int64_t{1} << 20;
 
+/// one(p) for p in [0, count), on the caller's OpenMP threads when `elements` (the size
+/// of the packing) is worth them and the caller is not in a parallel region already.
+template <class One>
+void for_each_panel(int64_t count, int64_t elements, const One& one) {
+  if (elements < kParallelPackElements || omp_in_parallel()) {
+    for (int64_t p = 0; p < count; ++p) one(p);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < count; ++p) one(p);
+}
+
 }  // namespace
 
 template <class T>
@@ -62,12 +74,7 @@ void PackedMatrix<T>::pack(const T* w, int64_t k, int64_t n, int64_t ldw, bool t
       pack_panel(w, k, ldw, panel_column(p), panel_width(p), out);
     }
   };
-  if (count * k * kPanelWidth < kParallelPackElements || omp_in_parallel()) {
-    for (int64_t p = 0; p < count; ++p) one(p);
-    return;
-  }
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < count; ++p) one(p);
+  for_each_panel(count, count * k * kPanelWidth, one);
 }
 
 template <class T>
@@ -96,13 +103,7 @@ void PackedMatrix<T>::pack_transpose_of(const PackedMatrix& other) {
       for (int64_t lane = 0; lane < width; ++lane) dst[lane * kPanelWidth] = src[c * kPanelWidth + lane];
     }
   };
-  const int64_t sources = other.panels();
-  if (count * k * kPanelWidth < kParallelPackElements || omp_in_parallel()) {
-    for (int64_t p = 0; p < sources; ++p) one(p);
-    return;
-  }
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < sources; ++p) one(p);
+  for_each_panel(other.panels(), count * k * kPanelWidth, one);
 }
 
 template <class T>
