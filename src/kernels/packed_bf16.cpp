@@ -1,13 +1,12 @@
 #include "kernels/packed_bf16.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 
 #include "common/strings.h"
+#include "kernels/for_each_panel.h"
 
 namespace rnnwave::kernels {
 
@@ -51,12 +50,7 @@ void PackedBf16::pack(const PackedMatrix<float>& b) {
       }
     }
   };
-  if (count * stride * kPanelWidth < (int64_t{1} << 20) || omp_in_parallel()) {
-    for (int64_t p = 0; p < count; ++p) one(p);
-    return;
-  }
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < count; ++p) one(p);
+  for_each_panel(count, count * stride * kPanelWidth, one);
 }
 
 int64_t PackedBf16::panel_width(int64_t p) const {

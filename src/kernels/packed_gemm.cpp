@@ -1,10 +1,9 @@
 #include "kernels/packed_gemm.h"
 
-#include <omp.h>
-
 #include <algorithm>
 
 #include "common/strings.h"
+#include "kernels/for_each_panel.h"
 #include "kernels/gemm.h"
 
 namespace rnnwave::kernels {
@@ -35,21 +34,6 @@ void pack_panel(const T* w, int64_t k, int64_t ldw, int64_t col0, int64_t width,
     std::copy(w + kk * ldw + col0, w + kk * ldw + col0 + width, dst);
     std::fill(dst + width, dst + kPanelWidth, T(0));
   }
-}
-
-/// Packing is a copy: worth threads only when it is large (here 4 MiB of floats).
-constexpr int64_t kParallelPackElements = int64_t{1} << 20;
-
-/// one(p) for p in [0, count), on the caller's OpenMP threads when `elements` (the size
-/// of the packing) is worth them and the caller is not in a parallel region already.
-template <class One>
-void for_each_panel(int64_t count, int64_t elements, const One& one) {
-  if (elements < kParallelPackElements || omp_in_parallel()) {
-    for (int64_t p = 0; p < count; ++p) one(p);
-    return;
-  }
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < count; ++p) one(p);
 }
 
 }  // namespace
