@@ -6,12 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <span>
-#include <string_view>
 
 #include "rnnwave/error.h"
 #include "rnnwave/npy.h"
