@@ -1,10 +1,11 @@
 # cmake --install: the layer libraries, the public headers, the tool, a CMake package
-# (find_package(rnnwave), targets rnnwave::rnnwave_engine ... rnnwave::rnnwave) and a
+# (find_package(rnnwave), targets rnnwave::rnnwave_engine ... rnnwave_run, rnnwave::rnnwave) and a
 # pkg-config file (rnnwave.pc). tests/install/install_test.py builds examples/ against them.
 include(CMakePackageConfigHelpers)
 set(RNNWAVE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/rnnwave)
 
-install(TARGETS rnnwave_engine rnnwave_io rnnwave_data rnnwave_dist rnnwave_train rnnwave_core
+install(TARGETS rnnwave_engine rnnwave_io rnnwave_data rnnwave_dist rnnwave_train rnnwave_plot
+                rnnwave_run rnnwave_core
         EXPORT rnnwaveTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY include/rnnwave DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS rnnwave_cli_installed RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -7,6 +7,8 @@
 #   rnnwave_data    + src/data                             data sets; libsndfile, FFTW
 #   rnnwave_dist    engine + src/dist                      runs over MPI; the only one with MPI
 #   rnnwave_train   all of the above + src/train           layers, losses, optimizers, the Trainer
+#   rnnwave_plot    io + src/plot                          PNG line charts; the only one with libgd
+#   rnnwave_run     train, plot + src/run                  a run directory: metrics, curves, progress
 #
 # A layer's private include directory is a folder of links made here, one per src/ folder
 # it may use, so that an include of a higher layer's header ("train/trainer.h" from

@@ -1,12 +1,14 @@
 // Your own task, trained by rnnwave's Trainer: a GRU reads a sequence of numbers and says
 // whether their sum is positive. The task (data, model, loss, metrics) is defined here,
 // through the public headers only; the Trainer brings the optimizer, clipping, the
-// learning-rate schedule, validation, progress, checkpoints and resume.
+// learning-rate schedule, validation, checkpoints and resume, and the run directory
+// (rnnwave/run/) the progress on stderr, metrics.jsonl and curves.png.
 //
-// It trains 2 epochs, writes a checkpoint, "stops", resumes from the checkpoint for 2 more,
-// and checks that the result is bit for bit that of 4 epochs without a stop.
+// It trains 2 epochs into a run directory, "stops", resumes from its checkpoint for 2 more,
+// and checks that the result is bit for bit that of 4 epochs without a stop. The run
+// directory then holds checkpoint.npz, model.npz, metrics.jsonl (4 lines) and curves.png.
 //
-//   build/examples/example_train_custom_task [checkpoint.npz]
+//   build/examples/example_train_custom_task [RUN_DIR]   (default: a folder in the temp dir)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +19,8 @@
 #include <vector>
 
 #include "rnnwave/rnn.h"
+#include "rnnwave/run/run_dir.h"
+#include "rnnwave/run/train_progress.h"
 #include "rnnwave/train/linear.h"
 #include "rnnwave/train/loss.h"
 #include "rnnwave/train/task.h"
@@ -180,9 +184,15 @@ TaskFactory sign_of_sum() {
           }};
 }
 
-void print_epoch(const EpochMetrics& m) {
-  std::printf("epoch %lld: train loss %.4f  valid loss %.4f  valid accuracy %.1f%%\n",
-              static_cast<long long>(m.epoch), m.train_loss, m.valid_loss, 100 * m.valid_accuracy);
+/// Trains until `epochs` are done, with progress on stderr and after each epoch the
+/// checkpoint, model.npz, metrics.jsonl and curves.png in `run`.
+void train_until(Trainer& trainer, int64_t epochs, const RunDirectory& run) {
+  TrainProgressView view(trainer, trainer.config().epochs);
+  while (trainer.epochs_done() < epochs) {
+    const EpochMetrics metrics = trainer.train_epoch(view.callback());
+    run.save_epoch(trainer);
+    view.epoch(metrics);
+  }
 }
 
 std::vector<float> parameter_values(Trainer& trainer) {
@@ -203,25 +213,20 @@ int main(int argc, char** argv) {
     config.batch_size = 32;
     config.epochs = 4;
     config.seed = 5;
-    const std::string checkpoint = argc > 1 ? argv[1]
-                                            : (std::filesystem::temp_directory_path() /
-                                               "rnnwave_example_custom_task.npz").string();
+    const RunDirectory run(argc > 1 ? argv[1]
+                                    : (std::filesystem::temp_directory_path() / "rnnwave_example_custom_task").string());
 
-    // A run stopped after 2 epochs: progress after every batch, a checkpoint at the end.
+    // A run stopped after 2 epochs.
     {
       Trainer trainer(config, sign_of_sum());
-      for (int e = 0; e < 2; ++e) {
-        print_epoch(trainer.train_epoch([](const TrainProgress& p) {
-          if (p.batch == p.batches) std::printf("  %lld batches, running loss %.4f\n", static_cast<long long>(p.batches), p.loss);
-        }));
-      }
-      trainer.save_checkpoint(checkpoint);
+      train_until(trainer, 2, run);
     }
     // ... resumed from its checkpoint: the factory makes the task again, the Trainer loads
-    // the parameters, the optimizer's and the schedule's state and the history.
-    Trainer resumed = Trainer::from_checkpoint(checkpoint, config.exec, sign_of_sum());
-    std::printf("resumed from %s after epoch %lld\n", checkpoint.c_str(), static_cast<long long>(resumed.epochs_done()));
-    while (resumed.epochs_done() < resumed.config().epochs) print_epoch(resumed.train_epoch());
+    // the parameters, the optimizer's and the schedule's state and the history (so
+    // metrics.jsonl goes on from epoch 3).
+    Trainer resumed = Trainer::from_checkpoint(run.file(kCheckpointFile), config.exec, sign_of_sum());
+    std::printf("resumed %s after epoch %lld\n", run.path().c_str(), static_cast<long long>(resumed.epochs_done()));
+    train_until(resumed, resumed.config().epochs, run);
     const EvalResult test = resumed.evaluate(EvalSplit::test);
     std::printf("test: loss %.4f, accuracy %.1f%% of %lld sequences\n", test.loss, 100 * test.accuracy,
                 static_cast<long long>(test.items));
@@ -232,7 +237,7 @@ int main(int argc, char** argv) {
     const bool same = parameter_values(whole) == parameter_values(resumed) &&
                       whole.history().back().valid_loss == resumed.history().back().valid_loss;
     std::printf("resumed run %s the uninterrupted one\n", same ? "equals" : "DIFFERS FROM");
-    if (argc <= 1) std::filesystem::remove(checkpoint);
+    std::printf("metrics.jsonl and curves.png are in %s\n", run.path().c_str());
     const bool learned = resumed.history().back().valid_loss < resumed.history().front().valid_loss;
     return same && learned ? 0 : 1;
   } catch (const Error& e) {

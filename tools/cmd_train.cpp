@@ -22,10 +22,10 @@
 #include "rnnwave/dist/launcher.h"
 #include "rnnwave/dist/run.h"
 #include "rnnwave/dist/world.h"
+#include "rnnwave/run/train_progress.h"
 #include "tools/commands.h"
 #include "tools/problem_files.h"
 #include "tools/run_dir.h"
-#include "tools/train_progress.h"
 
 namespace rnnwave::tools {
 namespace {
@@ -209,8 +209,7 @@ void join_ranks(Trainer& trainer, const Ranks& ranks) {
 /// Trains until `target` epochs are done (or `stop_after` more in this invocation), writing
 /// the run's files after every epoch (rank 0 only under a launcher).
 void train_epochs(Trainer& trainer, const std::string& dir, int64_t target, int64_t stop_after, const Ranks& ranks) {
-  const TrainTask task = trainer.config().task;
-  TrainProgressView view(isatty(STDERR_FILENO) == 1, task, target);
+  TrainProgressView view(trainer, target);
   const int64_t stop =
       stop_after > 0 ? std::min(target, trainer.epochs_done() + stop_after) : target;
   while (trainer.epochs_done() < stop) {
@@ -218,14 +217,8 @@ void train_epochs(Trainer& trainer, const std::string& dir, int64_t target, int6
       trainer.train_epoch();
       continue;
     }
-    const EpochMetrics metrics =
-        trainer.train_epoch([&view](const TrainProgress& p) { view.batch(p); });
-    // The checkpoint first: it is the run's state; the other files are derived from it
-    // and rewritten from it when the run is resumed.
-    trainer.save_checkpoint(run_file(dir, kCheckpointFile));
-    trainer.export_parameters(run_file(dir, kModelFile));
-    write_metrics(dir, trainer.history(), task);
-    write_curves(dir, trainer.history(), task);
+    const EpochMetrics metrics = trainer.train_epoch(view.callback());
+    RunDirectory(dir).save_epoch(trainer);  // the checkpoint first, then what derives from it
     view.epoch(metrics);
   }
   if (!ranks.writes()) return;
@@ -301,7 +294,7 @@ void start_run(const TrainFlags& flags, const ExecOptions& exec, const Ranks& ra
     return;
   }
   print_data_notes(trainer);
-  create_run_dir(flags.out);
+  const RunDirectory run_dir(flags.out);  // created here: errors so far leave no directory
   const RunLock lock(flags.out, "--out");
   refuse_existing_run(flags.out);  // again, holding the lock: another run may have begun
   remove_stale_temporaries(flags.out);
@@ -383,9 +376,7 @@ void resume_run(const TrainFlags& flags, const ExecOptions& exec, const Ranks& r
   // The files derived from the checkpoint are made to agree with it again (a crash may
   // have come between the checkpoint and them).
   write_config(dir, trainer.config(), target);
-  trainer.export_parameters(run_file(dir, kModelFile));
-  write_metrics(dir, trainer.history(), trainer.config().task);
-  if (done > 0) write_curves(dir, trainer.history(), trainer.config().task);
+  RunDirectory(dir).write_outputs(trainer);
   if (done == target) {
     std::fprintf(stderr, "%s already has %lld epochs; give --epochs to train further\n",
                  dir.c_str(), static_cast<long long>(done));

@@ -1,13 +1,11 @@
 // The files of a training run's directory (RUN_DIR), shared by train, eval and predict:
-//   checkpoint.npz  the whole state after the last finished epoch (resume, eval, predict);
-//                   written first, before epoch 1, so a run stopped in its first epoch
+// the library's run directory (rnnwave/run/run_dir.h: checkpoint.npz, metrics.jsonl,
+// curves.png, model.npz) and what the command adds:
+//   checkpoint.npz  written first, before epoch 1, so a run stopped in its first epoch
 //                   resumes from its initial state
 //   config.json     the run's settings, for people (written, never read: the checkpoint
 //                   holds the real ones)
-//   metrics.jsonl   one JSON object per finished epoch
-//   curves.png      training/validation loss and validation accuracy or perplexity
 //   initial.npz     the parameters before training, PyTorch state_dict names
-//   model.npz       the parameters after the last finished epoch, the same names
 //   .train.lock     held (flock) by the one `train` or `train --resume` writing the run,
 //                   with its pid; removed when it ends
 #pragma once
@@ -16,20 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "rnnwave/run/run_dir.h"
 #include "rnnwave/train/trainer.h"
 
 namespace rnnwave::tools {
 
-inline constexpr const char* kCheckpointFile = "checkpoint.npz";
-inline constexpr const char* kConfigFile = "config.json";
-inline constexpr const char* kMetricsFile = "metrics.jsonl";
-inline constexpr const char* kCurvesFile = "curves.png";
-inline constexpr const char* kInitialFile = "initial.npz";
-inline constexpr const char* kModelFile = "model.npz";
 inline constexpr const char* kLockFile = ".train.lock";
-
-/// The files a run writes, in the order above.
-const std::vector<const char*>& run_files();
 
 /// dir/name.
 std::string run_file(const std::string& dir, const char* name);
@@ -38,9 +28,6 @@ std::string run_file(const std::string& dir, const char* name);
 /// a fresh run never overwrites one; a missing or unrelated directory is fine. Also
 /// refuses a path that exists and is not a directory, and a symbolic link to nothing.
 void refuse_existing_run(const std::string& dir);
-
-/// Creates the directory (and its parents); Error naming it if that fails.
-void create_run_dir(const std::string& dir);
 
 /// The exclusive right to write a run directory, for the whole life of a `train` or
 /// `train --resume`: an flock on dir/.train.lock, which holds the owner's pid. A second
@@ -77,17 +64,8 @@ Trainer load_run(const std::string& dir, const std::string& flag, const ExecOpti
 void note_if_untrained(const Trainer& trainer, const std::string& dir, const std::string& what);
 
 nlohmann::json config_json(const TrainConfig& config);
-/// Every EpochMetrics field and the task; NaN becomes null.
-nlohmann::json metrics_json(const EpochMetrics& metrics, TrainTask task);
 
 /// config.json, written atomically; `epochs` is the number of epochs the run aims for.
 void write_config(const std::string& dir, const TrainConfig& config, int64_t epochs);
-/// metrics.jsonl from the whole history, rewritten atomically (never appended, so a
-/// resumed run cannot repeat a line).
-void write_metrics(const std::string& dir, const std::vector<EpochMetrics>& history,
-                   TrainTask task);
-/// curves.png: losses on the left, validation accuracy (%) or perplexity on the right.
-void write_curves(const std::string& dir, const std::vector<EpochMetrics>& history,
-                  TrainTask task);
 
 }  // namespace rnnwave::tools

@@ -4,7 +4,8 @@
 1. the installed files: libraries, public headers, the tool, the CMake package, rnnwave.pc;
    no installed binary holds the source tree's data folder (default_data_dir());
 2. examples/ configured on its own with find_package(rnnwave), built and run (the
-   train-step example and a program's own task trained and resumed);
+   train-step example and a program's own task trained and resumed into a run directory:
+   metrics.jsonl with one JSON object per epoch, curves.png a PNG);
 3. tests/install/consumer (rnnwave::rnnwave_engine alone) configured, built and run: the
    engine links without the io, data, dist or train libraries;
 4. the same program compiled with `pkg-config --static --cflags --libs rnnwave` and run;
@@ -14,7 +15,9 @@
 Reuses the build: nothing of rnnwave is compiled again, only the small programs.
 """
 import argparse
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,6 +53,27 @@ def cmake_project(source, build, prefix, args, what):
     return log
 
 
+def check_custom_run(run_dir, epochs):
+    """The run directory of example_train_custom_task: its files, metrics.jsonl one JSON
+    object per epoch (1..epochs, in order, once each), curves.png a PNG."""
+    for name in ["checkpoint.npz", "model.npz", "metrics.jsonl", "curves.png"]:
+        path = os.path.join(run_dir, name)
+        expect(os.path.isfile(path) and os.path.getsize(path) > 0, f"the example's run has no {name}")
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        lines = f.read().splitlines()
+    try:
+        metrics = [json.loads(line) for line in lines]
+    except ValueError as e:
+        expect(False, f"metrics.jsonl of the example is not one JSON object per line ({e}): {lines!r}")
+    expect([m.get("epoch") for m in metrics] == list(range(1, epochs + 1)),
+           f"metrics.jsonl of the example should hold epochs 1..{epochs} once each: {lines!r}")
+    for m in metrics:
+        expect(m.get("task") == "sign_of_sum" and isinstance(m.get("train_loss"), float),
+               f"a metrics.jsonl line of the example lacks its task or train_loss: {m!r}")
+    with open(os.path.join(run_dir, "curves.png"), "rb") as f:
+        expect(f.read(8) == b"\x89PNG\r\n\x1a\n", "curves.png of the example is not a PNG")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build", required=True, help="rnnwave's build directory")
@@ -70,7 +94,10 @@ def main():
                     "include/rnnwave/dist/world.h", f"{libdir}/cmake/rnnwave/rnnwaveConfig.cmake",
                     f"{libdir}/cmake/rnnwave/rnnwaveConfigVersion.cmake",
                     f"{libdir}/cmake/rnnwave/rnnwaveTargets.cmake", f"{libdir}/pkgconfig/rnnwave.pc"] + \
-                   [f"{libdir}/librnnwave_{layer}.a" for layer in ["engine", "io", "data", "dist", "train"]]:
+                   [f"{libdir}/librnnwave_{layer}.a" for layer in ["engine", "io", "data", "dist", "train",
+                                                                   "plot", "run"]] + \
+                   ["include/rnnwave/plot.h", "include/rnnwave/run/run_dir.h",
+                    "include/rnnwave/run/train_progress.h"]:
             expect(os.path.isfile(os.path.join(prefix, rel)), f"{rel} is not installed")
         for private in ["graph", "common", "workspace.h"]:
             expect(not os.path.exists(os.path.join(prefix, "include", private)),
@@ -82,16 +109,31 @@ def main():
                        f"{rel} holds the source tree's data folder {data_dir.decode()}: "
                        "default_data_dir() must not bake it into what is installed")
 
+        # libgd (the curves) reaches rnnwave_plot and what links it, never the Trainer.
+        with open(os.path.join(prefix, libdir, "cmake", "rnnwave", "rnnwaveTargets.cmake")) as f:
+            targets = f.read()
+        links = dict(re.findall(r'set_target_properties\((rnnwave::\w+) PROPERTIES\n(?:.*\n)*?'
+                                r'\s*INTERFACE_LINK_LIBRARIES "([^"]*)"', targets))
+        expect("PkgConfig::GD" in links.get("rnnwave::rnnwave_plot", ""),
+               f"rnnwave::rnnwave_plot does not link libgd: {links!r}")
+        expect("rnnwave::rnnwave_plot" in links.get("rnnwave::rnnwave_run", ""),
+               f"rnnwave::rnnwave_run does not link rnnwave_plot: {links!r}")
+        for target in ["rnnwave::rnnwave_train", "rnnwave::rnnwave_data", "rnnwave::rnnwave_io"]:
+            expect(target in links and "GD" not in links[target] and "plot" not in links[target],
+                   f"{target} links the plot or libgd: {links.get(target)!r}")
+
         # 2. examples/ on its own, against the installed package.
         examples = os.path.join(work, "examples")
         log = cmake_project(os.path.join(args.source, "examples"), examples, prefix, args, "examples/")
         output = run([os.path.join(examples, "example_train_step")], "running example_train_step")
         expect("after one step" in output, f"example_train_step printed {output!r}")
-        # A program's own task trained by the installed Trainer, its checkpoint in `work`.
-        output = run([os.path.join(examples, "example_train_custom_task"), os.path.join(work, "custom.npz")],
+        # A program's own task trained by the installed Trainer into a run directory in `work`.
+        run_dir = os.path.join(work, "custom_run")
+        output = run([os.path.join(examples, "example_train_custom_task"), run_dir],
                      "running example_train_custom_task")
         expect("resumed run equals the uninterrupted one" in output,
                f"example_train_custom_task printed {output!r}")
+        check_custom_run(run_dir, epochs=4)
         # It was found in the prefix, not in the source or build tree.
         cache = open(os.path.join(examples, "CMakeCache.txt")).read()
         expect(f"rnnwave_DIR:PATH={prefix}/{libdir}/cmake/rnnwave" in cache,
@@ -111,7 +153,7 @@ def main():
         for layer in ["io", "data", "dist", "train"]:
             expect(f"librnnwave_{layer}.a" not in link,
                    f"linking rnnwave::rnnwave_engine pulled in librnnwave_{layer}.a: {link}")
-        for dependency in ["libzip", "sndfile", "fftw", "nlohmann"]:
+        for dependency in ["libzip", "sndfile", "fftw", "nlohmann", "libgd."]:
             expect(dependency not in link, f"the engine's link line names {dependency}: {link}")
 
         # 4. pkg-config.

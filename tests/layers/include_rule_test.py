@@ -14,6 +14,8 @@ Layers, lowest first (docs/design.md):
     data    src/data       on io
     dist    src/dist       on the engine
     train   src/train      on data and dist
+    plot    src/plot       on io (the only layer that links libgd)
+    run     src/run        on train and plot (a run directory: metrics, curves, progress)
     tools/ (the command-line tool), python/core (the Python module) and examples/ use the
     public headers of every layer and their own folder; never a header of src/.
 """
@@ -31,10 +33,12 @@ SRC_ALLOWED["io"] = ENGINE | {"io"}
 SRC_ALLOWED["data"] = ENGINE | {"io", "data"}
 SRC_ALLOWED["dist"] = ENGINE | {"dist"}
 SRC_ALLOWED["train"] = ENGINE | {"io", "data", "dist", "train"}
+SRC_ALLOWED["plot"] = ENGINE | {"io", "plot"}
+SRC_ALLOWED["run"] = SRC_ALLOWED["train"] | {"plot", "run"}
 
 # The layer of each src/ folder.
 LAYER_OF_FOLDER = {**{f: "engine" for f in ENGINE}, "io": "io", "data": "data", "dist": "dist",
-                   "train": "train"}
+                   "train": "train", "plot": "plot", "run": "run"}
 # The layers whose public headers each layer may include.
 LAYERS_BELOW = {
     "engine": {"engine"},
@@ -42,11 +46,13 @@ LAYERS_BELOW = {
     "data": {"engine", "io", "data"},
     "dist": {"engine", "dist"},
     "train": {"engine", "io", "data", "dist", "train"},
+    "plot": {"engine", "io", "plot"},
+    "run": {"engine", "io", "data", "dist", "train", "plot", "run"},
 }
 ALL_LAYERS = set(LAYERS_BELOW)
 
 # The public headers' layers: a folder of include/rnnwave/, or a header by name.
-PUBLIC_FOLDERS = {"train": "train", "dist": "dist"}
+PUBLIC_FOLDERS = {"train": "train", "dist": "dist", "run": "run"}
 PUBLIC_HEADERS = {
     "cell.h": "engine", "error.h": "engine", "finite.h": "engine", "model.h": "engine",
     "planner.h": "engine", "rnn.h": "engine", "schedule.h": "engine", "tensor.h": "engine",
@@ -54,6 +60,7 @@ PUBLIC_HEADERS = {
     "npy.h": "io",
     "rnnwave.h": "io",  # the whole public API of the engine and io (it includes npy.h)
     "dist.h": "dist",
+    "plot.h": "plot",
 }
 PUBLIC_PREFIX_LAYERS = {"data": "data"}  # data.h, data_*.h
 
@@ -164,6 +171,8 @@ def self_test():
         "src/kernels/up.cpp": '#include "graph/task_graph.h"\n',
         "src/model/up.cpp": '#include "rnnwave/npy.h"\n',
         "src/train/ok.cpp": '#include "kernels/packed_gemm.h"\n#include "rnnwave/train/trainer.h"\n',
+        "src/train/plot.cpp": '#include "rnnwave/plot.h"\n',
+        "src/run/ok.cpp": '#include "rnnwave/plot.h"\n#include "rnnwave/train/trainer.h"\n',
         "include/rnnwave/weights.h": '#include "rnnwave/npy.h"\n',
         "tools/leak.cpp": '#include "src/common/finite.h"\n#include "tools/ok.h"\n'
                           '#include "rnnwave/dist.h"\n',
@@ -176,6 +185,7 @@ def self_test():
                 f.write(text)
         found = scan(root)
     expected = ["src/graph/up.cpp:1:", "src/kernels/up.cpp:1:", "src/model/up.cpp:1:",
+                "src/train/plot.cpp:1:",
                 "include/rnnwave/weights.h:1:", "tools/leak.cpp:1:", "examples/new.cpp:1:"]
     got = sorted(p.split(" ")[0] for p in found)
     if got != sorted(expected):

@@ -1,4 +1,4 @@
-#include "tools/plot_png.h"
+#include "rnnwave/plot.h"
 
 #include <gd.h>
 #include <gdfontmb.h>
@@ -15,7 +15,7 @@
 #include "rnnwave/error.h"
 #include "rnnwave/npy.h"
 
-namespace rnnwave::tools {
+namespace rnnwave {
 namespace {
 
 struct ImageDeleter {
@@ -184,4 +184,4 @@ void write_png(const std::string& path, const std::vector<PlotPanel>& panels,
   write_file_atomic(path, png);
 }
 
-}  // namespace rnnwave::tools
+}  // namespace rnnwave

@@ -1,4 +1,8 @@
-// Line charts as PNG images, drawn with libgd: the learning curves of a training run.
+// rnnwave/plot.h — line charts as PNG images, drawn with libgd: the learning curves of a
+// training run (rnnwave/run/run_dir.h writes them as curves.png).
+//
+// The library rnnwave_plot (rnnwave::rnnwave_plot) holds this and is the only one that links
+// libgd; the Trainer (rnnwave_train) does not need it (docs/design.md, "The libraries").
 #pragma once
 
 #include <cstddef>
@@ -6,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace rnnwave::tools {
+namespace rnnwave {
 
 /// One line of a chart: y[i] is the value at x = i + 1 (the epoch). NaN values are gaps.
 struct PlotSeries {
@@ -29,8 +33,9 @@ struct PlotPanel {
 std::vector<std::byte> render_png(const std::vector<PlotPanel>& panels,
                                   const std::string& x_label, int width, int height);
 
-/// render_png written atomically to `path` (a temporary file renamed over it).
+/// render_png written atomically to `path` (a temporary file renamed over it, so a failure
+/// leaves the previous file or none); Error naming the path if it cannot be written.
 void write_png(const std::string& path, const std::vector<PlotPanel>& panels,
                const std::string& x_label, int width, int height);
 
-}  // namespace rnnwave::tools
+}  // namespace rnnwave

@@ -1,13 +1,27 @@
-#include "tools/train_progress.h"
+#include "rnnwave/run/train_progress.h"
+
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 
-namespace rnnwave::tools {
+namespace rnnwave {
 namespace {
 
-/// "seq/s" or "tok/s": what items_per_second counts.
-const char* item_unit(TrainTask task) { return task == TrainTask::wikitext2 ? "tok/s" : "seq/s"; }
+/// What items_per_second counts: tokens (wikitext2), sequences (the other built-in
+/// tasks), or a program's own task's BatchLoss::items.
+std::string item_unit(const std::string& task) {
+  if (task == to_string(TrainTask::wikitext2)) return "tok/s";
+  for (const TrainTask builtin : kAllTrainTasks) {
+    if (task == to_string(builtin)) return "seq/s";
+  }
+  return "items/s";
+}
+
+bool is_terminal(ProgressStyle style) {
+  if (style == ProgressStyle::automatic) return ::isatty(STDERR_FILENO) == 1;
+  return style == ProgressStyle::terminal;
+}
 
 }  // namespace
 
@@ -24,9 +38,16 @@ std::string format_duration(double seconds) {
   return text;
 }
 
-TrainProgressView::TrainProgressView(bool terminal, TrainTask task, int64_t epochs,
+TrainProgressView::TrainProgressView(const Trainer& trainer, int64_t epochs, ProgressStyle style,
                                      double log_every_s)
-    : terminal_(terminal), task_(task), epochs_(epochs), log_every_s_(log_every_s) {}
+    : terminal_(is_terminal(style)),
+      unit_(item_unit(trainer.task_name())),
+      epochs_(epochs),
+      log_every_s_(log_every_s) {}
+
+std::function<void(const TrainProgress&)> TrainProgressView::callback() {
+  return [this](const TrainProgress& p) { batch(p); };
+}
 
 void TrainProgressView::clear_line() {
   if (terminal_ && line_shown_) std::fputs("\r\033[K", stderr);
@@ -53,7 +74,7 @@ void TrainProgressView::batch(const TrainProgress& p) {
   std::snprintf(text, sizeof text, "epoch %lld/%lld  batch %lld/%lld  loss %.4f  %.0f %s  %s",
                 static_cast<long long>(p.epoch), static_cast<long long>(epochs_),
                 static_cast<long long>(p.batch), static_cast<long long>(p.batches), p.loss,
-                p.items_per_second, item_unit(task_), status.c_str());
+                p.items_per_second, unit_.c_str(), status.c_str());
   if (terminal_) {
     std::fprintf(stderr, "\r%s\033[K", text);
     line_shown_ = true;
@@ -68,17 +89,19 @@ void TrainProgressView::epoch(const EpochMetrics& m) {
   last_draw_ = {};
   std::string score;
   char text[512];
-  if (task_ == TrainTask::wikitext2) {
-    std::snprintf(text, sizeof text, "valid perplexity %.2f", m.valid_perplexity);
-  } else {
-    std::snprintf(text, sizeof text, "valid accuracy %.2f%%", 100.0 * m.valid_accuracy);
+  // The task's score: perplexity (wikitext2), accuracy (the others), or none.
+  if (std::isfinite(m.valid_perplexity)) {
+    std::snprintf(text, sizeof text, "  valid perplexity %.2f", m.valid_perplexity);
+    score = text;
+  } else if (std::isfinite(m.valid_accuracy)) {
+    std::snprintf(text, sizeof text, "  valid accuracy %.2f%%", 100.0 * m.valid_accuracy);
+    score = text;
   }
-  score = text;
   std::snprintf(text, sizeof text,
-                "epoch %lld/%lld: train loss %.4f  valid loss %.4f  %s  lr %.4g  %.1f s  %.0f %s",
+                "epoch %lld/%lld: train loss %.4f  valid loss %.4f%s  lr %.4g  %.1f s  %.0f %s",
                 static_cast<long long>(m.epoch), static_cast<long long>(epochs_), m.train_loss,
                 m.valid_loss, score.c_str(), m.learning_rate, m.train_seconds,
-                m.items_per_second, item_unit(task_));
+                m.items_per_second, unit_.c_str());
   std::fprintf(stderr, "%s\n", text);
   std::fflush(stderr);
 }
@@ -89,4 +112,4 @@ void TrainProgressView::note(const std::string& text) {
   std::fflush(stderr);
 }
 
-}  // namespace rnnwave::tools
+}  // namespace rnnwave
