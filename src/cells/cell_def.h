@@ -33,6 +33,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -229,6 +230,19 @@ struct CellDef {
   /// first stage's output: a synchronisation inside the step.
   bool splits_by_units() const { return stages.size() == 1; }
 };
+
+/// a*b + c, rounded once where the target has fused multiply-adds, else twice. Written
+/// out where a sum has two products (a*b + c*d), of which the compiler may fuse either:
+/// its choice can differ between the instantiations with and without clip, and a bound
+/// that never binds must give the bits of no clip.
+template <class T>
+inline T mul_add(T a, T b, T c) {
+#ifdef __FMA__
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
 
 /// ONNX's cell clip, forward: the pre-activation `a` of column k of the gates bounded to
 /// [-clip, clip], and keep[k] = 1 if it passed unchanged (|a| <= clip; NaN passes), else 0.

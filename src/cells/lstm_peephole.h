@@ -57,7 +57,7 @@ struct LstmPeepholeCell {
         const T f =
             sigmoid(clip_pre<kClip>(gf[j] + b[H + j] + p[H + j] * c_prev[j], s, keep, H + j));
         const T g = tanh(clip_pre<kClip>(gg[j] + b[2 * H + j], s, keep, 2 * H + j));
-        const T cv = f * c_prev[j] + i * g;
+        const T cv = mul_add(f, c_prev[j], i * g);
         const T o =
             sigmoid(clip_pre<kClip>(go[j] + b[3 * H + j] + p[2 * H + j] * cv, s, keep, 3 * H + j));
         gi[j] = i;

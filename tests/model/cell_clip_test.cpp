@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cells/cell_table.h"
+#include "rnnwave/error.h"
 #include "support/problem.h"
 
 namespace rnnwave::testing {
@@ -133,8 +134,9 @@ TEST_P(CellClip, TheClipChangesOutputsAndGradients) {
 
 /// A bound no pre-activation reaches gives the bits of no clip, forward and backward.
 template <class T>
-void expect_loose_clip_is_no_clip(const CellVariant& variant) {
-  Problem<T> p = make_problem<T>(clip_case(variant, 20), 29);
+void expect_loose_clip_is_no_clip(const CellVariant& variant, const ExecOptions& options) {
+  SCOPED_TRACE(sizeof(T) == 4 ? "float" : "double");
+  Problem<T> p = make_problem<T>(clip_case(variant, 40), 29);
   const BasicWeights<T> plain_weights = BasicWeights<T>::uniform(p.spec, 8);
   ModelSpec spec = p.spec;
   spec.cell_clip = 1e30;
@@ -144,7 +146,6 @@ void expect_loose_clip_is_no_clip(const CellVariant& variant) {
     auto to = clip_weights.get(info.name);
     std::copy(from.begin(), from.end(), to.begin());
   }
-  ExecOptions options{Schedule::wavefront, 2};
   ForwardOut<T> plain_out, clip_out;
   const Grads<T> plain = run_backward(BasicRnn<T>(plain_weights, options), p, &plain_out);
   Problem<T> q = p;
@@ -164,12 +165,18 @@ void expect_loose_clip_is_no_clip(const CellVariant& variant) {
 }
 
 TEST_P(CellClip, ABoundThatNeverBindsGivesTheBitsOfNoClip) {
-  expect_loose_clip_is_no_clip<float>(GetParam());
-  expect_loose_clip_is_no_clip<double>(GetParam());
+  ExecOptions wavefront{Schedule::wavefront, 2};
+  wavefront.step_block = 2;
+  wavefront.batch_splits = 2;
+  wavefront.hidden_splits = splits_by_units(GetParam()) ? 2 : 1;
+  for (const ExecOptions& options : {ExecOptions{Schedule::sequential, 1}, wavefront}) {
+    expect_loose_clip_is_no_clip<float>(GetParam(), options);
+    expect_loose_clip_is_no_clip<double>(GetParam(), options);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCells, CellClip, ::testing::ValuesIn(all_cell_variants()),
-                         [](const auto& info) { return variant_name(info.param); });
+                         [](const auto& param_info) { return variant_name(param_info.param); });
 
 TEST(CellClipSpec, BadValuesAreRefusedNamingThem) {
   ModelSpec spec{CellKind::gru, 3, 4, 1, false};

@@ -53,6 +53,7 @@ def onnx_reference(op, attrs, X, W, R, B=None, sequence_lens=None, initial_h=Non
     """Y, Y_h (and Y_c) of an ONNX RNN/LSTM/GRU node, in the node's layout, float64.
     `count` (a ClipCount), if given, counts the gate inputs and those clip changed."""
     clip = attrs.get("clip")
+    clip = None if clip is None else float(np.float32(clip))  # a float attribute: float32
     count = count if count is not None else ClipCount()
 
     def cl(a):
@@ -201,7 +202,7 @@ class ImportedModelsAgree(unittest.TestCase):
         if cell is not None:
             self.assertEqual(node.cell, cell)
         self.assertEqual(node.reverse, direction == "reverse")
-        self.assertEqual(node.cell_clip, (attrs or {}).get("clip", 0.0))
+        self.assertEqual(node.cell_clip, float(np.float32((attrs or {}).get("clip", 0.0))))
         self.assertEqual(node.directions, 2 if direction == "bidirectional" else 1)
         for schedule, threads in (("wavefront", 2), ("sequential", 1)):
             outputs = run_forward(RNNWAVE, node, feeds, threads, schedule)
