@@ -63,7 +63,7 @@ def onnx_reference(op, attrs, X, W, R, B=None, sequence_lens=None, initial_h=Non
             return a
         count.seen += a.size
         count.clipped += int(np.sum(np.abs(a) > clip))
-        return np.clip(a, -clip, clip)
+        return np.minimum(np.maximum(a, -clip), clip)
 
     layout = attrs.get("layout", 0)
     X = np.asarray(X, np.float64)
