@@ -229,6 +229,10 @@ def _forward_train(state, model, workspace, x, lengths, h0, c0, dropout, seed):
 class _RnnwaveBase:
     """The forward of rnnwave's drop-in modules; mixed into subclasses of torch.nn's."""
 
+    def extra_repr(self):
+        clip = getattr(self, "cell_clip", 0.0)
+        return super().extra_repr() + (f", cell_clip={clip!r}" if clip else "")
+
     def _rnnwave_setup(self, threads, schedule, precision="fp32"):
         self.threads = None if threads is None else _engine.check_threads(threads)
         self.schedule = _engine.check_schedule(schedule)
