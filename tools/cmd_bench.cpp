@@ -261,6 +261,7 @@ void run(const BenchFlags& flags) {
       {"reverse", spec.reverse},
       {"proj_size", spec.proj_size},
       {"peepholes", spec.peepholes},
+      {"cell_clip", spec.cell_clip},
       {"hidden_size", spec.hidden_size},
       {"input_size", spec.input_size},
       {"seq_len", T},

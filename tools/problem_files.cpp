@@ -153,6 +153,9 @@ void add_model_flags(CLI::App& command, ModelFlags& flags) {
       ->check(kInt64InRange);
   command.add_flag("--peepholes", flags.peepholes,
                    "lstm: peephole connections (ONNX's P input; weight_ph_l{k} [3, H])");
+  command.add_option("--cell-clip", flags.cell_clip,
+                     "ONNX's cell clip (attribute clip): bound every gate pre-activation to "
+                     "[-X, X] before its activation; 0 (default) = off, else finite and > 0");
 }
 
 void add_exec_flags(CLI::App& command, ExecFlags& flags) {
@@ -189,6 +192,7 @@ ModelSpec model_spec(const ModelFlags& flags) {
   spec.proj_size = flags.proj_size;
   spec.peepholes = flags.peepholes;
   spec.reverse = flags.reverse;
+  spec.cell_clip = flags.cell_clip;
   spec.validate();
   return spec;
 }

@@ -24,6 +24,7 @@ struct ModelFlags {
   int64_t proj_size = 0;
   bool peepholes = false;
   bool reverse = false;
+  double cell_clip = 0;  // --cell-clip: ONNX's cell clip, 0 = off
 };
 
 struct ExecFlags {

@@ -33,6 +33,9 @@ namespace rnnwave {
 ///   peepholes (ONNX LSTM's input P): i, f = sigmoid(... + p_{i,f} * c),
 ///             o = sigmoid(... + p_o * c'); extra parameter weight_ph_l{k}[_reverse]
 ///             [3, H], rows i, f, o.
+/// Every kind and variant also has ONNX's cell clip (ModelSpec::cell_clip): each gate's
+/// pre-activation above (the argument of sigmoid, tanh or relu; the GRU's n whole) is
+/// bounded to [-clip, clip]; tanh(c') is not clipped.
 /// Cells whose step has two dependent products (gru_rb, the LSTM with a projection) run
 /// without hidden splits (ExecOptions::hidden_splits).
 enum class CellKind { rnn_tanh, rnn_relu, lstm, gru, gru_rb };

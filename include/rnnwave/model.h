@@ -31,6 +31,13 @@ struct ModelSpec {
   /// Its parameters are named like that half's: weight_ih_l{k}_reverse, ...
   /// Not with bidirectional.
   bool reverse = false;
+  /// ONNX's cell clip (the attribute `clip` of RNN, LSTM and GRU): every gate
+  /// pre-activation a is bounded to [-cell_clip, cell_clip] before its activation function
+  /// (the LSTM's i, f, g, o; the GRU's r, z and n's whole argument; the vanilla RNN's one),
+  /// and its gradient is zero where it was clipped (|a| > cell_clip). The LSTM's tanh(c) is
+  /// not clipped: c is a state, not a gate pre-activation. 0 = off; else finite and > 0.
+  /// Every cell kind and variant has it. See cell.h.
+  double cell_clip = 0;
 
   int64_t directions() const { return bidirectional ? 2 : 1; }  ///< D
   int64_t gates() const { return gate_count(cell); }            ///< G
@@ -79,7 +86,7 @@ std::string param_name(std::string_view key, int64_t layer, int64_t direction);
 std::vector<ParamInfo> parameter_list(const ModelSpec& spec);
 
 /// "lstm l2 d2 i40 h128" — a compact description for messages and benchmarks; " p16",
-/// " peepholes" and " reverse" follow where they apply.
+/// " peepholes", " clip3" (cell_clip) and " reverse" follow where they apply.
 std::string describe(const ModelSpec& spec);
 
 }  // namespace rnnwave

@@ -71,6 +71,7 @@ void bind_spec(py::module_& m) {
       .def_readwrite("proj_size", &ModelSpec::proj_size)
       .def_readwrite("peepholes", &ModelSpec::peepholes)
       .def_readwrite("reverse", &ModelSpec::reverse)
+      .def_readwrite("cell_clip", &ModelSpec::cell_clip)
       .def_property_readonly("output_size", &ModelSpec::output_size)
       .def_property_readonly("directions", &ModelSpec::directions)
       .def_property_readonly("gates", &ModelSpec::gates)

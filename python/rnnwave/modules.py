@@ -60,13 +60,18 @@ def _as_lengths(lengths):
 
 
 class _Recurrent:
-    """A recurrent stack (the cell kind is the subclass's) whose passes take numpy arrays."""
+    """A recurrent stack (the cell kind is the subclass's) whose passes take numpy arrays.
+
+    cell_clip > 0: ONNX's cell clip (the attribute clip of RNN, LSTM and GRU): every gate
+    pre-activation is bounded to [-cell_clip, cell_clip] before its activation, and its
+    gradient is 0 where it was clipped; the LSTM's tanh(c) is not clipped. 0 = off."""
 
     _cell = None
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, threads=None, schedule="wavefront", *, dropout=0.0,
-                 dtype="float32", seed=None, reverse=False, precision="fp32", _options=None):
+                 dtype="float32", seed=None, reverse=False, precision="fp32", cell_clip=0.0,
+                 _options=None):
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -74,6 +79,7 @@ class _Recurrent:
         self.batch_first = bool(batch_first)
         self.bidirectional = bool(bidirectional)
         self.reverse = bool(reverse)
+        self.cell_clip = float(cell_clip)
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.dropout = float(dropout)
@@ -85,7 +91,7 @@ class _Recurrent:
         self._spec = _core.ModelSpec(cell=self._cell, input_size=input_size,
                                      hidden_size=hidden_size, layers=num_layers,
                                      bidirectional=self.bidirectional, reverse=self.reverse,
-                                     **(_options or {}))
+                                     cell_clip=self.cell_clip, **(_options or {}))
         self._spec.validate()
         self._states_c = self._spec.hidden_size  # width of c (H)
         self._states_h = self._spec.output_size  # width of h and each direction's output (P)
@@ -291,7 +297,7 @@ class _Recurrent:
         for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
                               ("bidirectional", False), ("dropout", 0.0), ("threads", None),
                               ("schedule", "wavefront"), ("precision", "fp32"), ("reverse", False),
-                              ("proj_size", 0), ("peepholes", False),
+                              ("proj_size", 0), ("peepholes", False), ("cell_clip", 0.0),
                               ("linear_before_reset", True)):
             if not hasattr(self, name):
                 continue
@@ -321,12 +327,12 @@ class LSTM(_Recurrent):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, threads=None, schedule="wavefront", *, dropout=0.0,
                  dtype="float32", seed=None, reverse=False, precision="fp32", proj_size=0,
-                 peepholes=False):
+                 peepholes=False, cell_clip=0.0):
         self.proj_size = proj_size
         self.peepholes = bool(peepholes)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
                          threads, schedule, dropout=dropout, dtype=dtype, seed=seed,
-                         reverse=reverse, precision=precision,
+                         reverse=reverse, precision=precision, cell_clip=cell_clip,
                          _options=dict(proj_size=proj_size, peepholes=self.peepholes))
 
 
@@ -339,12 +345,12 @@ class GRU(_Recurrent):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, threads=None, schedule="wavefront", *, dropout=0.0,
                  dtype="float32", seed=None, reverse=False, precision="fp32",
-                 linear_before_reset=True):
+                 linear_before_reset=True, cell_clip=0.0):
         self.linear_before_reset = bool(linear_before_reset)
         self._cell = "gru" if self.linear_before_reset else "gru_rb"
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
                          threads, schedule, dropout=dropout, dtype=dtype, seed=seed,
-                         reverse=reverse, precision=precision)
+                         reverse=reverse, precision=precision, cell_clip=cell_clip)
 
 
 class RNN(_Recurrent):
@@ -352,11 +358,12 @@ class RNN(_Recurrent):
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, bidirectional=False, threads=None, schedule="wavefront", *,
-                 dropout=0.0, dtype="float32", seed=None, reverse=False, precision="fp32"):
+                 dropout=0.0, dtype="float32", seed=None, reverse=False, precision="fp32",
+                 cell_clip=0.0):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         self._cell = "rnn_" + nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
                          threads, schedule, dropout=dropout, dtype=dtype, seed=seed,
-                         reverse=reverse, precision=precision)
+                         reverse=reverse, precision=precision, cell_clip=cell_clip)

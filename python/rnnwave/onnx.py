@@ -32,8 +32,12 @@ The mapping:
   - sequence_lens: rnnwave's lengths; a sequence's reverse direction starts at its own last
     step, Y past a sequence's end is zero and Y_h / Y_c are its states at its last step
     (ONNX Runtime's reading of sequence_lens).
+  - clip: rnnwave's cell_clip (--cell-clip): every gate pre-activation (LSTM i, o, f, c;
+    GRU z, r and h's whole argument; RNN's one) bounded to [-clip, clip] before its
+    activation. The LSTM's h(Ct) is not clipped (onnx.reference ignores clip altogether; the
+    spec's "input of activations" is read as the gates'). clip must be finite and > 0.
 What rnnwave does not compute is refused with UnsupportedError naming the attribute:
-activations other than the defaults (and Relu for RNN), activation_alpha / _beta, clip,
+activations other than the defaults (and Relu for RNN), activation_alpha / _beta,
 input_forget = 1, and any attribute this module does not know.
 
 Needs numpy and onnx only, and the rest of the package for model() and run().
@@ -93,6 +97,7 @@ class OnnxRnn:
     reverse: bool            # one direction walking backward in time
     peepholes: bool
     layout: int              # 0: [T, N, ...]; 1: [N, T, ...]
+    cell_clip: float = 0.0   # ONNX's clip; 0 = none
     weights: dict = field(default_factory=dict)  # PyTorch-keyed float32 arrays
     inputs: list = field(default_factory=list)   # the node's input names by role (X, W, ...)
     outputs: list = field(default_factory=list)  # the node's output names by role (Y, Y_h, ...)
@@ -111,13 +116,15 @@ class OnnxRnn:
             flags.append("--reverse")
         if self.peepholes:
             flags.append("--peepholes")
+        if self.cell_clip:
+            flags += ["--cell-clip", repr(self.cell_clip)]
         return flags
 
     def spec(self):
         """The fields of rnnwave's ModelSpec."""
         return dict(cell=self.cell, input_size=self.input_size, hidden_size=self.hidden_size,
                     layers=1, bidirectional=self.bidirectional, reverse=self.reverse,
-                    peepholes=self.peepholes, proj_size=0)
+                    peepholes=self.peepholes, proj_size=0, cell_clip=self.cell_clip)
 
     def model(self, threads=None, schedule="wavefront", precision="fp32"):
         """The node as an rnnwave numpy model (rnnwave.RNN, LSTM or GRU, float32) holding its
@@ -125,7 +132,8 @@ class OnnxRnn:
         import rnnwave  # here: the importer itself needs only numpy and onnx
         options = dict(input_size=self.input_size, hidden_size=self.hidden_size,
                        bidirectional=self.bidirectional, reverse=self.reverse,
-                       threads=threads, schedule=schedule, precision=precision, seed=0)
+                       threads=threads, schedule=schedule, precision=precision, seed=0,
+                       cell_clip=self.cell_clip)
         if self.cell.startswith("rnn_"):
             model = rnnwave.RNN(nonlinearity=self.cell[len("rnn_"):], **options)
         elif self.cell == "lstm":
@@ -231,13 +239,22 @@ def _check_attributes(op, attributes):
         if name in attributes:
             raise UnsupportedError(f"{op}: attribute {name} (parameters of custom activations) "
                                    f"is not supported")
-    if "clip" in attributes:
-        raise UnsupportedError(f"{op}: attribute clip = {_quote(attributes['clip'])} is not "
-                               f"supported (rnnwave does not clip the pre-activations)")
+    _cell_clip(op, attributes)  # refuses a bad value
     if attributes.get("input_forget", 0) != 0:
         raise UnsupportedError(f"{op}: attribute input_forget = "
                                f"{_quote(attributes['input_forget'])} is not supported (coupled "
                                f"input and forget gates)")
+
+
+def _cell_clip(op, attributes):
+    """rnnwave's cell_clip from the attribute clip: 0 without it."""
+    clip = attributes.get("clip")
+    if clip is None:
+        return 0.0
+    if not isinstance(clip, float) or not np.isfinite(clip) or clip <= 0:
+        raise UnsupportedError(f"{op}: attribute clip = {_quote(clip)}: expected a finite "
+                               f"number > 0")
+    return float(clip)
 
 
 def _direction(op, attributes):
@@ -351,6 +368,7 @@ def from_node(node, tensors):
     weights = {k: np.ascontiguousarray(v, np.float32) for k, v in weights.items()}
     return OnnxRnn(op=op, cell=cell, input_size=I, hidden_size=H, directions=D,
                    reverse=direction == "reverse", peepholes=P is not None, layout=layout,
+                   cell_clip=_cell_clip(op, attributes),
                    weights=weights, inputs=names, outputs=list(node.output))
 
 

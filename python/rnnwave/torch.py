@@ -41,7 +41,8 @@ def _model_spec(module):
     spec = _core.ModelSpec(cell=_CELLS[module.mode], input_size=module.input_size,
                            hidden_size=module.hidden_size, layers=module.num_layers,
                            bidirectional=bool(module.bidirectional),
-                           proj_size=getattr(module, "proj_size", 0))
+                           proj_size=getattr(module, "proj_size", 0),
+                           cell_clip=float(getattr(module, "cell_clip", 0.0)))
     spec.validate()
     return spec
 
@@ -228,6 +229,10 @@ def _forward_train(state, model, workspace, x, lengths, h0, c0, dropout, seed):
 class _RnnwaveBase:
     """The forward of rnnwave's drop-in modules; mixed into subclasses of torch.nn's."""
 
+    def extra_repr(self):
+        clip = getattr(self, "cell_clip", 0.0)
+        return super().extra_repr() + (f", cell_clip={clip!r}" if clip else "")
+
     def _rnnwave_setup(self, threads, schedule, precision="fp32"):
         self.threads = None if threads is None else _engine.check_threads(threads)
         self.schedule = _engine.check_schedule(schedule)
@@ -399,14 +404,17 @@ class _RnnwaveBase:
 
 
 def _constructor(torch_class):
-    def __init__(self, *args, threads=None, schedule="wavefront", precision="fp32", **kwargs):
+    def __init__(self, *args, threads=None, schedule="wavefront", precision="fp32",
+                 cell_clip=0.0, **kwargs):
         torch_class.__init__(self, *args, **kwargs)
+        self.cell_clip = float(cell_clip)  # read by _model_spec (torch.nn has no such option)
         self._rnnwave_setup(threads, schedule, precision)
     __init__.__doc__ = (f"torch.nn.{torch_class.__name__}'s arguments, plus threads (None: "
                         f"rnnwave.set_num_threads's setting, 0 = all cores), schedule "
                         f"('wavefront', 'layerwise' or 'sequential') and precision ('fp32', "
                         f"or 'bf16' for inference of float32 modules under torch.no_grad() "
-                        f"on a CPU with AVX512-BF16).")
+                        f"on a CPU with AVX512-BF16) and cell_clip (ONNX's cell clip: every gate "
+                        f"pre-activation bounded to [-cell_clip, cell_clip]; 0 = off).")
     return __init__
 
 

@@ -23,9 +23,17 @@
 //
 // Adding a cell kind is one file declaring these (see lstm.h for the shape of one) and
 // one row in cell_table.cpp.
+//
+// ONNX's cell clip (ModelSpec::cell_clip) is a second definition of every row, built by
+// define_cell<Cell, true>: the same declarations plus one step buffer, `clip_mask` [N, G*H]
+// (1 where a gate's pre-activation passed unchanged, 0 where it was clipped), and the
+// pointwise math instantiated with kClip = true, which bounds each pre-activation with
+// clip_pre and masks its gradient with clip_grad. Without clip nothing changes: the
+// functions are instantiated with kClip = false, where both are the identity.
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -174,6 +182,10 @@ struct StepView {
   std::array<Mat<T>, kMaxStates> state_prev{}, state_out{};
   std::array<Mat<T>, kMaxBuffers> buffer{};
   std::array<const T*, kMaxVectors> vec{};
+  /// ONNX's cell clip, and the buffer `clip_mask` (laid out like the gates), in a
+  /// definition built with clip only.
+  T clip = 0;
+  Mat<T> keep;
   // Backward only.
   Mat<T> grad_above;  ///< [rows, D*Hs]: dL/dh from the layer above or the output
   std::array<Mat<T>, kMaxStates> grad_state_prev{}, grad_state_next{};
@@ -201,6 +213,7 @@ struct CellDef {
   std::span<const SumDecl> sums;
   std::array<StageMath<float>, kMaxStages> math_float{};
   std::array<StageMath<double>, kMaxStages> math_double{};
+  int clip_mask = -1;  ///< the buffer `clip_mask` if the definition clips, else -1
 
   template <class T>
   const StageMath<T>& math(size_t stage) const {
@@ -218,11 +231,73 @@ struct CellDef {
   bool splits_by_units() const { return stages.size() == 1; }
 };
 
+/// a*b + c, rounded once where the target has fused multiply-adds, else twice. Written
+/// out where a sum has two products (a*b + c*d), of which the compiler may fuse either:
+/// its choice can differ between the instantiations with and without clip, and a bound
+/// that never binds must give the bits of no clip.
+template <class T>
+inline T mul_add(T a, T b, T c) {
+#ifdef __FMA__
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+/// ONNX's cell clip, forward: the pre-activation `a` of column k of the gates bounded to
+/// [-clip, clip], and keep[k] = 1 if it passed unchanged (|a| <= clip; NaN passes), else 0.
+/// With kClip false: `a`, and keep is not touched.
+template <bool kClip, class T>
+inline T clip_pre(T a, const StepView<T>& s, T* keep, int64_t k) {
+  if constexpr (kClip) {
+    const bool below = a < -s.clip, above = a > s.clip;
+    keep[k] = below || above ? T(0) : T(1);
+    return below ? -s.clip : (above ? s.clip : a);
+  } else {
+    return a;
+  }
+}
+
+/// Backward: the gradient `d` of the pre-activation of column k, zero where it was clipped.
+template <bool kClip, class T>
+inline T clip_grad(T d, const T* keep, int64_t k) {
+  if constexpr (kClip) {
+    return keep[k] != T(0) ? d : T(0);
+  } else {
+    return d;
+  }
+}
+
+/// Row r of the clip mask with clip, else null (never read).
+template <bool kClip, class T>
+inline T* keep_row(const StepView<T>& s, int64_t r) {
+  if constexpr (kClip) {
+    return s.keep.row(r);
+  } else {
+    return nullptr;
+  }
+}
+
+/// A cell's buffers and, last, the clip mask [N, G*H], kept per step.
+template <size_t N>
+constexpr std::array<BufferDecl, N + 1> with_clip_mask(std::span<const BufferDecl> own,
+                                                       int gates) {
+  std::array<BufferDecl, N + 1> all{};
+  for (size_t i = 0; i < N; ++i) all[i] = own[i];
+  all[N] = {"clip_mask", {gates, Size::hidden}, Life::step};
+  return all;
+}
+
+template <class Cell>
+inline constexpr auto kBuffersWithClipMask =
+    with_clip_mask<std::size(Cell::kBuffers)>(Cell::kBuffers, Cell::kGates);
+
 /// Builds a definition from a cell's file: a struct with the static members kName, kGates,
 /// kParams, kStates, kBuffers, kVectors, kStages, kSums and
-///   template <class T> static constexpr void set_math(std::array<StageMath<T>, kMaxStages>&)
-/// which fills in its pointwise functions.
-template <class Cell>
+///   template <class T, bool kClip>
+///   static constexpr void set_math(std::array<StageMath<T>, kMaxStages>&)
+/// which fills in its pointwise functions. With kClip, the definition with ONNX's cell clip.
+template <class Cell, bool kClip = false>
 constexpr CellDef define_cell() {
   CellDef def;
   def.name = Cell::kName;
@@ -230,11 +305,15 @@ constexpr CellDef define_cell() {
   def.params = Cell::kParams;
   def.states = Cell::kStates;
   def.buffers = Cell::kBuffers;
+  if constexpr (kClip) {
+    def.buffers = kBuffersWithClipMask<Cell>;
+    def.clip_mask = static_cast<int>(std::size(Cell::kBuffers));
+  }
   def.vectors = Cell::kVectors;
   def.stages = Cell::kStages;
   def.sums = Cell::kSums;
-  Cell::template set_math<float>(def.math_float);
-  Cell::template set_math<double>(def.math_double);
+  Cell::template set_math<float, kClip>(def.math_float);
+  Cell::template set_math<double, kClip>(def.math_double);
   return def;
 }
 

@@ -25,17 +25,32 @@ struct CellRow {
   std::string_view name;  // the kind's name in the CLI and in files
   Variant variant;
   CellDef def;
+  CellDef clipped;  // the same with ONNX's cell clip (ModelSpec::cell_clip > 0)
 };
 
+template <class Cell>
+constexpr CellRow row(CellKind kind, std::string_view name, Variant variant) {
+  return {kind, name, variant, define_cell<Cell, false>(), define_cell<Cell, true>()};
+}
+
 constexpr std::array kCellRows = {
-    CellRow{CellKind::rnn_tanh, "rnn_tanh", Variant::plain, define_cell<RnnCell<RnnTanh>>()},
-    CellRow{CellKind::rnn_relu, "rnn_relu", Variant::plain, define_cell<RnnCell<RnnRelu>>()},
-    CellRow{CellKind::lstm, "lstm", Variant::plain, define_cell<LstmCell>()},
-    CellRow{CellKind::gru, "gru", Variant::plain, define_cell<GruCell>()},
-    CellRow{CellKind::gru_rb, "gru_rb", Variant::plain, define_cell<GruResetBeforeCell>()},
-    CellRow{CellKind::lstm, "lstm", Variant::projection, define_cell<LstmProjectionCell>()},
-    CellRow{CellKind::lstm, "lstm", Variant::peepholes, define_cell<LstmPeepholeCell>()},
+    row<RnnCell<RnnTanh>>(CellKind::rnn_tanh, "rnn_tanh", Variant::plain),
+    row<RnnCell<RnnRelu>>(CellKind::rnn_relu, "rnn_relu", Variant::plain),
+    row<LstmCell>(CellKind::lstm, "lstm", Variant::plain),
+    row<GruCell>(CellKind::gru, "gru", Variant::plain),
+    row<GruResetBeforeCell>(CellKind::gru_rb, "gru_rb", Variant::plain),
+    row<LstmProjectionCell>(CellKind::lstm, "lstm", Variant::projection),
+    row<LstmPeepholeCell>(CellKind::lstm, "lstm", Variant::peepholes),
 };
+
+/// Every definition, with its clip mask, fits in the buffers a step can pass.
+constexpr bool buffers_fit() {
+  for (const CellRow& r : kCellRows) {
+    if (r.clipped.buffers.size() > static_cast<size_t>(kMaxBuffers)) return false;
+  }
+  return true;
+}
+static_assert(buffers_fit(), "a definition with its clip mask has more than kMaxBuffers buffers");
 
 /// The plain rows come first, in the order of CellKind: row k is kind k.
 constexpr bool plain_rows_in_enum_order() {
@@ -91,7 +106,9 @@ const CellDef& cell_definition(const ModelSpec& spec) {
   const CellRow& plain = plain_row(spec.cell);
   const Variant variant = variant_of(spec);
   for (const CellRow& row : kCellRows) {
-    if (row.kind == spec.cell && row.variant == variant) return row.def;
+    if (row.kind == spec.cell && row.variant == variant) {
+      return spec.cell_clip > 0 ? row.clipped : row.def;
+    }
   }
   const std::string having = kinds_with(variant);
   fail("a ", plain.name, " cell has no ", kVariantNames[static_cast<size_t>(variant)],
@@ -117,6 +134,7 @@ std::string parameter_hint(const ModelSpec& spec, std::string_view key) {
 std::vector<const CellDef*> all_cell_definitions() {
   std::vector<const CellDef*> all;
   for (const CellRow& row : kCellRows) all.push_back(&row.def);
+  for (const CellRow& row : kCellRows) all.push_back(&row.clipped);
   return all;
 }
 

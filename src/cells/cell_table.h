@@ -19,7 +19,8 @@ const CellDef& cell_definition(const ModelSpec& spec);
 /// `spec` must name a definition of the table.
 std::string parameter_hint(const ModelSpec& spec, std::string_view key);
 
-/// Every definition of the table, plain kinds and variants (for tests).
+/// Every definition of the table, plain kinds and variants, then the same with ONNX's cell
+/// clip (for tests).
 std::vector<const CellDef*> all_cell_definitions();
 
 /// "gru or gru_rb": the kinds (without variant) whose G is `gates`; "" if none.

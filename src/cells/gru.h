@@ -35,7 +35,8 @@ struct GruCell {
       {kBiasHh, kNone, {2, Size::hidden}, Sum::column, kGatesRef, {}},
       {kBiasHh, {2, Size::hidden}, {1, Size::hidden}, Sum::column, {Where::buffer, kHn}, {}}};
 
-  template <class T>
+  /// r, z and n's whole argument are clipped with ONNX's cell clip.
+  template <class T, bool kClip>
   static void forward(const StepView<T>& s) {
     using kernels::sigmoid;
     using kernels::tanh;
@@ -51,13 +52,15 @@ struct GruCell {
       T* hn = s.buffer[kHn].row(r);
       const T* h_prev = s.state_prev[0].row(r);
       T* h = s.state_out[0].row(r);
+      T* keep = keep_row<kClip>(s, r);
       // The rows of a step never overlap: vectorise across hidden units.
 #pragma omp simd
       for (int64_t j = 0; j < s.units; ++j) {
-        const T rv = sigmoid(gr[j] + bi[j] + hr[j] + bh[j]);
-        const T zv = sigmoid(gz[j] + bi[H + j] + hz[j] + bh[H + j]);
+        const T rv = sigmoid(clip_pre<kClip>(gr[j] + bi[j] + hr[j] + bh[j], s, keep, j));
+        const T zv =
+            sigmoid(clip_pre<kClip>(gz[j] + bi[H + j] + hz[j] + bh[H + j], s, keep, H + j));
         const T hnv = hn[j] + bh[2 * H + j];
-        const T nv = tanh(gn[j] + bi[2 * H + j] + rv * hnv);
+        const T nv = tanh(clip_pre<kClip>(gn[j] + bi[2 * H + j] + rv * hnv, s, keep, 2 * H + j));
         gr[j] = rv;
         gz[j] = zv;
         gn[j] = nv;
@@ -70,7 +73,7 @@ struct GruCell {
   /// Leaves in gates the gradient of the input-side pre-activations [dr, dz, dn] and in
   /// hn the n-part of the hidden side, dn*r; dh_prev receives the direct term dh*z (the
   /// products add the rest).
-  template <class T>
+  template <class T, bool kClip>
   static void backward(const StepView<T>& s) {
     const int64_t H = s.hidden;
     for (int64_t r = 0; r < s.rows; ++r) {
@@ -82,14 +85,15 @@ struct GruCell {
       const T* up = s.grad_above.row(r);
       const T* dh_next = s.grad_state_next[0].row(r);
       T* dh_prev = s.grad_state_prev[0].row(r);
+      const T* keep = keep_row<kClip>(s, r);
       // The rows of a step never overlap: vectorise across hidden units.
 #pragma omp simd
       for (int64_t j = 0; j < s.units; ++j) {
         const T rv = gr[j], zv = gz[j], nv = gn[j], hnv = hn[j];
         const T dh = up[j] + dh_next[j];
-        const T dn = dh * (T(1) - zv) * (T(1) - nv * nv);
-        const T dz = dh * (h_prev[j] - nv) * zv * (T(1) - zv);
-        const T dr = dn * hnv * rv * (T(1) - rv);
+        const T dn = clip_grad<kClip>(dh * (T(1) - zv) * (T(1) - nv * nv), keep, 2 * H + j);
+        const T dz = clip_grad<kClip>(dh * (h_prev[j] - nv) * zv * (T(1) - zv), keep, H + j);
+        const T dr = clip_grad<kClip>(dn * hnv * rv * (T(1) - rv), keep, j);
         dh_prev[j] = dh * zv;
         gr[j] = dr;
         gz[j] = dz;
@@ -99,9 +103,9 @@ struct GruCell {
     }
   }
 
-  template <class T>
+  template <class T, bool kClip>
   static constexpr void set_math(std::array<StageMath<T>, kMaxStages>& math) {
-    math[0] = {&forward<T>, &backward<T>};
+    math[0] = {&forward<T, kClip>, &backward<T, kClip>};
   }
 };
 

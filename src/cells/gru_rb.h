@@ -38,8 +38,8 @@ struct GruResetBeforeCell {
   static constexpr StageDecl kStages[] = {{kUpdateReset}, {kCandidate}};
   static constexpr auto kSums = folded_bias_sums(kGates);
 
-  /// r, z, and rh = r * h_prev.
-  template <class T>
+  /// r, z, and rh = r * h_prev; r's and z's pre-activations clipped with ONNX's cell clip.
+  template <class T, bool kClip>
   static void forward_gates(const StepView<T>& s) {
     using kernels::sigmoid;
     const int64_t H = s.hidden;
@@ -49,18 +49,19 @@ struct GruResetBeforeCell {
       T* gz = gr + H;
       const T* h_prev = s.state_prev[0].row(r);
       T* rh = s.buffer[kRh].row(r);
+      T* keep = keep_row<kClip>(s, r);
 #pragma omp simd
       for (int64_t j = 0; j < s.units; ++j) {
-        const T rv = sigmoid(gr[j] + b[j]);
+        const T rv = sigmoid(clip_pre<kClip>(gr[j] + b[j], s, keep, j));
         gr[j] = rv;
-        gz[j] = sigmoid(gz[j] + b[H + j]);
+        gz[j] = sigmoid(clip_pre<kClip>(gz[j] + b[H + j], s, keep, H + j));
         rh[j] = rv * h_prev[j];
       }
     }
   }
 
-  /// n and h' = (1-z)*n + z*h_prev.
-  template <class T>
+  /// n and h' = (1-z)*n + z*h_prev; n's pre-activation clipped with ONNX's cell clip.
+  template <class T, bool kClip>
   static void forward_candidate(const StepView<T>& s) {
     using kernels::tanh;
     const int64_t H = s.hidden;
@@ -70,9 +71,10 @@ struct GruResetBeforeCell {
       T* gn = s.gates.row(r) + 2 * H;
       const T* h_prev = s.state_prev[0].row(r);
       T* h = s.state_out[0].row(r);
+      T* keep = keep_row<kClip>(s, r);
 #pragma omp simd
       for (int64_t j = 0; j < s.units; ++j) {
-        const T nv = tanh(gn[j] + b[2 * H + j]);
+        const T nv = tanh(clip_pre<kClip>(gn[j] + b[2 * H + j], s, keep, 2 * H + j));
         gn[j] = nv;
         h[j] = (T(1) - gz[j]) * nv + gz[j] * h_prev[j];
       }
@@ -81,7 +83,7 @@ struct GruResetBeforeCell {
 
   /// Backward of stage 1 (first): dh = from above + from the next step; leaves dz and dn in
   /// the gates and dh*z in dh_prev.
-  template <class T>
+  template <class T, bool kClip>
   static void backward_candidate(const StepView<T>& s) {
     const int64_t H = s.hidden;
     for (int64_t r = 0; r < s.rows; ++r) {
@@ -91,38 +93,40 @@ struct GruResetBeforeCell {
       const T* up = s.grad_above.row(r);
       const T* dh_next = s.grad_state_next[0].row(r);
       T* dh_prev = s.grad_state_prev[0].row(r);
+      const T* keep = keep_row<kClip>(s, r);
 #pragma omp simd
       for (int64_t j = 0; j < s.units; ++j) {
         const T zv = gz[j], nv = gn[j];
         const T dh = up[j] + dh_next[j];
-        gn[j] = dh * (T(1) - zv) * (T(1) - nv * nv);
-        gz[j] = dh * (h_prev[j] - nv) * zv * (T(1) - zv);
+        gn[j] = clip_grad<kClip>(dh * (T(1) - zv) * (T(1) - nv * nv), keep, 2 * H + j);
+        gz[j] = clip_grad<kClip>(dh * (h_prev[j] - nv) * zv * (T(1) - zv), keep, H + j);
         dh_prev[j] = dh * zv;
       }
     }
   }
 
   /// Backward of stage 0, given d(rh) = dn W_hn: dr into the gates, d(rh) * r into dh_prev.
-  template <class T>
+  template <class T, bool kClip>
   static void backward_gates(const StepView<T>& s) {
     for (int64_t r = 0; r < s.rows; ++r) {
       T* gr = s.gates.row(r);
       const T* h_prev = s.state_prev[0].row(r);
       const T* drh = s.buffer[kGradRh].row(r);
       T* dh_prev = s.grad_state_prev[0].row(r);
+      const T* keep = keep_row<kClip>(s, r);
 #pragma omp simd
       for (int64_t j = 0; j < s.units; ++j) {
         const T rv = gr[j];
-        gr[j] = drh[j] * h_prev[j] * rv * (T(1) - rv);
+        gr[j] = clip_grad<kClip>(drh[j] * h_prev[j] * rv * (T(1) - rv), keep, j);
         dh_prev[j] += drh[j] * rv;
       }
     }
   }
 
-  template <class T>
+  template <class T, bool kClip>
   static constexpr void set_math(std::array<StageMath<T>, kMaxStages>& math) {
-    math[0] = {&forward_gates<T>, &backward_gates<T>};
-    math[1] = {&forward_candidate<T>, &backward_candidate<T>};
+    math[0] = {&forward_gates<T, kClip>, &backward_gates<T, kClip>};
+    math[1] = {&forward_candidate<T, kClip>, &backward_candidate<T, kClip>};
   }
 };
 

@@ -15,8 +15,9 @@
 namespace rnnwave::cells {
 
 /// The LSTM's pointwise math on rows of one step, shared by the LSTM variants:
-/// pre-activations in `gates` (+ bias), c_prev -> c, and o * tanh(c) written to `out`.
-template <class T>
+/// pre-activations in `gates` (+ bias, clipped with ONNX's cell clip), c_prev -> c, and
+/// o * tanh(c) written to `out`.
+template <bool kClip, class T>
 void lstm_forward_rows(const StepView<T>& s, Mat<T> out) {
   using kernels::sigmoid;
   using kernels::tanh;
@@ -30,13 +31,14 @@ void lstm_forward_rows(const StepView<T>& s, Mat<T> out) {
     const T* c_prev = s.state_prev[1].row(r);
     T* c = s.state_out[1].row(r);
     T* h = out.row(r);
+    T* keep = keep_row<kClip>(s, r);
     // The rows of a step never overlap: vectorise across hidden units.
 #pragma omp simd
     for (int64_t j = 0; j < s.units; ++j) {
-      const T i = sigmoid(gi[j] + b[j]);
-      const T f = sigmoid(gf[j] + b[H + j]);
-      const T g = tanh(gg[j] + b[2 * H + j]);
-      const T o = sigmoid(go[j] + b[3 * H + j]);
+      const T i = sigmoid(clip_pre<kClip>(gi[j] + b[j], s, keep, j));
+      const T f = sigmoid(clip_pre<kClip>(gf[j] + b[H + j], s, keep, H + j));
+      const T g = tanh(clip_pre<kClip>(gg[j] + b[2 * H + j], s, keep, 2 * H + j));
+      const T o = sigmoid(clip_pre<kClip>(go[j] + b[3 * H + j], s, keep, 3 * H + j));
       gi[j] = i;
       gf[j] = f;
       gg[j] = g;
@@ -48,8 +50,8 @@ void lstm_forward_rows(const StepView<T>& s, Mat<T> out) {
 }
 
 /// Its backward, given the gradient reaching o * tanh(c): dh_a + dh_b if kSum, else dh_a;
-/// and the gradient of c from the next step.
-template <bool kSum, class T>
+/// and the gradient of c from the next step. Gradients of clipped pre-activations are 0.
+template <bool kSum, bool kClip, class T>
 void lstm_backward_rows(const StepView<T>& s, Mat<T> dh_a, Mat<T> dh_b) {
   using kernels::tanh;
   const int64_t H = s.hidden;
@@ -64,6 +66,7 @@ void lstm_backward_rows(const StepView<T>& s, Mat<T> dh_a, Mat<T> dh_b) {
     const T* dh_next = kSum ? dh_b.row(r) : nullptr;
     const T* dc_next = s.grad_state_next[1].row(r);
     T* dc_prev = s.grad_state_prev[1].row(r);
+    const T* keep = keep_row<kClip>(s, r);
     // The rows of a step never overlap: vectorise across hidden units.
 #pragma omp simd
     for (int64_t j = 0; j < s.units; ++j) {
@@ -73,10 +76,10 @@ void lstm_backward_rows(const StepView<T>& s, Mat<T> dh_a, Mat<T> dh_b) {
       const T tc = tanh(c[j]);
       const T dc = dc_next[j] + dh * o * (T(1) - tc * tc);
       dc_prev[j] = dc * f;
-      gi[j] = dc * g * i * (T(1) - i);
-      gf[j] = dc * c_prev[j] * f * (T(1) - f);
-      gg[j] = dc * i * (T(1) - g * g);
-      go[j] = dh * tc * o * (T(1) - o);
+      gi[j] = clip_grad<kClip>(dc * g * i * (T(1) - i), keep, j);
+      gf[j] = clip_grad<kClip>(dc * c_prev[j] * f * (T(1) - f), keep, H + j);
+      gg[j] = clip_grad<kClip>(dc * i * (T(1) - g * g), keep, 2 * H + j);
+      go[j] = clip_grad<kClip>(dh * tc * o * (T(1) - o), keep, 3 * H + j);
     }
   }
 }
@@ -92,19 +95,19 @@ struct LstmCell {
   static constexpr StageDecl kStages[] = {{kRecurrent}};
   static constexpr auto kSums = folded_bias_sums(kGates);
 
-  template <class T>
+  template <class T, bool kClip>
   static void forward(const StepView<T>& s) {
-    lstm_forward_rows(s, s.state_out[0]);
+    lstm_forward_rows<kClip>(s, s.state_out[0]);
   }
 
-  template <class T>
+  template <class T, bool kClip>
   static void backward(const StepView<T>& s) {
-    lstm_backward_rows<true>(s, s.grad_above, s.grad_state_next[0]);
+    lstm_backward_rows<true, kClip>(s, s.grad_above, s.grad_state_next[0]);
   }
 
-  template <class T>
+  template <class T, bool kClip>
   static constexpr void set_math(std::array<StageMath<T>, kMaxStages>& math) {
-    math[0] = {&forward<T>, &backward<T>};
+    math[0] = {&forward<T, kClip>, &backward<T, kClip>};
   }
 };
 

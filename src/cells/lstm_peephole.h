@@ -34,7 +34,8 @@ struct LstmPeepholeCell {
       {kWeightPh, {2, Size::hidden}, {1, Size::hidden}, Sum::diagonal,
        {Where::gates, 0, {3, Size::hidden}}, kOutC}};
 
-  template <class T>
+  /// The gates' pre-activations, peephole terms included, are clipped with ONNX's clip.
+  template <class T, bool kClip>
   static void forward(const StepView<T>& s) {
     using kernels::sigmoid;
     using kernels::tanh;
@@ -49,13 +50,16 @@ struct LstmPeepholeCell {
       const T* c_prev = s.state_prev[1].row(r);
       T* c = s.state_out[1].row(r);
       T* h = s.state_out[0].row(r);
+      T* keep = keep_row<kClip>(s, r);
 #pragma omp simd
       for (int64_t j = 0; j < s.units; ++j) {
-        const T i = sigmoid(gi[j] + b[j] + p[j] * c_prev[j]);
-        const T f = sigmoid(gf[j] + b[H + j] + p[H + j] * c_prev[j]);
-        const T g = tanh(gg[j] + b[2 * H + j]);
-        const T cv = f * c_prev[j] + i * g;
-        const T o = sigmoid(go[j] + b[3 * H + j] + p[2 * H + j] * cv);
+        const T i = sigmoid(clip_pre<kClip>(gi[j] + b[j] + p[j] * c_prev[j], s, keep, j));
+        const T f =
+            sigmoid(clip_pre<kClip>(gf[j] + b[H + j] + p[H + j] * c_prev[j], s, keep, H + j));
+        const T g = tanh(clip_pre<kClip>(gg[j] + b[2 * H + j], s, keep, 2 * H + j));
+        const T cv = mul_add(f, c_prev[j], i * g);
+        const T o =
+            sigmoid(clip_pre<kClip>(go[j] + b[3 * H + j] + p[2 * H + j] * cv, s, keep, 3 * H + j));
         gi[j] = i;
         gf[j] = f;
         gg[j] = g;
@@ -66,7 +70,7 @@ struct LstmPeepholeCell {
     }
   }
 
-  template <class T>
+  template <class T, bool kClip>
   static void backward(const StepView<T>& s) {
     using kernels::tanh;
     const int64_t H = s.hidden;
@@ -82,28 +86,29 @@ struct LstmPeepholeCell {
       const T* dh_next = s.grad_state_next[0].row(r);
       const T* dc_next = s.grad_state_next[1].row(r);
       T* dc_prev = s.grad_state_prev[1].row(r);
+      const T* keep = keep_row<kClip>(s, r);
 #pragma omp simd
       for (int64_t j = 0; j < s.units; ++j) {
         const T i = gi[j], f = gf[j], g = gg[j], o = go[j];
         const T dh = up[j] + dh_next[j];
         const T tc = tanh(c[j]);
-        const T d_o = dh * tc * o * (T(1) - o);
+        const T d_o = clip_grad<kClip>(dh * tc * o * (T(1) - o), keep, 3 * H + j);
         // c reaches the loss through the next step, through h, and through o's peephole.
         const T dc = dc_next[j] + dh * o * (T(1) - tc * tc) + d_o * p[2 * H + j];
-        const T d_i = dc * g * i * (T(1) - i);
-        const T d_f = dc * c_prev[j] * f * (T(1) - f);
+        const T d_i = clip_grad<kClip>(dc * g * i * (T(1) - i), keep, j);
+        const T d_f = clip_grad<kClip>(dc * c_prev[j] * f * (T(1) - f), keep, H + j);
         dc_prev[j] = dc * f + d_i * p[j] + d_f * p[H + j];
         gi[j] = d_i;
         gf[j] = d_f;
-        gg[j] = dc * i * (T(1) - g * g);
+        gg[j] = clip_grad<kClip>(dc * i * (T(1) - g * g), keep, 2 * H + j);
         go[j] = d_o;
       }
     }
   }
 
-  template <class T>
+  template <class T, bool kClip>
   static constexpr void set_math(std::array<StageMath<T>, kMaxStages>& math) {
-    math[0] = {&forward<T>, &backward<T>};
+    math[0] = {&forward<T, kClip>, &backward<T, kClip>};
   }
 };
 

@@ -36,9 +36,9 @@ struct LstmProjectionCell {
   static constexpr StageDecl kStages[] = {{kRecurrent}, {kProjection}};
   static constexpr auto kSums = folded_bias_sums(kGates);
 
-  template <class T>
+  template <class T, bool kClip>
   static void forward(const StepView<T>& s) {
-    lstm_forward_rows(s, s.buffer[kM]);
+    lstm_forward_rows<kClip>(s, s.buffer[kM]);
   }
 
   /// dh = from above + from the next step, all P units.
@@ -53,14 +53,14 @@ struct LstmProjectionCell {
     }
   }
 
-  template <class T>
+  template <class T, bool kClip>
   static void backward(const StepView<T>& s) {
-    lstm_backward_rows<false>(s, s.buffer[kGradM], Mat<T>{});
+    lstm_backward_rows<false, kClip>(s, s.buffer[kGradM], Mat<T>{});
   }
 
-  template <class T>
+  template <class T, bool kClip>
   static constexpr void set_math(std::array<StageMath<T>, kMaxStages>& math) {
-    math[0] = {&forward<T>, &backward<T>};
+    math[0] = {&forward<T, kClip>, &backward<T, kClip>};
     math[1] = {nullptr, &backward_projection<T>};
   }
 };

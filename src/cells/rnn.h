@@ -35,37 +35,41 @@ struct RnnCell {
   static constexpr StageDecl kStages[] = {{kRecurrent}};
   static constexpr auto kSums = folded_bias_sums(kGates);
 
-  /// h = act(gates + bias).
-  template <class T>
+  /// h = act(gates + bias), the argument clipped with ONNX's cell clip.
+  template <class T, bool kClip>
   static void forward(const StepView<T>& s) {
     const T* bias = s.vec[0];
     for (int64_t r = 0; r < s.rows; ++r) {
       const T* pre = s.gates.row(r);
       T* h = s.state_out[0].row(r);
+      T* keep = keep_row<kClip>(s, r);
 #pragma omp simd
-      for (int64_t j = 0; j < s.units; ++j) h[j] = Act::activate(pre[j] + bias[j]);
+      for (int64_t j = 0; j < s.units; ++j) {
+        h[j] = Act::activate(clip_pre<kClip>(pre[j] + bias[j], s, keep, j));
+      }
     }
   }
 
-  /// gates = (dh from above + dh from the next step) * act'.
-  template <class T>
+  /// gates = (dh from above + dh from the next step) * act' (0 where clipped).
+  template <class T, bool kClip>
   static void backward(const StepView<T>& s) {
     for (int64_t r = 0; r < s.rows; ++r) {
       const T* h = s.state_out[0].row(r);
       const T* up = s.grad_above.row(r);
       const T* next = s.grad_state_next[0].row(r);
       T* dpre = s.gates.row(r);
+      const T* keep = keep_row<kClip>(s, r);
       // The rows of a step never overlap: vectorise across hidden units.
 #pragma omp simd
       for (int64_t j = 0; j < s.units; ++j) {
-        dpre[j] = (up[j] + next[j]) * Act::derivative_from_output(h[j]);
+        dpre[j] = clip_grad<kClip>((up[j] + next[j]) * Act::derivative_from_output(h[j]), keep, j);
       }
     }
   }
 
-  template <class T>
+  template <class T, bool kClip>
   static constexpr void set_math(std::array<StageMath<T>, kMaxStages>& math) {
-    math[0] = {&forward<T>, &backward<T>};
+    math[0] = {&forward<T, kClip>, &backward<T, kClip>};
   }
 };
 

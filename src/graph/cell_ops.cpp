@@ -79,6 +79,10 @@ cells::StepView<T> step_view(Pass<T>& pass, int64_t l, int64_t d, int64_t t,
     s.state_out[k] = at(ws.state(k, l, d, out), r0, u);
   }
   for (int64_t b = 0; b < p.buffers; ++b) s.buffer[b] = at(ws.buffer(b, l, d, t), r0, u);
+  if (p.cell->clip_mask >= 0) {
+    s.clip = static_cast<T>(p.spec.cell_clip);
+    s.keep = s.buffer[p.cell->clip_mask];
+  }
   for (size_t v = 0; v < p.cell->vectors.size(); ++v) {
     s.vec[v] = pass.params.vector(static_cast<int64_t>(v), l, d) + u;
   }

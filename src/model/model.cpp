@@ -1,5 +1,7 @@
 #include "rnnwave/model.h"
 
+#include <cmath>
+
 #include "cells/cell_table.h"
 #include "common/memory_limits.h"
 #include "common/strings.h"
@@ -63,6 +65,9 @@ void ModelSpec::validate() const {
     fail("reverse is one direction walking backward in time; a bidirectional model already "
          "has one beside the forward one");
   }
+  if (!(cell_clip == 0 || (std::isfinite(cell_clip) && cell_clip > 0))) {
+    fail("cell_clip must be 0 (off) or a finite number > 0, got ", cell_clip);
+  }
   cells::cell_definition(*this);  // throws for a variant the cell does not have
   check_fits_in_memory(static_cast<double>(parameter_count()) * 4.0,
                        cat("model ", describe(*this), " (", parameter_count(), " parameters)"));
@@ -108,7 +113,9 @@ std::string describe(const ModelSpec& spec) {
   return cat(to_string(spec.cell), " l", spec.layers, " d", spec.directions(), " i",
              spec.input_size, " h", spec.hidden_size,
              spec.proj_size > 0 ? cat(" p", spec.proj_size) : std::string(),
-             spec.peepholes ? " peepholes" : "", spec.reverse ? " reverse" : "");
+             spec.peepholes ? " peepholes" : "",
+             spec.cell_clip != 0 ? cat(" clip", spec.cell_clip) : std::string(),
+             spec.reverse ? " reverse" : "");
 }
 
 }  // namespace rnnwave

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """The ONNX importer on models built here, for what ONNX's own node tests do not cover:
 reverse and bidirectional directions, sequence lengths in both directions, initial states,
-peepholes, linear_before_reset = 1, Relu, and both layouts; and the attributes it refuses.
+peepholes, linear_before_reset = 1, Relu, both layouts and clip (the cell clip); and the
+attributes and values it refuses.
 
 The oracle is a direct transcription of the ONNX operator specification's equations for
 RNN, LSTM and GRU (onnx.reference, which would be the natural one, is not in Debian's
 onnx 1.12), in float64, one sequence and one step at a time. The spec leaves
 sequence_lens to the implementations; the oracle reads it as ONNX Runtime does: a
 sequence's reverse direction starts at its own last step, Y is zero past its end, and
-Y_h / Y_c are its states at its last step.
+Y_h / Y_c are its states at its last step. clip bounds the input of every gate's activation
+to [-clip, clip] (the LSTM's i, o, f, c; the GRU's z, r and h's whole argument, with
+linear_before_reset too; the RNN's one); the LSTM's h(Ct) is not clipped (ONNX's own
+reference ignores clip, so this reading is rnnwave's, stated in its docs). The oracle
+counts the gate inputs it clipped, so a test can show that clipping happened.
 
 Usage: onnx_importer_test.py --rnnwave build/rnnwave
 """
@@ -36,9 +41,30 @@ def sigmoid(v):
 ACTIVATIONS = {"Tanh": np.tanh, "Relu": lambda v: np.maximum(v, 0.0), "Sigmoid": sigmoid}
 
 
+class ClipCount:
+    """How many gate inputs the oracle saw, and how many of them it clipped."""
+    def __init__(self):
+        self.seen = 0
+        self.clipped = 0
+
+
 def onnx_reference(op, attrs, X, W, R, B=None, sequence_lens=None, initial_h=None,
-                   initial_c=None, P=None):
-    """Y, Y_h (and Y_c) of an ONNX RNN/LSTM/GRU node, in the node's layout, float64."""
+                   initial_c=None, P=None, count=None):
+    """Y, Y_h (and Y_c) of an ONNX RNN/LSTM/GRU node, in the node's layout, float64.
+    `count` (a ClipCount), if given, counts the gate inputs and those clip changed."""
+    clip = attrs.get("clip")
+    clip = None if clip is None else float(np.float32(clip))  # a float attribute: float32
+    count = count if count is not None else ClipCount()
+
+    def cl(a):
+        # "Clipping bounds the elements of a tensor in the range of [-threshold, +threshold]
+        # and is applied to the input of activations."
+        if clip is None:
+            return a
+        count.seen += a.size
+        count.clipped += int(np.sum(np.abs(a) > clip))
+        return np.minimum(np.maximum(a, -clip), clip)
+
     layout = attrs.get("layout", 0)
     X = np.asarray(X, np.float64)
     if layout == 1:
@@ -67,27 +93,27 @@ def onnx_reference(op, attrs, X, W, R, B=None, sequence_lens=None, initial_h=Non
                 x = X[t, n]
                 if op == "RNN":
                     # Ht = f(Xt*(Wi^T) + Ht-1*(Ri^T) + Wbi + Rbi)
-                    h = f(Wd @ x + Rd @ h + Wb + Rb)
+                    h = f(cl(Wd @ x + Rd @ h + Wb + Rb))
                 elif op == "LSTM":
                     # gates i, o, f, c
                     pi, po, pf = (np.zeros(H),) * 3 if P is None else np.split(np.asarray(P[d], np.float64), 3)
                     pre = lambda k: block(Wd, k) @ x + block(Rd, k) @ h + block(Wb, k) + block(Rb, k)  # noqa: E731
-                    i = sigmoid(pre(0) + pi * c)
-                    f_gate = sigmoid(pre(2) + pf * c)
-                    cand = np.tanh(pre(3))
+                    i = sigmoid(cl(pre(0) + pi * c))
+                    f_gate = sigmoid(cl(pre(2) + pf * c))
+                    cand = np.tanh(cl(pre(3)))
                     c = f_gate * c + i * cand
-                    o = sigmoid(pre(1) + po * c)
+                    o = sigmoid(cl(pre(1) + po * c))
                     h = o * np.tanh(c)
                 else:
                     # gates z, r, h
-                    z = sigmoid(block(Wd, 0) @ x + block(Rd, 0) @ h + block(Wb, 0) + block(Rb, 0))
-                    r = sigmoid(block(Wd, 1) @ x + block(Rd, 1) @ h + block(Wb, 1) + block(Rb, 1))
+                    z = sigmoid(cl(block(Wd, 0) @ x + block(Rd, 0) @ h + block(Wb, 0) + block(Rb, 0)))
+                    r = sigmoid(cl(block(Wd, 1) @ x + block(Rd, 1) @ h + block(Wb, 1) + block(Rb, 1)))
                     if attrs.get("linear_before_reset", 0):
                         # ht = g(Xt*(Wh^T) + (rt (.) (Ht-1*(Rh^T) + Rbh)) + Wbh)
-                        cand = np.tanh(block(Wd, 2) @ x + r * (block(Rd, 2) @ h + block(Rb, 2)) + block(Wb, 2))
+                        cand = np.tanh(cl(block(Wd, 2) @ x + r * (block(Rd, 2) @ h + block(Rb, 2)) + block(Wb, 2)))
                     else:
                         # ht = g(Xt*(Wh^T) + (rt (.) Ht-1)*(Rh^T) + Rbh + Wbh)
-                        cand = np.tanh(block(Wd, 2) @ x + block(Rd, 2) @ (r * h) + block(Rb, 2) + block(Wb, 2))
+                        cand = np.tanh(cl(block(Wd, 2) @ x + block(Rd, 2) @ (r * h) + block(Rb, 2) + block(Wb, 2)))
                     h = (1 - z) * cand + z * h
                 Y[t, d, n] = h
             Y_h[d, n] = h
@@ -136,7 +162,8 @@ def build_model(op, attrs, W, R, B, P, inputs, outputs, shapes):
     return model
 
 
-def random_case(op, direction, lengths, layout, peepholes=False, seed=0, attrs_extra=None):
+def random_case(op, direction, lengths, layout, peepholes=False, seed=0, attrs_extra=None,
+                count=None):
     """A random node and its feeds: I = 3, H = 5, T = 4, N = 3."""
     rng = np.random.default_rng(seed)
     I, H, T, N = 3, 5, 4, 3
@@ -159,21 +186,23 @@ def random_case(op, direction, lengths, layout, peepholes=False, seed=0, attrs_e
         inputs.append("sequence_lens")
     outputs = ["Y", "Y_h"] + (["Y_c"] if op == "LSTM" else [])
     expected = onnx_reference(op, attrs, feeds["X"], W, R, B, feeds.get("sequence_lens"),
-                              feeds["initial_h"], feeds.get("initial_c"), P)
+                              feeds["initial_h"], feeds.get("initial_c"), P, count)
     shapes = {name: list(value.shape) for name, value in {**feeds, **expected}.items()}
     model = build_model(op, attrs, W, R, B, P, inputs, outputs, shapes)
     return model, feeds, expected
 
 
 class ImportedModelsAgree(unittest.TestCase):
-    def check(self, op, direction, lengths, layout, peepholes=False, attrs=None, cell=None):
+    def check(self, op, direction, lengths, layout, peepholes=False, attrs=None, cell=None,
+              count=None):
         model, feeds, expected = random_case(op, direction, lengths, layout, peepholes,
                                              seed=hash((op, direction, lengths, layout)) % 1000,
-                                             attrs_extra=attrs)
+                                             attrs_extra=attrs, count=count)
         node = IMPORTER.from_model(model, feeds)
         if cell is not None:
             self.assertEqual(node.cell, cell)
         self.assertEqual(node.reverse, direction == "reverse")
+        self.assertEqual(node.cell_clip, float(np.float32((attrs or {}).get("clip", 0.0))))
         self.assertEqual(node.directions, 2 if direction == "bidirectional" else 1)
         for schedule, threads in (("wavefront", 2), ("sequential", 1)):
             outputs = run_forward(RNNWAVE, node, feeds, threads, schedule)
@@ -194,6 +223,30 @@ class ImportedModelsAgree(unittest.TestCase):
             with self.subTest(op=op, cell=cell, peepholes=peepholes, direction=direction,
                               lengths=lengths, layout=layout):
                 self.check(op, direction, lengths, layout, peepholes, attrs, cell)
+
+    def test_clip_on_every_operator_and_direction(self):
+        # clip = 0.4 on pre-activations of a few tenths to about 2: a good share is clipped.
+        cases = [("RNN", {}, "rnn_tanh", False), ("RNN", {"activations": ["Relu"]}, "rnn_relu", False),
+                 ("LSTM", {}, "lstm", False), ("LSTM", {}, "lstm", True),
+                 ("GRU", {}, "gru_rb", False), ("GRU", {"linear_before_reset": 1}, "gru", False)]
+        for (op, attrs, cell, peepholes), direction, lengths in itertools.product(
+                cases, ("forward", "reverse", "bidirectional"), (False, True)):
+            attrs = dict(attrs, clip=0.4)
+            if "activations" in attrs:
+                attrs["activations"] = ["Relu"] * (2 if direction == "bidirectional" else 1)
+            with self.subTest(op=op, cell=cell, peepholes=peepholes, direction=direction,
+                              lengths=lengths):
+                count = ClipCount()
+                self.check(op, direction, lengths, 0, peepholes, attrs, cell, count)
+                self.assertGreater(count.clipped, count.seen // 10, f"{count.clipped} of {count.seen}")
+
+    def test_clip_changes_the_oracle_and_a_large_one_does_not(self):
+        # Without this the clip test above could pass with an oracle that never clips.
+        _, _, plain = random_case("LSTM", "forward", False, 0, seed=3)
+        _, _, clipped = random_case("LSTM", "forward", False, 0, seed=3, attrs_extra={"clip": 0.4})
+        _, _, loose = random_case("LSTM", "forward", False, 0, seed=3, attrs_extra={"clip": 1e6})
+        self.assertGreater(max_error(plain["Y"], clipped["Y"]), 1e-3)
+        self.assertEqual(max_error(plain["Y"], loose["Y"]), 0)
 
     def test_default_activations_given_explicitly_are_accepted(self):
         self.check("LSTM", "bidirectional", True, 0,
@@ -222,8 +275,11 @@ class UnsupportedAttributesAreRefused(unittest.TestCase):
     def test_activation_parameters(self):
         self.refused("RNN", {"activations": ["Tanh"], "activation_alpha": [0.5]}, "activation_alpha")
 
-    def test_clip(self):
-        self.refused("LSTM", {"clip": 3.0}, "clip")
+    def test_bad_clip_values(self):
+        for value, text in ((-1.0, "-1.0"), (0.0, "0.0"), (float("nan"), "nan"),
+                            (float("inf"), "inf")):
+            with self.subTest(value=value):
+                self.refused("LSTM", {"clip": value}, "clip", text, "finite number > 0")
 
     def test_input_forget(self):
         self.refused("LSTM", {"input_forget": 1}, "input_forget")

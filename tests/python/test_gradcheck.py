@@ -78,3 +78,25 @@ def test_gradcheck_with_dropout():
         module.eval()
         evaluated = f(*args)[0]
     assert not torch.allclose(trained, evaluated)
+
+
+@pytest.mark.parametrize("cell", list(MODULES))
+def test_gradcheck_with_cell_clip(cell):
+    """ONNX's cell clip (rnnwave.torch's extra keyword cell_clip): the gradient of a clipped
+    pre-activation is zero. With clip 0.3 on pre-activations of about +-2, many are clipped;
+    no input sits within eps of a bound (finite differences would show the kink)."""
+    torch.manual_seed(1)
+    module = MODULES[cell](input_size=3, hidden_size=4, num_layers=2, bidirectional=True,
+                           cell_clip=0.3).double()
+    generator = torch.Generator().manual_seed(2)
+    lengths = torch.tensor([4, 2, 3])
+    args = inputs(module, 4, 3, generator)
+    assert torch.autograd.gradcheck(function_of_everything(module, lengths), args,
+                                    eps=1e-6, atol=1e-7)
+    # The clip bound: the same weights without it compute something else.
+    with torch.no_grad():
+        clipped = function_of_everything(module)(*args)[0]
+        module.cell_clip = 0.0
+        module._rnnwave_setup(None, "wavefront", "fp32")
+        plain = function_of_everything(module)(*args)[0]
+    assert not torch.allclose(clipped, plain, atol=1e-3)

@@ -251,3 +251,35 @@ def test_reverse_is_the_forward_model_on_reversed_sequences(kind, layers):
     for name, value in grads.items():
         if name != "input":
             assert_close(value, grads_flipped[name.removesuffix("_reverse")], f"gradient of {name}")
+
+
+@pytest.mark.parametrize("value,text", [(-1.0, "-1"), (float("nan"), "nan"),
+                                        (float("inf"), "inf")])
+def test_a_bad_cell_clip_is_refused_naming_it(value, text):
+    import rnnwave.torch as rt
+    message = rf"^cell_clip must be 0 \(off\) or a finite number > 0, got {text}$"
+    with pytest.raises(ValueError, match=message):
+        rnnwave.GRU(2, 3, cell_clip=value)
+    with pytest.raises(ValueError, match=message):
+        rt.LSTM(2, 3, cell_clip=value)
+
+
+def test_cell_clip_of_the_numpy_and_torch_modules_agree():
+    """ONNX's cell clip through both Python APIs: the same weights, the same outputs and
+    gradients (the values themselves are checked against ONNX's equations in test_onnx.py
+    and by gradcheck in test_gradcheck.py); and the clip binds on these inputs."""
+    import torch
+    import rnnwave.torch as rt
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-2, 2, (5, 3, 4)).astype(np.float32)
+    ours = rnnwave.LSTM(4, 6, bidirectional=True, cell_clip=0.25, seed=3)
+    plain = rnnwave.LSTM(4, 6, bidirectional=True, seed=3)
+    theirs = rt.LSTM(4, 6, bidirectional=True, cell_clip=0.25)
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    assert "cell_clip=0.25" in repr(ours)
+    y, _ = ours.forward(x)
+    with torch.no_grad():
+        y_torch, _ = theirs(torch.from_numpy(x))
+    np.testing.assert_array_equal(y, y_torch.numpy())
+    y_plain, _ = plain.forward(x)
+    assert np.abs(y - y_plain).max() > 1e-3

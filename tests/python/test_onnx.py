@@ -114,6 +114,33 @@ def test_reverse_direction_is_the_forward_node_on_reversed_time(name):
 def test_unsupported_attributes_are_refused_by_name():
     model, feeds, _ = load_test("test_lstm_defaults")
     node = model.graph.node[0]
-    node.attribute.extend([helper.make_attribute("clip", 3.0)])
-    with pytest.raises(ronnx.UnsupportedError, match=r"^LSTM: attribute clip = 3\.0 is not "):
+    node.attribute.extend([helper.make_attribute("input_forget", 1)])
+    with pytest.raises(ronnx.UnsupportedError, match=r"^LSTM: attribute input_forget = 1 is not "):
         ronnx.from_model(model, feeds)
+
+
+@pytest.mark.parametrize("value", [-3.0, 0.0, float("nan")])
+def test_a_bad_clip_is_refused_naming_the_value(value):
+    model, feeds, _ = load_test("test_lstm_defaults")
+    model.graph.node[0].attribute.extend([helper.make_attribute("clip", value)])
+    with pytest.raises(ronnx.UnsupportedError,
+                       match=rf"^LSTM: attribute clip = {value!r}: expected a finite number > 0$"):
+        ronnx.from_model(model, feeds)
+
+
+@pytest.mark.parametrize("op,attrs,peepholes", [
+    ("RNN", {}, False), ("LSTM", {}, True), ("GRU", {}, False),
+    ("GRU", {"linear_before_reset": 1}, False)])
+def test_clip_is_computed_by_the_numpy_api(op, attrs, peepholes):
+    # The importer test's float64 transcription of ONNX's equations, clip included.
+    import onnx_importer_test as oracle
+    count = oracle.ClipCount()
+    model, feeds, expected = oracle.random_case(op, "bidirectional", True, 0, peepholes, seed=4,
+                                                attrs_extra=dict(attrs, clip=0.4), count=count)
+    node = ronnx.from_model(model, feeds)
+    clip = float(np.float32(0.4))  # ONNX's float attributes are float32
+    assert node.cell_clip == clip and node.model().cell_clip == clip
+    outputs = node.run(feeds)
+    for role, value in expected.items():
+        assert max_error(outputs[role], value) <= TOLERANCE, role
+    assert count.clipped > count.seen // 10, (count.clipped, count.seen)

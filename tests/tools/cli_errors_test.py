@@ -40,10 +40,10 @@ GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 FORWARD_FLAGS = ["--cell", "--input-size", "--hidden-size", "--layers", "--bidirectional",
                  "--weights", "--input", "--lengths", "--h0", "--c0", "--output", "--hn",
-                 "--cn", "--threads", "--schedule"]
+                 "--cn", "--threads", "--schedule", "--cell-clip"]
 BACKWARD_FLAGS = ["--cell", "--input-size", "--hidden-size", "--layers", "--bidirectional",
                   "--weights", "--input", "--lengths", "--h0", "--c0", "--grad-output",
-                  "--grad-hn", "--grad-cn", "--grads", "--threads", "--schedule"]
+                  "--grad-hn", "--grad-cn", "--grads", "--threads", "--schedule", "--cell-clip"]
 
 
 def state_dict(cell, input_size=I, hidden_size=H, layers=1, bidirectional=False,
@@ -311,6 +311,20 @@ class CliErrorsTest(unittest.TestCase):
 
     def test_valid_gru_forward(self):
         self.assert_succeeds(self.forward("gru"))
+
+    def test_cell_clip_changes_the_output(self):
+        # ONNX's cell clip: 0.05 binds on these inputs (their values are checked against
+        # ONNX's equations in tests/onnx); the flag reaches the model.
+        clipped = np.load(os.path.join(self.assert_succeeds(self.forward(cell_clip="0.05")), "y.npy"))
+        plain = np.load(os.path.join(self.assert_succeeds(self.forward()), "y.npy"))
+        self.assertGreater(np.abs(clipped - plain).max(), 1e-3)
+        self.assert_succeeds(self.backward(cell_clip="0.05"))
+
+    def test_bad_cell_clip(self):
+        for value in ("-1", "nan", "inf", "1e400"):
+            with self.subTest(value=value):
+                self.assert_fails(self.forward(cell_clip=value), "cell_clip",
+                                  "inf" if value == "1e400" else value, fast=True)
 
     # ---- conversions that are allowed: the same answer as float32 / int64 -------------
 
