@@ -206,6 +206,15 @@ void join_ranks(Trainer& trainer, const Ranks& ranks) {
   trainer.distribute(*ranks.world);
 }
 
+/// "communication hidden: 62% (gradients in flight 0.41 s, waited 0.16 s; rank 0)": the
+/// share of the epoch's gradient combination that overlapped the backward pass.
+std::string communication_line(const CommunicationStats& stats) {
+  char line[160];
+  std::snprintf(line, sizeof line, "communication hidden: %.0f%% (gradients in flight %.3f s, waited %.3f s; rank 0)",
+                100 * stats.hidden_share(), stats.combining_seconds, stats.waiting_seconds);
+  return line;
+}
+
 /// Trains until `target` epochs are done (or `stop_after` more in this invocation), writing
 /// the run's files after every epoch (rank 0 only under a launcher).
 void train_epochs(Trainer& trainer, const std::string& dir, int64_t target, int64_t stop_after, const Ranks& ranks) {
@@ -227,6 +236,7 @@ void train_epochs(Trainer& trainer, const std::string& dir, int64_t target, int6
     write_metrics(dir, trainer.history(), task);
     write_curves(dir, trainer.history(), task);
     view.epoch(metrics);
+    if (ranks.distributed()) view.note(communication_line(trainer.communication()));
   }
   if (!ranks.writes()) return;
   if (trainer.epochs_done() < target) {

@@ -1,0 +1,190 @@
+// Per-layer gradient buckets (train/gradient_buckets.h): the same bits as one bucket and as
+// the in-process tree sum; the built-in tasks announce every group once per shard, in the
+// order of gradient_groups(); bad groups are one Error naming the task and the parameter.
+#include "train/gradient_buckets.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "rnnwave/dist/world.h"
+#include "rnnwave/error.h"
+#include "rnnwave/train/trainer.h"
+#include "train/builtin_task.h"
+
+namespace rnnwave::testing {
+namespace {
+
+/// The adding problem, small, with 3 layers and 4 shards (the last batch of 50 has 2
+/// rows, so some shards are empty).
+TrainConfig tiny(int64_t shards) {
+  TrainConfig c = defaults_for(TrainTask::synthetic);
+  c.hidden_size = 12;
+  c.layers = 3;
+  c.synthetic_steps = 10;
+  c.synthetic_train = 50;
+  c.synthetic_eval = 32;
+  c.batch_size = 16;
+  c.epochs = 2;
+  c.seed = 13;
+  c.shards = shards;
+  c.exec.threads = 2;
+  return c;
+}
+
+/// A built-in task as a program's own: with `groups` its gradient groups and their
+/// announcements pass through (and each announcement is logged); without, it names none
+/// and never announces (one bucket, combined after the shard).
+class Wrapped final : public TrainingTask {
+ public:
+  Wrapped(const TrainConfig& config, bool groups, std::vector<int64_t>* log)
+      : inner_(train::make_builtin_task(config, nullptr)), groups_(groups), log_(log) {}
+  std::vector<Parameter<float>> parameters() override { return inner_->parameters(); }
+  void parameters_changed() override { inner_->parameters_changed(); }
+  void load_data() override { inner_->load_data(); }
+  int64_t begin_epoch(int64_t epoch) override { return inner_->begin_epoch(epoch); }
+  BatchLoss train_batch(int64_t batch) override { return inner_->train_batch(batch); }
+  ShardLoss train_shard(int64_t batch, int64_t shard, int64_t shards) override {
+    if (log_ != nullptr) log_->push_back(-1);  // a shard begins
+    return inner_->train_shard(batch, shard, shards);
+  }
+  EvalResult evaluate(EvalSplit split) override { return inner_->evaluate(split); }
+  std::vector<GradientGroup> gradient_groups() override {
+    return groups_ ? inner_->gradient_groups() : std::vector<GradientGroup>{};
+  }
+  void set_gradients_final(GradientsFinal hook) override {
+    if (!groups_) return;
+    if (!hook) {
+      inner_->set_gradients_final({});
+      return;
+    }
+    inner_->set_gradients_final([this, hook](int64_t group) {
+      {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (log_ != nullptr) log_->push_back(group);
+      }
+      hook(group);
+    });
+  }
+
+ private:
+  std::unique_ptr<train::BuiltinTask> inner_;
+  bool groups_;
+  std::vector<int64_t>* log_;
+  std::mutex mutex_;
+};
+
+Trainer wrapped_trainer(const TrainConfig& config, bool groups, std::vector<int64_t>* log = nullptr) {
+  return Trainer(config, TaskFactory{"wrapped", [config, groups, log](const TrainConfig&, const TaskState*) {
+                                       return std::make_unique<Wrapped>(config, groups, log);
+                                     }});
+}
+
+std::vector<std::vector<float>> values_of(Trainer& trainer) {
+  std::vector<std::vector<float>> values;
+  for (const Parameter<float>& p : trainer.task().parameters()) values.emplace_back(p.value.begin(), p.value.end());
+  return values;
+}
+
+void train(Trainer& trainer) {
+  for (int64_t e = 0; e < trainer.config().epochs; ++e) trainer.train_epoch();
+}
+
+TEST(GradientBuckets, PerLayerBucketsGiveTheBitsOfOneBucketAndOfOneProcess) {
+  const TrainConfig config = tiny(4);
+  Trainer in_process(config);  // tree_sum over the shard buffers, no reducer
+  train(in_process);
+  std::vector<std::vector<float>> per_layer, one_bucket;
+  {
+    dist::World world;
+    Trainer trainer = wrapped_trainer(config, true);
+    trainer.distribute(world);
+    train(trainer);
+    per_layer = values_of(trainer);
+    const CommunicationStats& stats = trainer.communication();
+    EXPECT_EQ(stats.batches, 4);  // the last epoch's batches
+    EXPECT_GE(stats.combining_seconds, 0.0);
+    EXPECT_GE(stats.waiting_seconds, 0.0);
+    EXPECT_GE(stats.hidden_share(), 0.0);
+    EXPECT_LE(stats.hidden_share(), 1.0);
+    EXPECT_EQ(trainer.history().back().train_loss, in_process.history().back().train_loss);
+  }
+  {
+    dist::World world;
+    Trainer trainer = wrapped_trainer(config, false);
+    trainer.distribute(world);
+    train(trainer);
+    one_bucket = values_of(trainer);
+  }
+  const std::vector<std::vector<float>> reference = values_of(in_process);
+  ASSERT_EQ(per_layer.size(), reference.size());
+  for (size_t p = 0; p < reference.size(); ++p) {
+    EXPECT_EQ(per_layer[p], reference[p]) << "parameter " << p;
+    EXPECT_EQ(one_bucket[p], reference[p]) << "parameter " << p;
+  }
+  Trainer fresh(config);
+  EXPECT_NE(reference, values_of(fresh));  // training changed the parameters
+}
+
+TEST(GradientBuckets, TheLastShardOfEachBatchAnnouncesEveryGroupOnceInOrder) {
+  TrainConfig config = tiny(2);
+  config.epochs = 1;
+  std::vector<int64_t> log;
+  dist::World world;
+  Trainer trainer = wrapped_trainer(config, true, &log);
+  trainer.distribute(world);
+  trainer.train_epoch();
+  // Per batch: shard 0 without announcements, then shard 1 announcing the head (0) and
+  // the layers from the top (1, 2, 3). The last batch has 2 rows: one per shard.
+  std::vector<int64_t> batch{-1, -1, 0, 1, 2, 3};
+  std::vector<int64_t> want;
+  for (int b = 0; b < 4; ++b) want.insert(want.end(), batch.begin(), batch.end());
+  EXPECT_EQ(log, want);
+}
+
+TEST(GradientBuckets, GroupsOfTheBuiltInTasksAreTheHeadAndTheLayersFromTheTop) {
+  std::unique_ptr<train::BuiltinTask> task = train::make_builtin_task(tiny(2), nullptr);
+  const std::vector<GradientGroup> groups = task->gradient_groups();
+  ASSERT_EQ(groups.size(), 4u);
+  EXPECT_EQ(groups[0].name, "head");
+  EXPECT_EQ(groups[1].name, "layer 2");
+  EXPECT_EQ(groups[3].name, "layer 0");
+  EXPECT_EQ(groups[3].parameters.front(), "rnn.weight_ih_l0");
+  // Checked: every parameter exactly once.
+  const std::vector<train::ParamGroup> checked = train::checked_gradient_groups(groups, task->parameters(), "t");
+  size_t count = 0;
+  for (const train::ParamGroup& g : checked) count += g.params.size();
+  EXPECT_EQ(count, task->parameters().size());
+}
+
+void expect_refused(const std::vector<GradientGroup>& groups, const std::vector<Parameter<float>>& params,
+                    const std::string& expected) {
+  try {
+    train::checked_gradient_groups(groups, params, "mine");
+    FAIL() << "expected an Error containing " << expected;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+  }
+}
+
+TEST(GradientBuckets, BadGroupsAreOneErrorNamingTheParameter) {
+  std::unique_ptr<train::BuiltinTask> task = train::make_builtin_task(tiny(2), nullptr);
+  const std::vector<Parameter<float>> params = task->parameters();
+  std::vector<GradientGroup> groups = task->gradient_groups();
+  std::vector<GradientGroup> missing(groups.begin(), groups.end() - 1);
+  expect_refused(missing, params, "task 'mine': parameter 'rnn.weight_ih_l0' is in no gradient group");
+  std::vector<GradientGroup> twice = groups;
+  twice[0].parameters.push_back("rnn.bias_hh_l2");
+  expect_refused(twice, params, "'rnn.bias_hh_l2' is already in group 'head'");
+  std::vector<GradientGroup> unknown = groups;
+  unknown[1].parameters.push_back("rnn.weight_xx");
+  expect_refused(unknown, params, "gradient group 1 'layer 2': 'rnn.weight_xx' is not a parameter of the task");
+  std::vector<GradientGroup> empty = groups;
+  empty.push_back({"nothing", {}});
+  expect_refused(empty, params, "gradient group 4 'nothing' has no parameter");
+}
+
+}  // namespace
+}  // namespace rnnwave::testing
