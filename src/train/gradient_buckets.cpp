@@ -131,6 +131,29 @@ void GradientBuckets::end_shard() {
   }
 }
 
+void GradientBuckets::add_trace(Trace& trace, const std::vector<std::pair<int64_t, int64_t>>& spans,
+                                int64_t wait_start, int64_t wait_end) const {
+  int64_t origin = wait_start;
+  for (const auto& span : spans) origin = std::min(origin, span.first);
+  const auto event = [origin](const std::string& kind, int layer, int thread, int64_t start, int64_t end) {
+    TraceEvent e;
+    e.pass = "combine";
+    e.kind = kind;
+    e.layer = layer;
+    e.thread = thread;
+    e.start_us = static_cast<double>(start - origin) / 1e3;
+    e.duration_us = static_cast<double>(end - start) / 1e3;
+    return e;
+  };
+  std::vector<TraceEvent> events;
+  for (size_t g = 0; g < spans.size(); ++g) {
+    events.push_back(event("combine " + groups_[g].name, static_cast<int>(g), kCombineTrack, spans[g].first,
+                           spans[g].second));
+  }
+  events.push_back(event("combine_wait", -1, 0, wait_start, wait_end));
+  trace.append(std::move(events), origin);
+}
+
 void GradientBuckets::finish() {
   const int64_t wait_start = now_ns();
   reducer_.wait_all();
@@ -147,6 +170,7 @@ void GradientBuckets::finish() {
       at += grad.size();
     }
   }
+  if (trace_ != nullptr) add_trace(*trace_, spans, wait_start, wait_end);
   stats_.combining_seconds += union_seconds(std::move(spans));
   stats_.waiting_seconds += static_cast<double>(wait_end - wait_start) / 1e9;
   stats_.batches += 1;

@@ -8,9 +8,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rnnwave/dist/shard_reducer.h"
+#include "rnnwave/trace.h"
 #include "rnnwave/train/task.h"
 #include "rnnwave/train/trainer.h"
 
@@ -53,12 +55,21 @@ class GradientBuckets {
   /// batch's times to stats().
   void finish();
 
+  /// With a trace, finish() adds per batch one event per bucket, "combine <group>" from its
+  /// start to its completion on track kCombineTrack (the progress thread's), and
+  /// "combine_wait" on thread 0 for the trainer's wait: beside the engine's tasks of the
+  /// same trace (ExecOptions::trace), on the same steady clock.
+  void set_trace(Trace* trace) { trace_ = trace; }
+  static constexpr int kCombineTrack = 1000;
+
   /// Since the last reset_stats().
   const CommunicationStats& stats() const { return stats_; }
   void reset_stats() { stats_ = {}; }
 
  private:
   void take(size_t group);
+  void add_trace(Trace& trace, const std::vector<std::pair<int64_t, int64_t>>& spans, int64_t wait_start,
+                 int64_t wait_end) const;
 
   dist::ShardReducer<float> reducer_;
   const std::vector<Parameter<float>>& params_;
@@ -72,6 +83,7 @@ class GradientBuckets {
   std::vector<int64_t> started_;
   std::unique_ptr<std::atomic<int64_t>[]> done_;
   CommunicationStats stats_;
+  Trace* trace_ = nullptr;
 };
 
 }  // namespace rnnwave::train

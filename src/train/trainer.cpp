@@ -414,6 +414,7 @@ void Trainer::distribute(dist::World& world) {
   }
   run.gradient_buckets = std::make_unique<train::GradientBuckets>(
       world, run.config.shards, run.params, train::checked_gradient_groups(groups, run.params, run.factory.name));
+  run.gradient_buckets->set_trace(run.config.exec.trace);
   run.sums_reducer = std::make_unique<dist::ShardReducer<double>>(
       world, run.config.shards, std::vector<dist::ShardReducer<double>::Bucket>{{"the loss sums", kSums}});
   run.shard_gradients.clear();

@@ -11,6 +11,7 @@
 
 #include "rnnwave/dist/world.h"
 #include "rnnwave/error.h"
+#include "rnnwave/trace.h"
 #include "rnnwave/train/trainer.h"
 #include "train/builtin_task.h"
 
@@ -142,6 +143,48 @@ TEST(GradientBuckets, TheLastShardOfEachBatchAnnouncesEveryGroupOnceInOrder) {
   std::vector<int64_t> want;
   for (int b = 0; b < 4; ++b) want.insert(want.end(), batch.begin(), batch.end());
   EXPECT_EQ(log, want);
+}
+
+TEST(GradientBuckets, TheTraceShowsEachBucketFromItsStartBesideTheBackwardTasks) {
+  TrainConfig config = tiny(2);
+  config.epochs = 1;
+  config.exec.threads = 1;
+  Trace trace;
+  config.exec.trace = &trace;
+  dist::World world;
+  Trainer trainer(config);
+  trainer.distribute(world);
+  trainer.train_epoch();
+  // Per batch: the head, the layers from the top, then the trainer's wait, each started
+  // no earlier than the one before.
+  std::vector<TraceEvent> combine, weight_grads;
+  for (const TraceEvent& e : trace.events()) {
+    if (e.pass == "combine") combine.push_back(e);
+    if (e.pass == "backward" && e.kind == "weight_grad" && e.layer == 0) weight_grads.push_back(e);
+  }
+  const std::vector<std::string> kinds{"combine head", "combine layer 2", "combine layer 1", "combine layer 0",
+                                       "combine_wait"};
+  ASSERT_EQ(combine.size(), 4 * kinds.size());  // 4 batches
+  for (size_t b = 0; b < 4; ++b) {
+    for (size_t k = 0; k < kinds.size(); ++k) {
+      const TraceEvent& e = combine[b * kinds.size() + k];
+      EXPECT_EQ(e.kind, kinds[k]) << "batch " << b;
+      EXPECT_GE(e.duration_us, 0.0);
+      if (k > 0) {
+        EXPECT_GE(e.start_us, combine[b * kinds.size() + k - 1].start_us) << e.kind << ", batch " << b;
+      }
+    }
+    // Overlap: the top layer's bucket starts while layer 0's weight gradients are still
+    // being computed (one thread runs the tasks in creation order: the top layer's weight
+    // gradients before the layers below; the last layer-0 task starts layer 0's bucket).
+    const double top_start = combine[b * kinds.size() + 1].start_us;
+    const double bottom_start = combine[b * kinds.size() + 3].start_us;
+    double last_end = 0;
+    for (const TraceEvent& w : weight_grads) {
+      if (w.start_us <= bottom_start) last_end = std::max(last_end, w.start_us + w.duration_us);
+    }
+    EXPECT_LT(top_start, last_end) << "batch " << b;
+  }
 }
 
 TEST(GradientBuckets, GroupsOfTheBuiltInTasksAreTheHeadAndTheLayersFromTheTop) {
