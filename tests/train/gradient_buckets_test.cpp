@@ -14,6 +14,7 @@
 #include "rnnwave/trace.h"
 #include "rnnwave/train/trainer.h"
 #include "train/builtin_task.h"
+#include "train/language_model.h"
 
 namespace rnnwave::testing {
 namespace {
@@ -200,6 +201,48 @@ TEST(GradientBuckets, GroupsOfTheBuiltInTasksAreTheHeadAndTheLayersFromTheTop) {
   size_t count = 0;
   for (const train::ParamGroup& g : checked) count += g.params.size();
   EXPECT_EQ(count, task->parameters().size());
+}
+
+/// The language model (wikitext2's, no data needed on random ids) announces the head, the
+/// layers from the top and the embedding, once each, each when its gradients are final,
+/// and the announcements change no bit.
+TEST(GradientBuckets, TheLanguageModelAnnouncesEachGroupOnceWhenFinal) {
+  TrainConfig c = defaults_for(TrainTask::wikitext2);
+  c.hidden_size = 16;
+  c.embedding_size = 12;
+  c.layers = 3;
+  c.dropout = 0.2;
+  c.seed = 5;
+  const int64_t V = 40, T = 9, N = 3;
+  std::vector<int64_t> tokens((T + 1) * N);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int64_t>((i * 7 + 3) % V);
+  const std::vector<int64_t> inputs(tokens.begin(), tokens.begin() + T * N);
+  const std::vector<int64_t> targets(tokens.begin() + N, tokens.end());
+
+  train::LanguageModel plain(c, V), announcing(c, V);
+  train::LanguageModel::State plain_state, state;
+  plain.train_batch(T, N, inputs, targets, plain_state, 77);
+  const std::vector<Parameter<float>> params = announcing.parameters();
+  const std::vector<train::ParamGroup> groups =
+      train::checked_gradient_groups(announcing.gradient_groups(), params, "wikitext2");
+  ASSERT_EQ(groups.size(), 5u);  // head, layers 2, 1, 0, embedding
+  EXPECT_EQ(groups.back().name, "embedding");
+  std::vector<int64_t> order;
+  std::vector<std::vector<float>> seen(params.size());
+  std::mutex mutex;
+  announcing.set_gradients_final([&](int64_t g) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    order.push_back(g);
+    for (size_t p : groups[static_cast<size_t>(g)].params) seen[p].assign(params[p].grad.begin(), params[p].grad.end());
+  });
+  announcing.train_batch(T, N, inputs, targets, state, 77);
+  EXPECT_EQ(order, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  const std::vector<Parameter<float>> reference = plain.parameters();
+  for (size_t p = 0; p < params.size(); ++p) {
+    const std::vector<float> final_grad(params[p].grad.begin(), params[p].grad.end());
+    EXPECT_EQ(seen[p], final_grad) << params[p].name << ": written after its announcement";
+    EXPECT_EQ(final_grad, std::vector<float>(reference[p].grad.begin(), reference[p].grad.end())) << params[p].name;
+  }
 }
 
 void expect_refused(const std::vector<GradientGroup>& groups, const std::vector<Parameter<float>>& params,
