@@ -95,6 +95,21 @@ struct BackwardArgs {
   /// With one thread: run the ready tasks of the lower layers first, so that
   /// on_grad_input_block sees the first blocks early. Changes no result.
   bool grad_input_early = false;
+  /// Optional, with grad_weights: called once for each layer l, in the order L-1, L-2,
+  /// ..., 0, as soon as grad_weights holds the final gradients of every parameter of layer
+  /// l (both directions) — while the layers below are still in backward, so that a
+  /// data-parallel trainer starts combining them (per-layer buckets). Threading: under the
+  /// wavefront and sequential schedules it runs on the thread of the task that ends the
+  /// layer's last weight-gradient block (a thread of the pass's pool), or, when a layer
+  /// ends before the layer above it, right after the call for that layer on the thread
+  /// that makes it; the layerwise schedule calls it on the calling thread after each
+  /// layer's weight gradients. Calls never overlap one another and each sees every write
+  /// of the tasks before it. It may read (or copy away) layer l's gradients in
+  /// grad_weights and must not write them or anything else of the pass, nor call the
+  /// model; it should be quick (it holds a thread of the pass), e.g. a copy and the start
+  /// of a non-blocking reduction. An exception it throws ends the pass and is rethrown by
+  /// backward. Changes no result.
+  std::function<void(int64_t layer)> on_layer_grads_final;
 };
 
 namespace detail {

@@ -24,6 +24,7 @@
 namespace rnnwave {
 
 class GraphCache;
+class LayerGradsFinal;
 
 /// The part of a step an operation covers: batch rows [r0, r1) (the engine's sorted
 /// order; rows that have finished at that step are skipped) and hidden units [u0, u1).
@@ -55,6 +56,11 @@ struct Pass {
   const std::function<void(int64_t, int64_t)>* on_grad_input_block = nullptr;
   std::span<T> grad_input = {};
   bool grad_input_early = false;
+  // Backward with grads: the caller's hook for each layer whose weight gradients are
+  // final (BackwardArgs::on_layer_grads_final), and, under a task graph, the counter
+  // that calls it (set by run_backward_graph).
+  const std::function<void(int64_t)>* on_layer_grads_final = nullptr;
+  LayerGradsFinal* layer_grads = nullptr;
   bool output_early = false;
   // The model's graphs, built once per problem and reused (null: build afresh).
   GraphCache* graphs = nullptr;

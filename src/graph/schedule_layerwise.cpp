@@ -172,6 +172,7 @@ void layerwise_backward(Pass<T>& pass, Trace* trace) {
     }
     if (pass.grads != nullptr) {
       record.run("weight_grad", l, -1, 0, p.T, [&] { layer_weight_grads(pass, l, threads); });
+      if (pass.on_layer_grads_final != nullptr) (*pass.on_layer_grads_final)(l);
     }
     if (l > 0 || pass.want_input_grad) {
       record.run("input_grad", l, -1, 0, p.T, [&] { input_grad(pass, l, 0, p.T); });

@@ -3,6 +3,7 @@
 #include "graph/boundary.h"
 #include "graph/dropout.h"
 #include "graph/graph_cache.h"
+#include "graph/layer_grads_final.h"
 #include "rnnwave/trace.h"
 
 namespace rnnwave {
@@ -99,6 +100,7 @@ void run_task(Pass<T>& pass, const Task& task) {
       return;
     case TaskKind::weight_grad:
       weight_grad(pass, task.layer, task.direction, task.t0, task.t1);
+      if (pass.layer_grads != nullptr) pass.layer_grads->done(task.layer);
       return;
     case TaskKind::output:
       store_output_steps<T>(pass.ws, pass.output, task.t0, task.t1);
@@ -134,7 +136,23 @@ void run_backward_graph(Pass<T>& pass, Trace* trace, GraphRunner runner) {
                                      pass.on_grad_output_block != nullptr, pass.grad_input_early};
   const auto graph = graph_for(pass.graphs, backward_graph_key(p, options),
                                [&] { return build_backward_graph(p, options); });
-  run_graph(pass, trace, runner, *graph, "backward");
+  if (pass.on_layer_grads_final == nullptr || pass.grads == nullptr) {
+    run_graph(pass, trace, runner, *graph, "backward");
+    return;
+  }
+  std::vector<int64_t> work(static_cast<size_t>(p.L), 0);
+  for (const Task& task : graph->tasks) {
+    if (task.kind == TaskKind::weight_grad) ++work[static_cast<size_t>(task.layer)];
+  }
+  LayerGradsFinal layer_grads(*pass.on_layer_grads_final, std::move(work));
+  pass.layer_grads = &layer_grads;
+  try {
+    run_graph(pass, trace, runner, *graph, "backward");
+  } catch (...) {
+    pass.layer_grads = nullptr;
+    throw;
+  }
+  pass.layer_grads = nullptr;
 }
 
 #define RNNWAVE_INSTANTIATE(T)                                                                  \

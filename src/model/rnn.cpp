@@ -176,6 +176,7 @@ void BasicRnn<T>::backward(const BackwardArgs<T>& args, BasicWorkspace<T>& works
   pass.graphs = &impl_->graphs;
   if (args.on_grad_output_block) pass.on_grad_output_block = &args.on_grad_output_block;
   if (args.on_grad_input_block) pass.on_grad_input_block = &args.on_grad_input_block;
+  if (args.on_layer_grads_final) pass.on_layer_grads_final = &args.on_layer_grads_final;
   pass.grad_output = args.grad_output;
   pass.grad_input = args.grad_input;
   pass.grad_input_early = args.grad_input_early;

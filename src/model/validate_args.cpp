@@ -105,6 +105,9 @@ void validate_backward(const ModelSpec& spec, int64_t steps, int64_t batch,
   if (args.on_grad_input_block && args.grad_input.empty()) {
     fail("on_grad_input_block needs grad_input");
   }
+  if (args.on_layer_grads_final && args.grad_weights == nullptr) {
+    fail("on_layer_grads_final needs grad_weights");
+  }
   check_finite<T>(args.grad_hn, h_shape, "grad_hn");
   check_finite<T>(args.grad_cn, c_shape, "grad_cn");
 }

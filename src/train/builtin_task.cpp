@@ -57,4 +57,14 @@ std::vector<int64_t> spread_subset(int64_t count, int64_t limit) {
   return indices;
 }
 
+std::vector<GradientGroup> stack_gradient_groups(const Weights& weights, const std::string& prefix) {
+  const int64_t layers = weights.spec().layers;
+  std::vector<GradientGroup> groups(static_cast<size_t>(layers));
+  for (int64_t l = 0; l < layers; ++l) groups[static_cast<size_t>(layers - 1 - l)].name = cat("layer ", l);
+  for (const ParamInfo& info : weights.params()) {
+    groups[static_cast<size_t>(layers - 1 - info.layer)].parameters.push_back(prefix + info.name);
+  }
+  return groups;
+}
+
 }  // namespace rnnwave::train

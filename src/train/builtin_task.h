@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "rnnwave/tensor.h"
+#include "rnnwave/weights.h"
 #include "rnnwave/train/task.h"
 #include "rnnwave/train/trainer.h"
 #include "train/data_export.h"
@@ -25,6 +26,12 @@ class BuiltinTask : public TrainingTask {
   /// from the same code as begin_epoch's.
   virtual void export_data(int64_t epochs, DataExport& out) = 0;
 };
+
+/// The gradient groups of a recurrent stack whose parameters are named prefix + the
+/// PyTorch name: one group "layer l" per layer (both directions: the layer below needs
+/// both before it can start, so they end together), from the top layer down — the order
+/// in which BackwardArgs::on_layer_grads_final announces them.
+std::vector<GradientGroup> stack_gradient_groups(const Weights& weights, const std::string& prefix);
 
 /// The task of a built-in run from a config (already validated). With `saved` null the data is loaded
 /// now and the model is created from the seed; otherwise the model's sizes come from the

@@ -44,6 +44,8 @@ class DigitsTask final : public BuiltinTask {
         have_stats_(stats_.size() > 0) {}
 
   std::vector<Parameter<float>> parameters() override { return model_.parameters(); }
+  std::vector<GradientGroup> gradient_groups() override { return model_.gradient_groups(); }
+  void set_gradients_final(GradientsFinal hook) override { model_.set_gradients_final(std::move(hook)); }
   void parameters_changed() override { model_.parameters_changed(); }
 
   void load_data() override {

@@ -116,6 +116,13 @@ std::vector<Parameter<float>> LanguageModel::parameters() {
   return params;
 }
 
+std::vector<GradientGroup> LanguageModel::gradient_groups() const {
+  std::vector<GradientGroup> groups{{"head", {"head.weight", "head.bias"}}};
+  for (GradientGroup& layer : stack_gradient_groups(weights_, "rnn.")) groups.push_back(std::move(layer));
+  groups.push_back({"embedding", {"embedding.weight"}});
+  return groups;
+}
+
 void LanguageModel::parameters_changed() {
   rnn_.set_weights(weights_);
   const int64_t V = vocab_size(), H = spec_.hidden_size;
@@ -198,15 +205,21 @@ LossValue LanguageModel::train_batch(int64_t steps, int64_t batch, std::span<con
 
   // The head's weight gradient over all rows at once (its sum over rows fixes the order).
   head_.backward(head_input_, grad_logits_, M, {}, &head_grad_);
+  if (gradients_final_) gradients_final_(0);
   grad_dropped_embedded_.resize(embedded_.size());
   grad_embedded_.resize(embedded_.size());
   BackwardArgs<float> back;
   back.grad_output = grad_output_;
   back.grad_input = grad_dropped_embedded_;
   back.grad_weights = &weight_grads_;
+  if (gradients_final_) {
+    const int64_t top = spec_.layers - 1;
+    back.on_layer_grads_final = [this, top](int64_t layer) { gradients_final_(1 + top - layer); };
+  }
   rnn_.backward(back, workspace_);
   embedding_dropout.backward<float>(grad_dropped_embedded_, grad_embedded_, Phase::training, 0);
   embedding_.backward(inputs, grad_embedded_, &embedding_grad_);
+  if (gradients_final_) gradients_final_(spec_.layers + 1);
 
   state.h = hn_;
   state.c = cn_;

@@ -47,6 +47,11 @@ class LanguageModel {
   int64_t vocab_size() const { return embedding_.vocab_size(); }
 
   std::vector<Parameter<float>> parameters();
+  /// "head" (group 0), then "layer L-1" ... "layer 0", then "embedding": the order in
+  /// which train_batch finishes them (TrainingTask::gradient_groups).
+  std::vector<GradientGroup> gradient_groups() const;
+  /// The function train_batch calls with each group of gradient_groups() once it is final.
+  void set_gradients_final(GradientsFinal hook) { gradients_final_ = std::move(hook); }
   void parameters_changed();
   void set_exec(const ExecOptions& exec);
 
@@ -73,6 +78,7 @@ class LanguageModel {
   Weights weights_;
   Weights weight_grads_;
   Rnn rnn_;
+  GradientsFinal gradients_final_;
   Linear head_;
   Linear head_grad_;
 

@@ -41,6 +41,12 @@ std::vector<Parameter<float>> SequenceModel::parameters() {
   return params;
 }
 
+std::vector<GradientGroup> SequenceModel::gradient_groups() const {
+  std::vector<GradientGroup> groups{{"head", {"head.weight", "head.bias"}}};
+  for (GradientGroup& layer : stack_gradient_groups(weights_, "rnn.")) groups.push_back(std::move(layer));
+  return groups;
+}
+
 void SequenceModel::parameters_changed() { rnn_.set_weights(weights_); }
 
 void SequenceModel::set_exec(const ExecOptions& exec) { rnn_.set_options(exec); }
@@ -77,12 +83,17 @@ void SequenceModel::backward(std::span<const float> grad_out) {
   grad_pooled_.resize(pooled_.size());
   grad_output_.resize(output_.size());
   head_.backward(dropped_, grad_out, batch_, grad_dropped_, &head_grad_);
+  if (gradients_final_) gradients_final_(0);
   Dropout(dropout_, key_, kDropHead).backward<float>(grad_dropped_, grad_pooled_, Phase::training, 0);
   const SequenceShape shape{steps_, batch_, spec_.directions(), spec_.hidden_size};
   pool_sequence_backward<float>(pooling_, shape, lengths_, grad_pooled_, grad_output_);
   BackwardArgs<float> args;
   args.grad_output = grad_output_;
   args.grad_weights = &weight_grads_;
+  if (gradients_final_) {
+    const int64_t top = spec_.layers - 1;
+    args.on_layer_grads_final = [this, top](int64_t layer) { gradients_final_(1 + top - layer); };
+  }
   rnn_.backward(args, workspace_);
 }
 

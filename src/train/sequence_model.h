@@ -27,6 +27,10 @@ class SequenceModel {
   int64_t outputs() const { return head_.out_features(); }
 
   std::vector<Parameter<float>> parameters();
+  /// "head" (group 0), then "layer L-1" ... "layer 0" (TrainingTask::gradient_groups).
+  std::vector<GradientGroup> gradient_groups() const;
+  /// The function backward calls with each group of gradient_groups() once it is final.
+  void set_gradients_final(GradientsFinal hook) { gradients_final_ = std::move(hook); }
   void parameters_changed();
   void set_exec(const ExecOptions& exec);
 
@@ -51,6 +55,7 @@ class SequenceModel {
   Rnn rnn_;
   Linear head_;
   Linear head_grad_;
+  GradientsFinal gradients_final_;
 
   // The last training batch.
   Workspace workspace_;

@@ -48,6 +48,8 @@ class SyntheticTask final : public BuiltinTask {
       : config_(config), model_(config, kChannels, 1) {}
 
   std::vector<Parameter<float>> parameters() override { return model_.parameters(); }
+  std::vector<GradientGroup> gradient_groups() override { return model_.gradient_groups(); }
+  void set_gradients_final(GradientsFinal hook) override { model_.set_gradients_final(std::move(hook)); }
   void parameters_changed() override { model_.parameters_changed(); }
 
   void load_data() override {

@@ -21,6 +21,7 @@
 #include "train/checkpoint.h"
 #include "train/eval_shards.h"
 #include "train/builtin_task.h"
+#include "train/gradient_buckets.h"
 #include "train/train_config_json.h"
 
 namespace rnnwave {
@@ -188,10 +189,10 @@ struct Trainer::Impl {
   LrSchedule schedule;
   std::vector<EpochMetrics> history;
 
-  // Shards (config.shards > 1). Over the ranks of a World (distribute): one bucket for all
-  // gradients and one for the loss sums. In one process: a buffer per shard, summed by
-  // dist::tree_sum, the function the reducers compute.
-  std::unique_ptr<dist::ShardReducer<float>> gradient_reducer;
+  // Shards (config.shards > 1). Over the ranks of a World (distribute): a bucket per
+  // gradient group of the task and one for the loss sums. In one process: a buffer per
+  // shard, summed by dist::tree_sum, the function the reducers compute.
+  std::unique_ptr<train::GradientBuckets> gradient_buckets;
   std::unique_ptr<dist::ShardReducer<double>> sums_reducer;
   std::vector<std::vector<float>> shard_gradients;
   std::vector<std::vector<double>> shard_sums;
@@ -200,6 +201,8 @@ struct Trainer::Impl {
 
   BatchLoss train_batch(int64_t batch);
   BatchLoss train_sharded_batch(int64_t batch);
+  /// Shard `shard` with the task announcing its gradient groups to gradient_buckets.
+  ShardLoss train_announced_shard(int64_t batch, int64_t shard);
   /// The task as a built-in one, for what only those do (`what` names the call).
   train::BuiltinTask& builtin_task(const char* what) const;
   /// The config as checkpoints store it: a program's own task under its factory's name.
@@ -222,38 +225,56 @@ BatchLoss Trainer::Impl::train_batch(int64_t batch) {
   return train_sharded_batch(batch);
 }
 
+ShardLoss Trainer::Impl::train_announced_shard(int64_t batch, int64_t shard) {
+  train::GradientBuckets* buckets = gradient_buckets.get();
+  task->set_gradients_final([buckets](int64_t group) { buckets->group_final(group); });
+  ShardLoss loss;
+  try {
+    loss = task->train_shard(batch, shard, config.shards);
+  } catch (...) {
+    task->set_gradients_final({});
+    throw;
+  }
+  task->set_gradients_final({});
+  return loss;
+}
+
 BatchLoss Trainer::Impl::train_sharded_batch(int64_t batch) {
   const int64_t shards = config.shards;
   const int64_t count = gradient_count(params);
-  const dist::ShardPlan plan = gradient_reducer ? gradient_reducer->plan() : dist::ShardPlan(shards, 1, 0);
-  if (!gradient_reducer) {
+  const dist::ShardPlan plan = gradient_buckets ? gradient_buckets->plan() : dist::ShardPlan(shards, 1, 0);
+  if (!gradient_buckets) {
     shard_gradients.resize(static_cast<size_t>(shards));
     shard_sums.resize(static_cast<size_t>(shards));
   }
   for (int64_t i = 0; i < plan.local_shards(); ++i) {
-    const ShardLoss loss = task->train_shard(batch, plan.first_shard() + i, shards);
-    std::span<float> gradient;
+    const int64_t shard = plan.first_shard() + i;
     std::span<double> sums;
-    if (gradient_reducer) {
-      gradient = gradient_reducer->local(0, i);
+    ShardLoss loss;
+    if (gradient_buckets) {
+      // The rank's last shard starts each bucket as the task finishes its group (the
+      // head, then the layers from the top): the combination overlaps the backward of
+      // the layers below. The shards before it only fill their buckets.
+      const bool last = i + 1 == plan.local_shards();
+      gradient_buckets->begin_shard(i, last);
+      loss = last ? train_announced_shard(batch, shard) : task->train_shard(batch, shard, shards);
+      gradient_buckets->end_shard();
       sums = sums_reducer->local(0, i);
     } else {
+      loss = task->train_shard(batch, shard, shards);
       shard_gradients[i].resize(static_cast<size_t>(count));
       shard_sums[i].resize(kSums);
-      gradient = shard_gradients[i];
+      gather_gradients(params, shard_gradients[i]);
       sums = shard_sums[i];
     }
-    gather_gradients(params, gradient);
     sums[0] = loss.total;
     sums[1] = static_cast<double>(loss.items);
   }
   std::span<const double> totals;
-  if (gradient_reducer) {
-    gradient_reducer->start(0);
+  if (gradient_buckets) {
     sums_reducer->start(0);
-    gradient_reducer->wait(0);
+    gradient_buckets->finish();
     sums_reducer->wait(0);
-    scatter_gradients(gradient_reducer->result(0), params);
     totals = sums_reducer->result(0);
   } else {
     std::vector<std::span<float>> gradients(shard_gradients.begin(), shard_gradients.end());
@@ -299,6 +320,11 @@ const TrainingTask& Trainer::task() const { return *impl_->task; }
 int64_t Trainer::epochs_done() const { return static_cast<int64_t>(impl_->history.size()); }
 const std::vector<EpochMetrics>& Trainer::history() const { return impl_->history; }
 
+const CommunicationStats& Trainer::communication() const {
+  static const CommunicationStats kNone;
+  return impl_->gradient_buckets ? impl_->gradient_buckets->stats() : kNone;
+}
+
 EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)>& on_progress) {
   Impl& run = *impl_;
   const ScopedThreads threads(run.config.exec.threads);
@@ -317,6 +343,7 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
   if (batches < 1) fail("epoch ", epoch + 1, ": the training set has no batch");
   double loss_sum = 0;
   int64_t items = 0;
+  if (run.gradient_buckets) run.gradient_buckets->reset_stats();
   for (int64_t b = 0; b < batches; ++b) {
     BatchLoss loss;
     // Inside a step every array comes from the model: a NaN or infinity there means the
@@ -380,9 +407,17 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
 
 void Trainer::distribute(dist::World& world) {
   Impl& run = *impl_;
-  const int64_t count = gradient_count(run.params);
-  run.gradient_reducer = std::make_unique<dist::ShardReducer<float>>(
-      world, run.config.shards, std::vector<dist::ShardReducer<float>::Bucket>{{"the gradients", count}});
+  std::vector<GradientGroup> groups;
+  try {
+    groups = run.task->gradient_groups();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // a program's own task may throw anything
+    fail("task ", quote_for_message(run.factory.name, 80), ": gradient_groups: ", quote_for_message(e.what(), 400));
+  }
+  run.gradient_buckets = std::make_unique<train::GradientBuckets>(
+      world, run.config.shards, run.params, train::checked_gradient_groups(groups, run.params, run.factory.name));
+  run.gradient_buckets->set_trace(run.config.exec.trace);
   run.sums_reducer = std::make_unique<dist::ShardReducer<double>>(
       world, run.config.shards, std::vector<dist::ShardReducer<double>::Bucket>{{"the loss sums", kSums}});
   run.eval_reducer = std::make_unique<dist::ShardReducer<double>>(

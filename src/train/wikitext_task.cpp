@@ -55,6 +55,8 @@ class WikitextTask final : public BuiltinTask {
       : config_(config), vocab_size_(vocab_size), model_(config, vocab_size) {}
 
   std::vector<Parameter<float>> parameters() override { return model_.parameters(); }
+  std::vector<GradientGroup> gradient_groups() override { return model_.gradient_groups(); }
+  void set_gradients_final(GradientsFinal hook) override { model_.set_gradients_final(std::move(hook)); }
   void parameters_changed() override { model_.parameters_changed(); }
 
   void load_data() override {

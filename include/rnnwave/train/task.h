@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -77,6 +78,18 @@ struct RowRange {
 };
 RowRange shard_rows(int64_t rows, int64_t shard, int64_t shards);
 
+/// Parameters whose gradients become final at one moment of a shard's backward (a
+/// recurrent layer's, the head's, the embedding's): with several ranks the Trainer
+/// combines each group as a bucket of its own (TrainingTask::gradient_groups).
+struct GradientGroup {
+  std::string name;                     ///< for messages and traces: "layer 1", "head"
+  std::vector<std::string> parameters;  ///< names from TrainingTask::parameters()
+};
+
+/// What a task calls when the gradients of group `group` (an index into its
+/// gradient_groups()) are final (TrainingTask::set_gradients_final).
+using GradientsFinal = std::function<void(int64_t group)>;
+
 /// Sets every gradient buffer of `params` to zero (the gradient of an empty shard).
 void zero_gradients(std::span<const Parameter<float>> params);
 
@@ -136,6 +149,27 @@ class TrainingTask {
   /// TrainConfig::shards > 1. By default it throws Error: a task that does not implement
   /// it trains with shards = 1 only.
   virtual ShardLoss train_shard(int64_t batch, int64_t shard, int64_t shards);
+
+  /// The parameters cut into groups whose gradients become final together during
+  /// train_shard, in the order they do (the built-in tasks: the head's first, then each
+  /// recurrent layer from the top, then the embedding), each parameter in exactly one
+  /// group; the Trainer checks that and throws Error naming the first bad entry. Under
+  /// mpirun the Trainer combines each group as a bucket of its own, starting it when the
+  /// task announces it (set_gradients_final), so the combination overlaps the rest of the
+  /// backward. {} (the default): one group of every parameter, combined after
+  /// train_shard. Asked once, when the Trainer is distributed.
+  virtual std::vector<GradientGroup> gradient_groups() { return {}; }
+
+  /// Sets the function that train_shard calls, once the gradients of group g of
+  /// gradient_groups() are final in the grad buffers, with g: at most once per group and
+  /// shard, one call at a time, from any thread (e.g. the engine's, through
+  /// BackwardArgs::on_layer_grads_final); after the call the task must not write that
+  /// group's grad buffers again in this train_shard. The Trainer sets it around the last
+  /// shard a rank computes of each batch and clears it (an empty function) afterwards;
+  /// groups never announced are taken after train_shard returns, so a task may ignore it
+  /// (the default) and lose only the overlap. An exception it throws must end
+  /// train_shard.
+  virtual void set_gradients_final(GradientsFinal hook) { (void)hook; }
 
   /// Scores a split with training off (no dropout); gradients are left as they are.
   virtual EvalResult evaluate(EvalSplit split) = 0;

@@ -168,6 +168,25 @@ struct EpochMetrics {
   double items_per_second = 0;    ///< sequences/s, or tokens/s for wikitext2
 };
 
+/// How the combination of the gradients over the ranks overlapped the backward pass,
+/// summed over the batches of an epoch (Trainer::communication). Per batch, `combining` is
+/// the time during which at least one gradient bucket was being combined (from its start,
+/// as the task finished its group, to its completion on the progress thread) and
+/// `waiting` the time the trainer then blocked until all were complete: the exposed part.
+/// The rest was hidden behind the backward pass of the layers below. Zeros when the run
+/// is not distributed.
+struct CommunicationStats {
+  double combining_seconds = 0;
+  double waiting_seconds = 0;
+  int64_t batches = 0;
+  /// (combining - waiting) / combining, in [0, 1]; 0 when nothing was combined.
+  double hidden_share() const {
+    if (combining_seconds <= 0) return 0;
+    const double hidden = (combining_seconds - waiting_seconds) / combining_seconds;
+    return hidden < 0 ? 0 : hidden;
+  }
+};
+
 /// Reported after every batch, for progress bars.
 struct TrainProgress {
   int64_t epoch = 0;          ///< 1-based
@@ -251,6 +270,11 @@ class Trainer {
   /// as one process with the same S (a task without evaluate_part is scored whole on
   /// every rank).
   void distribute(dist::World& world);
+
+  /// The combination's overlap with the backward pass in the last epoch trained
+  /// (CommunicationStats); zeros before distribute. Timing only: never part of a
+  /// checkpoint or of history().
+  const CommunicationStats& communication() const;
 
   /// A hash of the data this run trains and validates on in the order it sees it (the
   /// arrays of export_data), as 16 hex digits: ranks of a distributed run compare it at
