@@ -1,6 +1,7 @@
 #include "rnnwave/model.h"
 
 #include <cmath>
+#include <limits>
 
 #include "cells/cell_table.h"
 #include "common/memory_limits.h"
@@ -67,6 +68,12 @@ void ModelSpec::validate() const {
   }
   if (!(cell_clip == 0 || (std::isfinite(cell_clip) && cell_clip > 0))) {
     fail("cell_clip must be 0 (off) or a finite number > 0, got ", cell_clip);
+  }
+  // A float model compares with the bound rounded to float: one that would round to 0 or
+  // to infinity would clip everything to 0, or nothing, silently.
+  if (cell_clip != 0 && (cell_clip < std::numeric_limits<float>::min() || cell_clip > std::numeric_limits<float>::max())) {
+    fail("cell_clip ", cell_clip, " is outside the range of a float's normal numbers [",
+         std::numeric_limits<float>::min(), ", ", std::numeric_limits<float>::max(), "]");
   }
   cells::cell_definition(*this);  // throws for a variant the cell does not have
   check_fits_in_memory(static_cast<double>(parameter_count()) * 4.0,

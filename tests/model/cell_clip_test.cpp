@@ -195,6 +195,17 @@ TEST(CellClipSpec, BadValuesAreRefusedNamingThem) {
       EXPECT_EQ(message.find('\n'), std::string::npos) << message;
     }
   }
+  // Bounds a float model cannot hold (they would round to 0 or to infinity).
+  for (double bad : {1e-50, 1e39}) {
+    spec.cell_clip = bad;
+    try {
+      spec.validate();
+      FAIL() << "cell_clip " << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("outside the range of a float's normal numbers"), std::string::npos)
+          << e.what();
+    }
+  }
   spec.cell_clip = 0.5;
   EXPECT_NO_THROW(spec.validate());
   EXPECT_EQ(describe(spec), "gru l1 d1 i3 h4 clip0.5");
