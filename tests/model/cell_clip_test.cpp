@@ -19,16 +19,6 @@ namespace {
 
 constexpr double kClip = 0.3;  // pre-activations here reach about +-2: many are clipped
 
-double loss(const BasicRnn<double>& rnn, const Problem<double>& p) {
-  ForwardOut<double> out;
-  rnn.forward(forward_args(p, out));
-  double sum = 0;
-  for (size_t i = 0; i < out.output.size(); ++i) sum += out.output[i] * p.grad_output[i];
-  for (size_t i = 0; i < out.hn.size(); ++i) sum += out.hn[i] * p.grad_hn[i];
-  for (size_t i = 0; i < out.cn.size(); ++i) sum += out.cn[i] * p.grad_cn[i];
-  return sum;
-}
-
 /// Central difference with eps = 1e-5. A pre-activation within eps of +-clip would put a
 /// kink inside the difference and fail the check: the seeds are fixed, so these inputs
 /// have none (a failure after changing them would name the entry).
@@ -76,7 +66,7 @@ TEST_P(CellClip, GradientsMatchFiniteDifferencesWithTheClipBinding) {
     for (const ExecOptions& options : {ExecOptions{Schedule::sequential, 1}, wavefront}) {
       BasicRnn<double> rnn(weights, options);
       const Grads<double> g = run_backward(rnn, p);
-      auto eval = [&] { return loss(rnn, p); };
+      auto eval = [&] { return test_loss(rnn, p); };
       const size_t stride = hidden > 16 ? 7 : 1;  // a sample of the wider model's entries
       for (size_t i = 0; i < p.input.size(); i += stride) {
         expect_close(g.input[i], central_difference(p.input[i], eval), "input[" + std::to_string(i) + "]");
@@ -93,7 +83,7 @@ TEST_P(CellClip, GradientsMatchFiniteDifferencesWithTheClipBinding) {
         for (size_t i = 0; i < values.size(); i += hidden > 16 ? 61 : 1) {
           const double numeric = central_difference(values[i], [&] {
             rnn.set_weights(weights);
-            return loss(rnn, p);
+            return test_loss(rnn, p);
           });
           expect_close(grad[i], numeric, info.name + "[" + std::to_string(i) + "]");
         }

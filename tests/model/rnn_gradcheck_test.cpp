@@ -10,16 +10,6 @@
 namespace rnnwave::testing {
 namespace {
 
-double loss(const BasicRnn<double>& rnn, const Problem<double>& p) {
-  ForwardOut<double> out;
-  rnn.forward(forward_args(p, out));
-  double sum = 0;
-  for (size_t i = 0; i < out.output.size(); ++i) sum += out.output[i] * p.grad_output[i];
-  for (size_t i = 0; i < out.hn.size(); ++i) sum += out.hn[i] * p.grad_hn[i];
-  for (size_t i = 0; i < out.cn.size(); ++i) sum += out.cn[i] * p.grad_cn[i];
-  return sum;
-}
-
 struct Checker {
   double worst = 0;
   void expect_close(double analytic, double numeric, const std::string& what) {
@@ -76,7 +66,7 @@ TEST(GradCheckHiddenParts, GradientsMatchFiniteDifferencesWhenStepsAreSplitByUni
     ASSERT_EQ(rnn.plan(p.steps, p.batch).hidden_splits, splits_by_units(variant) ? 3 : 1)
         << variant_name(variant);
     const Grads<double> g = run_backward(rnn, p);
-    auto eval = [&] { return loss(rnn, p); };
+    auto eval = [&] { return test_loss(rnn, p); };
     Checker check;
     for (size_t i = 0; i < p.input.size(); ++i) {
       check.expect_close(g.input[i], central_difference(p.input[i], eval), "input");
@@ -93,7 +83,7 @@ TEST(GradCheckHiddenParts, GradientsMatchFiniteDifferencesWhenStepsAreSplitByUni
       for (size_t i = 0; i < values.size(); i += 97) {
         const double numeric = central_difference(values[i], [&] {
           rnn.set_weights(weights);
-          return loss(rnn, p);
+          return test_loss(rnn, p);
         });
         check.expect_close(grad[i], numeric, info.name + "[" + std::to_string(i) + "]");
       }
@@ -110,7 +100,7 @@ TEST_P(GradCheck, EveryGradientMatchesFiniteDifferences) {
   BasicWeights<double> weights = BasicWeights<double>::uniform(p.spec, 5);
   BasicRnn<double> rnn(weights, options);
   const Grads<double> g = run_backward(rnn, p);
-  auto eval = [&] { return loss(rnn, p); };
+  auto eval = [&] { return test_loss(rnn, p); };
   Checker check;
 
   for (size_t i = 0; i < p.input.size(); ++i) {
@@ -130,7 +120,7 @@ TEST_P(GradCheck, EveryGradientMatchesFiniteDifferences) {
     for (size_t i = 0; i < values.size(); ++i) {
       const double numeric = central_difference(values[i], [&] {
         rnn.set_weights(weights);
-        return loss(rnn, p);
+        return test_loss(rnn, p);
       });
       check.expect_close(grad[i], numeric, info.name + "[" + std::to_string(i) + "]");
     }

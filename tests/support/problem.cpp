@@ -144,6 +144,16 @@ Grads<T> run_backward(const BasicRnn<T>& rnn, const Problem<T>& p, ForwardOut<T>
   return g;
 }
 
+double test_loss(const BasicRnn<double>& rnn, const Problem<double>& p) {
+  ForwardOut<double> out;
+  rnn.forward(forward_args(p, out));
+  double sum = 0;
+  for (size_t i = 0; i < out.output.size(); ++i) sum += out.output[i] * p.grad_output[i];
+  for (size_t i = 0; i < out.hn.size(); ++i) sum += out.hn[i] * p.grad_hn[i];
+  for (size_t i = 0; i < out.cn.size(); ++i) sum += out.cn[i] * p.grad_cn[i];
+  return sum;
+}
+
 #define RNNWAVE_INSTANTIATE(T)                                                     \
   template Problem<T> make_problem<T>(const Case&, uint64_t);                      \
   template ForwardArgs<T> forward_args<T>(const Problem<T>&, ForwardOut<T>&);      \

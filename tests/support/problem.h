@@ -83,6 +83,10 @@ struct ForwardOut {
 template <class T>
 ForwardArgs<T> forward_args(const Problem<T>& p, ForwardOut<T>& out);
 
+/// The test loss of a forward pass: sum(output*grad_output) + sum(hn*grad_hn) +
+/// sum(cn*grad_cn), in double (for finite differences).
+double test_loss(const BasicRnn<double>& rnn, const Problem<double>& p);
+
 /// Gradients of the test loss sum(output*grad_output) + sum(hn*grad_hn) + sum(cn*grad_cn).
 template <class T>
 struct Grads {

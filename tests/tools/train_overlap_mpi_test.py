@@ -59,7 +59,11 @@ class TrainOverlapTest(unittest.TestCase):
             share, flight, waited = int(match.group(1)), float(match.group(2)), float(match.group(3))
             self.assertTrue(0 <= share <= 100)
             self.assertGreater(flight, 0)
-            self.assertLessEqual(waited, flight + 1e-3)
+            # waited counts the trainer's wake-up after the last completion too, so on a
+            # busy machine it may exceed the time in flight (then the share is 0).
+            self.assertGreaterEqual(waited, 0)
+            if waited > flight + 1e-3:  # beyond the printed rounding
+                self.assertEqual(share, 0)
         self.assertFalse(os.path.exists(trace))
         for rank in (0, 1):
             with open(os.path.join(self.dir, f"t.rank{rank}.json"), encoding="utf-8") as f:

@@ -183,33 +183,45 @@ TEST(ShardTraining, SyntheticShardGradientsAddUpToTheBatchGradient) {
   expect_shards_add_up(mean_pooled, 1);
 }
 
-TEST(ShardTraining, DigitsShardGradientsAddUpToTheBatchGradient) {
-  if (!has_data("fsdd", "recordings")) GTEST_SKIP() << "FSDD not found in " << default_data_dir();
+/// digits, small: 40 training recordings in batches of 8, no dropout.
+TrainConfig tiny_digits(int64_t max_eval) {
   TrainConfig c = defaults_for(TrainTask::digits);
   c.hidden_size = 12;
   c.layers = 1;
   c.dropout = 0;
   c.max_train = 40;
-  c.max_eval = 10;
+  c.max_eval = max_eval;
   c.batch_size = 8;
-  c.shards = 3;
   c.exec.threads = 2;
-  expect_shards_add_up(c, 2);
+  return c;
 }
 
-TEST(ShardTraining, Wikitext2ShardGradientsAddUpToTheBatchGradient) {
-  if (!has_data("wikitext-2", "wiki.train.tokens")) GTEST_SKIP() << "WikiText-2 not found in " << default_data_dir();
+/// wikitext2, small: 400 training tokens in 6 columns, segments of 5 steps, no dropout.
+TrainConfig tiny_wikitext2(int64_t max_eval) {
   TrainConfig c = defaults_for(TrainTask::wikitext2);
   c.hidden_size = 8;
   c.embedding_size = 8;
   c.layers = 1;
   c.dropout = 0;
   c.max_train = 400;
-  c.max_eval = 100;
+  c.max_eval = max_eval;
   c.batch_size = 6;
   c.bptt = 5;
-  c.shards = 4;
   c.exec.threads = 2;
+  return c;
+}
+
+TEST(ShardTraining, DigitsShardGradientsAddUpToTheBatchGradient) {
+  if (!has_data("fsdd", "recordings")) GTEST_SKIP() << "FSDD not found in " << default_data_dir();
+  TrainConfig c = tiny_digits(10);
+  c.shards = 3;
+  expect_shards_add_up(c, 2);
+}
+
+TEST(ShardTraining, Wikitext2ShardGradientsAddUpToTheBatchGradient) {
+  if (!has_data("wikitext-2", "wiki.train.tokens")) GTEST_SKIP() << "WikiText-2 not found in " << default_data_dir();
+  TrainConfig c = tiny_wikitext2(100);
+  c.shards = 4;
   // Three segments: the second and third start from the state each shard carried.
   expect_shards_add_up(c, 3);
 }
@@ -223,28 +235,12 @@ TEST(ShardTraining, SyntheticEvaluationPartsAddUpToTheSplit) {
 
 TEST(ShardTraining, DigitsEvaluationPartsAddUpToTheSplit) {
   if (!has_data("fsdd", "recordings")) GTEST_SKIP() << "FSDD not found in " << default_data_dir();
-  TrainConfig c = defaults_for(TrainTask::digits);
-  c.hidden_size = 12;
-  c.layers = 1;
-  c.max_train = 40;
-  c.max_eval = 30;
-  c.batch_size = 8;
-  c.exec.threads = 2;
-  expect_eval_parts_add_up(c, 1e-12);
+  expect_eval_parts_add_up(tiny_digits(30), 1e-12);
 }
 
 TEST(ShardTraining, Wikitext2EvaluationPartsAddUpToTheSplit) {
   if (!has_data("wikitext-2", "wiki.train.tokens")) GTEST_SKIP() << "WikiText-2 not found in " << default_data_dir();
-  TrainConfig c = defaults_for(TrainTask::wikitext2);
-  c.hidden_size = 8;
-  c.embedding_size = 8;
-  c.layers = 1;
-  c.max_train = 400;
-  c.max_eval = 300;
-  c.batch_size = 6;
-  c.bptt = 5;
-  c.exec.threads = 2;
-  expect_eval_parts_add_up(c, 1e-5);  // float logits on fewer columns at a time
+  expect_eval_parts_add_up(tiny_wikitext2(300), 1e-5);  // float logits on fewer columns at a time
 }
 
 TEST(ShardTraining, RunsAreFiniteLearnAndStayCloseToTheWholeBatch) {

@@ -173,8 +173,10 @@ struct EpochMetrics {
 /// the time during which at least one gradient bucket was being combined (from its start,
 /// as the task finished its group, to its completion on the progress thread) and
 /// `waiting` the time the trainer then blocked until all were complete: the exposed part.
-/// The rest was hidden behind the backward pass of the layers below. Zeros when the run
-/// is not distributed.
+/// The rest was hidden behind the backward pass of the layers below. `waiting` also counts
+/// the time the trainer's thread takes to wake after the last completion, so on a busy
+/// machine it can exceed `combining` (nothing hidden). Zeros when the run is not
+/// distributed.
 struct CommunicationStats {
   double combining_seconds = 0;
   double waiting_seconds = 0;
