@@ -41,7 +41,7 @@ void evaluate(const EvalFlags& flags, EvalSplit split, dist::World* world) {
   const ExecOptions exec = exec_options(flags.exec);
   Trainer trainer = load_run(flags.model, "--model", exec);
   note_if_untrained(trainer, flags.model, "scores");
-  if (world != nullptr && trainer.config().shards % world->size() == 0) trainer.distribute(*world);
+  if (world != nullptr && trainer.config().shards % world->size() == 0) trainer.distribute_evaluation(*world);
   const EvalResult result = trainer.evaluate(split);
   if (world != nullptr && world->rank() != 0) return;
   const TrainTask task = trainer.config().task;

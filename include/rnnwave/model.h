@@ -35,7 +35,8 @@ struct ModelSpec {
   /// pre-activation a is bounded to [-cell_clip, cell_clip] before its activation function
   /// (the LSTM's i, f, g, o; the GRU's r, z and n's whole argument; the vanilla RNN's one),
   /// and its gradient is zero where it was clipped (|a| > cell_clip). The LSTM's tanh(c) is
-  /// not clipped: c is a state, not a gate pre-activation. 0 = off; else finite and > 0.
+  /// not clipped: c is a state, not a gate pre-activation. 0 = off; else finite and > 0,
+  /// within a float's normal range [1.18e-38, 3.40e38] (a float model bounds by it).
   /// Every cell kind and variant has it. See cell.h.
   double cell_clip = 0;
 

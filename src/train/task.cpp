@@ -16,7 +16,14 @@ RowRange shard_rows(int64_t rows, int64_t shard, int64_t shards) {
   return {shard * rows / shards, (shard + 1) * rows / shards};
 }
 
+void check_eval_part(int64_t part, int64_t parts) {
+  if (parts < 1 || part < 0 || part >= parts) {
+    fail("evaluation part ", part, " of ", parts, ": parts must be at least 1 and the part in [0, parts)");
+  }
+}
+
 StridedRange eval_batches(int64_t count, int64_t part, int64_t parts) {
+  check_eval_part(part, parts);
   return {part, parts, count};
 }
 

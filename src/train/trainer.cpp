@@ -420,10 +420,15 @@ void Trainer::distribute(dist::World& world) {
   run.gradient_buckets->set_trace(run.config.exec.trace);
   run.sums_reducer = std::make_unique<dist::ShardReducer<double>>(
       world, run.config.shards, std::vector<dist::ShardReducer<double>::Bucket>{{"the loss sums", kSums}});
-  run.eval_reducer = std::make_unique<dist::ShardReducer<double>>(
-      world, run.config.shards, std::vector<dist::ShardReducer<double>::Bucket>{{"the evaluation sums", train::kEvalSums}});
+  distribute_evaluation(world);
   run.shard_gradients.clear();
   run.shard_sums.clear();
+}
+
+void Trainer::distribute_evaluation(dist::World& world) {
+  impl_->eval_reducer = std::make_unique<dist::ShardReducer<double>>(
+      world, impl_->config.shards,
+      std::vector<dist::ShardReducer<double>::Bucket>{{"the evaluation sums", train::kEvalSums}});
 }
 
 std::string Trainer::data_order_digest() {

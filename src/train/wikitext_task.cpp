@@ -110,6 +110,7 @@ class WikitextTask final : public BuiltinTask {
   /// A part is a range of the split's columns (each carries its own hidden state from one
   /// segment to the next, as a training shard does); the first part starts at column 0.
   std::optional<EvalSums> evaluate_part(EvalSplit split, int64_t part, int64_t parts) override {
+    check_eval_part(part, parts);
     load_data();
     const BasicTensor<int64_t>& data = split == EvalSplit::validation ? valid_ : test_;
     LanguageModel::State state;

@@ -226,6 +226,20 @@ TEST(ShardTraining, Wikitext2ShardGradientsAddUpToTheBatchGradient) {
   expect_shards_add_up(c, 3);
 }
 
+TEST(ShardTraining, BadEvaluationPartsAreRefused) {
+  for (const auto& [part, parts] : {std::pair<int64_t, int64_t>{0, 0}, {3, 3}, {-1, 2}}) {
+    try {
+      eval_batches(10, part, parts);
+      FAIL() << "part " << part << " of " << parts << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("evaluation part " + std::to_string(part) + " of " + std::to_string(parts)),
+                std::string::npos) << e.what();
+    }
+  }
+  std::unique_ptr<train::BuiltinTask> task = train::make_builtin_task(tiny_synthetic(1), nullptr);
+  EXPECT_THROW(task->evaluate_part(EvalSplit::test, 0, 0), Error);
+}
+
 TEST(ShardTraining, SyntheticEvaluationPartsAddUpToTheSplit) {
   expect_eval_parts_add_up(tiny_synthetic(1), 1e-12);  // 32 sequences: batches of 16, 16
   TrainConfig more = tiny_synthetic(1);

@@ -48,9 +48,13 @@ struct EvalSums {
 /// perplexity exp(mean loss) where `sums.perplexity`, else NaN. NaN means for no items.
 EvalResult eval_result(const EvalSums& sums);
 
+/// Throws Error naming both unless parts >= 1 and 0 <= part < parts.
+void check_eval_part(int64_t part, int64_t parts);
+
 /// Part `part` of `parts` of a split of `count` batches: the batches part, part + parts,
 /// part + 2 parts, ... (interleaved, so that parts of a split sorted by length cost
-/// about the same). A function of the three alone.
+/// about the same), walked as `for (b = first; b < end; b += stride)`. A function of the
+/// three alone; throws Error as check_eval_part.
 struct StridedRange {
   int64_t first = 0, stride = 1, end = 0;
 };

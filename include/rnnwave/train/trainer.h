@@ -273,6 +273,11 @@ class Trainer {
   /// every rank).
   void distribute(dist::World& world);
 
+  /// What distribute does for evaluation alone (no gradient buffers): for a run that is
+  /// only scored over the ranks (`rnnwave eval` under mpirun). Collective; Error when K
+  /// does not divide S.
+  void distribute_evaluation(dist::World& world);
+
   /// The combination's overlap with the backward pass in the last epoch trained
   /// (CommunicationStats); zeros before distribute. Timing only: never part of a
   /// checkpoint or of history().
