@@ -19,19 +19,9 @@ namespace {
 
 constexpr double kClip = 0.3;  // pre-activations here reach about +-2: many are clipped
 
-/// Central difference with eps = 1e-5. A pre-activation within eps of +-clip would put a
-/// kink inside the difference and fail the check: the seeds are fixed, so these inputs
-/// have none (a failure after changing them would name the entry).
-double central_difference(double& value, const std::function<double()>& eval) {
-  constexpr double kEps = 1e-5;
-  const double saved = value;
-  value = saved + kEps;
-  const double up = eval();
-  value = saved - kEps;
-  const double down = eval();
-  value = saved;
-  return (up - down) / (2 * kEps);
-}
+// The finite differences (support/problem.h, eps = 1e-5): a pre-activation within eps of
+// +-clip would put a kink inside the difference and fail the check: the seeds are fixed,
+// so these inputs have none (a failure after changing them would name the entry).
 
 void expect_close(double analytic, double numeric, const std::string& what) {
   const double error = std::abs(analytic - numeric) / (1e-2 + std::abs(numeric));

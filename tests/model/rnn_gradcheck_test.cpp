@@ -22,20 +22,6 @@ struct Checker {
   }
 };
 
-constexpr double kEps = 1e-5;
-
-/// Central difference of the loss with respect to values[i], restoring it afterwards.
-template <class Eval>
-double central_difference(double& value, Eval&& eval) {
-  const double saved = value;
-  value = saved + kEps;
-  const double up = eval();
-  value = saved - kEps;
-  const double down = eval();
-  value = saved;
-  return (up - down) / (2 * kEps);
-}
-
 /// The math is the same under every schedule (that is checked against the reference for
 /// all of them); finite differences need hundreds of passes per case, so they run on the
 /// sequential schedule and on the wavefront with every degree of freedom exercised.

@@ -87,6 +87,19 @@ ForwardArgs<T> forward_args(const Problem<T>& p, ForwardOut<T>& out);
 /// sum(cn*grad_cn), in double (for finite differences).
 double test_loss(const BasicRnn<double>& rnn, const Problem<double>& p);
 
+/// d eval / d value by the central difference with eps = 1e-5 (double), restoring value.
+template <class Eval>
+double central_difference(double& value, Eval&& eval) {
+  constexpr double kEps = 1e-5;
+  const double saved = value;
+  value = saved + kEps;
+  const double up = eval();
+  value = saved - kEps;
+  const double down = eval();
+  value = saved;
+  return (up - down) / (2 * kEps);
+}
+
 /// Gradients of the test loss sum(output*grad_output) + sum(hn*grad_hn) + sum(cn*grad_cn).
 template <class T>
 struct Grads {
