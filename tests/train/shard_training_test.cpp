@@ -118,7 +118,9 @@ void expect_eval_parts_add_up(TrainConfig config, double tolerance) {
       }
       EXPECT_GE(scored, 2) << "the parts did not divide the split";
       EXPECT_EQ(sum.items, whole.items);
-      if (!std::isnan(whole.correct)) EXPECT_EQ(sum.correct, whole.correct);
+      if (!std::isnan(whole.correct)) {
+        EXPECT_EQ(sum.correct, whole.correct);
+      }
       EXPECT_NEAR(sum.loss, whole.loss, tolerance * std::abs(whole.loss));
       config.shards = P;
       std::vector<std::span<double>> spans(parts.begin(), parts.end());
