@@ -14,6 +14,7 @@
 
 #include "common/scoped_threads.h"
 #include "rnnwave/random.h"
+#include "support/problem.h"
 
 namespace rnnwave::testing {
 
@@ -52,20 +53,7 @@ double dot(std::span<const T> a, std::span<const T> b) {
 /// (truncation ~eps^2, rounding ~1e-16 |loss| / eps); a wrong gradient is off by far more.
 class GradChecker {
  public:
-  static constexpr double kEps = 1e-5;
   static constexpr double kTolerance = 1e-7;
-
-  /// d loss / d values[i] by central differences, restoring values[i].
-  template <class Loss>
-  static double numeric(double& value, Loss&& loss) {
-    const double saved = value;
-    value = saved + kEps;
-    const double up = loss();
-    value = saved - kEps;
-    const double down = loss();
-    value = saved;
-    return (up - down) / (2 * kEps);
-  }
 
   /// Checks every element of `values` against `analytic`.
   template <class Loss>
@@ -73,7 +61,7 @@ class GradChecker {
                  const std::string& what) {
     ASSERT_EQ(values.size(), analytic.size()) << what;
     for (size_t i = 0; i < values.size(); ++i) {
-      expect_close(analytic[i], numeric(values[i], loss), what + "[" + std::to_string(i) + "]");
+      expect_close(analytic[i], central_difference(values[i], loss), what + "[" + std::to_string(i) + "]");
     }
   }
 
