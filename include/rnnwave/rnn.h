@@ -36,6 +36,11 @@ struct ForwardArgs {
   /// (rnnwave/dropout.h), so the masks do not depend on threads, schedule or batch order.
   double dropout = 0;
   uint64_t dropout_seed = 0;
+  /// For a stage of a larger stack (a layer pipeline, rnnwave/dist/pipeline.h): the
+  /// number of this model's layer 0 in the whole stack, so that the masks of layer l's
+  /// input are those of the whole stack's layer dropout_first_layer + l (l in the
+  /// formula above). >= 0; 0 for a whole stack.
+  int64_t dropout_first_layer = 0;
   /// Optional: called once for each block of steps [t0, t1) (the blocks tile [0, T);
   /// their size is Plan::step_block) as soon as `output` holds the final values of those
   /// steps. Under the wavefront schedule it runs as a task of the forward graph, while

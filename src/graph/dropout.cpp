@@ -11,10 +11,10 @@ namespace {
 template <class T>
 void mask_rows(WorkspaceImpl<T>& ws, int64_t l, int64_t t0, int64_t t1, const T* src_of_t0,
                T* dst_of_t0) {
-  const int64_t DH = ws.desc.ld_h(), N = ws.desc.N;
+  const int64_t DH = ws.desc.ld_h(), N = ws.desc.N, layer = ws.dropout_first_layer + l;
   for (int64_t t = t0; t < t1; ++t) {
     for (int64_t i = 0; i < N; ++i) {
-      const uint64_t row = static_cast<uint64_t>(((l * ws.desc.T + t) * N + ws.order.source[i]) * DH);
+      const uint64_t row = static_cast<uint64_t>(((layer * ws.desc.T + t) * N + ws.order.source[i]) * DH);
       const int64_t offset = ((t - t0) * N + i) * DH;
       apply_dropout_mask(std::span<const T>(src_of_t0 + offset, static_cast<size_t>(DH)),
                          std::span<T>(dst_of_t0 + offset, static_cast<size_t>(DH)), ws.dropout,

@@ -20,12 +20,14 @@ void grow(AlignedBuffer<T>& buffer, int64_t elements, int64_t also_held, const c
 }  // namespace
 
 template <class T>
-void BasicWorkspace<T>::Impl::prepare(const ProblemDesc& problem, double dropout_p, uint64_t seed) {
+void BasicWorkspace<T>::Impl::prepare(const ProblemDesc& problem, double dropout_p, uint64_t seed,
+                                      int64_t first_layer) {
   desc = problem;
   has_forward = false;
   owner = nullptr;
   dropout = desc.dropout ? dropout_p : 0;
   dropout_seed = seed;
+  dropout_first_layer = first_layer;
   grow(forward_, desc.layout.forward_size, 0, "the forward workspace", desc);
 }
 

@@ -42,12 +42,13 @@ struct BasicWorkspace<T>::Impl {
   BatchOrder order;
   double dropout = 0;           // inter-layer dropout probability of the pass
   uint64_t dropout_seed = 0;
+  int64_t dropout_first_layer = 0;  // ForwardArgs::dropout_first_layer
   const void* owner = nullptr;  // the model whose training forward filled this workspace
   bool has_forward = false;     // a training forward ran and backward may follow
 
   /// Takes the problem of a forward pass and makes room for its buffers. Throws Error
   /// (before allocating) if they would not fit in memory.
-  void prepare(const ProblemDesc& problem, double dropout_p = 0, uint64_t seed = 0);
+  void prepare(const ProblemDesc& problem, double dropout_p = 0, uint64_t seed = 0, int64_t first_layer = 0);
   /// Makes room for the buffers of the backward pass.
   void prepare_backward();
   int64_t bytes() const { return forward_.bytes() + backward_.bytes(); }

@@ -98,7 +98,7 @@ void start_forward(const ModelSpec& spec, const ExecOptions& options, const Forw
   ws.order = BatchOrder::make(args.steps, args.batch, args.lengths);
   ws.prepare(describe_problem(spec, args.steps, args.batch, training, args.dropout > 0,
                               ws.order.identity, options),
-             args.dropout, args.dropout_seed);
+             args.dropout, args.dropout_seed, args.dropout_first_layer);
   load_input<T>(ws, args.input, static_cast<bool>(args.on_input_block));
   load_initial_states<T>(ws, {args.h0, args.c0});
 }

@@ -76,6 +76,7 @@ void validate_forward(const ModelSpec& spec, const ForwardArgs<T>& args) {
   if (!(args.dropout >= 0 && args.dropout < 1)) {
     fail("dropout must be in [0, 1), got ", args.dropout);
   }
+  if (args.dropout_first_layer < 0) fail("dropout_first_layer must be >= 0, got ", args.dropout_first_layer);
   if (!args.on_input_block) check_finite<T>(args.input, input_shape, "input");
   check_finite<T>(args.h0, h_shape, "h0");
   check_finite<T>(args.c0, c_shape, "c0");

@@ -61,15 +61,22 @@ TEST(Dropout, TheMaskBetweenLayersIsApplyDropoutMaskNumberedByLayerStepRowAndUni
   args.output = output;
   args.dropout = 0.5;
   args.dropout_seed = 2024;
+  // As a stage of a larger stack whose layer 0 is the whole stack's layer first_layer
+  // (dist::PipelineStage), layer 1's masks are the whole stack's layer first_layer + 1's.
+  for (const int64_t first_layer : {0, 2}) {
+    args.dropout_first_layer = first_layer;
+    Workspace training;
+    Rnn(both).forward(args, training);
+    std::vector<float> expected(hidden.size());
+    apply_dropout_mask<float>(hidden, expected, 0.5, 2024, static_cast<uint64_t>((first_layer + 1) * T * N * H));
+    EXPECT_EQ(output, expected) << "dropout_first_layer " << first_layer;
+    const auto zeros = std::ranges::count(output, 0.0f);
+    EXPECT_GT(zeros, 0);
+    EXPECT_LT(zeros, static_cast<int64_t>(output.size()));
+  }
+  args.dropout_first_layer = -1;
   Workspace training;
-  Rnn(both).forward(args, training);
-
-  std::vector<float> expected(hidden.size());
-  apply_dropout_mask<float>(hidden, expected, 0.5, 2024, static_cast<uint64_t>(1 * T * N * H));
-  EXPECT_EQ(output, expected);
-  const auto zeros = std::ranges::count(output, 0.0f);
-  EXPECT_GT(zeros, 0);
-  EXPECT_LT(zeros, static_cast<int64_t>(output.size()));
+  EXPECT_THROW(Rnn(both).forward(args, training), rnnwave::Error);
 }
 
 TEST(Dropout, OnlyTrainingForwardsDropAndProbabilityZeroChangesNothing) {
