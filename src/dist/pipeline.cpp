@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "rnnwave/dist/pipe_channel.h"
 #include "rnnwave/dist/run.h"
+#include "rnnwave/dropout.h"
 
 namespace rnnwave::dist {
 namespace {
@@ -45,6 +46,25 @@ S layer_rows(S states, LayerRange layers, int64_t directions, int64_t batch, int
   return states.subspan(static_cast<size_t>(layers.begin * per_layer), static_cast<size_t>(layers.count() * per_layer));
 }
 
+/// The ranks other than `rank` that receive a pass's results: rank 0, or every rank.
+std::vector<int> result_peers(int rank, int ranks, PipelineResults results) {
+  std::vector<int> peers;
+  for (int r = 0; r < ranks; ++r) {
+    if (r != rank && (r == 0 || results == PipelineResults::every_rank)) peers.push_back(r);
+  }
+  return peers;
+}
+
+/// The ranks other than `rank`, when `rank` receives the results; else none.
+std::vector<int> result_sources(int rank, int ranks, PipelineResults results) {
+  std::vector<int> sources;
+  if (rank != 0 && results != PipelineResults::every_rank) return sources;
+  for (int r = 0; r < ranks; ++r) {
+    if (r != rank) sources.push_back(r);
+  }
+  return sources;
+}
+
 void check_size(size_t actual, int64_t expected, const char* what) {
   if (static_cast<int64_t>(actual) != expected) {
     fail("pipeline forward: ", what, " has ", actual, " values, expected ", expected);
@@ -54,15 +74,30 @@ void check_size(size_t actual, int64_t expected, const char* what) {
 }  // namespace
 
 struct PipelineStage::Impl {
-  Impl(World& w, const Weights& weights, ExecOptions exec)
+  Impl(World& w, const Weights& weights, ExecOptions exec, PipelineResults to)
       : world(w), spec(weights.spec()), layers(stage_layers(w, weights.spec().layers)),
-        options(exec), rnn(layer_range_weights(weights, layers), exec), flow(w), results(w), states(w) {}
+        options(exec), delivery(to), rnn(layer_range_weights(weights, layers), exec), flow(w),
+        results(w), states(w) {}
+
+  /// The dropout of this rank's first layer's input in the last training forward pass
+  /// (p = 0: none), which backward applies again to that input's gradient.
+  struct InputDropout {
+    double p = 0;
+    uint64_t seed = 0;
+    int64_t layer = 0;  // in the whole stack
+    /// Masks block [t0, t1) of a [T, N, width] tensor in place.
+    void apply(std::span<float> block, int64_t steps, int64_t batch, int64_t width, int64_t t0) const {
+      apply_dropout_mask<float>(block, block, p, seed, static_cast<uint64_t>(((layer * steps + t0) * batch) * width));
+    }
+  };
 
   World& world;
   ModelSpec spec;  // the whole model's
   LayerRange layers;
   ExecOptions options;  // this rank's, step_block set per pass
+  PipelineResults delivery;
   Rnn rnn;
+  InputDropout input_dropout;
   // Each kind of transfer on a channel of its own: blocks between neighbours, the top
   // layer's output blocks to rank 0, and the final states to rank 0.
   PipeChannel flow, results, states;
@@ -71,17 +106,22 @@ struct PipelineStage::Impl {
   // touch freed memory.
   std::vector<float> input, output, grad_output, grad_input;
   std::optional<Weights> grads;  // this rank's layers' weight gradients
-  std::vector<Weights> theirs;  // rank 0: the other ranks' (ranks 1, 2, ...), as received
+  std::vector<std::optional<Weights>> theirs;  // the other ranks' (by rank), as received
   int64_t steps = 0, batch = 0;  // of the last forward pass
 };
 
-PipelineStage::PipelineStage(World& world, const Weights& weights, ExecOptions options)
-    : impl_(std::make_unique<Impl>(world, weights, options)) {}
+PipelineStage::PipelineStage(World& world, const Weights& weights, ExecOptions options, PipelineResults results)
+    : impl_(std::make_unique<Impl>(world, weights, options, results)) {}
 
 PipelineStage::~PipelineStage() = default;
 
 LayerRange PipelineStage::layers() const { return impl_->layers; }
 const Rnn& PipelineStage::rnn() const { return impl_->rnn; }
+
+void PipelineStage::set_weights(const Weights& weights) {
+  if (!(weights.spec() == impl_->spec)) fail("pipeline set_weights: the weights are for another model");
+  impl_->rnn.set_weights(layer_range_weights(weights, impl_->layers));
+}
 
 int64_t PipelineStage::pipe_block(int64_t steps, int64_t batch) const {
   ExecOptions wavefront = impl_->options;
@@ -105,9 +145,7 @@ void PipelineStage::forward(const ForwardArgs<float>& args, Workspace& workspace
 void PipelineStage::run_forward(const ForwardArgs<float>& args, Workspace* workspace,
                                 std::optional<Seconds> receive_timeout) const {
   Impl& s = *impl_;
-  if (args.on_output_block || args.on_input_block) {
-    fail("pipeline forward: on_output_block and on_input_block are the pipeline's own");
-  }
+  if (args.on_input_block) fail("pipeline forward: on_input_block is the pipeline's own");
   const int rank = s.world.rank(), ranks = s.world.size();
   const int64_t T = args.steps, N = args.batch, D = s.spec.directions(), Hs = s.spec.output_size();
   const int64_t width = D * Hs, in_width = s.spec.layer_input_size(s.layers.begin);
@@ -119,6 +157,7 @@ void PipelineStage::run_forward(const ForwardArgs<float>& args, Workspace* works
   if (!args.hn.empty()) check_size(args.hn.size(), h_size, "hn [L*D, N, H]");
   if (!args.c0.empty()) check_size(args.c0.size(), c_size, "c0 [L*D, N, H]");
   if (!args.cn.empty()) check_size(args.cn.size(), c_size, "cn [L*D, N, H]");
+  if (args.dropout_first_layer < 0) fail("pipeline forward: dropout_first_layer must be >= 0, got ", args.dropout_first_layer);
 
   const PipeBlocks blocks{pipe_block(T, N), T};
   s.steps = T;
@@ -128,6 +167,8 @@ void PipelineStage::run_forward(const ForwardArgs<float>& args, Workspace* works
   s.rnn.set_options(options);  // ours alone: the Rnn is the stage's
   const bool first = rank == 0, last = rank == ranks - 1;
   const int lower = s.layers.begin > 0 ? int(s.layers.begin - 1) : 0, top = int(s.layers.end - 1);
+  const std::vector<int> peers = result_peers(rank, ranks, s.delivery);      // get our results
+  const std::vector<int> sources = result_sources(rank, ranks, s.delivery);  // give us theirs
 
   ForwardArgs<float> stage;
   stage.steps = T;
@@ -137,6 +178,15 @@ void PipelineStage::run_forward(const ForwardArgs<float>& args, Workspace* works
   stage.c0 = layer_rows(args.c0, s.layers, D, N, s.spec.hidden_size);
   stage.hn = layer_rows(args.hn, s.layers, D, N, Hs);
   stage.cn = layer_rows(args.cn, s.layers, D, N, s.spec.hidden_size);
+  stage.dropout = args.dropout;
+  stage.dropout_seed = args.dropout_seed;
+  stage.dropout_first_layer = args.dropout_first_layer + s.layers.begin;
+  // The input of a first layer above layer 0 is dropped as in the whole stack (training
+  // only, as the engine's own dropout), each block on arrival.
+  s.input_dropout = {};
+  if (!first && workspace != nullptr && args.dropout > 0) {
+    s.input_dropout = {args.dropout, args.dropout_seed, stage.dropout_first_layer};
+  }
 
   // Input: rank 0 the caller's; the others receive every block from the rank below, all
   // posted now, and the pass waits for each before it reads it.
@@ -153,47 +203,59 @@ void PipelineStage::run_forward(const ForwardArgs<float>& args, Workspace* works
     }
     stage.input = input;
     stage.on_input_block = [&](int64_t t0, int64_t t1) {
-      for (int64_t b = blocks.first_in(t0); b < blocks.end_in(t1); ++b) s.flow.wait(received[b]);
+      for (int64_t b = blocks.first_in(t0); b < blocks.end_in(t1); ++b) {
+        s.flow.wait(received[b]);
+        if (s.input_dropout.p > 0) {
+          s.input_dropout.apply(steps_of(input, N, in_width, blocks.begin(b), blocks.end(b)), T, N, in_width,
+                                blocks.begin(b));
+        }
+      }
     };
   }
   // Output: rank 0's own buffer when it is the only rank; else every block goes on as soon
-  // as it is final, up to the next rank or, from the top, to rank 0.
+  // as it is final, up to the next rank or, from the top, to the ranks that get the results.
   std::vector<float>& output = s.output;
-  std::vector<Transfer> sent(static_cast<size_t>(blocks.count()));
+  const std::vector<int> output_to = last ? peers : std::vector<int>{rank + 1};
+  std::vector<Transfer> sent(static_cast<size_t>(blocks.count()) * output_to.size());
   if (first && last) {
     stage.output = args.output;
+    stage.on_output_block = args.on_output_block;
+    stage.output_early = args.output_early;
   } else {
     output.resize(static_cast<size_t>(T * N * width));
     stage.output = output;
     PipeChannel& channel = last ? s.results : s.flow;
-    const int to = last ? 0 : rank + 1;
-    stage.on_output_block = [&, to](int64_t t0, int64_t t1) {
+    stage.on_output_block = [&](int64_t t0, int64_t t1) {
       for (int64_t b = blocks.first_in(t0); b < blocks.end_in(t1); ++b) {
         const std::span<float> data = steps_of(output, N, width, blocks.begin(b), blocks.end(b));
-        sent[b] = channel.send<float>(to, BlockId{Flow::up, top, int(b), 0}, std::span<const float>(data));
+        for (size_t i = 0; i < output_to.size(); ++i) {
+          sent[b * output_to.size() + i] = channel.send<float>(output_to[i], BlockId{Flow::up, top, int(b), 0},
+                                                               std::span<const float>(data));
+        }
       }
     };
     stage.output_early = true;
   }
-  // Rank 0 collects the top layer's output and every rank's final states.
+  // The ranks that get the results collect the top layer's output and every other rank's
+  // final states.
   std::vector<Transfer> outputs, states;
-  if (first && !last) {
+  if (!sources.empty() && !last) {
     for (int64_t b = 0; b < blocks.count(); ++b) {
       outputs.push_back(s.results.receive<float>(ranks - 1, BlockId{Flow::up, int(s.spec.layers - 1), int(b), 0},
                                                  steps_of(args.output, N, width, blocks.begin(b), blocks.end(b)),
                                                  {}, receive_timeout));
     }
-    for (int r = 1; r < ranks; ++r) {
-      const LayerRange theirs = pipeline_layers(s.spec.layers, ranks, r);
-      if (!args.hn.empty()) {
-        states.push_back(s.states.receive<float>(r, BlockId{Flow::up, r, 0, 0},
-                                                 layer_rows(args.hn, theirs, D, N, Hs), {}, receive_timeout));
-      }
-      if (!args.cn.empty()) {
-        states.push_back(s.states.receive<float>(r, BlockId{Flow::up, r, 1, 0},
-                                                 layer_rows(args.cn, theirs, D, N, s.spec.hidden_size), {},
-                                                 receive_timeout));
-      }
+  }
+  for (const int r : sources) {
+    const LayerRange theirs = pipeline_layers(s.spec.layers, ranks, r);
+    if (!args.hn.empty()) {
+      states.push_back(s.states.receive<float>(r, BlockId{Flow::up, r, 0, 0}, layer_rows(args.hn, theirs, D, N, Hs),
+                                               {}, receive_timeout));
+    }
+    if (!args.cn.empty()) {
+      states.push_back(s.states.receive<float>(r, BlockId{Flow::up, r, 1, 0},
+                                               layer_rows(args.cn, theirs, D, N, s.spec.hidden_size), {},
+                                               receive_timeout));
     }
   }
 
@@ -203,14 +265,22 @@ void PipelineStage::run_forward(const ForwardArgs<float>& args, Workspace* works
     s.rnn.forward(stage, *workspace);
   }
 
-  if (!first) {
-    if (!stage.hn.empty()) states.push_back(s.states.send<float>(0, BlockId{Flow::up, rank, 0, 0}, std::span<const float>(stage.hn)));
-    if (!stage.cn.empty()) states.push_back(s.states.send<float>(0, BlockId{Flow::up, rank, 1, 0}, std::span<const float>(stage.cn)));
+  for (const int r : peers) {
+    if (!stage.hn.empty()) states.push_back(s.states.send<float>(r, BlockId{Flow::up, rank, 0, 0}, std::span<const float>(stage.hn)));
+    if (!stage.cn.empty()) states.push_back(s.states.send<float>(r, BlockId{Flow::up, rank, 1, 0}, std::span<const float>(stage.cn)));
+  }
+  // The results, block by block as they arrive (the top rank: its own copy), each handed
+  // to the caller's hook as soon as it is there.
+  if (!sources.empty()) {
+    if (last) std::ranges::copy(output, args.output.begin());
+    for (int64_t b = 0; b < blocks.count(); ++b) {
+      if (!last) s.results.wait(outputs[b]);
+      if (args.on_output_block) args.on_output_block(blocks.begin(b), blocks.end(b));
+    }
   }
   // Nothing is left in flight: the buffers are this call's.
   PipeChannel& sent_on = last ? s.results : s.flow;
   for (Transfer& t : sent) sent_on.wait(t);
-  for (Transfer& t : outputs) s.results.wait(t);
   for (Transfer& t : states) s.states.wait(t);
 }
 
@@ -242,6 +312,8 @@ void PipelineStage::backward(const BackwardArgs<float>& args, Workspace& workspa
   s.rnn.set_options(options);
   const bool first = rank == 0, last = rank == ranks - 1;
   const int top = int(s.layers.end - 1), below = int(s.layers.begin - 1);
+  const std::vector<int> peers = result_peers(rank, ranks, s.delivery);
+  const std::vector<int> sources = result_sources(rank, ranks, s.delivery);
 
   BackwardArgs<float> stage;
   stage.grad_hn = layer_rows(args.grad_hn, s.layers, D, N, Hs);
@@ -270,7 +342,7 @@ void PipelineStage::backward(const BackwardArgs<float>& args, Workspace& workspa
     };
   }
   // The gradient of the stage's input: the caller's on rank 0; elsewhere each block goes
-  // down as soon as it is final.
+  // down as soon as it is final (through the input's dropout mask, if it had one).
   std::vector<Transfer> sent(static_cast<size_t>(blocks.count()));
   if (first) {
     stage.grad_input = args.grad_input;
@@ -280,21 +352,23 @@ void PipelineStage::backward(const BackwardArgs<float>& args, Workspace& workspa
     stage.on_grad_input_block = [&](int64_t t0, int64_t t1) {
       for (int64_t b = blocks.first_in(t0); b < blocks.end_in(t1); ++b) {
         const std::span<float> data = steps_of(s.grad_input, N, in_width, blocks.begin(b), blocks.end(b));
+        if (s.input_dropout.p > 0) s.input_dropout.apply(data, T, N, in_width, blocks.begin(b));
         sent[b] = s.flow.send<float>(rank - 1, BlockId{Flow::down, below, int(b), 0}, std::span<const float>(data));
       }
     };
     stage.grad_input_early = true;
   }
 
-  // Rank 0 collects every rank's shares (initial-state and weight gradients), posted now.
+  // The ranks that get the results collect every other rank's shares (initial-state and
+  // weight gradients) and, but for rank 0, the gradient of the input; posted now.
   std::vector<Transfer> shares;
-  if (first && s.theirs.size() != size_t(ranks - 1) && args.grad_weights != nullptr) {
-    s.theirs.clear();
-    for (int r = 1; r < ranks; ++r) {
-      s.theirs.push_back(layer_range_weights(*args.grad_weights, pipeline_layers(s.spec.layers, ranks, r)));
+  if (args.grad_weights != nullptr && s.theirs.size() != size_t(ranks)) {
+    s.theirs.assign(size_t(ranks), std::nullopt);
+    for (const int r : sources) {
+      s.theirs[r].emplace(layer_range_weights(*args.grad_weights, pipeline_layers(s.spec.layers, ranks, r)));
     }
   }
-  for (int r = 1; first && r < ranks; ++r) {
+  for (const int r : sources) {
     const LayerRange theirs = pipeline_layers(s.spec.layers, ranks, r);
     if (!args.grad_h0.empty()) {
       shares.push_back(s.states.receive<float>(r, BlockId{Flow::down, r, 0, 0}, layer_rows(args.grad_h0, theirs, D, N, Hs),
@@ -305,23 +379,28 @@ void PipelineStage::backward(const BackwardArgs<float>& args, Workspace& workspa
                                                {}, receive_timeout));
     }
     if (args.grad_weights != nullptr) {
-      shares.push_back(s.states.receive<float>(r, BlockId{Flow::down, r, 2, 0}, s.theirs[r - 1].flat(), {},
-                                               receive_timeout));
+      shares.push_back(s.states.receive<float>(r, BlockId{Flow::down, r, 2, 0}, s.theirs[r]->flat(), {}, receive_timeout));
     }
+  }
+  if (!first && !sources.empty() && !args.grad_input.empty()) {
+    shares.push_back(s.states.receive<float>(0, BlockId{Flow::down, 0, 3, 0}, args.grad_input, {}, receive_timeout));
   }
 
   s.rnn.backward(stage, workspace);
 
   if (args.grad_weights != nullptr) set_layer_range(*args.grad_weights, s.layers, *s.grads);
-  if (!first) {
-    if (!stage.grad_h0.empty()) shares.push_back(s.states.send<float>(0, BlockId{Flow::down, rank, 0, 0}, std::span<const float>(stage.grad_h0)));
-    if (!stage.grad_c0.empty()) shares.push_back(s.states.send<float>(0, BlockId{Flow::down, rank, 1, 0}, std::span<const float>(stage.grad_c0)));
-    if (s.grads) shares.push_back(s.states.send<float>(0, BlockId{Flow::down, rank, 2, 0}, std::span<const float>(s.grads->flat())));
+  for (const int r : peers) {
+    if (!stage.grad_h0.empty()) shares.push_back(s.states.send<float>(r, BlockId{Flow::down, rank, 0, 0}, std::span<const float>(stage.grad_h0)));
+    if (!stage.grad_c0.empty()) shares.push_back(s.states.send<float>(r, BlockId{Flow::down, rank, 1, 0}, std::span<const float>(stage.grad_c0)));
+    if (s.grads) shares.push_back(s.states.send<float>(r, BlockId{Flow::down, rank, 2, 0}, std::span<const float>(s.grads->flat())));
+    if (first && !args.grad_input.empty()) {
+      shares.push_back(s.states.send<float>(r, BlockId{Flow::down, 0, 3, 0}, std::span<const float>(args.grad_input)));
+    }
   }
   for (Transfer& t : sent) s.flow.wait(t);
   for (Transfer& t : shares) s.states.wait(t);
-  for (int r = 1; first && args.grad_weights != nullptr && r < ranks; ++r) {
-    set_layer_range(*args.grad_weights, pipeline_layers(s.spec.layers, ranks, r), s.theirs[r - 1]);
+  for (const int r : sources) {
+    if (args.grad_weights != nullptr) set_layer_range(*args.grad_weights, pipeline_layers(s.spec.layers, ranks, r), *s.theirs[r]);
   }
 }
 
