@@ -25,6 +25,10 @@ class BuiltinTask : public TrainingTask {
   /// [0, epochs) to `out`, as Trainer::export_data describes them; the batches come
   /// from the same code as begin_epoch's.
   virtual void export_data(int64_t epochs, DataExport& out) = 0;
+
+  /// Collective: the model's recurrent stack runs from now on as a layer pipeline over
+  /// the ranks of `world` (Trainer::pipeline), with the same results on every rank.
+  virtual void use_pipeline(dist::World& world) = 0;
 };
 
 /// The gradient groups of a recurrent stack whose parameters are named prefix + the

@@ -47,6 +47,7 @@ class DigitsTask final : public BuiltinTask {
   std::vector<GradientGroup> gradient_groups() override { return model_.gradient_groups(); }
   void set_gradients_final(GradientsFinal hook) override { model_.set_gradients_final(std::move(hook)); }
   void parameters_changed() override { model_.parameters_changed(); }
+  void use_pipeline(dist::World& world) override { model_.use_pipeline(world); }
 
   void load_data() override {
     if (loaded_) return;

@@ -14,6 +14,7 @@
 #include "rnnwave/train/loss.h"
 #include "rnnwave/train/trainer.h"
 #include "train/builtin_task.h"
+#include "train/recurrent_stack.h"
 
 namespace rnnwave::train {
 
@@ -54,6 +55,9 @@ class LanguageModel {
   void set_gradients_final(GradientsFinal hook) { gradients_final_ = std::move(hook); }
   void parameters_changed();
   void set_exec(const ExecOptions& exec);
+  /// Collective: the stack runs as a layer pipeline over the ranks of `world`
+  /// (RecurrentStack::use_pipeline); everything else alike on every rank.
+  void use_pipeline(dist::World& world) { rnn_.use_pipeline(world, weights_); }
 
   /// Forward and backward of one segment: inputs and targets [T, N] (ids in [0, V)).
   /// Gradients of every parameter are overwritten; `state` is read as the initial state
@@ -77,7 +81,7 @@ class LanguageModel {
   Embedding embedding_grad_;
   Weights weights_;
   Weights weight_grads_;
-  Rnn rnn_;
+  RecurrentStack rnn_;
   GradientsFinal gradients_final_;
   Linear head_;
   Linear head_grad_;

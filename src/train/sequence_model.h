@@ -11,6 +11,7 @@
 #include "rnnwave/train/sequence_pool.h"
 #include "rnnwave/train/trainer.h"
 #include "train/builtin_task.h"
+#include "train/recurrent_stack.h"
 
 namespace rnnwave::train {
 
@@ -33,6 +34,9 @@ class SequenceModel {
   void set_gradients_final(GradientsFinal hook) { gradients_final_ = std::move(hook); }
   void parameters_changed();
   void set_exec(const ExecOptions& exec);
+  /// Collective: the stack runs as a layer pipeline over the ranks of `world`
+  /// (RecurrentStack::use_pipeline); everything else alike on every rank.
+  void use_pipeline(dist::World& world) { rnn_.use_pipeline(world, weights_); }
 
   /// Training forward: out [N, O], written. `key` is the batch's key (run_seeds.h). Keeps
   /// what backward needs.
@@ -52,7 +56,7 @@ class SequenceModel {
   double dropout_;
   Weights weights_;
   Weights weight_grads_;
-  Rnn rnn_;
+  RecurrentStack rnn_;
   Linear head_;
   Linear head_grad_;
   GradientsFinal gradients_final_;

@@ -198,6 +198,7 @@ struct Trainer::Impl {
   std::vector<std::vector<double>> shard_sums;
   // The evaluation's sums over the ranks (evaluate_in_parts), when distributed.
   std::unique_ptr<dist::ShardReducer<double>> eval_reducer;
+  bool pipelined = false;  // the stack runs as a layer pipeline over the ranks (pipeline)
 
   BatchLoss train_batch(int64_t batch);
   BatchLoss train_sharded_batch(int64_t batch);
@@ -407,6 +408,7 @@ EpochMetrics Trainer::train_epoch(const std::function<void(const TrainProgress&)
 
 void Trainer::distribute(dist::World& world) {
   Impl& run = *impl_;
+  if (run.pipelined) fail("distribute: the trainer runs a layer pipeline over the ranks already (one or the other)");
   std::vector<GradientGroup> groups;
   try {
     groups = run.task->gradient_groups();
@@ -425,7 +427,20 @@ void Trainer::distribute(dist::World& world) {
   run.shard_sums.clear();
 }
 
+void Trainer::pipeline(dist::World& world) {
+  Impl& run = *impl_;
+  if (!run.builtin) {
+    fail("pipeline: task ", quote_for_message(run.factory.name, 80),
+         " is not a built-in task; a program's own task can run its stack on a dist::PipelineStage itself");
+  }
+  if (run.gradient_buckets || run.eval_reducer) fail("pipeline: the trainer is data-parallel over the ranks already (one or the other)");
+  const ScopedThreads threads(run.config.exec.threads);
+  static_cast<train::BuiltinTask&>(*run.task).use_pipeline(world);
+  run.pipelined = true;
+}
+
 void Trainer::distribute_evaluation(dist::World& world) {
+  if (impl_->pipelined) fail("distribute_evaluation: the trainer runs a layer pipeline over the ranks already");
   impl_->eval_reducer = std::make_unique<dist::ShardReducer<double>>(
       world, impl_->config.shards,
       std::vector<dist::ShardReducer<double>::Bucket>{{"the evaluation sums", train::kEvalSums}});

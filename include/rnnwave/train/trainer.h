@@ -270,8 +270,19 @@ class Trainer {
   /// too: rank r scores parts [r S/K, (r+1) S/K) of each split (TrainingTask::
   /// evaluate_part), whose sums the shard tree adds, so every rank gets the same score
   /// as one process with the same S (a task without evaluate_part is scored whole on
-  /// every rank).
+  /// every rank). Error after pipeline.
   void distribute(dist::World& world);
+
+  /// Layer-pipelined training over the ranks of `world`: rank r runs the recurrent layers
+  /// dist::pipeline_layers(L, K, r) of every pass (dist::PipelineStage), each block of a
+  /// boundary layer's output flowing up as soon as it is final and its gradient flowing
+  /// down, and every rank receives the stack's results, so that the rest of the model,
+  /// the loss, the optimizer step and evaluation run alike on every rank: the same bits
+  /// as one process (with the same shards, computed in turn on every rank). Collective:
+  /// every rank calls it, with the same config, before the first train_epoch; the world
+  /// must outlive the trainer. Built-in tasks only; Error after distribute (one or the
+  /// other); CollectiveError when K exceeds the stack's layers.
+  void pipeline(dist::World& world);
 
   /// What distribute does for evaluation alone (no gradient buffers): for a run that is
   /// only scored over the ranks (`rnnwave eval` under mpirun). Collective; Error when K
