@@ -43,6 +43,7 @@ struct ConfigFlag {
 struct TrainFlags {
   std::string task, out, resume, data, export_data;
   int64_t epochs = 0, stop_after = 0, shards = 1;
+  bool pipeline = false;
   double rank_timeout = 60;
   ExecFlags exec;
   CLI::App* command = nullptr;
@@ -171,6 +172,7 @@ std::string task_defaults() {
 /// started by mpirun, of which rank 0 alone writes the run directory and prints progress.
 struct Ranks {
   dist::World* world = nullptr;  ///< null: the ordinary single process
+  bool pipeline = false;         ///< the ranks are a layer pipeline, not data-parallel
 
   bool distributed() const { return world != nullptr; }
   bool writes() const { return world == nullptr || world->rank() == 0; }
@@ -192,7 +194,7 @@ struct Ranks {
 
   /// Refuses a shard count the ranks cannot share (collectively).
   void check_shards(int64_t shards) const {
-    if (!distributed() || shards % world->size() == 0) return;
+    if (!distributed() || pipeline || shards % world->size() == 0) return;
     throw dist::CollectiveError(
         "--shards " + std::to_string(shards) + " is not a multiple of the " + std::to_string(world->size()) +
         " ranks (each rank computes shards/ranks shards of every batch): give --shards a multiple of " +
@@ -201,12 +203,16 @@ struct Ranks {
 };
 
 /// Under a launcher: every rank checks that the others see the same data in the same
-/// order, then joins the shard reducers.
+/// order, then joins the shard reducers, or its stage of the layer pipeline.
 void join_ranks(Trainer& trainer, const Ranks& ranks) {
   if (!ranks.distributed()) return;
   const std::vector<dist::ConfigItem> items = {{"data order", trainer.data_order_digest()}};
   dist::check_same_config(*ranks.world, items);
-  trainer.distribute(*ranks.world);
+  if (ranks.pipeline) {
+    trainer.pipeline(*ranks.world);
+  } else {
+    trainer.distribute(*ranks.world);
+  }
   Trace* trace = trainer.config().exec.trace;
   if (trace == nullptr) return;
   // Every rank's trace starts when the ranks leave this barrier, so their files share
@@ -242,7 +248,7 @@ void train_epochs(Trainer& trainer, const std::string& dir, int64_t target, int6
     const EpochMetrics metrics = trainer.train_epoch(view.callback());
     RunDirectory(dir).save_epoch(trainer);  // the checkpoint first, then what derives from it
     view.epoch(metrics);
-    if (ranks.distributed()) view.note(communication_line(trainer.communication()));
+    if (ranks.distributed() && !ranks.pipeline) view.note(communication_line(trainer.communication()));
   }
   if (!ranks.writes()) return;
   if (trainer.epochs_done() < target) {
@@ -438,6 +444,7 @@ void run(const TrainFlags& flags) {
   if (!(flags.rank_timeout >= 1e-3 && flags.rank_timeout <= 1e6)) {  // CLI::Range lets NaN through
     throw Error("--rank-timeout must be a number of seconds in [0.001, 1e6], got " + std::to_string(flags.rank_timeout));
   }
+  check_pipeline_flag(flags.pipeline);
   if (!dist::detect_launcher().launched) {
     if (flags.rank_timeout_option->count() > 0) {
       throw Error("--rank-timeout is for a run started by mpirun (or srun); this is a single process");
@@ -445,8 +452,9 @@ void run(const TrainFlags& flags) {
     run_traced(flags, exec, Ranks{});
     return;
   }
-  // Started by mpirun (or srun): data-parallel over the ranks. A build without MPI, or an
-  // MPI other than the launcher's, is refused by the World before anything runs.
+  // Started by mpirun (or srun): data-parallel over the ranks, or a layer pipeline. A build
+  // without MPI, or an MPI other than the launcher's, is refused by the World before
+  // anything runs.
   dist::WorldOptions options;
   options.program = "rnnwave";
   options.timeout = dist::Seconds(flags.rank_timeout);
@@ -454,7 +462,7 @@ void run(const TrainFlags& flags) {
     std::vector<dist::ConfigItem> items = {{"build", build_id()}};
     for (dist::ConfigItem& flag : result_flags(*flags.command)) items.push_back(std::move(flag));
     dist::check_same_config(world, items);
-    run_traced(flags, exec, Ranks{&world});
+    run_traced(flags, exec, Ranks{&world, flags.pipeline});
     return 0;
   });
   // run_distributed has printed the error (rank 0's, or the failing rank's) already.
@@ -623,6 +631,11 @@ void add_train_command(CLI::App& app) {
                 "Write a Chrome trace-event timeline (Perfetto) of every task of the run to this "
                 "file; under mpirun one file per rank, T.rank<r>.json, on a common clock, with "
                 "the combination of each gradient bucket (keep the run short)");
+  c->add_flag("--pipeline", flags->pipeline,
+              "Under mpirun: a layer pipeline instead of data-parallel training: each rank runs a "
+              "contiguous range of the recurrent layers, each step block of a boundary layer's output "
+              "(and of its gradient) sent on as soon as it is final; the rest of the model runs on every "
+              "rank; results bit-identical to one process (docs/distributed.md)");
   flags->rank_timeout_option =
       c->add_option("--rank-timeout", flags->rank_timeout,
                     "Under mpirun: seconds a rank waits for another without any message before "

@@ -23,17 +23,24 @@ void add_pipeline_flags(CLI::App& command, PipelineFlags& flags) {
       "from the start of the pass");
 }
 
+void check_pipeline_flag(bool pipeline) {
+  if (!pipeline) return;
+  if (!dist::built_with_mpi()) {
+    throw Error("--pipeline splits the layers over the ranks of an MPI job, and this rnnwave was built without "
+                "MPI; rebuild with MPI (see README, 'On a cluster')");
+  }
+  if (!dist::detect_launcher().launched) {
+    throw Error("--pipeline is for a run started by mpirun (or srun); this is a single process");
+  }
+}
+
 void run_pipeline_command(const PipelineFlags& flags, const std::string& name,
                           const std::function<void(dist::World*)>& body) {
   if (!(flags.rank_timeout >= 1e-3 && flags.rank_timeout <= 1e6)) {  // CLI::Range lets NaN through
     throw Error("--rank-timeout must be a number of seconds in [0.001, 1e6], got " + std::to_string(flags.rank_timeout));
   }
-  if (flags.pipeline && !dist::built_with_mpi()) {
-    throw Error("--pipeline splits the layers over the ranks of an MPI job, and this rnnwave was built without "
-                "MPI; rebuild with MPI (see README, 'On a cluster')");
-  }
+  check_pipeline_flag(flags.pipeline);
   if (!dist::detect_launcher().launched) {
-    if (flags.pipeline) throw Error("--pipeline is for a run started by mpirun (or srun); this is a single process");
     if (flags.rank_timeout_option->count() > 0) {
       throw Error("--rank-timeout is for a run started by mpirun (or srun); this is a single process");
     }

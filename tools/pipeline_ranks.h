@@ -22,6 +22,10 @@ struct PipelineFlags {
   CLI::Option* rank_timeout_option = nullptr;
 };
 
+/// Refuses --pipeline (given when `pipeline`) in a build without MPI or in a process
+/// started without a launcher: one line naming the reason.
+void check_pipeline_flag(bool pipeline);
+
 /// Adds --pipeline and --rank-timeout to `command`.
 void add_pipeline_flags(CLI::App& command, PipelineFlags& flags);
 

@@ -80,16 +80,9 @@ def read_metrics(run_dir):
         return [{k: v for k, v in json.loads(line).items() if k not in TIMING_FIELDS} for line in f]
 
 
-class TrainMpiTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.root = tempfile.mkdtemp(prefix="rnnwave-train-mpi-")
-        cls.one = os.path.join(cls.root, "one")
-        cls.run_ok(1, [*SYNTHETIC, "--shards", "4", "--out", cls.one])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.root, ignore_errors=True)
+class TrainRuns:
+    """Runs of rnnwave train, alone or under the launcher, and how they are compared (a
+    mixin: train_pipeline_mpi_test.py uses it too)."""
 
     @classmethod
     def launch(cls, ranks, args):
@@ -139,6 +132,18 @@ class TrainMpiTest(unittest.TestCase):
         for word in words:
             self.assertIn(word, lines[0])
         self.assertFalse(os.path.exists(out))
+
+
+class TrainMpiTest(TrainRuns, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix="rnnwave-train-mpi-")
+        cls.one = os.path.join(cls.root, "one")
+        cls.run_ok(1, [*SYNTHETIC, "--shards", "4", "--out", cls.one])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.root, ignore_errors=True)
 
     def test_rank_counts_give_the_same_bits(self):
         metrics = read_metrics(self.one)
@@ -359,7 +364,9 @@ class TrainMpiFaultTest(unittest.TestCase):
         self.assertLess(seconds, 30)
 
 
-def main():
+def parse_options():
+    """Sets RNNWAVE, LAUNCHER and DATA_DIR from the command line; returns the arguments
+    left for unittest."""
     global RNNWAVE, LAUNCHER, DATA_DIR
     parser = argparse.ArgumentParser()
     parser.add_argument("--rnnwave", required=True)
@@ -371,6 +378,11 @@ def main():
     LAUNCHER = options.launcher
     DATA_DIR = os.path.abspath(options.data_dir or os.environ.get("RNNWAVE_DATA_DIR")
                                or os.path.join(os.path.dirname(SOURCE_DIR), "shared", "data"))
+    return rest
+
+
+def main():
+    rest = parse_options()
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
 
 
