@@ -54,7 +54,6 @@ class LanguageModel {
   /// The function train_batch calls with each group of gradient_groups() once it is final.
   void set_gradients_final(GradientsFinal hook) { gradients_final_ = std::move(hook); }
   void parameters_changed();
-  void set_exec(const ExecOptions& exec);
   /// Collective: the stack runs as a layer pipeline over the ranks of `world`
   /// (RecurrentStack::use_pipeline); everything else alike on every rank.
   void use_pipeline(dist::World& world) { rnn_.use_pipeline(world, weights_); }

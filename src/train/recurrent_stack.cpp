@@ -16,11 +16,6 @@ void RecurrentStack::set_weights(const Weights& weights) {
   }
 }
 
-void RecurrentStack::set_options(const ExecOptions& exec) {
-  if (stage_) fail("the execution options of a pipelined stack are fixed when its pipeline is made");
-  rnn_->set_options(exec);
-}
-
 void RecurrentStack::use_pipeline(dist::World& world, const Weights& weights) {
   if (stage_) fail("the stack is pipelined already");
   stage_ = std::make_unique<dist::PipelineStage>(world, weights, rnn_->options(), dist::PipelineResults::every_rank);

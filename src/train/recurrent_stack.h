@@ -23,9 +23,6 @@ class RecurrentStack {
 
   /// As Rnn::set_weights (the whole stack's weights; a pipeline stage keeps its layers').
   void set_weights(const Weights& weights);
-  /// As Rnn::set_options. Error once pipelined: a stage's options are fixed when it is
-  /// made (collectively).
-  void set_options(const ExecOptions& exec);
 
   /// Collective: from now on this rank runs its layers of the stack (dist::pipeline_layers)
   /// with `weights` (the whole stack's, the same on every rank). The world must outlive

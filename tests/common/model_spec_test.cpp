@@ -7,9 +7,12 @@
 #include "rnnwave/error.h"
 #include "rnnwave/model.h"
 #include "rnnwave/schedule.h"
+#include "support/errors.h"
 
 namespace rnnwave {
 namespace {
+
+using testing::error_of;
 
 TEST(CellKind, NamesRoundTrip) {
   for (CellKind kind : kAllCellKinds) EXPECT_EQ(parse_cell_kind(to_string(kind)), kind);
@@ -44,17 +47,6 @@ TEST(ModelSpec, AbsurdSizesAreRefusedWithTheNumbers) {
   }
   EXPECT_THROW((ModelSpec{CellKind::lstm, 0, 4, 1, false}.validate()), Error);
   EXPECT_THROW((ModelSpec{CellKind::lstm, 4, 4, -1, false}.validate()), Error);
-}
-
-/// The message of the Error `f` throws, or "" if it throws none.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(ModelSpec, VariantsAddTheirParametersAfterPyTorchsFour) {

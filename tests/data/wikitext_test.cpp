@@ -9,11 +9,13 @@
 #include "io/expect_error.h"
 #include "io/io_test_support.h"
 #include "rnnwave/data_wikitext.h"
+#include "support/errors.h"
 
 namespace rnnwave {
 namespace {
 
 using testing::TempDir;
+using testing::error_of;
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
@@ -85,17 +87,6 @@ TEST(DataWikiText, RefusesUnknownWordsBadUtf8AndMissingFiles) {
   EXPECT_EQ(vocab.add("x"), 0);
   EXPECT_EQ(vocab.find("z"), -1);
   EXPECT_ERROR_CONTAINING(vocab.word(2), "vocabulary: id 2 is outside [0, 2)");
-}
-
-/// The message of the Error `body` throws ("" if none).
-template <class Body>
-std::string error_of(Body&& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // A word is quoted escaped and shortened: a file can neither send terminal control

@@ -13,6 +13,7 @@
 #include "rnnwave/error.h"
 #include "support/exec_options.h"
 #include "support/problem.h"
+#include "support/errors.h"
 
 namespace rnnwave::testing {
 namespace {
@@ -25,16 +26,6 @@ ExecOptions bf16_options(ExecOptions options = {}) {
 bool bf16_here() { return kernels::bf16_supported(); }
 
 double rounded(float x) { return kernels::from_bf16(kernels::to_bf16(x)); }
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 /// One rnn_tanh step from h0: h = tanh(bf16(x) bf16(W_ih)^T + bf16(h0) bf16(W_hh)^T + b),
 /// computed here in double from the rounded values. The pass may differ only by the fp32

@@ -27,6 +27,7 @@
 #include "train/language_model.h"
 #include "train/train_config_json.h"
 #include "train/train_test_support.h"
+#include "support/errors.h"
 
 namespace rnnwave::testing {
 namespace {
@@ -71,16 +72,6 @@ void expect_same_losses(const std::vector<EpochMetrics>& a, const std::vector<Ep
     EXPECT_EQ(a[e].valid_accuracy, b[e].valid_accuracy) << "epoch " << e + 1;
     EXPECT_EQ(a[e].learning_rate, b[e].learning_rate) << "epoch " << e + 1;
   }
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 // ---- configs -------------------------------------------------------------------------
