@@ -13,8 +13,10 @@
 
 #include "io/io_test_support.h"
 #include "rnnwave/dist/shard_tree.h"
+#include "rnnwave/dist/world.h"
 #include "rnnwave/npy.h"
 #include "rnnwave/train/trainer.h"
+#include "support/errors.h"
 #include "train/builtin_task.h"
 #include "train/train_config_json.h"
 
@@ -350,6 +352,35 @@ TEST(ShardTraining, DataOrderDigestFollowsTheDataAndItsOrder) {
   TrainConfig fewer = tiny_synthetic(2);
   fewer.max_train = 49;
   EXPECT_NE(Trainer(fewer).data_order_digest(), digest);
+}
+
+/// Trainer::pipeline in a world of one process (no launcher): a pipeline of one stage,
+/// the stack's results delivered through the same code as on K ranks; the bits of the
+/// plain run, with dropout and shards. The runs on 2 and 3 ranks are
+/// tests/tools/train_pipeline_mpi_test.py's.
+TEST(PipelineTraining, OneStagePipelineGivesThePlainRunsBits) {
+  TempDir dir;
+  TrainConfig c = tiny_synthetic(2, 1);
+  c.dropout = 0.2;
+  Trainer plain(c), pipelined(c);
+  dist::World world;
+  pipelined.pipeline(world);
+  for (Trainer* t : {&plain, &pipelined}) {
+    t->train_epoch();
+    t->train_epoch();
+  }
+  expect_same_run(plain, pipelined, dir);
+}
+
+TEST(PipelineTraining, PipelineAndDataParallelAreOneOrTheOther) {
+  dist::World world;
+  Trainer pipelined(tiny_synthetic(2, 1));
+  pipelined.pipeline(world);
+  EXPECT_NE(error_of([&] { pipelined.distribute(world); }).find("layer pipeline over the ranks already"), std::string::npos);
+  EXPECT_NE(error_of([&] { pipelined.pipeline(world); }).find("pipelined already"), std::string::npos);
+  Trainer distributed(tiny_synthetic(2, 1));
+  distributed.distribute(world);
+  EXPECT_NE(error_of([&] { distributed.pipeline(world); }).find("data-parallel over the ranks already"), std::string::npos);
 }
 
 }  // namespace
