@@ -99,7 +99,8 @@ struct PipelineStage::Impl {
   Rnn rnn;
   InputDropout input_dropout;
   // Each kind of transfer on a channel of its own: blocks between neighbours, the top
-  // layer's output blocks to rank 0, and the final states to rank 0.
+  // layer's output blocks and the final states and gradient shares to the ranks that get
+  // the results.
   PipeChannel flow, results, states;
   // The blocks received from below and those sent on. Kept with the stage, not the call:
   // if a pass fails on this rank, transfers still in flight until the job ends must not
