@@ -62,6 +62,7 @@ void run_as(const BackwardFlags& flags, dist::World* world) {
     rnn->forward(args, workspace);
   } else {
     stage.emplace(*world, weights, options);
+    start_common_clock(*world, options.trace);
     stage->forward(args, workspace, dist::Seconds(flags.ranks.rank_timeout));
   }
 

@@ -57,6 +57,7 @@ void run_as(const ForwardFlags& flags, dist::World* world) {
     rnn.forward(args);
   } else {
     const dist::PipelineStage stage(*world, weights, options);
+    start_common_clock(*world, options.trace);
     stage.forward(args, dist::Seconds(flags.ranks.rank_timeout));
   }
 

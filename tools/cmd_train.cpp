@@ -4,7 +4,6 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <filesystem>
@@ -213,16 +212,7 @@ void join_ranks(Trainer& trainer, const Ranks& ranks) {
   } else {
     trainer.distribute(*ranks.world);
   }
-  Trace* trace = trainer.config().exec.trace;
-  if (trace == nullptr) return;
-  // Every rank's trace starts when the ranks leave this barrier, so their files share
-  // one time axis (to within the barrier's exit spread).
-  ranks.world->barrier("the trace's common start");
-  TraceEvent start;
-  start.pass = "train";
-  start.kind = "ranks_start";
-  trace->append({start}, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::steady_clock::now().time_since_epoch()).count());
+  start_common_clock(*ranks.world, trainer.config().exec.trace);
 }
 
 /// "communication hidden: 62% (gradients in flight 0.41 s, waited 0.16 s; rank 0)": the

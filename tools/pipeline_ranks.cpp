@@ -1,12 +1,14 @@
 #include "tools/pipeline_ranks.h"
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 
 #include "rnnwave/dist/launcher.h"
 #include "rnnwave/dist/run.h"
 #include "rnnwave/error.h"
+#include "rnnwave/trace.h"
 #include "tools/commands.h"
 
 namespace rnnwave::tools {
@@ -21,6 +23,16 @@ void add_pipeline_flags(CLI::App& command, PipelineFlags& flags) {
       "--rank-timeout", flags.rank_timeout,
       "Under mpirun: seconds a rank waits for another (60); with --pipeline it bounds the wait for each block "
       "from the start of the pass");
+}
+
+void start_common_clock(dist::World& world, Trace* trace) {
+  if (trace == nullptr || world.size() == 1) return;
+  world.barrier("the trace's common start");
+  TraceEvent start;
+  start.pass = "ranks";
+  start.kind = "ranks_start";
+  trace->append({start}, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch()).count());
 }
 
 void check_pipeline_flag(bool pipeline) {

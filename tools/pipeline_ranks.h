@@ -12,6 +12,10 @@ class App;
 class Option;
 }  // namespace CLI
 
+namespace rnnwave {
+class Trace;
+}
+
 namespace rnnwave::tools {
 
 /// The flags of a command that can run as a pipeline.
@@ -37,6 +41,11 @@ void add_pipeline_flags(CLI::App& command, PipelineFlags& flags);
 /// a distributed failure (run_distributed has printed it).
 void run_pipeline_command(const PipelineFlags& flags, const std::string& name,
                           const std::function<void(dist::World*)>& body);
+
+/// Under a launcher, with a trace: all ranks meet at a barrier and each trace's clock
+/// starts as its rank leaves it (a "ranks_start" event), so that the ranks' trace files
+/// share one time axis to within the barrier's exit spread. Collective.
+void start_common_clock(dist::World& world, Trace* trace);
 
 /// The trace file of this rank: `path` itself in a single process, else
 /// "<stem>.rank<r><extension>".

@@ -130,7 +130,6 @@ void LanguageModel::parameters_changed() {
   head_for_grad_.pack(head_.weight().data(), V, H, H, false);
 }
 
-
 LossValue LanguageModel::train_batch(int64_t steps, int64_t batch, std::span<const int64_t> inputs,
                                      std::span<const int64_t> targets, State& state, uint64_t key,
                                      double grad_share) {

@@ -49,7 +49,6 @@ std::vector<GradientGroup> SequenceModel::gradient_groups() const {
 
 void SequenceModel::parameters_changed() { rnn_.set_weights(weights_); }
 
-
 void SequenceModel::forward_train(int64_t steps, int64_t batch, std::span<const float> input,
                                   std::span<const int64_t> lengths, uint64_t key,
                                   std::span<float> out) {

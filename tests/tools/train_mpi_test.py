@@ -82,7 +82,21 @@ def read_metrics(run_dir):
 
 class TrainRuns:
     """Runs of rnnwave train, alone or under the launcher, and how they are compared (a
-    mixin: train_pipeline_mpi_test.py uses it too)."""
+    mixin: train_pipeline_mpi_test.py uses it too). A test class sets ROOT_PREFIX and
+    ONE_ARGS: its folder's prefix, and the flags of the one-process run every test
+    compares with, made once as cls.one."""
+    ROOT_PREFIX = "rnnwave-train-"
+    ONE_ARGS = []
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix=cls.ROOT_PREFIX)
+        cls.one = os.path.join(cls.root, "one")
+        cls.run_ok(1, [*cls.ONE_ARGS, "--out", cls.one])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.root, ignore_errors=True)
 
     @classmethod
     def launch(cls, ranks, args):
@@ -135,15 +149,8 @@ class TrainRuns:
 
 
 class TrainMpiTest(TrainRuns, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.root = tempfile.mkdtemp(prefix="rnnwave-train-mpi-")
-        cls.one = os.path.join(cls.root, "one")
-        cls.run_ok(1, [*SYNTHETIC, "--shards", "4", "--out", cls.one])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.root, ignore_errors=True)
+    ROOT_PREFIX = "rnnwave-train-mpi-"
+    ONE_ARGS = [*SYNTHETIC, "--shards", "4"]
 
     def test_rank_counts_give_the_same_bits(self):
         metrics = read_metrics(self.one)

@@ -11,6 +11,8 @@ first layer, applied on arrival of its input and again to its gradient, matter):
   - a 2-layer bidirectional GRU on 2 ranks, one layer each, the same bits as one process;
   - a pipelined run stopped after epoch 1 and resumed in one process, and the reverse
     (resumed on 3 ranks), end as the uninterrupted run;
+  - --trace writes one trace per rank on a common clock, on which the top rank's layers
+    start before rank 0's have finished the first forward pass (the overlap);
   - with the data (skipped when absent): digits and wikitext2 (a hidden state carried
     between segments, the head fed block by block as the top layer's output arrives),
     2 layers on 2 ranks, the bits of one process;
@@ -19,11 +21,10 @@ first layer, applied on arrival of its input and again to its gradient, matter):
 
     python3 train_pipeline_mpi_test.py --rnnwave build/rnnwave --launcher mpiexec [--data-dir DIR]
 """
+import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -35,15 +36,8 @@ BIDIRECTIONAL = [*runs.changed(runs.SYNTHETIC, cell="gru", dropout="0.3"), "--bi
 
 
 class TrainPipelineMpiTest(runs.TrainRuns, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.root = tempfile.mkdtemp(prefix="rnnwave-train-pipeline-")
-        cls.one = os.path.join(cls.root, "one")
-        cls.run_ok(1, [*DEEP, "--shards", "2", "--out", cls.one])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.root, ignore_errors=True)
+    ROOT_PREFIX = "rnnwave-train-pipeline-"
+    ONE_ARGS = [*DEEP, "--shards", "2"]
 
     def test_rank_counts_give_the_bits_of_one_process(self):
         metrics = runs.read_metrics(self.one)
@@ -73,6 +67,26 @@ class TrainPipelineMpiTest(runs.TrainRuns, unittest.TestCase):
         self.run_ok(1, [*DEEP, "--shards", "2", "--stop-after", "1", "--out", alone])
         self.run_ok(3, ["--resume", alone, "--pipeline"])
         self.assert_same_run(self.one, alone)
+
+    def test_traces_share_a_clock_and_show_the_ranks_overlap(self):
+        trace = os.path.join(self.root, "t.json")
+        deep = runs.changed(DEEP, hidden_size="128", synthetic_steps="100", synthetic_train="8",
+                            batch_size="4", epochs="1", dropout="0")
+        self.run_ok(2, [*deep, "--pipeline", "--out", os.path.join(self.root, "traced"), "--trace", trace])
+        ranks = []
+        for rank in (0, 1):
+            with open(os.path.join(self.root, f"t.rank{rank}.json"), encoding="utf-8") as f:
+                events = [e for e in json.load(f)["traceEvents"] if e.get("ph") == "X"]
+            events.sort(key=lambda e: e["ts"])
+            self.assertTrue(events[0]["name"].startswith("ranks_start"), events[0])
+            ranks.append(events)
+        computed = [[e for e in events if not e["cat"].endswith(",input") and e["cat"] != "ranks,ranks_start"]
+                    for events in ranks]
+        first_backward = min(e["ts"] for e in computed[0] if e["cat"].startswith("backward"))
+        forward_end = max(e["ts"] + e["dur"] for e in computed[0]
+                          if e["cat"].startswith("forward") and e["ts"] < first_backward)
+        top_start = min(e["ts"] for e in computed[1] if e["cat"].startswith("forward"))
+        self.assertLess(top_start, forward_end, "the top rank started after rank 0's forward pass")
 
     def check_real_task(self, name, probe, args):
         if not os.path.exists(os.path.join(runs.DATA_DIR, probe)):
