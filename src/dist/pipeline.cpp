@@ -291,6 +291,9 @@ void PipelineStage::backward(const BackwardArgs<float>& args, Workspace& workspa
   if (args.on_grad_output_block || args.on_grad_input_block) {
     fail("pipeline backward: on_grad_output_block and on_grad_input_block are the pipeline's own");
   }
+  // A stage runs only its layers, so it cannot announce the whole stack's; refused rather
+  // than never called.
+  if (args.on_layer_grads_final) fail("pipeline backward: on_layer_grads_final is not supported");
   const int rank = s.world.rank(), ranks = s.world.size();
   const int64_t T = s.steps, N = s.batch, D = s.spec.directions(), Hs = s.spec.output_size(), H = s.spec.hidden_size;
   const int64_t width = D * Hs, in_width = s.spec.layer_input_size(s.layers.begin);

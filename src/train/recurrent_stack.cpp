@@ -40,7 +40,6 @@ void RecurrentStack::forward(const ForwardArgs<float>& args, Workspace& workspac
 
 void RecurrentStack::backward(const BackwardArgs<float>& args, Workspace& workspace) {
   if (stage_) {
-    if (args.on_layer_grads_final) fail("a pipelined stack does not announce final layer gradients");
     stage_->backward(args, workspace);
   } else {
     rnn_->backward(args, workspace);

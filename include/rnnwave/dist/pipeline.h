@@ -80,7 +80,8 @@ class PipelineStage {
   /// its layers' share of `grad_h0`, `grad_c0` and `*grad_weights` (if given); rank 0
   /// (every rank with PipelineResults::every_rank) receives the other ranks' shares and
   /// `grad_input`, so that its results are those of Rnn::backward of the whole model in
-  /// one process, bit for bit. on_grad_output_block and on_grad_input_block must be empty.
+  /// one process, bit for bit. on_grad_output_block, on_grad_input_block and
+  /// on_layer_grads_final must be empty.
   void backward(const BackwardArgs<float>& args, Workspace& workspace,
                 std::optional<Seconds> receive_timeout = {}) const;
 
