@@ -1,11 +1,16 @@
 #include "graph/graph_runtime.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <mutex>
+#include <numeric>
+#include <thread>
 
 #include "common/scoped_threads.h"
 #include "kernels/denormals.h"
@@ -31,6 +36,32 @@ class FirstError {
   std::mutex mutex_;
   std::exception_ptr error_;
 };
+
+}  // namespace
+
+std::vector<int32_t> chain_of_tasks(const TaskGraph& graph) {
+  int32_t directions = 1;
+  for (const Task& task : graph.tasks) directions = std::max(directions, task.direction + 1);
+  std::vector<int32_t> chain(graph.tasks.size());
+  for (size_t i = 0; i < chain.size(); ++i) {
+    chain[i] = graph.tasks[i].layer * directions + std::max(graph.tasks[i].direction, 0);
+  }
+  return chain;
+}
+
+namespace {
+
+/// Waits until `flag` is set: a short spin (a step of a small cell takes microseconds),
+/// then yielding the core, which matters when there are more threads than cores.
+void wait_for(const std::atomic<bool>& flag) {
+  for (int spins = 0; !flag.load(std::memory_order_acquire); ++spins) {
+    if (spins < 4096) {
+      _mm_pause();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
 
 }  // namespace
 
@@ -80,6 +111,39 @@ void run_graph_openmp(const TaskGraph& graph, int threads, const TaskBody& body)
           }
         }
       }
+    }
+  }
+  error.rethrow();
+}
+
+void run_graph_by_chains(const TaskGraph& graph, int threads, const TaskBody& body) {
+  std::vector<int32_t> order = graph.chains_order;
+  if (order.empty()) {
+    order.resize(static_cast<size_t>(graph.size()));
+    std::iota(order.begin(), order.end(), 0);
+  }
+  const std::vector<int32_t> chain = chain_of_tasks(graph);
+  const std::unique_ptr<std::atomic<bool>[]> done(new std::atomic<bool>[order.size()]);
+  for (size_t i = 0; i < order.size(); ++i) done[i].store(false, std::memory_order_relaxed);
+  FirstError error;
+#pragma omp parallel num_threads(threads)
+  {
+    kernels::ScopedFlushDenormals flush;
+    ScopedThreads one_thread(1);
+    // The team may be smaller than asked for: chains are dealt over the threads it has.
+    const int team = omp_get_num_threads(), me = omp_get_thread_num();
+    for (const int32_t i : order) {
+      if (chain[i] % team != me) continue;
+      for (int32_t k = 0; k < graph.pred_count(i); ++k) wait_for(done[graph.preds_of(i)[k]]);
+      if (!error.failed()) {
+        try {
+          body(i);
+        } catch (...) {
+          error.record(std::current_exception());
+        }
+      }
+      // Set even after a failure: the threads waiting on it go on and skip their work.
+      done[i].store(true, std::memory_order_release);
     }
   }
   error.rethrow();

@@ -60,12 +60,6 @@ WorkspaceLayout layout_of(const ProblemDesc& p) {
   return layout;
 }
 
-/// Independent chains the graph offers per layer without splitting the batch: the two
-/// directions, and for a one-direction stack the wavefront across layers.
-int64_t natural_parallelism(const ProblemDesc& p) {
-  return p.D == 2 ? 2 : std::min<int64_t>(p.L, p.T);
-}
-
 int64_t default_splits(const ProblemDesc& p, int threads) {
   if (threads <= 1) return 1;
   // One chain per thread, but sub-batches of at least 8 rows: every sub-batch re-reads
@@ -91,6 +85,16 @@ int64_t default_step_block(const ProblemDesc& p) {
 }
 
 }  // namespace
+
+int64_t natural_parallelism(const ProblemDesc& p) {
+  return p.D == 2 ? 2 : std::min<int64_t>(p.L, p.T);
+}
+
+bool runs_by_chains(const ProblemDesc& p) {
+  const Plan& plan = p.plan;
+  return plan.schedule == Schedule::wavefront && plan.threads > 1 && plan.batch_splits == 1 &&
+         plan.hidden_splits == 1 && plan.threads <= natural_parallelism(p);
+}
 
 int resolve_threads(const ExecOptions& options) {
   // Far more threads than cores only adds contention; a typo like 10000 should not

@@ -78,6 +78,18 @@ ProblemDesc describe_problem(const ModelSpec& spec, int64_t steps, int64_t batch
 /// block, batch splits, hidden splits and weight-gradient block. Validates the options.
 Plan choose_plan(const ProblemDesc& desc, const ExecOptions& options);
 
+/// Independent chains the graph offers per layer without splitting the batch: the two
+/// directions, and for a one-direction stack the wavefront across layers.
+int64_t natural_parallelism(const ProblemDesc& p);
+
+/// Whether the wavefront runs the plan with threads that own whole chains
+/// (run_graph_by_chains) rather than the dataflow runtime: when the plan splits no step
+/// and there are at least as many chains that can run side by side as threads. A thread
+/// then keeps one layer's weights in its cache over a chain, where the dataflow runtime
+/// hands each core whichever layer is ready (measured 1.3x faster on deep one-direction
+/// stacks at N = 1 and H = 1024, docs/benchmarks.md).
+bool runs_by_chains(const ProblemDesc& p);
+
 /// Threads a pass may use: options.threads, or every available core if 0.
 int resolve_threads(const ExecOptions& options);
 

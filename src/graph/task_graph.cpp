@@ -4,6 +4,7 @@
 #include <array>
 #include <functional>
 #include <queue>
+#include <tuple>
 #include <utility>
 
 #include "common/strings.h"
@@ -65,17 +66,37 @@ int32_t TaskGraph::add(const Task& task, const std::vector<int32_t>& predecessor
   return static_cast<int32_t>(tasks.size() - 1);
 }
 
-std::vector<int32_t> chain_order(const TaskGraph& graph, Prefer prefer) {
+std::vector<int32_t> chain_order(const TaskGraph& graph, Prefer prefer, ChainTasks within) {
   const int64_t n = graph.size();
-  // Rank of each task's chain: (layer, direction), direction -1 for tasks of both, ranked
-  // by the first task of the chain in creation order.
+  // Successors (the transpose of preds) and the number of unfinished predecessors.
+  std::vector<int32_t> succ_begin(static_cast<size_t>(n + 1), 0), succ(graph.preds.size());
+  std::vector<int32_t> waiting(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    waiting[i] = graph.pred_count(i);
+    for (int32_t k = 0; k < graph.pred_count(i); ++k) ++succ_begin[graph.preds_of(i)[k] + 1];
+  }
+  for (int64_t i = 0; i < n; ++i) succ_begin[i + 1] += succ_begin[i];
+  std::vector<int32_t> filled(succ_begin.begin(), succ_begin.end() - 1);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int32_t k = 0; k < graph.pred_count(i); ++k) succ[filled[graph.preds_of(i)[k]]++] = int32_t(i);
+  }
+  // Tasks after each on its longest path. The tasks are created in a topological order,
+  // so one backward sweep finds them.
+  const bool by_path = within == ChainTasks::longest_path_first;
+  std::vector<int32_t> after(static_cast<size_t>(n), 0);
+  for (int64_t i = n - 1; by_path && i >= 0; --i) {
+    for (int32_t k = succ_begin[i]; k < succ_begin[i + 1]; ++k) after[i] = std::max(after[i], after[succ[k]] + 1);
+  }
+  // Rank of each task's chain: (layer, direction), direction -1 for tasks of both (by
+  // path: direction 0's chain), ranked by the first task of the chain in creation order.
   int32_t top = 0;
   for (const Task& task : graph.tasks) top = std::max(top, task.layer);
   std::vector<int32_t> chain_rank(static_cast<size_t>(3 * (top + 1)), -1);
   std::vector<int32_t> rank(static_cast<size_t>(n));
   int32_t chains = 0;
   for (int64_t i = 0; i < n; ++i) {
-    int32_t& r = chain_rank[3 * graph.tasks[i].layer + graph.tasks[i].direction + 1];
+    const int32_t d = by_path ? std::max(graph.tasks[i].direction, 0) : graph.tasks[i].direction;
+    int32_t& r = chain_rank[3 * graph.tasks[i].layer + d + 1];
     if (r < 0) r = chains++;
     rank[i] = r;
   }
@@ -93,31 +114,20 @@ std::vector<int32_t> chain_order(const TaskGraph& graph, Prefer prefer) {
     const int32_t kind_class = task.kind == TaskKind::input ? 2 : hands_on ? 0 : 1;
     rank[i] = kind_class * per_class + layer_key * per_layer + rank[i];
   }
-  // Successors (the transpose of preds) and the number of unfinished predecessors.
-  std::vector<int32_t> succ_begin(static_cast<size_t>(n + 1), 0), succ(graph.preds.size());
-  std::vector<int32_t> waiting(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    waiting[i] = graph.pred_count(i);
-    for (int32_t k = 0; k < graph.pred_count(i); ++k) ++succ_begin[graph.preds_of(i)[k] + 1];
-  }
-  for (int64_t i = 0; i < n; ++i) succ_begin[i + 1] += succ_begin[i];
-  std::vector<int32_t> filled(succ_begin.begin(), succ_begin.end() - 1);
-  for (int64_t i = 0; i < n; ++i) {
-    for (int32_t k = 0; k < graph.pred_count(i); ++k) succ[filled[graph.preds_of(i)[k]]++] = int32_t(i);
-  }
-  using Key = std::pair<int32_t, int32_t>;  // (chain rank, task index)
+  using Key = std::tuple<int32_t, int32_t, int32_t>;  // (chain rank, -tasks after, index)
   std::priority_queue<Key, std::vector<Key>, std::greater<Key>> ready;
+  auto push = [&](int32_t i) { ready.push({rank[i], -after[i], i}); };
   for (int64_t i = 0; i < n; ++i) {
-    if (waiting[i] == 0) ready.push({rank[i], int32_t(i)});
+    if (waiting[i] == 0) push(int32_t(i));
   }
   std::vector<int32_t> order;
   order.reserve(static_cast<size_t>(n));
   while (!ready.empty()) {
-    const int32_t i = ready.top().second;
+    const int32_t i = std::get<2>(ready.top());
     ready.pop();
     order.push_back(i);
     for (int32_t k = succ_begin[i]; k < succ_begin[i + 1]; ++k) {
-      if (--waiting[succ[k]] == 0) ready.push({rank[succ[k]], succ[k]});
+      if (--waiting[succ[k]] == 0) push(succ[k]);
     }
   }
   return order;
@@ -197,7 +207,9 @@ TaskGraph build_forward_graph(const ProblemDesc& p, const ForwardGraphOptions& o
     block_done(L - 1, b);
     graph.add({TaskKind::output, int32_t(L - 1), -1, -1, -1, blocks.begin(b), blocks.end(b)}, preds);
   }
-  graph.one_thread_order = chain_order(graph, options.top_first ? Prefer::upper_layers : Prefer::creation_order);
+  const Prefer prefer = options.top_first ? Prefer::upper_layers : Prefer::creation_order;
+  graph.one_thread_order = chain_order(graph, prefer);
+  graph.chains_order = chain_order(graph, prefer, ChainTasks::longest_path_first);
   return graph;
 }
 
@@ -287,7 +299,9 @@ TaskGraph build_backward_graph(const ProblemDesc& p, const BackwardGraphOptions&
       }
     }
   }
-  graph.one_thread_order = chain_order(graph, options.lower_first ? Prefer::lower_layers : Prefer::creation_order);
+  const Prefer prefer = options.lower_first ? Prefer::lower_layers : Prefer::creation_order;
+  graph.one_thread_order = chain_order(graph, prefer);
+  graph.chains_order = chain_order(graph, prefer, ChainTasks::longest_path_first);
   return graph;
 }
 

@@ -49,6 +49,9 @@ struct TaskGraph {
   std::vector<int32_t> preds;
   /// The order one thread runs the tasks in (empty: 0, 1, 2, ...); see chain_order.
   std::vector<int32_t> one_thread_order;
+  /// The order each thread of run_graph_by_chains walks, running its own chains' tasks
+  /// (empty: 0, 1, 2, ...); chain_order with ChainTasks::longest_path_first.
+  std::vector<int32_t> chains_order;
 
   int32_t add(const Task& task, const std::vector<int32_t>& predecessors);
   int64_t size() const { return static_cast<int64_t>(tasks.size()); }
@@ -71,8 +74,19 @@ struct TaskGraph {
 /// lower_layers (a backward pass), the lower layers' chains first and input_grad tasks
 /// (which feed the layer below) as soon as they are ready. Input tasks (which wait for the caller)
 /// always come last among the ready tasks: the thread computes what it can before it waits.
+///
+/// Within a chain, in_creation_order takes the lowest index first: all of a layer's
+/// projections before its first step, which keeps each weight matrix in cache over a long
+/// run (measured faster on one thread). longest_path_first takes the task with the most
+/// tasks after it on a path first — a block's projection just ahead of its steps, a
+/// block's input_grad as soon as the block's steps are done, weight gradients late — and
+/// puts a task of both directions (dropout, input_grad, output, input) on direction 0's
+/// chain: the order in which a thread that owns chains (run_graph_by_chains) hands work
+/// to the threads that wait for it.
 enum class Prefer { creation_order, upper_layers, lower_layers };
-std::vector<int32_t> chain_order(const TaskGraph& graph, Prefer prefer = Prefer::creation_order);
+enum class ChainTasks { in_creation_order, longest_path_first };
+std::vector<int32_t> chain_order(const TaskGraph& graph, Prefer prefer = Prefer::creation_order,
+                                 ChainTasks within = ChainTasks::in_creation_order);
 
 /// Which optional tasks a forward graph has, and its one-thread order.
 struct ForwardGraphOptions {
