@@ -1,12 +1,16 @@
 #include "graph/cost_model.h"
 
+#include "graph/graph_runtime.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <queue>
 #include <tuple>
 
 #include "common/strings.h"
+#include "graph/graph_runtime.h"
 
 namespace rnnwave {
 namespace {
@@ -143,6 +147,29 @@ double list_schedule_seconds(const TaskGraph& graph, const std::vector<double>& 
   return makespan;
 }
 
+double chains_schedule_seconds(const TaskGraph& graph, const std::vector<double>& cost,
+                               int threads, double per_task) {
+  const std::vector<int32_t> chain = chain_of_tasks(graph);
+  std::vector<double> end(static_cast<size_t>(graph.size()), 0.0);
+  std::vector<double> free_at(static_cast<size_t>(std::max(threads, 1)), 0.0);
+  std::vector<int32_t> order = graph.chains_order;
+  if (order.empty()) {
+    order.resize(static_cast<size_t>(graph.size()));
+    std::iota(order.begin(), order.end(), 0);
+  }
+  // Each thread's tasks in its order: the order is topological, so every predecessor's
+  // end is known when a task is reached.
+  double makespan = 0;
+  for (const int32_t i : order) {
+    double& thread_free = free_at[chain[i] % free_at.size()];
+    double start = thread_free;
+    for (int32_t k = 0; k < graph.pred_count(i); ++k) start = std::max(start, end[graph.preds_of(i)[k]]);
+    end[i] = thread_free = start + cost[i] + per_task;
+    makespan = std::max(makespan, end[i]);
+  }
+  return makespan;
+}
+
 std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, const Calibration& c) {
   const int64_t GH = p.GH();
   Products product(c);
@@ -200,7 +227,10 @@ double graph_seconds(const ProblemDesc& p, const TaskGraph& graph, const Calibra
     return sum + double(graph.size()) * c.task_ns_inline * 1e-9;
   }
   const Calibration::RuntimePoint& runtime = c.runtime_at(p.plan.threads);
-  return runtime.pass_ns * 1e-9 + list_schedule_seconds(graph, cost, p.plan.threads, runtime.task_ns * 1e-9);
+  const double per_task = runtime.task_ns * 1e-9;
+  return runtime.pass_ns * 1e-9 + (runs_by_chains(p)
+                                       ? chains_schedule_seconds(graph, cost, p.plan.threads, per_task)
+                                       : list_schedule_seconds(graph, cost, p.plan.threads, per_task));
 }
 
 /// The layerwise schedule: each operation split over the threads, a barrier after each.

@@ -17,6 +17,12 @@ namespace rnnwave {
 double list_schedule_seconds(const TaskGraph& graph, const std::vector<double>& cost,
                              int threads, double per_task);
 
+/// The makespan of `graph` run by run_graph_by_chains on `threads` cores, task i costing
+/// cost[i] + per_task seconds: each thread walks chains_order and runs its own chains'
+/// tasks, each as soon as the thread is free and its predecessors have ended.
+double chains_schedule_seconds(const TaskGraph& graph, const std::vector<double>& cost,
+                               int threads, double per_task);
+
 /// Predicted seconds of each task of `graph` (a graph of `problem`) on one thread.
 std::vector<double> task_seconds(const ProblemDesc& problem, const TaskGraph& graph,
                                  const Calibration& calibration);

@@ -195,5 +195,25 @@ TEST(ListSchedule, ChainsAddUpAndIndependentTasksShareTheCores) {
   EXPECT_DOUBLE_EQ(list_schedule_seconds(join, {3, 1, 1}, 2, 0), 4);
 }
 
+/// The chain runtime: a thread runs only its own chains, in order; a two-layer wavefront
+/// of three steps takes one step more than a layer on two threads.
+TEST(ChainsSchedule, EachThreadRunsItsOwnChains) {
+  TaskGraph wave;
+  const Task t0{TaskKind::forward, 0, 0, 0, 0, 0, 1}, t1{TaskKind::forward, 1, 0, 0, 0, 0, 1};
+  for (int i = 0; i < 3; ++i) wave.add(t0, i > 0 ? std::vector<int32_t>{i - 1} : std::vector<int32_t>{});
+  wave.add(t1, {0});
+  wave.add(t1, {1, 3});
+  wave.add(t1, {2, 4});
+  const std::vector<double> unit(6, 1.0);
+  EXPECT_DOUBLE_EQ(chains_schedule_seconds(wave, unit, 2, 0), 4);
+  EXPECT_DOUBLE_EQ(chains_schedule_seconds(wave, unit, 1, 0), 6);
+  EXPECT_DOUBLE_EQ(chains_schedule_seconds(wave, unit, 2, 0.5), 6);
+  // Independent tasks of one chain stay on its thread, where list scheduling spreads them.
+  TaskGraph one_chain;
+  for (int i = 0; i < 4; ++i) one_chain.add(t0, {});
+  EXPECT_DOUBLE_EQ(chains_schedule_seconds(one_chain, {1, 1, 1, 1}, 2, 0), 4);
+  EXPECT_DOUBLE_EQ(list_schedule_seconds(one_chain, {1, 1, 1, 1}, 2, 0), 2);
+}
+
 }  // namespace
 }  // namespace rnnwave::testing
