@@ -91,9 +91,14 @@ int64_t natural_parallelism(const ProblemDesc& p) {
 }
 
 bool runs_by_chains(const ProblemDesc& p) {
+  // Measured against the dataflow runtime at 2 threads (docs/benchmarks.md): ahead on
+  // one-direction stacks below 8 rows, where a step is bound by reading its weights; at
+  // 8 rows a tie, from 16 rows and on bidirectional stacks behind, where the dataflow
+  // runtime balances the load better (weight and input gradients go to whichever core
+  // is free).
   const Plan& plan = p.plan;
   return plan.schedule == Schedule::wavefront && plan.threads > 1 && plan.batch_splits == 1 &&
-         plan.hidden_splits == 1 && plan.threads <= natural_parallelism(p);
+         plan.hidden_splits == 1 && p.D == 1 && p.N < 8 && plan.threads <= natural_parallelism(p);
 }
 
 int resolve_threads(const ExecOptions& options) {

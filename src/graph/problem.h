@@ -83,11 +83,10 @@ Plan choose_plan(const ProblemDesc& desc, const ExecOptions& options);
 int64_t natural_parallelism(const ProblemDesc& p);
 
 /// Whether the wavefront runs the plan with threads that own whole chains
-/// (run_graph_by_chains) rather than the dataflow runtime: when the plan splits no step
-/// and there are at least as many chains that can run side by side as threads. A thread
-/// then keeps one layer's weights in its cache over a chain, where the dataflow runtime
-/// hands each core whichever layer is ready (measured 1.3x faster on deep one-direction
-/// stacks at N = 1 and H = 1024, docs/benchmarks.md).
+/// (run_graph_by_chains) rather than the dataflow runtime: a one-direction stack of at
+/// least as many layers as threads, fewer than 8 rows, and a plan that splits no step. A
+/// thread then keeps one layer's weights in its cache over a chain, where the dataflow
+/// runtime hands each core whichever layer is ready (docs/benchmarks.md).
 bool runs_by_chains(const ProblemDesc& p);
 
 /// Threads a pass may use: options.threads, or every available core if 0.

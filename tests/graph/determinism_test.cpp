@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
+#include "graph/problem.h"
 #include "support/exec_options.h"
 #include "support/problem.h"
 
@@ -27,6 +29,16 @@ Result run(const Problem<float>& p, const Weights& weights, const ExecOptions& o
   r.c0 = g.c0;
   r.weights.assign(g.weights.flat().begin(), g.weights.flat().end());
   return r;
+}
+
+void expect_same_bits(const Result& r, const Result& expected, const std::string& what) {
+  EXPECT_TRUE(same_bits(r.out.output, expected.out.output)) << what << ": output";
+  EXPECT_TRUE(same_bits(r.out.hn, expected.out.hn)) << what << ": hn";
+  EXPECT_TRUE(same_bits(r.out.cn, expected.out.cn)) << what << ": cn";
+  EXPECT_TRUE(same_bits(r.input, expected.input)) << what << ": grad input";
+  EXPECT_TRUE(same_bits(r.h0, expected.h0)) << what << ": grad h0";
+  EXPECT_TRUE(same_bits(r.c0, expected.c0)) << what << ": grad c0";
+  EXPECT_TRUE(same_bits(r.weights, expected.weights)) << what << ": weight grads";
 }
 
 class Determinism : public ::testing::TestWithParam<CellVariant> {};
@@ -59,14 +71,38 @@ TEST_P(Determinism, BitIdenticalForEveryThreadCountAndDecomposition) {
           const std::string what = std::string(directions == 1 ? "bi " : directions == 2 ? "rev " : "uni ") +
                                    exec_name(options) +
                                    (dropout > 0 ? " dropout" : "");
-          EXPECT_TRUE(same_bits(r.out.output, expected.out.output)) << what << ": output";
-          EXPECT_TRUE(same_bits(r.out.hn, expected.out.hn)) << what << ": hn";
-          EXPECT_TRUE(same_bits(r.out.cn, expected.out.cn)) << what << ": cn";
-          EXPECT_TRUE(same_bits(r.input, expected.input)) << what << ": grad input";
-          EXPECT_TRUE(same_bits(r.h0, expected.h0)) << what << ": grad h0";
-          EXPECT_TRUE(same_bits(r.c0, expected.c0)) << what << ": grad c0";
-          EXPECT_TRUE(same_bits(r.weights, expected.weights)) << what << ": weight grads";
+          expect_same_bits(r, expected, what);
         }
+      }
+    }
+  }
+}
+
+/// Small batches of one-direction stacks run on the chain runtime (runs_by_chains), whose
+/// threads own whole layers: the same bits as one thread, forward and reverse, with and
+/// without dropout, with blocks of one step and of several.
+TEST_P(Determinism, TheChainRuntimeGivesTheSameBits) {
+  for (const auto& [reverse, dropout] : {std::pair{false, 0.0}, std::pair{false, 0.3}, std::pair{true, 0.3}}) {
+    Case c = case_of(GetParam());
+    c.layers = 3;
+    c.reverse = reverse;
+    c.with_h0 = true;
+    c.variable_lengths = true;
+    c.input_size = 10;
+    c.hidden_size = 40;
+    c.steps = 23;
+    c.batch = 4;
+    const Problem<float> p = make_problem<float>(c, 9);
+    const Weights weights = Weights::uniform(p.spec, 10);
+    const Result expected = run(p, weights, ExecOptions{Schedule::sequential, 1}, dropout);
+    for (int threads : {2, 3}) {
+      for (int64_t block : {0, 1, 5}) {
+        ExecOptions options{Schedule::wavefront, threads};
+        options.step_block = block;
+        ASSERT_TRUE(runs_by_chains(describe_problem(p.spec, c.steps, c.batch, true, dropout > 0, true, options)));
+        const Result r = run(p, weights, options, dropout);
+        expect_same_bits(r, expected, std::string(reverse ? "rev " : "uni ") + exec_name(options) +
+                                          (dropout > 0 ? " dropout" : ""));
       }
     }
   }
