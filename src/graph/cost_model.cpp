@@ -1,7 +1,5 @@
 #include "graph/cost_model.h"
 
-#include "graph/graph_runtime.h"
-
 #include <algorithm>
 #include <cmath>
 #include <map>

@@ -29,12 +29,12 @@ std::vector<int32_t> chain_of_tasks(const TaskGraph& graph);
 
 /// Runs the graph on `threads` threads, each owning whole (layer, direction) chains: chain
 /// c (chain_of_tasks) belongs to thread c mod threads, which runs its tasks in the graph's
-/// chains_order, waiting (spinning, then
-/// yielding) for predecessors on other threads. A thread thus keeps one layer's weights
-/// in its cache for a whole chain, as one thread does, where the dataflow runtime hands
-/// each core whichever layer is ready. No two threads can wait on each other: every
-/// thread walks the same topological order, so the first task of that order not yet run
-/// always has its predecessors done. Failures as in run_graph_openmp.
+/// chains_order, waiting (spinning, then yielding) for predecessors on other threads. A
+/// thread thus keeps one layer's weights in its cache for a whole chain, as one thread
+/// does, where the dataflow runtime hands each core whichever layer is ready. No two
+/// threads can wait on each other: every thread walks the same topological order, so the
+/// first task of that order not yet run always has its predecessors done. Failures as in
+/// run_graph_openmp.
 void run_graph_by_chains(const TaskGraph& graph, int threads, const TaskBody& body);
 
 /// Start and end times (steady clock, ns) and thread of every task, when tracing.

@@ -190,5 +190,46 @@ TEST(ChainOrder, TopFirstFinishesTheFirstOutputBlockEarly) {
   }
 }
 
+/// The chain runtime's order (steps of 8 in blocks of 3): each layer's projection of a
+/// block runs during the block before it, not all before the layer's first step (which
+/// would hold back the layer above); in the backward pass a block's input_grad runs as
+/// soon as the block is done, for the layer below; and the order is topological, with
+/// every task once.
+TEST(ChainOrder, LongestPathFirstRunsEachBlockJustInTime) {
+  const ProblemDesc p = problem(3, false, 1, 1);
+  const TaskGraph forward = build_forward_graph(p, true);
+  std::vector<int64_t> at(static_cast<size_t>(forward.size()));
+  for (size_t k = 0; k < forward.chains_order.size(); ++k) at[forward.chains_order[k]] = int64_t(k);
+  auto position = [&](const TaskGraph& graph, TaskKind kind, int32_t layer, int64_t t0) {
+    for (int64_t i = 0; i < graph.size(); ++i) {
+      const Task& task = graph.tasks[i];
+      if (task.kind == kind && task.layer == layer && task.t0 == t0) return at[i];
+    }
+    ADD_FAILURE() << to_string(kind) << " of layer " << layer << " at step " << t0 << " not found";
+    return int64_t{-1};
+  };
+  for (int32_t layer = 0; layer < 3; ++layer) {
+    for (int64_t block = 1; block * 3 < 8; ++block) {
+      const int64_t project = position(forward, TaskKind::project, layer, block * 3);
+      EXPECT_GT(project, position(forward, TaskKind::forward, layer, block * 3 - 3)) << "layer " << layer;
+      EXPECT_LT(project, position(forward, TaskKind::forward, layer, block * 3)) << "layer " << layer;
+    }
+  }
+  const TaskGraph backward = build_backward_graph(p, true, true);
+  at.assign(static_cast<size_t>(backward.size()), -1);
+  for (size_t k = 0; k < backward.chains_order.size(); ++k) at[backward.chains_order[k]] = int64_t(k);
+  for (int64_t i = 0; i < backward.size(); ++i) {
+    ASSERT_GE(at[i], 0) << "task " << i << " missing";
+    for (int32_t k = 0; k < backward.pred_count(i); ++k) EXPECT_LT(at[backward.preds_of(i)[k]], at[i]);
+  }
+  // Walking back in time: the block [3, 6) is done at step 3; its input_grad comes within
+  // one step of it (before step 1), not after the layer's last step.
+  for (int32_t layer = 1; layer < 3; ++layer) {
+    const int64_t grad = position(backward, TaskKind::input_grad, layer, 3);
+    EXPECT_GT(grad, position(backward, TaskKind::backward, layer, 3)) << "layer " << layer;
+    EXPECT_LT(grad, position(backward, TaskKind::backward, layer, 1)) << "layer " << layer;
+  }
+}
+
 }  // namespace
 }  // namespace rnnwave
