@@ -41,22 +41,29 @@ void expect_same_bits(const Result& r, const Result& expected, const std::string
   EXPECT_TRUE(same_bits(r.weights, expected.weights)) << what << ": weight grads";
 }
 
+/// A 3-layer stack with initial states and variable lengths over 23 steps. Directions: 0
+/// one forward, 1 both, 2 one reverse.
+Case stack_case(const CellVariant& variant, int directions, int64_t batch) {
+  Case c = case_of(variant);
+  c.layers = 3;
+  c.bidirectional = directions == 1;
+  c.reverse = directions == 2;
+  c.with_h0 = true;
+  c.variable_lengths = true;
+  c.input_size = 10;
+  c.hidden_size = 40;
+  c.steps = 23;
+  c.batch = batch;
+  return c;
+}
+
 class Determinism : public ::testing::TestWithParam<CellVariant> {};
 
 TEST_P(Determinism, BitIdenticalForEveryThreadCountAndDecomposition) {
   // Directions: 0 one forward, 1 both, 2 one reverse.
   for (const auto& [directions, dropout] : {std::pair{0, 0.0}, std::pair{1, 0.0}, std::pair{0, 0.3},
                                             std::pair{1, 0.3}, std::pair{2, 0.3}}) {
-    Case c = case_of(GetParam());
-    c.layers = 3;
-    c.bidirectional = directions == 1;
-    c.reverse = directions == 2;
-    c.with_h0 = true;
-    c.variable_lengths = true;
-    c.input_size = 10;
-    c.hidden_size = 40;
-    c.steps = 23;
-    c.batch = 12;
+    const Case c = stack_case(GetParam(), directions, 12);
     const Problem<float> p = make_problem<float>(c, 7);
     const Weights weights = Weights::uniform(p.spec, 8);
     const Result expected = run(p, weights, ExecOptions{Schedule::sequential, 1}, dropout);
@@ -83,15 +90,7 @@ TEST_P(Determinism, BitIdenticalForEveryThreadCountAndDecomposition) {
 /// without dropout, with blocks of one step and of several.
 TEST_P(Determinism, TheChainRuntimeGivesTheSameBits) {
   for (const auto& [reverse, dropout] : {std::pair{false, 0.0}, std::pair{false, 0.3}, std::pair{true, 0.3}}) {
-    Case c = case_of(GetParam());
-    c.layers = 3;
-    c.reverse = reverse;
-    c.with_h0 = true;
-    c.variable_lengths = true;
-    c.input_size = 10;
-    c.hidden_size = 40;
-    c.steps = 23;
-    c.batch = 4;
+    const Case c = stack_case(GetParam(), reverse ? 2 : 0, 4);
     const Problem<float> p = make_problem<float>(c, 9);
     const Weights weights = Weights::uniform(p.spec, 10);
     const Result expected = run(p, weights, ExecOptions{Schedule::sequential, 1}, dropout);
