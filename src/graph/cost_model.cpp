@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <numeric>
 #include <queue>
 #include <tuple>
 
@@ -150,15 +149,10 @@ double chains_schedule_seconds(const TaskGraph& graph, const std::vector<double>
   const std::vector<int32_t> chain = chain_of_tasks(graph);
   std::vector<double> end(static_cast<size_t>(graph.size()), 0.0);
   std::vector<double> free_at(static_cast<size_t>(std::max(threads, 1)), 0.0);
-  std::vector<int32_t> order = graph.chains_order;
-  if (order.empty()) {
-    order.resize(static_cast<size_t>(graph.size()));
-    std::iota(order.begin(), order.end(), 0);
-  }
   // Each thread's tasks in its order: the order is topological, so every predecessor's
   // end is known when a task is reached.
   double makespan = 0;
-  for (const int32_t i : order) {
+  for (const int32_t i : chains_order_of(graph)) {
     double& thread_free = free_at[chain[i] % free_at.size()];
     double start = thread_free;
     for (int32_t k = 0; k < graph.pred_count(i); ++k) start = std::max(start, end[graph.preds_of(i)[k]]);

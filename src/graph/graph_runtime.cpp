@@ -116,12 +116,17 @@ void run_graph_openmp(const TaskGraph& graph, int threads, const TaskBody& body)
   error.rethrow();
 }
 
-void run_graph_by_chains(const TaskGraph& graph, int threads, const TaskBody& body) {
+std::vector<int32_t> chains_order_of(const TaskGraph& graph) {
   std::vector<int32_t> order = graph.chains_order;
   if (order.empty()) {
     order.resize(static_cast<size_t>(graph.size()));
     std::iota(order.begin(), order.end(), 0);
   }
+  return order;
+}
+
+void run_graph_by_chains(const TaskGraph& graph, int threads, const TaskBody& body) {
+  const std::vector<int32_t> order = chains_order_of(graph);
   const std::vector<int32_t> chain = chain_of_tasks(graph);
   const std::unique_ptr<std::atomic<bool>[]> done(new std::atomic<bool>[order.size()]);
   for (size_t i = 0; i < order.size(); ++i) done[i].store(false, std::memory_order_relaxed);

@@ -27,6 +27,9 @@ void run_graph_openmp(const TaskGraph& graph, int threads, const TaskBody& body)
 /// -1) on direction 0's.
 std::vector<int32_t> chain_of_tasks(const TaskGraph& graph);
 
+/// The graph's chains_order, or 0, 1, 2, ... for a graph built without one.
+std::vector<int32_t> chains_order_of(const TaskGraph& graph);
+
 /// Runs the graph on `threads` threads, each owning whole (layer, direction) chains: chain
 /// c (chain_of_tasks) belongs to thread c mod threads, which runs its tasks in the graph's
 /// chains_order, waiting (spinning, then yielding) for predecessors on other threads. A
