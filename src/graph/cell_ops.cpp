@@ -280,10 +280,13 @@ void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1, in
   auto param = [&](int index) {
     return pass.grads->values(static_cast<size_t>((l * p.D + d) * cell.params.size() + index)).data();
   };
+  // The first block writes each term's parameters, the others add to them.
+  const bool first = first_weight_grad_block(p.T, p.N, p.walks_back(d), t0);
+  const T beta = first ? T(0) : T(1);
   // The blocks' matrices: consecutive steps are consecutive rows (see workspace.h).
   if (term == 0) {
     const Mat<T> dgates = ws.gates(l, d, t0), x = ws.layer_input(l, t0);
-    gemm<T>(Trans::yes, Trans::no, p.GH(), x.ld, rows, T(1), dgates.p, dgates.ld, x.p, x.ld, T(1),
+    gemm<T>(Trans::yes, Trans::no, p.GH(), x.ld, rows, T(1), dgates.p, dgates.ld, x.p, x.ld, beta,
             param(cells::kWeightIh), x.ld);
     return;
   }
@@ -298,12 +301,13 @@ void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1, in
     const Mat<T> a = resolve(pass, product.a, l, d, t0, 0);
     const int64_t k = cell.params[product.param].cols.of(dims);
     gemm<T>(Trans::yes, Trans::no, product.rows.of(dims), k, rows, T(1), dc.p, dc.ld, a.p, a.ld,
-            T(1), param(product.param) + product.row0.of(dims) * k, k);
+            beta, param(product.param) + product.row0.of(dims) * k, k);
     return;
   }
   const cells::SumDecl& sum = cell.sums[index];
   const Mat<T> dc = resolve(pass, sum.grad_c, l, d, t0, 0);
   T* out = param(sum.param) + sum.offset.of(dims);
+  if (first) std::fill_n(out, sum.width.of(dims), T(0));
   if (sum.kind == cells::Sum::column) {
     add_column_sums(dc.p, rows, sum.width.of(dims), dc.ld, out);
   } else {

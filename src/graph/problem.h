@@ -111,4 +111,12 @@ void for_each_weight_grad_block(int64_t steps, int64_t batch, bool walks_back, F
   }
 }
 
+/// Whether the weight_grad block starting at step t0 is the first of
+/// for_each_weight_grad_block: that block writes the gradients, the later ones add to them,
+/// so that a pass never clears the gradients before it (a pass over all the weights' bytes).
+inline bool first_weight_grad_block(int64_t steps, int64_t batch, bool walks_back, int64_t t0) {
+  const int64_t block = weight_grad_block(steps, batch);
+  return walks_back ? t0 == 0 : t0 == (steps - 1) / block * block;
+}
+
 }  // namespace rnnwave

@@ -168,10 +168,6 @@ void BasicRnn<T>::backward(const BackwardArgs<T>& args, BasicWorkspace<T>& works
   impl_->params->prepare_backward();
   load_output_grads<T>(ws, args.grad_output, {args.grad_hn, args.grad_cn}, args.grad_input,
                        static_cast<bool>(args.on_grad_output_block));
-  if (args.grad_weights != nullptr) {
-    auto flat = args.grad_weights->flat();
-    std::fill(flat.begin(), flat.end(), T(0));
-  }
   Pass<T> pass{*impl_->params, ws, args.grad_weights, !args.grad_input.empty()};
   pass.graphs = &impl_->graphs;
   if (args.on_grad_output_block) pass.on_grad_output_block = &args.on_grad_output_block;

@@ -108,7 +108,7 @@ TEST_P(Determinism, TheChainRuntimeGivesTheSameBits) {
 }
 
 /// The promise of train --help: results do not depend on the schedule. At a size where
-/// the weight gradients are summed over several blocks (T = 100, N = 8: blocks of 16
+/// the weight gradients are summed over several blocks (T = 100, N = 16: blocks of 32
 /// steps), every schedule at 1 and 2 threads gives the bits of the sequential one.
 TEST_P(Determinism, EveryScheduleGivesTheSameBits) {
   Case c = case_of(GetParam());
@@ -117,7 +117,7 @@ TEST_P(Determinism, EveryScheduleGivesTheSameBits) {
   c.input_size = 32;
   c.hidden_size = 64;
   c.steps = 100;
-  c.batch = 8;
+  c.batch = 16;
   const Problem<float> p = make_problem<float>(c, 14);
   const Weights weights = Weights::uniform(p.spec, 15);
   // Several blocks, or the test would not see the order of their sum.

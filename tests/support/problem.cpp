@@ -1,6 +1,7 @@
 #include "support/problem.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "cells/cell_table.h"
 
@@ -139,6 +140,9 @@ Grads<T> run_backward(const BasicRnn<T>& rnn, const Problem<T>& p, ForwardOut<T>
   b.grad_input = g.input;
   b.grad_h0 = g.h0;
   b.grad_c0 = g.c0;
+  // The pass must overwrite every gradient: a value it leaves stays NaN and fails the
+  // caller's comparison.
+  std::fill(g.weights.flat().begin(), g.weights.flat().end(), std::numeric_limits<T>::quiet_NaN());
   b.grad_weights = &g.weights;
   rnn.backward(b, ws);
   return g;
