@@ -24,6 +24,14 @@ task index in the pass's graph and its predecessors (rnnwave/trace.h). The model
   OpenMP dispatch cost (--dispatch-us, or estimated from a multi-thread trace of the same
   plan by --dispatch-trace: the median gap between two tasks of one thread when the
   second was already ready as the first ended).
+- The chain runtime (docs/design.md §4): where the compared multi-thread trace shows
+  it (every (layer, direction) chain ran on one thread), the passes at P cores of that
+  plan, 2 <= P <= chains, are simulated as the engine runs them: chain c belongs to core
+  c mod P, every core walks the tasks in the order the trace shows (the engine's
+  chains order: two chains share a core at P = 2k only if they share one at P = 2), and
+  runs each of its own when its predecessors are done, at the 1-thread trace's cost plus
+  its per-task gap. Beyond P = chains the engine uses the dataflow runtime: a list
+  schedule as above.
 - Not modelled: memory bandwidth and caches shared by the cores (a task costs on P cores
   what it cost alone), the creation of the tasks by one thread, the start of the thread
   team. Where a pass is bound by memory bandwidth the model over-predicts the speedup.
@@ -61,6 +69,8 @@ class Graph:
         self.costs = list(costs)
         self.preds = [list(p) for p in preds]
         self.gap_us = gap_us  # the inline runner's overhead per task, µs
+        self.chains = None  # the chain of each task, when the trace says
+        self.chain_order = None  # the chain runtime's order, when a trace showed it
         for i, ps in enumerate(self.preds):
             for p in ps:
                 if not (isinstance(p, int) and 0 <= p < i):
@@ -139,7 +149,8 @@ def trace_passes(path):
         if task in tasks:
             raise ModelError(f"trace {quoted(path)}: task {task} of pass {quoted(name)} twice "
                              f"(several passes of one name in one trace?)")
-        tasks[task] = {"ts": ts, "dur": max(dur, 0.0), "tid": tid, "preds": preds}
+        tasks[task] = {"ts": ts, "dur": max(dur, 0.0), "tid": tid, "preds": preds,
+                       "layer": args.get("layer"), "direction": args.get("direction")}
     result = {}
     for name, tasks in passes.items():
         if sorted(tasks) != list(range(len(tasks))):
@@ -158,8 +169,49 @@ def graphs_of(passes):
     for name, events in passes.items():
         g = Graph(name, [e["dur"] for e in events], [e["preds"] for e in events])
         g.gap_us = max(span_us(events) - g.work(), 0.0) / len(events)
+        g.chains = chain_ids(events)
         graphs.append(g)
     return graphs
+
+
+def chain_ids(events):
+    """The chain of each task, layer x D + max(direction, 0) as the engine numbers them, or
+    None when the trace does not say."""
+    if any(not isinstance(e["layer"], int) or not isinstance(e["direction"], int) for e in events):
+        return None
+    directions = 2 if any(e["direction"] == 1 for e in events) else 1
+    return [e["layer"] * directions + max(e["direction"], 0) for e in events]
+
+
+def chain_orders(passes):
+    """{pass: its tasks in start order} when a multi-thread trace was run by the chain
+    runtime (every chain on one thread, two threads or more), else None."""
+    orders = {}
+    for name, events in passes.items():
+        chains = chain_ids(events)
+        if chains is None:
+            return None
+        thread_of = {}
+        for c, e in zip(chains, events):
+            if thread_of.setdefault(c, e["tid"]) != e["tid"]:
+                return None
+        if len(set(thread_of.values())) < 2:
+            return None
+        orders[name] = sorted(range(len(events)), key=lambda i: (events[i]["ts"], i))
+    return orders
+
+
+def chains_makespan(graph, cores, order, overhead_us=0.0):
+    """Time of `graph` run by the chain runtime on `cores` cores: chain c on core c mod
+    cores, each core taking its tasks in `order` (a topological order), each when its
+    predecessors have ended."""
+    free = [0.0] * cores
+    finish = [0.0] * len(graph.costs)
+    for i in order:
+        core = graph.chains[i] % cores
+        start = max([free[core]] + [finish[p] for p in graph.preds[i]])
+        finish[i] = free[core] = start + graph.costs[i] + overhead_us
+    return max(finish, default=0.0)
 
 
 def dispatch_from_trace(passes):
@@ -199,9 +251,25 @@ class Model:
     def __init__(self, graphs, serial_us=0.0, plan=None):
         self.graphs, self.serial_us, self.plan = graphs, serial_us, plan
 
+    def by_chains(self, cores):
+        """Whether the engine runs this plan at `cores` by the chain runtime."""
+        return all(g.chain_order is not None and 2 <= cores <= max(g.chains) + 1 for g in self.graphs)
+
     def time_us(self, cores, dispatch_us):
+        if self.by_chains(cores):
+            return self.serial_us + sum(chains_makespan(g, cores, g.chain_order, g.gap_us) for g in self.graphs)
         return self.serial_us + sum(makespan(g, cores, g.gap_us if cores == 1 else dispatch_us)
                                     for g in self.graphs)
+
+    def use_chain_orders(self, orders):
+        """Takes the chain runtime's order of each pass from a trace of the same plan."""
+        if orders is None or sorted(orders) != sorted(g.name for g in self.graphs):
+            return
+        for g in self.graphs:
+            if g.chains is None or len(orders[g.name]) != len(g.costs):
+                return
+        for g in self.graphs:
+            g.chain_order = orders[g.name]
 
     def bound_us(self, cores):
         return self.serial_us + sum(max(g.critical_path(), g.work() / cores) for g in self.graphs)
@@ -225,7 +293,8 @@ def predict(models, dispatch_us):
     rows = []
     for P, model in sorted(models.items()):
         rows.append({"cores": P, "predicted_ms": model.time_us(P, dispatch_us) / 1e3,
-                     "bound_ms": model.bound_us(P) / 1e3, "plan": model.plan})
+                     "bound_ms": model.bound_us(P) / 1e3, "plan": model.plan,
+                     "runtime": "chains" if model.by_chains(P) else "dataflow" if P > 1 else "inline"})
     for r in rows:
         r["speedup"] = rows[0]["predicted_ms"] / r["predicted_ms"]
     return rows
@@ -416,7 +485,13 @@ def main(argv=None):
     if args.dispatch_us is not None and args.dispatch_trace:
         raise ModelError("give --dispatch-us or --dispatch-trace, not both")
     if args.dispatch_trace:
-        dispatch_us, source = dispatch_from_trace(trace_passes(args.dispatch_trace)), "dispatch trace"
+        compared = trace_passes(args.dispatch_trace)
+        dispatch_us, source = dispatch_from_trace(compared), "dispatch trace"
+        # The traced run's plan, and every core count's model that shares its graphs.
+        orders = chain_orders(compared)
+        for model in {id(m): m for m in [base, *models.values()]}.values():
+            if model.plan == base.plan:
+                model.use_chain_orders(orders)
     elif args.dispatch_us is not None:
         dispatch_us, source = args.dispatch_us, "--dispatch-us"
     else:
@@ -448,11 +523,12 @@ def main(argv=None):
     print(f"plan {summary['plan']}: tasks {summary['tasks']}, work {summary['work_ms']:.3f} ms, critical path "
           f"{summary['critical_path_ms']:.3f} ms, serial {summary['serial_ms']:.3f} ms, "
           f"dispatch {dispatch_us:.2f} µs/task ({source})")
-    print("cores  predicted_ms  speedup  bound_ms  plan")
+    print("cores  predicted_ms  speedup  bound_ms  runtime   plan")
     for r in rows:
         plan = r["plan"] or {}
         plan = " ".join(f"{k}={plan[k]}" for k in ("step_block", "batch_splits", "hidden_splits") if k in plan)
-        print(f"{r['cores']:5d}  {r['predicted_ms']:12.3f}  {r['speedup']:7.2f}  {r['bound_ms']:8.3f}  {plan}")
+        print(f"{r['cores']:5d}  {r['predicted_ms']:12.3f}  {r['speedup']:7.2f}  {r['bound_ms']:8.3f}  "
+              f"{r['runtime']:8s}  {plan}")
     for r in measured_rows:
         print(f"measured {r['threads']} thread(s): {r['measured_ms']:.3f} ms, predicted "
               f"{r['predicted_ms']:.3f} ms, error {100 * r['error']:+.1f}%")

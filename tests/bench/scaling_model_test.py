@@ -84,18 +84,33 @@ class ListSchedule(unittest.TestCase):
         preds = [[], [], [0], [], [2]]
         self.assertEqual(self.span(costs, preds, 2), 19.0)
 
+    def test_the_chain_runtime_keeps_each_chain_on_its_core(self):
+        # 3 layers x 4 unit steps, chain = layer. On 2 cores chains 0 and 2 share core 0,
+        # which runs their 8 tasks one after the other: 8, where the list schedule,
+        # handing each core whichever task is ready, takes 7. On 3 cores each chain has
+        # its core: the wavefront's L + T - 1 = 6.
+        g = self.m.Graph("g", *grid(3, 4))
+        g.chains = [i // 4 for i in range(12)]
+        order = sorted(range(12), key=lambda i: (i // 4 + i % 4, i // 4))  # by anti-diagonal
+        self.assertEqual(self.m.chains_makespan(g, 2, order), 8.0)
+        self.assertEqual(self.span(*grid(3, 4), 2), 7.0)
+        self.assertEqual(self.m.chains_makespan(g, 3, order), 6.0)
+        self.assertEqual(self.m.chains_makespan(g, 3, order, overhead_us=0.5), 9.0)
+
     def test_a_graph_out_of_order_is_refused(self):
         with self.assertRaises(self.m.ModelError):
             self.m.Graph("g", [1.0, 1.0], [[1], []])
 
 
 def write_trace(path, passes):
-    """passes: {name: [(ts, dur, tid, preds)]}."""
+    """passes: {name: [(ts, dur, tid, preds[, layer])]}."""
     events = []
     for name, tasks in passes.items():
-        for i, (ts, dur, tid, preds) in enumerate(tasks):
-            events.append({"ph": "X", "ts": ts, "dur": dur, "tid": tid,
-                           "args": {"pass": name, "kind": "forward", "task": i, "preds": preds}})
+        for i, (ts, dur, tid, preds, *layer) in enumerate(tasks):
+            args = {"pass": name, "kind": "forward", "task": i, "preds": preds}
+            if layer:
+                args.update(layer=layer[0], direction=0)
+            events.append({"ph": "X", "ts": ts, "dur": dur, "tid": tid, "args": args})
     with open(path, "w") as f:
         json.dump({"traceEvents": events}, f)
 
@@ -144,6 +159,25 @@ class FromFiles(unittest.TestCase):
         write_trace(self.path("t2.json"), {"forward": [(0, 10, 0, []), (13, 10, 0, [0]),
                                                        (14, 10, 1, [0]), (27, 10, 0, [1, 2])]})
         self.assertAlmostEqual(self.m.dispatch_from_trace(self.m.trace_passes(self.path("t2.json"))), 3.0)
+
+    def test_a_trace_of_the_chain_runtime_gives_its_order(self):
+        # Two layers of two steps; the 2-thread trace ran each layer on its own thread.
+        one = [(0, 10, 0, [], 0), (10, 10, 0, [0], 0), (20, 10, 0, [0], 1), (30, 10, 0, [1, 2], 1)]
+        two = [(0, 10, 0, [], 0), (10, 10, 0, [0], 0), (11, 10, 1, [0], 1), (21, 10, 1, [1, 2], 1)]
+        write_trace(self.path("t1.json"), {"forward": one})
+        write_trace(self.path("t2.json"), {"forward": two})
+        self.assertEqual(self.m.chain_orders(self.m.trace_passes(self.path("t2.json"))), {"forward": [0, 1, 2, 3]})
+        # Run on one thread, or a chain on two threads: not the chain runtime.
+        self.assertIsNone(self.m.chain_orders(self.m.trace_passes(self.path("t1.json"))))
+        write_trace(self.path("mixed.json"), {"forward": [two[0], two[1], two[2], (21, 10, 0, [1, 2], 1)]})
+        self.assertIsNone(self.m.chain_orders(self.m.trace_passes(self.path("mixed.json"))))
+        # Predicted on 2 cores with that order: task 3 after task 1 (20), no gap: 30 µs.
+        out = self.run_model(self.path("t1.json"), "--dispatch-trace", self.path("t2.json"), "--cores", "1,2,4",
+                             "--json")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        rows = json.loads(out.stdout)["predicted"]
+        self.assertEqual([r["runtime"] for r in rows], ["inline", "chains", "dataflow"])
+        self.assertAlmostEqual(rows[1]["predicted_ms"], 0.030)
 
     def test_bad_input_gets_one_line(self):
         write_trace(self.path("t1.json"), {"forward": [(0, 10, 0, []), (11, 10, 0, [0])]})
@@ -222,6 +256,20 @@ class RealTrace(unittest.TestCase):
             for row in r["predicted"]:
                 self.assertGreaterEqual(row["predicted_ms"], row["bound_ms"] - 1e-9)
                 self.assertLessEqual(row["speedup"], row["cores"] + 1e-9)
+
+    def test_a_chain_runtime_run_is_modelled_as_one(self):
+        # A 2-layer stack at N = 1 runs by chains on 2 threads (docs/design.md §4).
+        if not ARGS.rnnwave:
+            self.skipTest("no --rnnwave binary given")
+        flags = ["--cell", "gru", "--layers", "2", "--hidden-size", "32", "--input-size", "8", "--seq-len", "10",
+                 "--batch", "1", "--mode", "training", "--repeats", "2", "--warmup", "0"]
+        with tempfile.TemporaryDirectory() as d:
+            out = subprocess.run([sys.executable, os.path.join(ARGS.source, "bench", "scaling_model.py"),
+                                  "--rnnwave", ARGS.rnnwave, "--out", d, "--cores", "1,2,4", "--json", "--", *flags],
+                                 capture_output=True, text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            rows = json.loads(out.stdout)["predicted"]
+            self.assertEqual([r["runtime"] for r in rows], ["inline", "chains", "dataflow"])
 
     def test_measure_pins_the_compared_runs_plan(self):
         if not ARGS.rnnwave:
