@@ -114,10 +114,10 @@ int resolve_threads(const ExecOptions& options) {
 int64_t weight_grad_block(int64_t steps, int64_t batch) {
   // Each block reads and writes every weight gradient of its (layer, direction) once, so
   // the rows (steps x batch) it adds must outweigh those bytes: at 512 rows a product
-  // does 128 multiply-adds per byte of gradient it moves; with 32 steps at N = 1 (the
-  // earlier rule) the gradients of a large layer were bound by memory bandwidth. At most
-  // 128 steps, so that on long sequences a layer's weight gradients start long before its
-  // backward pass ends.
+  // does 512 multiply-adds for each gradient element it reads and writes (8 bytes); with
+  // 32 steps at N = 1 (the earlier rule) the gradients of a large layer were bound by
+  // memory bandwidth. At most 128 steps, so that on long sequences a layer's weight
+  // gradients start long before its backward pass ends.
   const int64_t block = std::clamp<int64_t>((512 + batch - 1) / batch, 1, 128);
   return std::min(block, steps);
 }
