@@ -11,8 +11,10 @@ first layer, applied on arrival of its input and again to its gradient, matter):
   - a 2-layer bidirectional GRU on 2 ranks, one layer each, the same bits as one process;
   - a pipelined run stopped after epoch 1 and resumed in one process, and the reverse
     (resumed on 3 ranks), end as the uninterrupted run;
-  - --trace writes one trace per rank on a common clock, on which the top rank's layers
-    start before rank 0's have finished the first forward pass (the overlap);
+  - --trace writes one trace per rank on a common clock, in which each rank works block by
+    block: rank 0 sends its top layer's first output block before its last step, and the
+    top rank computes on that block before it waits for the next (what lets the ranks
+    overlap; the overlap in time is measured in docs/distributed.md);
   - with the data (skipped when absent): digits and wikitext2 (a hidden state carried
     between segments, the head fed block by block as the top layer's output arrives),
     2 layers on 2 ranks, the bits of one process;
@@ -68,7 +70,7 @@ class TrainPipelineMpiTest(runs.TrainRuns, unittest.TestCase):
         self.run_ok(3, ["--resume", alone, "--pipeline"])
         self.assert_same_run(self.one, alone)
 
-    def test_traces_share_a_clock_and_show_the_ranks_overlap(self):
+    def test_traces_share_a_clock_and_show_each_rank_working_block_by_block(self):
         trace = os.path.join(self.root, "t.json")
         deep = runs.changed(DEEP, hidden_size="128", synthetic_steps="100", synthetic_train="8",
                             batch_size="4", epochs="1", dropout="0")
@@ -80,13 +82,18 @@ class TrainPipelineMpiTest(runs.TrainRuns, unittest.TestCase):
             events.sort(key=lambda e: e["ts"])
             self.assertTrue(events[0]["name"].startswith("ranks_start"), events[0])
             ranks.append(events)
-        computed = [[e for e in events if not e["cat"].endswith(",input") and e["cat"] != "ranks,ranks_start"]
-                    for events in ranks]
-        first_backward = min(e["ts"] for e in computed[0] if e["cat"].startswith("backward"))
-        forward_end = max(e["ts"] + e["dur"] for e in computed[0]
-                          if e["cat"].startswith("forward") and e["ts"] < first_backward)
-        top_start = min(e["ts"] for e in computed[1] if e["cat"].startswith("forward"))
-        self.assertLess(top_start, forward_end, "the top rank started after rank 0's forward pass")
+        # The first forward pass of each rank, in the order its one thread ran it (fixed by
+        # its graph). Whether the ranks then overlap in time depends on the machine's load
+        # (docs/distributed.md measures it); what makes the overlap possible does not: rank
+        # 0 hands its top layer's first block on before its last step, and the top rank
+        # computes on the first block before it waits for the second.
+        passes = []
+        for events in ranks:
+            first_backward = min(e["ts"] for e in events if e["cat"].startswith("backward"))
+            passes.append([e for e in events if e["ts"] < first_backward])
+        names = [[e["name"] for e in events] for events in passes]
+        self.assertLess(names[0].index("output l1 t0-15"), names[0].index("forward l1 fwd t99"), names[0])
+        self.assertLess(names[1].index("forward l0 fwd t0"), names[1].index("input l0 t16-31"), names[1])
 
     def check_real_task(self, name, probe, args):
         if not os.path.exists(os.path.join(runs.DATA_DIR, probe)):
