@@ -120,16 +120,17 @@ void gemm_packed_bf16_amx(int64_t m, const float* a, int64_t lda, const PackedBf
 
   int64_t configured = 0;
   alignas(64) float buffer[kPanelsPerBlock][kTileRows * kPanelWidth];
-  const int64_t end = range.end < 0 ? b.panels() : range.end, blocks = pairs / PackedBf16::kAmxPairs;
-  for (int64_t p0 = range.begin; p0 < end; p0 += kPanelsPerBlock) {
-    const int nv = static_cast<int>(std::min<int64_t>(kPanelsPerBlock, end - p0));
+  const int64_t count = range.count(b.panels()), blocks = pairs / PackedBf16::kAmxPairs;
+  for (int64_t q0 = 0; q0 < count; q0 += kPanelsPerBlock) {
+    const int nv = static_cast<int>(std::min<int64_t>(kPanelsPerBlock, count - q0));
     const uint32_t* panel[kPanelsPerBlock] = {};
     __mmask16 mask[kPanelsPerBlock] = {};
     int64_t column[kPanelsPerBlock] = {};
     for (int v = 0; v < nv; ++v) {
-      panel[v] = b.panel(p0 + v);
-      mask[v] = static_cast<__mmask16>((1u << b.panel_width(p0 + v)) - 1u);
-      column[v] = b.panel_column(p0 + v);
+      const int64_t p = range.panel(q0 + v);
+      panel[v] = b.panel(p);
+      mask[v] = static_cast<__mmask16>((1u << b.panel_width(p)) - 1u);
+      column[v] = b.panel_column(p);
     }
     for (int64_t i0 = 0; i0 < m; i0 += kTileRows) {
       const int64_t real = std::min(kTileRows, m - i0);

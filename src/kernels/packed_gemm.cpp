@@ -95,26 +95,53 @@ int64_t PackedMatrix<T>::panel_width(int64_t p) const {
   return std::min(kPanelWidth, group_cols_ - (p % panels_per_group_) * kPanelWidth);
 }
 
+namespace {
+
+/// acc[j] += sum over kk < k of a_row[kk] * panel[kk][j], kk in order.
 template <class T>
-void gemm_packed_portable(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, bool beta,
-                          T* c, int64_t ldc, PanelRange panels) {
-  const int64_t k = b.k(), end = panels.end < 0 ? b.panels() : panels.end;
-  for (int64_t p = panels.begin; p < end; ++p) {
-    const T* panel = b.panel(p);
+void accumulate_row(const T* a_row, const T* panel, int64_t k, T (&acc)[kPanelWidth]) {
+  for (int64_t kk = 0; kk < k; ++kk) {
+    const T x = a_row[kk];
+    for (int64_t j = 0; j < kPanelWidth; ++j) acc[j] += x * panel[kk * kPanelWidth + j];
+  }
+}
+
+}  // namespace
+
+template <class T>
+void gemm_packed_portable(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b,
+                          const SecondProduct<T>& second, bool beta, T* c, int64_t ldc,
+                          PanelRange panels) {
+  const int64_t count = panels.count(b.panels());
+  for (int64_t q = 0; q < count; ++q) {
+    const int64_t p = panels.panel(q);
     const int64_t col0 = b.panel_column(p), width = b.panel_width(p);
     for (int64_t i = 0; i < m; ++i) {
       T acc[kPanelWidth];
       T* c_row = c + i * ldc + col0;
       for (int64_t j = 0; j < kPanelWidth; ++j) acc[j] = beta && j < width ? c_row[j] : T(0);
-      const T* a_row = a + i * lda;
-      for (int64_t kk = 0; kk < k; ++kk) {
-        const T x = a_row[kk];
-        for (int64_t j = 0; j < kPanelWidth; ++j) acc[j] += x * panel[kk * kPanelWidth + j];
+      accumulate_row(a + i * lda, b.panel(p), b.k(), acc);
+      if (second.b != nullptr) {
+        accumulate_row(second.a + i * second.lda, second.b->panel(p), second.b->k(), acc);
       }
       for (int64_t j = 0; j < width; ++j) c_row[j] = acc[j];
     }
   }
 }
+
+namespace {
+
+/// Refuses a second product whose B has other columns than the first's.
+template <class T>
+void check_second(const PackedMatrix<T>& b, const SecondProduct<T>& second) {
+  if (second.b == nullptr) return;
+  if (!second.b->same_panels(b)) {
+    fail("gemm_packed: the second product's B has ", second.b->n(), " columns in ",
+         second.b->panels(), " panels, the first's ", b.n(), " in ", b.panels());
+  }
+}
+
+}  // namespace
 
 bool packed_gemm_uses_avx512() {
 #if defined(RNNWAVE_HAVE_AVX512_KERNELS)
@@ -127,28 +154,44 @@ bool packed_gemm_uses_avx512() {
 
 template <>
 void gemm_packed<float>(int64_t m, const float* a, int64_t lda, const PackedMatrix<float>& b,
-                        bool beta, float* c, int64_t ldc, PanelRange panels) {
+                        const SecondProduct<float>& second, bool beta, float* c, int64_t ldc,
+                        PanelRange panels) {
+  check_second(b, second);
 #if defined(RNNWAVE_HAVE_AVX512_KERNELS)
   if (packed_gemm_uses_avx512()) {
-    gemm_packed_avx512(m, a, lda, b, beta, c, ldc, panels);
+    gemm_packed_avx512(m, a, lda, b, second, beta, c, ldc, panels);
     return;
   }
 #endif
-  gemm_packed_portable(m, a, lda, b, beta, c, ldc, panels);
+  gemm_packed_portable(m, a, lda, b, second, beta, c, ldc, panels);
 }
 
 template <>
 void gemm_packed<double>(int64_t m, const double* a, int64_t lda, const PackedMatrix<double>& b,
-                         bool beta, double* c, int64_t ldc, PanelRange panels) {
-  gemm_packed_portable(m, a, lda, b, beta, c, ldc, panels);
+                         const SecondProduct<double>& second, bool beta, double* c, int64_t ldc,
+                         PanelRange panels) {
+  check_second(b, second);
+  gemm_packed_portable(m, a, lda, b, second, beta, c, ldc, panels);
+}
+
+template <class T>
+void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, bool beta, T* c,
+                 int64_t ldc, PanelRange panels) {
+  gemm_packed<T>(m, a, lda, b, SecondProduct<T>{}, beta, c, ldc, panels);
 }
 
 template class PackedMatrix<float>;
 template class PackedMatrix<double>;
+template void gemm_packed<float>(int64_t, const float*, int64_t, const PackedMatrix<float>&, bool,
+                                 float*, int64_t, PanelRange);
+template void gemm_packed<double>(int64_t, const double*, int64_t, const PackedMatrix<double>&,
+                                  bool, double*, int64_t, PanelRange);
 template void gemm_packed_portable<float>(int64_t, const float*, int64_t, const PackedMatrix<float>&,
-                                          bool, float*, int64_t, PanelRange);
+                                          const SecondProduct<float>&, bool, float*, int64_t,
+                                          PanelRange);
 template void gemm_packed_portable<double>(int64_t, const double*, int64_t,
-                                           const PackedMatrix<double>&, bool, double*, int64_t,
+                                           const PackedMatrix<double>&,
+                                           const SecondProduct<double>&, bool, double*, int64_t,
                                            PanelRange);
 
 }  // namespace rnnwave::kernels

@@ -49,15 +49,41 @@ class PackedMatrix {
     return (p / panels_per_group_) * group_cols_ + (p % panels_per_group_) * kPanelWidth;
   }
   int64_t panel_width(int64_t p) const;
+  /// Whether every panel p holds the same columns of C as other's panel p (the same
+  /// columns, and groups that pad alike: the two Bs of one gemm_packed).
+  bool same_panels(const PackedMatrix& other) const {
+    const bool unpadded = group_cols_ % kPanelWidth == 0 && other.group_cols_ % kPanelWidth == 0;
+    return n_ == other.n_ && panels() == other.panels() && (unpadded || groups_ == other.groups_);
+  }
 
  private:
   int64_t k_ = 0, n_ = 0, groups_ = 1, group_cols_ = 0, panels_per_group_ = 0;
   AlignedBuffer<T> data_;
 };
 
-/// The panels [begin, end) of a packed matrix: the columns a product computes.
+/// The panels of a packed matrix that a product computes: [begin, end), or, with
+/// groups > 1, those panels of each of `groups` groups `stride` panels apart (the same
+/// hidden units of every gate), taken unit by unit: panel begin of each group, then
+/// begin + 1 of each... so that the panels of one register tile hold every gate of the
+/// same 16 units, and the gates of a block of units are finished together.
 struct PanelRange {
-  int64_t begin = 0, end = -1;  // end < 0: to the last panel
+  int64_t begin = 0, end = -1;  // end < 0: to the last panel (groups must be 1 then)
+  int64_t groups = 1, stride = 0;
+
+  /// How many panels the range holds, of a matrix with `panels` panels.
+  int64_t count(int64_t panels) const { return ((end < 0 ? panels : end) - begin) * groups; }
+  /// The q-th panel of the range, q in [0, count).
+  int64_t panel(int64_t q) const { return begin + q / groups + (q % groups) * stride; }
+};
+
+/// A second product A2[m, k2] B2[k2, n] of a gemm_packed, summed after the first: B2 has
+/// the same panels as the first B (same_panels: the input and recurrent weights of a
+/// cell's gates). b = nullptr: none.
+template <class T>
+struct SecondProduct {
+  const T* a = nullptr;
+  int64_t lda = 0;
+  const PackedMatrix<T>* b = nullptr;
 };
 
 /// C[m, n] = A[m, k] B[k, n] + (beta ? C : 0), row-major A and C, for the columns of the
@@ -67,14 +93,24 @@ template <class T>
 void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, bool beta, T* c,
                  int64_t ldc, PanelRange panels = {});
 
+/// C[m, n] = A B + A2 B2 + (beta ? C : 0) in one pass over C: each element's sum runs over
+/// A B's k and then A2 B2's, so the result has the bits of gemm_packed(A, B) followed by
+/// gemm_packed(A2, B2, beta = 1), without storing and reloading C in between.
+template <class T>
+void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b,
+                 const SecondProduct<T>& second, bool beta, T* c, int64_t ldc,
+                 PanelRange panels = {});
+
 /// The same, with the portable kernel (also the fallback on CPUs without AVX-512).
 template <class T>
-void gemm_packed_portable(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, bool beta,
-                          T* c, int64_t ldc, PanelRange panels);
+void gemm_packed_portable(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b,
+                          const SecondProduct<T>& second, bool beta, T* c, int64_t ldc,
+                          PanelRange panels);
 
 /// AVX-512 kernel for float; defined only where the compiler targets it.
 void gemm_packed_avx512(int64_t m, const float* a, int64_t lda, const PackedMatrix<float>& b,
-                        bool beta, float* c, int64_t ldc, PanelRange panels);
+                        const SecondProduct<float>& second, bool beta, float* c, int64_t ldc,
+                        PanelRange panels);
 
 /// Whether gemm_packed<float> uses the AVX-512 kernel on this CPU.
 bool packed_gemm_uses_avx512();

@@ -11,6 +11,26 @@ namespace {
 using TileArgs = tiles::Args<float>;
 using tiles::kMaxPanels;
 
+/// acc[i][v] += sum over k < depth of a[i][k] * panel[v][k], k in order.
+template <int MR, int NV>
+inline __attribute__((always_inline)) void accumulate(__m512 (&acc)[MR][NV], const float* a,
+                                                      int64_t lda, const float* const* panel,
+                                                      int64_t depth) {
+  // Unrolled by 4: fewer loop instructions between the FMAs (measured: 3-6% faster).
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < depth; ++k) {
+    __m512 b[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(panel[v] + k * kPanelWidth);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const __m512 x = _mm512_set1_ps(a[i * lda + k]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(x, b[v], acc[i][v]);
+    }
+  }
+}
+
 template <int MR, int NV>
 void tile(const TileArgs& t) {
   __m512 acc[MR][NV];
@@ -21,20 +41,8 @@ void tile(const TileArgs& t) {
       acc[i][v] = t.beta ? _mm512_maskz_loadu_ps(t.mask[v], t.c[v] + i * t.ldc) : _mm512_setzero_ps();
     }
   }
-  const float* a = t.a;
-  // Unrolled by 4: fewer loop instructions between the FMAs (measured: 3-6% faster).
-#pragma GCC unroll 4
-  for (int64_t k = 0; k < t.depth; ++k) {
-    __m512 b[NV];
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(t.panel[v] + k * kPanelWidth);
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      const __m512 x = _mm512_set1_ps(a[i * t.lda + k]);
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(x, b[v], acc[i][v]);
-    }
-  }
+  accumulate<MR, NV>(acc, t.a, t.lda, t.panel, t.depth);
+  if (t.depth2 > 0) accumulate<MR, NV>(acc, t.a2, t.lda2, t.panel2, t.depth2);
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 8
@@ -63,7 +71,8 @@ void tile_shape(int64_t m, int* rows, int* panels) {
 }  // namespace
 
 void gemm_packed_avx512(int64_t m, const float* a, int64_t lda, const PackedMatrix<float>& b,
-                        bool beta, float* c, int64_t ldc, PanelRange range) {
+                        const SecondProduct<float>& second, bool beta, float* c, int64_t ldc,
+                        PanelRange range) {
   if (m <= 0) return;
   int rows = 1, panels = 1;
   tile_shape(m, &rows, &panels);
@@ -72,7 +81,12 @@ void gemm_packed_avx512(int64_t m, const float* a, int64_t lda, const PackedMatr
   t.lda = lda;
   t.ldc = ldc;
   t.beta = beta;
-  tiles::run_tiles(kTiles, t, m, a, b, c, range, rows, panels);
+  if (second.b != nullptr) {
+    t.depth2 = second.b->k();
+    t.a2 = second.a;
+    t.lda2 = second.lda;
+  }
+  tiles::run_tiles(kTiles, t, m, a, b, c, range, rows, panels, second.b);
 }
 
 }  // namespace rnnwave::kernels

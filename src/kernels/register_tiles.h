@@ -23,6 +23,12 @@ struct Args {
   const float* a;  ///< row 0 of the tile in A
   int64_t lda;
   const Panel* panel[kMaxPanels];
+  /// A second product summed after the first (fp32 kernel only; depth2 = 0 without one):
+  /// its row 0 in A2, A2's stride, and the same panels of the second B.
+  int64_t depth2;
+  const float* a2;
+  int64_t lda2;
+  const Panel* panel2[kMaxPanels];
   float* c[kMaxPanels];  ///< row 0 of C at the panel's first column
   __mmask16 mask[kMaxPanels];
   int64_t ldc;
@@ -48,24 +54,31 @@ constexpr auto tile_table(Make make) {
 }
 
 /// C[0:m, columns of the panels in range] from tiles of `rows` rows x `panels` panels of
-/// B: panels outer, rows inner, so that a group of panels (the big operand) stays in cache
-/// while every row tile of A streams past it. t holds depth, lda, ldc and beta; a is A's
-/// row 0 (lda apart). Matrix is a packed B (panels(), panel(p), panel_width(p),
-/// panel_column(p)).
+/// B (consecutive panels of the range): panels outer, rows inner, so that a group of
+/// panels (the big operand) stays in cache while every row tile of A streams past it. t
+/// holds depth, lda, ldc and beta; a is A's row 0 (lda apart). Matrix is a packed B (panels(), panel(p), panel_width(p),
+/// panel_column(p)). b2, if not null, is the second product's B (t.a2 its A's row 0, with
+/// t.lda2): the same panels of it go to t.panel2.
 template <class Table, class A, class Matrix>
 void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix& b, float* c,
-               PanelRange range, int rows, int panels) {
-  const int64_t end = range.end < 0 ? b.panels() : range.end;
-  for (int64_t p0 = range.begin; p0 < end; p0 += panels) {
-    const int nv = static_cast<int>(std::min<int64_t>(panels, end - p0));
+               PanelRange range, int rows, int panels, const Matrix* b2 = nullptr) {
+  const float* a2 = t.a2;
+  const int64_t count = range.count(b.panels());
+  int64_t column[kMaxPanels];
+  for (int64_t q0 = 0; q0 < count; q0 += panels) {
+    const int nv = static_cast<int>(std::min<int64_t>(panels, count - q0));
     for (int v = 0; v < nv; ++v) {
-      t.panel[v] = b.panel(p0 + v);
-      t.mask[v] = static_cast<__mmask16>((1u << b.panel_width(p0 + v)) - 1u);
+      const int64_t p = range.panel(q0 + v);
+      t.panel[v] = b.panel(p);
+      if (b2 != nullptr) t.panel2[v] = b2->panel(p);
+      t.mask[v] = static_cast<__mmask16>((1u << b.panel_width(p)) - 1u);
+      column[v] = b.panel_column(p);
     }
     for (int64_t i0 = 0; i0 < m; i0 += rows) {
       const int mr = static_cast<int>(std::min<int64_t>(rows, m - i0));
       t.a = a + i0 * t.lda;
-      for (int v = 0; v < nv; ++v) t.c[v] = c + i0 * t.ldc + b.panel_column(p0 + v);
+      if (b2 != nullptr) t.a2 = a2 + i0 * t.lda2;
+      for (int v = 0; v < nv; ++v) t.c[v] = c + i0 * t.ldc + column[v];
       table[mr - 1][nv - 1](t);
     }
   }

@@ -5,9 +5,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "rnnwave/error.h"
 #include "support/values.h"
 
 namespace rnnwave::kernels {
@@ -54,6 +57,54 @@ TEST_P(PackedGemm, RowsComputedInAnyGroupingGiveTheSameBits) {
     i += rows;
   }
   EXPECT_EQ(std::memcmp(whole.data(), pieces.data(), whole.size() * sizeof(float)), 0);
+}
+
+/// The same units of every group, taken unit by unit in one call (a step's part of the
+/// hidden units): the bits of one call per group, and no other column touched.
+TEST_P(PackedGemm, UnitsOfEveryGroupInOneCallGiveTheBitsOfOneCallPerGroup) {
+  const Shape s = GetParam();
+  const std::vector<float> a = uniform_values(s.m * s.k, 10);
+  const std::vector<float> w = uniform_values(s.n * s.k, 11);
+  const PackedMatrix<float> packed(w.data(), s.k, s.n, s.transposed ? s.k : s.n, s.transposed,
+                                   s.groups);
+  const int64_t per_group = packed.panels_per_group();
+  for (const auto& [first, last] : {std::pair<int64_t, int64_t>{0, per_group}, {per_group / 2, per_group},
+                                    {0, (per_group + 1) / 2}}) {
+    if (first == last) continue;
+    std::vector<float> one = uniform_values(s.m * s.n, 12), each = one;
+    gemm_packed<float>(s.m, a.data(), s.k, packed, true, one.data(), s.n,
+                       PanelRange{first, last, s.groups, per_group});
+    for (int64_t g = 0; g < s.groups; ++g) {
+      gemm_packed<float>(s.m, a.data(), s.k, packed, true, each.data(), s.n,
+                         PanelRange{g * per_group + first, g * per_group + last});
+    }
+    EXPECT_EQ(std::memcmp(one.data(), each.data(), one.size() * sizeof(float)), 0)
+        << "panels [" << first << ", " << last << ") of each group";
+  }
+}
+
+/// C = A B + A2 B2 in one pass: the bits of the two products one after the other (the
+/// second with beta = 1), with either kernel.
+TEST_P(PackedGemm, ASecondProductGivesTheBitsOfTwoCalls) {
+  const Shape s = GetParam();
+  const int64_t k2 = s.k / 2 + 3;
+  const std::vector<float> a = uniform_values(s.m * s.k, 13), a2 = uniform_values(s.m * k2, 14);
+  const std::vector<float> w = uniform_values(s.n * s.k, 15), w2 = uniform_values(s.n * k2, 16);
+  const PackedMatrix<float> b(w.data(), s.k, s.n, s.transposed ? s.k : s.n, s.transposed, s.groups);
+  const PackedMatrix<float> b2(w2.data(), k2, s.n, s.transposed ? k2 : s.n, s.transposed, s.groups);
+  for (bool reference : {false, true}) {
+    set_force_reference(reference);
+    for (bool beta : {false, true}) {
+      std::vector<float> fused = uniform_values(s.m * s.n, 17), two = fused;
+      gemm_packed<float>(s.m, a.data(), s.k, b, SecondProduct<float>{a2.data(), k2, &b2}, beta,
+                         fused.data(), s.n);
+      gemm_packed<float>(s.m, a.data(), s.k, b, beta, two.data(), s.n);
+      gemm_packed<float>(s.m, a2.data(), k2, b2, true, two.data(), s.n);
+      EXPECT_EQ(std::memcmp(fused.data(), two.data(), fused.size() * sizeof(float)), 0)
+          << (reference ? "portable" : "default") << " kernel, beta " << beta;
+    }
+  }
+  set_force_reference(false);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, PackedGemm,
@@ -110,6 +161,20 @@ TEST(PackedGemm, TransposeOfAPackingIsThePackingOfTheTranspose) {
                          Shape{0, 1024, 256, 4, true}, Shape{0, 1500, 700, 3, true}}) {
     check_transpose_of_packing<float>(s.n, s.k, s.groups);
     check_transpose_of_packing<double>(s.n, s.k, s.groups);
+  }
+}
+
+TEST(PackedGemm, ASecondProductWithOtherColumnsIsRefused) {
+  const std::vector<float> w = uniform_values(40 * 8, 18), a = uniform_values(8, 19);
+  const PackedMatrix<float> b(w.data(), 8, 40, 8, true, 2);   // 2 groups of 20: padded
+  const PackedMatrix<float> ungrouped(w.data(), 8, 40, 8, true);  // the same columns, unpadded
+  std::vector<float> c(40);
+  try {
+    gemm_packed<float>(1, a.data(), 8, b, SecondProduct<float>{a.data(), 8, &ungrouped}, false,
+                       c.data(), 40);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("second product"), std::string::npos) << e.what();
   }
 }
 
