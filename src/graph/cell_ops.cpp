@@ -97,20 +97,15 @@ cells::StepView<T> step_view(Pass<T>& pass, int64_t l, int64_t d, int64_t t,
 }
 
 /// The panels of a packed matrix that hold the columns of hidden units [u0, u1) in each
-/// of `groups` groups (gates), and the calls that cover them: one per group, or a single
-/// one when the part spans every unit.
-template <class Packed, class F>
-void for_unit_panels(const Packed& b, const StepPart& part, int64_t hidden,
-                     int64_t groups, F&& gemm_over) {
-  if (part.u0 == 0 && part.u1 == hidden) {
-    gemm_over(kernels::PanelRange{});
-    return;
-  }
+/// of `groups` groups (gates): all of them when the part spans every unit, else those
+/// units of every group, unit by unit (so a register tile computes every gate of them).
+template <class Packed>
+kernels::PanelRange unit_panels(const Packed& b, const StepPart& part, int64_t hidden,
+                                int64_t groups) {
+  if (part.u0 == 0 && part.u1 == hidden) return {};
   const int64_t first = part.u0 / kernels::kPanelWidth;
   const int64_t last = (part.u1 + kernels::kPanelWidth - 1) / kernels::kPanelWidth;
-  for (int64_t g = 0; g < groups; ++g) {
-    gemm_over(kernels::PanelRange{g * b.panels_per_group() + first, g * b.panels_per_group() + last});
-  }
+  return {first, last, groups, b.panels_per_group()};
 }
 
 /// Index of the first product of stage s among all the cell's products.
@@ -118,6 +113,13 @@ size_t first_product(const cells::CellDef& cell, size_t stage) {
   size_t first = 0;
   for (size_t s = 0; s < stage; ++s) first += cell.stages[s].products.size();
   return first;
+}
+
+/// Whether step tasks of layer l compute the input projection (steps_project_input);
+/// bf16 passes keep their separate projection.
+template <class T>
+bool projects_in_step(const Pass<T>& pass, int64_t l) {
+  return !pass.bf16 && steps_project_input(pass.desc(), l);
 }
 
 /// C = A W^T (+ C) for every product of stage s, rows [part.r0, end), the units of part.
@@ -131,21 +133,26 @@ void products_forward(Pass<T>& pass, size_t s, int64_t l, int64_t d, int64_t t,
     const Mat<T> a = resolve(pass, product.a, l, d, t, part.r0);
     const Mat<T> c = resolve(pass, product.c, l, d, t, part.r0);
     const size_t i = index++;
+    if (i == 0 && projects_in_step(pass, l)) {
+      const Mat<T> x = at(pass.ws.layer_input(l, t), part.r0, 0);
+      const kernels::PackedMatrix<T>& w = packed[i].forward;
+      gemm_packed<T>(end - part.r0, x.p, x.ld, pass.params.packed(l, d).ih_t,
+                     kernels::SecondProduct<T>{a.p, a.ld, &w}, false, c.p, c.ld,
+                     unit_panels(w, part, pass.desc().H, product.groups));
+      continue;
+    }
     // Every unit's outputs need the whole of A.
     if constexpr (std::is_same_v<T, float>) {
       if (pass.bf16) {
         const kernels::PackedBf16& w = pass.params.packed_bf16(l, d).products[i];
-        for_unit_panels(w, part, pass.desc().H, product.groups, [&](kernels::PanelRange panels) {
-          kernels::gemm_packed_bf16(end - part.r0, a.p, a.ld, w, product.accumulate, c.p, c.ld,
-                                    panels);
-        });
+        kernels::gemm_packed_bf16(end - part.r0, a.p, a.ld, w, product.accumulate, c.p, c.ld,
+                                  unit_panels(w, part, pass.desc().H, product.groups));
         continue;
       }
     }
     const kernels::PackedMatrix<T>& w = packed[i].forward;
-    for_unit_panels(w, part, pass.desc().H, product.groups, [&](kernels::PanelRange panels) {
-      gemm_packed<T>(end - part.r0, a.p, a.ld, w, product.accumulate, c.p, c.ld, panels);
-    });
+    gemm_packed<T>(end - part.r0, a.p, a.ld, w, product.accumulate, c.p, c.ld,
+                   unit_panels(w, part, pass.desc().H, product.groups));
   }
 }
 
@@ -161,9 +168,8 @@ void products_backward(Pass<T>& pass, size_t s, int64_t l, int64_t d, int64_t t,
     const Mat<T> dc = resolve(pass, product.grad_c, l, d, t, part.r0);
     const Mat<T> da = resolve(pass, product.grad_a, l, d, t, part.r0);
     const kernels::PackedMatrix<T>& w = packed[index++].backward;
-    for_unit_panels(w, part, pass.desc().H, 1, [&](kernels::PanelRange panels) {
-      gemm_packed<T>(end - part.r0, dc.p, dc.ld, w, product.grad_accumulate, da.p, da.ld, panels);
-    });
+    gemm_packed<T>(end - part.r0, dc.p, dc.ld, w, product.grad_accumulate, da.p, da.ld,
+                   unit_panels(w, part, pass.desc().H, 1));
   }
 }
 
@@ -202,6 +208,7 @@ int64_t weight_grad_terms(const ProblemDesc& desc) {
 
 template <class T>
 void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
+  if (projects_in_step(pass, l)) return;  // the steps do it
   auto& ws = pass.ws;
   const Mat<T> x = ws.layer_input(l, t0), gates = ws.gates(l, d, t0);
   if constexpr (std::is_same_v<T, float>) {

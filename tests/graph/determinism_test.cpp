@@ -107,6 +107,39 @@ TEST_P(Determinism, TheChainRuntimeGivesTheSameBits) {
   }
 }
 
+/// On one thread with one step per projection block, the steps of a cell whose first
+/// product adds to the gates compute their own input projection (steps_project_input):
+/// the bits of a separate projection, with and without dropout, on every layer (I = 10
+/// below, 32 or 64 above); every schedule gives them.
+TEST_P(Determinism, StepsThatProjectTheirInputGiveTheSameBits) {
+  for (const auto& [directions, dropout] : {std::pair{0, 0.0}, std::pair{1, 0.3}, std::pair{2, 0.3}}) {
+    Case c = stack_case(GetParam(), directions, 12);
+    c.hidden_size = 32;  // whole panels: the two weights' panels hold the same columns
+    const Problem<float> p = make_problem<float>(c, 16);
+    const Weights weights = Weights::uniform(p.spec, 17);
+    ExecOptions separate{Schedule::sequential, 1};
+    separate.step_block = 5;
+    const Result expected = run(p, weights, separate, dropout);
+    for (Schedule schedule : kAllSchedules) {
+      ExecOptions options{schedule, 1};
+      options.step_block = 1;
+      const ProblemDesc desc = describe_problem(p.spec, c.steps, c.batch, true, dropout > 0, false, options);
+      // The GRUs' products go to their own buffers; the layerwise schedule projects a
+      // whole layer at once (its plan's step block is the sequence).
+      const bool fused = GetParam().cell != CellKind::gru && GetParam().cell != CellKind::gru_rb &&
+                         schedule != Schedule::layerwise;
+      for (int64_t l = 0; l < c.layers; ++l) {
+        EXPECT_EQ(steps_project_input(desc, l), fused) << exec_name(options) << " layer " << l;
+        EXPECT_FALSE(steps_project_input(describe_problem(p.spec, c.steps, c.batch, true, dropout > 0, false,
+                                                          separate), l));
+      }
+      const Result r = run(p, weights, options, dropout);
+      expect_same_bits(r, expected, std::string(directions == 1 ? "bi " : directions == 2 ? "rev " : "uni ") +
+                                        exec_name(options) + (dropout > 0 ? " dropout" : ""));
+    }
+  }
+}
+
 /// The promise of train --help: results do not depend on the schedule. At a size where
 /// the weight gradients are summed over several blocks (T = 100, N = 16: blocks of 32
 /// steps), every schedule at 1 and 2 threads gives the bits of the sequential one.
