@@ -92,10 +92,11 @@ bool runs_by_chains(const ProblemDesc& p);
 /// Whether the forward step tasks of layer l compute their own input projection as part
 /// of the cell's first product (gates = x W_ih^T + h W_hh^T in one pass over the gates
 /// instead of two; the projection tasks then do nothing). Only where a separate
-/// projection would run right before each step anyway (one thread, one step per
-/// projection block), the product adds h W_hh^T to every gate, the two weights' panels
-/// hold the same columns (H a multiple of 16), and the two weights' panels of one register
-/// tile fit the L2 beside the inputs' rows. The bits are those of the separate projection.
+/// projection task would buy no parallelism (one step per projection block, and no more
+/// threads than independent chains of steps), the product adds h W_hh^T to every gate,
+/// the two weights' panels hold the same columns (H a multiple of 16), and the two
+/// weights' panels of one register tile fit the L2 beside the inputs' rows. The bits are
+/// those of the separate projection.
 bool steps_project_input(const ProblemDesc& p, int64_t l);
 
 /// Threads a pass may use: options.threads, or every available core if 0.
