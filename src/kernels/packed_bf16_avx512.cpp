@@ -28,13 +28,7 @@ using tiles::kMaxPanels;
 template <int MR, int NV>
 void tile(const TileArgs& t) {
   __m512 acc[MR][NV];
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) {
-      acc[i][v] = t.beta ? _mm512_maskz_loadu_ps(t.mask[v], t.c[v] + i * t.ldc) : _mm512_setzero_ps();
-    }
-  }
+  tiles::load_accumulators<MR, NV>(acc, t);
   const __m512i high = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
   const float* a = t.a;
 #pragma GCC unroll 2
@@ -63,11 +57,7 @@ void tile(const TileArgs& t) {
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(x, b[v], acc[i][v]);
     }
   }
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(t.c[v] + i * t.ldc, t.mask[v], acc[i][v]);
-  }
+  tiles::store_accumulators<MR, NV>(acc, t);
 }
 
 constexpr auto kTiles = tiles::tile_table<TileArgs>([]<int MR, int NV>() { return &tile<MR, NV>; });

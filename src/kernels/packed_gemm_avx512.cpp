@@ -34,20 +34,10 @@ inline __attribute__((always_inline)) void accumulate(__m512 (&acc)[MR][NV], con
 template <int MR, int NV>
 void tile(const TileArgs& t) {
   __m512 acc[MR][NV];
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) {
-      acc[i][v] = t.beta ? _mm512_maskz_loadu_ps(t.mask[v], t.c[v] + i * t.ldc) : _mm512_setzero_ps();
-    }
-  }
+  tiles::load_accumulators<MR, NV>(acc, t);
   accumulate<MR, NV>(acc, t.a, t.lda, t.panel, t.depth);
   if (t.depth2 > 0) accumulate<MR, NV>(acc, t.a2, t.lda2, t.panel2, t.depth2);
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(t.c[v] + i * t.ldc, t.mask[v], acc[i][v]);
-  }
+  tiles::store_accumulators<MR, NV>(acc, t);
 }
 
 /// kTiles[mr-1][nv-1]: every tile shape, for the remainders of rows and panels.

@@ -35,6 +35,28 @@ struct Args {
   bool beta;
 };
 
+/// A tile's accumulators: C's rows (masked to the panels' real columns) if t.beta, else 0.
+template <int MR, int NV, class A>
+inline __attribute__((always_inline)) void load_accumulators(__m512 (&acc)[MR][NV], const A& t) {
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      acc[i][v] = t.beta ? _mm512_maskz_loadu_ps(t.mask[v], t.c[v] + i * t.ldc) : _mm512_setzero_ps();
+    }
+  }
+}
+
+/// Stores a tile's accumulators to C's rows, the panels' real columns only.
+template <int MR, int NV, class A>
+inline __attribute__((always_inline)) void store_accumulators(const __m512 (&acc)[MR][NV], const A& t) {
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(t.c[v] + i * t.ldc, t.mask[v], acc[i][v]);
+  }
+}
+
 template <class A, int MR, class Make, size_t... NV>
 constexpr std::array<void (*)(const A&), kMaxPanels> row_of_tiles(Make make, std::index_sequence<NV...>) {
   return {make.template operator()<MR, static_cast<int>(NV) + 1>()...};
