@@ -78,9 +78,9 @@ constexpr auto tile_table(Make make) {
 /// C[0:m, columns of the panels in range] from tiles of `rows` rows x `panels` panels of
 /// B (consecutive panels of the range): panels outer, rows inner, so that a group of
 /// panels (the big operand) stays in cache while every row tile of A streams past it. t
-/// holds depth, lda, ldc and beta; a is A's row 0 (lda apart). Matrix is a packed B (panels(), panel(p), panel_width(p),
-/// panel_column(p)). b2, if not null, is the second product's B (t.a2 its A's row 0, with
-/// t.lda2): the same panels of it go to t.panel2.
+/// holds depth, lda, ldc and beta; a is A's row 0 (lda apart). Matrix is a packed B
+/// (panels(), panel(p), panel_width(p), panel_column(p)). b2, if not null, is the second
+/// product's B (t.a2 its A's row 0, with t.lda2): the same panels of it go to t.panel2.
 template <class Table, class A, class Matrix>
 void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix& b, float* c,
                PanelRange range, int rows, int panels, const Matrix* b2 = nullptr) {
