@@ -96,7 +96,7 @@ bool steps_project_input(const ProblemDesc& p, int64_t l) {
   // tile's panels of both weights take 128 KiB; 5% faster for a bidirectional stack's
   // upper layers (I = 512, H = 256: 192 KiB); 8% slower at I = H = 512 (256 KiB), where
   // they and the rows of both inputs no longer fit the L2 together. Two threads on two
-  // chains (sub-batches, directions or layers): as fast or faster (up to 6%).
+  // chains (sub-batches, directions or layers): within noise or faster (up to 6%).
   constexpr int64_t kTilePanelBytes = 192 << 10;
   constexpr int64_t kTilePanels = 4;
   const int64_t chains = natural_parallelism(p) * p.plan.batch_splits * p.plan.hidden_splits;
