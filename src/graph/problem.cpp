@@ -99,8 +99,10 @@ bool steps_project_input(const ProblemDesc& p, int64_t l) {
   // chains (sub-batches, directions or layers): within noise or faster (up to 6%).
   constexpr int64_t kTilePanelBytes = 192 << 10;
   constexpr int64_t kTilePanels = 4;
+  // Asked per step: the cheapest test first (most plans below N = 64 have larger blocks).
+  if (p.plan.step_block != 1) return false;
   const int64_t chains = natural_parallelism(p) * p.plan.batch_splits * p.plan.hidden_splits;
-  if (p.plan.threads > chains || p.plan.step_block != 1) return false;
+  if (p.plan.threads > chains) return false;
   const cells::Dims dims = p.dims(l);
   const cells::ProductDecl& first = p.cell->stages[0].products[0];
   const int64_t k = dims.input + p.cell->params[first.param].cols.of(dims);

@@ -25,12 +25,16 @@ struct Shape {
 
 class PackedGemm : public ::testing::TestWithParam<Shape> {};
 
+/// W ([n, k] if s.transposed, else [k, n]) packed for the shape's product, depth k.
+PackedMatrix<float> packed_for(const Shape& s, const std::vector<float>& w, int64_t k) {
+  return PackedMatrix<float>(w.data(), k, s.n, s.transposed ? k : s.n, s.transposed, s.groups);
+}
+
 TEST_P(PackedGemm, MatchesTheReferenceProductWithBetaZeroAndOne) {
   const Shape s = GetParam();
   const std::vector<float> a = uniform_values(s.m * s.k, 1);
   const std::vector<float> w = uniform_values(s.n * s.k, 2);  // [n, k] or [k, n]
-  const PackedMatrix<float> packed(w.data(), s.k, s.n, s.transposed ? s.k : s.n, s.transposed,
-                                   s.groups);
+  const PackedMatrix<float> packed = packed_for(s, w, s.k);
   for (bool beta : {false, true}) {
     std::vector<float> c = uniform_values(s.m * s.n, 3), expected = c;
     gemm_packed<float>(s.m, a.data(), s.k, packed, beta, c.data(), s.n);
@@ -47,8 +51,7 @@ TEST_P(PackedGemm, RowsComputedInAnyGroupingGiveTheSameBits) {
   const Shape s = GetParam();
   const std::vector<float> a = uniform_values(s.m * s.k, 4);
   const std::vector<float> w = uniform_values(s.n * s.k, 5);
-  const PackedMatrix<float> packed(w.data(), s.k, s.n, s.transposed ? s.k : s.n, s.transposed,
-                                   s.groups);
+  const PackedMatrix<float> packed = packed_for(s, w, s.k);
   std::vector<float> whole = uniform_values(s.m * s.n, 6), pieces = whole;
   gemm_packed<float>(s.m, a.data(), s.k, packed, true, whole.data(), s.n);
   for (int64_t i = 0; i < s.m;) {  // uneven pieces: 1, 2, 3, ... rows
@@ -65,8 +68,7 @@ TEST_P(PackedGemm, UnitsOfEveryGroupInOneCallGiveTheBitsOfOneCallPerGroup) {
   const Shape s = GetParam();
   const std::vector<float> a = uniform_values(s.m * s.k, 10);
   const std::vector<float> w = uniform_values(s.n * s.k, 11);
-  const PackedMatrix<float> packed(w.data(), s.k, s.n, s.transposed ? s.k : s.n, s.transposed,
-                                   s.groups);
+  const PackedMatrix<float> packed = packed_for(s, w, s.k);
   const int64_t per_group = packed.panels_per_group();
   for (const auto& [first, last] : {std::pair<int64_t, int64_t>{0, per_group}, {per_group / 2, per_group},
                                     {0, (per_group + 1) / 2}}) {
@@ -90,8 +92,7 @@ TEST_P(PackedGemm, ASecondProductGivesTheBitsOfTwoCalls) {
   const int64_t k2 = s.k / 2 + 3;
   const std::vector<float> a = uniform_values(s.m * s.k, 13), a2 = uniform_values(s.m * k2, 14);
   const std::vector<float> w = uniform_values(s.n * s.k, 15), w2 = uniform_values(s.n * k2, 16);
-  const PackedMatrix<float> b(w.data(), s.k, s.n, s.transposed ? s.k : s.n, s.transposed, s.groups);
-  const PackedMatrix<float> b2(w2.data(), k2, s.n, s.transposed ? k2 : s.n, s.transposed, s.groups);
+  const PackedMatrix<float> b = packed_for(s, w, s.k), b2 = packed_for(s, w2, k2);
   for (bool reference : {false, true}) {
     set_force_reference(reference);
     for (bool beta : {false, true}) {
