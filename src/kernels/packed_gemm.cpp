@@ -97,11 +97,12 @@ int64_t PackedMatrix<T>::panel_width(int64_t p) const {
 
 namespace {
 
-/// acc[j] += sum over kk < k of a_row[kk] * panel[kk][j], kk in order.
+/// acc[j] += sum over kk < k of a_row[kk * step] * panel[kk][j], kk in order.
 template <class T>
-void accumulate_row(const T* a_row, const T* panel, int64_t k, T (&acc)[kPanelWidth]) {
+void accumulate_row(const T* a_row, const T* panel, int64_t k, T (&acc)[kPanelWidth],
+                    int64_t step = 1) {
   for (int64_t kk = 0; kk < k; ++kk) {
-    const T x = a_row[kk];
+    const T x = a_row[kk * step];
     for (int64_t j = 0; j < kPanelWidth; ++j) acc[j] += x * panel[kk * kPanelWidth + j];
   }
 }
@@ -124,6 +125,21 @@ void gemm_packed_portable(int64_t m, const T* a, int64_t lda, const PackedMatrix
       if (second.b != nullptr) {
         accumulate_row(second.a + i * second.lda, second.b->panel(p), second.b->k(), acc);
       }
+      for (int64_t j = 0; j < width; ++j) c_row[j] = acc[j];
+    }
+  }
+}
+
+template <class T>
+void gemm_packed_at_portable(int64_t m, const T* at, int64_t lda, const PackedMatrix<T>& b,
+                             bool beta, T* c, int64_t ldc) {
+  for (int64_t p = 0; p < b.panels(); ++p) {
+    const int64_t col0 = b.panel_column(p), width = b.panel_width(p);
+    for (int64_t i = 0; i < m; ++i) {
+      T acc[kPanelWidth];
+      T* c_row = c + i * ldc + col0;
+      for (int64_t j = 0; j < kPanelWidth; ++j) acc[j] = beta && j < width ? c_row[j] : T(0);
+      accumulate_row(at + i, b.panel(p), b.k(), acc, lda);
       for (int64_t j = 0; j < width; ++j) c_row[j] = acc[j];
     }
   }
@@ -174,6 +190,24 @@ void gemm_packed<double>(int64_t m, const double* a, int64_t lda, const PackedMa
   gemm_packed_portable(m, a, lda, b, second, beta, c, ldc, panels);
 }
 
+template <>
+void gemm_packed_at<float>(int64_t m, const float* at, int64_t lda, const PackedMatrix<float>& b,
+                           bool beta, float* c, int64_t ldc) {
+#if defined(RNNWAVE_HAVE_AVX512_KERNELS)
+  if (packed_gemm_uses_avx512()) {
+    gemm_packed_at_avx512(m, at, lda, b, beta, c, ldc);
+    return;
+  }
+#endif
+  gemm_packed_at_portable(m, at, lda, b, beta, c, ldc);
+}
+
+template <>
+void gemm_packed_at<double>(int64_t m, const double* at, int64_t lda,
+                            const PackedMatrix<double>& b, bool beta, double* c, int64_t ldc) {
+  gemm_packed_at_portable(m, at, lda, b, beta, c, ldc);
+}
+
 template <class T>
 void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, bool beta, T* c,
                  int64_t ldc, PanelRange panels) {
@@ -193,5 +227,10 @@ template void gemm_packed_portable<double>(int64_t, const double*, int64_t,
                                            const PackedMatrix<double>&,
                                            const SecondProduct<double>&, bool, double*, int64_t,
                                            PanelRange);
+
+template void gemm_packed_at_portable<float>(int64_t, const float*, int64_t,
+                                             const PackedMatrix<float>&, bool, float*, int64_t);
+template void gemm_packed_at_portable<double>(int64_t, const double*, int64_t,
+                                              const PackedMatrix<double>&, bool, double*, int64_t);
 
 }  // namespace rnnwave::kernels

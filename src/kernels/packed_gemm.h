@@ -101,16 +101,30 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b,
                  const SecondProduct<T>& second, bool beta, T* c, int64_t ldc,
                  PanelRange panels = {});
 
+/// C[m, n] = A^T B + (beta ? C : 0) where the product's left side is stored transposed,
+/// as At [k, m] (row stride lda): element (i, kk) of A^T is at[kk * lda + i]. The weight
+/// gradients' form (dW = dY^T X over the rows of a block of steps). Each element of C is
+/// one sequential sum over k, as in gemm_packed.
+template <class T>
+void gemm_packed_at(int64_t m, const T* at, int64_t lda, const PackedMatrix<T>& b, bool beta,
+                    T* c, int64_t ldc);
+
 /// The same, with the portable kernel (also the fallback on CPUs without AVX-512).
 template <class T>
 void gemm_packed_portable(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b,
                           const SecondProduct<T>& second, bool beta, T* c, int64_t ldc,
                           PanelRange panels);
 
-/// AVX-512 kernel for float; defined only where the compiler targets it.
+template <class T>
+void gemm_packed_at_portable(int64_t m, const T* at, int64_t lda, const PackedMatrix<T>& b,
+                             bool beta, T* c, int64_t ldc);
+
+/// AVX-512 kernels for float; defined only where the compiler targets it.
 void gemm_packed_avx512(int64_t m, const float* a, int64_t lda, const PackedMatrix<float>& b,
                         const SecondProduct<float>& second, bool beta, float* c, int64_t ldc,
                         PanelRange panels);
+void gemm_packed_at_avx512(int64_t m, const float* at, int64_t lda, const PackedMatrix<float>& b,
+                           bool beta, float* c, int64_t ldc);
 
 /// Whether gemm_packed<float> uses the AVX-512 kernel on this CPU.
 bool packed_gemm_uses_avx512();

@@ -11,8 +11,9 @@ namespace {
 using TileArgs = tiles::Args<float>;
 using tiles::kMaxPanels;
 
-/// acc[i][v] += sum over k < depth of a[i][k] * panel[v][k], k in order.
-template <int MR, int NV>
+/// acc[i][v] += sum over k < depth of A[i][k] * panel[v][k], k in order; A[i][k] is
+/// a[i * lda + k], or a[k * lda + i] if kTransposedA.
+template <int MR, int NV, bool kTransposedA = false>
 inline __attribute__((always_inline)) void accumulate(__m512 (&acc)[MR][NV], const float* a,
                                                       int64_t lda, const float* const* panel,
                                                       int64_t depth) {
@@ -24,7 +25,7 @@ inline __attribute__((always_inline)) void accumulate(__m512 (&acc)[MR][NV], con
     for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(panel[v] + k * kPanelWidth);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const __m512 x = _mm512_set1_ps(a[i * lda + k]);
+      const __m512 x = _mm512_set1_ps(kTransposedA ? a[k * lda + i] : a[i * lda + k]);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(x, b[v], acc[i][v]);
     }
@@ -40,8 +41,19 @@ void tile(const TileArgs& t) {
   tiles::store_accumulators<MR, NV>(acc, t);
 }
 
+/// The tile of a product with a transposed A (no second product there).
+template <int MR, int NV>
+void tile_transposed_a(const TileArgs& t) {
+  __m512 acc[MR][NV];
+  tiles::load_accumulators<MR, NV>(acc, t);
+  accumulate<MR, NV, true>(acc, t.a, t.lda, t.panel, t.depth);
+  tiles::store_accumulators<MR, NV>(acc, t);
+}
+
 /// kTiles[mr-1][nv-1]: every tile shape, for the remainders of rows and panels.
 constexpr auto kTiles = tiles::tile_table<TileArgs>([]<int MR, int NV>() { return &tile<MR, NV>; });
+constexpr auto kTilesTransposedA =
+    tiles::tile_table<TileArgs>([]<int MR, int NV>() { return &tile_transposed_a<MR, NV>; });
 
 /// Tile shape for m rows: about 24 accumulators (of the 32 registers) when there are
 /// enough rows, and always at least 8 independent FMA chains to hide their latency.
@@ -58,7 +70,55 @@ void tile_shape(int64_t m, int* rows, int* panels) {
   }
 }
 
+/// With a transposed A, a tile's rows at one k are consecutive floats: 8 rows read one
+/// 32-byte piece of a line per k (measured on weight-gradient shapes, k = 64-512: 8 x 3
+/// tiles as fast as 6 x 4 or up to 12% faster).
+void tile_shape_transposed_a(int64_t m, int* rows, int* panels) {
+  if (m >= 8) {
+    *rows = 8;
+    *panels = 3;
+  } else {
+    tile_shape(m, rows, panels);
+  }
+}
+
+/// The walk of a product with a transposed A: row tiles outer, every panel inner. Its B
+/// (a short block's X, packed) stays in the L2 while A (dY: every gate's gradient, up to
+/// several MiB) does not; this way each tile's rows of A are read from memory once and
+/// stay in L1 while the panels stream past (measured on k = 100: 1.08x over panels outer
+/// at 4096 x 1024, even at 1024 x 256).
+void run_tiles_rows_outer(TileArgs t, int64_t m, const float* at, const PackedMatrix<float>& b,
+                          float* c, int rows, int panels) {
+  const int64_t count = b.panels();
+  for (int64_t i0 = 0; i0 < m; i0 += rows) {
+    const int mr = static_cast<int>(std::min<int64_t>(rows, m - i0));
+    t.a = at + i0;
+    for (int64_t p0 = 0; p0 < count; p0 += panels) {
+      const int nv = static_cast<int>(std::min<int64_t>(panels, count - p0));
+      for (int v = 0; v < nv; ++v) {
+        t.panel[v] = b.panel(p0 + v);
+        t.mask[v] = static_cast<__mmask16>((1u << b.panel_width(p0 + v)) - 1u);
+        t.c[v] = c + i0 * t.ldc + b.panel_column(p0 + v);
+      }
+      kTilesTransposedA[mr - 1][nv - 1](t);
+    }
+  }
+}
+
 }  // namespace
+
+void gemm_packed_at_avx512(int64_t m, const float* at, int64_t lda, const PackedMatrix<float>& b,
+                           bool beta, float* c, int64_t ldc) {
+  if (m <= 0) return;
+  int rows = 1, panels = 1;
+  tile_shape_transposed_a(m, &rows, &panels);
+  TileArgs t{};
+  t.depth = b.k();
+  t.lda = lda;
+  t.ldc = ldc;
+  t.beta = beta;
+  run_tiles_rows_outer(t, m, at, b, c, rows, panels);
+}
 
 void gemm_packed_avx512(int64_t m, const float* a, int64_t lda, const PackedMatrix<float>& b,
                         const SecondProduct<float>& second, bool beta, float* c, int64_t ldc,

@@ -21,7 +21,7 @@ template <class Panel>
 struct Args {
   int64_t depth;  ///< iterations of the tile's k loop: k (fp32 panels) or k pairs (bf16)
   const float* a;  ///< row 0 of the tile in A
-  int64_t lda;
+  int64_t lda;     ///< A's row stride; with a transposed A (stored [k, m]) its k stride
   const Panel* panel[kMaxPanels];
   /// A second product summed after the first (fp32 kernel only; depth2 = 0 without one):
   /// its row 0 in A2, A2's stride, and the same panels of the second B.

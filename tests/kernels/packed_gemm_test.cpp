@@ -116,6 +116,47 @@ INSTANTIATE_TEST_SUITE_P(Shapes, PackedGemm,
                                            // large enough to be packed on several threads
                                            Shape{3, 1500, 700, 1, true}, Shape{3, 1500, 700, 3, false}));
 
+/// C = At^T B with the left side stored transposed (the weight gradients' form), both
+/// kernels: near the reference product, C not read when beta = 0; the AVX-512 kernel sums
+/// each element as one chain of fused multiply-adds over k in order, bit for bit.
+TEST(PackedGemm, ATransposedLeftSideSumsEachElementOverKInOrder) {
+  struct Case {
+    int64_t m, n, k;
+  };
+  for (const Case& s : {Case{1, 16, 1}, Case{3, 13, 17}, Case{8, 48, 64}, Case{13, 100, 33},
+                        Case{20, 512, 9}, Case{70, 40, 130}}) {
+    const int64_t lda = s.m + 3;  // At [k, m] with a row stride wider than m
+    const std::vector<float> at = uniform_values(s.k * lda, 30), w = uniform_values(s.k * s.n, 31);
+    const PackedMatrix<float> b(w.data(), s.k, s.n, s.n, false);
+    for (bool reference : {false, true}) {
+      set_force_reference(reference);
+      const bool fused = !reference && packed_gemm_uses_avx512();
+      for (bool beta : {false, true}) {
+        std::vector<float> c = uniform_values(s.m * s.n, 32), start = c;
+        if (!beta) c[0] = std::numeric_limits<float>::quiet_NaN();
+        gemm_packed_at<float>(s.m, at.data(), lda, b, beta, c.data(), s.n);
+        for (int64_t i = 0; i < s.m; ++i) {
+          for (int64_t j = 0; j < s.n; ++j) {
+            float chain = beta ? start[i * s.n + j] : 0.0f;
+            double exact = chain;
+            for (int64_t kk = 0; kk < s.k; ++kk) {
+              chain = std::fma(at[kk * lda + i], w[kk * s.n + j], chain);
+              exact += double(at[kk * lda + i]) * w[kk * s.n + j];
+            }
+            const float got = c[i * s.n + j];
+            ASSERT_NEAR(got, exact, 1e-5 * std::sqrt(double(s.k)) + 1e-6)
+                << s.m << " x " << s.n << " x " << s.k << ", element " << i << ", " << j;
+            if (fused) {
+              ASSERT_EQ(std::memcmp(&got, &chain, sizeof got), 0) << i << ", " << j;
+            }
+          }
+        }
+      }
+    }
+  }
+  set_force_reference(false);
+}
+
 TEST(PackedGemm, RepackingIntoUsedMemoryGivesTheSameProductAsAFreshPacking) {
   const std::vector<float> a = uniform_values(4 * 300, 7);
   const std::vector<float> big = uniform_values(300 * 500, 8), small = uniform_values(300 * 40, 9);
