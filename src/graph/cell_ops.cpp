@@ -4,17 +4,15 @@
 #include <type_traits>
 
 #include "graph/dropout.h"
-#include "kernels/gemm.h"
 #include "kernels/packed_bf16.h"
 #include "kernels/packed_gemm.h"
+#include "kernels/weight_grad_product.h"
 
 namespace rnnwave {
 namespace {
 
 using cells::Where;
-using kernels::gemm;
 using kernels::gemm_packed;
-using kernels::Trans;
 
 /// Adds the column sums of a [rows, cols] matrix (row stride ld) to out, rows in order.
 template <class T>
@@ -289,12 +287,11 @@ void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1, in
   };
   // The first block writes each term's parameters, the others add to them.
   const bool first = first_weight_grad_block(p.T, p.N, p.walks_back(d), t0);
-  const T beta = first ? T(0) : T(1);
   // The blocks' matrices: consecutive steps are consecutive rows (see workspace.h).
   if (term == 0) {
     const Mat<T> dgates = ws.gates(l, d, t0), x = ws.layer_input(l, t0);
-    gemm<T>(Trans::yes, Trans::no, p.GH(), x.ld, rows, T(1), dgates.p, dgates.ld, x.p, x.ld, beta,
-            param(cells::kWeightIh), x.ld);
+    kernels::weight_grad_product<T>(p.GH(), x.ld, rows, dgates.p, dgates.ld, x.p, x.ld, !first,
+                                    param(cells::kWeightIh), x.ld);
     return;
   }
   size_t index = static_cast<size_t>(term - 1);
@@ -307,8 +304,8 @@ void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1, in
     const Mat<T> dc = resolve(pass, product.grad_c, l, d, t0, 0);
     const Mat<T> a = resolve(pass, product.a, l, d, t0, 0);
     const int64_t k = cell.params[product.param].cols.of(dims);
-    gemm<T>(Trans::yes, Trans::no, product.rows.of(dims), k, rows, T(1), dc.p, dc.ld, a.p, a.ld,
-            beta, param(product.param) + product.row0.of(dims) * k, k);
+    kernels::weight_grad_product<T>(product.rows.of(dims), k, rows, dc.p, dc.ld, a.p, a.ld, !first,
+                                    param(product.param) + product.row0.of(dims) * k, k);
     return;
   }
   const cells::SumDecl& sum = cell.sums[index];
