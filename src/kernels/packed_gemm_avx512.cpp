@@ -86,7 +86,7 @@ void tile_shape_transposed_a(int64_t m, int* rows, int* panels) {
 /// (a short block's X, packed) stays in the L2 while A (dY: every gate's gradient, up to
 /// several MiB) does not; this way each tile's rows of A are read from memory once and
 /// stay in L1 while the panels stream past (measured on k = 100: 1.08x over panels outer
-/// at 4096 x 1024, even at 1024 x 256).
+/// at 4096 x 1024, the same at 1024 x 256).
 void run_tiles_rows_outer(TileArgs t, int64_t m, const float* at, const PackedMatrix<float>& b,
                           float* c, int rows, int panels) {
   const int64_t count = b.panels();
