@@ -105,6 +105,16 @@ void run_tiles_rows_outer(TileArgs t, int64_t m, const float* at, const PackedMa
   }
 }
 
+/// The arguments every tile of a product shares.
+TileArgs tile_args(const PackedMatrix<float>& b, int64_t lda, int64_t ldc, bool beta) {
+  TileArgs t{};
+  t.depth = b.k();
+  t.lda = lda;
+  t.ldc = ldc;
+  t.beta = beta;
+  return t;
+}
+
 }  // namespace
 
 void gemm_packed_at_avx512(int64_t m, const float* at, int64_t lda, const PackedMatrix<float>& b,
@@ -112,12 +122,7 @@ void gemm_packed_at_avx512(int64_t m, const float* at, int64_t lda, const Packed
   if (m <= 0) return;
   int rows = 1, panels = 1;
   tile_shape_transposed_a(m, &rows, &panels);
-  TileArgs t{};
-  t.depth = b.k();
-  t.lda = lda;
-  t.ldc = ldc;
-  t.beta = beta;
-  run_tiles_rows_outer(t, m, at, b, c, rows, panels);
+  run_tiles_rows_outer(tile_args(b, lda, ldc, beta), m, at, b, c, rows, panels);
 }
 
 void gemm_packed_avx512(int64_t m, const float* a, int64_t lda, const PackedMatrix<float>& b,
@@ -126,11 +131,7 @@ void gemm_packed_avx512(int64_t m, const float* a, int64_t lda, const PackedMatr
   if (m <= 0) return;
   int rows = 1, panels = 1;
   tile_shape(m, &rows, &panels);
-  TileArgs t{};
-  t.depth = b.k();
-  t.lda = lda;
-  t.ldc = ldc;
-  t.beta = beta;
+  TileArgs t = tile_args(b, lda, ldc, beta);
   if (second.b != nullptr) {
     t.depth2 = second.b->k();
     t.a2 = second.a;
