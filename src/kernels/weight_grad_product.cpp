@@ -9,9 +9,10 @@ namespace rnnwave::kernels {
 // N = 1: a block is at most 128 steps) then never calls sgemm, whose first call allocates
 // buffers and JIT code of a few MiB: that is what put small training problems over
 // oneDNN's own memory account (docs/benchmarks.md, "Memory of a training step"). On time
-// the two are even there (whole training passes at N = 1, one thread: 0.97-1.2x). Why
-// sgemm for long blocks: at N = 64 (512-row blocks) whole passes measured 0.92-1.02x with
-// the packed kernel (0.92x for the LSTM at H = 1024).
+// the two are about even there (whole training passes at N = 1: 0.98-1.21x at one
+// thread; one shape measured slower at two, docs/benchmarks.md). Why sgemm for long
+// blocks: at N = 64 (512-row blocks) whole passes measured 0.92-1.02x with the packed
+// kernel (0.92x for the LSTM at H = 1024).
 bool weight_grad_uses_packed(int64_t k) {
   return k <= kPackedWeightGradMaxRows && packed_gemm_uses_avx512();
 }

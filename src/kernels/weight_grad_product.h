@@ -14,10 +14,10 @@ inline constexpr int64_t kPackedWeightGradMaxRows = 128;
 ///
 /// float, on a CPU with AVX-512, k at most kPackedWeightGradMaxRows: X is packed into a
 /// scratch of the calling thread (k x n floats, kept for its next call) and rnnwave's
-/// packed kernel reads dY in place
-/// (gemm_packed_at), every element one sequential sum over k. Otherwise oneDNN's sgemm
-/// (kernels::gemm; the reference kernel for double). Either way the result depends on the
-/// shapes only, never on which thread calls or how many there are.
+/// packed kernel reads dY in place (gemm_packed_at), every element one sequential sum
+/// over k. Otherwise oneDNN's sgemm (kernels::gemm; the reference kernel for double).
+/// Either way the result depends on the shapes only, never on which thread calls or how
+/// many there are.
 template <class T>
 void weight_grad_product(int64_t m, int64_t n, int64_t k, const T* dy, int64_t ld_dy, const T* x,
                          int64_t ldx, bool beta, T* dw, int64_t ld_dw);
