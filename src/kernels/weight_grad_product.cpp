@@ -12,7 +12,7 @@ namespace rnnwave::kernels {
 // the two are about even there (whole training passes at N = 1: 0.98-1.21x at one
 // thread; one shape measured slower at two, docs/benchmarks.md). Why sgemm for long
 // blocks: at N = 64 (512-row blocks) whole passes measured 0.92-1.02x with the packed
-// kernel (0.92x for the LSTM at H = 1024).
+// kernel (0.92x at worst, a four-gate cell at H = 1024).
 bool weight_grad_uses_packed(int64_t k) {
   return k <= kPackedWeightGradMaxRows && packed_gemm_uses_avx512();
 }
