@@ -6,6 +6,7 @@
 #include "common/memory_limits.h"
 #include "common/strings.h"
 #include "kernels/packed_gemm.h"
+#include "kernels/weight_grad_product.h"
 
 namespace rnnwave {
 namespace {
@@ -139,7 +140,11 @@ int64_t weight_grad_block(int64_t steps, int64_t batch) {
   // 32 steps at N = 1 (the earlier rule) the gradients of a large layer were bound by
   // memory bandwidth. At most 128 steps, so that on long sequences a layer's weight
   // gradients start long before its backward pass ends.
-  const int64_t block = std::clamp<int64_t>((512 + batch - 1) / batch, 1, 128);
+  constexpr int64_t kMaxSteps = 128;
+  // A pass of one sequence keeps every block on the packed kernel, off sgemm's buffers.
+  static_assert(kMaxSteps <= kernels::kPackedWeightGradMaxRows,
+                "the blocks of one sequence must stay within the packed weight-gradient rule");
+  const int64_t block = std::clamp<int64_t>((512 + batch - 1) / batch, 1, kMaxSteps);
   return std::min(block, steps);
 }
 
