@@ -5,6 +5,7 @@
 #include "rnnwave/dropout.h"
 #include "rnnwave/error.h"
 #include "rnnwave/finite.h"
+#include "rnnwave/huge_pages.h"
 #include "rnnwave/model.h"
 #include "rnnwave/npy.h"
 #include "rnnwave/planner.h"

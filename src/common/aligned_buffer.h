@@ -2,12 +2,12 @@
 // writes before reading (see graph/workspace.h for which rows are zeroed and why).
 #pragma once
 
-#include <sys/mman.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
+
+#include "rnnwave/huge_pages.h"
 
 namespace rnnwave {
 
@@ -15,22 +15,23 @@ template <class T>
 class AlignedBuffer {
  public:
   static constexpr size_t kAlignment = 64;
-  static constexpr size_t kHugePage = size_t{2} << 20;
 
   /// Makes room for at least `count` elements. Growing discards the old contents; a
   /// buffer that is large enough keeps its contents.
   void reserve(int64_t count) {
     if (count <= capacity_) return;
     size_t bytes = static_cast<size_t>(count) * sizeof(T);
-    // Large buffers on 2 MiB boundaries, advised to use huge pages: far fewer page
-    // faults and TLB misses when a pass first touches hundreds of MiB.
-    const size_t alignment = bytes >= kHugePage ? kHugePage : kAlignment;
-    bytes = (bytes + alignment - 1) / alignment * alignment;
     data_.reset();  // first, so the old and the new buffer are never held together
     capacity_ = 0;
-    void* memory = std::aligned_alloc(alignment, bytes);
-    if (memory == nullptr) throw std::bad_alloc();
-    if (alignment == kHugePage) madvise(memory, bytes, MADV_HUGEPAGE);
+    // Large buffers on huge pages (rnnwave/huge_pages.h): far fewer page faults and TLB
+    // misses when a pass first touches hundreds of MiB.
+    void* memory;
+    if (bytes >= kHugePageBytes) {
+      memory = allocate_huge_pages(bytes);
+    } else {
+      memory = std::aligned_alloc(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment);
+      if (memory == nullptr) throw std::bad_alloc();
+    }
     data_.reset(static_cast<T*>(memory));
     capacity_ = count;
   }

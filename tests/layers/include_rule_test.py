@@ -57,6 +57,7 @@ PUBLIC_HEADERS = {
     "cell.h": "engine", "error.h": "engine", "finite.h": "engine", "model.h": "engine",
     "planner.h": "engine", "rnn.h": "engine", "schedule.h": "engine", "tensor.h": "engine",
     "trace.h": "engine", "weights.h": "engine", "random.h": "engine", "dropout.h": "engine",
+    "huge_pages.h": "engine",
     "npy.h": "io",
     "rnnwave.h": "io",  # the whole public API of the engine and io (it includes npy.h)
     "dist.h": "dist",
