@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rnnwave/huge_pages.h"
 #include "rnnwave/model.h"
 #include "rnnwave/tensor.h"
 
@@ -67,7 +68,7 @@ class BasicWeights {
   ModelSpec spec_;
   std::vector<ParamInfo> params_;
   std::vector<int64_t> offsets_;  // offset of params_[i] in data_
-  std::vector<T> data_;
+  LargeVector<T> data_;
 };
 
 using Weights = BasicWeights<float>;

@@ -60,7 +60,7 @@ BasicEmbedding<T> BasicEmbedding<T>::from_tensors(
 template <class T>
 std::map<std::string, BasicTensor<T>> BasicEmbedding<T>::to_tensors() const {
   std::map<std::string, BasicTensor<T>> named;
-  named.emplace("weight", BasicTensor<T>({vocab_, size_}, weight_));
+  named.emplace("weight", BasicTensor<T>({vocab_, size_}, {weight_.begin(), weight_.end()}));
   return named;
 }
 

@@ -168,7 +168,7 @@ LossValue LanguageModel::train_batch(int64_t steps, int64_t batch, std::span<con
     const std::span<float> in_rows(head_input_.data() + row * H, hidden_values);
     head_dropout.forward<float>(out_rows, in_rows, Phase::training, 0, static_cast<uint64_t>(row * H));
     // Not zeroed: head_logits writes every element. (Zeroing was a 90 MB memset per batch.)
-    const auto logits_memory = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(rows * V));
+    const auto logits_memory = make_huge_pages_array<float>(static_cast<size_t>(rows * V));
     const std::span<const float> logits(logits_memory.get(), static_cast<size_t>(rows * V));
     std::vector<float> grad_rows(hidden_values);
     head_logits(in_rows.data(), rows, logits_memory.get());
@@ -219,8 +219,8 @@ LossValue LanguageModel::train_batch(int64_t steps, int64_t batch, std::span<con
   embedding_.backward(inputs, grad_embedded_, &embedding_grad_);
   if (gradients_final_) gradients_final_(spec_.layers + 1);
 
-  state.h = hn_;
-  state.c = cn_;
+  state.h.assign(hn_.begin(), hn_.end());
+  state.c.assign(cn_.begin(), cn_.end());
   LossValue value;
   for (double partial : step_loss_) value.total += partial;
   value.weight = static_cast<double>(M);
@@ -245,7 +245,7 @@ double LanguageModel::eval_batch(int64_t steps, int64_t batch, std::span<const i
 
   const auto output_chunk = [&](int64_t t0, int64_t t1) {
     const int64_t rows = (t1 - t0) * N;
-    const auto logits_memory = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(rows * V));
+    const auto logits_memory = make_huge_pages_array<float>(static_cast<size_t>(rows * V));
     const std::span<const float> logits(logits_memory.get(), static_cast<size_t>(rows * V));
     head_logits(output.data() + t0 * N * H, rows, logits_memory.get());
     for (int64_t t = t0; t < t1; ++t) {

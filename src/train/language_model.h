@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/packed_gemm.h"
+#include "rnnwave/huge_pages.h"
 #include "rnnwave/rnn.h"
 #include "rnnwave/train/embedding.h"
 #include "rnnwave/train/linear.h"
@@ -98,8 +99,8 @@ class LanguageModel {
 
   // Buffers of a training batch, reused.
   Workspace workspace_;
-  std::vector<float> embedded_, dropped_embedded_, output_, head_input_, grad_logits_;
-  std::vector<float> grad_output_, grad_dropped_embedded_, grad_embedded_, hn_, cn_;
+  LargeVector<float> embedded_, dropped_embedded_, output_, head_input_, grad_logits_;
+  LargeVector<float> grad_output_, grad_dropped_embedded_, grad_embedded_, hn_, cn_;
   std::vector<double> step_loss_;
 };
 

@@ -71,8 +71,8 @@ BasicLinear<T> BasicLinear<T>::from_tensors(const std::map<std::string, BasicTen
 template <class T>
 std::map<std::string, BasicTensor<T>> BasicLinear<T>::to_tensors() const {
   std::map<std::string, BasicTensor<T>> named;
-  named.emplace("weight", BasicTensor<T>({out_, in_}, weight_));
-  named.emplace("bias", BasicTensor<T>({out_}, bias_));
+  named.emplace("weight", BasicTensor<T>({out_, in_}, {weight_.begin(), weight_.end()}));
+  named.emplace("bias", BasicTensor<T>({out_}, {bias_.begin(), bias_.end()}));
   return named;
 }
 

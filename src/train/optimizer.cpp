@@ -7,6 +7,7 @@
 
 #include "common/finite.h"
 #include "common/strings.h"
+#include "rnnwave/huge_pages.h"
 #include "train/optimizer_rules.h"
 #include "train/parallel.h"
 
@@ -68,7 +69,7 @@ struct BasicOptimizer<T>::Impl {
   /// The state of one parameter: its size and its buffers, in the order of buffer names.
   struct Slot {
     int64_t size = 0;
-    std::vector<std::vector<T>> buffers;
+    std::vector<LargeVector<T>> buffers;
   };
 
   OptimizerOptions options;
@@ -118,7 +119,7 @@ struct BasicOptimizer<T>::Impl {
     for (const Parameter<T>& p : params) {
       Slot& slot = slots[p.name];
       slot.size = static_cast<int64_t>(p.value.size());
-      slot.buffers.assign(buffer_names.size(), std::vector<T>(p.value.size(), T(0)));
+      slot.buffers.assign(buffer_names.size(), LargeVector<T>(p.value.size(), T(0)));
     }
     bound = true;
   }
@@ -174,7 +175,7 @@ void BasicOptimizer<T>::step(std::span<const Parameter<T>> params) {
   for (const Parameter<T>& p : params) {
     typename Impl::Slot& slot = s.slots.at(p.name);
     std::vector<T*> buffers;
-    for (std::vector<T>& buffer : slot.buffers) buffers.push_back(buffer.data());
+    for (LargeVector<T>& buffer : slot.buffers) buffers.push_back(buffer.data());
     const std::span<T* const> buffer_span(buffers);
     train::parallel_blocks(slot.size, train::kElementBlock, [&](int64_t begin, int64_t end) {
       update(s.options, scalars, p.value.data(), p.grad.data(), buffer_span, begin, end);
@@ -191,7 +192,7 @@ OptimizerState<T> BasicOptimizer<T>::state() const {
   for (const auto& [name, slot] : s.slots) {
     for (size_t b = 0; b < slot.buffers.size(); ++b) {
       state.tensors.emplace(cat(name, "/", s.buffer_names[b]),
-                            BasicTensor<T>({slot.size}, slot.buffers[b]));
+                            BasicTensor<T>({slot.size}, {slot.buffers[b].begin(), slot.buffers[b].end()}));
     }
   }
   return state;
@@ -257,7 +258,7 @@ void BasicOptimizer<T>::load_state(const OptimizerState<T>& state) {
       fail("optimizer state: buffers of ", quote_for_message(name), " differ in size (", slot.size, " and ",
            tensor.size(), " in ", quote_for_message(key), ")");
     }
-    slot.buffers[index] = tensor.vector();
+    slot.buffers[index].assign(tensor.vector().begin(), tensor.vector().end());
   }
   for (const auto& [name, slot] : slots) {
     for (size_t b = 0; b < s.buffer_names.size(); ++b) {

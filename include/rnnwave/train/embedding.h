@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "rnnwave/huge_pages.h"
 #include "rnnwave/tensor.h"
 #include "rnnwave/train/params.h"
 
@@ -54,7 +55,7 @@ class BasicEmbedding {
  private:
   int64_t vocab_ = 0;
   int64_t size_ = 0;
-  std::vector<T> weight_;
+  LargeVector<T> weight_;
 };
 
 using Embedding = BasicEmbedding<float>;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "rnnwave/huge_pages.h"
 #include "rnnwave/tensor.h"
 #include "rnnwave/train/params.h"
 
@@ -60,8 +61,8 @@ class BasicLinear {
  private:
   int64_t in_ = 0;
   int64_t out_ = 0;
-  std::vector<T> weight_;
-  std::vector<T> bias_;
+  LargeVector<T> weight_;
+  LargeVector<T> bias_;
 };
 
 using Linear = BasicLinear<float>;
