@@ -1,7 +1,8 @@
 // rnnwave/huge_pages.h — where the large arrays of a model and its training state live.
 //
-// An array of 2 MiB or more starts on a 2 MiB boundary, takes whole 2 MiB pages, and is
-// advised to use transparent huge pages before anything touches it. The optimizer, the
+// An array of 2 MiB or more starts on a 2 MiB boundary, and the 2 MiB pages it fills are
+// advised to use transparent huge pages before anything touches them (its tail stays on
+// small pages, so it holds no more memory than it uses). The optimizer, the
 // gradient norm and a language model's head stream hundreds of MiB per batch; on 4 KiB
 // pages those loops measured 1.6x slower per epoch (the TLB and the page faults of each
 // first touch). Where the kernel has transparent huge pages off, the advice does
@@ -18,7 +19,7 @@ namespace rnnwave {
 
 inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 
-/// `bytes` (>= 1) rounded up to whole huge pages, on a huge-page boundary, advised
+/// `bytes` (>= 1) on a huge-page boundary, the huge pages it fills advised
 /// MADV_HUGEPAGE; uninitialised. Throws std::bad_alloc. Free with free_huge_pages.
 void* allocate_huge_pages(size_t bytes);
 void free_huge_pages(void* memory) noexcept;
@@ -27,8 +28,8 @@ struct FreeHugePages {
   void operator()(void* memory) const noexcept { free_huge_pages(memory); }
 };
 
-/// An uninitialised array of `count` (>= 1) values on huge pages, freed when dropped: a
-/// large scratch that every user writes before reading.
+/// An uninitialised array of `count` (>= 1) values from allocate_huge_pages, freed when
+/// dropped: a large scratch that every user writes before reading.
 template <class T>
 std::unique_ptr<T[], FreeHugePages> make_huge_pages_array(size_t count) {
   if (count > SIZE_MAX / sizeof(T)) throw std::bad_array_new_length();

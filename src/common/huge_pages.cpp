@@ -8,12 +8,15 @@ namespace rnnwave {
 
 void* allocate_huge_pages(size_t bytes) {
   if (bytes == 0 || bytes > SIZE_MAX - kHugePageBytes) throw std::bad_alloc();
-  bytes = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
-  void* memory = std::aligned_alloc(kHugePageBytes, bytes);
+  const size_t rounded = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+  void* memory = std::aligned_alloc(kHugePageBytes, rounded);
   if (memory == nullptr) throw std::bad_alloc();
-  // Advice only: a kernel without transparent huge pages refuses it, and the array
-  // works the same on small pages.
-  madvise(memory, bytes, MADV_HUGEPAGE);
+  // Only the huge pages the array fills are advised: the tail stays on small pages, so
+  // that an array just over a multiple of 2 MiB does not hold a whole page more (the
+  // untouched rest of the rounded allocation is never resident). Advice only: a kernel
+  // without transparent huge pages refuses it, and the array works the same.
+  const size_t whole = bytes / kHugePageBytes * kHugePageBytes;
+  if (whole > 0) madvise(memory, whole, MADV_HUGEPAGE);
   return memory;
 }
 

@@ -34,7 +34,7 @@ TEST(HugePages, AVectorGrowsAcrossTheThresholdKeepingItsValues) {
   EXPECT_EQ(v[9], 9.0);
 }
 
-TEST(HugePages, AScratchArrayIsWholeHugePagesAndOverflowIsRefused) {
+TEST(HugePages, AScratchArrayStartsOnAHugePageAndOverflowIsRefused) {
   auto scratch = make_huge_pages_array<float>(3);
   EXPECT_TRUE(on_huge_page_boundary(scratch.get()));
   scratch[2] = 1.5f;
