@@ -2,11 +2,10 @@
 //
 // An array of 2 MiB or more starts on a 2 MiB boundary, and the 2 MiB pages it fills are
 // advised to use transparent huge pages before anything touches them (its tail stays on
-// small pages, so it holds no more memory than it uses). The optimizer, the
-// gradient norm and a language model's head stream hundreds of MiB per batch; on 4 KiB
-// pages those loops measured 1.6x slower per epoch (the TLB and the page faults of each
-// first touch). Where the kernel has transparent huge pages off, the advice does
-// nothing.
+// small pages, so it holds no more memory than it uses). The optimizer, the gradient
+// norm and a language model's head stream hundreds of MiB per batch: with them on 4 KiB
+// pages a WikiText-2 epoch at one thread took 1.6-1.7x as long (docs/benchmarks.md).
+// Where the kernel has transparent huge pages off, the advice does nothing.
 #pragma once
 
 #include <cstddef>
