@@ -8,8 +8,8 @@ Two steps. `measure` runs what the model needs on this machine and writes one JS
   - one process of 1 thread, traced (`rnnwave train --trace`): every task of the stack's
     forward and backward passes of the last epoch's training batches, with its cost, its
     predecessors, its layer and its steps; and the time per batch outside those passes
-    (the trainer's train_seconds over the batches, less the passes' spans): the
-    embedding, the loss gradient, clipping, the optimizer;
+    (the trainer's train_seconds over the batches, less the passes' spans): the head's
+    and the embedding's weight gradients, clipping, the optimizer, the weight packing;
   - the same at --threads C (the node's cores), for the time outside the passes at C
     threads and the runtime's cost per task on several cores (as bench/scaling_model.py);
   - the one-way time of a message through the pipeline's own channel on 2 ranks
