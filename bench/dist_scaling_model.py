@@ -77,16 +77,22 @@ def train_seconds(run_dir):
     return lines[-1]["train_seconds"]
 
 
-def parameter_count(run_dir):
-    """Elements of every array in the run's model.npz (header shapes only)."""
-    total = 0
-    with zipfile.ZipFile(os.path.join(run_dir, "model.npz")) as z:
+def npz_shapes(path):
+    """{array name: shape} of a .npz, from the arrays' headers only."""
+    shapes = {}
+    with zipfile.ZipFile(path) as z:
         for name in z.namelist():
             with z.open(name) as f:
                 head = f.read(256).decode("latin1")
             shape = head[head.index("(") + 1:head.index(")")]
-            total += math.prod(int(s) for s in shape.split(",") if s.strip())
-    return total
+            key = name[:-4] if name.endswith(".npy") else name
+            shapes[key] = [int(s) for s in shape.split(",") if s.strip()]
+    return shapes
+
+
+def parameter_count(run_dir):
+    """Elements of every array in the run's model.npz."""
+    return sum(math.prod(shape) for shape in npz_shapes(os.path.join(run_dir, "model.npz")).values())
 
 
 class Trainer:
@@ -113,12 +119,13 @@ class Trainer:
         return out
 
 
-def fit_combine(jsonl):
-    """The reduce_shards medians (x in bytes, seconds) and their line (fit_points)."""
+def fit_test(jsonl, test):
+    """The medians (x in bytes, seconds) of `test` in bench_dist_mpi's output and their
+    line (fit_points)."""
     points = [(r["bytes"], r["median_us"] * 1e-6) for r in map(json.loads, jsonl.splitlines())
-              if r.get("test") == "reduce_shards"]
+              if r.get("test") == test]
     if len(points) < 2:
-        sys.exit("bench_dist_mpi printed no reduce_shards lines")
+        sys.exit(f"bench_dist_mpi printed no {test} lines")
     return fit_points(points)
 
 
@@ -151,7 +158,7 @@ def measure(o):
             out = run([o.mpirun, "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
                        "-np", "2", o.bench_dist, "--seconds", "0.2",
                        "--max-bytes", str(max(8, 4 * result["parameters"]))])
-            result["combine_2_ranks"] = fit_combine(out)
+            result["combine_2_ranks"] = fit_test(out, "reduce_shards")
         if o.check:
             half, half_threads = n // 2, max(1, o.threads // 2)
             one = [train_seconds(trainer.once(half, half_threads)) for _ in range(o.repeats)]

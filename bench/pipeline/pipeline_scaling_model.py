@@ -56,20 +56,19 @@ bench and the check. Writes only the --out file and a temporary directory.
 import argparse
 import heapq
 import json
+import math
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
-import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "dist"))
 import mpi_cases  # noqa: E402  (the launcher's flags)
-from dist_scaling_model import fit_points  # noqa: E402
-from scaling_model import ModelError, dispatch_from_trace, quoted, read_json  # noqa: E402
+from dist_scaling_model import fit_test, npz_shapes, run, train_seconds  # noqa: E402
+from scaling_model import ModelError, dispatch_from_trace, quoted, read_json, span_us  # noqa: E402
 
 
 EPOCHS = 2  # every measured run; the model uses the last (the first builds the graphs)
@@ -232,10 +231,6 @@ def trace_segments(path):
     return segments
 
 
-def span_us(events):
-    return max(e["ts"] + e["dur"] for e in events) - min(e["ts"] for e in events)
-
-
 def training_batches(segments, epochs):
     """The last epoch's (forward, backward) pairs of a trace of `epochs` epochs:
     evaluation's passes are forward passes without a backward."""
@@ -259,23 +254,15 @@ def stack_shape(model_npz):
     """(bytes of each layer's parameters, bytes of one row of a layer's output) of the
     `rnn.` parameters of a trainer's model.npz (header shapes only)."""
     layers, width, directions = {}, 0, 1
-    with zipfile.ZipFile(model_npz) as z:
-        for name in z.namelist():
-            key = name[:-4] if name.endswith(".npy") else name
-            if not key.startswith("rnn.") or "_l" not in key:
-                continue
-            with z.open(name) as f:
-                head = f.read(256).decode("latin1")
-            shape = [int(s) for s in head[head.index("(") + 1:head.index(")")].split(",") if s.strip()]
-            suffix = key.rsplit("_l", 1)[1]
-            layer = int(suffix.split("_")[0])
-            directions = max(directions, 2 if suffix.endswith("_reverse") else 1)
-            count = 1
-            for s in shape:
-                count *= s
-            layers[layer] = layers.get(layer, 0) + 4 * count
-            if key.startswith("rnn.weight_hh_l0") and len(shape) == 2:
-                width = shape[1]
+    for key, shape in npz_shapes(model_npz).items():
+        if not key.startswith("rnn.") or "_l" not in key:
+            continue
+        suffix = key.rsplit("_l", 1)[1]
+        layer = int(suffix.split("_")[0])
+        directions = max(directions, 2 if suffix.endswith("_reverse") else 1)
+        layers[layer] = layers.get(layer, 0) + 4 * math.prod(shape)
+        if key.startswith("rnn.weight_hh_l0") and len(shape) == 2:
+            width = shape[1]
     if not layers or sorted(layers) != list(range(len(layers))) or not width:
         raise ModelError(f"{quoted(model_npz)}: no recurrent stack (rnn.weight_hh_l0 ...) in the model")
     return [layers[l] for l in range(len(layers))], 4 * directions * width
@@ -283,17 +270,7 @@ def stack_shape(model_npz):
 
 # --- measuring ---------------------------------------------------------------------------
 
-def run(command):
-    env = dict(os.environ, OMP_WAIT_POLICY="passive")
-    done = subprocess.run(command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
-    if done.returncode != 0:
-        sys.exit(f"failed ({done.returncode}): {shlex.join(command)}\n{done.stderr[-2000:]}")
-    return done.stdout
-
-
-def epochs_of(run_dir):
-    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
-        return [json.loads(line) for line in f if line.strip()]
+PASSIVE = dict(os.environ, OMP_WAIT_POLICY="passive")
 
 
 class Runs:
@@ -311,7 +288,7 @@ class Runs:
         command = [self.o.rnnwave, *args]
         if ranks > 1:
             command = mpi_cases.launch_command(self.o.mpirun, ranks, self.o.rnnwave, args)
-        run(command)
+        run(command, env=PASSIVE)
         return out, trace_path
 
 
@@ -323,7 +300,7 @@ class Profile:
     def __init__(self, run_dir, trace_path, row_bytes):
         segments = trace_segments(trace_path)
         pairs = training_batches(segments, EPOCHS)
-        self.seconds = epochs_of(run_dir)[-1]["train_seconds"]
+        self.seconds = train_seconds(run_dir)
         inside = sum(span_us(f[1]) + span_us(b[1]) for f, b in pairs)
         self.batches = [[pass_of("forward", f[1], row_bytes), pass_of("backward", b[1], row_bytes)]
                         for f, b in pairs]
@@ -348,16 +325,12 @@ def measure(o):
               f"batch at 1 thread, {many.outside_us / 1e3:.2f} at {o.threads}", flush=True)
         if o.bench_dist:
             out = run([*mpi_cases.launch_command(o.mpirun, 2, o.bench_dist, []),
-                       "--seconds", "0.2", "--max-bytes", str(max(8, max(layer_bytes) * 4))])
-            points = [(r["bytes"], r["median_us"] * 1e-6) for r in map(json.loads, out.splitlines())
-                      if r.get("test") == "pingpong_pipe"]
-            if len(points) < 2:
-                sys.exit("bench_dist_mpi printed no pingpong_pipe lines")
-            result["message_2_ranks"] = fit_points(points)
+                       "--seconds", "0.2", "--max-bytes", str(max(8, max(layer_bytes) * 4))], env=PASSIVE)
+            result["message_2_ranks"] = fit_test(out, "pingpong_pipe")
         for _ in range(o.repeats):  # interleaved: the pipeline on 2 x 1, one process of C threads
             pipe_dir, _ = runs.train(1, ranks=2, extra=["--pipeline"])
             whole_dir, _ = runs.train(o.threads)
-            pipe, whole = epochs_of(pipe_dir)[-1]["train_seconds"], epochs_of(whole_dir)[-1]["train_seconds"]
+            pipe, whole = train_seconds(pipe_dir), train_seconds(whole_dir)
             result["check"].append({"pipeline_2x1_s": pipe, "one_process_s": whole})
             print(f"check: pipeline 2 ranks x 1 thread {pipe:.3f} s, 1 process x {o.threads} threads "
                   f"{whole:.3f} s", flush=True)
@@ -417,8 +390,8 @@ def predict(o):
     print(f"{shlex.join(m['train_flags'])}: {layers} layers, {sum(m['layer_bytes']) / 2**20:.1f} MiB of stack "
           f"parameters; nodes of {m['threads']} cores like this machine, {o.gbps:g} Gb/s, {latency:g} us per "
           f"message + {software:.1f} us software; {per_epoch} batches per epoch")
-    print(f"| nodes | s/epoch | speedup | ms/batch | of which the stack's passes | the gather | "
-          f"outside the passes |")
+    print("| nodes | s/epoch | speedup | ms/batch | of which the stack's passes | the gather | "
+          "outside the passes |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['nodes']} | {r['epoch_s']:.2f} | {rows[0]['epoch_s'] / r['epoch_s']:.2f} | "
