@@ -108,7 +108,8 @@ void gemm_packed_bf16_avx512(int64_t m, const float* a, int64_t lda, const Packe
   t.lda = lda2;
   t.ldc = ldc;
   t.beta = beta;
-  tiles::run_tiles(kTiles, t, m, rounded.data(), b, c, range, rows, panels);
+  tiles::run_tiles(kTiles, t, m, rounded.data(), b, c, range, rows, panels,
+                   static_cast<const PackedBf16*>(nullptr), /*a_per_depth=*/2);
 }
 
 }  // namespace rnnwave::kernels
