@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <utility>
 
 #include "kernels/packed_gemm.h"
@@ -76,12 +77,28 @@ constexpr auto tile_table(Make make) {
 }
 
 /// Depth units (k, or k pairs of bf16 panels) of one k block of run_tiles. A group of 4
-/// panels over 1024 of them is 256 KiB, and 64 rows of A over them 256 KiB more: both stay
-/// in a 1 MiB L2 while the block's row tiles pass. Unblocked, a backward product into the
-/// previous state of four gates of 1024 units (k = 4096) re-read its panels from the L3
-/// for every row tile (measured at m = 64: 1.1-1.3x faster blocked; blocks of 512 or 2048
-/// no better, and blocking k = 1024 products slowed them by 3-10%).
+/// panels over 1024 of them is 256 KiB, and 64 rows of A over them 256 KiB more (512 KiB
+/// for bf16 panels, whose A holds two floats per unit): both stay in a 1 MiB L2 while the
+/// block's row tiles pass. Unblocked, a backward product into the previous state of four
+/// gates of 1024 units (k = 4096) re-read its panels from the L3 for every row tile
+/// (measured at m = 64: 1.1-1.3x faster blocked; blocks of 512 or 2048 no better, and
+/// blocking k = 1024 products slowed them by 3-10%).
 inline constexpr int64_t kBlockDepth = 1024;
+
+/// Every row tile of C[0:m] against the panels t holds: A's row 0 at a (t.lda apart), the
+/// second product's at a2 (t.lda2 apart) if t.depth2 > 0; column[v] is panel v's first
+/// column of C, nv the panels.
+template <class Table, class A>
+void run_row_tiles(const Table& table, A& t, int64_t m, int rows, int nv, const float* a,
+                   const float* a2, float* c, const int64_t* column) {
+  for (int64_t i0 = 0; i0 < m; i0 += rows) {
+    const int mr = static_cast<int>(std::min<int64_t>(rows, m - i0));
+    t.a = a + i0 * t.lda;
+    if (t.depth2 > 0) t.a2 = a2 + i0 * t.lda2;
+    for (int v = 0; v < nv; ++v) t.c[v] = c + i0 * t.ldc + column[v];
+    table[mr - 1][nv - 1](t);
+  }
+}
 
 /// C[0:m, columns of the panels in range] from tiles of `rows` rows x `panels` panels of
 /// B (consecutive panels of the range): panels outer, then k blocks, rows inner, so that a
@@ -93,16 +110,23 @@ inline constexpr int64_t kBlockDepth = 1024;
 /// a_per_depth floats of A per depth unit. Matrix is a packed B (panels(), panel(p),
 /// panel_width(p), panel_column(p)). b2, if not null, is the second product's B (t.a2 its
 /// A's row 0, with t.lda2): the same panels of it go to t.panel2. When the two depths
-/// together fit one block, or m is one row tile, each tile sums both products in one call;
-/// else the blocks run over the first product's k, then over the second's.
+/// together fit one block, or m is one row tile (no tile would reuse a block), each tile
+/// sums both products in one call; else the blocks run over the first product's k, then
+/// over the second's.
 template <class Table, class A, class Matrix>
 void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix& b, float* c,
                PanelRange range, int rows, int panels, const Matrix* b2 = nullptr,
                int64_t a_per_depth = 1) {
-  const float* a2 = t.a2;
-  const int64_t lda = t.lda, lda2 = t.lda2, depth = t.depth, depth2 = b2 != nullptr ? t.depth2 : 0;
-  // Blocks pay only where several row tiles share them.
-  const bool whole = depth + depth2 <= kBlockDepth || m <= rows, beta = t.beta;
+  struct Product {
+    const float* a;
+    int64_t lda;
+    const Matrix* b;
+    int64_t depth;
+  };
+  const Product first{a, t.lda, &b, t.depth};
+  const Product second{t.a2, t.lda2, b2, b2 != nullptr ? t.depth2 : 0};
+  const bool whole = first.depth + second.depth <= kBlockDepth || m <= rows;
+  const bool beta = t.beta;
   const int64_t count = range.count(b.panels());
   int64_t panel[kMaxPanels], column[kMaxPanels];
   for (int64_t q0 = 0; q0 < count; q0 += panels) {
@@ -112,36 +136,26 @@ void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix&
       t.mask[v] = static_cast<__mmask16>((1u << b.panel_width(panel[v])) - 1u);
       column[v] = b.panel_column(panel[v]);
     }
-    bool resume = beta;
-    // Units [k0, k0 + units) of A B (with the whole second product if `second`), every row tile.
-    const auto block = [&](const float* ab, int64_t ld, const Matrix& bb, int64_t k0, int64_t units,
-                           bool second) {
-      t.depth = units;
-      t.depth2 = second ? depth2 : 0;
-      t.lda = ld;
-      t.beta = resume;
-      for (int v = 0; v < nv; ++v) {
-        t.panel[v] = bb.panel(panel[v]) + k0 * kPanelWidth;
-        if (second) t.panel2[v] = b2->panel(panel[v]);
-      }
-      for (int64_t i0 = 0; i0 < m; i0 += rows) {
-        const int mr = static_cast<int>(std::min<int64_t>(rows, m - i0));
-        t.a = ab + i0 * ld + k0 * a_per_depth;
-        if (second) t.a2 = a2 + i0 * lda2;
-        for (int v = 0; v < nv; ++v) t.c[v] = c + i0 * t.ldc + column[v];
-        table[mr - 1][nv - 1](t);
-      }
-      resume = true;
-    };
     if (whole) {
-      block(a, lda, b, 0, depth, depth2 > 0);
+      t.depth2 = second.depth;
+      for (int v = 0; v < nv; ++v) {
+        t.panel[v] = b.panel(panel[v]);
+        if (second.depth > 0) t.panel2[v] = b2->panel(panel[v]);
+      }
+      run_row_tiles(table, t, m, rows, nv, first.a, second.a, c, column);
       continue;
     }
-    for (int64_t k0 = 0; k0 < depth; k0 += kBlockDepth) {
-      block(a, lda, b, k0, std::min(kBlockDepth, depth - k0), false);
-    }
-    for (int64_t k0 = 0; k0 < depth2; k0 += kBlockDepth) {
-      block(a2, lda2, *b2, k0, std::min(kBlockDepth, depth2 - k0), false);
+    bool resume = beta;
+    for (const Product& product : {first, second}) {
+      for (int64_t k0 = 0; k0 < product.depth; k0 += kBlockDepth) {
+        t.depth = std::min(kBlockDepth, product.depth - k0);
+        t.depth2 = 0;
+        t.lda = product.lda;
+        t.beta = resume;
+        for (int v = 0; v < nv; ++v) t.panel[v] = product.b->panel(panel[v]) + k0 * kPanelWidth;
+        run_row_tiles(table, t, m, rows, nv, product.a + k0 * a_per_depth, nullptr, c, column);
+        resume = true;
+      }
     }
   }
 }

@@ -157,32 +157,42 @@ TEST(PackedGemm, ATransposedLeftSideSumsEachElementOverKInOrder) {
   set_force_reference(false);
 }
 
-/// A k long enough for the AVX-512 kernel to walk it in blocks (and a second product that
-/// the blocks then reach after the first's): each element is still one chain of fused
-/// multiply-adds over the first product's k in order, then the second's, bit for bit.
+/// Products deep enough for the AVX-512 kernel to walk k in blocks: one k beyond a block
+/// (and a second product that the blocks reach after the first's), and two that only
+/// together exceed one. Each element is still one chain of fused multiply-adds over the
+/// first product's k in order, then the second's, bit for bit, in every panel group.
 TEST(PackedGemm, ALongKIsSummedInOrderAcrossTheKernelsBlocks) {
   if (!packed_gemm_uses_avx512()) GTEST_SKIP() << "the portable kernel has no k blocks";
-  const int64_t m = 13, n = 40, k = 2500, k2 = 1100;  // m: more than one row tile
-  const std::vector<float> a = uniform_values(m * k, 40), a2 = uniform_values(m * k2, 41);
-  const std::vector<float> w = uniform_values(n * k, 42), w2 = uniform_values(n * k2, 43);
-  const PackedMatrix<float> b(w.data(), k, n, k, true), b2(w2.data(), k2, n, k2, true);
-  for (bool second : {false, true}) {
+  // m: several row tiles; n: several groups of panels, the last one narrower.
+  const int64_t m = 13, n = 100;
+  struct Depths {
+    int64_t k, k2;  // k2 = 0: no second product
+  };
+  for (const Depths d : {Depths{2500, 0}, Depths{2500, 1100}, Depths{700, 500}}) {
+    const std::vector<float> a = uniform_values(m * d.k, 40), a2 = uniform_values(m * d.k2, 41);
+    const std::vector<float> w = uniform_values(n * d.k, 42), w2 = uniform_values(n * d.k2, 43);
+    const PackedMatrix<float> b(w.data(), d.k, n, d.k, true);
+    const PackedMatrix<float> b2 = d.k2 > 0 ? PackedMatrix<float>(w2.data(), d.k2, n, d.k2, true)
+                                            : PackedMatrix<float>();
     for (bool beta : {false, true}) {
       std::vector<float> c = uniform_values(m * n, 44), start = c;
       if (!beta) c[0] = std::numeric_limits<float>::quiet_NaN();
-      const SecondProduct<float> extra = second ? SecondProduct<float>{a2.data(), k2, &b2}
-                                                : SecondProduct<float>{};
-      gemm_packed<float>(m, a.data(), k, b, extra, beta, c.data(), n);
+      const SecondProduct<float> second = d.k2 > 0 ? SecondProduct<float>{a2.data(), d.k2, &b2}
+                                                   : SecondProduct<float>{};
+      gemm_packed<float>(m, a.data(), d.k, b, second, beta, c.data(), n);
       for (int64_t i = 0; i < m; ++i) {
         for (int64_t j = 0; j < n; ++j) {
           float chain = beta ? start[i * n + j] : 0.0f;
-          for (int64_t kk = 0; kk < k; ++kk) chain = std::fma(a[i * k + kk], w[j * k + kk], chain);
-          for (int64_t kk = 0; second && kk < k2; ++kk) {
-            chain = std::fma(a2[i * k2 + kk], w2[j * k2 + kk], chain);
+          for (int64_t kk = 0; kk < d.k; ++kk) {
+            chain = std::fma(a[i * d.k + kk], w[j * d.k + kk], chain);
+          }
+          for (int64_t kk = 0; kk < d.k2; ++kk) {
+            chain = std::fma(a2[i * d.k2 + kk], w2[j * d.k2 + kk], chain);
           }
           const float got = c[i * n + j];
           ASSERT_EQ(std::memcmp(&got, &chain, sizeof got), 0)
-              << "element " << i << ", " << j << ", second product " << second << ", beta " << beta;
+              << "k " << d.k << ", k2 " << d.k2 << ", beta " << beta << ", element " << i << ", "
+              << j;
         }
       }
     }
