@@ -7,6 +7,9 @@
 // steps (M = steps*rows), and the backward product into the previous state (K = G*H).
 // Run it twice, with and without OPENBLAS_CORETYPE set, to see what that variable costs.
 //
+// `--only TEXT` keeps the shapes and providers whose names contain TEXT (e.g. "h1024 n64",
+// "rnnwave"), for a quick look at one product.
+//
 // `bench_gemm_providers --large P` instead measures one large square product (4096^3) with
 // OpenBLAS and dnnl_sgemm on P threads: the machine's practical GEMM speed, the yardstick
 // of the training-efficiency target in docs/benchmarks.md.
@@ -85,10 +88,16 @@ int run_large(int threads) {
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--large") == 0) return run_large(std::atoi(argv[2]));
-  if (argc != 1) {
-    std::fprintf(stderr, "usage: bench_gemm_providers [--large THREADS]\n");
+  const char* only = nullptr;
+  if (argc == 3 && std::strcmp(argv[1], "--only") == 0) {
+    only = argv[2];
+  } else if (argc != 1) {
+    std::fprintf(stderr, "usage: bench_gemm_providers [--only TEXT | --large THREADS]\n");
     return 2;
   }
+  const auto kept = [only](const char* shape, const char* provider) {
+    return only == nullptr || std::strstr(shape, only) != nullptr || std::strstr(provider, only) != nullptr;
+  };
   openblas_set_num_threads(1);
   omp_set_num_threads(1);  // oneDNN runs on the OpenMP threads
   libxsmm_init();
@@ -139,6 +148,7 @@ int main(int argc, char** argv) {
          }},
     };
     for (const auto& p : providers) {
+      if (!kept(s.what, p.name)) continue;
       const std::vector<double> t = time_runs(p.run, repeats);
       std::printf(
           "{\"shape\": \"%s\", \"m\": %d, \"n\": %d, \"k\": %d, \"provider\": \"%s\", "
