@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
       {"projection lstm h256 16x1", 16, 1024, 256}, {"projection lstm h256 4x64", 256, 1024, 256},
       {"projection lstm h1024 4x64", 256, 4096, 1024}, {"backward state lstm h1024 n64", 64, 1024, 4096},
   };
+  int measured = 0;
   std::mt19937 gen(1);
   std::uniform_real_distribution<float> dist(-1, 1);
   for (const Shape& s : shapes) {
@@ -149,6 +150,7 @@ int main(int argc, char** argv) {
     };
     for (const auto& p : providers) {
       if (!kept(s.what, p.name)) continue;
+      ++measured;
       const std::vector<double> t = time_runs(p.run, repeats);
       std::printf(
           "{\"shape\": \"%s\", \"m\": %d, \"n\": %d, \"k\": %d, \"provider\": \"%s\", "
@@ -158,4 +160,8 @@ int main(int argc, char** argv) {
     }
   }
   libxsmm_finalize();
+  if (measured == 0) {
+    std::fprintf(stderr, "bench_gemm_providers: --only \"%.60s\" matches no shape or provider\n", only);
+    return 2;
+  }
 }
