@@ -25,14 +25,16 @@ namespace {
 using TileArgs = tiles::Args<uint32_t>;
 using tiles::kMaxPanels;
 
-template <int MR, int NV>
-void tile(const TileArgs& t) {
-  __m512 acc[MR][NV];
-  tiles::load_accumulators<MR, NV>(acc, t);
+/// acc[i][v] += the products of k pairs [begin, end), in order. With kAhead, line kk of
+/// the panels in t.ahead is prefetched at pair kk.
+template <int MR, int NV, bool kAhead>
+inline __attribute__((always_inline)) void accumulate(__m512 (&acc)[MR][NV], const TileArgs& t,
+                                                      int64_t begin, int64_t end) {
   const __m512i high = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
   const float* a = t.a;
 #pragma GCC unroll 2
-  for (int64_t kk = 0; kk < t.depth; ++kk) {
+  for (int64_t kk = begin; kk < end; ++kk) {
+    if constexpr (kAhead) tiles::prefetch_line(t.ahead, kk);
     // k = 2kk: the low halves shifted up.
     __m512 b[NV];
 #pragma GCC unroll 8
@@ -57,6 +59,16 @@ void tile(const TileArgs& t) {
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(x, b[v], acc[i][v]);
     }
   }
+}
+
+template <int MR, int NV>
+void tile(const TileArgs& t) {
+  __m512 acc[MR][NV];
+  tiles::load_accumulators<MR, NV>(acc, t);
+  // The same k order either way: the prefetching part first, then the rest.
+  const int64_t ahead = t.ahead.count > 0 ? std::min(t.depth, t.ahead.depth) : 0;
+  if (ahead > 0) accumulate<MR, NV, true>(acc, t, 0, ahead);
+  accumulate<MR, NV, false>(acc, t, ahead, t.depth);
   tiles::store_accumulators<MR, NV>(acc, t);
 }
 

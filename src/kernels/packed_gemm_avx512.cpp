@@ -2,6 +2,8 @@
 // (16 columns each), every accumulator one zmm register, summed over k in order.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "kernels/packed_gemm.h"
 #include "kernels/register_tiles.h"
 
@@ -11,15 +13,18 @@ namespace {
 using TileArgs = tiles::Args<float>;
 using tiles::kMaxPanels;
 
-/// acc[i][v] += sum over k < depth of A[i][k] * panel[v][k], k in order; A[i][k] is
-/// a[i * lda + k], or a[k * lda + i] if kTransposedA.
-template <int MR, int NV, bool kTransposedA = false>
+/// acc[i][v] += sum over k in [begin, end) of A[i][k] * panel[v][k], k in order; A[i][k]
+/// is a[i * lda + k], or a[k * lda + i] if kTransposedA. With kAhead, line k of the
+/// panels in `ahead` is prefetched at step k.
+template <int MR, int NV, bool kTransposedA = false, bool kAhead = false>
 inline __attribute__((always_inline)) void accumulate(__m512 (&acc)[MR][NV], const float* a,
                                                       int64_t lda, const float* const* panel,
-                                                      int64_t depth) {
+                                                      int64_t begin, int64_t end,
+                                                      const tiles::Ahead<float>* ahead = nullptr) {
   // Unrolled by 4: fewer loop instructions between the FMAs (measured: 3-6% faster).
 #pragma GCC unroll 4
-  for (int64_t k = 0; k < depth; ++k) {
+  for (int64_t k = begin; k < end; ++k) {
+    if constexpr (kAhead) tiles::prefetch_line(*ahead, k);
     __m512 b[NV];
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(panel[v] + k * kPanelWidth);
@@ -36,8 +41,11 @@ template <int MR, int NV>
 void tile(const TileArgs& t) {
   __m512 acc[MR][NV];
   tiles::load_accumulators<MR, NV>(acc, t);
-  accumulate<MR, NV>(acc, t.a, t.lda, t.panel, t.depth);
-  if (t.depth2 > 0) accumulate<MR, NV>(acc, t.a2, t.lda2, t.panel2, t.depth2);
+  // The same k order either way: the prefetching part first, then the rest.
+  const int64_t ahead = t.ahead.count > 0 ? std::min(t.depth, t.ahead.depth) : 0;
+  if (ahead > 0) accumulate<MR, NV, false, true>(acc, t.a, t.lda, t.panel, 0, ahead, &t.ahead);
+  accumulate<MR, NV>(acc, t.a, t.lda, t.panel, ahead, t.depth);
+  if (t.depth2 > 0) accumulate<MR, NV>(acc, t.a2, t.lda2, t.panel2, 0, t.depth2);
   tiles::store_accumulators<MR, NV>(acc, t);
 }
 
@@ -46,7 +54,7 @@ template <int MR, int NV>
 void tile_transposed_a(const TileArgs& t) {
   __m512 acc[MR][NV];
   tiles::load_accumulators<MR, NV>(acc, t);
-  accumulate<MR, NV, true>(acc, t.a, t.lda, t.panel, t.depth);
+  accumulate<MR, NV, true>(acc, t.a, t.lda, t.panel, 0, t.depth);
   tiles::store_accumulators<MR, NV>(acc, t);
 }
 

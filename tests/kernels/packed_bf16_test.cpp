@@ -151,7 +151,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, PackedBf16Gemm,
                                            Shape{64, 200, 64, 4}, Shape{33, 48, 131, 3},
                                            Shape{3, 1500, 700, 1},
                                            // k in several k blocks, m in several row tiles
-                                           Shape{12, 100, 2101, 1}));
+                                           Shape{12, 100, 2101, 1},
+                                           // B above 1 MiB and 3+ row tiles: the walk prefetches
+                                           Shape{16, 600, 1800, 3}, Shape{12, 272, 2300, 1}));
 
 TEST(PackedBf16, APretendedCpuWithoutAvx512Bf16IsRefusedNamingTheInstructions) {
   const EnvironmentVariable pretend("RNNWAVE_PRETEND_NO_AVX512BF16", "1");

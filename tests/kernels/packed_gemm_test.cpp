@@ -114,7 +114,10 @@ INSTANTIATE_TEST_SUITE_P(Shapes, PackedGemm,
                                            Shape{7, 100, 50, 1, false}, Shape{13, 28, 9, 4, true},
                                            Shape{64, 200, 64, 4, true}, Shape{33, 48, 130, 3, false},
                                            // large enough to be packed on several threads
-                                           Shape{3, 1500, 700, 1, true}, Shape{3, 1500, 700, 3, false}));
+                                           Shape{3, 1500, 700, 1, true}, Shape{3, 1500, 700, 3, false},
+                                           // B above 1 MiB and 3+ row tiles: the walk prefetches
+                                           // (whole products; k blocks, a last group of 1 panel)
+                                           Shape{20, 1024, 300, 4, true}, Shape{14, 272, 1100, 1, false}));
 
 /// C = At^T B with the left side stored transposed (the weight gradients' form), both
 /// kernels: near the reference product, C not read when beta = 0; the AVX-512 kernel sums
