@@ -107,10 +107,10 @@ inline constexpr int64_t kBlockDepth = 1024;
 /// Row tiles from which on the walk prefetches. The first row tile of a group reads its
 /// panels from beyond the L2 and is bound by that; the later ones find them in the L2 and
 /// are bound by their multiply-adds, which leaves the memory idle unless they fetch the
-/// next group meanwhile. Measured at k = 1024, n = 4096 with the weights beyond the L2
-/// (one thread, alternated runs): m = 32 1.2-1.4x faster, m = 16 up to 1.2x (one run of
-/// five 0.9x); with two row tiles (m = 8) 0.9-1.1x, so none there; and every tile
-/// prefetching, the first included, made m = 1-32 5-50% slower.
+/// next group meanwhile. Measured at k = 1024, n = 4096, one thread, the weights of each
+/// call not in the L3 (four matrices in turn), seven alternated runs: m = 16 1.0-1.7x,
+/// m = 32 1.1-1.6x, m = 64 0.9-1.2x; with two row tiles (m = 8) 0.86-1.09x, so none
+/// there; and every tile prefetching, the first included, made m = 1-32 5-50% slower.
 inline constexpr int64_t kMinRowTilesToPrefetch = 3;
 
 /// Bytes of B from which on the walk prefetches: above the smaller L2 of the machines
@@ -156,7 +156,9 @@ void run_row_tiles(const Table& table, A& t, int64_t m, int rows, int nv, const 
 /// together fit one block, or m is one row tile (no tile would reuse a block), each tile
 /// sums both products in one call; else the blocks run over the first product's k, then
 /// over the second's. Each call of run_row_tiles is told which panels the next one starts
-/// with, so that its later row tiles can fetch them (kMinRowTilesToPrefetch).
+/// with, so that its later row tiles can fetch them (kMinRowTilesToPrefetch): the next k
+/// block, the second product's first, or the next group's first product (in a whole call,
+/// only the first product's panels of the next group).
 template <class Table, class A, class Matrix>
 void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix& b, float* c,
                PanelRange range, int rows, int panels, const Matrix* b2 = nullptr,
