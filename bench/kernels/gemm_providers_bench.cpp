@@ -8,7 +8,10 @@
 // Run it twice, with and without OPENBLAS_CORETYPE set, to see what that variable costs.
 //
 // `--only TEXT` keeps the shapes and providers whose names contain TEXT (e.g. "h1024 n64",
-// "rnnwave"), for a quick look at one product.
+// "rnnwave"), for a quick look at one product. `--copies C` gives every provider C copies
+// of the weights, used in turn: with C x the weights' bytes beyond the L3, each call
+// reads its weights from memory, as a step of a deep stack at H = 1024 does (one copy,
+// the default, stays in the cache from call to call).
 //
 // `bench_gemm_providers --large P` instead measures one large square product (4096^3) with
 // OpenBLAS and dnnl_sgemm on P threads: the machine's practical GEMM speed, the yardstick
@@ -89,11 +92,25 @@ int run_large(int threads) {
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--large") == 0) return run_large(std::atoi(argv[2]));
   const char* only = nullptr;
-  if (argc == 3 && std::strcmp(argv[1], "--only") == 0) {
-    only = argv[2];
-  } else if (argc != 1) {
-    std::fprintf(stderr, "usage: bench_gemm_providers [--only TEXT | --large THREADS]\n");
-    return 2;
+  int copies = 1;
+  constexpr int kMaxCopies = 64;
+  for (int i = 1; i < argc; i += 2) {
+    const bool valued = i + 1 < argc;
+    if (valued && std::strcmp(argv[i], "--only") == 0) {
+      only = argv[i + 1];
+    } else if (valued && std::strcmp(argv[i], "--copies") == 0) {
+      char* end = nullptr;
+      const long value = std::strtol(argv[i + 1], &end, 10);
+      if (*argv[i + 1] == '\0' || *end != '\0' || value < 1 || value > kMaxCopies) {
+        std::fprintf(stderr, "bench_gemm_providers: --copies must be an integer in [1, %d], got \"%.20s\"\n",
+                     kMaxCopies, argv[i + 1]);
+        return 2;
+      }
+      copies = static_cast<int>(value);
+    } else {
+      std::fprintf(stderr, "usage: bench_gemm_providers [--only TEXT] [--copies C] | --large THREADS\n");
+      return 2;
+    }
   }
   const auto kept = [only](const char* shape, const char* provider) {
     return only == nullptr || std::strstr(shape, only) != nullptr || std::strstr(provider, only) != nullptr;
@@ -113,39 +130,53 @@ int main(int argc, char** argv) {
       {"recurrent lstm h1024 n64", 64, 4096, 1024}, {"recurrent rnn h256 n64", 64, 256, 256},
       {"projection lstm h256 16x1", 16, 1024, 256}, {"projection lstm h256 4x64", 256, 1024, 256},
       {"projection lstm h1024 4x64", 256, 4096, 1024}, {"backward state lstm h1024 n64", 64, 1024, 4096},
+      {"projection lstm h1024 16x1", 16, 4096, 1024}, {"input grad lstm h1024 16x1", 16, 1024, 4096},
   };
+  const char* provider_names[] = {"openblas", "onednn_sgemm", "libxsmm", "rnnwave_packed"};
   int measured = 0;
   std::mt19937 gen(1);
   std::uniform_real_distribution<float> dist(-1, 1);
   for (const Shape& s : shapes) {
-    std::vector<float> a(size_t(s.m) * s.k), w(size_t(s.n) * s.k), c(size_t(s.m) * s.n);
+    if (std::none_of(std::begin(provider_names), std::end(provider_names),
+                     [&](const char* name) { return kept(s.what, name); })) {
+      continue;
+    }
+    std::vector<float> a(size_t(s.m) * s.k), c(size_t(s.m) * s.n);
     for (float& x : a) x = dist(gen);
-    for (float& x : w) x = dist(gen);
-    const rnnwave::kernels::PackedMatrix<float> packed(w.data(), s.k, s.n, s.k, true);
+    // Every provider takes the copies in turn (copy `turn`, then the next...).
+    std::vector<std::vector<float>> ws(copies, std::vector<float>(size_t(s.n) * s.k));
+    std::vector<rnnwave::kernels::PackedMatrix<float>> packs;
+    for (std::vector<float>& w : ws) {
+      for (float& x : w) x = dist(gen);
+      packs.emplace_back(w.data(), s.k, s.n, s.k, true);
+    }
+    int turn = 0;
+    const auto next = [&] { return turn = (turn + 1) % copies; };
     const double flop = 2.0 * s.m * s.n * s.k;
     const int repeats = std::clamp(static_cast<int>(2e10 / flop), 5, 2000);
     const struct {
       const char* name;
       std::function<void()> run;
     } providers[] = {
-        {"openblas", [&] {
+        {provider_names[0], [&] {
            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.m, s.n, s.k, 1.0f, a.data(), s.k,
-                       w.data(), s.k, 0.0f, c.data(), s.n);
+                       ws[next()].data(), s.k, 0.0f, c.data(), s.n);
          }},
-        {"onednn_sgemm", [&] {
-           dnnl_sgemm('N', 'T', s.m, s.n, s.k, 1.0f, a.data(), s.k, w.data(), s.k, 0.0f, c.data(),
-                      s.n);
+        {provider_names[1], [&] {
+           dnnl_sgemm('N', 'T', s.m, s.n, s.k, 1.0f, a.data(), s.k, ws[next()].data(), s.k, 0.0f,
+                      c.data(), s.n);
          }},
-        {"libxsmm", [&] {
+        {provider_names[2], [&] {
            // Column-major view: C^T [N, M] = W [N, K] (W^T stored) x A^T [K, M].
            const char ta = 'T', tb = 'N';
            const libxsmm_blasint m = s.n, n = s.m, k = s.k, lda = s.k, ldb = s.k, ldc = s.n;
            const float alpha = 1.0f, beta = 0.0f;
-           libxsmm_sgemm(&ta, &tb, &m, &n, &k, &alpha, w.data(), &lda, a.data(), &ldb, &beta,
-                         c.data(), &ldc);
+           libxsmm_sgemm(&ta, &tb, &m, &n, &k, &alpha, ws[next()].data(), &lda, a.data(), &ldb,
+                         &beta, c.data(), &ldc);
          }},
-        {"rnnwave_packed", [&] {
-           rnnwave::kernels::gemm_packed<float>(s.m, a.data(), s.k, packed, false, c.data(), s.n);
+        {provider_names[3], [&] {
+           rnnwave::kernels::gemm_packed<float>(s.m, a.data(), s.k, packs[next()], false, c.data(),
+                                                s.n);
          }},
     };
     for (const auto& p : providers) {
@@ -154,8 +185,9 @@ int main(int argc, char** argv) {
       const std::vector<double> t = time_runs(p.run, repeats);
       std::printf(
           "{\"shape\": \"%s\", \"m\": %d, \"n\": %d, \"k\": %d, \"provider\": \"%s\", "
-          "\"openblas_coretype\": \"%s\", \"best_gflops\": %.1f, \"median_gflops\": %.1f}\n",
-          s.what, s.m, s.n, s.k, p.name, coretype ? coretype : "", flop / t.front() / 1e9,
+          "\"copies\": %d, \"openblas_coretype\": \"%s\", \"best_gflops\": %.1f, "
+          "\"median_gflops\": %.1f}\n",
+          s.what, s.m, s.n, s.k, p.name, copies, coretype ? coretype : "", flop / t.front() / 1e9,
           flop / t[t.size() / 2] / 1e9);
     }
   }
