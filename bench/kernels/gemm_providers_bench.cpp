@@ -102,13 +102,15 @@ int main(int argc, char** argv) {
       char* end = nullptr;
       const long value = std::strtol(argv[i + 1], &end, 10);
       if (*argv[i + 1] == '\0' || *end != '\0' || value < 1 || value > kMaxCopies) {
-        std::fprintf(stderr, "bench_gemm_providers: --copies must be an integer in [1, %d], got \"%.20s\"\n",
+        std::fprintf(stderr,
+                     "bench_gemm_providers: --copies must be an integer in [1, %d], got \"%.20s\"\n",
                      kMaxCopies, argv[i + 1]);
         return 2;
       }
       copies = static_cast<int>(value);
     } else {
-      std::fprintf(stderr, "usage: bench_gemm_providers [--only TEXT] [--copies C] | --large THREADS\n");
+      std::fprintf(stderr,
+                   "usage: bench_gemm_providers [--only TEXT] [--copies C] | --large THREADS\n");
       return 2;
     }
   }

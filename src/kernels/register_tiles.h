@@ -115,7 +115,8 @@ inline constexpr int64_t kMinRowTilesToPrefetch = 3;
 
 /// Bytes of B from which on the walk prefetches: above the smaller L2 of the machines
 /// measured (1 MiB), B cannot wait in the L2 between two calls. Below, the prefetches only
-/// take load slots: on 1 MiB of B held in a 2 MiB L2, m = 64 ran up to 1.2x slower.
+/// take load slots: on 1 MiB of B held in a 2 MiB L2, m = 64 ran 1.0-1.7x slower (four
+/// alternated runs).
 inline constexpr int64_t kMinBytesToPrefetch = int64_t{1} << 20;
 
 /// Every row tile of C[0:m] against the panels t holds: A's row 0 at a (t.lda apart), the
@@ -135,7 +136,8 @@ void run_row_tiles(const Table& table, A& t, int64_t m, int rows, int nv, const 
     for (int v = 0; v < nv; ++v) t.c[v] = c + i0 * t.ldc + column[v];
     // Tile j >= 1 takes an equal share of what is left, so the shares differ by one at most.
     const int64_t left = sharing - (j - 1);
-    t.ahead.count = j == 0 || sharing == 0 ? 0 : static_cast<int>((next.count - given + left - 1) / left);
+    const int64_t share = j == 0 || sharing == 0 ? 0 : (next.count - given + left - 1) / left;
+    t.ahead.count = static_cast<int>(share);
     t.ahead.depth = next.depth;
     for (int v = 0; v < t.ahead.count; ++v) t.ahead.panel[v] = next.panel[given + v];
     given += t.ahead.count;
@@ -201,7 +203,8 @@ void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix&
         t.panel[v] = b.panel(panel[v]);
         if (second.depth > 0) t.panel2[v] = b2->panel(panel[v]);
       }
-      run_row_tiles(table, t, m, rows, nv, first.a, second.a, c, column, start_of(q0 + panels, first, 0));
+      run_row_tiles(table, t, m, rows, nv, first.a, second.a, c, column,
+                    start_of(q0 + panels, first, 0));
       continue;
     }
     bool resume = beta;
@@ -216,7 +219,8 @@ void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix&
         const auto next = !last_block ? start_of(q0, *product, k0 + kBlockDepth)
                           : product == &first && second.depth > 0 ? start_of(q0, second, 0)
                                                                   : start_of(q0 + panels, first, 0);
-        run_row_tiles(table, t, m, rows, nv, product->a + k0 * a_per_depth, nullptr, c, column, next);
+        run_row_tiles(table, t, m, rows, nv, product->a + k0 * a_per_depth, nullptr, c, column,
+                      next);
         resume = true;
       }
     }
