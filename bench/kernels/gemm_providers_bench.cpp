@@ -9,9 +9,9 @@
 //
 // `--only TEXT` keeps the shapes and providers whose names contain TEXT (e.g. "h1024 n64",
 // "rnnwave"), for a quick look at one product. `--copies C` gives every provider C copies
-// of the weights, used in turn: with C x the weights' bytes beyond the L3, each call
-// reads its weights from memory, as a step of a deep stack at H = 1024 does (one copy,
-// the default, stays in the cache from call to call).
+// of the weights, used in turn, so that a call finds less of its weights in the caches
+// (at H = 1024 each copy is 16 MiB: from two copies on, none is in the L2); one copy, the
+// default, stays in the cache from call to call.
 //
 // `bench_gemm_providers --large P` instead measures one large square product (4096^3) with
 // OpenBLAS and dnnl_sgemm on P threads: the machine's practical GEMM speed, the yardstick
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
     }
     std::vector<float> a(size_t(s.m) * s.k), c(size_t(s.m) * s.n);
     for (float& x : a) x = dist(gen);
-    // Every provider takes the copies in turn (copy `turn`, then the next...).
+    // Every provider takes the copies in turn: each call the one after the last.
     std::vector<std::vector<float>> ws(copies, std::vector<float>(size_t(s.n) * s.k));
     std::vector<rnnwave::kernels::PackedMatrix<float>> packs;
     for (std::vector<float>& w : ws) {

@@ -107,16 +107,18 @@ inline constexpr int64_t kBlockDepth = 1024;
 /// Row tiles from which on the walk prefetches. The first row tile of a group reads its
 /// panels from beyond the L2 and is bound by that; the later ones find them in the L2 and
 /// are bound by their multiply-adds, which leaves the memory idle unless they fetch the
-/// next group meanwhile. Measured at k = 1024, n = 4096, one thread, the weights of each
-/// call not in the L3 (four matrices in turn), seven alternated runs: m = 16 1.0-1.7x,
-/// m = 32 1.1-1.6x, m = 64 0.9-1.2x; with two row tiles (m = 8) 0.86-1.09x, so none
-/// there; and every tile prefetching, the first included, made m = 1-32 5-50% slower.
+/// next group meanwhile. Measured at k = 1024, n = 4096, one thread, the weights beyond the
+/// L2 (four 16 MiB matrices in turn), seven alternated runs: m = 16 1.0-1.7x, m = 32
+/// 1.1-1.6x, m = 64 0.9-1.2x; with two row tiles (m = 8) 0.86-1.09x, so none there. An
+/// earlier attempt in which every tile prefetched, the first included (measured with one
+/// matrix, which stays in the L3), made m = 1-32 5-50% slower.
 inline constexpr int64_t kMinRowTilesToPrefetch = 3;
 
-/// Bytes of B from which on the walk prefetches: above the smaller L2 of the machines
-/// measured (1 MiB), B cannot wait in the L2 between two calls. Below, the prefetches only
-/// take load slots: on 1 MiB of B held in a 2 MiB L2, m = 64 ran 1.0-1.7x slower (four
-/// alternated runs).
+/// Bytes of the product's weights (B and B2, whole, not only the panels of one call's
+/// range) from which on the walk prefetches: above the smaller L2 of the machines measured
+/// (1 MiB) they cannot wait in the L2 between two calls. Below, the prefetches only take
+/// load slots: on a B of 1 MiB held in a 2 MiB L2, m = 64 ran 1.0-1.7x slower (four
+/// alternated runs). Measured on the Intel machine only.
 inline constexpr int64_t kMinBytesToPrefetch = int64_t{1} << 20;
 
 /// Every row tile of C[0:m] against the panels t holds: A's row 0 at a (t.lda apart), the
@@ -178,7 +180,9 @@ void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix&
   const int64_t count = range.count(b.panels());
   int64_t panel[kMaxPanels], column[kMaxPanels];
   // What a call starting at panel q of the range, depth k0 of `product`, reads first
-  // (64 bytes per depth unit of a panel).
+  // (64 bytes per depth unit of a panel). A call prefetches at most its own depth of it:
+  // after a block shorter than the next (a product's last), the rest of the next comes
+  // unfetched.
   const bool prefetch = (first.depth + second.depth) * b.panels() * 64 > kMinBytesToPrefetch;
   const auto start_of = [&](int64_t q, const Product& product, int64_t k0) {
     decltype(t.ahead) start{};
