@@ -66,7 +66,7 @@ void tile(const TileArgs& t) {
   __m512 acc[MR][NV];
   tiles::load_accumulators<MR, NV>(acc, t);
   // The same k order either way: the prefetching part first, then the rest.
-  const int64_t ahead = t.ahead.count > 0 ? std::min(t.depth, t.ahead.depth) : 0;
+  const int64_t ahead = tiles::prefetch_depth(t);
   if (ahead > 0) accumulate<MR, NV, true>(acc, t, 0, ahead);
   accumulate<MR, NV, false>(acc, t, ahead, t.depth);
   tiles::store_accumulators<MR, NV>(acc, t);

@@ -42,7 +42,7 @@ void tile(const TileArgs& t) {
   __m512 acc[MR][NV];
   tiles::load_accumulators<MR, NV>(acc, t);
   // The same k order either way: the prefetching part first, then the rest.
-  const int64_t ahead = t.ahead.count > 0 ? std::min(t.depth, t.ahead.depth) : 0;
+  const int64_t ahead = tiles::prefetch_depth(t);
   if (ahead > 0) accumulate<MR, NV, false, true>(acc, t.a, t.lda, t.panel, 0, ahead, &t.ahead);
   accumulate<MR, NV>(acc, t.a, t.lda, t.panel, ahead, t.depth);
   if (t.depth2 > 0) accumulate<MR, NV>(acc, t.a2, t.lda2, t.panel2, 0, t.depth2);

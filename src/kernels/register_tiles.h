@@ -34,6 +34,13 @@ inline __attribute__((always_inline)) void prefetch_line(const Ahead<Panel>& ahe
   }
 }
 
+/// Depth units of a tile's k loop that prefetch: its share of the next panels, at most its
+/// own depth of them (the rest of a deeper next block comes unfetched).
+template <class A>
+inline __attribute__((always_inline)) int64_t prefetch_depth(const A& t) {
+  return t.ahead.count > 0 ? std::min(t.depth, t.ahead.depth) : 0;
+}
+
 /// Where one tile's panels come from and go to. Panel is the element of B's packed panels.
 template <class Panel>
 struct Args {
@@ -123,13 +130,12 @@ inline constexpr int64_t kMinBytesToPrefetch = int64_t{1} << 20;
 
 /// Every row tile of C[0:m] against the panels t holds: A's row 0 at a (t.lda apart), the
 /// second product's at a2 (t.lda2 apart) if t.depth2 > 0; column[v] is panel v's first
-/// column of C, nv the panels. `next` (the panels the walk reads after these) is shared
-/// out among the row tiles after the first, when there are enough of them.
+/// column of C, nv the panels. `next` (the panels the walk reads after these; count = 0:
+/// none) is shared out among the row tiles after the first.
 template <class Table, class A, class Panel>
 void run_row_tiles(const Table& table, A& t, int64_t m, int rows, int nv, const float* a,
                    const float* a2, float* c, const int64_t* column, const Ahead<Panel>& next) {
-  const int64_t row_tiles = (m + rows - 1) / rows;
-  const int64_t sharing = row_tiles >= kMinRowTilesToPrefetch ? row_tiles - 1 : 0;
+  const int64_t sharing = (m + rows - 1) / rows - 1;
   int given = 0;
   for (int64_t i0 = 0, j = 0; i0 < m; i0 += rows, ++j) {
     const int mr = static_cast<int>(std::min<int64_t>(rows, m - i0));
@@ -138,7 +144,7 @@ void run_row_tiles(const Table& table, A& t, int64_t m, int rows, int nv, const 
     for (int v = 0; v < nv; ++v) t.c[v] = c + i0 * t.ldc + column[v];
     // Tile j >= 1 takes an equal share of what is left, so the shares differ by one at most.
     const int64_t left = sharing - (j - 1);
-    const int64_t share = j == 0 || sharing == 0 ? 0 : (next.count - given + left - 1) / left;
+    const int64_t share = j == 0 ? 0 : (next.count - given + left - 1) / left;
     t.ahead.count = static_cast<int>(share);
     t.ahead.depth = next.depth;
     for (int v = 0; v < t.ahead.count; ++v) t.ahead.panel[v] = next.panel[given + v];
@@ -183,7 +189,8 @@ void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix&
   // (64 bytes per depth unit of a panel). A call prefetches at most its own depth of it:
   // after a block shorter than the next (a product's last), the rest of the next comes
   // unfetched.
-  const bool prefetch = (first.depth + second.depth) * b.panels() * 64 > kMinBytesToPrefetch;
+  const bool prefetch = (m + rows - 1) / rows >= kMinRowTilesToPrefetch &&
+                        (first.depth + second.depth) * b.panels() * 64 > kMinBytesToPrefetch;
   const auto start_of = [&](int64_t q, const Product& product, int64_t k0) {
     decltype(t.ahead) start{};
     if (!prefetch || q >= count || k0 >= product.depth) return start;
