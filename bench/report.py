@@ -6,6 +6,12 @@ are stated in, and which targets each configuration meets.
     /usr/bin/python3 bench/report.py out/grid.jsonl --markdown out/grid.md --plot docs/img/grid.png
         [--memory out/memory.jsonl] [--sgemm out/sgemm.jsonl] [--scaling out/scaling.jsonl]
 
+Several grid files: a configuration found in a later one replaces its records of the
+earlier ones (a re-run of the close configurations, run_grid.py --only). A run of several
+rounds (run_grid.py --rounds): each time is the median over its rounds, each ratio comes
+with its range over the rounds, and the targets are also counted "in every round" (met
+only when every round's ratio meets it: the rule for ties within the host's noise).
+
 --memory: training runs of rnnwave and oneDNN (same configs) for the memory table;
 --sgemm: `bench_gemm_providers --large 2` lines, the yardstick of the efficiency target;
 --scaling: a run_grid.py run at more thread counts, for the scaling table.
@@ -13,6 +19,7 @@ are stated in, and which targets each configuration meets.
 import argparse
 import collections
 import json
+import statistics
 
 import matplotlib
 
@@ -30,20 +37,40 @@ def label(k):
 
 
 def load(paths):
-    """times[(config key)][(runner, threads)] = median ms (the last measurement wins)."""
-    times = collections.defaultdict(dict)
+    """rounds[(config key)][(runner, threads)][round] = median ms of that run. A
+    configuration found in a later file replaces its records of the earlier ones (a re-run
+    of some configurations: run_grid.py --only); records without a round (older grids) are
+    round 1, and repeated ones of a round keep the fastest. oneDNN's inference: the better
+    of its two propagation kinds, within each round."""
+    rounds = {}
     for path in paths:
-        with open(path) as f:
-            for line in f:
-                r = json.loads(line)
-                if "median_ms" not in r:
-                    continue
-                runner = "onednn" if r["runner"] == "onednn_fwdtrain" else r["runner"]
-                slot = (runner, r["requested_threads"])
-                k = key_of(r["config"])
-                # oneDNN inference: the better of its two propagation kinds.
-                times[k][slot] = min(times[k].get(slot, float("inf")), r["median_ms"])
-    return times
+        fresh = collections.defaultdict(lambda: collections.defaultdict(dict))
+        for r in records(path):
+            if "median_ms" not in r:
+                continue
+            runner = "onednn" if r["runner"] == "onednn_fwdtrain" else r["runner"]
+            times = fresh[key_of(r["config"])][(runner, r["requested_threads"])]
+            n = r.get("round", 1)
+            times[n] = min(times.get(n, float("inf")), r["median_ms"])
+        rounds.update(fresh)
+    return rounds
+
+
+def medians(rounds):
+    """times[(config key)][(runner, threads)] = the median over rounds."""
+    return {k: {slot: statistics.median(by_round.values()) for slot, by_round in slots.items()}
+            for k, slots in rounds.items()}
+
+
+def round_ratios(slots, peers, ours):
+    """The peers' best time / ours, in each round that ran both (peers: runner slots)."""
+    mine = slots.get(ours, {})
+    out = []
+    for n in sorted(mine):
+        theirs = [slots[p][n] for p in peers if n in slots.get(p, {})]
+        if theirs:
+            out.append(min(theirs) / mine[n])
+    return out
 
 
 def drop_empty_columns(lines):
@@ -70,6 +97,14 @@ def ratio(a, b):
     return None if a is None or b is None else a / b
 
 
+def shown(x, by_round):
+    """A ratio of the medians, and its range over the rounds where there were several."""
+    if x is None:
+        return ""
+    spread = f" ({min(by_round):.2f}-{max(by_round):.2f})" if len(by_round) > 1 else ""
+    return f"{x:.2f}x{spread}"
+
+
 def records(path):
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -83,9 +118,18 @@ def memory_table(path):
         if "peak_rss_bytes" in r and "rss_before_setup_bytes" in r:
             mem[key_of(r["config"])][r["tool"]] = r
     mib = lambda b: f"{b / 2**20:.1f}"  # noqa: E731
-    lines = ["| config | rnnwave: added peak RSS (MiB) | oneDNN: added peak RSS (MiB) "
+
+    def added_by_kind(r, kind):
+        """What a run added to one kind of resident memory (anonymous: arrays, arenas,
+        stacks; file: pages of mapped files, mostly code), after its last pass; '' where
+        the result does not say."""
+        before, after = r.get("resident_before_setup_bytes", {}), r.get("resident_after_bytes", {})
+        return mib(after[kind] - before[kind]) if kind in before and kind in after else ""
+
+    lines = ["| config | rnnwave: added peak RSS (MiB) | rnnwave: added anonymous / file-backed, "
+             "after the run (MiB) | oneDNN: added peak RSS (MiB) "
              "| oneDNN: workspace + weights + grads (MiB) | rnnwave / oneDNN budget |",
-             "|---|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|"]
     met = total = 0
     for k in sorted(mem):
         ours, dnnl = mem[k].get("rnnwave"), mem[k].get("onednn")
@@ -96,7 +140,8 @@ def memory_table(path):
         budget = dnnl["workspace_bytes"] + dnnl["weights_bytes"] + dnnl["grad_bytes"]
         total += 1
         met += added <= budget
-        lines.append(f"| {label(k)} | {mib(added)} | {mib(dnnl_added)} | {mib(budget)} "
+        kinds = " / ".join(filter(None, (added_by_kind(ours, kind) for kind in ("anonymous", "file"))))
+        lines.append(f"| {label(k)} | {mib(added)} | {kinds} | {mib(dnnl_added)} | {mib(budget)} "
                      f"| {added / budget:.2f} |")
     return lines, met, total
 
@@ -152,7 +197,9 @@ def main():
     parser.add_argument("--sgemm")
     parser.add_argument("--scaling")
     args = parser.parse_args()
-    times = load(args.jsonl)
+    rounds = load(args.jsonl)
+    times = medians(rounds)
+    several = any(len(by_round) > 1 for slots in rounds.values() for by_round in slots.values())
     lines, plot_points = [], []
     met = collections.Counter()
     total = collections.Counter()
@@ -169,13 +216,17 @@ def main():
             vs_onednn = ratio(get("onednn", 1), wave1)
             scaling = ratio(wave1, wave2)
             vs_best = ratio(min(peers2), wave2) if peers2 else None
+            by_round_1t = round_ratios(rounds[k], [("onednn", 1)], ("rnnwave_wavefront", 1))
+            by_round_2t = round_ratios(rounds[k], [("onednn", 2), ("pytorch", 2)],
+                                       ("rnnwave_wavefront", 2))
             _, cell, bi, layers, hidden, batch = k
-            checks = []
             if vs_onednn is not None:
                 total["1T >= oneDNN"] += 1
-                ok = vs_onednn >= 1.0
-                met["1T >= oneDNN"] += ok
-                checks.append(ok)
+                met["1T >= oneDNN"] += vs_onednn >= 1.0
+                if several:
+                    # The issue's rule for ties: met only when the repeated runs agree.
+                    total["1T >= oneDNN in every round"] += 1
+                    met["1T >= oneDNN in every round"] += min(by_round_1t) >= 1.0
             if scaling is not None and (layers == 4 or bi or batch == 64):
                 total["2T scaling >= 1.8"] += 1
                 met["2T scaling >= 1.8"] += scaling >= 1.8
@@ -188,6 +239,9 @@ def main():
                 # and 1.5x at N = 1 where the graph has parallelism (L >= 2 or two directions).
                 total["2T >= best peer"] += 1
                 met["2T >= best peer"] += vs_best >= 1.0
+                if several:
+                    total["2T >= best peer in every round"] += 1
+                    met["2T >= best peer in every round"] += min(by_round_2t) >= 1.0
                 if batch == 1 and (layers >= 2 or bi):
                     total["N=1, L>=2 or bi: 2T >= 1.5x best peer"] += 1
                     met["N=1, L>=2 or bi: 2T >= 1.5x best peer"] += vs_best >= 1.5
@@ -195,7 +249,7 @@ def main():
             cells = [fmt(get("rnnwave_sequential", 1)), fmt(wave1), fmt(get("onednn", 1)),
                      fmt(get("pytorch", 1)), fmt(wave2), fmt(get("rnnwave_layerwise", 2)),
                      fmt(get("onednn", 2)), fmt(get("pytorch", 2))]
-            ratios = [f"{x:.2f}x" if x is not None else "" for x in (vs_onednn, scaling, vs_best)]
+            ratios = [shown(vs_onednn, by_round_1t), shown(scaling, []), shown(vs_best, by_round_2t)]
             lines.append(f"| {label(k)} | " + " | ".join(cells + ratios) + " |")
         lines.append("")
     extra = []

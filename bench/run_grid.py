@@ -11,6 +11,13 @@ minutes (H = 256; lstm and gru; uni L=4 and bi L=1; the wavefront schedule and t
     /usr/bin/python3 bench/run_grid.py --out out/grid.jsonl [--quick] [--threads 1,2]
         [--runners rnnwave_wavefront,onednn] [--skip pytorch@1,rnnwave_layerwise@1]
         [--max-repeats R] [--modes training] [--cells lstm,gru]
+        [--rounds R] [--only CONFIGS_FILE]
+
+--rounds R runs every configuration's runners R times in turn (round 1 of each runner,
+then round 2, ...), so that a host whose speed drifts over minutes slows all of them
+alike; report.py then compares the runners round by round. --only names the
+configurations to run, one per line as report.py labels them with their mode, e.g.
+"training lstm bi L4 H1024 N64" (to re-run the close ones of an earlier grid).
 """
 import argparse
 import itertools
@@ -34,6 +41,25 @@ def configs(quick):
     for cell, bi, layers, hidden, n, mode in itertools.product(
             CELLS, [False, True], [1, 4], [256, 1024], [1, 64], ["inference", "training"]):
         yield dict(cell=cell, layers=layers, bidirectional=bi, hidden=hidden, batch=n, mode=mode)
+
+
+def config_name(c):
+    """A configuration as --only names it: MODE CELL uni|bi L<layers> H<hidden> N<batch>."""
+    return (f"{c['mode']} {c['cell']} {'bi' if c['bidirectional'] else 'uni'} "
+            f"L{c['layers']} H{c['hidden']} N{c['batch']}")
+
+
+def read_only(path, quick):
+    """The configuration names of an --only file (blank lines and # comments skipped); an
+    unknown name is an error, not a configuration silently left out."""
+    known = {config_name(c) for c in configs(quick)}
+    with open(path) as f:
+        names = [line.split("#")[0].strip() for line in f]
+    names = [" ".join(n.split()) for n in names if n]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        sys.exit(f"run_grid.py: --only {path!r}: not a configuration of this grid: {unknown[0][:80]!r}")
+    return set(names)
 
 
 def gemm_flop(c, steps=100):
@@ -90,7 +116,14 @@ def main():
     parser.add_argument("--pytorch-openblas-coretype", default="",
                         help="OpenBLAS's kernels for the PyTorch peer (e.g. SkylakeX), for a CPU "
                              "newer than the OpenBLAS, which then falls back to Prescott's")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="times each configuration's runners run, in turn (default 1)")
+    parser.add_argument("--only", help="file of configurations to run, one per line "
+                        "(e.g. 'training lstm bi L4 H1024 N64'); default: every one")
     args = parser.parse_args()
+    if args.rounds < 1:
+        sys.exit(f"run_grid.py: --rounds must be >= 1, got {args.rounds}")
+    only = read_only(args.only, args.quick) if args.only else None
     chosen = set(args.runners.split(",")) if args.runners else (QUICK_RUNNERS if args.quick else None)
     thread_counts = [int(t) for t in args.threads.split(",")]
     skipped = set(filter(None, args.skip.split(",")))
@@ -100,8 +133,10 @@ def main():
         for c in configs(args.quick):
             if c["mode"] not in args.modes.split(",") or c["cell"] not in args.cells.split(","):
                 continue
+            if only is not None and config_name(c) not in only:
+                continue
             repeats = repeats_for(c, args.max_repeats)
-            for threads in thread_counts:
+            for threads, round_ in itertools.product(thread_counts, range(1, args.rounds + 1)):
                 for name, command in runners(args.build):
                     if chosen is not None and name not in chosen:
                         continue
@@ -124,9 +159,11 @@ def main():
                         record["runner"] = name
                     record["config"] = c
                     record["requested_threads"] = threads
+                    record["round"] = round_
                     out.write(json.dumps(record) + "\n")
                     out.flush()
-                    print(f"[{time.monotonic() - started:7.1f}s] {c} P={threads} {name}: "
+                    print(f"[{time.monotonic() - started:7.1f}s] {config_name(c)} P={threads} "
+                          f"round {round_} {name}: "
                           f"{record.get('median_ms', record.get('error'))}", file=sys.stderr)
 
 

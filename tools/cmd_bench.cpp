@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <string>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "rnnwave/random.h"
@@ -69,6 +71,20 @@ std::string cpu_model() {
     if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
   }
   return "unknown";
+}
+
+/// The process's resident memory now, by kind (/proc/self/status, bytes): "anonymous"
+/// (the heap and other private memory: arrays, thread arenas, stacks) and "file" (pages of
+/// mapped files, mostly the code run so far). Empty where the kernel does not say.
+nlohmann::json resident_by_kind() {
+  nlohmann::json kinds = nlohmann::json::object();
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    for (const auto& [field, kind] : {std::pair{"RssAnon:", "anonymous"}, std::pair{"RssFile:", "file"}}) {
+      if (line.rfind(field, 0) == 0) kinds[kind] = std::stoll(line.substr(std::string(field).size())) * 1024;
+    }
+  }
+  return kinds;
 }
 
 /// A plan's decomposition as a bench result and --plan-only report it.
@@ -181,6 +197,7 @@ void run(const BenchFlags& flags) {
   // The memory a run adds is peak RSS minus what the process held before setting it up.
   rusage before{};
   getrusage(RUSAGE_SELF, &before);
+  const nlohmann::json resident_before = resident_by_kind();
   const ModelSpec spec = model_spec(flags.model);
   ExecOptions options = exec_options(flags.exec);
   options.step_block = flags.step_block;
@@ -283,6 +300,10 @@ void run(const BenchFlags& flags) {
       {"workspace_bytes", passes.workspace.bytes()},
       {"peak_rss_bytes", static_cast<int64_t>(usage.ru_maxrss) * 1024},
       {"rss_before_setup_bytes", static_cast<int64_t>(before.ru_maxrss) * 1024},
+      // Not peaks, but what is resident before setup and after the last pass, while the
+      // model, its workspace and the data are all still held.
+      {"resident_before_setup_bytes", resident_before},
+      {"resident_after_bytes", resident_by_kind()},
       {"machine", {{"cpu", cpu_model()}, {"cores", static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN))}}},
   };
   for (const auto& [key, value] : planning.items()) result[key] = value;
