@@ -116,6 +116,24 @@ class PlanFlag(unittest.TestCase):
             self.assertIn("--", lines[0])
 
 
+class BenchMemory(unittest.TestCase):
+    def test_the_memory_a_run_adds_is_reported_by_kind(self):
+        p = subprocess.run([RNNWAVE, "bench", *LARGE, "--repeats", "1", "--warmup", "0", "--json"],
+                           capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, OMP_WAIT_POLICY="passive"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        result = json.loads(p.stdout)
+        before, after = result["resident_before_setup_bytes"], result["resident_after_bytes"]
+        self.assertEqual(sorted(before), ["anonymous", "file"])
+        self.assertEqual(sorted(after), ["anonymous", "file"])
+        # LARGE's weights: per direction 4H x (I + H) + 8H, I = 256 in layer 0, 512 in layer 1.
+        h = 256
+        weights = 2 * sum(4 * h * (i + h) + 8 * h for i in (256, 512))
+        self.assertGreater(after["anonymous"] - before["anonymous"], 4 * weights,
+                           "the model's packed weights, gradients and workspace are still held")
+        self.assertGreater(after["file"], 0)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rnnwave", required=True)
