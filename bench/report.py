@@ -6,8 +6,9 @@ are stated in, and which targets each configuration meets.
     /usr/bin/python3 bench/report.py out/grid.jsonl --markdown out/grid.md --plot docs/img/grid.png
         [--memory out/memory.jsonl] [--sgemm out/sgemm.jsonl] [--scaling out/scaling.jsonl]
 
-Several grid files: a configuration found in a later one replaces its records of the
-earlier ones (a re-run of the close configurations, run_grid.py --only). A run of several
+Several grid files: a runner's results for a configuration and thread count in a later
+file replace those of the earlier ones (a re-run of the close configurations, run_grid.py
+--only). A run of several
 rounds (run_grid.py --rounds): each time is the median over its rounds, each ratio comes
 with its range over the rounds, and the targets are also counted "in every round" (met
 only when every round's ratio meets it: the rule for ties within the host's noise).
@@ -37,11 +38,12 @@ def label(k):
 
 
 def load(paths):
-    """rounds[(config key)][(runner, threads)][round] = median ms of that run. A
-    configuration found in a later file replaces its records of the earlier ones (a re-run
-    of some configurations: run_grid.py --only); records without a round (older grids) are
-    round 1, and repeated ones of a round keep the fastest. oneDNN's inference: the better
-    of its two propagation kinds, within each round."""
+    """rounds[(config key)][(runner, threads)][round] = median ms of that run. A runner's
+    results at a thread count in a later file replace its results for that configuration
+    and thread count in the earlier ones (a re-run of some configurations: run_grid.py
+    --only); records without a round (older grids) are round 1, and repeated ones of a
+    round keep the fastest. oneDNN's inference: the better of its two propagation kinds,
+    within each round."""
     rounds = {}
     for path in paths:
         fresh = collections.defaultdict(lambda: collections.defaultdict(dict))
@@ -52,7 +54,8 @@ def load(paths):
             times = fresh[key_of(r["config"])][(runner, r["requested_threads"])]
             n = r.get("round", 1)
             times[n] = min(times.get(n, float("inf")), r["median_ms"])
-        rounds.update(fresh)
+        for k, slots in fresh.items():
+            rounds.setdefault(k, {}).update(slots)
     return rounds
 
 
@@ -226,7 +229,7 @@ def main():
                 if several:
                     # The issue's rule for ties: met only when the repeated runs agree.
                     total["1T >= oneDNN in every round"] += 1
-                    met["1T >= oneDNN in every round"] += min(by_round_1t) >= 1.0
+                    met["1T >= oneDNN in every round"] += min(by_round_1t, default=vs_onednn) >= 1.0
             if scaling is not None and (layers == 4 or bi or batch == 64):
                 total["2T scaling >= 1.8"] += 1
                 met["2T scaling >= 1.8"] += scaling >= 1.8
@@ -241,7 +244,7 @@ def main():
                 met["2T >= best peer"] += vs_best >= 1.0
                 if several:
                     total["2T >= best peer in every round"] += 1
-                    met["2T >= best peer in every round"] += min(by_round_2t) >= 1.0
+                    met["2T >= best peer in every round"] += min(by_round_2t, default=vs_best) >= 1.0
                 if batch == 1 and (layers >= 2 or bi):
                     total["N=1, L>=2 or bi: 2T >= 1.5x best peer"] += 1
                     met["N=1, L>=2 or bi: 2T >= 1.5x best peer"] += vs_best >= 1.5

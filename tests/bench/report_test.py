@@ -56,14 +56,16 @@ class Rounds(unittest.TestCase):
         path = write(self.dir.name, "g.jsonl", [record("rnnwave_wavefront", 1, 5.0)])
         self.assertEqual(self.report.load([path])[KEY][("rnnwave_wavefront", 1)], {1: 5.0})
 
-    def test_a_later_file_replaces_its_configurations_only(self):
+    def test_a_later_file_replaces_its_runs_only(self):
         other = dict(CONFIG, cell="gru")
         first = write(self.dir.name, "a.jsonl", [
-            record("rnnwave_wavefront", 1, 50.0), record("rnnwave_wavefront", 1, 60.0, config=other)])
+            record("rnnwave_wavefront", 1, 50.0), record("rnnwave_wavefront", 2, 30.0),
+            record("rnnwave_wavefront", 1, 60.0, config=other)])
         rerun = write(self.dir.name, "b.jsonl", [
             record("rnnwave_wavefront", 1, 40.0, 1), record("rnnwave_wavefront", 1, 44.0, 2)])
         rounds = self.report.load([first, rerun])
         self.assertEqual(rounds[KEY][("rnnwave_wavefront", 1)], {1: 40.0, 2: 44.0})
+        self.assertEqual(rounds[KEY][("rnnwave_wavefront", 2)], {1: 30.0}, "not re-run: kept")
         self.assertEqual(rounds[("inference", "gru", True, 4, 1024, 64)][("rnnwave_wavefront", 1)],
                          {1: 60.0})
         self.assertEqual(self.report.medians(rounds)[KEY][("rnnwave_wavefront", 1)], 42.0)
