@@ -38,7 +38,7 @@ def write(directory, name, rows):
     return path
 
 
-class Rounds(unittest.TestCase):
+class InTemporaryDirectory(unittest.TestCase):
     def setUp(self):
         self.report = bench_module("report")
         self.dir = tempfile.TemporaryDirectory()
@@ -46,6 +46,8 @@ class Rounds(unittest.TestCase):
     def tearDown(self):
         self.dir.cleanup()
 
+
+class Rounds(InTemporaryDirectory):
     def test_onednn_takes_the_better_propagation_within_each_round(self):
         path = write(self.dir.name, "g.jsonl", [
             record("onednn", 1, 10.0, 1), record("onednn_fwdtrain", 1, 8.0, 1),
@@ -92,14 +94,7 @@ class Rounds(unittest.TestCase):
         self.assertIn("1.04x (0.98-1.10)", text)
 
 
-class Memory(unittest.TestCase):
-    def setUp(self):
-        self.report = bench_module("report")
-        self.dir = tempfile.TemporaryDirectory()
-
-    def tearDown(self):
-        self.dir.cleanup()
-
+class Memory(InTemporaryDirectory):
     def test_the_added_memory_is_split_by_kind_where_the_run_says(self):
         mib = 1 << 20
         ours = {"tool": "rnnwave", "config": CONFIG, "peak_rss_bytes": 14 * mib,
@@ -114,13 +109,7 @@ class Memory(unittest.TestCase):
         self.assertIn("| 4.0 | 3.0 / 1.0 | 10.0 | 5.0 | 0.80 |", lines[-1])
 
 
-class Only(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.TemporaryDirectory()
-
-    def tearDown(self):
-        self.dir.cleanup()
-
+class Only(InTemporaryDirectory):
     def run_grid(self, text):
         path = os.path.join(self.dir.name, "only.txt")
         with open(path, "w") as f:
