@@ -432,6 +432,11 @@ def train(rank, port=0):
                           "loss": loss, "accuracy": number(accuracy),
                           "perplexity": number(perplexity),
                           "seconds": time.perf_counter() - start}), flush=True)
+    if RANKS > 1:
+        # The ranks leave the group together: a rank that exited with it still open was
+        # seen to abort in gloo's teardown ("terminate called without an active exception").
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
