@@ -26,15 +26,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from run_grid import config_label  # noqa: E402
+
+
+KEY_FIELDS = ("mode", "cell", "bidirectional", "layers", "hidden", "batch")
 
 
 def key_of(c):
-    return (c["mode"], c["cell"], c["bidirectional"], c["layers"], c["hidden"], c["batch"])
+    return tuple(c[f] for f in KEY_FIELDS)
 
 
 def label(k):
-    mode, cell, bi, layers, hidden, batch = k
-    return f"{cell} {'bi' if bi else 'uni'} L{layers} H{hidden} N{batch}"
+    return config_label(dict(zip(KEY_FIELDS, k)))
 
 
 def load(paths):
@@ -165,17 +168,8 @@ def efficiency_lines(times_path, sgemm_path):
 
 
 def scaling_table(path):
-    rows = collections.defaultdict(dict)
-    counts = set()
-    for r in records(path):
-        if "median_ms" not in r:
-            continue
-        runner = "onednn" if r["runner"] == "onednn_fwdtrain" else r["runner"]
-        slot = (runner, r["requested_threads"])
-        counts.add(r["requested_threads"])
-        k = key_of(r["config"])
-        rows[k][slot] = min(rows[k].get(slot, float("inf")), r["median_ms"])
-    counts = sorted(counts)
+    rows = medians(load([path]))
+    counts = sorted({threads for slots in rows.values() for _, threads in slots})
     head = ("| config | " + " | ".join(f"wave {p}T" for p in counts) + " | "
             + " | ".join(f"oneDNN {p}T" for p in counts) + " | wave speed-up at "
             f"{counts[-1]}T | best wave / best oneDNN |")

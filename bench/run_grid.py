@@ -43,10 +43,14 @@ def configs(quick):
         yield dict(cell=cell, layers=layers, bidirectional=bi, hidden=hidden, batch=n, mode=mode)
 
 
+def config_label(c):
+    """A configuration's shape as the tables show it: CELL uni|bi L<layers> H<hidden> N<batch>."""
+    return f"{c['cell']} {'bi' if c['bidirectional'] else 'uni'} L{c['layers']} H{c['hidden']} N{c['batch']}"
+
+
 def config_name(c):
-    """A configuration as --only names it: MODE CELL uni|bi L<layers> H<hidden> N<batch>."""
-    return (f"{c['mode']} {c['cell']} {'bi' if c['bidirectional'] else 'uni'} "
-            f"L{c['layers']} H{c['hidden']} N{c['batch']}")
+    """A configuration as --only names it: MODE, then its label."""
+    return f"{c['mode']} {config_label(c)}"
 
 
 def read_only(path, quick):

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <nlohmann/json.hpp>
@@ -81,7 +82,11 @@ nlohmann::json resident_by_kind() {
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);) {
     for (const auto& [field, kind] : {std::pair{"RssAnon:", "anonymous"}, std::pair{"RssFile:", "file"}}) {
-      if (line.rfind(field, 0) == 0) kinds[kind] = std::stoll(line.substr(std::string(field).size())) * 1024;
+      if (line.rfind(field, 0) != 0) continue;
+      // A line that does not parse leaves the kind out, as on a kernel without it.
+      std::istringstream number(line.substr(std::string(field).size()));
+      long long kib = -1;
+      if (number >> kib && kib >= 0) kinds[kind] = kib * 1024;
     }
   }
   return kinds;

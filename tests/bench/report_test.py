@@ -109,6 +109,18 @@ class Memory(InTemporaryDirectory):
         self.assertIn("| 4.0 | 3.0 / 1.0 | 10.0 | 5.0 | 0.80 |", lines[-1])
 
 
+class Scaling(InTemporaryDirectory):
+    def test_each_thread_count_is_the_median_of_its_rounds(self):
+        path = write(self.dir.name, "s.jsonl", [
+            record("rnnwave_wavefront", 1, 80.0, 1), record("rnnwave_wavefront", 1, 100.0, 2),
+            record("rnnwave_wavefront", 4, 20.0, 1), record("rnnwave_wavefront", 4, 30.0, 2),
+            record("onednn", 1, 90.0, 1), record("onednn", 4, 45.0, 1)])
+        lines = self.report.scaling_table(path)
+        self.assertIn("wave 4T", lines[0])
+        # wave: 90 ms at 1T, 25 ms at 4T (medians); oneDNN's best 45 ms.
+        self.assertEqual(lines[-1], "| infer lstm bi L4 H1024 N64 | 90.0 | 25.0 | 90.0 | 45.0 | 3.6x | 1.80x |")
+
+
 class Only(InTemporaryDirectory):
     def run_grid(self, text):
         path = os.path.join(self.dir.name, "only.txt")
