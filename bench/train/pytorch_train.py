@@ -351,22 +351,27 @@ def main():
     if RANKS == 1:
         train(0)
         return
-    import socket
+    import shutil
+    import tempfile
     import torch.multiprocessing
-    with socket.socket() as probe:  # a free port on this machine for the ranks to meet
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    torch.multiprocessing.spawn(train, args=(port,), nprocs=RANKS, join=True)
+    # The ranks meet at a file of their own: a TCP port probed free and then handed to the
+    # ranks could be taken by another process in between (one CI run hung at the meeting).
+    meeting = tempfile.mkdtemp(prefix="pytorch-train-ranks-")
+    try:
+        torch.multiprocessing.spawn(train, args=("file://" + os.path.join(meeting, "rendezvous"),),
+                                    nprocs=RANKS, join=True)
+    finally:
+        shutil.rmtree(meeting, ignore_errors=True)
 
 
-def train(rank, port=0):
+def train(rank, init_method=None):
     if ARGS.threads > 0:
         torch.set_num_threads(ARGS.threads)
     torch.set_num_interop_threads(1)
     torch.manual_seed(0)  # dropout masks only; the parameters come from initial.npz
     if RANKS > 1:
-        torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
-                                             rank=rank, world_size=RANKS)
+        torch.distributed.init_process_group("gloo", init_method=init_method, rank=rank,
+                                             world_size=RANKS)
     with open(os.path.join(ARGS.run, "config.json")) as f:
         config = json.load(f)
     data = dict(np.load(ARGS.data))
