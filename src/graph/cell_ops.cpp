@@ -113,13 +113,6 @@ size_t first_product(const cells::CellDef& cell, size_t stage) {
   return first;
 }
 
-/// Whether step tasks of layer l compute the input projection (steps_project_input);
-/// bf16 passes keep their separate projection.
-template <class T>
-bool projects_in_step(const Pass<T>& pass, int64_t l) {
-  return !pass.bf16 && steps_project_input(pass.desc(), l);
-}
-
 /// C = A W^T (+ C) for every product of stage s, rows [part.r0, end), the units of part.
 template <class T>
 void products_forward(Pass<T>& pass, size_t s, int64_t l, int64_t d, int64_t t,
@@ -131,7 +124,7 @@ void products_forward(Pass<T>& pass, size_t s, int64_t l, int64_t d, int64_t t,
     const Mat<T> a = resolve(pass, product.a, l, d, t, part.r0);
     const Mat<T> c = resolve(pass, product.c, l, d, t, part.r0);
     const size_t i = index++;
-    if (i == 0 && projects_in_step(pass, l)) {
+    if (i == 0 && steps_project_input(pass.desc(), l)) {
       const Mat<T> x = at(pass.ws.layer_input(l, t), part.r0, 0);
       const kernels::PackedMatrix<T>& w = packed[i].forward;
       gemm_packed<T>(end - part.r0, x.p, x.ld, pass.params.packed(l, d).ih_t,
@@ -141,7 +134,7 @@ void products_forward(Pass<T>& pass, size_t s, int64_t l, int64_t d, int64_t t,
     }
     // Every unit's outputs need the whole of A.
     if constexpr (std::is_same_v<T, float>) {
-      if (pass.bf16) {
+      if (pass.desc().bf16) {
         const kernels::PackedBf16& w = pass.params.packed_bf16(l, d).products[i];
         kernels::gemm_packed_bf16(end - part.r0, a.p, a.ld, w, product.accumulate, c.p, c.ld,
                                   unit_panels(w, part, pass.desc().H, product.groups));
@@ -206,11 +199,11 @@ int64_t weight_grad_terms(const ProblemDesc& desc) {
 
 template <class T>
 void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
-  if (projects_in_step(pass, l)) return;  // the steps do it
+  if (steps_project_input(pass.desc(), l)) return;  // the steps do it
   auto& ws = pass.ws;
   const Mat<T> x = ws.layer_input(l, t0), gates = ws.gates(l, d, t0);
   if constexpr (std::is_same_v<T, float>) {
-    if (pass.bf16) {
+    if (pass.desc().bf16) {
       kernels::gemm_packed_bf16((t1 - t0) * pass.desc().N, x.p, x.ld,
                                 pass.params.packed_bf16(l, d).ih_t, false, gates.p, gates.ld);
       return;

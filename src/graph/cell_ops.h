@@ -64,8 +64,6 @@ struct Pass {
   bool output_early = false;
   // The model's graphs, built once per problem and reused (null: build afresh).
   GraphCache* graphs = nullptr;
-  // Forward products in bf16 (ExecOptions::precision); params.prepare_bf16() has run.
-  bool bf16 = false;
 
   const ProblemDesc& desc() const { return ws.desc; }
 };

@@ -43,10 +43,15 @@ WorkspaceLayout layout_of(const ProblemDesc& p) {
   for (int64_t k = 1; k < p.states; ++k) {
     layout.state[k] = forward.add({L * D, T + 2, N, p.state_width[k]});
   }
-  layout.gates = forward.add({L, D, T, N, p.GH()});
+  layout.step_slots = p.training ? T : 1;
+  layout.gate_slots = layout.step_slots;
+  for (int64_t l = 0; l < L; ++l) {
+    if (!steps_project_input(p, l)) layout.gate_slots = T;  // projection tasks fill them ahead
+  }
+  layout.gates = forward.add({L, D, layout.gate_slots, N, p.GH()});
   for (int64_t b = 0; b < p.buffers; ++b) {
     const bool step = p.cell->buffers[b].life == cells::Life::step;
-    layout.buffer[b] = forward.add({L * D, step ? T : 1, N, p.buffer_width[b]});
+    layout.buffer[b] = forward.add({L * D, step ? layout.step_slots : 1, N, p.buffer_width[b]});
   }
   layout.dropped = forward.add({p.dropout ? L - 1 : 0, T, N, p.ld_h()});
   layout.forward_size = forward.size();
@@ -101,7 +106,7 @@ bool steps_project_input(const ProblemDesc& p, int64_t l) {
   constexpr int64_t kTilePanelBytes = 192 << 10;
   constexpr int64_t kTilePanels = 4;
   // Asked per step: the cheapest test first (most plans below N = 64 have larger blocks).
-  if (p.plan.step_block != 1) return false;
+  if (p.plan.step_block != 1 || p.bf16) return false;  // bf16 passes keep their projection
   const int64_t chains = natural_parallelism(p) * p.plan.batch_splits * p.plan.hidden_splits;
   if (p.plan.threads > chains) return false;
   const cells::Dims dims = p.dims(l);
@@ -202,6 +207,7 @@ ProblemDesc describe_problem(const ModelSpec& spec, int64_t steps, int64_t batch
   p.training = training;
   p.dropout = training && dropout;
   p.identity_order = identity_order;
+  p.bf16 = options.precision == Precision::bf16;
   p.plan = choose_plan(p, options);
   p.layout = layout_of(p);
   return p;

@@ -21,8 +21,12 @@ struct WorkspaceLayout {
   // Forward buffer.
   int64_t input = 0;                                 // [T, N, I], when the input is copied
   std::array<int64_t, cells::kMaxStates> state{};    // h: [L, T+2, N, D*Hs]; others [L*D, T+2, N, w]
-  int64_t gates = 0;                                 // [L, D, T, N, G*H]
-  std::array<int64_t, cells::kMaxBuffers> buffer{};  // step: [L*D, T, N, w]; scratch: [L*D, N, w]
+  int64_t gates = 0;                                 // [L, D, gate_slots, N, G*H]
+  std::array<int64_t, cells::kMaxBuffers> buffer{};  // step: [L*D, step_slots, N, w]; scratch: [L*D, N, w]
+  // Steps whose gates (and step buffers) are kept: T, or 1 where nothing reads them after
+  // their own step (workspace.h says when), so every step reuses memory still in cache.
+  int64_t gate_slots = 0;
+  int64_t step_slots = 0;
   int64_t dropped = 0;                               // [L-1, T, N, D*Hs], with dropout
   int64_t forward_size = 0;
   // Backward buffer.
@@ -47,6 +51,7 @@ struct ProblemDesc {
   bool training = false;        // a training forward: the input is kept for backward
   bool dropout = false;         // inter-layer dropout masks (training only)
   bool identity_order = true;   // rows already sorted by length: caller buffers as they are
+  bool bf16 = false;            // products in bf16 (ExecOptions::precision, inference only)
   // The plan.
   Plan plan;
   // The layout.

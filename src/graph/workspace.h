@@ -69,15 +69,21 @@ struct BasicWorkspace<T>::Impl {
     const int64_t w = desc.state_width[k];
     return {fwd(desc.layout.state[k] + ((l * desc.D + d) * (desc.T + 2) + slot) * desc.N * w), w};
   }
-  Mat<T> gates(int64_t l, int64_t d, int64_t t) {  // [N, G*H]
-    return {fwd(desc.layout.gates + ((l * desc.D + d) * desc.T + t) * desc.N * desc.GH()),
+  /// The gates of step t of (l, d), [N, G*H]. In inference where every step projects its
+  /// own input, one slot per (l, d) serves every step: nothing reads a step's gates after
+  /// it, and the next step of (l, d) waits for it (its previous state).
+  Mat<T> gates(int64_t l, int64_t d, int64_t t) {
+    const int64_t slot = t % desc.layout.gate_slots;
+    return {fwd(desc.layout.gates + ((l * desc.D + d) * desc.layout.gate_slots + slot) * desc.N * desc.GH()),
             desc.GH()};
   }
   /// The cell's buffer b of (l, d) at step t (t is ignored for a scratch buffer).
   Mat<T> buffer(int64_t b, int64_t l, int64_t d, int64_t t) {
     const int64_t w = desc.buffer_width[b];
     const bool step = desc.cell->buffers[b].life == cells::Life::step;
-    const int64_t index = step ? (l * desc.D + d) * desc.T + t : l * desc.D + d;
+    // Step buffers share one slot in inference, as the gates may (see gates()).
+    const int64_t slots = desc.layout.step_slots;
+    const int64_t index = step ? (l * desc.D + d) * slots + t % slots : l * desc.D + d;
     return {fwd(desc.layout.buffer[b] + index * desc.N * w), w};
   }
   /// Layer l's input after dropout, l >= 1: [N, D*Hs] at step t.

@@ -103,11 +103,12 @@ void start_forward(const ModelSpec& spec, const ExecOptions& options, const Forw
   load_initial_states<T>(ws, {args.h0, args.c0});
 }
 
-/// Whether a pass computes its products in bf16: refuses bf16 where it does not apply
-/// (training, double, a CPU without the instructions) and rounds the weights on first use.
+/// Readies a pass whose products are in bf16 (ExecOptions::precision): refuses bf16 where
+/// it does not apply (training, double, a CPU without the instructions) and rounds the
+/// weights on first use. Nothing to do in fp32.
 template <class T>
-bool use_bf16(const ExecOptions& options, const ModelParams<T>& params, const char* call) {
-  if (options.precision != Precision::bf16) return false;
+void prepare_precision(const ExecOptions& options, const ModelParams<T>& params, const char* call) {
+  if (options.precision != Precision::bf16) return;
   if (call != nullptr) {
     fail(call, ": bf16 precision is for inference only; training runs in fp32 "
          "(set ExecOptions::precision to fp32)");
@@ -117,7 +118,6 @@ bool use_bf16(const ExecOptions& options, const ModelParams<T>& params, const ch
   }
   kernels::require_bf16();
   params.prepare_bf16();
-  return true;
 }
 
 }  // namespace
@@ -131,20 +131,19 @@ template <class T>
 void BasicRnn<T>::forward(const ForwardArgs<T>& args) const {
   // Concurrent inference calls on one model each get a workspace: the shared one if
   // free, else a fresh one.
-  const bool bf16 = use_bf16(impl_->options, *impl_->params, nullptr);
+  prepare_precision(impl_->options, *impl_->params, nullptr);
   std::unique_lock<std::mutex> lock(impl_->scratch_mutex, std::try_to_lock);
   BasicWorkspace<T> fresh;
   auto& ws = lock.owns_lock() ? contents(impl_->scratch) : contents(fresh);
   start_forward(spec(), impl_->options, args, false, ws);
   Pass<T> pass{*impl_->params, ws};
   pass.graphs = &impl_->graphs;
-  pass.bf16 = bf16;
   run_forward_and_store(pass, impl_->options.trace, args);
 }
 
 template <class T>
 void BasicRnn<T>::forward(const ForwardArgs<T>& args, BasicWorkspace<T>& workspace) const {
-  use_bf16(impl_->options, *impl_->params, "forward with a workspace (training)");
+  prepare_precision(impl_->options, *impl_->params, "forward with a workspace (training)");
   auto& ws = contents(workspace);
   start_forward(spec(), impl_->options, args, true, ws);
   Pass<T> pass{*impl_->params, ws};
@@ -156,7 +155,7 @@ void BasicRnn<T>::forward(const ForwardArgs<T>& args, BasicWorkspace<T>& workspa
 
 template <class T>
 void BasicRnn<T>::backward(const BackwardArgs<T>& args, BasicWorkspace<T>& workspace) const {
-  use_bf16(impl_->options, *impl_->params, "backward");
+  prepare_precision(impl_->options, *impl_->params, "backward");
   auto& ws = contents(workspace);
   if (!ws.has_forward || ws.owner != impl_.get()) {
     fail("backward needs the workspace of a training forward of this model "

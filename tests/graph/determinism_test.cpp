@@ -110,7 +110,8 @@ TEST_P(Determinism, TheChainRuntimeGivesTheSameBits) {
 /// With one step per projection block and no more threads than independent chains, the
 /// steps of a cell whose first product adds to the gates compute their own input
 /// projection (steps_project_input): the bits of a separate projection, with and without
-/// dropout, on every layer (I = 10 below, 32 or 64 above), in every schedule.
+/// dropout, on every layer (I = 10 below, 32 or 64 above), in every schedule; and so does
+/// inference, whose steps then share one slot of gates per (layer, direction).
 TEST_P(Determinism, StepsThatProjectTheirInputGiveTheSameBits) {
   struct Config {
     Schedule schedule;
@@ -141,9 +142,18 @@ TEST_P(Determinism, StepsThatProjectTheirInputGiveTheSameBits) {
         EXPECT_FALSE(steps_project_input(describe_problem(p.spec, c.steps, c.batch, true, dropout > 0, false,
                                                           separate), l));
       }
+      const std::string what = std::string(directions == 1 ? "bi " : directions == 2 ? "rev " : "uni ") +
+                               exec_name(options) + (dropout > 0 ? " dropout" : "");
       const Result r = run(p, weights, options, dropout);
-      expect_same_bits(r, expected, std::string(directions == 1 ? "bi " : directions == 2 ? "rev " : "uni ") +
-                                        exec_name(options) + (dropout > 0 ? " dropout" : ""));
+      expect_same_bits(r, expected, what);
+      if (dropout > 0) continue;
+      const ProblemDesc inference = describe_problem(p.spec, c.steps, c.batch, false, false, false, options);
+      EXPECT_EQ(inference.layout.gate_slots, fused ? 1 : c.steps) << what;
+      ForwardOut<float> out;
+      Rnn(weights, options).forward(forward_args(p, out));
+      EXPECT_TRUE(same_bits(out.output, expected.out.output)) << what << ": inference output";
+      EXPECT_TRUE(same_bits(out.hn, expected.out.hn)) << what << ": inference hn";
+      EXPECT_TRUE(same_bits(out.cn, expected.out.cn)) << what << ": inference cn";
     }
   }
 }
