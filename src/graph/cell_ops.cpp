@@ -124,7 +124,7 @@ void products_forward(Pass<T>& pass, size_t s, int64_t l, int64_t d, int64_t t,
     const Mat<T> a = resolve(pass, product.a, l, d, t, part.r0);
     const Mat<T> c = resolve(pass, product.c, l, d, t, part.r0);
     const size_t i = index++;
-    if (i == 0 && steps_project_input(pass.desc(), l)) {
+    if (i == 0 && steps_fuse_input(pass.desc(), l)) {
       const Mat<T> x = at(pass.ws.layer_input(l, t), part.r0, 0);
       const kernels::PackedMatrix<T>& w = packed[i].forward;
       gemm_packed<T>(end - part.r0, x.p, x.ld, pass.params.packed(l, d).ih_t,
@@ -213,11 +213,31 @@ void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) 
                  gates.p, gates.ld);
 }
 
+/// gates = x W_ih^T for rows [part.r0, end) and the units of part, in a step that projects
+/// its own input apart from the cell's products (steps_project_input, not fused).
+template <class T>
+void project_step_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part,
+                        int64_t end) {
+  const ProblemDesc& p = pass.desc();
+  const Mat<T> x = at(pass.ws.layer_input(l, t), part.r0, 0);
+  const Mat<T> gates = at(pass.ws.gates(l, d, t), part.r0, 0);
+  // H is whole panels here: units [u0, u1) of gate g are panels g*H/16 + [u0/16, u1/16).
+  const int64_t width = kernels::kPanelWidth;
+  const kernels::PanelRange units = part.u0 == 0 && part.u1 == p.H
+                                        ? kernels::PanelRange{}
+                                        : kernels::PanelRange{part.u0 / width, part.u1 / width, p.G, p.H / width};
+  gemm_packed<T>(end - part.r0, x.p, x.ld, pass.params.packed(l, d).ih_t, false, gates.p, gates.ld,
+                 units);
+}
+
 template <class T>
 void forward_step(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const StepPart& part) {
   const int64_t end = pass.ws.order.active_end(t, part.r0, part.r1);
   if (end == part.r0) return;
   const cells::CellDef& cell = *pass.desc().cell;
+  if (steps_project_input(pass.desc(), l) && !steps_fuse_input(pass.desc(), l)) {
+    project_step_input(pass, l, d, t, part, end);
+  }
   const cells::StepView<T> view = step_view(pass, l, d, t, part, end, false);
   for (size_t s = 0; s < cell.stages.size(); ++s) {
     products_forward(pass, s, l, d, t, part, end);

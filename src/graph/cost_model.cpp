@@ -172,12 +172,14 @@ std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, c
     const int64_t rows = t.split >= 0 ? p.split_row(t.split + 1) - p.split_row(t.split) : p.N;
     const int64_t units = t.part >= 0 ? p.unit_bound(t.part + 1) - p.unit_bound(t.part) : p.H;
     const int64_t cols = GH * units / p.H;  // the part's share of the gate columns
+    const bool in_step = steps_project_input(p, t.layer);  // the steps project their input
     switch (t.kind) {
       case TaskKind::project:
-        cost[i] = product(steps * p.N, in, GH) + pointwise(c, double(steps * p.N * GH) * 0.25);
+        cost[i] = in_step ? 0 : product(steps * p.N, in, GH) + pointwise(c, double(steps * p.N * GH) * 0.25);
         break;
       case TaskKind::forward:
-        cost[i] = product(rows, p.Hs, cols) + pointwise(c, double(rows * cols));
+        cost[i] = product(rows, p.Hs, cols) + pointwise(c, double(rows * cols)) +
+                  (in_step ? product(rows, in, cols) : 0);
         break;
       case TaskKind::backward:  // the pointwise backward and dh_prev = dgates W_hh, whole
         cost[i] = product(rows, GH, p.Hs) + pointwise(c, 2.0 * double(rows * GH));

@@ -97,7 +97,18 @@ int64_t natural_parallelism(const ProblemDesc& p) {
   return p.D == 2 ? 2 : std::min<int64_t>(p.L, p.T);
 }
 
-bool steps_project_input(const ProblemDesc& p, int64_t l) {
+namespace {
+
+/// Whether a step task may compute its input projection at all (see steps_project_input).
+bool steps_may_project(const ProblemDesc& p) {
+  // Asked per step: the cheapest test first (most plans below N = 64 have larger blocks).
+  if (p.plan.step_block != 1 || p.bf16) return false;  // bf16 passes keep their projection
+  const int64_t chains = natural_parallelism(p) * p.plan.batch_splits * p.plan.hidden_splits;
+  return p.plan.threads <= chains && p.H % kernels::kPanelWidth == 0;
+}
+
+/// Whether layer l's first product can take the projection into its register tiles.
+bool fusable(const ProblemDesc& p, int64_t l) {
   // Measured on a 1 MiB-L2 core at batch 64, one thread: 7% faster at I = H = 256, where a
   // tile's panels of both weights take 128 KiB; 5% faster for a bidirectional stack's
   // upper layers (I = 512, H = 256: 192 KiB); 8% slower at I = H = 512 (256 KiB), where
@@ -105,17 +116,26 @@ bool steps_project_input(const ProblemDesc& p, int64_t l) {
   // chains (sub-batches, directions or layers): within noise or faster (up to 6%).
   constexpr int64_t kTilePanelBytes = 192 << 10;
   constexpr int64_t kTilePanels = 4;
-  // Asked per step: the cheapest test first (most plans below N = 64 have larger blocks).
-  if (p.plan.step_block != 1 || p.bf16) return false;  // bf16 passes keep their projection
-  const int64_t chains = natural_parallelism(p) * p.plan.batch_splits * p.plan.hidden_splits;
-  if (p.plan.threads > chains) return false;
   const cells::Dims dims = p.dims(l);
   const cells::ProductDecl& first = p.cell->stages[0].products[0];
   const int64_t k = dims.input + p.cell->params[first.param].cols.of(dims);
-  return first.c.where == cells::Where::gates && first.c.col.of(dims) == 0 &&
-         first.accumulate && first.rows.of(dims) == p.GH() && p.H % kernels::kPanelWidth == 0 &&
+  return first.c.where == cells::Where::gates && first.c.col.of(dims) == 0 && first.accumulate &&
+         first.rows.of(dims) == p.GH() &&
          k * kernels::kPanelWidth * kTilePanels * int64_t{sizeof(float)} <= kTilePanelBytes;
 }
+
+}  // namespace
+
+bool steps_project_input(const ProblemDesc& p, int64_t l) {
+  // Apart from the cell's products, measured at one thread and N = 64 on the Intel machine
+  // (alternated rounds): 5-7% faster where the products write buffers of their own (H =
+  // 256, one layer and four) or the fused tiles would not fit the L2 (I = H = 512); the
+  // gates stay in the cache. At two threads a 4-layer stack of H = 1024 was 3-5% slower:
+  // there the projection tasks fill a thread's waits.
+  return steps_may_project(p) && (p.plan.threads == 1 || fusable(p, l));
+}
+
+bool steps_fuse_input(const ProblemDesc& p, int64_t l) { return steps_may_project(p) && fusable(p, l); }
 
 bool runs_by_chains(const ProblemDesc& p) {
   // Measured against the dataflow runtime at 2 threads (docs/benchmarks.md): ahead on

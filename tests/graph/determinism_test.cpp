@@ -108,15 +108,17 @@ TEST_P(Determinism, TheChainRuntimeGivesTheSameBits) {
 }
 
 /// With one step per projection block and no more threads than independent chains, the
-/// steps of a cell whose first product adds to the gates compute their own input
-/// projection (steps_project_input): the bits of a separate projection, with and without
-/// dropout, on every layer (I = 10 below, 32 or 64 above), in every schedule; and so does
-/// inference, whose steps then share one slot of gates per (layer, direction).
+/// steps compute their own input projection (steps_project_input), within the first
+/// product where it adds to the gates (steps_fuse_input): the bits of a separate
+/// projection, with and without dropout, on every layer (I = 10 below, 32 or 64 above),
+/// in every schedule; and so does inference, whose steps then share one slot of gates
+/// per (layer, direction).
 TEST_P(Determinism, StepsThatProjectTheirInputGiveTheSameBits) {
   struct Config {
     Schedule schedule;
     int threads;
     int64_t batch_splits;
+    int64_t hidden_splits = 1;  // parts of 16 units (cells of one stage)
   };
   for (const auto& [directions, dropout] : {std::pair{0, 0.0}, std::pair{1, 0.3}, std::pair{2, 0.3}}) {
     Case c = stack_case(GetParam(), directions, 12);
@@ -128,19 +130,24 @@ TEST_P(Determinism, StepsThatProjectTheirInputGiveTheSameBits) {
     const Result expected = run(p, weights, separate, dropout);
     for (const Config& config : {Config{Schedule::sequential, 1, 0}, Config{Schedule::wavefront, 1, 0},
                                  Config{Schedule::layerwise, 1, 0}, Config{Schedule::wavefront, 2, 2},
-                                 Config{Schedule::wavefront, 3, 3}}) {
+                                 Config{Schedule::wavefront, 3, 3}, Config{Schedule::wavefront, 2, 1, 2},
+                                 Config{Schedule::sequential, 1, 1, 2}}) {
       ExecOptions options{config.schedule, config.threads};
       options.step_block = 1;
       options.batch_splits = config.batch_splits;
+      options.hidden_splits = config.hidden_splits;
       const ProblemDesc desc = describe_problem(p.spec, c.steps, c.batch, true, dropout > 0, false, options);
-      // The GRUs' products go to their own buffers; the layerwise schedule projects a
-      // whole layer at once (its plan's step block is the sequence).
-      const bool fused = GetParam().cell != CellKind::gru && GetParam().cell != CellKind::gru_rb &&
-                         config.schedule != Schedule::layerwise;
+      // The layerwise schedule projects a whole layer at once (its plan's step block is
+      // the sequence); the GRUs' products go to their own buffers, and apart from the
+      // products the steps project only on one thread.
+      const bool fused = config.schedule != Schedule::layerwise && GetParam().cell != CellKind::gru &&
+                         GetParam().cell != CellKind::gru_rb;
+      const bool in_step = fused || (config.schedule != Schedule::layerwise && config.threads == 1);
+      const ProblemDesc apart = describe_problem(p.spec, c.steps, c.batch, true, dropout > 0, false, separate);
       for (int64_t l = 0; l < c.layers; ++l) {
-        EXPECT_EQ(steps_project_input(desc, l), fused) << exec_name(options) << " layer " << l;
-        EXPECT_FALSE(steps_project_input(describe_problem(p.spec, c.steps, c.batch, true, dropout > 0, false,
-                                                          separate), l));
+        EXPECT_EQ(steps_project_input(desc, l), in_step) << exec_name(options) << " layer " << l;
+        EXPECT_EQ(steps_fuse_input(desc, l), fused) << exec_name(options) << " layer " << l;
+        EXPECT_FALSE(steps_project_input(apart, l));
       }
       const std::string what = std::string(directions == 1 ? "bi " : directions == 2 ? "rev " : "uni ") +
                                exec_name(options) + (dropout > 0 ? " dropout" : "");
@@ -148,7 +155,7 @@ TEST_P(Determinism, StepsThatProjectTheirInputGiveTheSameBits) {
       expect_same_bits(r, expected, what);
       if (dropout > 0) continue;
       const ProblemDesc inference = describe_problem(p.spec, c.steps, c.batch, false, false, false, options);
-      EXPECT_EQ(inference.layout.gate_slots, fused ? 1 : c.steps) << what;
+      EXPECT_EQ(inference.layout.gate_slots, in_step ? 1 : c.steps) << what;
       ForwardOut<float> out;
       Rnn(weights, options).forward(forward_args(p, out));
       EXPECT_TRUE(same_bits(out.output, expected.out.output)) << what << ": inference output";
