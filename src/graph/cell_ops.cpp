@@ -223,9 +223,9 @@ void project_step_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const St
   const Mat<T> gates = at(pass.ws.gates(l, d, t), part.r0, 0);
   // H is whole panels here: units [u0, u1) of gate g are panels g*H/16 + [u0/16, u1/16).
   const int64_t width = kernels::kPanelWidth;
-  const kernels::PanelRange units = part.u0 == 0 && part.u1 == p.H
-                                        ? kernels::PanelRange{}
-                                        : kernels::PanelRange{part.u0 / width, part.u1 / width, p.G, p.H / width};
+  const bool whole = part.u0 == 0 && part.u1 == p.H;
+  const kernels::PanelRange units =
+      whole ? kernels::PanelRange{} : kernels::PanelRange{part.u0 / width, part.u1 / width, p.G, p.H / width};
   gemm_packed<T>(end - part.r0, x.p, x.ld, pass.params.packed(l, d).ih_t, false, gates.p, gates.ld,
                  units);
 }

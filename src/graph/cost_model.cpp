@@ -175,7 +175,8 @@ std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, c
     const bool in_step = steps_project_input(p, t.layer);  // the steps project their input
     switch (t.kind) {
       case TaskKind::project:
-        cost[i] = in_step ? 0 : product(steps * p.N, in, GH) + pointwise(c, double(steps * p.N * GH) * 0.25);
+        cost[i] = in_step ? 0
+                          : product(steps * p.N, in, GH) + pointwise(c, double(steps * p.N * GH) * 0.25);
         break;
       case TaskKind::forward:
         cost[i] = product(rows, p.Hs, cols) + pointwise(c, double(rows * cols)) +

@@ -98,15 +98,15 @@ bool runs_by_chains(const ProblemDesc& p);
 /// projection tasks then do nothing): only where a separate projection task would buy no
 /// parallelism (one step per projection block, and no more threads than independent
 /// chains of steps), in fp32, for H a multiple of 16 (a part of a step by hidden units is
-/// then whole panels of W_ih^T too), and, with more than one thread, only fused (below). A step's gates are then read within it alone, so
-/// that an inference pass keeps one slot of them (workspace.h). The bits are those of the
-/// separate projection.
+/// then whole panels of W_ih^T too), and with more than one thread only fused (below). A
+/// step's gates are then read within it alone, so that an inference pass keeps one slot
+/// of them (workspace.h). The bits are those of the separate projection.
 bool steps_project_input(const ProblemDesc& p, int64_t l);
 
-/// Whether such a step of layer l computes the projection as part of the cell's first product
-/// (gates = x W_ih^T + h W_hh^T in one pass over the gates instead of two): where the
-/// product adds h W_hh^T to every gate and the two weights' panels of one register tile
-/// fit the L2 beside the inputs' rows.
+/// Whether such a step of layer l computes the projection as part of the cell's first
+/// product (gates = x W_ih^T + h W_hh^T in one pass over the gates instead of two): where
+/// the product adds h W_hh^T to every gate and the two weights' panels of one register
+/// tile fit the L2 beside the inputs' rows.
 bool steps_fuse_input(const ProblemDesc& p, int64_t l);
 
 /// Threads a pass may use: options.threads, or every available core if 0.

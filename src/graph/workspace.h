@@ -74,8 +74,8 @@ struct BasicWorkspace<T>::Impl {
   /// it, and the next step of (l, d) waits for it (its previous state).
   Mat<T> gates(int64_t l, int64_t d, int64_t t) {
     const int64_t slot = t % desc.layout.gate_slots;
-    return {fwd(desc.layout.gates + ((l * desc.D + d) * desc.layout.gate_slots + slot) * desc.N * desc.GH()),
-            desc.GH()};
+    const int64_t index = (l * desc.D + d) * desc.layout.gate_slots + slot;
+    return {fwd(desc.layout.gates + index * desc.N * desc.GH()), desc.GH()};
   }
   /// The cell's buffer b of (l, d) at step t (t is ignored for a scratch buffer).
   Mat<T> buffer(int64_t b, int64_t l, int64_t d, int64_t t) {
