@@ -1,6 +1,7 @@
 #include "graph/boundary.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace rnnwave {
@@ -112,8 +113,25 @@ void load_initial_states(WorkspaceImpl<T>& ws, const StateSpans<const T>& initia
 }
 
 template <class T>
+void place_output(WorkspaceImpl<T>& ws, std::span<T> output,
+                  std::initializer_list<std::span<const T>> others) {
+  const ProblemDesc& p = ws.desc;
+  ws.direct_output = nullptr;
+  const bool full = ws.order.active.empty() || ws.order.active.back() == p.N;
+  if (p.training || !ws.order.identity || !full || output.empty()) return;
+  const auto begin = reinterpret_cast<uintptr_t>(output.data());
+  const auto end = reinterpret_cast<uintptr_t>(output.data() + output.size());
+  for (const std::span<const T> other : others) {
+    const auto o = reinterpret_cast<uintptr_t>(other.data());
+    if (!other.empty() && o < end && begin < o + other.size() * sizeof(T)) return;
+  }
+  ws.direct_output = output.data();
+}
+
+template <class T>
 void store_output_steps(WorkspaceImpl<T>& ws, std::span<T> output, int64_t t0, int64_t t1) {
   const ProblemDesc& p = ws.desc;
+  if (output.data() == ws.direct_output) return;  // the steps wrote it
   const int64_t DH = p.ld_h(), top = p.L - 1;
   for (int64_t t = t0; t < t1; ++t) {
     const T* states = ws.h(top, WorkspaceImpl<T>::out_slot(t));
@@ -176,6 +194,8 @@ void store_input_grads(WorkspaceImpl<T>& ws, std::span<T> grad_input,
   template void load_input_steps<T>(WorkspaceImpl<T>&, std::span<const T>, int64_t, int64_t);  \
   template void load_initial_states<T>(WorkspaceImpl<T>&, const StateSpans<const T>&);        \
   template void store_output_steps<T>(WorkspaceImpl<T>&, std::span<T>, int64_t, int64_t);     \
+  template void place_output<T>(WorkspaceImpl<T>&, std::span<T>,                              \
+                                std::initializer_list<std::span<const T>>);                  \
   template void store_final_states<T>(WorkspaceImpl<T>&, const StateSpans<T>&);               \
   template void load_output_grads<T>(WorkspaceImpl<T>&, std::span<const T>,                   \
                                      const StateSpans<const T>&, std::span<T>, bool);         \

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
 #include <span>
 
 #include "cells/cell_def.h"
@@ -35,12 +36,24 @@ void store_input_grad_steps(WorkspaceImpl<T>& ws, std::span<T> grad_input, int64
 template <class T>
 void load_input_steps(WorkspaceImpl<T>& ws, std::span<const T> input, int64_t t0, int64_t t1);
 
+/// Lets the top layer's steps write their h straight into the caller's `output` [T, N,
+/// D*Hs] (ws.direct_output) instead of the workspace, from which the output would be
+/// copied: in inference, with rows in the caller's order and every sequence T steps long
+/// (so that no reverse direction's initial state, nor a zeroed row, lies in slots 1..T),
+/// and only for an output that overlaps none of `others` (the caller's other buffers);
+/// an empty `output`: never.
+/// Call after ws.prepare, before load_initial_states.
+template <class T>
+void place_output(WorkspaceImpl<T>& ws, std::span<T> output,
+                  std::initializer_list<std::span<const T>> others);
+
 /// Places the initial states (empty = zeros) in the slots each direction starts from,
 /// and zeroes the state rows that no step will write.
 template <class T>
 void load_initial_states(WorkspaceImpl<T>& ws, const StateSpans<const T>& initial);
 
-/// Writes steps [t0, t1) of the output [T, N, D*Hs] (zero past each sequence's end).
+/// Writes steps [t0, t1) of the output [T, N, D*Hs] (zero past each sequence's end);
+/// nothing if the steps wrote them there (place_output).
 template <class T>
 void store_output_steps(WorkspaceImpl<T>& ws, std::span<T> output, int64_t t0, int64_t t1);
 

@@ -61,6 +61,9 @@ struct BasicWorkspace<T>::Impl {
   T* input() { return fwd(desc.layout.input); }  // [T, N, I] (internal order)
   /// Layer l's output at `slot`: [N, D*Hs], direction d at column d*Hs.
   T* h(int64_t l, int64_t slot) {
+    if (direct_output != nullptr && l == desc.L - 1 && slot >= 1 && slot <= desc.T) {
+      return direct_output + (slot - 1) * desc.N * desc.ld_h();
+    }
     return fwd(desc.layout.state[0] + (l * (desc.T + 2) + slot) * desc.N * desc.ld_h());
   }
   /// State k of (l, d) at `slot`.
@@ -121,6 +124,9 @@ struct BasicWorkspace<T>::Impl {
   // Set per call: where the input is read from, and where the output gradient and the
   // input gradient live (the caller's buffers when the batch order is the identity).
   const T* input_ptr = nullptr;
+  /// The caller's output [T, N, D*Hs] where the top layer's steps write their h into it
+  /// directly, as its slots 1..T (place_output says when), else null.
+  T* direct_output = nullptr;
   const T* grad_output_ptr = nullptr;
   T* grad_input_ptr = nullptr;
 

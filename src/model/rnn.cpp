@@ -99,6 +99,10 @@ void start_forward(const ModelSpec& spec, const ExecOptions& options, const Forw
   ws.prepare(describe_problem(spec, args.steps, args.batch, training, args.dropout > 0,
                               ws.order.identity, options),
              args.dropout, args.dropout_seed, args.dropout_first_layer);
+  // A hook may write its block of the output, which a direct output would feed back into
+  // the next step as its state: with one, the output is copied.
+  place_output<T>(ws, args.on_output_block ? std::span<T>() : args.output,
+                  {args.input, args.h0, args.c0, args.hn, args.cn});
   load_input<T>(ws, args.input, static_cast<bool>(args.on_input_block));
   load_initial_states<T>(ws, {args.h0, args.c0});
 }
