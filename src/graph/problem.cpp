@@ -127,12 +127,13 @@ bool fusable(const ProblemDesc& p, int64_t l) {
 }  // namespace
 
 bool steps_project_input(const ProblemDesc& p, int64_t l) {
-  // Apart from the cell's products, measured at one thread and N = 64 on the Intel machine
-  // (alternated rounds): 5-7% faster where the products write buffers of their own (H =
-  // 256, one layer and four) or the fused tiles would not fit the L2 (I = H = 512); the
-  // gates stay in the cache. At two threads a 4-layer stack of H = 1024 was 3-5% slower:
-  // there the projection tasks fill a thread's waits.
-  return steps_may_project(p) && (p.plan.threads == 1 || fusable(p, l));
+  // Apart from the cell's products only in inference at one thread, where it lets the pass
+  // keep one slot of gates. Measured there at N = 64 on the Intel machine (alternated
+  // rounds): 5-7% faster where the products write buffers of their own (H = 256, one layer
+  // and four) or the fused tiles would not fit the L2 (I = H = 512). At two threads a
+  // 4-layer stack of H = 1024 was 3-5% slower (the projection tasks fill a thread's
+  // waits), and a training pass of H = 1024, whose gates are kept, 3% slower on the median.
+  return steps_may_project(p) && (fusable(p, l) || (p.plan.threads == 1 && !p.training));
 }
 
 bool steps_fuse_input(const ProblemDesc& p, int64_t l) { return steps_may_project(p) && fusable(p, l); }

@@ -98,8 +98,8 @@ bool runs_by_chains(const ProblemDesc& p);
 /// projection tasks then do nothing): only where a separate projection task would buy no
 /// parallelism (one step per projection block, and no more threads than independent
 /// chains of steps), in fp32, for H a multiple of 16 (a part of a step by hidden units is
-/// then whole panels of W_ih^T too), and with more than one thread only fused (below). A
-/// step's gates are then read within it alone, so that an inference pass keeps one slot
+/// then whole panels of W_ih^T too), and fused (below) or else in inference at one thread.
+/// A step's gates are then read within it alone, so that an inference pass keeps one slot
 /// of them (workspace.h). The bits are those of the separate projection.
 bool steps_project_input(const ProblemDesc& p, int64_t l);
 

@@ -139,10 +139,10 @@ TEST_P(Determinism, StepsThatProjectTheirInputGiveTheSameBits) {
       const ProblemDesc desc = describe_problem(p.spec, c.steps, c.batch, true, dropout > 0, false, options);
       // The layerwise schedule projects a whole layer at once (its plan's step block is
       // the sequence); the GRUs' products go to their own buffers, and apart from the
-      // products the steps project only on one thread.
+      // products the steps project only in inference on one thread.
       const bool fused = config.schedule != Schedule::layerwise && GetParam().cell != CellKind::gru &&
                          GetParam().cell != CellKind::gru_rb;
-      const bool in_step = fused || (config.schedule != Schedule::layerwise && config.threads == 1);
+      const bool in_step = fused;
       const ProblemDesc apart = describe_problem(p.spec, c.steps, c.batch, true, dropout > 0, false, separate);
       for (int64_t l = 0; l < c.layers; ++l) {
         EXPECT_EQ(steps_project_input(desc, l), in_step) << exec_name(options) << " layer " << l;
@@ -155,7 +155,9 @@ TEST_P(Determinism, StepsThatProjectTheirInputGiveTheSameBits) {
       expect_same_bits(r, expected, what);
       if (dropout > 0) continue;
       const ProblemDesc inference = describe_problem(p.spec, c.steps, c.batch, false, false, false, options);
-      EXPECT_EQ(inference.layout.gate_slots, in_step ? 1 : c.steps) << what;
+      const bool in_step_inference = fused || (config.schedule != Schedule::layerwise && config.threads == 1);
+      EXPECT_EQ(steps_project_input(inference, 0), in_step_inference) << what;
+      EXPECT_EQ(inference.layout.gate_slots, in_step_inference ? 1 : c.steps) << what;
       ForwardOut<float> out;
       Rnn(weights, options).forward(forward_args(p, out));
       EXPECT_TRUE(same_bits(out.output, expected.out.output)) << what << ": inference output";
