@@ -155,7 +155,8 @@ TEST_P(Determinism, StepsThatProjectTheirInputGiveTheSameBits) {
       expect_same_bits(r, expected, what);
       if (dropout > 0) continue;
       const ProblemDesc inference = describe_problem(p.spec, c.steps, c.batch, false, false, false, options);
-      const bool in_step_inference = fused || (config.schedule != Schedule::layerwise && config.threads == 1);
+      const bool in_step_inference =
+          fused || (config.schedule != Schedule::layerwise && config.threads == 1);
       EXPECT_EQ(steps_project_input(inference, 0), in_step_inference) << what;
       EXPECT_EQ(inference.layout.gate_slots, in_step_inference ? 1 : c.steps) << what;
       ForwardOut<float> out;
