@@ -15,8 +15,10 @@
 //
 // `bench_gemm_providers --large P` instead measures one large square product (4096^3) with
 // OpenBLAS and dnnl_sgemm on P threads: the machine's practical GEMM speed, the yardstick
-// of the training-efficiency target in docs/benchmarks.md.
+// of the training-efficiency target in docs/benchmarks.md. `--peak` measures what one core
+// does with fused multiply-adds on registers alone (AVX-512 builds).
 #include <cblas.h>
+#include <immintrin.h>
 #include <libxsmm.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
@@ -87,10 +89,41 @@ int run_large(int threads) {
   return 0;
 }
 
+/// The core's own ceiling, the yardstick of the kernels' rates: 24 independent chains of
+/// fused multiply-adds on registers, no memory operand, for about a second on one thread.
+int run_peak() {
+#ifdef __AVX512F__
+  __m512 acc[24];
+  for (int i = 0; i < 24; ++i) acc[i] = _mm512_set1_ps(0.001f * i);
+  __m512 x = _mm512_set1_ps(0.9999f);
+  const __m512 y = _mm512_set1_ps(0.0001f);
+  constexpr long kIterations = 200000000;
+  const auto start = std::chrono::steady_clock::now();
+  for (long k = 0; k < kIterations; ++k) {
+#pragma GCC unroll 24
+    for (int i = 0; i < 24; ++i) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+    __asm__ volatile("" : "+v"(x));  // x unknown to the compiler: no folding of the chains
+  }
+  const double s = seconds(start);
+  float sum = 0, lanes[16];
+  for (int i = 0; i < 24; ++i) {
+    _mm512_storeu_ps(lanes, acc[i]);
+    for (float v : lanes) sum += v;
+  }
+  std::printf("{\"shape\": \"fma peak\", \"threads\": 1, \"gflops\": %.1f, \"checksum\": %.3f}\n",
+              2.0 * 16 * 24 * double(kIterations) / s / 1e9, sum);
+  return 0;
+#else
+  std::fprintf(stderr, "bench_gemm_providers: --peak needs a build for AVX-512\n");
+  return 2;
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--large") == 0) return run_large(std::atoi(argv[2]));
+  if (argc == 2 && std::strcmp(argv[1], "--peak") == 0) return run_peak();
   const char* only = nullptr;
   int copies = 1;
   constexpr int kMaxCopies = 64;
@@ -110,7 +143,7 @@ int main(int argc, char** argv) {
       copies = static_cast<int>(value);
     } else {
       std::fprintf(stderr,
-                   "usage: bench_gemm_providers [--only TEXT] [--copies C] | --large THREADS\n");
+                   "usage: bench_gemm_providers [--only TEXT] [--copies C] | --large THREADS | --peak\n");
       return 2;
     }
   }
