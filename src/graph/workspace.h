@@ -13,8 +13,9 @@
 // The cell's other states (e.g. a memory cell c) have the same T+2 slots per (layer,
 // direction); its step buffers one [N, w] matrix per step (one in all in inference, see
 // gates()), its scratch buffers one per (layer, direction). In inference the top layer's
-// slots 1..T may be the caller's output itself (direct_output). The gradients flowing along a direction (grad_state) use the same
-// slots mirrored: the gradient into the state of slot s is grad_state slot s.
+// slots 1..T may be the caller's output itself (direct_output). The gradients flowing
+// along a direction (grad_state) use the same slots mirrored: the gradient into the state
+// of slot s is grad_state slot s.
 //
 // Which rows are zeroed, and why: state rows that no step writes (past a sequence's end,
 // and the last slot) are zeroed before each pass, since the layer above reads them as

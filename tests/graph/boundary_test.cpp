@@ -40,8 +40,10 @@ TEST(PlaceOutput, OnlyInInferenceOverSequencesOfEveryStepAndAnOutputOfItsOwn) {
   std::vector<float> output(static_cast<size_t>(p.output_size()));
   EXPECT_TRUE(writes_directly(p, false, {}, output));
   EXPECT_FALSE(writes_directly(p, true, {}, output)) << "training keeps h for the backward pass";
-  const std::vector<int64_t> shorter{7, 7, 6, 7, 7};
+  const std::vector<int64_t> shorter{7, 7, 7, 7, 6};  // sorted: the rows keep their order
   EXPECT_FALSE(writes_directly(p, false, shorter, output)) << "a reverse initial state lies in slot 7";
+  const std::vector<int64_t> unsorted{7, 7, 6, 7, 7};
+  EXPECT_FALSE(writes_directly(p, false, unsorted, output)) << "rows reordered by length";
   const std::vector<int64_t> all{7, 7, 7, 7, 7};
   EXPECT_TRUE(writes_directly(p, false, all, output));
   Problem<float> q = p;
