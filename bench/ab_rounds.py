@@ -113,7 +113,10 @@ def main(argv=None):
     if "--json" not in flags:
         flags = flags + ["--json"]
     times = {name: [] for name in names}
-    out = open(args.out, "a") if args.out else None
+    try:
+        out = open(args.out, "a") if args.out else None
+    except OSError as e:
+        sys.exit(f"ab_rounds.py: --out {quoted(args.out)}: {e.strerror}")
     try:
         for round_ in range(1, args.rounds + 1):
             for name, env, argv in runs:

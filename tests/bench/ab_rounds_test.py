@@ -95,6 +95,8 @@ class AbRounds(unittest.TestCase):
             (["--run", "a=X=1", "--run", "b=y"], "a: no command after its name"),
             (["--run", "a='open", "--run", "b=y"], "a: cannot split its command"),
             (["--run", "a=/no/such/program", "--run", "b=y"], "a: cannot run '/no/such/program'"),
+            (["--out", "/no/such/dir/runs.jsonl", "--run", "a=x", "--run", "b=y"],
+             "--out '/no/such/dir/runs.jsonl': No such file or directory"),
         ]
         for argv, message in cases:
             with self.subTest(argv=argv):
