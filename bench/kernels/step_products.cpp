@@ -1,0 +1,114 @@
+// The products of T steps of a bidirectional layer's backward pass, alone in a loop, one
+// thread: per step two products A[M, K] B[K, N] with rnnwave's packed kernel, in four
+// forms, to see whether the form of the products costs a pass anything:
+//   forward packing      B packed as W^T (the forward pass's packing), two calls, beta 0;
+//   backward packing     B packed as W (pack_transpose_of, the backward pass's), two calls;
+//   accumulate           the second call adds into the first one's C (beta 1);
+//   second product       both in one call (SecondProduct), C stored once.
+// A and C advance by one step's rows every step, as in a pass over [T, M, K] arrays.
+//
+//   bench_step_products [--rows M] [--k K] [--n N] [--steps T] [--runs R] [--rounds S]
+//
+// Defaults: M = 64, K = N = 1024, T = 100 (the shape of rnn_tanh bi H1024 N64), 7 runs,
+// 2 rounds. Prints one JSON line per round and form: the median and minimum over the runs
+// of the T steps' time, and GFLOP/s of the median.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/packed_gemm.h"
+
+namespace {
+
+using rnnwave::kernels::PackedMatrix;
+using rnnwave::kernels::SecondProduct;
+using rnnwave::kernels::gemm_packed;
+
+struct Shape {
+  int64_t rows = 64, k = 1024, n = 1024, steps = 100, runs = 7, rounds = 2;
+};
+
+bool parse(int argc, char** argv, Shape& s) {
+  for (int i = 1; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    char* end = nullptr;
+    const long long value = i + 1 < argc ? std::strtoll(argv[i + 1], &end, 10) : 0;
+    if (i + 1 >= argc || *end != '\0' || value < 1) {
+      std::fprintf(stderr, "bench_step_products: %.40s needs a positive integer\n", argv[i]);
+      return false;
+    }
+    if (flag == "--rows") s.rows = value;
+    else if (flag == "--k") s.k = value;
+    else if (flag == "--n") s.n = value;
+    else if (flag == "--steps") s.steps = value;
+    else if (flag == "--runs") s.runs = value;
+    else if (flag == "--rounds") s.rounds = value;
+    else {
+      std::fprintf(stderr, "bench_step_products: unknown flag %.40s\n", argv[i]);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Shape s;
+  if (!parse(argc, argv, s)) return 2;
+  const int64_t M = s.rows, K = s.k, N = s.n, T = s.steps;
+  std::vector<float> w1(K * N), w2(K * N), a1(T * M * K), a2(T * M * K), c1(T * M * N), c2(T * M * N);
+  std::mt19937 random(1);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  for (auto* v : {&w1, &w2, &a1, &a2}) {
+    for (float& x : *v) x = uniform(random);
+  }
+  PackedMatrix<float> f1(w1.data(), K, N, K, true), f2(w2.data(), K, N, K, true), b1, b2;
+  b1.pack_transpose_of(f1);
+  b2.pack_transpose_of(f2);
+  const auto a = [&](const std::vector<float>& v, int64_t t) { return v.data() + t * M * K; };
+  const auto c = [&](std::vector<float>& v, int64_t t) { return v.data() + t * M * N; };
+  const std::pair<const char*, std::function<void(int64_t)>> forms[] = {
+      {"forward packing", [&](int64_t t) {
+         gemm_packed<float>(M, a(a1, t), K, f1, false, c(c1, t), N);
+         gemm_packed<float>(M, a(a1, t), K, f2, false, c(c2, t), N);
+       }},
+      {"backward packing", [&](int64_t t) {
+         gemm_packed<float>(M, a(a1, t), K, b1, false, c(c1, t), N);
+         gemm_packed<float>(M, a(a1, t), K, b2, false, c(c2, t), N);
+       }},
+      {"accumulate", [&](int64_t t) {
+         gemm_packed<float>(M, a(a1, t), K, b1, false, c(c1, t), N);
+         gemm_packed<float>(M, a(a2, t), K, b2, true, c(c1, t), N);
+       }},
+      {"second product", [&](int64_t t) {
+         gemm_packed<float>(M, a(a1, t), K, b1, SecondProduct<float>{a(a2, t), K, &b2}, false,
+                            c(c1, t), N);
+       }},
+  };
+  const double flops = 2.0 * 2 * T * M * K * N;
+  for (int64_t round = 1; round <= s.rounds; ++round) {
+    for (const auto& [name, step] : forms) {
+      std::vector<double> ms;
+      for (int64_t r = 0; r < s.runs; ++r) {
+        const auto start = std::chrono::steady_clock::now();
+        for (int64_t t = 0; t < T; ++t) step(t);
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      }
+      std::sort(ms.begin(), ms.end());
+      const double median = ms[ms.size() / 2];
+      std::printf("{\"bench\": \"step_products\", \"round\": %lld, \"form\": \"%s\", \"rows\": %lld, "
+                  "\"k\": %lld, \"n\": %lld, \"steps\": %lld, \"median_ms\": %.2f, \"min_ms\": %.2f, "
+                  "\"gflops\": %.1f}\n",
+                  static_cast<long long>(round), name, static_cast<long long>(M),
+                  static_cast<long long>(K), static_cast<long long>(N), static_cast<long long>(T),
+                  median, ms.front(), flops / median / 1e6);
+    }
+  }
+  return 0;
+}
