@@ -150,7 +150,8 @@ def trace_passes(path):
             raise ModelError(f"trace {quoted(path)}: task {task} of pass {quoted(name)} twice "
                              f"(several passes of one name in one trace?)")
         tasks[task] = {"ts": ts, "dur": max(dur, 0.0), "tid": tid, "preds": preds,
-                       "layer": args.get("layer"), "direction": args.get("direction")}
+                       "layer": args.get("layer"), "direction": args.get("direction"),
+                       "kind": args.get("kind")}
     result = {}
     for name, tasks in passes.items():
         if sorted(tasks) != list(range(len(tasks))):
