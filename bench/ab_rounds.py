@@ -124,7 +124,7 @@ def main(argv=None):
                 times[name].append(ms)
                 if out:
                     out.write(json.dumps({"runner": name, "round": round_, "median_ms": ms,
-                                          "command": " ".join(argv + flags), "env": env}) + "\n")
+                                          "command": shlex.join(argv + flags), "env": env}) + "\n")
                     out.flush()
             print(f"round {round_}: " + "  ".join(f"{n} {times[n][-1]:.1f}" for n in names),
                   flush=True)

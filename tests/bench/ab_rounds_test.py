@@ -8,6 +8,7 @@ time. The commands are small Python programs that print a JSON object.
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,16 @@ class AbRounds(unittest.TestCase):
             runs = [json.loads(line) for line in f]
         self.assertEqual([(r["runner"], r["round"], r["median_ms"]) for r in runs],
                          [(n, i, ms) for i in (1, 2, 3) for n, ms in (("peer", 30.0), ("ours", 20.0))])
+
+    def test_the_recorded_command_splits_back_into_its_words(self):
+        out = os.path.join(self.dir.name, "runs.jsonl")
+        done = self.run_tool("--rounds", "1", "--out", out, "--run", self.command("a", 10),
+                             "--run", self.command("b", 10), "--", "--title", "two words")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(out) as f:
+            commands = [json.loads(line)["command"] for line in f]
+        self.assertEqual(shlex.split(commands[0]),
+                         ["/usr/bin/python3", self.fake, "--title", "two words", "--json"])
 
     def test_a_command_keeps_its_own_arguments_before_the_shared_flags(self):
         done = self.run_tool("--rounds", "1", "--run", self.command("a", 10),
