@@ -10,6 +10,7 @@
 #include "rnnwave/dist/pipe_channel.h"
 #include "rnnwave/dist/run.h"
 #include "rnnwave/dropout.h"
+#include "rnnwave/planner.h"
 
 namespace rnnwave::dist {
 namespace {
@@ -127,6 +128,11 @@ void PipelineStage::set_weights(const Weights& weights) {
 int64_t PipelineStage::pipe_block(int64_t steps, int64_t batch) const {
   ExecOptions wavefront = impl_->options;
   wavefront.schedule = Schedule::wavefront;
+  if (wavefront.step_block == 0) {
+    // The whole model's automatic block, not that of this rank's layers: it depends on
+    // the largest layer's input weights, and every rank must cut the steps alike.
+    wavefront.step_block = plan_candidates(impl_->spec, steps, batch, wavefront).front().step_block;
+  }
   Rnn& rnn = impl_->rnn;
   rnn.set_options(wavefront);
   const int64_t block = rnn.plan(steps, batch).step_block;

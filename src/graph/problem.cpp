@@ -88,7 +88,20 @@ int64_t default_hidden_splits(const ProblemDesc& p, int threads, int64_t splits)
 
 int64_t default_step_block(const ProblemDesc& p) {
   // About 64 rows per projection GEMM; at most 16 steps so the next layer starts early.
-  return std::clamp<int64_t>((64 + p.N - 1) / p.N, 1, 16);
+  const int64_t by_rows = std::clamp<int64_t>((64 + p.N - 1) / p.N, 1, 16);
+  // A layer's input weights of more than 4 MiB are read from beyond the L2 by every block
+  // that projects with them: blocks of 4 steps read them a quarter as often. Measured at
+  // N = 64 on a 1 MiB-L2 core (docs/benchmarks.md, alternated rounds): one thread,
+  // inference, 2-10% faster on the medians for every cell of three or four gates at
+  // H = 1024 and the bidirectional stack of the one-gate cell (input weights of 8-32 MiB),
+  // 2.5% slower for the one-gate cell's one-direction stack (4 MiB), which keeps 1; alike
+  // in training and at two threads (a bidirectional four-gate training pass 2-3%, a
+  // 4-layer bidirectional three-gate stack at two threads 6%).
+  constexpr int64_t kLargeInputWeights = int64_t{4} << 20;
+  int64_t largest = 0;
+  for (int64_t l = 0; l < p.L; ++l) largest = std::max(largest, p.layer_input_size(l));
+  const bool large = p.GH() * largest * int64_t{sizeof(float)} > kLargeInputWeights;
+  return large ? std::max<int64_t>(by_rows, 4) : by_rows;
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// The problem-only rules every schedule shares: here, the blocks weight gradients are
-// summed over, which fix the bits of every gradient.
+// The problem-only rules every schedule shares: the blocks weight gradients are summed
+// over, which fix the bits of every gradient, and the automatic step block.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -38,6 +38,27 @@ TEST(WeightGradBlocks, AddEnoughRowsToOutweighTheGradientsBytes) {
   EXPECT_EQ(weight_grad_block(1000, 1), 128);
   EXPECT_EQ(weight_grad_block(100, 64), 8);
   EXPECT_EQ(weight_grad_block(100, 600), 1);
+}
+
+int64_t automatic_step_block(CellKind cell, int64_t input, int64_t hidden, int64_t layers,
+                             bool bidirectional, int64_t batch) {
+  const ModelSpec spec{cell, input, hidden, layers, bidirectional};
+  return describe_problem(spec, 100, batch, false, false, true, ExecOptions{Schedule::wavefront, 1})
+      .plan.step_block;
+}
+
+TEST(StepBlocks, AboutSixtyFourRowsAndFourStepsWhereInputWeightsExceedFourMiB) {
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 1), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 8), 8);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 4, true, 64), 1);
+  // 4 x 1024 x 1024 floats: 16 MiB.
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 64), 4);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1), 16);
+  // 1024 x 1024 floats are 4 MiB, not more: one step. The bidirectional stack's upper
+  // layers take 2048 inputs (8 MiB): four, for every layer.
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 4, false, 64), 1);
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 2, true, 64), 4);
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 1, true, 64), 1);
 }
 
 }  // namespace

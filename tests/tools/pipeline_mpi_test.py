@@ -174,6 +174,12 @@ class ForwardPipelineTest(unittest.TestCase):
     def test_lstm_projection_bidirectional(self):
         self.check(Model("lstm", 3, 16, 4, bidirectional=True, proj=8), ranks=(3,))
 
+    def test_ranks_cut_the_steps_as_the_whole_model_does(self):
+        # At N = 64 the automatic block is one step, four where a layer's input weights
+        # exceed 4 MiB: here layer 1's (4 x 640 x 640 floats, 6.25 MiB), not layer 0's, so
+        # rank 0 alone would choose 1 and rank 1 alone 4.
+        self.check(Model("lstm", 2, 640, 4), steps=8, batch=64, ranks=(2,))
+
     def test_lstm_peepholes_without_states(self):
         self.check(Model("lstm", 2, 16, 4, peepholes=True), ranks=(2,), states=False)
 

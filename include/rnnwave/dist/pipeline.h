@@ -47,8 +47,8 @@ class PipelineStage {
   void set_weights(const Weights& weights);
 
   /// The steps per block that flow between ranks for a problem of T steps and N rows:
-  /// the wavefront plan's step block (ExecOptions::step_block if set, else automatic),
-  /// the same on every rank.
+  /// ExecOptions::step_block if set, else the automatic step block of the whole model's
+  /// wavefront plan (not of this rank's layers), the same on every rank.
   int64_t pipe_block(int64_t steps, int64_t batch) const;
 
   /// Collective: the whole stack's forward pass. `args` are those of Rnn::forward for the
