@@ -2,7 +2,8 @@
 // sum over the blocks of dY_b^T X_b, where dY [R, M] and X [R, N] hold the R = T N rows of
 // a pass and a block is K of them (the last one shorter). Whether the block size the
 // engine sums its weight gradients in is a lever: if sgemm's rate does not depend on K,
-// it is not. One thread unless OMP_NUM_THREADS says otherwise.
+// it is not. sgemm runs on every core unless OMP_NUM_THREADS says otherwise: set
+// OMP_NUM_THREADS=1 to compare with the engine's one-thread passes.
 //
 //   bench_sgemm_blocks [--m M] [--n N] [--rows R] [--runs S] [--blocks K1,K2,...]
 //

@@ -9,6 +9,8 @@
 //
 //   bench_step_products [--rows M] [--k K] [--n N] [--steps T] [--runs R] [--rounds S]
 //
+// K = N (square weights, as a recurrent product's): the backward forms multiply by them
+// transposed.
 // Defaults: M = 64, K = N = 1024, T = 100 (the shape of rnn_tanh bi H1024 N64), 7 runs,
 // 2 rounds. Prints one JSON line per round and form: the median and minimum over the runs
 // of the T steps' time, and GFLOP/s of the median.
@@ -61,6 +63,11 @@ bool parse(int argc, char** argv, Shape& s) {
 int main(int argc, char** argv) {
   Shape s;
   if (!parse(argc, argv, s)) return 2;
+  if (s.k != s.n) {  // the backward forms multiply by the transposed weights
+    std::fprintf(stderr, "bench_step_products: --k and --n must be equal, got %lld and %lld\n",
+                 static_cast<long long>(s.k), static_cast<long long>(s.n));
+    return 2;
+  }
   const int64_t M = s.rows, K = s.k, N = s.n, T = s.steps;
   std::vector<float> w1(K * N), w2(K * N), a1(T * M * K), a2(T * M * K), c1(T * M * N), c2(T * M * N);
   std::mt19937 random(1);

@@ -77,7 +77,7 @@ Calibration cached_calibration(const std::string& dir, std::string* note,
 /// The candidate plans of a pass of T = `steps`, N = `batch` under `options.threads`
 /// (0 = every core): sequential with each step block; above one thread, wavefront with each
 /// step block x batch splits x hidden splits within sensible ranges (hidden splits only
-/// for cells that split by units) and layerwise; always the default plan. The
+/// for cells that split by units) and layerwise; always the default plan, first. The
 /// weight-gradient block is fixed by (T, N) in every candidate: it fixes the order of the
 /// gradients' sums, so varying it would change their bits. Every candidate gives the same
 /// results as the default plan, bit for bit.

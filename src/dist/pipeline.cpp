@@ -129,8 +129,11 @@ int64_t PipelineStage::pipe_block(int64_t steps, int64_t batch) const {
   ExecOptions wavefront = impl_->options;
   wavefront.schedule = Schedule::wavefront;
   if (wavefront.step_block == 0) {
-    // The whole model's automatic block, not that of this rank's layers: it depends on
-    // the largest layer's input weights, and every rank must cut the steps alike.
+    // Every rank must cut the steps alike, whatever its layers and threads: the automatic
+    // block of the whole model's inference plan at one thread (the default plan, the
+    // candidates' first), which depends on N alone. Other plans' blocks also depend on the
+    // largest layer's input weights, and this rank holds only some of the layers.
+    wavefront.threads = 1;
     wavefront.step_block = plan_candidates(impl_->spec, steps, batch, wavefront).front().step_block;
   }
   Rnn& rnn = impl_->rnn;

@@ -86,22 +86,26 @@ int64_t default_hidden_splits(const ProblemDesc& p, int threads, int64_t splits)
   return std::clamp<int64_t>(std::min(wanted, by_work), 1, p.H / 16 > 0 ? p.H / 16 : 1);
 }
 
-int64_t default_step_block(const ProblemDesc& p) {
+int64_t default_step_block(const ProblemDesc& p, int threads) {
   // About 64 rows per projection GEMM; at most 16 steps so the next layer starts early.
   const int64_t by_rows = std::clamp<int64_t>((64 + p.N - 1) / p.N, 1, 16);
   // A layer's input weights of more than 4 MiB are read from beyond the L2 by every block
-  // that projects with them: blocks of 4 steps read them a quarter as often. Measured at
-  // N = 64 on a 1 MiB-L2 core (docs/benchmarks.md, alternated rounds): one thread,
-  // inference, 2-10% faster on the medians for every cell of three or four gates at
-  // H = 1024 and the bidirectional stack of the one-gate cell (input weights of 8-32 MiB),
-  // 2.5% slower for the one-gate cell's one-direction stack (4 MiB), which keeps 1; alike
-  // in training and at two threads (a bidirectional four-gate training pass 2-3%, a
-  // 4-layer bidirectional three-gate stack at two threads 6%).
+  // that projects with them: blocks of 256 rows read them a quarter as often as blocks of
+  // 64. Measured at N = 64 on a 1 MiB-L2 core (docs/benchmarks.md, alternated rounds): a
+  // bidirectional four-gate training pass at H = 1024 2-3% faster at one thread, a 4-layer
+  // bidirectional three-gate stack's inference 6% at two threads; in inference at one
+  // thread 2-10% for every cell of three or four gates at H = 1024 and the bidirectional
+  // one-gate stack (input weights of 8-32 MiB), 2.5% slower for the one-gate cell's
+  // one-direction stack (4 MiB), which keeps 64 rows. Not used in inference at one
+  // thread all the same: there the steps project their own input and keep one slot of
+  // gates, where blocks would keep every step's (800 MiB more for a 4-layer bidirectional
+  // stack of H = 1024 at T = 100, N = 64); a ring of gate slots per block would lift that.
   constexpr int64_t kLargeInputWeights = int64_t{4} << 20;
+  if (!p.training && threads <= 1) return by_rows;
   int64_t largest = 0;
   for (int64_t l = 0; l < p.L; ++l) largest = std::max(largest, p.layer_input_size(l));
   const bool large = p.GH() * largest * int64_t{sizeof(float)} > kLargeInputWeights;
-  return large ? std::max<int64_t>(by_rows, 4) : by_rows;
+  return large ? std::max(by_rows, std::clamp<int64_t>((256 + p.N - 1) / p.N, 1, 16)) : by_rows;
 }
 
 }  // namespace
@@ -204,7 +208,8 @@ Plan choose_plan(const ProblemDesc& p, const ExecOptions& options) {
     plan.step_block = p.T;
     return plan;
   }
-  plan.step_block = std::min(options.step_block > 0 ? options.step_block : default_step_block(p), p.T);
+  plan.step_block =
+      std::min(options.step_block > 0 ? options.step_block : default_step_block(p, plan.threads), p.T);
   // A requested split count is capped at the batch: the last batch of an epoch may be
   // smaller than the others.
   plan.batch_splits = options.batch_splits > 0 ? std::min(options.batch_splits, p.N)

@@ -41,24 +41,40 @@ TEST(WeightGradBlocks, AddEnoughRowsToOutweighTheGradientsBytes) {
 }
 
 int64_t automatic_step_block(CellKind cell, int64_t input, int64_t hidden, int64_t layers,
-                             bool bidirectional, int64_t batch) {
+                             bool bidirectional, int64_t batch, bool training = true,
+                             int threads = 1, int64_t steps = 100, int64_t asked = 0) {
   const ModelSpec spec{cell, input, hidden, layers, bidirectional};
-  return describe_problem(spec, 100, batch, false, false, true, ExecOptions{Schedule::wavefront, 1})
-      .plan.step_block;
+  ExecOptions options{Schedule::wavefront, threads};
+  options.step_block = asked;
+  return describe_problem(spec, steps, batch, training, false, true, options).plan.step_block;
 }
 
-TEST(StepBlocks, AboutSixtyFourRowsAndFourStepsWhereInputWeightsExceedFourMiB) {
+TEST(StepBlocks, AboutSixtyFourRowsAndTwoHundredFiftySixWhereInputWeightsExceedFourMiB) {
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 1), 16);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 8), 8);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 4, true, 64), 1);
   // 4 x 1024 x 1024 floats: 16 MiB.
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 64), 4);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 32), 8);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 256), 1);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1), 16);
-  // 1024 x 1024 floats are 4 MiB, not more: one step. The bidirectional stack's upper
-  // layers take 2048 inputs (8 MiB): four, for every layer.
+  // 1024 x 1024 floats are 4 MiB, not more: 64 rows. The bidirectional stack's upper
+  // layers take 2048 inputs (8 MiB): 256 rows, for every layer.
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 4, false, 64), 1);
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 2, true, 64), 4);
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 1, true, 64), 1);
+}
+
+TEST(StepBlocks, InferenceAtOneThreadKeepsStepsThatProjectTheirInput) {
+  // Blocks would keep every step's gates where one slot does.
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 4, true, 64, false, 1), 1);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 4, true, 64, false, 2), 4);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 4, true, 64, true, 1), 4);
+}
+
+TEST(StepBlocks, AnAskedBlockAndShortSequencesWin) {
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 64, true, 1, 100, 1), 1);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 64, true, 1, 3), 3);
 }
 
 }  // namespace

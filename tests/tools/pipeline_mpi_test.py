@@ -174,11 +174,18 @@ class ForwardPipelineTest(unittest.TestCase):
     def test_lstm_projection_bidirectional(self):
         self.check(Model("lstm", 3, 16, 4, bidirectional=True, proj=8), ranks=(3,))
 
-    def test_ranks_cut_the_steps_as_the_whole_model_does(self):
-        # At N = 64 the automatic block is one step, four where a layer's input weights
-        # exceed 4 MiB: here layer 1's (4 x 640 x 640 floats, 6.25 MiB), not layer 0's, so
-        # rank 0 alone would choose 1 and rank 1 alone 4.
-        self.check(Model("lstm", 2, 640, 4), steps=8, batch=64, ranks=(2,))
+    def test_ranks_cut_the_steps_alike_whatever_their_layers_and_threads(self):
+        # At N = 64 the automatic block is one step, but four in training or on two threads
+        # where a layer's input weights exceed 4 MiB: here layer 1's (4 x 640 x 640 floats,
+        # 6.25 MiB), not layer 0's. The pipe's blocks must not follow a rank's own plan.
+        model = Model("lstm", 2, 640, 4)
+        inputs = self.problem(model, 8, 64)
+        one = self.run_one(model, inputs, "one", ["--threads", "1"])
+        for threads in (["1", "2"], ["2", "1"], ["2", "2"]):
+            with self.subTest(threads=threads):
+                piped = self.run_pipeline(2, model, inputs, "k2_" + "_".join(threads),
+                                          per_rank=[["--threads", t] for t in threads])
+                self.assert_same_bits(one, piped)
 
     def test_lstm_peepholes_without_states(self):
         self.check(Model("lstm", 2, 16, 4, peepholes=True), ranks=(2,), states=False)

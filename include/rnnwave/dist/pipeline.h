@@ -48,7 +48,7 @@ class PipelineStage {
 
   /// The steps per block that flow between ranks for a problem of T steps and N rows:
   /// ExecOptions::step_block if set, else the automatic step block of the whole model's
-  /// wavefront plan (not of this rank's layers), the same on every rank.
+  /// one-thread inference plan (about 64 rows), the same on every rank.
   int64_t pipe_block(int64_t steps, int64_t batch) const;
 
   /// Collective: the whole stack's forward pass. `args` are those of Rnn::forward for the
