@@ -34,6 +34,22 @@ class Regions {
   int64_t end_ = 0;
 };
 
+/// The step blocks of the ring of gate slots in inference where projection tasks fill
+/// them ahead, or 0 for a slot per step. A ring of two blocks lets the projection of the
+/// next block run beside the steps of this one, which is all the overlap the graph
+/// needs; every (layer, direction) may keep 8 MiB of gates (two million floats) or two
+/// blocks, whichever is more, so that passes small enough for their projections to run
+/// far ahead (a thread runs all of a layer's projections before its steps, which keeps
+/// the input weights in cache) keep a slot per step. A 4-layer bidirectional stack of
+/// H = 1024 four-gate cells at T = 100, N = 64 kept 840 MB of gates; in a ring of two
+/// blocks of 4 steps, 67 MB.
+int64_t gate_ring_blocks(const ProblemDesc& p) {
+  constexpr int64_t kGateElements = int64_t{2} << 20;
+  const int64_t block = p.plan.step_block, blocks = (p.T + block - 1) / block;
+  const int64_t ring = std::max<int64_t>(2, kGateElements / (block * p.N * p.GH()));
+  return ring < blocks ? ring : 0;
+}
+
 WorkspaceLayout layout_of(const ProblemDesc& p) {
   const int64_t L = p.L, D = p.D, T = p.T, N = p.N;
   WorkspaceLayout layout;
@@ -47,6 +63,10 @@ WorkspaceLayout layout_of(const ProblemDesc& p) {
   layout.gate_slots = layout.step_slots;
   for (int64_t l = 0; l < L; ++l) {
     if (!steps_project_input(p, l)) layout.gate_slots = T;  // projection tasks fill them ahead
+  }
+  if (!p.training && layout.gate_slots == T) {  // nothing reads a step's gates after it
+    layout.gate_ring_blocks = gate_ring_blocks(p);
+    if (layout.gate_ring_blocks > 0) layout.gate_slots = layout.gate_ring_blocks * p.plan.step_block;
   }
   layout.gates = forward.add({L, D, layout.gate_slots, N, p.GH()});
   for (int64_t b = 0; b < p.buffers; ++b) {
@@ -86,7 +106,7 @@ int64_t default_hidden_splits(const ProblemDesc& p, int threads, int64_t splits)
   return std::clamp<int64_t>(std::min(wanted, by_work), 1, p.H / 16 > 0 ? p.H / 16 : 1);
 }
 
-int64_t default_step_block(const ProblemDesc& p, int threads) {
+int64_t default_step_block(const ProblemDesc& p) {
   // About 64 rows per projection GEMM; at most 16 steps so the next layer starts early.
   const int64_t by_rows = std::clamp<int64_t>((64 + p.N - 1) / p.N, 1, 16);
   // A layer's input weights of more than 4 MiB are read from beyond the L2 by every block
@@ -96,12 +116,9 @@ int64_t default_step_block(const ProblemDesc& p, int threads) {
   // bidirectional three-gate stack's inference 6% at two threads; in inference at one
   // thread 2-10% for every cell of three or four gates at H = 1024 and the bidirectional
   // one-gate stack (input weights of 8-32 MiB), 2.5% slower for the one-gate cell's
-  // one-direction stack (4 MiB), which keeps 64 rows. Not used in inference at one
-  // thread all the same: there the steps project their own input and keep one slot of
-  // gates, where blocks would keep every step's (800 MiB more for a 4-layer bidirectional
-  // stack of H = 1024 at T = 100, N = 64); a ring of gate slots per block would lift that.
+  // one-direction stack (4 MiB), which keeps 64 rows. In inference the gates of blocks
+  // live in a ring of two blocks (gate_ring_blocks), not a slot per step.
   constexpr int64_t kLargeInputWeights = int64_t{4} << 20;
-  if (!p.training && threads <= 1) return by_rows;
   int64_t largest = 0;
   for (int64_t l = 0; l < p.L; ++l) largest = std::max(largest, p.layer_input_size(l));
   const bool large = p.GH() * largest * int64_t{sizeof(float)} > kLargeInputWeights;
@@ -209,7 +226,7 @@ Plan choose_plan(const ProblemDesc& p, const ExecOptions& options) {
     return plan;
   }
   plan.step_block =
-      std::min(options.step_block > 0 ? options.step_block : default_step_block(p, plan.threads), p.T);
+      std::min(options.step_block > 0 ? options.step_block : default_step_block(p), p.T);
   // A requested split count is capped at the batch: the last batch of an epoch may be
   // smaller than the others.
   plan.batch_splits = options.batch_splits > 0 ? std::min(options.batch_splits, p.N)

@@ -24,9 +24,13 @@ struct WorkspaceLayout {
   int64_t gates = 0;                                 // [L, D, gate_slots, N, G*H]
   std::array<int64_t, cells::kMaxBuffers> buffer{};  // step: [L*D, step_slots, N, w]; scratch: [L*D, N, w]
   // Steps whose gates (and step buffers) are kept: T, or 1 where nothing reads them after
-  // their own step (workspace.h says when), so every step reuses memory still in cache.
+  // their own step (workspace.h says when), so every step reuses memory still in cache;
+  // or, in inference with projection tasks, a ring of gate_ring_blocks step blocks.
   int64_t gate_slots = 0;
   int64_t step_slots = 0;
+  // 0, or the blocks of the gates' ring: the projection of a block then waits for the
+  // steps of the block that used its slots before (task_graph.cpp).
+  int64_t gate_ring_blocks = 0;
   int64_t dropped = 0;                               // [L-1, T, N, D*Hs], with dropout
   int64_t forward_size = 0;
   // Backward buffer.

@@ -142,6 +142,7 @@ TaskGraph build_forward_graph(const ProblemDesc& p, const ForwardGraphOptions& o
   const int64_t L = p.L, D = p.D, T = p.T, S = p.plan.batch_splits, P = p.plan.hidden_splits;
   const Blocks blocks{p.plan.step_block, T};
   const bool dropout = p.dropout;
+  const int64_t ring = p.layout.gate_ring_blocks;
   TaskGraph graph;
   StepIds step(p);
   std::vector<int32_t> project(static_cast<size_t>(D * blocks.count()));
@@ -174,17 +175,23 @@ TaskGraph build_forward_graph(const ProblemDesc& p, const ForwardGraphOptions& o
       masked[b] = graph.add(
           {TaskKind::dropout, int32_t(l), -1, -1, -1, blocks.begin(b), blocks.end(b)}, preds);
     }
-    for (int64_t d = 0; d < D; ++d) {
-      for (int64_t b = 0; b < blocks.count(); ++b) {
-        if (masks) {
-          preds.assign({masked[b]});
-        } else {
-          block_below(b);
-        }
-        project[d * blocks.count() + b] = graph.add(
-            {TaskKind::project, int32_t(l), int32_t(d), -1, -1, blocks.begin(b), blocks.end(b)},
-            preds);
+    // The projection of the k-th block direction d walks, into gate slots last used by the
+    // steps of the block `ring` blocks before it, which must have passed `reused` (-1: none).
+    auto add_project = [&](int64_t d, int64_t k, int64_t reused) {
+      const int64_t b = p.walks_back(d) ? blocks.count() - 1 - k : k;
+      if (masks) {
+        preds.assign({masked[b]});
+      } else {
+        block_below(b);
       }
+      for (int64_t s = 0; reused >= 0 && s < S; ++s) step.append_parts(preds, l, d, reused, s);
+      project[d * blocks.count() + b] = graph.add(
+          {TaskKind::project, int32_t(l), int32_t(d), -1, -1, blocks.begin(b), blocks.end(b)},
+          preds);
+    };
+    const int64_t ahead = ring > 0 ? ring : blocks.count();  // projections made up front
+    for (int64_t d = 0; d < D; ++d) {
+      for (int64_t k = 0; k < ahead; ++k) add_project(d, k, -1);
     }
     for (int64_t i = 0; i < T; ++i) {
       for (int64_t d = 0; d < D; ++d) {
@@ -199,6 +206,11 @@ TaskGraph build_forward_graph(const ProblemDesc& p, const ForwardGraphOptions& o
                 preds);
           }
         }
+        // The last step of the k-th block walked frees its slots for block k + ring.
+        const int64_t b = t / blocks.size;
+        const int64_t k = p.walks_back(d) ? blocks.count() - 1 - b : b;
+        const bool last = t == last_forward_step(p, d, blocks.begin(b), blocks.end(b));
+        if (ring > 0 && last && k + ring < blocks.count()) add_project(d, k + ring, t);
       }
     }
   }

@@ -76,7 +76,9 @@ struct BasicWorkspace<T>::Impl {
   }
   /// The gates of step t of (l, d), [N, G*H]. In inference where every step projects its
   /// own input, one slot per (l, d) serves every step: nothing reads a step's gates after
-  /// it, and the next step of (l, d) waits for it (its previous state).
+  /// it, and the next step of (l, d) waits for it (its previous state). Where projection
+  /// tasks fill them ahead, a ring of whole blocks may (gate_ring_blocks): the rows of a
+  /// block stay contiguous, one product's output.
   Mat<T> gates(int64_t l, int64_t d, int64_t t) {
     const int64_t slot = t % desc.layout.gate_slots;
     const int64_t index = (l * desc.D + d) * desc.layout.gate_slots + slot;

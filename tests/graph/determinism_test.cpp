@@ -208,6 +208,41 @@ TEST_P(Determinism, EveryScheduleGivesTheSameBits) {
   }
 }
 
+/// Inference whose projection tasks fill a ring of gate slots (problem.cpp's
+/// gate_ring_blocks: two or more blocks, where every step's gates would exceed 8 MiB per
+/// (layer, direction)) gives the bits of steps that keep one slot: 100 steps of 256 rows
+/// with variable lengths, in blocks of 32 (the last of 4 steps) and of 48, forward,
+/// bidirectional and reverse, on 1 to 3 threads, split by rows and by units.
+TEST(GateRingDeterminism, TheBitsOfOneSlotPerStep) {
+  for (const int directions : {0, 1, 2}) {
+    Case c = stack_case(CellVariant{CellKind::lstm}, directions, 256);
+    c.layers = 2;
+    c.input_size = 8;
+    c.hidden_size = 32;
+    c.steps = 100;
+    const Problem<float> p = make_problem<float>(c, 18);
+    const Weights weights = Weights::uniform(p.spec, 19);
+    ForwardOut<float> expected;
+    Rnn(weights, ExecOptions{Schedule::sequential, 1}).forward(forward_args(p, expected));
+    for (const int threads : {1, 2, 3}) {
+      for (const int64_t block : {32, 48}) {
+        ExecOptions options{Schedule::wavefront, threads};
+        options.step_block = block;
+        options.batch_splits = threads == 3 ? 2 : 0;
+        options.hidden_splits = threads == 3 ? 2 : 0;
+        const std::string what = std::to_string(directions) + " " + exec_name(options);
+        const ProblemDesc desc = describe_problem(p.spec, c.steps, c.batch, false, false, false, options);
+        ASSERT_EQ(desc.layout.gate_ring_blocks, 2) << what;
+        ForwardOut<float> out;
+        Rnn(weights, options).forward(forward_args(p, out));
+        EXPECT_TRUE(same_bits(out.output, expected.output)) << what << ": output";
+        EXPECT_TRUE(same_bits(out.hn, expected.hn)) << what << ": hn";
+        EXPECT_TRUE(same_bits(out.cn, expected.cn)) << what << ": cn";
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllCells, Determinism, ::testing::ValuesIn(all_cell_variants()),
                          [](const auto& param_info) { return variant_name(param_info.param); });
 

@@ -65,11 +65,44 @@ TEST(StepBlocks, AboutSixtyFourRowsAndTwoHundredFiftySixWhereInputWeightsExceedF
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 1, true, 64), 1);
 }
 
-TEST(StepBlocks, InferenceAtOneThreadKeepsStepsThatProjectTheirInput) {
-  // Blocks would keep every step's gates where one slot does.
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 4, true, 64, false, 1), 1);
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 4, true, 64, false, 2), 4);
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 4, true, 64, true, 1), 4);
+TEST(StepBlocks, TheSameInInferenceAndTrainingAtAnyThreadCount) {
+  for (const bool training : {false, true}) {
+    for (const int threads : {1, 2, 16}) {
+      EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 4, true, 64, training, threads), 4);
+    }
+  }
+}
+
+ProblemDesc inference(CellKind cell, int64_t hidden, int64_t steps, int64_t batch, int64_t block,
+                      int threads = 1) {
+  ExecOptions options{Schedule::wavefront, threads};
+  options.step_block = block;
+  return describe_problem(ModelSpec{cell, hidden, hidden, 4, true}, steps, batch, false, false,
+                          true, options);
+}
+
+TEST(GateRing, InferenceKeepsTwoBlocksOfGatesWhereEveryStepsWouldTakeMoreThanEightMiB) {
+  // 4 x 1024 gates of 64 rows a step: 100 steps would be 100 MiB per (layer, direction).
+  const ProblemDesc large = inference(CellKind::lstm, 1024, 100, 64, 0);
+  EXPECT_EQ(large.plan.step_block, 4);
+  EXPECT_EQ(large.layout.gate_ring_blocks, 2);
+  EXPECT_EQ(large.layout.gate_slots, 8);
+  // Blocks of 1 MiB: a ring of 8 (8 MiB) of the 12 blocks of 48 steps; of 13 blocks, the
+  // last one partial, at 50.
+  EXPECT_EQ(inference(CellKind::lstm, 256, 48, 64, 4, 2).layout.gate_slots, 32);
+  EXPECT_EQ(inference(CellKind::lstm, 256, 50, 64, 4, 2).layout.gate_ring_blocks, 8);
+  // Every step's gates fit in 8 MiB: a slot per step.
+  for (const int64_t steps : {8, 32}) {
+    const ProblemDesc small = inference(CellKind::lstm, 256, steps, 64, 4, 2);
+    EXPECT_EQ(small.layout.gate_ring_blocks, 0) << steps;
+    EXPECT_EQ(small.layout.gate_slots, steps) << steps;
+  }
+  // Training keeps every step's gates for the backward pass.
+  ExecOptions options{Schedule::wavefront, 1};
+  const ProblemDesc training =
+      describe_problem(ModelSpec{CellKind::lstm, 1024, 1024, 4, true}, 100, 64, true, false, true, options);
+  EXPECT_EQ(training.layout.gate_ring_blocks, 0);
+  EXPECT_EQ(training.layout.gate_slots, 100);
 }
 
 TEST(StepBlocks, AnAskedBlockAndShortSequencesWin) {

@@ -2,6 +2,7 @@
 // task that finishes a (layer, direction) chain before it switches to the next.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "graph/task_graph.h"
@@ -228,6 +229,69 @@ TEST(ChainOrder, LongestPathFirstRunsEachBlockJustInTime) {
     const int64_t grad = position(backward, TaskKind::input_grad, layer, 3);
     EXPECT_GT(grad, position(backward, TaskKind::backward, layer, 3)) << "layer " << layer;
     EXPECT_LT(grad, position(backward, TaskKind::backward, layer, 1)) << "layer " << layer;
+  }
+}
+
+/// Whether task a is an ancestor of task b, for every pair: the graph's creation order
+/// is topological, so one forward sweep over the predecessors fills the sets.
+std::vector<std::vector<bool>> ancestors(const TaskGraph& graph) {
+  const auto n = static_cast<size_t>(graph.size());
+  std::vector<std::vector<bool>> before(n, std::vector<bool>(n, false));
+  for (size_t i = 0; i < n; ++i) {
+    for (int32_t k = 0; k < graph.pred_count(int64_t(i)); ++k) {
+      const auto pred = static_cast<size_t>(graph.preds_of(int64_t(i))[k]);
+      before[i][pred] = true;
+      for (size_t j = 0; j < n; ++j) before[i][j] = before[i][j] || before[pred][j];
+    }
+  }
+  return before;
+}
+
+/// In inference with a ring of gate slots (workspace.h: step t of (l, d) uses slot
+/// t % gate_slots), a projection overwrites the slots of a block walked `ring` blocks
+/// earlier: it must wait for every step of that block (and of no later one, which reads
+/// what it writes), with every direction, sub-batch and part, and with a last block that
+/// is only partly full (50 steps in blocks of 4).
+TEST(GateRing, AProjectionWaitsForTheStepsThatReadItsSlotsBefore) {
+  for (const bool bidirectional : {false, true}) {
+    for (const int64_t splits : {1, 2}) {
+      ExecOptions options{Schedule::wavefront, 2};
+      options.step_block = 4;
+      options.batch_splits = splits;
+      options.hidden_splits = splits;
+      const ProblemDesc p = describe_problem(ModelSpec{CellKind::lstm, 256, 256, 2, bidirectional},
+                                             50, 64, false, false, true, options);
+      ASSERT_EQ(p.layout.gate_ring_blocks, 8);
+      const int64_t slots = p.layout.gate_slots, block = p.plan.step_block;
+      const TaskGraph graph = build_forward_graph(p, true);
+      const std::vector<std::vector<bool>> before = ancestors(graph);
+      int64_t checked = 0;
+      for (int64_t i = 0; i < graph.size(); ++i) {
+        const Task& project = graph.tasks[i];
+        if (project.kind != TaskKind::project) continue;
+        for (int64_t j = 0; j < graph.size(); ++j) {
+          const Task& step = graph.tasks[j];
+          const int64_t first = project.t0 % slots, slot = step.t0 % slots;
+          if (step.kind != TaskKind::forward || step.layer != project.layer ||
+              step.direction != project.direction || slot < first ||
+              slot >= first + (project.t1 - project.t0)) {
+            continue;
+          }
+          const std::string what = "project of steps " + std::to_string(project.t0) + " and step " +
+                                   std::to_string(step.t0) + ", layer " + std::to_string(step.layer) +
+                                   " direction " + std::to_string(step.direction);
+          if (step.t0 / block == project.t0 / block) {
+            EXPECT_TRUE(before[j][i]) << what << ": the step reads what the projection writes";
+            continue;
+          }
+          // A block walked before reads the slots first; one walked after, last.
+          const bool walked_first = p.walks_back(step.direction) ? step.t0 > project.t0 : step.t0 < project.t0;
+          EXPECT_TRUE(walked_first ? before[i][j] : before[j][i]) << what;
+          ++checked;
+        }
+      }
+      EXPECT_GT(checked, 0);
+    }
   }
 }
 
