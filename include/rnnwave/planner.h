@@ -74,6 +74,11 @@ Calibration cached_calibration(const std::string& dir, std::string* note,
                                const std::function<Calibration()>& measure = calibrate,
                                const std::string& key = calibration_key());
 
+/// The plan a model of `spec` run with `options` follows for a pass of T = `steps`,
+/// N = `batch` (BasicRnn::plan's, without a model's weights): what `options` asks, the
+/// automatic rules for the rest. Throws Error for an invalid spec or options.
+Plan plan_of(const ModelSpec& spec, int64_t steps, int64_t batch, const ExecOptions& options);
+
 /// The candidate plans of a pass of T = `steps`, N = `batch` under `options.threads`
 /// (0 = every core): sequential with each step block; above one thread, wavefront with each
 /// step block x batch splits x hidden splits within sensible ranges (hidden splits only

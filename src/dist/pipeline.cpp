@@ -126,21 +126,13 @@ void PipelineStage::set_weights(const Weights& weights) {
 }
 
 int64_t PipelineStage::pipe_block(int64_t steps, int64_t batch) const {
+  // Every rank must cut the steps alike, whatever its layers and threads: the block of
+  // the whole model's plan (the automatic one depends on the largest layer's input
+  // weights, and this rank holds only some of the layers) at one thread.
   ExecOptions wavefront = impl_->options;
   wavefront.schedule = Schedule::wavefront;
-  if (wavefront.step_block == 0) {
-    // Every rank must cut the steps alike, whatever its layers and threads: the automatic
-    // block of the whole model's inference plan at one thread (the default plan, the
-    // candidates' first), which depends on N alone. Other plans' blocks also depend on the
-    // largest layer's input weights, and this rank holds only some of the layers.
-    wavefront.threads = 1;
-    wavefront.step_block = plan_candidates(impl_->spec, steps, batch, wavefront).front().step_block;
-  }
-  Rnn& rnn = impl_->rnn;
-  rnn.set_options(wavefront);
-  const int64_t block = rnn.plan(steps, batch).step_block;
-  rnn.set_options(impl_->options);
-  return block;
+  wavefront.threads = 1;
+  return plan_of(impl_->spec, steps, batch, wavefront).step_block;
 }
 
 void PipelineStage::forward(const ForwardArgs<float>& args, std::optional<Seconds> receive_timeout) const {

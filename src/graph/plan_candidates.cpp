@@ -30,16 +30,16 @@ std::vector<int64_t> step_blocks(int64_t T, int64_t N) {
   return powers_of_two(std::min(least, most), most);
 }
 
-Plan plan_for(const ModelSpec& spec, int64_t T, int64_t N, const ExecOptions& options) {
-  return describe_problem(spec, T, N, false, false, true, options).plan;
-}
-
 auto plan_tuple(const Plan& p) {
   return std::make_tuple(int(p.schedule), p.threads, p.step_block, p.batch_splits,
                          p.hidden_splits, p.weight_block);
 }
 
 }  // namespace
+
+Plan plan_of(const ModelSpec& spec, int64_t steps, int64_t batch, const ExecOptions& options) {
+  return describe_problem(spec, steps, batch, false, false, true, options).plan;
+}
 
 std::vector<Plan> plan_candidates(const ModelSpec& spec, int64_t steps, int64_t batch,
                                   const ExecOptions& options) {
@@ -49,7 +49,7 @@ std::vector<Plan> plan_candidates(const ModelSpec& spec, int64_t steps, int64_t 
   std::vector<Plan> plans;
   std::set<decltype(plan_tuple(Plan{}))> seen;
   auto add = [&](const ExecOptions& o) {
-    const Plan plan = plan_for(spec, steps, batch, o);
+    const Plan plan = plan_of(spec, steps, batch, o);
     if (seen.insert(plan_tuple(plan)).second) plans.push_back(plan);
   };
   ExecOptions base = options;

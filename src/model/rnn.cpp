@@ -11,6 +11,7 @@
 #include "graph/schedule.h"
 #include "kernels/packed_bf16.h"
 #include "model/validate_args.h"
+#include "rnnwave/planner.h"
 
 namespace rnnwave {
 
@@ -128,7 +129,7 @@ void prepare_precision(const ExecOptions& options, const ModelParams<T>& params,
 
 template <class T>
 Plan BasicRnn<T>::plan(int64_t steps, int64_t batch) const {
-  return describe_problem(spec(), steps, batch, false, false, true, impl_->options).plan;
+  return plan_of(spec(), steps, batch, impl_->options);
 }
 
 template <class T>

@@ -10,7 +10,8 @@ h_n and c_n:
     cells rnn_tanh, lstm, gru, gru_rb, the LSTM with a projection and with peepholes,
     variable lengths in any order, given h0/c0, batch sizes 1 and 5;
   - ranks with different --threads and --schedule (layerwise, sequential, wavefront) on
-    the same job;
+    the same job, and ranks whose own layers alone would take other automatic step
+    blocks (a model whose upper layer alone has input weights of more than 4 MiB);
   - rank 0 alone writes: the outputs, nothing from the other ranks;
   - uneven splits (5 layers on 2 and 3 ranks) and one layer per rank;
   - the comparison can fail: other weights give other bits;
@@ -175,9 +176,9 @@ class ForwardPipelineTest(unittest.TestCase):
         self.check(Model("lstm", 3, 16, 4, bidirectional=True, proj=8), ranks=(3,))
 
     def test_ranks_cut_the_steps_alike_whatever_their_layers_and_threads(self):
-        # At N = 64 the automatic block is one step, but four in training or on two threads
-        # where a layer's input weights exceed 4 MiB: here layer 1's (4 x 640 x 640 floats,
-        # 6.25 MiB), not layer 0's. The pipe's blocks must not follow a rank's own plan.
+        # At N = 64 the automatic block is one step, but four where a layer's input weights
+        # exceed 4 MiB: here layer 1's (4 x 640 x 640 floats, 6.25 MiB), not layer 0's. The
+        # pipe's blocks must not follow the plan of a rank's own layers.
         model = Model("lstm", 2, 640, 4)
         inputs = self.problem(model, 8, 64)
         one = self.run_one(model, inputs, "one", ["--threads", "1"])
