@@ -15,52 +15,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <random>
-#include <sstream>
-#include <string>
 #include <vector>
 
-namespace {
-
-bool positive(const char* flag, const std::string& text, long long& out) {
-  char* end = nullptr;
-  out = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || out < 1) {
-    std::fprintf(stderr, "bench_sgemm_blocks: %s needs positive integers, got '%.40s'\n", flag,
-                 text.c_str());
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
+#include "bench_flags.h"
 
 int main(int argc, char** argv) {
   long long m = 1024, n = 1024, rows = 6400, runs = 5;
   std::vector<long long> blocks{256, 512, 1024, 2048, 3200, 6400};
-  for (int i = 1; i < argc; i += 2) {
-    const std::string flag = argv[i], value = i + 1 < argc ? argv[i + 1] : "";
-    bool ok = true;
-    if (flag == "--m") ok = positive("--m", value, m);
-    else if (flag == "--n") ok = positive("--n", value, n);
-    else if (flag == "--rows") ok = positive("--rows", value, rows);
-    else if (flag == "--runs") ok = positive("--runs", value, runs);
-    else if (flag == "--blocks") {
-      blocks.clear();
-      std::stringstream list(value);
-      for (std::string item; ok && std::getline(list, item, ',');) {
-        long long k = 0;
-        ok = positive("--blocks", item, k);
-        blocks.push_back(k);
-      }
-      ok = ok && !blocks.empty();
-    } else {
-      std::fprintf(stderr, "bench_sgemm_blocks: unknown flag %.40s\n", argv[i]);
-      return 2;
-    }
-    if (!ok) return 2;
-  }
+  bench::Flags flags("bench_sgemm_blocks");
+  flags.positive("--m", m).positive("--n", n).positive("--rows", rows).positive("--runs", runs);
+  flags.positives("--blocks", blocks);
+  if (!flags.parse(argc, argv)) return 2;
   std::vector<float> dy(rows * m), x(rows * n), dw(m * n);
   std::mt19937 random(1);
   std::uniform_real_distribution<float> uniform(-1, 1);
@@ -77,8 +43,7 @@ int main(int argc, char** argv) {
       }
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     }
-    std::sort(ms.begin(), ms.end());
-    const double median = ms[ms.size() / 2];
+    const double median = bench::median(ms);
     std::printf("{\"bench\": \"sgemm_blocks\", \"m\": %lld, \"n\": %lld, \"rows\": %lld, \"block\": %lld, "
                 "\"median_ms\": %.2f, \"gflops\": %.1f}\n",
                 m, n, rows, k, median, 2.0 * m * n * rows / median / 1e6);

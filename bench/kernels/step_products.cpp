@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_flags.h"
 #include "kernels/packed_gemm.h"
 
 namespace {
@@ -35,34 +36,14 @@ struct Shape {
   int64_t rows = 64, k = 1024, n = 1024, steps = 100, runs = 7, rounds = 2;
 };
 
-bool parse(int argc, char** argv, Shape& s) {
-  for (int i = 1; i < argc; i += 2) {
-    const std::string flag = argv[i];
-    char* end = nullptr;
-    const long long value = i + 1 < argc ? std::strtoll(argv[i + 1], &end, 10) : 0;
-    if (i + 1 >= argc || *end != '\0' || value < 1) {
-      std::fprintf(stderr, "bench_step_products: %.40s needs a positive integer\n", argv[i]);
-      return false;
-    }
-    if (flag == "--rows") s.rows = value;
-    else if (flag == "--k") s.k = value;
-    else if (flag == "--n") s.n = value;
-    else if (flag == "--steps") s.steps = value;
-    else if (flag == "--runs") s.runs = value;
-    else if (flag == "--rounds") s.rounds = value;
-    else {
-      std::fprintf(stderr, "bench_step_products: unknown flag %.40s\n", argv[i]);
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   Shape s;
-  if (!parse(argc, argv, s)) return 2;
+  bench::Flags flags("bench_step_products");
+  flags.positive("--rows", s.rows).positive("--k", s.k).positive("--n", s.n);
+  flags.positive("--steps", s.steps).positive("--runs", s.runs).positive("--rounds", s.rounds);
+  if (!flags.parse(argc, argv)) return 2;
   if (s.k != s.n) {  // the backward forms multiply by the transposed weights
     std::fprintf(stderr, "bench_step_products: --k and --n must be equal, got %lld and %lld\n",
                  static_cast<long long>(s.k), static_cast<long long>(s.n));
@@ -107,14 +88,13 @@ int main(int argc, char** argv) {
         for (int64_t t = 0; t < T; ++t) step(t);
         ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
       }
-      std::sort(ms.begin(), ms.end());
-      const double median = ms[ms.size() / 2];
+      const double median = bench::median(ms);
       std::printf("{\"bench\": \"step_products\", \"round\": %lld, \"form\": \"%s\", \"rows\": %lld, "
                   "\"k\": %lld, \"n\": %lld, \"steps\": %lld, \"median_ms\": %.2f, \"min_ms\": %.2f, "
                   "\"gflops\": %.1f}\n",
                   static_cast<long long>(round), name, static_cast<long long>(M),
                   static_cast<long long>(K), static_cast<long long>(N), static_cast<long long>(T),
-                  median, ms.front(), flops / median / 1e6);
+                  median, *std::min_element(ms.begin(), ms.end()), flops / median / 1e6);
     }
   }
   return 0;

@@ -13,11 +13,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "bench_flags.h"
 #include "rnnwave/rnnwave.h"
 
 int main(int argc, char** argv) {
@@ -25,22 +24,15 @@ int main(int argc, char** argv) {
   std::string mode = "inference", cell = "lstm", schedule = "wavefront";
   int64_t calls = 2000, rounds = 20, hidden = 8, steps = 1, batch = 1;
   int threads = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const char* value = argv[i + 1];
-    if (flag == "--mode") mode = value;
-    else if (flag == "--calls") calls = std::atoll(value);
-    else if (flag == "--rounds") rounds = std::atoll(value);
-    else if (flag == "--cell") cell = value;
-    else if (flag == "--hidden-size") hidden = std::atoll(value);
-    else if (flag == "--steps") steps = std::atoll(value);
-    else if (flag == "--batch") batch = std::atoll(value);
-    else if (flag == "--threads") threads = std::atoi(value);
-    else if (flag == "--schedule") schedule = value;
-    else {
-      std::fprintf(stderr, "bench_call_overhead: unknown flag %s\n", argv[i]);
-      return 2;
-    }
+  bench::Flags flags("bench_call_overhead");
+  flags.text("--mode", mode).text("--cell", cell).text("--schedule", schedule);
+  flags.positive("--calls", calls).positive("--rounds", rounds).positive("--hidden-size", hidden);
+  flags.positive("--steps", steps).positive("--batch", batch).positive("--threads", threads);
+  if (!flags.parse(argc, argv)) return 2;
+  if (mode != "inference" && mode != "training") {
+    std::fprintf(stderr, "bench_call_overhead: --mode is inference or training, got '%s'\n",
+                 bench::shown(mode).c_str());
+    return 2;
   }
   const bool training = mode == "training";
   try {

@@ -28,9 +28,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "bench_flags.h"
 #include "rnnwave/rnnwave.h"
 
 namespace {
@@ -68,22 +70,6 @@ std::string kernel_thp_setting() {
                                                      : "unknown";
 }
 
-int64_t positive(const std::string& flag, const char* value) {
-  char* end = nullptr;
-  const long long parsed = std::strtoll(value, &end, 10);
-  if (end == value || *end != '\0' || parsed < 1) {
-    throw rnnwave::Error(flag + " needs a positive integer, got '" + std::string(value).substr(0, 40) +
-                         "'");
-  }
-  return parsed;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 std::string json_list(const std::vector<double>& values) {
   std::string text = "[";
   for (size_t i = 0; i < values.size(); ++i) {
@@ -100,28 +86,22 @@ struct Options {
   int64_t passes = 5, threads = 1, input = 1024, hidden = 1024, steps = 100, batch = 64;
 };
 
-Options parse(int argc, char** argv) {
+/// The options of the command line; nullopt after bench::Flags has said what is wrong.
+std::optional<Options> parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--json") continue;  // the output is JSON anyway (bench/ab_rounds.py adds it)
-    if (flag == "--sweeps") { o.sweeps = true; continue; }
-    if (flag == "--bidirectional") { o.bidirectional = true; continue; }
-    if (flag == "--unidirectional") { o.bidirectional = false; continue; }
-    if (i + 1 >= argc) throw rnnwave::Error("unknown flag or missing value: " + flag.substr(0, 40));
-    const char* value = argv[++i];
-    if (flag == "--huge") o.huge = value;
-    else if (flag == "--cell") o.cell = value;
-    else if (flag == "--passes") o.passes = positive(flag, value);
-    else if (flag == "--threads") o.threads = positive(flag, value);
-    else if (flag == "--input-size") o.input = positive(flag, value);
-    else if (flag == "--hidden-size") o.hidden = positive(flag, value);
-    else if (flag == "--seq-len") o.steps = positive(flag, value);
-    else if (flag == "--batch") o.batch = positive(flag, value);
-    else throw rnnwave::Error("unknown flag " + flag.substr(0, 40));
-  }
+  bool json = false;  // the output is JSON anyway (bench/ab_rounds.py adds --json)
+  bench::Flags flags("bench_caller_pages");
+  flags.toggle("--json", json).toggle("--sweeps", o.sweeps);
+  flags.toggle("--bidirectional", o.bidirectional).toggle("--unidirectional", o.bidirectional, false);
+  flags.text("--huge", o.huge).text("--cell", o.cell);
+  flags.positive("--passes", o.passes).positive("--threads", o.threads);
+  flags.positive("--input-size", o.input).positive("--hidden-size", o.hidden);
+  flags.positive("--seq-len", o.steps).positive("--batch", o.batch);
+  if (!flags.parse(argc, argv)) return std::nullopt;
   if (o.huge.find_first_not_of("iogx") != std::string::npos) {
-    throw rnnwave::Error("--huge takes letters of i, o, g, x; got '" + o.huge.substr(0, 40) + "'");
+    std::fprintf(stderr, "bench_caller_pages: --huge takes letters of i, o, g, x; got '%s'\n",
+                 bench::shown(o.huge).c_str());
+    return std::nullopt;
   }
   return o;
 }
@@ -178,8 +158,8 @@ void run(const Options& o) {
               "\"times_ms\": %s",
               describe(spec).c_str(), static_cast<long long>(o.steps), static_cast<long long>(o.batch),
               static_cast<long long>(o.threads), o.huge.c_str(), kernel_thp_setting().c_str(),
-              static_cast<long long>(o.passes), median(forward_ms), median(backward_ms),
-              median(pass_ms), json_list(pass_ms).c_str());
+              static_cast<long long>(o.passes), bench::median(forward_ms), bench::median(backward_ms),
+              bench::median(pass_ms), json_list(pass_ms).c_str());
   if (o.sweeps) {
     std::printf(", \"sweep_after_backward_ms\": %s, \"sweep_after_forward_ms\": %s, "
                 "\"sweep_repeated_ms\": %s",
@@ -192,8 +172,10 @@ void run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const std::optional<Options> options = parse(argc, argv);
+  if (!options) return 2;
   try {
-    run(parse(argc, argv));
+    run(*options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_caller_pages: %s\n", e.what());
     return 1;
