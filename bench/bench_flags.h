@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
-#include <sstream>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,7 +47,7 @@ class Flags {
   Flags& positive(const std::string& name, Int& out) {
     return add(name, true, [this, name, &out](const std::string& value) {
       long long parsed = 0;
-      if (!parse_positive(name, value, parsed)) return false;
+      if (!parse_positive(name, value, std::numeric_limits<Int>::max(), parsed)) return false;
       out = static_cast<Int>(parsed);
       return true;
     });
@@ -57,14 +57,15 @@ class Flags {
   template <class Int>
   Flags& positives(const std::string& name, std::vector<Int>& out) {
     return add(name, true, [this, name, &out](const std::string& value) {
+      if (value.empty()) return complain(name + " needs a list of positive integers, got none");
       std::vector<Int> list;
-      std::stringstream items(value);
-      for (std::string item; std::getline(items, item, ',');) {
+      for (size_t begin = 0, end = 0; end != std::string::npos; begin = end + 1) {
+        end = value.find(',', begin);  // every item, an empty one after a last comma too
         long long parsed = 0;
-        if (!parse_positive(name, item, parsed)) return false;
+        const std::string item = value.substr(begin, end == std::string::npos ? end : end - begin);
+        if (!parse_positive(name, item, std::numeric_limits<Int>::max(), parsed)) return false;
         list.push_back(static_cast<Int>(parsed));
       }
-      if (list.empty()) return complain(name + " needs a list of positive integers, got none");
       out = std::move(list);
       return true;
     });
@@ -114,12 +115,16 @@ class Flags {
     return *this;
   }
 
-  bool parse_positive(const std::string& name, const std::string& value, long long& out) const {
+  /// Digits only (no sign, no spaces), from 1 to `most`.
+  bool parse_positive(const std::string& name, const std::string& value, long long most,
+                      long long& out) const {
     char* end = nullptr;
     errno = 0;
     out = std::strtoll(value.c_str(), &end, 10);
-    if (value.empty() || *end != '\0' || out < 1 || errno == ERANGE) {
-      return complain(name + " takes positive integers only, got '" + shown(value) + "'");
+    const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || *end != '\0' || out < 1 || out > most || errno == ERANGE) {
+      return complain(name + " takes positive integers up to " + std::to_string(most) + " only, got '" +
+                      shown(value) + "'");
     }
     return true;
   }

@@ -23,6 +23,9 @@ struct GraphKey {
   bool flag_b = false;  // forward: outputs; backward: weight_grads
   bool flag_c = false;  // input tasks
   bool flag_d = false;  // forward: top-first order; backward: lower-first
+  // forward: the blocks of the gates' ring (problem.h), which differs between a training
+  // and an inference pass of the same sizes, and with the threads or the precision
+  int64_t gate_ring_blocks = 0;
 
   bool operator==(const GraphKey&) const = default;
 };
@@ -30,7 +33,7 @@ struct GraphKey {
 /// The keys of the forward and the backward graph of `problem` with these options.
 inline GraphKey forward_graph_key(const ProblemDesc& p, const ForwardGraphOptions& options) {
   return {false, p.T, p.N, p.plan.step_block, p.plan.batch_splits, p.plan.hidden_splits,
-          p.dropout, options.outputs, options.inputs, options.top_first};
+          p.dropout, options.outputs, options.inputs, options.top_first, p.layout.gate_ring_blocks};
 }
 inline GraphKey forward_graph_key(const ProblemDesc& p, bool outputs) {
   return forward_graph_key(p, ForwardGraphOptions{outputs, false, false});

@@ -35,16 +35,21 @@ auto plan_tuple(const Plan& p) {
                          p.hidden_splits, p.weight_block);
 }
 
+void check_problem(const ModelSpec& spec, int64_t steps, int64_t batch, const char* what) {
+  spec.validate();
+  if (steps < 1 || batch < 1) fail(what, ": steps and batch must be >= 1, got ", steps, " and ", batch);
+}
+
 }  // namespace
 
 Plan plan_of(const ModelSpec& spec, int64_t steps, int64_t batch, const ExecOptions& options) {
+  check_problem(spec, steps, batch, "plan");
   return describe_problem(spec, steps, batch, false, false, true, options).plan;
 }
 
 std::vector<Plan> plan_candidates(const ModelSpec& spec, int64_t steps, int64_t batch,
                                   const ExecOptions& options) {
-  spec.validate();
-  if (steps < 1 || batch < 1) fail("plan_candidates: steps and batch must be >= 1, got ", steps, " and ", batch);
+  check_problem(spec, steps, batch, "plan_candidates");
   const int threads = resolve_threads(options);
   std::vector<Plan> plans;
   std::set<decltype(plan_tuple(Plan{}))> seen;

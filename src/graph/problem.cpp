@@ -37,12 +37,13 @@ class Regions {
 /// The step blocks of the ring of gate slots in inference where projection tasks fill
 /// them ahead, or 0 for a slot per step. A ring of two blocks lets the projection of the
 /// next block run beside the steps of this one, which is all the overlap the graph
-/// needs; every (layer, direction) may keep 8 MiB of gates (two million floats) or two
-/// blocks, whichever is more, so that passes small enough for their projections to run
-/// far ahead (a thread runs all of a layer's projections before its steps, which keeps
-/// the input weights in cache) keep a slot per step. A 4-layer bidirectional stack of
-/// H = 1024 four-gate cells at T = 100, N = 64 kept 840 MB of gates; in a ring of two
-/// blocks of 4 steps, 67 MB.
+/// needs; every (layer, direction) may keep two million elements of gates (8 MiB of
+/// floats) or two blocks, whichever is more, so that passes small enough for their
+/// projections to run far ahead (a thread runs all of a layer's projections before its
+/// steps, which keeps the input weights in cache) keep a slot per step. A 4-layer
+/// bidirectional stack of H = 1024 four-gate cells at T = 100, N = 64 kept 840 MB of
+/// gates above one thread; in a ring of two blocks of 4 steps, 67 MB (at one thread its
+/// steps projected their own input into one slot, 8.4 MB, and now take blocks too).
 int64_t gate_ring_blocks(const ProblemDesc& p) {
   constexpr int64_t kGateElements = int64_t{2} << 20;
   const int64_t block = p.plan.step_block, blocks = (p.T + block - 1) / block;

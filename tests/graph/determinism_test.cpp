@@ -243,6 +243,51 @@ TEST(GateRingDeterminism, TheBitsOfOneSlotPerStep) {
   }
 }
 
+/// A model keeps its graphs (graph_cache.h): an inference pass after a training pass of
+/// the same sizes and plan, whose graph keeps every step's gates and so waits for no
+/// step, still waits in the ring; and so does one whose steps projected their own input
+/// (one slot, at one thread) before its options moved the projections to tasks in a ring
+/// (at two threads).
+TEST(GateRingDeterminism, OneModelAfterATrainingPassAndAfterOtherOptions) {
+  Case c = stack_case(CellVariant{CellKind::lstm}, 1, 256);
+  c.layers = 2;
+  c.input_size = 8;
+  c.hidden_size = 32;
+  c.steps = 100;
+  Problem<float> p = make_problem<float>(c, 20);
+  Weights weights = Weights::uniform(p.spec, 21);
+  ForwardOut<float> expected, trained, out;
+  Rnn(weights, ExecOptions{Schedule::sequential, 1}).forward(forward_args(p, expected));
+  ExecOptions options{Schedule::wavefront, 1};
+  options.step_block = 32;
+  const Rnn rnn(weights, options);
+  Workspace workspace;
+  rnn.forward(forward_args(p, trained), workspace);
+  rnn.forward(forward_args(p, out));
+  EXPECT_TRUE(same_bits(out.output, expected.output)) << "inference after training";
+
+  c = stack_case(CellVariant{CellKind::lstm}, 0, 64);
+  c.layers = 1;
+  c.with_h0 = false;
+  c.variable_lengths = false;
+  c.input_size = c.hidden_size = 512;  // not fused: the steps project apart, at one thread
+  c.steps = 24;
+  p = make_problem<float>(c, 22);
+  weights = Weights::uniform(p.spec, 23);
+  Rnn(weights, ExecOptions{Schedule::sequential, 1}).forward(forward_args(p, expected));
+  options = ExecOptions{Schedule::wavefront, 1};
+  options.step_block = options.batch_splits = options.hidden_splits = 1;
+  Rnn model(weights, options);
+  for (const int threads : {1, 2}) {
+    options.threads = threads;
+    const ProblemDesc desc = describe_problem(p.spec, c.steps, c.batch, false, false, true, options);
+    EXPECT_EQ(desc.layout.gate_ring_blocks, threads == 1 ? 0 : 16);
+    model.set_options(options);
+    model.forward(forward_args(p, out));
+    EXPECT_TRUE(same_bits(out.output, expected.output)) << "inference at " << threads << " threads";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllCells, Determinism, ::testing::ValuesIn(all_cell_variants()),
                          [](const auto& param_info) { return variant_name(param_info.param); });
 

@@ -10,6 +10,7 @@
 #include "graph/cost_model.h"
 #include "rnnwave/error.h"
 #include "rnnwave/planner.h"
+#include "support/errors.h"
 #include "support/problem.h"
 
 namespace rnnwave::testing {
@@ -173,6 +174,25 @@ TEST(Calibration, AnIncompleteGridIsInvalidAndRefused) {
   EXPECT_THROW(predict_ms(ModelSpec{CellKind::lstm, 8, 8, 1}, 4, 2, false, Plan{}, c), Error);
   Calibration zero = flat_calibration(10, 0, 1);
   EXPECT_FALSE(zero.valid());
+}
+
+/// plan_of is what a model's plan says, and refuses what a model would.
+TEST(PlanOf, AModelsPlanWithoutItsWeightsAndOneLineForBadSizes) {
+  const ModelSpec spec{CellKind::lstm, 1024, 1024, 4, true};
+  ExecOptions options{Schedule::wavefront, 2};
+  EXPECT_EQ(plan_of(spec, 100, 64, options).step_block, 4);  // 32 MiB of input weights
+  const ModelSpec small{CellKind::gru, 16, 16, 2};
+  const Plan plan = plan_of(small, 30, 3, options), model = Rnn(Weights(small), options).plan(30, 3);
+  EXPECT_EQ(std::make_tuple(plan.step_block, plan.batch_splits, plan.hidden_splits, plan.weight_block),
+            std::make_tuple(model.step_block, model.batch_splits, model.hidden_splits, model.weight_block));
+  options.step_block = 7;
+  EXPECT_EQ(plan_of(spec, 100, 64, options).step_block, 7);
+  EXPECT_EQ(error_of([&] { plan_of(spec, 0, 64, options); }),
+            "plan: steps and batch must be >= 1, got 0 and 64");
+  EXPECT_EQ(error_of([&] { plan_of(spec, 100, -1, options); }),
+            "plan: steps and batch must be >= 1, got 100 and -1");
+  EXPECT_NE(error_of([&] { plan_of(ModelSpec{CellKind::lstm, 8, 0, 1}, 100, 64, options); }),
+            "(no error)");
 }
 
 TEST(ListSchedule, ChainsAddUpAndIndependentTasksShareTheCores) {
