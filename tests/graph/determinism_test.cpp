@@ -208,6 +208,17 @@ TEST_P(Determinism, EveryScheduleGivesTheSameBits) {
   }
 }
 
+/// A 2-layer LSTM stack of 256 rows over 100 steps whose inference gates take a ring
+/// in blocks of 32 or 48 steps (256 x 128 floats of gates a step per layer and direction).
+Case ring_case(int directions) {
+  Case c = stack_case(CellVariant{CellKind::lstm}, directions, 256);
+  c.layers = 2;
+  c.input_size = 8;
+  c.hidden_size = 32;
+  c.steps = 100;
+  return c;
+}
+
 /// Inference whose projection tasks fill a ring of gate slots (problem.cpp's
 /// gate_ring_blocks: two or more blocks, where every step's gates would exceed 8 MiB per
 /// (layer, direction)) gives the bits of steps that keep one slot: 100 steps of 256 rows
@@ -215,11 +226,7 @@ TEST_P(Determinism, EveryScheduleGivesTheSameBits) {
 /// bidirectional and reverse, on 1 to 3 threads, split by rows and by units.
 TEST(GateRingDeterminism, TheBitsOfOneSlotPerStep) {
   for (const int directions : {0, 1, 2}) {
-    Case c = stack_case(CellVariant{CellKind::lstm}, directions, 256);
-    c.layers = 2;
-    c.input_size = 8;
-    c.hidden_size = 32;
-    c.steps = 100;
+    const Case c = ring_case(directions);
     const Problem<float> p = make_problem<float>(c, 18);
     const Weights weights = Weights::uniform(p.spec, 19);
     ForwardOut<float> expected;
@@ -249,11 +256,7 @@ TEST(GateRingDeterminism, TheBitsOfOneSlotPerStep) {
 /// (one slot, at one thread) before its options moved the projections to tasks in a ring
 /// (at two threads).
 TEST(GateRingDeterminism, OneModelAfterATrainingPassAndAfterOtherOptions) {
-  Case c = stack_case(CellVariant{CellKind::lstm}, 1, 256);
-  c.layers = 2;
-  c.input_size = 8;
-  c.hidden_size = 32;
-  c.steps = 100;
+  Case c = ring_case(1);
   Problem<float> p = make_problem<float>(c, 20);
   Weights weights = Weights::uniform(p.spec, 21);
   ForwardOut<float> expected, trained, out;
