@@ -1,7 +1,8 @@
 // The layerwise schedule: what the frameworks do, kept as our in-house baseline on the
 // same kernels. Layer by layer, direction by direction, step by step; each step is split
-// over rows, the weight gradients of a layer run as parallel chains (one per direction
-// and parameter), and every step ends in a barrier. Every product is computed as the
+// over rows, a layer's input projection and input gradient over its steps, the weight
+// gradients of a layer run as parallel chains (one per direction and parameter), and
+// every step ends in a barrier. Every product is computed as the
 // graph schedules compute it, so the results are bit-identical to theirs.
 #include <algorithm>
 #include <exception>
@@ -55,10 +56,12 @@ class OpRecorder {
   std::vector<TraceEvent> events_;
 };
 
-/// Runs op(i) for i in [0, count) on up to `threads` threads. Each worker flushes
-/// denormals and runs its products on itself alone, as a task of the graph does, so a
-/// product computes the same bits here as under every other schedule. The first exception
-/// is rethrown once all have finished: none escapes the parallel region.
+/// Runs op(i) for i in [0, count) on up to `threads` threads, each taking the next i when
+/// it is free (the weight gradients' chains differ in cost: a bias sum is a fraction of
+/// a product). Each worker flushes denormals and runs its products on itself alone, as a
+/// task of the graph does, so a product computes the same bits here as under every other
+/// schedule. The first exception is rethrown once all have finished: none escapes the
+/// parallel region.
 template <class F>
 void parallel_for(int threads, int64_t count, F&& op) {
   const int64_t team = std::min<int64_t>(threads, count);
@@ -71,7 +74,7 @@ void parallel_for(int threads, int64_t count, F&& op) {
   {
     kernels::ScopedFlushDenormals flush;
     ScopedThreads one_thread(1);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
     for (int64_t i = 0; i < count; ++i) {
       try {
         op(i);
@@ -84,7 +87,9 @@ void parallel_for(int threads, int64_t count, F&& op) {
   if (error) std::rethrow_exception(error);
 }
 
-/// Runs op(r0, r1) over `threads` row ranges of [0, rows) in parallel.
+/// Runs op(r0, r1) over `threads` ranges of [0, rows) in parallel: the rows of a step, or
+/// the steps of a layer (consecutive steps are consecutive rows of its matrices, and a
+/// product computes each element as one sum whatever rows it is given with).
 template <class F>
 void parallel_rows(int threads, int64_t rows, F&& op) {
   const int64_t chunks = std::min<int64_t>(threads, rows);
@@ -132,7 +137,9 @@ void layerwise_forward(Pass<T>& pass, Trace* trace) {
       record.run("dropout", l, -1, 0, p.T, [&] { apply_dropout(pass, l, 0, p.T); });
     }
     for (int64_t d = 0; d < p.D; ++d) {
-      record.run("project", l, d, 0, p.T, [&] { project_input(pass, l, d, 0, p.T); });
+      record.run("project", l, d, 0, p.T, [&] {
+        parallel_rows(threads, p.T, [&](int64_t t0, int64_t t1) { project_input(pass, l, d, t0, t1); });
+      });
       for (int64_t i = 0; i < p.T; ++i) {
         const int64_t t = step_at(p, d, i, false);
         // Rows are independent within a step: its products and pointwise math split by rows.
@@ -175,7 +182,9 @@ void layerwise_backward(Pass<T>& pass, Trace* trace) {
       if (pass.on_layer_grads_final != nullptr) (*pass.on_layer_grads_final)(l);
     }
     if (l > 0 || pass.want_input_grad) {
-      record.run("input_grad", l, -1, 0, p.T, [&] { input_grad(pass, l, 0, p.T); });
+      record.run("input_grad", l, -1, 0, p.T, [&] {
+        parallel_rows(threads, p.T, [&](int64_t t0, int64_t t1) { input_grad(pass, l, t0, t1); });
+      });
     }
   }
   if (pass.on_grad_input_block != nullptr) {
