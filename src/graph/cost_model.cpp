@@ -228,26 +228,66 @@ double graph_seconds(const ProblemDesc& p, const TaskGraph& graph, const Calibra
                                        : list_schedule_seconds(graph, cost, p.plan.threads, per_task));
 }
 
-/// The layerwise schedule: each operation split over the threads, a barrier after each.
+/// The weight gradients' chains of one layer, as the layerwise schedule runs them: per
+/// direction, the input weights', each recurrent product's and each sum's, every one over
+/// the blocks of weight_block steps in turn.
+std::vector<double> weight_grad_chains(const ProblemDesc& p, int64_t l, const Calibration& c,
+                                       Products& product) {
+  const cells::CellDef& cell = *p.cell;
+  const cells::Dims dims = p.dims(l);
+  const int64_t block = std::min(p.plan.weight_block, p.T), rows = block * p.N;
+  const double blocks = std::ceil(double(p.T) / double(block));
+  std::vector<double> one{blocks * product(p.GH(), rows, p.layer_input_size(l))};
+  for (const cells::StageDecl& stage : cell.stages) {
+    for (const cells::ProductDecl& decl : stage.products) {
+      one.push_back(blocks * product(decl.rows.of(dims), rows, cell.params[decl.param].cols.of(dims)));
+    }
+  }
+  for (const cells::SumDecl& sum : cell.sums) {
+    one.push_back(pointwise(c, double(p.T * p.N * sum.width.of(dims))));
+  }
+  std::vector<double> chains;
+  for (int64_t d = 0; d < p.D; ++d) chains.insert(chains.end(), one.begin(), one.end());
+  return chains;
+}
+
+/// The makespan of `work` on `threads` threads that each take the next item when free.
+double greedy_seconds(const std::vector<double>& work, int64_t threads) {
+  std::priority_queue<double, std::vector<double>, std::greater<>> free_at;
+  for (int64_t t = 0; t < std::max<int64_t>(threads, 1); ++t) free_at.push(0.0);
+  double makespan = 0;
+  for (double w : work) {
+    const double end = free_at.top() + w;
+    free_at.pop();
+    free_at.push(end);
+    makespan = std::max(makespan, end);
+  }
+  return makespan;
+}
+
+/// The layerwise schedule as schedule_layerwise.cpp runs it: per layer and direction the
+/// projection split by steps over the threads, then each step split by rows; backward each
+/// step split by rows, the weight gradients' chains taken by free threads, the input
+/// gradient split by steps. Each parallel loop of more than one thread pays pass_ns (waking
+/// the team, the barrier); a loop of one share runs inline.
 double layerwise_seconds(const ProblemDesc& p, const Calibration& c) {
   const int64_t P = p.plan.threads, GH = p.GH(), T = p.T, N = p.N;
-  const int64_t rows = (N + P - 1) / P;  // the largest share of a step's rows
+  const double pass = c.runtime_at(int(P)).pass_ns * 1e-9;
+  const auto barrier = [&](int64_t shares) { return std::min(P, shares) > 1 ? pass : 0.0; };
+  const int64_t rows = (N + P - 1) / P, steps = (T + P - 1) / P;  // the largest shares
   Products product(c);
-  const double barrier = c.runtime_at(int(P)).pass_ns * 1e-9;  // one parallel loop
   double total = 0;
   for (int64_t l = 0; l < p.L; ++l) {
     const int64_t in = p.layer_input_size(l);
-    const int64_t all_rows = (T * N + P - 1) / P;
-    double layer = product(all_rows, in, GH) + barrier;
-    layer += double(T) * (product(rows, p.Hs, GH) + pointwise(c, double(rows * GH)) + barrier);
+    double layer = product(steps * N, in, GH) + barrier(T);
+    layer += double(T) * (product(rows, p.Hs, GH) + pointwise(c, double(rows * GH)) + barrier(N));
     layer *= double(p.D);
     if (p.training) {
-      double back = double(T) * (product(rows, GH, p.Hs) + pointwise(c, 2.0 * double(rows * GH)) + barrier);
-      back = back * double(p.D) + double(p.D) * product(all_rows, GH, in) + barrier;
-      // Weight gradients: D x 2 chains of products over all rows, spread over the threads.
-      const int64_t chains = 2 * p.D;
-      const double work = double(p.D) * (product(GH, T * N, in) + product(GH, T * N, p.Hs));
-      back += work / double(std::min<int64_t>(P, chains)) + barrier;
+      double back = double(T) * (product(rows, GH, p.Hs) + pointwise(c, 2.0 * double(rows * GH)) + barrier(N));
+      back *= double(p.D);
+      const std::vector<double> chains = weight_grad_chains(p, l, c, product);
+      back += greedy_seconds(chains, P) + barrier(int64_t(chains.size()));
+      back += double(p.D) * product(steps * N, GH, in) + barrier(T);
       layer += back;
     }
     total += layer;
