@@ -155,6 +155,54 @@ TEST(CostModel, PredictsTheWorkOfOneThreadFromTheKernelRate) {
   EXPECT_LT(ms, flops / 1e6 * 1.05);
 }
 
+TEST(CostModel, TheLayerwiseSchedulePaysABarrierOnlyForLoopsOfSeveralShares) {
+  // A runtime whose every parallel loop costs 1 ms and free arithmetic otherwise: one
+  // layer, T = 10, inference at two threads. At N = 1 the steps run inline (one share of
+  // rows), so only the projection's loop (ten steps in two shares) pays; at N = 8 each of
+  // the ten steps pays too.
+  const ModelSpec spec{CellKind::lstm, 16, 16, 1};
+  Calibration c = flat_calibration(1e6, 1, 1);
+  c.runtime = {{2, 1, 1e6}};
+  Plan plan;
+  plan.schedule = Schedule::layerwise;
+  plan.threads = 2;
+  plan.step_block = 10;
+  plan.weight_block = 10;
+  const double one_row = predict_ms(spec, 10, 1, false, plan, c);
+  EXPECT_GT(one_row, 1.0);
+  EXPECT_LT(one_row, 1.5);
+  const double rows = predict_ms(spec, 10, 8, false, plan, c);
+  EXPECT_GT(rows, 11.0);
+  EXPECT_LT(rows, 11.5);
+}
+
+TEST(CostModel, TheLayerwiseWeightGradientsTakeTheirLongestChain) {
+  // Input weights 16 times the recurrent ones (I = 1024, H = 64): on two threads the
+  // weight gradients take as long as the input weights' chain, not half of all chains.
+  // Training time at two threads against one, free runtime and pointwise math: the
+  // projection, steps and input gradient halve, the weight gradients (most of the rest)
+  // do not.
+  const ModelSpec spec{CellKind::rnn_tanh, 1024, 64, 1};
+  Calibration c = flat_calibration(1, 1, 1);
+  c.pointwise_ns = 1e-6;
+  Plan plan;
+  plan.schedule = Schedule::layerwise;
+  plan.step_block = 10;
+  plan.weight_block = 10;
+  plan.threads = 1;
+  const double one = predict_ms(spec, 10, 8, true, plan, c);
+  plan.threads = 2;
+  const double two = predict_ms(spec, 10, 8, true, plan, c);
+  // Flops at 1 GFLOP/s (2 per multiply-add, T N = 80 rows): forward 80 x (1024 + 64) x 64,
+  // backward 80 x 64 x 64 (steps) + 80 x 64 x 1024 (input gradient), weight gradients
+  // 80 x 64 x 1024 (input weights) + 80 x 64 x 64 (recurrent): on two threads every term
+  // halves but the input weights' chain, which the recurrent one runs beside.
+  const double halved = 2.0 * 80 * (64 * (1024 + 64) + 64 * 64 + 64 * 1024) / 2;
+  const double chain = 2.0 * 80 * 64 * 1024;
+  EXPECT_NEAR(two, (halved + chain) / 1e6, 0.01 * one);
+  EXPECT_GT(two, 0.6 * one);
+}
+
 TEST(Calibration, InterpolatesTheKernelRateInLogSpace) {
   Calibration c = flat_calibration(10, 1, 1);
   c.kernel[1].gflops = 40;  // rows 256 at k = 64
