@@ -230,17 +230,23 @@ double graph_seconds(const ProblemDesc& p, const TaskGraph& graph, const Calibra
 
 /// The weight gradients' chains of one layer, as the layerwise schedule runs them: per
 /// direction, the input weights', each recurrent product's and each sum's, every one over
-/// the blocks of weight_block steps in turn.
+/// the blocks of for_each_weight_grad_block in turn (the last one may be shorter).
 std::vector<double> weight_grad_chains(const ProblemDesc& p, int64_t l, const Calibration& c,
                                        Products& product) {
   const cells::CellDef& cell = *p.cell;
   const cells::Dims dims = p.dims(l);
-  const int64_t block = std::min(p.plan.weight_block, p.T), rows = block * p.N;
-  const double blocks = std::ceil(double(p.T) / double(block));
-  std::vector<double> one{blocks * product(p.GH(), rows, p.layer_input_size(l))};
+  // Over the blocks: the seconds of a product C[m, n] summed over each block's rows.
+  const auto over_blocks = [&](int64_t m, int64_t n) {
+    double seconds = 0;
+    for_each_weight_grad_block(p.T, p.N, false, [&](int64_t t0, int64_t t1) {
+      seconds += product(m, (t1 - t0) * p.N, n);
+    });
+    return seconds;
+  };
+  std::vector<double> one{over_blocks(p.GH(), p.layer_input_size(l))};
   for (const cells::StageDecl& stage : cell.stages) {
     for (const cells::ProductDecl& decl : stage.products) {
-      one.push_back(blocks * product(decl.rows.of(dims), rows, cell.params[decl.param].cols.of(dims)));
+      one.push_back(over_blocks(decl.rows.of(dims), cell.params[decl.param].cols.of(dims)));
     }
   }
   for (const cells::SumDecl& sum : cell.sums) {
@@ -268,7 +274,8 @@ double greedy_seconds(const std::vector<double>& work, int64_t threads) {
 /// The layerwise schedule as schedule_layerwise.cpp runs it: per layer and direction the
 /// projection split by steps over the threads, then each step split by rows; backward each
 /// step split by rows, the weight gradients' chains taken by free threads, the input
-/// gradient split by steps. Each parallel loop of more than one thread pays pass_ns (waking
+/// gradient split by steps. A step is costed as task_seconds costs one (the recurrent
+/// product G*H wide and the pointwise math), not product by product. Each parallel loop of more than one thread pays pass_ns (waking
 /// the team, the barrier); a loop of one share runs inline.
 double layerwise_seconds(const ProblemDesc& p, const Calibration& c) {
   const int64_t P = p.plan.threads, GH = p.GH(), T = p.T, N = p.N;

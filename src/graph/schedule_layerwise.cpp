@@ -56,44 +56,57 @@ class OpRecorder {
   std::vector<TraceEvent> events_;
 };
 
-/// Runs op(i) for i in [0, count) on up to `threads` threads, each taking the next i when
-/// it is free (the weight gradients' chains differ in cost: a bias sum is a fraction of
-/// a product). Each worker flushes denormals and runs its products on itself alone, as a
-/// task of the graph does, so a product computes the same bits here as under every other
-/// schedule. The first exception is rethrown once all have finished: none escapes the
-/// parallel region.
+/// How parallel_for hands out its items: `fixed`, item i to thread i mod team (a step's
+/// rows go to the same thread step after step, with the rows it touched before in its
+/// cache), or `next_free`, each thread taking the next item when it is free (the weight
+/// gradients' chains differ in cost: a bias sum is a fraction of a product).
+enum class Deal { fixed, next_free };
+
+/// Runs op(i) for i in [0, count) on up to `threads` threads. Each worker flushes
+/// denormals and runs its products on itself alone, as a task of the graph does, so a
+/// product computes the same bits here as under every other schedule. The first exception
+/// is rethrown once all have finished: none escapes the parallel region.
 template <class F>
-void parallel_for(int threads, int64_t count, F&& op) {
+void parallel_for(int threads, int64_t count, Deal deal, F&& op) {
   const int64_t team = std::min<int64_t>(threads, count);
   if (team <= 1) {
     for (int64_t i = 0; i < count; ++i) op(i);
     return;
   }
   std::exception_ptr error;
+  const auto run = [&](int64_t i) {
+    try {
+      op(i);
+    } catch (...) {
+#pragma omp critical(rnnwave_layerwise_error)
+      if (!error) error = std::current_exception();
+    }
+  };
 #pragma omp parallel num_threads(static_cast<int>(team))
   {
     kernels::ScopedFlushDenormals flush;
     ScopedThreads one_thread(1);
+    if (deal == Deal::fixed) {
+#pragma omp for schedule(static, 1)
+      for (int64_t i = 0; i < count; ++i) run(i);
+    } else {
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t i = 0; i < count; ++i) {
-      try {
-        op(i);
-      } catch (...) {
-#pragma omp critical(rnnwave_layerwise_error)
-        if (!error) error = std::current_exception();
-      }
+      for (int64_t i = 0; i < count; ++i) run(i);
     }
   }
   if (error) std::rethrow_exception(error);
 }
 
 /// Runs op(r0, r1) over `threads` ranges of [0, rows) in parallel: the rows of a step, or
-/// the steps of a layer (consecutive steps are consecutive rows of its matrices, and a
-/// product computes each element as one sum whatever rows it is given with).
+/// the steps of a layer. Steps are consecutive rows of a layer's matrices here because
+/// the layerwise plan's step block is the whole sequence (problem.cpp), so its gates hold
+/// a slot per step, never a ring; and a product computes each element as one sum whatever
+/// rows it is given with.
 template <class F>
 void parallel_rows(int threads, int64_t rows, F&& op) {
   const int64_t chunks = std::min<int64_t>(threads, rows);
-  parallel_for(threads, chunks, [&](int64_t c) { op(c * rows / chunks, (c + 1) * rows / chunks); });
+  parallel_for(threads, chunks, Deal::fixed,
+               [&](int64_t c) { op(c * rows / chunks, (c + 1) * rows / chunks); });
 }
 
 /// The weight gradients of layer l. Each (direction, term) is an independent chain that
@@ -104,7 +117,7 @@ template <class T>
 void layer_weight_grads(Pass<T>& pass, int64_t l, int threads) {
   const ProblemDesc& p = pass.desc();
   const int64_t terms = weight_grad_terms(p);
-  parallel_for(threads, p.D * terms, [&](int64_t chain) {
+  parallel_for(threads, p.D * terms, Deal::next_free, [&](int64_t chain) {
     const int64_t d = chain / terms, term = chain % terms;
     for_each_weight_grad_block(p.T, p.N, p.walks_back(d), [&](int64_t t0, int64_t t1) {
       weight_grad(pass, l, d, t0, t1, term);

@@ -166,8 +166,6 @@ TEST(CostModel, TheLayerwiseSchedulePaysABarrierOnlyForLoopsOfSeveralShares) {
   Plan plan;
   plan.schedule = Schedule::layerwise;
   plan.threads = 2;
-  plan.step_block = 10;
-  plan.weight_block = 10;
   const double one_row = predict_ms(spec, 10, 1, false, plan, c);
   EXPECT_GT(one_row, 1.0);
   EXPECT_LT(one_row, 1.5);
@@ -187,8 +185,6 @@ TEST(CostModel, TheLayerwiseWeightGradientsTakeTheirLongestChain) {
   c.pointwise_ns = 1e-6;
   Plan plan;
   plan.schedule = Schedule::layerwise;
-  plan.step_block = 10;
-  plan.weight_block = 10;
   plan.threads = 1;
   const double one = predict_ms(spec, 10, 8, true, plan, c);
   plan.threads = 2;
