@@ -1,9 +1,9 @@
 // The layerwise schedule: what the frameworks do, kept as our in-house baseline on the
 // same kernels. Layer by layer, direction by direction, step by step; each step is split
-// over rows, a layer's input projection and input gradient over its steps, the weight
-// gradients of a layer run as parallel chains (one per direction and parameter), and
-// every step ends in a barrier. Every product is computed as the
-// graph schedules compute it, so the results are bit-identical to theirs.
+// over rows, a layer's input dropout, input projection and input gradient over its steps,
+// the weight gradients of a layer run as parallel chains (one per direction and
+// parameter), and every step ends in a barrier. Every product is computed as the graph
+// schedules compute it, so the results are bit-identical to theirs.
 #include <algorithm>
 #include <exception>
 #include <iterator>
@@ -147,7 +147,9 @@ void layerwise_forward(Pass<T>& pass, Trace* trace) {
   }
   for (int64_t l = 0; l < p.L; ++l) {
     if (l > 0 && pass.ws.dropout > 0) {
-      record.run("dropout", l, -1, 0, p.T, [&] { apply_dropout(pass, l, 0, p.T); });
+      record.run("dropout", l, -1, 0, p.T, [&] {
+        parallel_rows(threads, p.T, [&](int64_t t0, int64_t t1) { apply_dropout(pass, l, t0, t1); });
+      });
     }
     for (int64_t d = 0; d < p.D; ++d) {
       record.run("project", l, d, 0, p.T, [&] {
