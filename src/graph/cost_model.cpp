@@ -275,8 +275,9 @@ double greedy_seconds(const std::vector<double>& work, int64_t threads) {
 /// projection split by steps over the threads, then each step split by rows; backward each
 /// step split by rows, the weight gradients' chains taken by free threads, the input
 /// gradient split by steps. A step is costed as task_seconds costs one (the recurrent
-/// product G*H wide and the pointwise math), not product by product. Each parallel loop of more than one thread pays pass_ns (waking
-/// the team, the barrier); a loop of one share runs inline.
+/// product G*H wide and the pointwise math), not product by product. Each parallel loop
+/// of more than one share pays pass_ns (waking the team, the barrier); a loop of one share
+/// runs inline.
 double layerwise_seconds(const ProblemDesc& p, const Calibration& c) {
   const int64_t P = p.plan.threads, GH = p.GH(), T = p.T, N = p.N;
   const double pass = c.runtime_at(int(P)).pass_ns * 1e-9;
