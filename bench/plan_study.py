@@ -104,7 +104,11 @@ def study(rnnwave, s, threads, args):
     record = dict(shape=s, threads=threads, candidates=len(search["search"]),
                   plans={name: list(key) for name, key in keys.items()},
                   ms={name: median[key] for name, key in keys.items()},
-                  predicted_auto_ms=auto["predicted_ms"])
+                  predicted_auto_ms=auto["predicted_ms"],
+                  # every candidate's search timing and predicted time, to study the model's
+                  # ranking of the plans apart from the one it picked
+                  search=[dict(plan=list(plan_key(r)), ms=r["median_ms"], predicted_ms=r.get("predicted_ms"))
+                          for r in search["search"]])
     record["auto_ratio"] = median[keys["auto"]] / best_ms
     record["default_ratio"] = median[keys["default"]] / best_ms
     return record

@@ -160,6 +160,10 @@ struct BenchPasses {
 nlohmann::json search_plans(const BenchFlags& flags, const ModelSpec& spec, Rnn& rnn,
                             BenchPasses& passes, const ExecOptions& options, ExecOptions& best) {
   const std::vector<Plan> candidates = plan_candidates(spec, flags.steps, flags.batch, options);
+  // Each candidate's predicted time beside its measured one: how well the planner's
+  // model ranks the plans of this shape (what --plan auto goes by).
+  const Calibration calibration = tool_calibration();
+  const bool training = flags.mode == "training";
   nlohmann::json table = nlohmann::json::array();
   double best_ms = 0;
   for (const Plan& plan : candidates) {
@@ -172,6 +176,7 @@ nlohmann::json search_plans(const BenchFlags& flags, const ModelSpec& spec, Rnn&
     const double med = median(times);
     nlohmann::json row = plan_json(plan);
     row["median_ms"] = med;
+    row["predicted_ms"] = predict_ms(spec, flags.steps, flags.batch, training, plan, calibration);
     table.push_back(row);
     if (table.size() == 1 || med < best_ms) {
       best_ms = med;
@@ -185,16 +190,17 @@ nlohmann::json search_plans(const BenchFlags& flags, const ModelSpec& spec, Rnn&
 }
 
 void print_search_table(const nlohmann::json& table) {
-  std::printf("%-10s %7s %10s %12s %13s %12s %10s\n", "schedule", "threads", "step_block",
-              "batch_splits", "hidden_splits", "weight_block", "median_ms");
+  std::printf("%-10s %7s %10s %12s %13s %12s %10s %13s\n", "schedule", "threads", "step_block",
+              "batch_splits", "hidden_splits", "weight_block", "median_ms", "predicted_ms");
   for (const auto& row : table) {
     const auto& d = row["decomposition"];
-    std::printf("%-10s %7d %10lld %12lld %13lld %12lld %10.3f\n",
+    std::printf("%-10s %7d %10lld %12lld %13lld %12lld %10.3f %13.3f\n",
                 row["schedule"].get<std::string>().c_str(), row["threads"].get<int>(),
                 static_cast<long long>(d["step_block"].get<int64_t>()),
                 static_cast<long long>(d["batch_splits"].get<int64_t>()),
                 static_cast<long long>(d["hidden_splits"].get<int64_t>()),
-                static_cast<long long>(d["weight_block"].get<int64_t>()), row["median_ms"].get<double>());
+                static_cast<long long>(d["weight_block"].get<int64_t>()), row["median_ms"].get<double>(),
+                row["predicted_ms"].get<double>());
   }
 }
 

@@ -90,9 +90,11 @@ class PlanFlag(unittest.TestCase):
         self.assertEqual(plan_of(fixed), self.candidates(SMALL)[0], "the default plan is the first candidate")
 
     def test_search_times_every_candidate_and_runs_the_best(self):
-        out = self.run_tool("bench", *SMALL, "--plan", "search", "--search-repeats", "1",
-                            "--repeats", "1", "--warmup", "0", "--json").stdout
-        result = json.loads(out)
+        self.write_calibration(1e5, 1e6)
+        p = self.run_tool("bench", *SMALL, "--plan", "search", "--search-repeats", "1",
+                          "--repeats", "1", "--warmup", "0", "--json")
+        self.assertNotIn("calibrating", p.stderr, "the cached calibration must be used")
+        result = json.loads(p.stdout)
         self.assertEqual(result["plan"], "search")
         table = result["search"]
         self.assertEqual(sorted(plan_of(r) for r in table), sorted(self.candidates(SMALL)))
@@ -100,6 +102,12 @@ class PlanFlag(unittest.TestCase):
         self.assertEqual(times, sorted(times))
         self.assertTrue(all(t > 0 for t in times))
         self.assertEqual(plan_of(result), plan_of(table[0]), "the final run uses the fastest candidate")
+        # Beside each measured time, the model's prediction for that plan, as --plan auto
+        # would make it: the same number for the plan auto picks.
+        predicted = {plan_of(r): r["predicted_ms"] for r in table}
+        self.assertTrue(all(ms > 0 for ms in predicted.values()))
+        auto = self.auto_plan(SMALL)
+        self.assertAlmostEqual(predicted[plan_of(auto)], auto["predicted_ms"], places=6)
         text = self.run_tool("bench", *SMALL, "--plan", "search", "--search-repeats", "1",
                              "--repeats", "1", "--warmup", "0").stdout.splitlines()
         self.assertTrue(text[0].startswith("schedule"))
