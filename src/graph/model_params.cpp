@@ -41,7 +41,7 @@ template <class T>
 void ModelParams<T>::assign(const BasicWeights<T>& weights) {
   const cells::CellDef& cell = *cell_;
   std::lock_guard lock(prepare_);
-  backward_ready_ = bf16_ready_ = false;
+  backward_ready_ = input_backward_ready_ = bf16_ready_ = false;
   vectors_.clear();
   vector_offset_.clear();
   for (int64_t l = 0; l < spec_.layers; ++l) {
@@ -75,14 +75,18 @@ void ModelParams<T>::assign(const BasicWeights<T>& weights) {
 }
 
 template <class T>
-void ModelParams<T>::prepare_backward() const {
+void ModelParams<T>::prepare_backward(bool input_grad) const {
   std::lock_guard lock(prepare_);
-  if (backward_ready_) return;
-  for (PackedWeights<T>& p : packed_) {
-    p.ih.pack_transpose_of(p.ih_t);
+  for (size_t i = 0; i < packed_.size(); ++i) {
+    PackedWeights<T>& p = packed_[i];
+    const bool first_layer = static_cast<int64_t>(i) < D_;
+    const bool ih_ready = first_layer ? input_backward_ready_ || !input_grad : backward_ready_;
+    if (!ih_ready) p.ih.pack_transpose_of(p.ih_t);
+    if (backward_ready_) continue;
     for (PackedProduct<T>& product : p.products) product.backward.pack_transpose_of(product.forward);
   }
   backward_ready_ = true;
+  input_backward_ready_ = input_backward_ready_ || input_grad;
 }
 
 template <class T>

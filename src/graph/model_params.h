@@ -39,7 +39,9 @@ struct PackedBf16Weights {
 ///
 /// One copy of each weight until a backward pass needs a second: the forward panels are
 /// packed from the caller's weights, which are not kept; the backward panels are made
-/// from the forward ones, and the bf16 ones too. New values of the same spec are packed
+/// from the forward ones, and the bf16 ones too. Layer 0's input weights get backward
+/// panels only for a pass that wants its input's gradient, which training on data
+/// (features, pixels, frozen embeddings) does not. New values of the same spec are packed
 /// into the same memory (assign), so a training step allocates nothing and never holds
 /// two models' packings at once.
 template <class T>
@@ -60,8 +62,9 @@ class ModelParams {
   }
 
   /// Packs the weights the backward pass multiplies by (from the forward packing), once
-  /// per assignment; thread-safe.
-  void prepare_backward() const;
+  /// per assignment; layer 0's input weights only if `input_grad` (the pass computes the
+  /// gradient of its input). Thread-safe.
+  void prepare_backward(bool input_grad) const;
 
   /// Rounds the forward weights to bf16, once per assignment (from their fp32 packing,
   /// which is kept: the precision is an option of each call); thread-safe. Float only:
@@ -76,9 +79,10 @@ class ModelParams {
   int64_t vector_count_ = 0;
   mutable std::vector<PackedWeights<T>> packed_;
   mutable std::vector<PackedBf16Weights> bf16_;
-  // Whether the backward and bf16 forms match the forward packing; guarded by prepare_.
+  // Whether the backward forms (layer 0's input weights apart) and the bf16 ones match
+  // the forward packing; guarded by prepare_.
   mutable std::mutex prepare_;
-  mutable bool backward_ready_ = false, bf16_ready_ = false;
+  mutable bool backward_ready_ = false, input_backward_ready_ = false, bf16_ready_ = false;
   std::vector<T> vectors_;
   std::vector<int64_t> vector_offset_;
 };

@@ -169,7 +169,7 @@ void BasicRnn<T>::backward(const BackwardArgs<T>& args, BasicWorkspace<T>& works
   validate_backward(spec(), ws.desc.T, ws.desc.N, args);
   ws.desc.plan = choose_plan(ws.desc, impl_->options);  // the options may have changed
   ws.prepare_backward();
-  impl_->params->prepare_backward();
+  impl_->params->prepare_backward(!args.grad_input.empty());
   load_output_grads<T>(ws, args.grad_output, {args.grad_hn, args.grad_cn}, args.grad_input,
                        static_cast<bool>(args.on_grad_output_block));
   Pass<T> pass{*impl_->params, ws, args.grad_weights, !args.grad_input.empty()};
