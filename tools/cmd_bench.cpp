@@ -158,12 +158,9 @@ struct BenchPasses {
 /// --plan search: times every candidate (one warm-up, `repeats` timed passes each),
 /// returns the table as JSON, sorted by median, and leaves the best's options in `best`.
 nlohmann::json search_plans(const BenchFlags& flags, const ModelSpec& spec, Rnn& rnn,
-                            BenchPasses& passes, const ExecOptions& options, ExecOptions& best) {
+                            BenchPasses& passes, const ExecOptions& options,
+                            const Calibration& calibration, ExecOptions& best) {
   const std::vector<Plan> candidates = plan_candidates(spec, flags.steps, flags.batch, options);
-  // Each candidate's predicted time beside its measured one: how well the planner's
-  // model ranks the plans of this shape (what --plan auto goes by).
-  const Calibration calibration = tool_calibration();
-  const bool training = flags.mode == "training";
   nlohmann::json table = nlohmann::json::array();
   double best_ms = 0;
   for (const Plan& plan : candidates) {
@@ -176,7 +173,10 @@ nlohmann::json search_plans(const BenchFlags& flags, const ModelSpec& spec, Rnn&
     const double med = median(times);
     nlohmann::json row = plan_json(plan);
     row["median_ms"] = med;
-    row["predicted_ms"] = predict_ms(spec, flags.steps, flags.batch, training, plan, calibration);
+    // Beside the measured time, the planner's prediction (what --plan auto goes by): how
+    // well its model ranks the plans of this shape, not only which one it picks.
+    row["predicted_ms"] =
+        predict_ms(spec, flags.steps, flags.batch, passes.training, plan, calibration);
     table.push_back(row);
     if (table.size() == 1 || med < best_ms) {
       best_ms = med;
@@ -228,10 +228,12 @@ void run(const BenchFlags& flags) {
   }
   if (flags.search_repeats < 1) throw Error("--search-repeats must be >= 1");
 
+  // The planner's calibration, for auto and for search's table (measured on first use).
+  const bool predicts = flags.plan == "auto" || (flags.plan == "search" && !flags.plan_only);
+  const Calibration calibration = predicts ? tool_calibration() : Calibration{};
   Rnn rnn(Weights::uniform(spec, flags.seed), options);
   nlohmann::json planning;  // what --plan auto or search adds to the result
   if (flags.plan == "auto") {
-    const Calibration calibration = tool_calibration();
     const Plan plan = auto_plan(spec, flags.steps, flags.batch, training, options, calibration);
     options = pin_plan(options, plan);
     rnn.set_options(options);
@@ -253,7 +255,7 @@ void run(const BenchFlags& flags) {
   BenchPasses passes(spec, T, N, training, flags.seed);
   if (flags.plan == "search") {
     ExecOptions best = options;
-    planning["search"] = search_plans(flags, spec, rnn, passes, options, best);
+    planning["search"] = search_plans(flags, spec, rnn, passes, options, calibration, best);
     if (!flags.json) print_search_table(planning["search"]);
     options = best;
     rnn.set_options(options);
@@ -360,7 +362,9 @@ void add_bench_command(CLI::App& app) {
   command->add_option("--plan", flags->plan,
                       "How the pass is cut into tasks: default (the engine's fixed rules), auto (the "
                       "planner's cost model, calibrated once per machine; see rnnwave calibrate) or "
-                      "search (time every candidate plan, print the table, then run the best)")
+                      "search (time every candidate plan, print the table with the model's prediction "
+                      "beside each time, then run the best). auto and search calibrate on first use "
+                      "(a few seconds, and the memory a run reports then includes the calibration's)")
       ->check(CLI::IsMember({"default", "auto", "search"}));
   command->add_option("--search-repeats", flags->search_repeats,
                       "Timed passes per candidate of --plan search, after one warm-up (default 3)")

@@ -77,11 +77,13 @@ void ModelParams<T>::assign(const BasicWeights<T>& weights) {
 template <class T>
 void ModelParams<T>::prepare_backward(bool input_grad) const {
   std::lock_guard lock(prepare_);
+  if (backward_ready_ && (input_backward_ready_ || !input_grad)) return;
   for (size_t i = 0; i < packed_.size(); ++i) {
     PackedWeights<T>& p = packed_[i];
-    const bool first_layer = static_cast<int64_t>(i) < D_;
-    const bool ih_ready = first_layer ? input_backward_ready_ || !input_grad : backward_ready_;
-    if (!ih_ready) p.ih.pack_transpose_of(p.ih_t);
+    const bool first_layer = static_cast<int64_t>(i) < D_;  // (l, d) is packed_[l * D + d]
+    const bool wanted = !first_layer || input_grad;
+    const bool current = first_layer ? input_backward_ready_ : backward_ready_;
+    if (wanted && !current) p.ih.pack_transpose_of(p.ih_t);
     if (backward_ready_) continue;
     for (PackedProduct<T>& product : p.products) product.backward.pack_transpose_of(product.forward);
   }

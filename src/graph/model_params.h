@@ -41,7 +41,8 @@ struct PackedBf16Weights {
 /// packed from the caller's weights, which are not kept; the backward panels are made
 /// from the forward ones, and the bf16 ones too. Layer 0's input weights get backward
 /// panels only for a pass that wants its input's gradient, which training on data
-/// (features, pixels, frozen embeddings) does not. New values of the same spec are packed
+/// (features, pixels, frozen embeddings) does not; once made, they stay, repacked in place
+/// like the rest. New values of the same spec are packed
 /// into the same memory (assign), so a training step allocates nothing and never holds
 /// two models' packings at once.
 template <class T>
@@ -79,8 +80,8 @@ class ModelParams {
   int64_t vector_count_ = 0;
   mutable std::vector<PackedWeights<T>> packed_;
   mutable std::vector<PackedBf16Weights> bf16_;
-  // Whether the backward forms (layer 0's input weights apart) and the bf16 ones match
-  // the forward packing; guarded by prepare_.
+  // Whether the backward forms (but layer 0's input weights: input_backward_ready_) and
+  // the bf16 ones match the forward packing; guarded by prepare_.
   mutable std::mutex prepare_;
   mutable bool backward_ready_ = false, input_backward_ready_ = false, bf16_ready_ = false;
   std::vector<T> vectors_;

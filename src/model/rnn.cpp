@@ -169,10 +169,11 @@ void BasicRnn<T>::backward(const BackwardArgs<T>& args, BasicWorkspace<T>& works
   validate_backward(spec(), ws.desc.T, ws.desc.N, args);
   ws.desc.plan = choose_plan(ws.desc, impl_->options);  // the options may have changed
   ws.prepare_backward();
-  impl_->params->prepare_backward(!args.grad_input.empty());
+  const bool input_grad = !args.grad_input.empty();
+  impl_->params->prepare_backward(input_grad);
   load_output_grads<T>(ws, args.grad_output, {args.grad_hn, args.grad_cn}, args.grad_input,
                        static_cast<bool>(args.on_grad_output_block));
-  Pass<T> pass{*impl_->params, ws, args.grad_weights, !args.grad_input.empty()};
+  Pass<T> pass{*impl_->params, ws, args.grad_weights, input_grad};
   pass.graphs = &impl_->graphs;
   if (args.on_grad_output_block) pass.on_grad_output_block = &args.on_grad_output_block;
   if (args.on_grad_input_block) pass.on_grad_input_block = &args.on_grad_input_block;

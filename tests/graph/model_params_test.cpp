@@ -10,7 +10,7 @@
 namespace rnnwave {
 namespace {
 
-bool same_panels(const kernels::PackedMatrix<float>& a, const kernels::PackedMatrix<float>& b) {
+bool same_bits(const kernels::PackedMatrix<float>& a, const kernels::PackedMatrix<float>& b) {
   if (a.k() != b.k() || a.n() != b.n() || a.panels() != b.panels()) return false;
   for (int64_t p = 0; p < a.panels(); ++p) {
     const int64_t floats = a.k() * kernels::kPanelWidth;
@@ -34,9 +34,9 @@ TEST(ModelParams, LayerZerosInputWeightsGetBackwardPanelsOnlyForAnInputGradient)
   for (int64_t d = 0; d < 2; ++d) {
     // W_ih of (0, d), packed untransposed as B = W_ih [4H, I]: what the input gradient
     // dx = dgates W_ih multiplies by.
-    const auto& w = weights.values(static_cast<size_t>(d * 4));
+    const auto w = weights.get(ParamKind::weight_ih, 0, d);
     const kernels::PackedMatrix<float> expected(w.data(), 4 * 32, 24, 24, false);
-    EXPECT_TRUE(same_panels(params.packed(0, d).ih, expected)) << "direction " << d;
+    EXPECT_TRUE(same_bits(params.packed(0, d).ih, expected)) << "direction " << d;
   }
 }
 
@@ -47,8 +47,9 @@ TEST(ModelParams, NewWeightsRepackLayerZerosInputWeightsOnTheirNextUse) {
   params.prepare_backward(true);
   params.assign(second);
   params.prepare_backward(true);
-  const kernels::PackedMatrix<float> expected(second.values(0).data(), 3 * 16, 16, 16, false);
-  EXPECT_TRUE(same_panels(params.packed(0, 0).ih, expected));
+  const auto w = second.get(ParamKind::weight_ih, 0, 0);
+  const kernels::PackedMatrix<float> expected(w.data(), 3 * 16, 16, 16, false);
+  EXPECT_TRUE(same_bits(params.packed(0, 0).ih, expected));
 }
 
 }  // namespace

@@ -111,6 +111,7 @@ class PlanFlag(unittest.TestCase):
         text = self.run_tool("bench", *SMALL, "--plan", "search", "--search-repeats", "1",
                              "--repeats", "1", "--warmup", "0").stdout.splitlines()
         self.assertTrue(text[0].startswith("schedule"))
+        self.assertIn("predicted_ms", text[0])
         self.assertEqual(len(text), 1 + len(table) + 1)
 
     def test_bad_plan_flags_are_refused_in_one_line(self):
