@@ -41,10 +41,10 @@ struct PackedBf16Weights {
 /// packed from the caller's weights, which are not kept; the backward panels are made
 /// from the forward ones, and the bf16 ones too. Layer 0's input weights get backward
 /// panels only for a pass that wants its input's gradient, which training on data
-/// (features, pixels, frozen embeddings) does not; once made, they stay, repacked in place
-/// like the rest. New values of the same spec are packed
-/// into the same memory (assign), so a training step allocates nothing and never holds
-/// two models' packings at once.
+/// (features, pixels, frozen embeddings) does not; once made, they stay, repacked in
+/// place like the rest. New values of the same spec are packed into the same memory
+/// (assign), so a training step allocates nothing and never holds two models' packings
+/// at once.
 template <class T>
 class ModelParams {
  public:
