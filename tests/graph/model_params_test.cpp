@@ -3,20 +3,21 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
+#include <string>
 
 #include "rnnwave/weights.h"
+#include "support/packed_values.h"
 
 namespace rnnwave {
 namespace {
 
-bool same_bits(const kernels::PackedMatrix<float>& a, const kernels::PackedMatrix<float>& b) {
-  if (a.k() != b.k() || a.n() != b.n() || a.panels() != b.panels()) return false;
-  for (int64_t p = 0; p < a.panels(); ++p) {
-    const int64_t floats = a.k() * kernels::kPanelWidth;
-    if (!std::equal(a.panel(p), a.panel(p) + floats, b.panel(p))) return false;
-  }
-  return true;
+using testing::packed_values;
+
+/// The same packing, bit for bit: the same shape and every value.
+void expect_same_packing(const kernels::PackedMatrix<float>& a, const kernels::PackedMatrix<float>& b) {
+  EXPECT_EQ(a.k(), b.k());
+  EXPECT_EQ(a.n(), b.n());
+  EXPECT_EQ(packed_values(a), packed_values(b));
 }
 
 TEST(ModelParams, LayerZerosInputWeightsGetBackwardPanelsOnlyForAnInputGradient) {
@@ -36,7 +37,8 @@ TEST(ModelParams, LayerZerosInputWeightsGetBackwardPanelsOnlyForAnInputGradient)
     // dx = dgates W_ih multiplies by.
     const auto w = weights.get(ParamKind::weight_ih, 0, d);
     const kernels::PackedMatrix<float> expected(w.data(), 4 * 32, 24, 24, false);
-    EXPECT_TRUE(same_bits(params.packed(0, d).ih, expected)) << "direction " << d;
+    SCOPED_TRACE("direction " + std::to_string(d));
+    expect_same_packing(params.packed(0, d).ih, expected);
   }
 }
 
@@ -49,7 +51,7 @@ TEST(ModelParams, NewWeightsRepackLayerZerosInputWeightsOnTheirNextUse) {
   params.prepare_backward(true);
   const auto w = second.get(ParamKind::weight_ih, 0, 0);
   const kernels::PackedMatrix<float> expected(w.data(), 3 * 16, 16, 16, false);
-  EXPECT_TRUE(same_bits(params.packed(0, 0).ih, expected));
+  expect_same_packing(params.packed(0, 0).ih, expected);
 }
 
 }  // namespace

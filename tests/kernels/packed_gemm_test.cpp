@@ -11,11 +11,13 @@
 
 #include "kernels/gemm.h"
 #include "rnnwave/error.h"
+#include "support/packed_values.h"
 #include "support/values.h"
 
 namespace rnnwave::kernels {
 namespace {
 
+using testing::packed_values;
 using testing::uniform_values;
 
 struct Shape {
@@ -214,14 +216,6 @@ TEST(PackedGemm, RepackingIntoUsedMemoryGivesTheSameProductAsAFreshPacking) {
     gemm_packed<float>(4, a.data(), 300, fresh, false, c_fresh.data(), 40);
     EXPECT_EQ(c_reused, c_fresh) << (transposed ? "W^T" : "W");
   }
-}
-
-/// Every value of the packing, padding included.
-template <class T>
-std::vector<T> packed_values(const PackedMatrix<T>& m) {
-  std::vector<T> out;
-  for (int64_t p = 0; p < m.panels(); ++p) out.insert(out.end(), m.panel(p), m.panel(p) + m.k() * kPanelWidth);
-  return out;
 }
 
 /// The backward forms of a model's weights are made from the forward packing (the
