@@ -1,6 +1,7 @@
 #include "kernels/packed_gemm.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "common/strings.h"
 #include "kernels/for_each_panel.h"
@@ -10,16 +11,30 @@ namespace rnnwave::kernels {
 
 namespace {
 
+/// dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols: a block of at most 16 x 16
+/// transposed, whole blocks of floats with AVX-512 where the CPU has it (the same copies).
+template <class T>
+void transpose_block(const T* src, int64_t lds, T* dst, int64_t ldd, int64_t rows, int64_t cols) {
+#if defined(RNNWAVE_HAVE_AVX512_KERNELS)
+  if constexpr (std::is_same_v<T, float>) {
+    if (rows == kPanelWidth && cols == kPanelWidth && packed_gemm_uses_avx512()) {
+      transpose_16x16_avx512(src, lds, dst, ldd);
+      return;
+    }
+  }
+#endif
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) dst[j * ldd + i] = src[i * lds + j];
+  }
+}
+
 /// Panel p of B = W^T (W is [N, K], row stride ldw): out[kk][j] = W[col0 + j][kk], copied
 /// in blocks of 16 x 16 so that both the rows read and the block written stay in L1.
 template <class T>
 void pack_transposed_panel(const T* w, int64_t k, int64_t ldw, int64_t col0, int64_t width, T* out) {
   for (int64_t k0 = 0; k0 < k; k0 += kPanelWidth) {
     const int64_t kn = std::min(kPanelWidth, k - k0);
-    for (int64_t j = 0; j < width; ++j) {
-      const T* row = w + (col0 + j) * ldw + k0;
-      for (int64_t kk = 0; kk < kn; ++kk) out[(k0 + kk) * kPanelWidth + j] = row[kk];
-    }
+    transpose_block(w + col0 * ldw + k0, ldw, out + k0 * kPanelWidth, kPanelWidth, width, kn);
     for (int64_t j = width; j < kPanelWidth; ++j) {
       for (int64_t kk = 0; kk < kn; ++kk) out[(k0 + kk) * kPanelWidth + j] = T(0);
     }
@@ -78,13 +93,14 @@ void PackedMatrix<T>::pack_transpose_of(const PackedMatrix& other) {
     std::fill(last + r * kPanelWidth + last_width, last + (r + 1) * kPanelWidth, T(0));
   }
   // other's panel p holds rows [r0, r0 + width) of this B, 16 lanes of its row c of B^T
-  // at src[c * 16]; each row of this B is one 16-lane line of a panel, written once.
+  // at src[c * 16]: each 16 of its rows, transposed, are those rows of one panel of this.
   const auto one = [&](int64_t p) {
     const T* src = other.panel(p);
     const int64_t r0 = other.panel_column(p), width = other.panel_width(p);
-    for (int64_t c = 0; c < n; ++c) {
-      T* dst = data_.data() + (c / kPanelWidth) * k * kPanelWidth + r0 * kPanelWidth + c % kPanelWidth;
-      for (int64_t lane = 0; lane < width; ++lane) dst[lane * kPanelWidth] = src[c * kPanelWidth + lane];
+    for (int64_t c0 = 0; c0 < n; c0 += kPanelWidth) {
+      T* dst = data_.data() + (c0 / kPanelWidth) * k * kPanelWidth + r0 * kPanelWidth;
+      transpose_block(src + c0 * kPanelWidth, kPanelWidth, dst, kPanelWidth,
+                      std::min(kPanelWidth, n - c0), width);
     }
   };
   for_each_panel(other.panels(), count * k * kPanelWidth, one);

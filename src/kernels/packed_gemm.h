@@ -126,6 +126,10 @@ void gemm_packed_avx512(int64_t m, const float* a, int64_t lda, const PackedMatr
 void gemm_packed_at_avx512(int64_t m, const float* at, int64_t lda, const PackedMatrix<float>& b,
                            bool beta, float* c, int64_t ldc);
 
+/// dst[j * ldd + i] = src[i * lds + j] for i, j < 16: one 16 x 16 block transposed, the
+/// step of every packing that turns rows into panels.
+void transpose_16x16_avx512(const float* src, int64_t lds, float* dst, int64_t ldd);
+
 /// Whether gemm_packed<float> uses the AVX-512 kernel on this CPU.
 bool packed_gemm_uses_avx512();
 

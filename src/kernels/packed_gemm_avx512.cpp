@@ -125,6 +125,47 @@ TileArgs tile_args(const PackedMatrix<float>& b, int64_t lda, int64_t ldc, bool 
 
 }  // namespace
 
+void transpose_16x16_avx512(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  // Three rounds of interleaving: pairs of floats, pairs of pairs (as doubles), then the
+  // 128-bit lanes twice; row i of the result is column i of the block. (The masked forms
+  // with every lane set: GCC 12 warns about the unmasked ones' undefined source.)
+  const auto lo32 = [](__m512 a, __m512 b) { return _mm512_mask_unpacklo_ps(a, 0xffff, a, b); };
+  const auto hi32 = [](__m512 a, __m512 b) { return _mm512_mask_unpackhi_ps(a, 0xffff, a, b); };
+  const auto lo64 = [](__m512 a, __m512 b) {
+    const __m512d x = _mm512_castps_pd(a);
+    return _mm512_castpd_ps(_mm512_mask_unpacklo_pd(x, 0xff, x, _mm512_castps_pd(b)));
+  };
+  const auto hi64 = [](__m512 a, __m512 b) {
+    const __m512d x = _mm512_castps_pd(a);
+    return _mm512_castpd_ps(_mm512_mask_unpackhi_pd(x, 0xff, x, _mm512_castps_pd(b)));
+  };
+  // Lanes 0 and 2 of a then of b (0x88), or lanes 1 and 3 (0xdd).
+  const auto even128 = [](__m512 a, __m512 b) { return _mm512_mask_shuffle_f32x4(a, 0xffff, a, b, 0x88); };
+  const auto odd128 = [](__m512 a, __m512 b) { return _mm512_mask_shuffle_f32x4(a, 0xffff, a, b, 0xdd); };
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * lds);
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = lo32(r[i], r[i + 1]);
+    t[i + 1] = hi32(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = lo64(t[i], t[i + 2]);
+    r[i + 1] = hi64(t[i], t[i + 2]);
+    r[i + 2] = lo64(t[i + 1], t[i + 3]);
+    r[i + 3] = hi64(t[i + 1], t[i + 3]);
+  }
+  for (int h = 0; h < 16; h += 8) {
+    for (int i = 0; i < 4; ++i) {
+      t[h + i] = even128(r[h + i], r[h + i + 4]);
+      t[h + i + 4] = odd128(r[h + i], r[h + i + 4]);
+    }
+  }
+  for (int i = 0; i < 8; ++i) {
+    _mm512_storeu_ps(dst + i * ldd, even128(t[i], t[i + 8]));
+    _mm512_storeu_ps(dst + (i + 8) * ldd, odd128(t[i], t[i + 8]));
+  }
+}
+
 void gemm_packed_at_avx512(int64_t m, const float* at, int64_t lda, const PackedMatrix<float>& b,
                            bool beta, float* c, int64_t ldc) {
   if (m <= 0) return;
