@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <utility>
 
 #include "rnnwave/huge_pages.h"
 
@@ -15,6 +16,16 @@ template <class T>
 class AlignedBuffer {
  public:
   static constexpr size_t kAlignment = 64;
+
+  AlignedBuffer() = default;
+  /// A buffer moved from is empty (capacity 0), so that it can be reserved again.
+  AlignedBuffer(AlignedBuffer&& other) noexcept
+      : data_(std::move(other.data_)), capacity_(std::exchange(other.capacity_, 0)) {}
+  AlignedBuffer& operator=(AlignedBuffer&& other) noexcept {
+    data_ = std::move(other.data_);
+    capacity_ = std::exchange(other.capacity_, 0);
+    return *this;
+  }
 
   /// Makes room for at least `count` elements. Growing discards the old contents; a
   /// buffer that is large enough keeps its contents.

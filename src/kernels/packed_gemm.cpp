@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <utility>
 
 #include "common/strings.h"
 #include "kernels/for_each_panel.h"
@@ -54,17 +55,26 @@ void pack_panel(const T* w, int64_t k, int64_t ldw, int64_t col0, int64_t width,
 }  // namespace
 
 template <class T>
-void PackedMatrix<T>::pack(const T* w, int64_t k, int64_t n, int64_t ldw, bool transposed, int64_t groups) {
+int64_t PackedMatrix<T>::elements(int64_t k, int64_t n, int64_t groups) {
   if (groups < 1 || n % groups != 0) fail("cannot split ", n, " columns into ", groups, " groups");
-  const int64_t group_cols = n / groups, panels_per_group = (group_cols + kPanelWidth - 1) / kPanelWidth;
-  const int64_t count = groups * panels_per_group;
+  return groups * ((n / groups + kPanelWidth - 1) / kPanelWidth) * k * kPanelWidth;
+}
+
+template <class T>
+void PackedMatrix<T>::shape(int64_t k, int64_t n, int64_t groups) {
+  const int64_t count = elements(k, n, groups);  // checks the groups first
   panels_per_group_ = 0;  // no panels (not a half-made matrix) if reserve throws bad_alloc
-  data_.reserve(count * k * kPanelWidth);
+  data_.reserve(count);
   k_ = k;
   n_ = n;
   groups_ = groups;
-  group_cols_ = group_cols;
-  panels_per_group_ = panels_per_group;
+  group_cols_ = n / groups;
+  panels_per_group_ = (group_cols_ + kPanelWidth - 1) / kPanelWidth;
+}
+
+template <class T>
+void PackedMatrix<T>::pack(const T* w, int64_t k, int64_t n, int64_t ldw, bool transposed, int64_t groups) {
+  shape(k, n, groups);
   const auto one = [&](int64_t p) {
     T* out = data_.data() + p * k * kPanelWidth;
     if (transposed) {
@@ -73,37 +83,45 @@ void PackedMatrix<T>::pack(const T* w, int64_t k, int64_t n, int64_t ldw, bool t
       pack_panel(w, k, ldw, panel_column(p), panel_width(p), out);
     }
   };
-  for_each_panel(count, count * k * kPanelWidth, one);
+  for_each_panel(panels(), panels() * k * kPanelWidth, one);
 }
 
 template <class T>
-void PackedMatrix<T>::pack_transpose_of(const PackedMatrix& other) {
-  const int64_t k = other.n_, n = other.k_, count = (n + kPanelWidth - 1) / kPanelWidth;
-  panels_per_group_ = 0;  // as in pack: no half-made matrix if reserve throws
-  data_.reserve(count * k * kPanelWidth);
-  k_ = k;
-  n_ = n;
-  groups_ = 1;
-  group_cols_ = n;
-  panels_per_group_ = count;
-  if (count == 0) return;
-  const int64_t last_width = panel_width(count - 1);  // the rest of the last panel is zero
-  T* last = data_.data() + (count - 1) * k * kPanelWidth;
-  for (int64_t r = 0; r < k; ++r) {
-    std::fill(last + r * kPanelWidth + last_width, last + (r + 1) * kPanelWidth, T(0));
+void PackedMatrix<T>::pack_transpose_of(const PackedMatrix& other, int64_t groups) {
+  const int64_t k = other.n_, n = other.k_;
+  shape(k, n, groups);
+  // The padding lanes of each group's last panel are zero.
+  for (int64_t q = 0; q < panels(); ++q) {
+    const int64_t width = panel_width(q);
+    T* out = data_.data() + q * k * kPanelWidth;
+    for (int64_t r = 0; width < kPanelWidth && r < k; ++r) {
+      std::fill(out + r * kPanelWidth + width, out + (r + 1) * kPanelWidth, T(0));
+    }
   }
   // other's panel p holds rows [r0, r0 + width) of this B, 16 lanes of its row c of B^T
-  // at src[c * 16]: each 16 of its rows, transposed, are those rows of one panel of this.
+  // at src[c * 16]: the rows of a panel of this, transposed, are those rows of this one's.
   const auto one = [&](int64_t p) {
     const T* src = other.panel(p);
     const int64_t r0 = other.panel_column(p), width = other.panel_width(p);
-    for (int64_t c0 = 0; c0 < n; c0 += kPanelWidth) {
-      T* dst = data_.data() + (c0 / kPanelWidth) * k * kPanelWidth + r0 * kPanelWidth;
-      transpose_block(src + c0 * kPanelWidth, kPanelWidth, dst, kPanelWidth,
-                      std::min(kPanelWidth, n - c0), width);
+    for (int64_t q = 0; q < panels(); ++q) {
+      transpose_block(src + panel_column(q) * kPanelWidth, kPanelWidth,
+                      data_.data() + q * k * kPanelWidth + r0 * kPanelWidth, kPanelWidth,
+                      panel_width(q), width);
     }
   };
-  for_each_panel(other.panels(), count * k * kPanelWidth, one);
+  for_each_panel(other.panels(), panels() * k * kPanelWidth, one);
+}
+
+template <class T>
+AlignedBuffer<T> PackedMatrix<T>::release() {
+  panels_per_group_ = 0;
+  return std::exchange(data_, AlignedBuffer<T>());
+}
+
+template <class T>
+void PackedMatrix<T>::adopt(AlignedBuffer<T> memory) {
+  panels_per_group_ = 0;
+  data_ = std::move(memory);
 }
 
 template <class T>

@@ -34,10 +34,25 @@ class PackedMatrix {
   /// Large matrices are packed on the OpenMP threads allowed to the caller.
   void pack(const T* w, int64_t k, int64_t n, int64_t ldw, bool transposed, int64_t groups = 1);
 
-  /// Packs B = other's B transposed, without groups: the same matrix as packing
-  /// other's W untransposed, bit for bit, made from the packed copy alone (so the caller's
-  /// W need not be kept). Reuses this matrix's memory as pack does.
-  void pack_transpose_of(const PackedMatrix& other);
+  /// Packs B = other's B transposed, in `groups` groups (the backward form of a forward
+  /// packing has none; the forward form, made back from it, the gates): the same matrix as
+  /// packing other's W untransposed (or W^T, for a backward packing), bit for bit, made
+  /// from the packed copy alone (so the caller's W need not be kept). Reuses this
+  /// matrix's memory as pack does.
+  void pack_transpose_of(const PackedMatrix& other, int64_t groups = 1);
+
+  /// Elements a packing of a [k, n] B in `groups` groups takes.
+  static int64_t elements(int64_t k, int64_t n, int64_t groups = 1);
+  /// Makes room for `count` elements (a larger packing to come), keeping none of the
+  /// values when it grows.
+  void reserve(int64_t count) { data_.reserve(count); }
+  int64_t capacity() const { return data_.capacity(); }
+  /// Hands this matrix's memory over, leaving it empty (no panels), for another matrix to
+  /// pack into (adopt): a weight that changes form moves between two matrices' memory
+  /// without allocating.
+  AlignedBuffer<T> release();
+  /// Takes `memory` to pack into next; the matrix is empty (no panels) until packed.
+  void adopt(AlignedBuffer<T> memory);
 
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
@@ -57,6 +72,9 @@ class PackedMatrix {
   }
 
  private:
+  /// Sets the shape of a packing to come and makes room for it.
+  void shape(int64_t k, int64_t n, int64_t groups);
+
   int64_t k_ = 0, n_ = 0, groups_ = 1, group_cols_ = 0, panels_per_group_ = 0;
   AlignedBuffer<T> data_;
 };

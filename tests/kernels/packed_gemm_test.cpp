@@ -235,6 +235,13 @@ void check_transpose_of_packing(int64_t rows, int64_t cols, int64_t groups) {
   ASSERT_EQ(made.n(), cols);
   EXPECT_EQ(packed_values(made), packed_values(direct)) << rows << " x " << cols << ", " << groups
                                                         << " groups";
+  // And back: the transpose of the backward packing, in the forward one's groups, is the
+  // forward packing (what a single weight copy flips back to), padding lanes included.
+  std::vector<T> nan_back(static_cast<size_t>((rows + 32) * (cols + 16)), std::numeric_limits<T>::quiet_NaN());
+  PackedMatrix<T> back(nan_back.data(), cols + 16, rows + 32, rows + 32, false);
+  back.pack_transpose_of(made, groups);
+  EXPECT_EQ(packed_values(back), packed_values(forward)) << "back: " << rows << " x " << cols
+                                                         << ", " << groups << " groups";
 }
 
 TEST(PackedGemm, TransposeOfAPackingIsThePackingOfTheTranspose) {
