@@ -118,6 +118,7 @@ void add_backward_command(CLI::App& app) {
                       "Output G.npz: 'input', 'h0', 'c0' (lstm) and one entry per weight name")
       ->required();
   add_exec_flags(*command, flags->exec);
+  add_weight_copy_flag(*command, flags->exec);
   add_pipeline_flags(*command, flags->ranks);
   command->callback([flags] { run(*flags); });
 }

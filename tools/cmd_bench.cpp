@@ -298,6 +298,7 @@ void run(const BenchFlags& flags) {
       {"batch", N},
       {"mode", flags.mode},
       {"precision", std::string(to_string(options.precision))},
+      {"single_weight_copy", options.single_weight_copy},
       {"threads", plan.threads},
       {"schedule", std::string(to_string(plan.schedule))},
       {"decomposition", decomposition_json(plan)},
@@ -348,6 +349,7 @@ void add_bench_command(CLI::App& app) {
   command->add_option("--mode", flags->mode, "inference (default) or training");
   add_exec_flags(*command, flags->exec);
   add_precision_flag(*command, flags->exec);
+  add_weight_copy_flag(*command, flags->exec);
   command->add_option("--repeats", flags->repeats, "Timed repetitions (default 10)")->check(at_least(1));
   command->add_option("--warmup", flags->warmup, "Untimed repetitions first (default 2)")->check(at_least(0));
   command->add_option("--step-block", flags->step_block,

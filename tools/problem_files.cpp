@@ -174,6 +174,13 @@ void add_precision_flag(CLI::App& command, ExecFlags& flags) {
                      "with AVX512-BF16)");
 }
 
+void add_weight_copy_flag(CLI::App& command, ExecFlags& flags) {
+  command.add_flag("--single-weight-copy", flags.single_weight_copy,
+                   "Keep one packed copy of each weight, not two: the backward pass turns them "
+                   "into its form in place and the next forward turns them back (less memory; "
+                   "a transposition of every weight per turn)");
+}
+
 void add_input_flags(CLI::App& command, InputFlags& flags) {
   command.add_option("--weights", flags.weights,
                      "Weights .npz keyed by PyTorch state_dict names (weight_ih_l0, ...)")
@@ -226,6 +233,7 @@ ExecOptions exec_options(const ExecFlags& flags) {
   } catch (const Error& e) {
     throw Error(std::string("--precision: ") + e.what());
   }
+  options.single_weight_copy = flags.single_weight_copy;
   return options;
 }
 

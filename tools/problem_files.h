@@ -32,6 +32,7 @@ struct ExecFlags {
   std::string schedule = "wavefront";
   std::string trace;  // Chrome trace-event file to write, if set
   std::string precision = "fp32";  // --precision, on the inference commands only
+  bool single_weight_copy = false;  // --single-weight-copy, on the training commands
 };
 
 struct InputFlags {
@@ -53,6 +54,8 @@ void add_model_flags(CLI::App& command, ModelFlags& flags);
 void add_exec_flags(CLI::App& command, ExecFlags& flags);
 /// --precision fp32|bf16, for the commands that run inference only.
 void add_precision_flag(CLI::App& command, ExecFlags& flags);
+/// --single-weight-copy, for the commands that run a backward pass.
+void add_weight_copy_flag(CLI::App& command, ExecFlags& flags);
 void add_input_flags(CLI::App& command, InputFlags& flags);
 
 ModelSpec model_spec(const ModelFlags& flags);

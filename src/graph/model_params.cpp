@@ -1,5 +1,6 @@
 #include "graph/model_params.h"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "cells/cell_table.h"
@@ -31,17 +32,56 @@ ModelParams<T>::ModelParams(const BasicWeights<T>& weights)
     : spec_(weights.spec()), cell_(&cells::cell_definition(spec_)), D_(spec_.directions()),
       vector_count_(static_cast<int64_t>(cell_->vectors.size())),
       packed_(static_cast<size_t>(spec_.layers * D_)) {
+  using kernels::PackedMatrix;
+  const cells::CellDef& cell = *cell_;
   size_t products = 0;
-  for (const cells::StageDecl& stage : cell_->stages) products += stage.products.size();
-  for (PackedWeights<T>& p : packed_) p.products.resize(products);
+  for (const cells::StageDecl& stage : cell.stages) products += stage.products.size();
+  for (int64_t l = 0; l < spec_.layers; ++l) {
+    const cells::Dims dims{spec_.hidden_size, spec_.output_size(), spec_.layer_input_size(l)};
+    for (int64_t d = 0; d < D_; ++d) {
+      PackedWeights<T>& p = packed_[static_cast<size_t>(l * D_ + d)];
+      p.products.resize(products);
+      // W [rows, cols] packed as W^T [cols, rows] in `groups`, and as W [rows, cols].
+      const auto add = [&](PackedMatrix<T>& forward, PackedMatrix<T>& backward, int64_t rows,
+                           int64_t cols, int64_t groups) {
+        const int64_t elements = std::max(PackedMatrix<T>::elements(cols, rows, groups),
+                                          PackedMatrix<T>::elements(rows, cols));
+        forms_.push_back({&forward, &backward, groups, elements, l == 0 && &forward == &p.ih_t});
+      };
+      add(p.ih_t, p.ih, cell.gates * dims.hidden, dims.input, 1);
+      size_t i = 0;
+      for (const cells::StageDecl& stage : cell.stages) {
+        for (const cells::ProductDecl& product : stage.products) {
+          const int64_t cols = cell.params[product.param].cols.of(dims);
+          add(p.products[i].forward, p.products[i].backward, product.rows.of(dims), cols,
+              product.groups);
+          ++i;
+        }
+      }
+    }
+  }
+  std::stable_sort(forms_.begin(), forms_.end(),
+                   [](const Forms& a, const Forms& b) { return a.elements > b.elements; });
   assign(weights);
 }
 
 template <class T>
 void ModelParams<T>::assign(const BasicWeights<T>& weights) {
   const cells::CellDef& cell = *cell_;
-  std::lock_guard lock(prepare_);
-  backward_ready_ = input_backward_ready_ = bf16_ready_ = false;
+  std::lock_guard lock(mutex_);
+  bf16_ready_ = false;
+  // Every weight's forward packing gets memory back where a flip released it (the
+  // reverse order, as a flip back), and room for either form.
+  for (auto f = forms_.rbegin(); f != forms_.rend(); ++f) {
+    if (!f->forward_current) {
+      f->forward->adopt(std::move(spare_));
+      spare_ = f->backward->release();
+    }
+    f->forward->reserve(f->elements);
+    f->forward_current = true;
+    f->backward_current = false;
+  }
+  released_ = 0;
   vectors_.clear();
   vector_offset_.clear();
   for (int64_t l = 0; l < spec_.layers; ++l) {
@@ -75,20 +115,65 @@ void ModelParams<T>::assign(const BasicWeights<T>& weights) {
 }
 
 template <class T>
-void ModelParams<T>::prepare_backward(bool input_grad) const {
-  std::lock_guard lock(prepare_);
-  if (backward_ready_ && (input_backward_ready_ || !input_grad)) return;
-  for (size_t i = 0; i < packed_.size(); ++i) {
-    PackedWeights<T>& p = packed_[i];
-    const bool first_layer = static_cast<int64_t>(i) < D_;  // (l, d) is packed_[l * D + d]
-    const bool wanted = !first_layer || input_grad;
-    const bool current = first_layer ? input_backward_ready_ : backward_ready_;
-    if (wanted && !current) p.ih.pack_transpose_of(p.ih_t);
-    if (backward_ready_) continue;
-    for (PackedProduct<T>& product : p.products) product.backward.pack_transpose_of(product.forward);
+void ModelParams<T>::make_backward(Forms& f, bool release_forward) const {
+  if (!f.backward_current) {
+    if (f.backward->capacity() == 0) f.backward->adopt(std::move(spare_));
+    f.backward->reserve(f.elements);
+    f.backward->pack_transpose_of(*f.forward);
+    f.backward_current = true;
   }
-  backward_ready_ = true;
-  input_backward_ready_ = input_backward_ready_ || input_grad;
+  if (release_forward && f.forward_current) {
+    spare_ = f.forward->release();
+    f.forward_current = false;
+    ++released_;
+  }
+}
+
+template <class T>
+void ModelParams<T>::make_forward(Forms& f) const {
+  f.forward->adopt(std::move(spare_));
+  f.forward->reserve(f.elements);
+  f.forward->pack_transpose_of(*f.backward, f.groups);
+  f.forward_current = true;
+  --released_;
+  spare_ = f.backward->release();
+  f.backward_current = false;
+}
+
+template <class T>
+WeightsHeld<T> ModelParams<T>::hold_forward() const {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return released_ == 0 || backward_holders_ == 0; });
+  for (auto f = forms_.rbegin(); released_ > 0 && f != forms_.rend(); ++f) {
+    if (!f->forward_current) make_forward(*f);
+  }
+  ++forward_holders_;
+  return WeightsHeld<T>(this, WeightForm::forward);
+}
+
+template <class T>
+WeightsHeld<T> ModelParams<T>::hold_backward(bool input_grad, bool single_copy) const {
+  std::unique_lock lock(mutex_);
+  const auto wanted = [&](const Forms& f) { return input_grad || !f.layer0_input; };
+  // Forward passes hold their panels; a pass that would release them waits for them,
+  // unless a flip before it has released them all.
+  const auto flipped = [&] {
+    return std::none_of(forms_.begin(), forms_.end(),
+                        [&](const Forms& f) { return wanted(f) && f.forward_current; });
+  };
+  if (single_copy) changed_.wait(lock, [&] { return forward_holders_ == 0 || flipped(); });
+  for (Forms& f : forms_) {
+    if (wanted(f)) make_backward(f, single_copy);
+  }
+  ++backward_holders_;
+  return WeightsHeld<T>(this, WeightForm::backward);
+}
+
+template <class T>
+void ModelParams<T>::release(WeightForm form) const {
+  std::lock_guard lock(mutex_);
+  int64_t& holders = form == WeightForm::forward ? forward_holders_ : backward_holders_;
+  if (--holders == 0) changed_.notify_all();
 }
 
 template <class T>
@@ -96,7 +181,7 @@ void ModelParams<T>::prepare_bf16() const {
   if constexpr (!std::is_same_v<T, float>) {
     fail("bf16 precision is for float models; this one computes in double");
   } else {
-    std::lock_guard lock(prepare_);
+    std::lock_guard lock(mutex_);
     if (bf16_ready_) return;
     bf16_.clear();  // first, so that two bf16 packings are never held together
     for (const PackedWeights<T>& p : packed_) {

@@ -1,12 +1,15 @@
 // The engine's copy of the parameters, in the form the cell operations read.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "cells/cell_def.h"
+#include "common/aligned_buffer.h"
 #include "kernels/packed_bf16.h"
 #include "kernels/packed_gemm.h"
 #include "rnnwave/weights.h"
@@ -34,58 +37,120 @@ struct PackedBf16Weights {
   std::vector<kernels::PackedBf16> products;    // each product's W^T, in declared order
 };
 
+/// Which packing of the weights a pass reads: the forward products', or the backward
+/// ones (the gradients into each product's input).
+enum class WeightForm { forward, backward };
+
+template <class T>
+class ModelParams;
+
+/// A pass's claim on the packed weights in the form it reads, from ModelParams::hold_*
+/// until it is destroyed: while it lives, no pass flips the weights to the other form.
+template <class T>
+class WeightsHeld {
+ public:
+  WeightsHeld(WeightsHeld&& other) noexcept : params_(std::exchange(other.params_, nullptr)), form_(other.form_) {}
+  WeightsHeld& operator=(WeightsHeld&&) = delete;
+  ~WeightsHeld();
+
+ private:
+  friend class ModelParams<T>;
+  WeightsHeld(const ModelParams<T>* params, WeightForm form) : params_(params), form_(form) {}
+  const ModelParams<T>* params_;
+  WeightForm form_;
+};
+
 /// Weights packed for the kernels, and the vectors the cell's pointwise math reads (its
 /// biases, folded as the definition says, b_ih + b_hh added once here).
 ///
-/// One copy of each weight until a backward pass needs a second: the forward panels are
-/// packed from the caller's weights, which are not kept; the backward panels are made
-/// from the forward ones, and the bf16 ones too. Layer 0's input weights get backward
-/// panels only for a pass that wants its input's gradient, which training on data
-/// (features, pixels, frozen embeddings) does not; once made, they stay, repacked in
-/// place like the rest. New values of the same spec are packed into the same memory
-/// (assign), so a training step allocates nothing and never holds two models' packings
-/// at once.
+/// Each weight has a forward packing, made from the caller's weights (which are not kept),
+/// and a backward one, made from the forward one by the first backward pass after each
+/// assignment. Two copies are kept by default. With a single copy (ExecOptions::
+/// single_weight_copy), a backward pass flips the weights: it makes each backward
+/// packing and releases the forward one, and the next forward pass flips them back; the
+/// forms of a weight take turns in the same memory, and one spare buffer (the largest
+/// weight's) moves between them, so no flip allocates. A training step whose weights
+/// change anyway (set_weights) pays nothing for it: the flip is the packing a backward
+/// pass needed. Passes of the same form run together; a pass that needs the other form
+/// waits for those in flight (so a pass must not wait for another pass of the same
+/// model). Layer 0's input weights get backward panels only for a pass that wants its
+/// input's gradient, which training on data (features, pixels, frozen embeddings) does
+/// not. New values of the same spec are packed into the same memory (assign), so a
+/// training step allocates nothing and never holds two models' packings at once.
 template <class T>
 class ModelParams {
  public:
   explicit ModelParams(const BasicWeights<T>& weights);
 
-  /// Repacks from `weights` (the spec of this model's; the caller checks) in place. Not
-  /// while a pass runs. The backward and bf16 forms are remade on their next use.
+  /// Repacks from `weights` (the spec of this model's; the caller checks) in place, in
+  /// the forward form. Not while a pass runs. The backward and bf16 forms are remade on
+  /// their next use.
   void assign(const BasicWeights<T>& weights);
 
   const ModelSpec& spec() const { return spec_; }
   const cells::CellDef& cell() const { return *cell_; }
+  /// The packings of (l, d); only the form a pass holds is current.
   const PackedWeights<T>& packed(int64_t l, int64_t d) const { return packed_[l * D_ + d]; }
   /// Vector v of (l, d), as the definition declares it.
   const T* vector(int64_t v, int64_t l, int64_t d) const {
     return vectors_.data() + vector_offset_[(l * D_ + d) * vector_count_ + v];
   }
 
-  /// Packs the weights the backward pass multiplies by (from the forward packing), once
-  /// per assignment; layer 0's input weights only if `input_grad` (the pass computes the
-  /// gradient of its input). Thread-safe.
-  void prepare_backward(bool input_grad) const;
+  /// The forward packing for one pass: flips the weights back first where a single-copy
+  /// backward pass left them (waiting for backward passes in flight). Thread-safe.
+  [[nodiscard]] WeightsHeld<T> hold_forward() const;
+  /// The backward packing for one pass, made from the forward one where it is not
+  /// current; layer 0's input weights only if `input_grad` (the pass computes the
+  /// gradient of its input). With `single_copy`, the forward packings are released
+  /// (waiting for forward passes in flight). Thread-safe.
+  [[nodiscard]] WeightsHeld<T> hold_backward(bool input_grad, bool single_copy) const;
 
   /// Rounds the forward weights to bf16, once per assignment (from their fp32 packing,
-  /// which is kept: the precision is an option of each call); thread-safe. Float only:
-  /// throws for double.
+  /// which is kept: the precision is an option of each call); thread-safe, under a
+  /// hold_forward. Float only: throws for double.
   void prepare_bf16() const;
   const PackedBf16Weights& packed_bf16(int64_t l, int64_t d) const { return bf16_[l * D_ + d]; }
 
  private:
+  friend class WeightsHeld<T>;
+
+  /// The two packings of one weight and which of them hold its current values.
+  struct Forms {
+    kernels::PackedMatrix<T>* forward;
+    kernels::PackedMatrix<T>* backward;
+    int64_t groups;    // the forward packing's (the backward one has none)
+    int64_t elements;  // room for either packing: the forms take turns in one buffer
+    bool layer0_input;
+    bool forward_current = true, backward_current = false;
+  };
+
+  void make_backward(Forms& f, bool release_forward) const;
+  void make_forward(Forms& f) const;
+  void release(WeightForm form) const;
+
   ModelSpec spec_;
   const cells::CellDef* cell_;
   int64_t D_ = 1;
   int64_t vector_count_ = 0;
   mutable std::vector<PackedWeights<T>> packed_;
   mutable std::vector<PackedBf16Weights> bf16_;
-  // Whether the backward forms (but layer 0's input weights: input_backward_ready_) and
-  // the bf16 ones match the forward packing; guarded by prepare_.
-  mutable std::mutex prepare_;
-  mutable bool backward_ready_ = false, input_backward_ready_ = false, bf16_ready_ = false;
+  // Every weight's forms, the largest first: flips run in this order and flips back in
+  // the reverse one, so that the spare buffer always fits the next weight.
+  mutable std::vector<Forms> forms_;
+  // Guards everything below and the forms; changed_ wakes passes waiting for a form.
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  mutable AlignedBuffer<T> spare_;
+  mutable int64_t forward_holders_ = 0, backward_holders_ = 0;
+  mutable int64_t released_ = 0;  // forms whose forward packing is released (single copy)
+  mutable bool bf16_ready_ = false;
   std::vector<T> vectors_;
   std::vector<int64_t> vector_offset_;
 };
+
+template <class T>
+WeightsHeld<T>::~WeightsHeld() {
+  if (params_ != nullptr) params_->release(form_);
+}
 
 }  // namespace rnnwave

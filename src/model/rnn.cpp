@@ -136,6 +136,7 @@ template <class T>
 void BasicRnn<T>::forward(const ForwardArgs<T>& args) const {
   // Concurrent inference calls on one model each get a workspace: the shared one if
   // free, else a fresh one.
+  const WeightsHeld<T> held = impl_->params->hold_forward();
   prepare_precision(impl_->options, *impl_->params, nullptr);
   std::unique_lock<std::mutex> lock(impl_->scratch_mutex, std::try_to_lock);
   BasicWorkspace<T> fresh;
@@ -149,6 +150,7 @@ void BasicRnn<T>::forward(const ForwardArgs<T>& args) const {
 template <class T>
 void BasicRnn<T>::forward(const ForwardArgs<T>& args, BasicWorkspace<T>& workspace) const {
   prepare_precision(impl_->options, *impl_->params, "forward with a workspace (training)");
+  const WeightsHeld<T> held = impl_->params->hold_forward();
   auto& ws = contents(workspace);
   start_forward(spec(), impl_->options, args, true, ws);
   Pass<T> pass{*impl_->params, ws};
@@ -170,7 +172,7 @@ void BasicRnn<T>::backward(const BackwardArgs<T>& args, BasicWorkspace<T>& works
   ws.desc.plan = choose_plan(ws.desc, impl_->options);  // the options may have changed
   ws.prepare_backward();
   const bool input_grad = !args.grad_input.empty();
-  impl_->params->prepare_backward(input_grad);
+  const WeightsHeld<T> held = impl_->params->hold_backward(input_grad, impl_->options.single_weight_copy);
   load_output_grads<T>(ws, args.grad_output, {args.grad_hn, args.grad_cn}, args.grad_input,
                        static_cast<bool>(args.on_grad_output_block));
   Pass<T> pass{*impl_->params, ws, args.grad_weights, input_grad};

@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "rnnwave/weights.h"
 #include "support/packed_values.h"
@@ -25,13 +30,13 @@ TEST(ModelParams, LayerZerosInputWeightsGetBackwardPanelsOnlyForAnInputGradient)
   const ModelSpec spec{CellKind::lstm, 24, 32, 2, true};
   const Weights weights = Weights::uniform(spec, 7);
   const ModelParams<float> params(weights);
-  params.prepare_backward(false);
+  { const auto held = params.hold_backward(false, false); }
   for (int64_t d = 0; d < 2; ++d) {
     EXPECT_EQ(params.packed(0, d).ih.panels(), 0) << "direction " << d;
     EXPECT_GT(params.packed(1, d).ih.panels(), 0) << "direction " << d;
     EXPECT_GT(params.packed(0, d).products[0].backward.panels(), 0) << "direction " << d;
   }
-  params.prepare_backward(true);
+  { const auto held = params.hold_backward(true, false); }
   for (int64_t d = 0; d < 2; ++d) {
     // W_ih of (0, d), packed untransposed as B = W_ih [4H, I]: what the input gradient
     // dx = dgates W_ih multiplies by.
@@ -46,12 +51,128 @@ TEST(ModelParams, NewWeightsRepackLayerZerosInputWeightsOnTheirNextUse) {
   const ModelSpec spec{CellKind::gru, 16, 16, 1};
   const Weights first = Weights::uniform(spec, 1), second = Weights::uniform(spec, 2);
   ModelParams<float> params(first);
-  params.prepare_backward(true);
+  { const auto held = params.hold_backward(true, false); }
   params.assign(second);
-  params.prepare_backward(true);
+  { const auto held = params.hold_backward(true, false); }
   const auto w = second.get(ParamKind::weight_ih, 0, 0);
   const kernels::PackedMatrix<float> expected(w.data(), 3 * 16, 16, 16, false);
   expect_same_packing(params.packed(0, 0).ih, expected);
+}
+
+/// Every packing of a model's weights in one form, (l, d) by (l, d): W_ih's, then each
+/// product's; an empty one (released, or never made) as no values.
+std::vector<std::vector<float>> packings(const ModelParams<float>& params, WeightForm form) {
+  std::vector<std::vector<float>> out;
+  const ModelSpec& spec = params.spec();
+  for (int64_t l = 0; l < spec.layers; ++l) {
+    for (int64_t d = 0; d < spec.directions(); ++d) {
+      const PackedWeights<float>& p = params.packed(l, d);
+      out.push_back(packed_values(form == WeightForm::forward ? p.ih_t : p.ih));
+      for (const PackedProduct<float>& product : p.products) {
+        out.push_back(packed_values(form == WeightForm::forward ? product.forward : product.backward));
+      }
+    }
+  }
+  return out;
+}
+
+TEST(ModelParams, ASingleCopyFlipsEveryWeightToTheBackwardFormAndBackBitForBit) {
+  // Sizes that are not multiples of 16 (the gates' panels padded), I != H, two layers of
+  // both directions (layer 1's W_ih twice W_hh's width), and the LSTM's projection (a
+  // third product of another shape).
+  ModelSpec lstm{CellKind::lstm, 13, 20, 2, true};
+  lstm.proj_size = 7;
+  for (const ModelSpec& spec : {lstm, ModelSpec{CellKind::gru, 40, 24, 2, true}}) {
+    SCOPED_TRACE(describe(spec));
+    const Weights weights = Weights::uniform(spec, 3);
+    const ModelParams<float> two(weights), one(weights);
+    const auto forward = packings(one, WeightForm::forward);
+    { const auto held = two.hold_backward(true, false); }
+    const auto backward = packings(two, WeightForm::backward);
+    for (int round = 0; round < 2; ++round) {
+      {
+        const auto held = one.hold_backward(true, true);
+        EXPECT_EQ(packings(one, WeightForm::backward), backward) << "round " << round;
+        for (const auto& released : packings(one, WeightForm::forward)) {
+          EXPECT_TRUE(released.empty()) << "round " << round << ": a forward packing was kept";
+        }
+      }
+      {
+        const auto held = one.hold_forward();
+        EXPECT_EQ(packings(one, WeightForm::forward), forward) << "round " << round;
+        for (const auto& released : packings(one, WeightForm::backward)) {
+          EXPECT_TRUE(released.empty()) << "round " << round << ": a backward packing was kept";
+        }
+      }
+    }
+  }
+}
+
+TEST(ModelParams, ASingleCopyWithoutAnInputGradientLeavesLayerZerosInputWeightsForward) {
+  const ModelSpec spec{CellKind::lstm, 24, 32, 2, false};
+  const ModelParams<float> params(Weights::uniform(spec, 5));
+  const auto forward = packings(params, WeightForm::forward);
+  {
+    const auto held = params.hold_backward(false, true);
+    EXPECT_EQ(packed_values(params.packed(0, 0).ih_t), forward[0]);
+    EXPECT_EQ(params.packed(0, 0).ih.panels(), 0);
+    EXPECT_EQ(params.packed(1, 0).ih_t.panels(), 0);
+  }
+  { const auto held = params.hold_backward(true, true); }  // now layer 0's too
+  EXPECT_EQ(params.packed(0, 0).ih_t.panels(), 0);
+  EXPECT_GT(params.packed(0, 0).ih.panels(), 0);
+  { const auto held = params.hold_forward(); }
+  EXPECT_EQ(packings(params, WeightForm::forward), forward);
+}
+
+TEST(ModelParams, NewWeightsAfterAFlipArePackedInTheForwardForm) {
+  const ModelSpec spec{CellKind::rnn_tanh, 16, 48, 1, true};
+  const Weights first = Weights::uniform(spec, 1), second = Weights::uniform(spec, 2);
+  ModelParams<float> params(first);
+  const ModelParams<float> fresh(second);
+  { const auto held = params.hold_backward(true, true); }
+  params.assign(second);
+  { const auto held = params.hold_forward(); }
+  EXPECT_EQ(packings(params, WeightForm::forward), packings(fresh, WeightForm::forward));
+  { const auto held = params.hold_backward(true, true); }
+  { const auto held = fresh.hold_backward(true, false); }
+  EXPECT_EQ(packings(params, WeightForm::backward), packings(fresh, WeightForm::backward));
+}
+
+/// Whether `take` (a hold of the weights) returns within 50 ms on another thread while
+/// `held` lives; the thread is joined after `held` is gone.
+template <class Held, class Take>
+bool returns_at_once(std::optional<Held>& held, Take take) {
+  std::atomic<bool> returned = false;
+  std::thread other([&] {
+    const auto hold = take();
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const bool at_once = returned;
+  held.reset();
+  other.join();
+  EXPECT_TRUE(returned);
+  return at_once;
+}
+
+TEST(ModelParams, APassThatNeedsTheOtherFormWaitsForThePassesInFlight) {
+  const ModelSpec spec{CellKind::gru, 16, 32, 1, false};
+  const ModelParams<float> params(Weights::uniform(spec, 9));
+  std::optional<WeightsHeld<float>> held;
+  held.emplace(params.hold_backward(true, true));
+  EXPECT_FALSE(returns_at_once(held, [&] { return params.hold_forward(); }))
+      << "a forward pass ran on weights flipped for a backward pass in flight";
+  held.emplace(params.hold_forward());
+  EXPECT_FALSE(returns_at_once(held, [&] { return params.hold_backward(true, true); }))
+      << "a single-copy backward pass released weights a forward pass in flight reads";
+  // With two copies nothing is released: forward and backward passes run together.
+  held.emplace(params.hold_forward());
+  EXPECT_TRUE(returns_at_once(held, [&] { return params.hold_backward(true, false); }));
+  held.emplace(params.hold_backward(true, false));
+  EXPECT_TRUE(returns_at_once(held, [&] { return params.hold_forward(); }));
+  held.emplace(params.hold_forward());
+  EXPECT_TRUE(returns_at_once(held, [&] { return params.hold_forward(); }));
 }
 
 }  // namespace
