@@ -97,6 +97,10 @@ QUICK_RUNNERS = {"rnnwave_wavefront", "onednn", "onednn_fwdtrain", "pytorch"}
 def runners(build):
     for schedule in ["sequential", "layerwise", "wavefront"]:
         yield f"rnnwave_{schedule}", lambda f, s=schedule: [f"{build}/rnnwave", "bench", *f, "--schedule", s]
+    # The wavefront with one packed copy of each weight (--single-weight-copy): for the
+    # memory and the cost of training that way (inference runs as rnnwave_wavefront).
+    yield "rnnwave_single_copy", lambda f: [f"{build}/rnnwave", "bench", *f, "--schedule",
+                                            "wavefront", "--single-weight-copy"]
     yield "onednn", lambda f: [f"{build}/bench_onednn_rnn", *f]
     # oneDNN's inference is faster with forward_training kernels at small batches: the
     # peer gets the better of its two ways (report.py takes the minimum).
@@ -149,6 +153,8 @@ def main():
                     if name == "rnnwave_sequential" and threads != 1:
                         continue
                     if name == "onednn_fwdtrain" and c["mode"] != "inference":
+                        continue
+                    if name == "rnnwave_single_copy" and c["mode"] != "training":
                         continue
                     argv = command(common_flags(c, threads, repeats))
                     env = None
