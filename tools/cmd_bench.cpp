@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -28,6 +29,7 @@ struct BenchFlags {
   int repeats = 10, warmup = 2;
   bool json = false;
   bool plan_only = false;
+  bool set_weights = false;  // repack the weights before every pass, as an optimizer step would
   std::string plan = "default";  // default | auto | search
   int search_repeats = 3;
   uint64_t seed = 1;
@@ -120,6 +122,7 @@ nlohmann::json plan_json(const Plan& plan) {
 struct BenchPasses {
   std::vector<float> input, grad_output, output, grad_input;
   std::unique_ptr<Weights> grads;
+  const Weights* new_weights = nullptr;  // set_weights before every pass, if not null
   Workspace workspace;
   ForwardArgs<float> args;
   BackwardArgs<float> back;
@@ -142,9 +145,11 @@ struct BenchPasses {
     back.grad_weights = grads.get();
   }
 
-  /// Milliseconds of one pass (inference) or forward + backward (training).
-  double time_ms(const Rnn& rnn) {
+  /// Milliseconds of one pass (inference) or forward + backward (training), after
+  /// set_weights if new_weights is set.
+  double time_ms(Rnn& rnn) {
     const auto start = std::chrono::steady_clock::now();
+    if (new_weights != nullptr) rnn.set_weights(*new_weights);
     if (training) {
       rnn.forward(args, workspace);
       rnn.backward(back, workspace);
@@ -231,7 +236,11 @@ void run(const BenchFlags& flags) {
   // The planner's calibration, for auto and for search's table (measured on first use).
   const bool predicts = flags.plan == "auto" || (flags.plan == "search" && !flags.plan_only);
   const Calibration calibration = predicts ? tool_calibration() : Calibration{};
-  Rnn rnn(Weights::uniform(spec, flags.seed), options);
+  // The caller's weights are kept only for --set-weights: held, they would count in the
+  // memory every other run reports.
+  std::optional<Weights> kept;
+  if (flags.set_weights) kept.emplace(Weights::uniform(spec, flags.seed));
+  Rnn rnn(kept ? *kept : Weights::uniform(spec, flags.seed), options);
   nlohmann::json planning;  // what --plan auto or search adds to the result
   if (flags.plan == "auto") {
     const Plan plan = auto_plan(spec, flags.steps, flags.batch, training, options, calibration);
@@ -261,6 +270,7 @@ void run(const BenchFlags& flags) {
     rnn.set_options(options);
   }
 
+  if (kept) passes.new_weights = &*kept;
   Trace trace;
   std::vector<double> times_ms;
   for (int r = 0; r < flags.warmup + flags.repeats; ++r) {
@@ -299,6 +309,7 @@ void run(const BenchFlags& flags) {
       {"mode", flags.mode},
       {"precision", std::string(to_string(options.precision))},
       {"single_weight_copy", options.single_weight_copy},
+      {"set_weights", flags.set_weights},
       {"threads", plan.threads},
       {"schedule", std::string(to_string(plan.schedule))},
       {"decomposition", decomposition_json(plan)},
@@ -361,6 +372,9 @@ void add_bench_command(CLI::App& app) {
   command->add_option("--seed", flags->seed, "Seed of the synthetic weights and data, in [0, 2^64)")
       ->check(unsigned64());
   command->add_flag("--json", flags->json, "Print one JSON object instead of a summary line");
+  command->add_flag("--set-weights", flags->set_weights,
+                    "Repack the weights (set_weights, the same values) before every pass, "
+                    "as a training loop does after each optimizer step");
   command->add_option("--plan", flags->plan,
                       "How the pass is cut into tasks: default (the engine's fixed rules), auto (the "
                       "planner's cost model, calibrated once per machine; see rnnwave calibrate) or "

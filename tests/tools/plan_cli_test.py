@@ -142,6 +142,25 @@ class BenchMemory(unittest.TestCase):
                            "the model's packed weights, gradients and workspace are still held")
         self.assertGreater(after["file"], 0)
 
+    def test_one_weight_copy_adds_less_memory_and_says_so(self):
+        """--single-weight-copy: the packed copy it does not keep, less the spare buffer of
+        the largest weight, is missing from the memory a training run adds."""
+        def added(*extra):
+            flags = [f if f != "64" else "1" for f in LARGE]  # batch 1: mostly weights
+            p = subprocess.run([RNNWAVE, "bench", *flags, "--repeats", "2", "--warmup", "1",
+                                "--json", *extra], capture_output=True, text=True, timeout=300,
+                               env=dict(os.environ, OMP_WAIT_POLICY="passive"))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            result = json.loads(p.stdout)
+            self.assertEqual(result["single_weight_copy"], "--single-weight-copy" in extra)
+            self.assertEqual(result["set_weights"], "--set-weights" in extra)
+            return result["peak_rss_bytes"] - result["rss_before_setup_bytes"]
+        h = 256
+        copy = 4 * 2 * sum(4 * h * i + 4 * h * h for i in (256, 512))  # bytes of W_ih and W_hh
+        largest = 4 * 4 * h * 512  # layer 1's W_ih
+        self.assertGreater(added() - added("--single-weight-copy"), 0.8 * (copy - largest))
+        added("--single-weight-copy", "--set-weights")
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
