@@ -240,7 +240,7 @@ void run(const BenchFlags& flags) {
   // memory every other run reports.
   std::optional<Weights> kept;
   if (flags.set_weights) kept.emplace(Weights::uniform(spec, flags.seed));
-  Rnn rnn(kept ? *kept : Weights::uniform(spec, flags.seed), options);
+  Rnn rnn = kept ? Rnn(*kept, options) : Rnn(Weights::uniform(spec, flags.seed), options);
   nlohmann::json planning;  // what --plan auto or search adds to the result
   if (flags.plan == "auto") {
     const Plan plan = auto_plan(spec, flags.steps, flags.batch, training, options, calibration);

@@ -177,8 +177,8 @@ void add_precision_flag(CLI::App& command, ExecFlags& flags) {
 void add_weight_copy_flag(CLI::App& command, ExecFlags& flags) {
   command.add_flag("--single-weight-copy", flags.single_weight_copy,
                    "Keep one packed copy of each weight, not two: the backward pass turns them "
-                   "into its form in place and the next forward turns them back (less memory; "
-                   "a transposition of every weight per turn)");
+                   "into its form and the next forward turns them back (less memory; a "
+                   "transposition of every weight per turn)");
 }
 
 void add_input_flags(CLI::App& command, InputFlags& flags) {

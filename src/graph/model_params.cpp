@@ -1,6 +1,7 @@
 #include "graph/model_params.h"
 
 #include <algorithm>
+#include <exception>
 #include <type_traits>
 
 #include "cells/cell_table.h"
@@ -69,19 +70,20 @@ template <class T>
 void ModelParams<T>::assign(const BasicWeights<T>& weights) {
   const cells::CellDef& cell = *cell_;
   std::lock_guard lock(mutex_);
+  assigned_ = false;  // until every value is packed: no pass reads a half-assigned model
   bf16_ready_ = false;
-  // Every weight's forward packing gets memory back where a flip released it (the
-  // reverse order, as a flip back), and room for either form.
+  // A forward packing that a flip released gets memory back in the order of a flip back,
+  // with room for either form (the form before stays current if that throws).
   for (auto f = forms_.rbegin(); f != forms_.rend(); ++f) {
     if (!f->forward_current) {
       f->forward->adopt(std::move(spare_));
+      f->forward->reserve(f->elements);
       spare_ = f->backward->release();
+      f->forward_current = true;
+      --released_;
     }
-    f->forward->reserve(f->elements);
-    f->forward_current = true;
     f->backward_current = false;
   }
-  released_ = 0;
   vectors_.clear();
   vector_offset_.clear();
   for (int64_t l = 0; l < spec_.layers; ++l) {
@@ -112,40 +114,50 @@ void ModelParams<T>::assign(const BasicWeights<T>& weights) {
       }
     }
   }
+  assigned_ = true;
 }
 
 template <class T>
-void ModelParams<T>::make_backward(Forms& f, bool release_forward) const {
+void ModelParams<T>::flip_to_backward(Forms& f) const {
+  // A backward packing that is current already (made while two copies were kept) may be
+  // in use: it stays, and the spare it would have taken is freed below.
   if (!f.backward_current) {
-    if (f.backward->capacity() == 0) f.backward->adopt(std::move(spare_));
+    f.backward->adopt(std::move(spare_));
     f.backward->reserve(f.elements);
     f.backward->pack_transpose_of(*f.forward);
     f.backward_current = true;
   }
-  if (release_forward && f.forward_current) {
-    spare_ = f.forward->release();
-    f.forward_current = false;
-    ++released_;
-  }
+  spare_ = f.forward->release();
+  f.forward_current = false;
+  ++released_;
 }
 
 template <class T>
-void ModelParams<T>::make_forward(Forms& f) const {
+void ModelParams<T>::flip_to_forward(Forms& f) const {
   f.forward->adopt(std::move(spare_));
   f.forward->reserve(f.elements);
   f.forward->pack_transpose_of(*f.backward, f.groups);
   f.forward_current = true;
-  --released_;
   spare_ = f.backward->release();
   f.backward_current = false;
+  --released_;
+}
+
+template <class T>
+void ModelParams<T>::check_assigned() const {
+  if (!assigned_) {
+    fail("the model's weights are incomplete: the last set_weights failed (out of memory?); "
+         "set them again before a pass");
+  }
 }
 
 template <class T>
 WeightsHeld<T> ModelParams<T>::hold_forward() const {
   std::unique_lock lock(mutex_);
+  check_assigned();
   changed_.wait(lock, [&] { return released_ == 0 || backward_holders_ == 0; });
   for (auto f = forms_.rbegin(); released_ > 0 && f != forms_.rend(); ++f) {
-    if (!f->forward_current) make_forward(*f);
+    if (!f->forward_current) flip_to_forward(*f);
   }
   ++forward_holders_;
   return WeightsHeld<T>(this, WeightForm::forward);
@@ -154,26 +166,63 @@ WeightsHeld<T> ModelParams<T>::hold_forward() const {
 template <class T>
 WeightsHeld<T> ModelParams<T>::hold_backward(bool input_grad, bool single_copy) const {
   std::unique_lock lock(mutex_);
-  const auto wanted = [&](const Forms& f) { return input_grad || !f.layer0_input; };
-  // Forward passes hold their panels; a pass that would release them waits for them,
-  // unless a flip before it has released them all.
-  const auto flipped = [&] {
-    return std::none_of(forms_.begin(), forms_.end(),
-                        [&](const Forms& f) { return wanted(f) && f.forward_current; });
-  };
-  if (single_copy) changed_.wait(lock, [&] { return forward_holders_ == 0 || flipped(); });
-  for (Forms& f : forms_) {
-    if (wanted(f)) make_backward(f, single_copy);
+  check_assigned();
+  if (single_copy) {
+    // Every weight, layer 0's input weights too even without an input gradient (their
+    // flip costs no memory): flips of the same weights, largest first, are what keeps the
+    // spare buffer fitting the next one. Forward passes read the packings a flip
+    // releases: it waits for them (none run while any weight is flipped).
+    changed_.wait(lock, [&] { return forward_holders_ == 0; });
+    for (Forms& f : forms_) {
+      if (f.forward_current) flip_to_backward(f);
+    }
+  } else {
+    make_backward_copies(lock, input_grad);
   }
   ++backward_holders_;
   return WeightsHeld<T>(this, WeightForm::backward);
 }
 
 template <class T>
-void ModelParams<T>::release(WeightForm form) const {
-  std::lock_guard lock(mutex_);
+void ModelParams<T>::make_backward_copies(std::unique_lock<std::mutex>& lock, bool input_grad) const {
+  const auto missing = [&](const Forms& f) {
+    return !f.backward_current && (input_grad || !f.layer0_input);
+  };
+  if (std::none_of(forms_.begin(), forms_.end(), missing)) return;
+  // Read from the forward packings as a forward pass does, outside the lock, so that
+  // forward passes go on meanwhile; one thread packs at a time.
+  ++forward_holders_;
+  lock.unlock();
+  std::unique_lock packing(packing_);
+  lock.lock();
+  std::vector<Forms*> todo;
+  for (Forms& f : forms_) {
+    if (missing(f)) todo.push_back(&f);
+  }
+  lock.unlock();
+  std::exception_ptr failed;
+  size_t done = 0;
+  try {
+    for (; done < todo.size(); ++done) todo[done]->backward->pack_transpose_of(*todo[done]->forward);
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  lock.lock();
+  for (size_t i = 0; i < done; ++i) todo[i]->backward_current = true;
+  unhold(WeightForm::forward, lock);
+  if (failed) std::rethrow_exception(failed);
+}
+
+template <class T>
+void ModelParams<T>::unhold(WeightForm form, std::unique_lock<std::mutex>&) const {
   int64_t& holders = form == WeightForm::forward ? forward_holders_ : backward_holders_;
   if (--holders == 0) changed_.notify_all();
+}
+
+template <class T>
+void ModelParams<T>::unhold(WeightForm form) const {
+  std::unique_lock lock(mutex_);
+  unhold(form, lock);
 }
 
 template <class T>

@@ -49,7 +49,8 @@ class ModelParams;
 template <class T>
 class WeightsHeld {
  public:
-  WeightsHeld(WeightsHeld&& other) noexcept : params_(std::exchange(other.params_, nullptr)), form_(other.form_) {}
+  WeightsHeld(WeightsHeld&& other) noexcept
+      : params_(std::exchange(other.params_, nullptr)), form_(other.form_) {}
   WeightsHeld& operator=(WeightsHeld&&) = delete;
   ~WeightsHeld();
 
@@ -65,18 +66,21 @@ class WeightsHeld {
 ///
 /// Each weight has a forward packing, made from the caller's weights (which are not kept),
 /// and a backward one, made from the forward one by the first backward pass after each
-/// assignment. Two copies are kept by default. With a single copy (ExecOptions::
-/// single_weight_copy), a backward pass flips the weights: it makes each backward
-/// packing and releases the forward one, and the next forward pass flips them back; the
-/// forms of a weight take turns in the same memory, and one spare buffer (the largest
-/// weight's) moves between them, so no flip allocates. A training step whose weights
-/// change anyway (set_weights) pays nothing for it: the flip is the packing a backward
-/// pass needed. Passes of the same form run together; a pass that needs the other form
-/// waits for those in flight (so a pass must not wait for another pass of the same
-/// model). Layer 0's input weights get backward panels only for a pass that wants its
-/// input's gradient, which training on data (features, pixels, frozen embeddings) does
-/// not. New values of the same spec are packed into the same memory (assign), so a
-/// training step allocates nothing and never holds two models' packings at once.
+/// assignment. Two copies are kept by default; layer 0's input weights get backward
+/// panels only for a pass that wants its input's gradient, which training on data
+/// (features, pixels, frozen embeddings) does not. With a single copy (ExecOptions::
+/// single_weight_copy) a backward pass flips every weight: it makes its backward packing
+/// and releases the forward one, and the next forward pass flips them back. The forms of
+/// a weight take turns in one buffer, and a spare buffer moves from weight to weight
+/// (flips from the largest weight down, flips back from the smallest up), so that after
+/// the first flips none allocates. A training step whose weights change anyway pays
+/// nothing for it: the flip is the packing its backward pass needed. Passes of the same
+/// form run together; a pass that needs the other form waits until none of those is in
+/// flight (so a pass must not wait for another pass of the same model, and a steady
+/// stream of one kind can hold the other back). New values of the same spec are packed
+/// into the same memory (assign), so a training step allocates nothing and never holds
+/// two models' packings at once. If an assignment fails (out of memory), passes refuse
+/// to run until one succeeds.
 template <class T>
 class ModelParams {
  public:
@@ -100,9 +104,10 @@ class ModelParams {
   /// backward pass left them (waiting for backward passes in flight). Thread-safe.
   [[nodiscard]] WeightsHeld<T> hold_forward() const;
   /// The backward packing for one pass, made from the forward one where it is not
-  /// current; layer 0's input weights only if `input_grad` (the pass computes the
-  /// gradient of its input). With `single_copy`, the forward packings are released
-  /// (waiting for forward passes in flight). Thread-safe.
+  /// current: with two copies, layer 0's input weights only if `input_grad` (the pass
+  /// computes the gradient of its input), made while forward passes go on; with
+  /// `single_copy`, every weight, its forward packing released (waiting for forward
+  /// passes in flight). Thread-safe.
   [[nodiscard]] WeightsHeld<T> hold_backward(bool input_grad, bool single_copy) const;
 
   /// Rounds the forward weights to bf16, once per assignment (from their fp32 packing,
@@ -124,9 +129,16 @@ class ModelParams {
     bool forward_current = true, backward_current = false;
   };
 
-  void make_backward(Forms& f, bool release_forward) const;
-  void make_forward(Forms& f) const;
-  void release(WeightForm form) const;
+  /// Turns one weight into the backward form (or back), moving the spare buffer along.
+  void flip_to_backward(Forms& f) const;
+  void flip_to_forward(Forms& f) const;
+  /// Two copies: the backward packings a pass with `input_grad` reads that are not made
+  /// yet, made outside `lock` (held on entry and on return) while forward passes run.
+  void make_backward_copies(std::unique_lock<std::mutex>& lock, bool input_grad) const;
+  void check_assigned() const;
+  /// A pass of `form` is over (lock: mutex_, held).
+  void unhold(WeightForm form, std::unique_lock<std::mutex>& lock) const;
+  void unhold(WeightForm form) const;
 
   ModelSpec spec_;
   const cells::CellDef* cell_;
@@ -140,6 +152,9 @@ class ModelParams {
   // Guards everything below and the forms; changed_ wakes passes waiting for a form.
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
+  // Held by the thread that makes backward copies (two copies), outside mutex_.
+  mutable std::mutex packing_;
+  mutable bool assigned_ = false;  // every weight packed by the last assign
   mutable AlignedBuffer<T> spare_;
   mutable int64_t forward_holders_ = 0, backward_holders_ = 0;
   mutable int64_t released_ = 0;  // forms whose forward packing is released (single copy)
@@ -150,7 +165,7 @@ class ModelParams {
 
 template <class T>
 WeightsHeld<T>::~WeightsHeld() {
-  if (params_ != nullptr) params_->release(form_);
+  if (params_ != nullptr) params_->unhold(form_);
 }
 
 }  // namespace rnnwave

@@ -99,7 +99,7 @@ void PackedMatrix<T>::pack_transpose_of(const PackedMatrix& other, int64_t group
     }
   }
   // other's panel p holds rows [r0, r0 + width) of this B, 16 lanes of its row c of B^T
-  // at src[c * 16]: the rows of a panel of this, transposed, are those rows of this one's.
+  // at src[c * 16]: its rows of this panel q's columns, transposed, are rows r0.. of q.
   const auto one = [&](int64_t p) {
     const T* src = other.panel(p);
     const int64_t r0 = other.panel_column(p), width = other.panel_width(p);
@@ -114,13 +114,14 @@ void PackedMatrix<T>::pack_transpose_of(const PackedMatrix& other, int64_t group
 
 template <class T>
 AlignedBuffer<T> PackedMatrix<T>::release() {
-  panels_per_group_ = 0;
-  return std::exchange(data_, AlignedBuffer<T>());
+  AlignedBuffer<T> memory = std::move(data_);
+  *this = PackedMatrix();  // no panels, no shape
+  return memory;
 }
 
 template <class T>
 void PackedMatrix<T>::adopt(AlignedBuffer<T> memory) {
-  panels_per_group_ = 0;
+  *this = PackedMatrix();  // no panels until packed
   data_ = std::move(memory);
 }
 

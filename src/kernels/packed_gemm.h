@@ -47,9 +47,9 @@ class PackedMatrix {
   /// values when it grows.
   void reserve(int64_t count) { data_.reserve(count); }
   int64_t capacity() const { return data_.capacity(); }
-  /// Hands this matrix's memory over, leaving it empty (no panels), for another matrix to
-  /// pack into (adopt): a weight that changes form moves between two matrices' memory
-  /// without allocating.
+  /// Hands this matrix's memory over, leaving it empty (no shape, no panels), for another
+  /// matrix to pack into (adopt): a weight that changes form moves between two matrices'
+  /// memory without allocating.
   AlignedBuffer<T> release();
   /// Takes `memory` to pack into next; the matrix is empty (no panels) until packed.
   void adopt(AlignedBuffer<T> memory);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "rnnwave/weights.h"
@@ -108,21 +109,56 @@ TEST(ModelParams, ASingleCopyFlipsEveryWeightToTheBackwardFormAndBackBitForBit) 
   }
 }
 
-TEST(ModelParams, ASingleCopyWithoutAnInputGradientLeavesLayerZerosInputWeightsForward) {
+TEST(ModelParams, ASingleCopyFlipsLayerZerosInputWeightsEvenWithoutAnInputGradient) {
+  // Flipping the same weights every time keeps the spare buffer fitting the next one.
   const ModelSpec spec{CellKind::lstm, 24, 32, 2, false};
-  const ModelParams<float> params(Weights::uniform(spec, 5));
-  const auto forward = packings(params, WeightForm::forward);
+  const ModelParams<float> one(Weights::uniform(spec, 5)), two(Weights::uniform(spec, 5));
+  const auto forward = packings(one, WeightForm::forward);
+  { const auto held = two.hold_backward(true, false); }
   {
-    const auto held = params.hold_backward(false, true);
-    EXPECT_EQ(packed_values(params.packed(0, 0).ih_t), forward[0]);
-    EXPECT_EQ(params.packed(0, 0).ih.panels(), 0);
-    EXPECT_EQ(params.packed(1, 0).ih_t.panels(), 0);
+    const auto held = one.hold_backward(false, true);
+    EXPECT_EQ(one.packed(0, 0).ih_t.panels(), 0);
+    EXPECT_EQ(packings(one, WeightForm::backward), packings(two, WeightForm::backward));
   }
-  { const auto held = params.hold_backward(true, true); }  // now layer 0's too
-  EXPECT_EQ(params.packed(0, 0).ih_t.panels(), 0);
-  EXPECT_GT(params.packed(0, 0).ih.panels(), 0);
-  { const auto held = params.hold_forward(); }
-  EXPECT_EQ(packings(params, WeightForm::forward), forward);
+  { const auto held = one.hold_forward(); }
+  EXPECT_EQ(packings(one, WeightForm::forward), forward);
+}
+
+/// Where each packing of `params` lives and how much room it has: (data, capacity) of
+/// every forward and backward matrix, (l, d) by (l, d).
+std::vector<std::pair<const float*, int64_t>> memory_of(const ModelParams<float>& params) {
+  std::vector<std::pair<const float*, int64_t>> out;
+  const ModelSpec& spec = params.spec();
+  for (int64_t l = 0; l < spec.layers; ++l) {
+    for (int64_t d = 0; d < spec.directions(); ++d) {
+      const PackedWeights<float>& p = params.packed(l, d);
+      for (const auto* m : {&p.ih_t, &p.ih}) out.emplace_back(m->panels() > 0 ? m->panel(0) : nullptr, m->capacity());
+      for (const PackedProduct<float>& product : p.products) {
+        for (const auto* m : {&product.forward, &product.backward}) {
+          out.emplace_back(m->panels() > 0 ? m->panel(0) : nullptr, m->capacity());
+        }
+      }
+    }
+  }
+  return out;
+}
+
+TEST(ModelParams, ASingleCopySettlesInTheSameMemoryAfterItsFirstFlips) {
+  // Weights of four sizes (layer 0's W_ih [4H, 13], W_hh [4H, 20], the projection
+  // [7, 20], layer 1's W_ih [4H, 14] of both directions): each cycle of flips must find
+  // the buffers where the one before left them, with any input gradient.
+  ModelSpec spec{CellKind::lstm, 13, 20, 2, true};
+  spec.proj_size = 7;
+  const ModelParams<float> params(Weights::uniform(spec, 6));
+  std::vector<std::vector<std::pair<const float*, int64_t>>> after_cycle;
+  for (int cycle = 0; cycle < 5; ++cycle) {
+    { const auto held = params.hold_backward(cycle % 2 == 0, true); }
+    const auto flipped = memory_of(params);
+    { const auto held = params.hold_forward(); }
+    after_cycle.push_back(memory_of(params));
+    after_cycle.back().insert(after_cycle.back().end(), flipped.begin(), flipped.end());
+  }
+  for (int cycle = 2; cycle < 5; ++cycle) EXPECT_EQ(after_cycle[cycle], after_cycle[1]) << "cycle " << cycle;
 }
 
 TEST(ModelParams, NewWeightsAfterAFlipArePackedInTheForwardForm) {
@@ -139,40 +175,46 @@ TEST(ModelParams, NewWeightsAfterAFlipArePackedInTheForwardForm) {
   EXPECT_EQ(packings(params, WeightForm::backward), packings(fresh, WeightForm::backward));
 }
 
-/// Whether `take` (a hold of the weights) returns within 50 ms on another thread while
-/// `held` lives; the thread is joined after `held` is gone.
+/// Whether `take` (a hold of the weights), on another thread, returns while `held` lives,
+/// within `patience`; then `held` is released, and `take` must return.
 template <class Held, class Take>
-bool returns_at_once(std::optional<Held>& held, Take take) {
+bool returns_while_held(std::optional<Held>& held, Take take, std::chrono::milliseconds patience) {
   std::atomic<bool> returned = false;
   std::thread other([&] {
     const auto hold = take();
     returned = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  const bool at_once = returned;
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (!returned && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const bool while_held = returned;
   held.reset();
   other.join();
   EXPECT_TRUE(returned);
-  return at_once;
+  return while_held;
 }
 
 TEST(ModelParams, APassThatNeedsTheOtherFormWaitsForThePassesInFlight) {
+  // A pass that should wait is given 50 ms to wrongly go ahead; one that should not wait,
+  // ten seconds to go ahead (a loaded machine may be slow to run the thread).
+  constexpr std::chrono::milliseconds kBriefly(50), kLong(10000);
   const ModelSpec spec{CellKind::gru, 16, 32, 1, false};
   const ModelParams<float> params(Weights::uniform(spec, 9));
   std::optional<WeightsHeld<float>> held;
   held.emplace(params.hold_backward(true, true));
-  EXPECT_FALSE(returns_at_once(held, [&] { return params.hold_forward(); }))
+  EXPECT_FALSE(returns_while_held(held, [&] { return params.hold_forward(); }, kBriefly))
       << "a forward pass ran on weights flipped for a backward pass in flight";
   held.emplace(params.hold_forward());
-  EXPECT_FALSE(returns_at_once(held, [&] { return params.hold_backward(true, true); }))
+  EXPECT_FALSE(returns_while_held(held, [&] { return params.hold_backward(true, true); }, kBriefly))
       << "a single-copy backward pass released weights a forward pass in flight reads";
   // With two copies nothing is released: forward and backward passes run together.
   held.emplace(params.hold_forward());
-  EXPECT_TRUE(returns_at_once(held, [&] { return params.hold_backward(true, false); }));
+  EXPECT_TRUE(returns_while_held(held, [&] { return params.hold_backward(true, false); }, kLong));
   held.emplace(params.hold_backward(true, false));
-  EXPECT_TRUE(returns_at_once(held, [&] { return params.hold_forward(); }));
+  EXPECT_TRUE(returns_while_held(held, [&] { return params.hold_forward(); }, kLong));
   held.emplace(params.hold_forward());
-  EXPECT_TRUE(returns_at_once(held, [&] { return params.hold_forward(); }));
+  EXPECT_TRUE(returns_while_held(held, [&] { return params.hold_forward(); }, kLong));
 }
 
 }  // namespace

@@ -92,7 +92,7 @@ TEST_P(SingleWeightCopy, EveryCallHasTheBitsOfTwoCopies) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, SingleWeightCopy, ::testing::ValuesIn(all_cell_variants()),
-                         [](const auto& info) { return variant_name(info.param); });
+                         [](const auto& param_info) { return variant_name(param_info.param); });
 
 TEST(SingleWeightCopyThreads, InferenceAndTrainingAtOnceGiveTheBitsOfOneCallAtATime) {
   Case c;
