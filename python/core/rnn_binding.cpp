@@ -24,15 +24,16 @@ template <class T>
 class Model {
  public:
   Model(const BasicWeights<T>& weights, int threads, const std::string& schedule,
-        const std::string& precision)
-      : rnn_(weights, options_of(threads, schedule, precision)) {}
+        const std::string& precision, bool single_weight_copy)
+      : rnn_(weights, options_of(threads, schedule, precision, single_weight_copy)) {}
 
   static ExecOptions options_of(int threads, const std::string& schedule,
-                                const std::string& precision) {
+                                const std::string& precision, bool single_weight_copy) {
     ExecOptions options;
     options.threads = threads;
     options.schedule = parse_schedule(schedule);
     options.precision = parse_precision(precision);
+    options.single_weight_copy = single_weight_copy;
     return options;
   }
 
@@ -45,8 +46,9 @@ class Model {
     rnn_.set_weights(weights);
   }
 
-  void set_options(int threads, const std::string& schedule, const std::string& precision) {
-    const ExecOptions options = options_of(threads, schedule, precision);
+  void set_options(int threads, const std::string& schedule, const std::string& precision,
+                   bool single_weight_copy) {
+    const ExecOptions options = options_of(threads, schedule, precision, single_weight_copy);
     py::gil_scoped_release release;
     std::unique_lock alone(passes_);
     rnn_.set_options(options);
@@ -168,9 +170,9 @@ void bind_rnn_of(py::module_& m, const char* model_name, const char* workspace_n
       .def_property_readonly("has_forward", [](const W& w) { return w.has_forward; });
 
   py::class_<Model<T>>(m, model_name, "A recurrent stack ready to run (rnnwave/rnn.h).")
-      .def(py::init<const BasicWeights<T>&, int, const std::string&, const std::string&>(),
+      .def(py::init<const BasicWeights<T>&, int, const std::string&, const std::string&, bool>(),
            py::arg("weights"), py::arg("threads") = 0, py::arg("schedule") = "wavefront",
-           py::arg("precision") = "fp32")
+           py::arg("precision") = "fp32", py::arg("single_weight_copy") = false)
       .def_property_readonly("spec", [](const Model<T>& model) { return model.rnn().spec(); })
       .def_property_readonly("threads", [](const Model<T>& model) { return model.rnn().options().threads; })
       .def_property_readonly("schedule", [](const Model<T>& model) {
@@ -181,9 +183,13 @@ void bind_rnn_of(py::module_& m, const char* model_name, const char* workspace_n
       .def_property_readonly("precision", [](const Model<T>& model) {
         return std::string(to_string(model.rnn().options().precision));
       })
+      .def_property_readonly("single_weight_copy", [](const Model<T>& model) {
+        return model.rnn().options().single_weight_copy;
+      })
       .def("set_options", &Model<T>::set_options, py::arg("threads"), py::arg("schedule"),
-           py::arg("precision") = "fp32",
-           "precision 'bf16' (float models, inference passes only) needs AVX512-BF16.")
+           py::arg("precision") = "fp32", py::arg("single_weight_copy") = false,
+           "precision 'bf16' (float models, inference passes only) needs AVX512-BF16; "
+           "single_weight_copy keeps one packed copy of each weight (ExecOptions).")
       .def(
           "plan",
           [](const Model<T>& model, int64_t steps, int64_t batch) {

@@ -78,7 +78,7 @@ def get_num_threads():
 class Engine:
     """The C++ model of one set of weights in one precision ("float32" or "float64")."""
 
-    __slots__ = ("spec", "dtype", "weights", "model", "_threads", "_schedule", "_precision",
+    __slots__ = ("spec", "dtype", "weights", "model", "_options",
                  "_pool",
                  "_model_class", "_weights_class", "_workspace_class")
 
@@ -88,9 +88,7 @@ class Engine:
         self._model_class, self._weights_class, self._workspace_class = _CLASSES[dtype]
         self.weights = self._weights_class(spec)
         self.model = None
-        self._threads = None
-        self._schedule = None
-        self._precision = None
+        self._options = None
         self._pool = []
 
     def set_weights(self, arrays):
@@ -106,15 +104,16 @@ class Engine:
         else:
             self.model.set_weights(weights)
 
-    def ready(self, threads, schedule, precision="fp32"):
+    def ready(self, threads, schedule, precision="fp32", single_weight_copy=False):
         """The model, set to run on `threads` (None: set_num_threads's) with `schedule`, its
-        inference passes in `precision`."""
+        inference passes in `precision`, keeping one packed copy of each weight if
+        `single_weight_copy` (ExecOptions::single_weight_copy)."""
         if threads is None:
             threads = _default_threads
-        options = (threads, schedule, precision)
-        if options != (self._threads, self._schedule, self._precision):
-            self.model.set_options(*options)  # validates all three (ValueError)
-            self._threads, self._schedule, self._precision = options
+        options = (threads, schedule, precision, bool(single_weight_copy))
+        if options != self._options:
+            self.model.set_options(*options)  # validates them (ValueError)
+            self._options = options
         return self.model
 
     def new_workspace(self):

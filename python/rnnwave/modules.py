@@ -16,7 +16,9 @@ Beyond torch.nn: LSTM(..., peepholes=True) (ONNX's LSTM with P), GRU(...,
 linear_before_reset=False) (ONNX's default GRU, cell gru_rb) and reverse=True (one direction
 walking backward in time, ONNX's direction="reverse") for every kind; precision="bf16"
 (float32 models, inference only, a CPU with AVX512-BF16): the products' inputs in bfloat16,
-sums, states and outputs in float32 (docs/bf16.md).
+sums, states and outputs in float32 (docs/bf16.md); single_weight_copy=True keeps one
+packed copy of each weight, turned between the forward and the backward form (less memory
+in training; over unchanged weights, two transpositions of every weight per step).
 """
 import numpy as np
 
@@ -71,7 +73,7 @@ class _Recurrent:
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, threads=None, schedule="wavefront", *, dropout=0.0,
                  dtype="float32", seed=None, reverse=False, precision="fp32", cell_clip=0.0,
-                 _options=None):
+                 single_weight_copy=False, _options=None):
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -87,6 +89,7 @@ class _Recurrent:
         self.schedule = _engine.check_schedule(schedule)
         self.dtype = np.dtype(_dtype_name(dtype))
         self.precision = _engine.check_precision(precision, self.dtype.name)
+        self.single_weight_copy = bool(single_weight_copy)
         # _options: the subclass's own fields of ModelSpec (proj_size, peepholes).
         self._spec = _core.ModelSpec(cell=self._cell, input_size=input_size,
                                      hidden_size=hidden_size, layers=num_layers,
@@ -177,7 +180,8 @@ class _Recurrent:
         cn = np.empty((stack, batch, self._states_c), self.dtype) if self._cell == "lstm" else None
         if train:
             _engine.refuse_training(self.precision, "forward(train=True)")
-        model = self._engine.ready(self.threads, self.schedule, self.precision)
+        model = self._engine.ready(self.threads, self.schedule, self.precision,
+                                   self.single_weight_copy)
         if train:
             if dropout_seed is None:
                 dropout_seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
@@ -222,7 +226,7 @@ class _Recurrent:
         dc0 = np.empty((stack, batch, self._states_c), self.dtype) if self._cell == "lstm" else None
         grads = self._engine.new_grads()
         workspace, self._workspace = self._workspace, None
-        model = self._engine.ready(self.threads, self.schedule)
+        model = self._engine.ready(self.threads, self.schedule, "fp32", self.single_weight_copy)
         model.backward(workspace, dy, dhn, dcn, dx, dh0, dc0, grads)
         self._engine.recycle(workspace)
         result = {"input": self._time_major_out(dx, batched), "h0": self._state_out(dh0, batched)}
@@ -298,7 +302,7 @@ class _Recurrent:
                               ("bidirectional", False), ("dropout", 0.0), ("threads", None),
                               ("schedule", "wavefront"), ("precision", "fp32"), ("reverse", False),
                               ("proj_size", 0), ("peepholes", False), ("cell_clip", 0.0),
-                              ("linear_before_reset", True)):
+                              ("linear_before_reset", True), ("single_weight_copy", False)):
             if not hasattr(self, name):
                 continue
             if getattr(self, name) != default:
@@ -327,12 +331,13 @@ class LSTM(_Recurrent):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, threads=None, schedule="wavefront", *, dropout=0.0,
                  dtype="float32", seed=None, reverse=False, precision="fp32", proj_size=0,
-                 peepholes=False, cell_clip=0.0):
+                 peepholes=False, cell_clip=0.0, single_weight_copy=False):
         self.proj_size = proj_size
         self.peepholes = bool(peepholes)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
                          threads, schedule, dropout=dropout, dtype=dtype, seed=seed,
                          reverse=reverse, precision=precision, cell_clip=cell_clip,
+                         single_weight_copy=single_weight_copy,
                          _options=dict(proj_size=proj_size, peepholes=self.peepholes))
 
 
@@ -345,12 +350,13 @@ class GRU(_Recurrent):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  bidirectional=False, threads=None, schedule="wavefront", *, dropout=0.0,
                  dtype="float32", seed=None, reverse=False, precision="fp32",
-                 linear_before_reset=True, cell_clip=0.0):
+                 linear_before_reset=True, cell_clip=0.0, single_weight_copy=False):
         self.linear_before_reset = bool(linear_before_reset)
         self._cell = "gru" if self.linear_before_reset else "gru_rb"
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
                          threads, schedule, dropout=dropout, dtype=dtype, seed=seed,
-                         reverse=reverse, precision=precision, cell_clip=cell_clip)
+                         reverse=reverse, precision=precision, cell_clip=cell_clip,
+                         single_weight_copy=single_weight_copy)
 
 
 class RNN(_Recurrent):
@@ -359,11 +365,12 @@ class RNN(_Recurrent):
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, bidirectional=False, threads=None, schedule="wavefront", *,
                  dropout=0.0, dtype="float32", seed=None, reverse=False, precision="fp32",
-                 cell_clip=0.0):
+                 cell_clip=0.0, single_weight_copy=False):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         self._cell = "rnn_" + nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional,
                          threads, schedule, dropout=dropout, dtype=dtype, seed=seed,
-                         reverse=reverse, precision=precision, cell_clip=cell_clip)
+                         reverse=reverse, precision=precision, cell_clip=cell_clip,
+                         single_weight_copy=single_weight_copy)

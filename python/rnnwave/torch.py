@@ -1,7 +1,7 @@
 """rnnwave.torch.LSTM, GRU and RNN: drop-in replacements for torch.nn's, running on rnnwave.
 
 They are subclasses of torch.nn.LSTM/GRU/RNN: the same constructor arguments (plus
-threads=, schedule= and precision=; LSTM's proj_size included), parameters, state_dict
+threads=, schedule=, precision= and single_weight_copy=; LSTM's proj_size included), parameters, state_dict
 keys, repr and forward signature, and they return what torch returns. Only forward differs: the passes
 run in rnnwave's C++ engine, forward and backpropagation through time, through a
 torch.autograd.Function.
@@ -157,7 +157,8 @@ class _Saved:
 
 class _RnnFunction(torch.autograd.Function):
     """A training forward and its backward in rnnwave. Arguments: the module's _State and
-    engine, lengths (int64 numpy [N] or None), dropout, (threads, schedule), then the
+    engine, lengths (int64 numpy [N] or None), dropout, the arguments of engine.ready
+    (threads, schedule, precision, single_weight_copy), then the
     tensors input [T, N, I], h0 ([L*D, N, P] or None), c0 ([L*D, N, H] or None), all
     contiguous, and every
     parameter (so that autograd returns their gradients and checks their versions)."""
@@ -233,10 +234,11 @@ class _RnnwaveBase:
         clip = getattr(self, "cell_clip", 0.0)
         return super().extra_repr() + (f", cell_clip={clip!r}" if clip else "")
 
-    def _rnnwave_setup(self, threads, schedule, precision="fp32"):
+    def _rnnwave_setup(self, threads, schedule, precision="fp32", single_weight_copy=False):
         self.threads = None if threads is None else _engine.check_threads(threads)
         self.schedule = _engine.check_schedule(schedule)
         self.precision = _engine.check_precision(precision)
+        self.single_weight_copy = bool(single_weight_copy)
         self._rnnwave_state = _State(self)
 
     def flatten_parameters(self):
@@ -259,6 +261,7 @@ class _RnnwaveBase:
         self.__dict__.setdefault("threads", None)
         self.__dict__.setdefault("schedule", "wavefront")
         self.__dict__.setdefault("precision", "fp32")
+        self.__dict__.setdefault("single_weight_copy", False)
         self._rnnwave_state = None
 
     def forward(self, input, hx=None):
@@ -356,7 +359,7 @@ class _RnnwaveBase:
         x = x.contiguous()
         weights = self._flat_weights
         dropout = self.dropout if self.training and self.num_layers > 1 else 0.0
-        options = (self.threads, self.schedule)
+        options = (self.threads, self.schedule, "fp32", self.single_weight_copy)  # training
         if torch.is_grad_enabled() and (
                 x.requires_grad or (h0 is not None and h0.requires_grad)
                 or (c0 is not None and c0.requires_grad) or any(w.requires_grad for w in weights)):
@@ -376,7 +379,7 @@ class _RnnwaveBase:
         if self.precision != "fp32" and engine.dtype != "float32":
             raise ValueError(f"precision {self.precision!r} is for float32 parameters, these "
                              f"are torch.{engine.dtype}")
-        model = engine.ready(*options, self.precision)
+        model = engine.ready(self.threads, self.schedule, self.precision, self.single_weight_copy)
         y = x.new_empty((x.shape[0], batch, state.width))
         hn = x.new_empty(state.h_shape(batch))
         cn = x.new_empty(state.c_shape(batch)) if state.is_lstm else None
@@ -405,16 +408,19 @@ class _RnnwaveBase:
 
 def _constructor(torch_class):
     def __init__(self, *args, threads=None, schedule="wavefront", precision="fp32",
-                 cell_clip=0.0, **kwargs):
+                 cell_clip=0.0, single_weight_copy=False, **kwargs):
         torch_class.__init__(self, *args, **kwargs)
         self.cell_clip = float(cell_clip)  # read by _model_spec (torch.nn has no such option)
-        self._rnnwave_setup(threads, schedule, precision)
+        self._rnnwave_setup(threads, schedule, precision, single_weight_copy)
     __init__.__doc__ = (f"torch.nn.{torch_class.__name__}'s arguments, plus threads (None: "
                         f"rnnwave.set_num_threads's setting, 0 = all cores), schedule "
                         f"('wavefront', 'layerwise' or 'sequential') and precision ('fp32', "
                         f"or 'bf16' for inference of float32 modules under torch.no_grad() "
-                        f"on a CPU with AVX512-BF16) and cell_clip (ONNX's cell clip: every gate "
-                        f"pre-activation bounded to [-cell_clip, cell_clip]; 0 = off).")
+                        f"on a CPU with AVX512-BF16), cell_clip (ONNX's cell clip: every gate "
+                        f"pre-activation bounded to [-cell_clip, cell_clip]; 0 = off) and "
+                        f"single_weight_copy (one packed copy of each weight, turned between "
+                        f"the forward and backward forms: less memory in training, two "
+                        f"transpositions of every weight per step over unchanged weights).")
     return __init__
 
 
@@ -436,7 +442,8 @@ class RNN(_RnnwaveBase, nn.RNN):
 _CONVERSIONS = {nn.LSTM: LSTM, nn.GRU: GRU, nn.RNN: RNN}
 
 
-def convert(module, threads=None, schedule="wavefront", precision="fp32"):
+def convert(module, threads=None, schedule="wavefront", precision="fp32",
+            single_weight_copy=False):
     """Makes every torch.nn.LSTM, GRU and RNN in `module` (itself included) run on rnnwave,
     in place: each becomes the rnnwave.torch class of the same kind, keeping its parameter
     objects (so optimizers built on them stay valid), hooks and mode. Subclasses of those
@@ -455,5 +462,5 @@ def convert(module, threads=None, schedule="wavefront", precision="fp32"):
             raise ValueError(f"{name or type(m).__name__}: {error}") from None
     for _, m in found:
         m.__class__ = _CONVERSIONS[type(m)]
-        m._rnnwave_setup(threads, schedule, precision)
+        m._rnnwave_setup(threads, schedule, precision, single_weight_copy)
     return module

@@ -124,6 +124,29 @@ def test_threads_do_not_change_results():
         assert np.array_equal(results[0][1][name], results[1][1][name]), name
 
 
+def test_one_weight_copy_gives_the_same_bits():
+    x = np.random.default_rng(9).uniform(-1, 1, (12, 3, 16)).astype(np.float32)
+    results = []
+    for single in (False, True):
+        model = rnnwave.GRU(16, 24, num_layers=2, bidirectional=True, seed=4,
+                            single_weight_copy=single)
+        assert model.single_weight_copy == single
+        calls_engine = model._engine
+        calls = []
+        for _ in range(2):  # forward, backward, forward again over the flipped weights
+            y, _ = model(x, train=True)
+            calls.append((y, model.backward(np.ones_like(y))))
+            assert calls_engine.model.single_weight_copy == single  # reached the engine
+        calls.append((model(x)[0], {}))
+        results.append(calls)
+    for (y0, g0), (y1, g1) in zip(*results):
+        assert np.array_equal(y0, y1)
+        assert g0.keys() == g1.keys()
+        for name in g0:
+            assert np.array_equal(g0[name], g1[name]), name
+    assert "single_weight_copy=True" in repr(model)
+
+
 def test_import_rnnwave_does_not_import_torch():
     code = "import sys, rnnwave; m = rnnwave.GRU(2, 3); m.forward(__import__('numpy')." \
            "zeros((2, 1, 2), 'float32')); print('torch' in sys.modules)"

@@ -65,3 +65,37 @@ def test_a_few_optimizer_steps_end_where_torch_does(cell, optimizer):
     moved = min((ours.state_dict()[k] - v).abs().max().item()
                 for k, v in initial.items() if k.startswith("rnn."))
     assert moved > 1e-3, "the recurrent parameters did not train"
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_one_weight_copy_trains_to_the_same_bits(cell):
+    """single_weight_copy=True: the weights are turned between their two packed forms in
+    place; steps with gradient accumulation (two backward passes over unchanged weights),
+    inference between and optimizer updates end with the bits of the default model."""
+    torch.manual_seed(2)
+    torch_class = nn.LSTM if cell == "lstm" else nn.GRU
+    start = Classifier(torch_class(5, 8, num_layers=2, bidirectional=True))
+    models = [copy.deepcopy(start) for _ in range(2)]
+    rt.convert(models[0])
+    rt.convert(models[1], single_weight_copy=True)
+    assert models[1].rnn.single_weight_copy and not models[0].rnn.single_weight_copy
+    optimizers = [torch.optim.Adam(m.parameters(), lr=5e-2) for m in models]
+    generator = torch.Generator().manual_seed(3)
+    for _ in range(3):
+        batches = [(torch.randn(7, 4, 5, generator=generator), torch.randint(1, 8, (4,), generator=generator),
+                    torch.randint(0, 3, (4,), generator=generator)) for _ in range(2)]
+        outputs = []
+        for model, opt in zip(models, optimizers):
+            opt.zero_grad(set_to_none=True)
+            for x, lengths, target in batches:
+                nn.functional.cross_entropy(model(x, lengths), target).backward()
+            # The option reached the engine of the training passes (else the bits would be
+            # equal trivially).
+            engine = model.rnn._rnnwave_state.current.model
+            assert engine.single_weight_copy == model.rnn.single_weight_copy
+            with torch.no_grad():
+                outputs.append(model(batches[0][0], batches[0][1]))
+            opt.step()
+        assert torch.equal(outputs[0], outputs[1])
+    for (name, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values()):
+        assert torch.equal(a, b), name
