@@ -1,10 +1,10 @@
 """rnnwave.torch.LSTM, GRU and RNN: drop-in replacements for torch.nn's, running on rnnwave.
 
 They are subclasses of torch.nn.LSTM/GRU/RNN: the same constructor arguments (plus
-threads=, schedule=, precision= and single_weight_copy=; LSTM's proj_size included), parameters, state_dict
-keys, repr and forward signature, and they return what torch returns. Only forward differs: the passes
-run in rnnwave's C++ engine, forward and backpropagation through time, through a
-torch.autograd.Function.
+threads=, schedule=, precision= and single_weight_copy=; LSTM's proj_size included),
+parameters, state_dict keys, repr and forward signature, and they return what torch
+returns. Only forward differs: the passes run in rnnwave's C++ engine, forward and
+backpropagation through time, through a torch.autograd.Function.
 
     from rnnwave.torch import LSTM
     lstm = LSTM(40, 128, num_layers=2, bidirectional=True)      # as torch.nn.LSTM

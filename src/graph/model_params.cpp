@@ -70,6 +70,10 @@ template <class T>
 void ModelParams<T>::assign(const BasicWeights<T>& weights) {
   const cells::CellDef& cell = *cell_;
   std::lock_guard lock(mutex_);
+  if (forward_holders_ > 0 || backward_holders_ > 0) {
+    fail("set_weights while a pass of the model runs (", forward_holders_, " forward, ",
+         backward_holders_, " backward): wait for them to end");
+  }
   assigned_ = false;  // until every value is packed: no pass reads a half-assigned model
   bf16_ready_ = false;
   // A forward packing that a flip released gets memory back in the order of a flip back,
@@ -154,8 +158,8 @@ void ModelParams<T>::check_assigned() const {
 template <class T>
 WeightsHeld<T> ModelParams<T>::hold_forward() const {
   std::unique_lock lock(mutex_);
-  check_assigned();
   changed_.wait(lock, [&] { return released_ == 0 || backward_holders_ == 0; });
+  check_assigned();
   for (auto f = forms_.rbegin(); released_ > 0 && f != forms_.rend(); ++f) {
     if (!f->forward_current) flip_to_forward(*f);
   }
@@ -167,35 +171,46 @@ template <class T>
 WeightsHeld<T> ModelParams<T>::hold_backward(bool input_grad, bool single_copy) const {
   std::unique_lock lock(mutex_);
   check_assigned();
-  if (single_copy) {
-    // Every weight, layer 0's input weights too even without an input gradient (their
-    // flip costs no memory): flips of the same weights, largest first, are what keeps the
-    // spare buffer fitting the next one. Forward passes read the packings a flip
-    // releases: it waits for them (none run while any weight is flipped).
-    changed_.wait(lock, [&] { return forward_holders_ == 0; });
-    for (Forms& f : forms_) {
-      if (f.forward_current) flip_to_backward(f);
+  if (!single_copy) {
+    // Counted from here, so that no flip back (after a change of option) empties a
+    // backward packing this pass reads while the missing copies are made.
+    ++backward_holders_;
+    try {
+      make_backward_copies(lock, input_grad);
+    } catch (...) {
+      unhold(WeightForm::backward, lock);
+      throw;
     }
-  } else {
-    make_backward_copies(lock, input_grad);
+    return WeightsHeld<T>(this, WeightForm::backward);
+  }
+  // Every weight, layer 0's input weights too even without an input gradient (their flip
+  // costs no memory): flips of the same weights, largest first, are what keeps the spare
+  // buffer fitting the next one. Forward passes read the packings a flip releases: it
+  // waits for them (none run while any weight is flipped).
+  changed_.wait(lock, [&] { return forward_holders_ == 0; });
+  check_assigned();
+  for (Forms& f : forms_) {
+    if (f.forward_current) flip_to_backward(f);
   }
   ++backward_holders_;
   return WeightsHeld<T>(this, WeightForm::backward);
 }
 
 template <class T>
-void ModelParams<T>::make_backward_copies(std::unique_lock<std::mutex>& lock, bool input_grad) const {
+void ModelParams<T>::make_backward_copies(std::unique_lock<std::mutex>& lock,
+                                          bool input_grad) const {
   const auto missing = [&](const Forms& f) {
     return !f.backward_current && (input_grad || !f.layer0_input);
   };
   if (std::none_of(forms_.begin(), forms_.end(), missing)) return;
+  std::vector<Forms*> todo;
+  todo.reserve(forms_.size());  // before the count below: nothing after it allocates but packing
   // Read from the forward packings as a forward pass does, outside the lock, so that
   // forward passes go on meanwhile; one thread packs at a time.
   ++forward_holders_;
   lock.unlock();
   std::unique_lock packing(packing_);
   lock.lock();
-  std::vector<Forms*> todo;
   for (Forms& f : forms_) {
     if (missing(f)) todo.push_back(&f);
   }
@@ -203,7 +218,9 @@ void ModelParams<T>::make_backward_copies(std::unique_lock<std::mutex>& lock, bo
   std::exception_ptr failed;
   size_t done = 0;
   try {
-    for (; done < todo.size(); ++done) todo[done]->backward->pack_transpose_of(*todo[done]->forward);
+    for (; done < todo.size(); ++done) {
+      todo[done]->backward->pack_transpose_of(*todo[done]->forward);
+    }
   } catch (...) {
     failed = std::current_exception();
   }

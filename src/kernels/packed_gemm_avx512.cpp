@@ -140,8 +140,12 @@ void transpose_16x16_avx512(const float* src, int64_t lds, float* dst, int64_t l
     return _mm512_castpd_ps(_mm512_mask_unpackhi_pd(x, 0xff, x, _mm512_castps_pd(b)));
   };
   // Lanes 0 and 2 of a then of b (0x88), or lanes 1 and 3 (0xdd).
-  const auto even128 = [](__m512 a, __m512 b) { return _mm512_mask_shuffle_f32x4(a, 0xffff, a, b, 0x88); };
-  const auto odd128 = [](__m512 a, __m512 b) { return _mm512_mask_shuffle_f32x4(a, 0xffff, a, b, 0xdd); };
+  const auto even128 = [](__m512 a, __m512 b) {
+    return _mm512_mask_shuffle_f32x4(a, 0xffff, a, b, 0x88);
+  };
+  const auto odd128 = [](__m512 a, __m512 b) {
+    return _mm512_mask_shuffle_f32x4(a, 0xffff, a, b, 0xdd);
+  };
   __m512 r[16], t[16];
   for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * lds);
   for (int i = 0; i < 16; i += 2) {

@@ -172,7 +172,8 @@ void BasicRnn<T>::backward(const BackwardArgs<T>& args, BasicWorkspace<T>& works
   ws.desc.plan = choose_plan(ws.desc, impl_->options);  // the options may have changed
   ws.prepare_backward();
   const bool input_grad = !args.grad_input.empty();
-  const WeightsHeld<T> held = impl_->params->hold_backward(input_grad, impl_->options.single_weight_copy);
+  const WeightsHeld<T> held =
+      impl_->params->hold_backward(input_grad, impl_->options.single_weight_copy);
   load_output_grads<T>(ws, args.grad_output, {args.grad_hn, args.grad_cn}, args.grad_input,
                        static_cast<bool>(args.on_grad_output_block));
   Pass<T> pass{*impl_->params, ws, args.grad_weights, input_grad};

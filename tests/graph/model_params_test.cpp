@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "rnnwave/error.h"
 #include "rnnwave/weights.h"
 #include "support/packed_values.h"
 
@@ -215,6 +216,23 @@ TEST(ModelParams, APassThatNeedsTheOtherFormWaitsForThePassesInFlight) {
   EXPECT_TRUE(returns_while_held(held, [&] { return params.hold_forward(); }, kLong));
   held.emplace(params.hold_forward());
   EXPECT_TRUE(returns_while_held(held, [&] { return params.hold_forward(); }, kLong));
+}
+
+TEST(ModelParams, NewWeightsWhileAPassHoldsThemAreRefused) {
+  const ModelSpec spec{CellKind::rnn_tanh, 8, 16, 1, false};
+  const Weights first = Weights::uniform(spec, 1), second = Weights::uniform(spec, 2);
+  ModelParams<float> params(first);
+  const auto forward = packings(params, WeightForm::forward);
+  for (const bool single_copy : {false, true}) {
+    {
+      const auto held = params.hold_backward(true, single_copy);
+      EXPECT_THROW(params.assign(second), Error) << (single_copy ? "one copy" : "two copies");
+    }
+    const auto held = params.hold_forward();
+    EXPECT_EQ(packings(params, WeightForm::forward), forward) << "the refused values were packed";
+  }
+  params.assign(second);  // no pass now
+  EXPECT_NE(packings(params, WeightForm::forward), forward);
 }
 
 }  // namespace

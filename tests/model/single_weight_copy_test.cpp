@@ -34,7 +34,8 @@ Results training(const Rnn& rnn, const Problem<float>& p, bool input_grad) {
   ForwardOut<float> out;
   Workspace ws;
   rnn.forward(forward_args(p, out), ws);
-  Results r{out.output, out.hn, out.cn, {}, std::vector<float>(static_cast<size_t>(p.state_size())), {}};
+  Results r{out.output, out.hn, out.cn, {}, {}, {}};
+  r.grad_h0.resize(static_cast<size_t>(p.state_size()));
   if (input_grad) r.grad_input.resize(p.input.size());
   Weights grads(p.spec);
   BackwardArgs<float> b;
