@@ -168,7 +168,8 @@ class BasicRnn {
   const ExecOptions& options() const;
   void set_options(const ExecOptions& options);
   /// Replaces the parameters (same spec) — e.g. after an optimizer step. Repacks into the
-  /// model's own memory (nothing allocated, no second copy held); not while a pass runs.
+  /// model's own memory (nothing allocated, no second copy held). Throws Error while a
+  /// pass of this model runs on another thread.
   void set_weights(const BasicWeights<T>& weights);
 
   /// The plan a pass over T steps and N rows would follow with the current options.
