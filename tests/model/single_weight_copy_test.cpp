@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,39 +16,26 @@ namespace {
 
 /// What one call of a sequence produced: outputs, and the gradients of a backward.
 struct Results {
-  std::vector<float> output, hn, cn, grad_input, grad_h0, weights;
+  std::vector<float> output, hn, cn, grad_input, grad_h0, grad_c0, weights;
   bool operator==(const Results& o) const {
     return same_bits(output, o.output) && same_bits(hn, o.hn) && same_bits(cn, o.cn) &&
            same_bits(grad_input, o.grad_input) && same_bits(grad_h0, o.grad_h0) &&
-           same_bits(weights, o.weights);
+           same_bits(grad_c0, o.grad_c0) && same_bits(weights, o.weights);
   }
 };
 
 Results inference(const Rnn& rnn, const Problem<float>& p) {
   ForwardOut<float> out;
   rnn.forward(forward_args(p, out));
-  return {out.output, out.hn, out.cn, {}, {}, {}};
+  return {out.output, out.hn, out.cn, {}, {}, {}, {}};
 }
 
 /// A training forward and backward; the input's gradient only if `input_grad`.
 Results training(const Rnn& rnn, const Problem<float>& p, bool input_grad) {
   ForwardOut<float> out;
-  Workspace ws;
-  rnn.forward(forward_args(p, out), ws);
-  Results r{out.output, out.hn, out.cn, {}, {}, {}};
-  r.grad_h0.resize(static_cast<size_t>(p.state_size()));
-  if (input_grad) r.grad_input.resize(p.input.size());
-  Weights grads(p.spec);
-  BackwardArgs<float> b;
-  b.grad_output = p.grad_output;
-  b.grad_hn = p.grad_hn;
-  b.grad_cn = p.grad_cn;
-  b.grad_input = r.grad_input;
-  b.grad_h0 = r.grad_h0;
-  b.grad_weights = &grads;
-  rnn.backward(b, ws);
-  r.weights.assign(grads.flat().begin(), grads.flat().end());
-  return r;
+  const Grads<float> g = run_backward(rnn, p, &out, 0.0, input_grad);
+  const std::span<const float> weights = g.weights.flat();
+  return {out.output, out.hn, out.cn, g.input, g.h0, g.c0, {weights.begin(), weights.end()}};
 }
 
 /// Training with and without the input's gradient, inference between, new weights, and

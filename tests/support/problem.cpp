@@ -121,7 +121,7 @@ ForwardArgs<T> forward_args(const Problem<T>& p, ForwardOut<T>& out) {
 
 template <class T>
 Grads<T> run_backward(const BasicRnn<T>& rnn, const Problem<T>& p, ForwardOut<T>* out,
-                      double dropout) {
+                      double dropout, bool input_grad) {
   ForwardOut<T> local;
   ForwardOut<T>& fo = out != nullptr ? *out : local;
   BasicWorkspace<T> ws;
@@ -130,7 +130,7 @@ Grads<T> run_backward(const BasicRnn<T>& rnn, const Problem<T>& p, ForwardOut<T>
   args.dropout_seed = 2024;
   rnn.forward(args, ws);
   Grads<T> g(p.spec);
-  g.input.assign(p.input.size(), T(0));
+  if (input_grad) g.input.assign(p.input.size(), T(0));
   g.h0.assign(static_cast<size_t>(p.state_size()), T(0));
   g.c0.assign(static_cast<size_t>(p.cell_state_size()), T(0));
   BackwardArgs<T> b;
@@ -161,7 +161,8 @@ double test_loss(const BasicRnn<double>& rnn, const Problem<double>& p) {
 #define RNNWAVE_INSTANTIATE(T)                                                     \
   template Problem<T> make_problem<T>(const Case&, uint64_t);                      \
   template ForwardArgs<T> forward_args<T>(const Problem<T>&, ForwardOut<T>&);      \
-  template Grads<T> run_backward<T>(const BasicRnn<T>&, const Problem<T>&, ForwardOut<T>*, double);
+  template Grads<T> run_backward<T>(const BasicRnn<T>&, const Problem<T>&, ForwardOut<T>*, \
+                                    double, bool);
 RNNWAVE_INSTANTIATE(float)
 RNNWAVE_INSTANTIATE(double)
 #undef RNNWAVE_INSTANTIATE

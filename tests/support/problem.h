@@ -108,10 +108,11 @@ struct Grads {
   BasicWeights<T> weights;
 };
 
-/// Runs a training forward and the backward pass; returns every gradient.
-/// `dropout` is the inter-layer dropout of the training forward.
+/// Runs a training forward and the backward pass; returns every gradient (the input's
+/// only if `input_grad`: without, Grads::input stays empty and the pass is not asked for
+/// it). `dropout` is the inter-layer dropout of the training forward.
 template <class T>
 Grads<T> run_backward(const BasicRnn<T>& rnn, const Problem<T>& p, ForwardOut<T>* out = nullptr,
-                      double dropout = 0);
+                      double dropout = 0, bool input_grad = true);
 
 }  // namespace rnnwave::testing
