@@ -70,7 +70,7 @@ struct ExecOptions {
   /// Keep one packed copy of each weight instead of two: a backward pass turns the
   /// weights into the form its products read (a transposed packing), in the memory of one
   /// copy and a spare buffer, and the next forward pass turns them back. Training then
-  /// holds a copy of the weights less (12-29% less memory at batch 1 on the benchmark
+  /// holds a copy of the weights less (10-29% less memory at batch 1 on the benchmark
   /// grid's shapes), at the cost of one transposition of every weight per change of
   /// form: nothing extra when the weights change between steps (set_weights packs them
   /// anyway), two per step when they do not (forward and backward over unchanged weights,
