@@ -128,11 +128,15 @@ void PipelineStage::set_weights(const Weights& weights) {
 int64_t PipelineStage::pipe_block(int64_t steps, int64_t batch) const {
   // Every rank must cut the steps alike, whatever its layers and threads: the block of
   // the whole model's plan (the automatic one depends on the largest layer's input
-  // weights, and this rank holds only some of the layers) at one thread.
+  // weights, and this rank holds only some of the layers) at one thread; an automatic
+  // one of at most 16 steps, so that the next stage starts early (below 8 rows the
+  // engine projects whole sequences, which would leave the stages nothing to overlap).
+  constexpr int64_t kMaxAutomaticBlock = 16;
   ExecOptions wavefront = impl_->options;
   wavefront.schedule = Schedule::wavefront;
   wavefront.threads = 1;
-  return plan_of(impl_->spec, steps, batch, wavefront).step_block;
+  const int64_t block = plan_of(impl_->spec, steps, batch, wavefront).step_block;
+  return wavefront.step_block > 0 ? block : std::min(block, kMaxAutomaticBlock);
 }
 
 void PipelineStage::forward(const ForwardArgs<float>& args, std::optional<Seconds> receive_timeout) const {

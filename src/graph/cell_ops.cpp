@@ -197,20 +197,34 @@ int64_t weight_grad_terms(const ProblemDesc& desc) {
                                   desc.cell->sums.size());
 }
 
+namespace {
+
+/// The panels of W_ih^T (groups of one, H whole panels) that hold the gate columns of
+/// hidden units [u0, u1): every panel when that is all of them.
+kernels::PanelRange input_panels(const ProblemDesc& p, int64_t u0, int64_t u1) {
+  if (u0 == 0 && u1 == p.H) return {};
+  const int64_t width = kernels::kPanelWidth;
+  return {u0 / width, u1 / width, p.G, p.H / width};
+}
+
+}  // namespace
+
 template <class T>
-void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
+void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1, int64_t u0,
+                   int64_t u1) {
   if (steps_project_input(pass.desc(), l)) return;  // the steps do it
   auto& ws = pass.ws;
   const Mat<T> x = ws.layer_input(l, t0), gates = ws.gates(l, d, t0);
+  const kernels::PanelRange units = input_panels(pass.desc(), u0, u1);
   if constexpr (std::is_same_v<T, float>) {
     if (pass.desc().bf16) {
       kernels::gemm_packed_bf16((t1 - t0) * pass.desc().N, x.p, x.ld,
-                                pass.params.packed_bf16(l, d).ih_t, false, gates.p, gates.ld);
+                                pass.params.packed_bf16(l, d).ih_t, false, gates.p, gates.ld, units);
       return;
     }
   }
   gemm_packed<T>((t1 - t0) * pass.desc().N, x.p, x.ld, pass.params.packed(l, d).ih_t, false,
-                 gates.p, gates.ld);
+                 gates.p, gates.ld, units);
 }
 
 /// gates = x W_ih^T for rows [part.r0, end) and the units of part, in a step that projects
@@ -221,11 +235,7 @@ void project_step_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const St
   const ProblemDesc& p = pass.desc();
   const Mat<T> x = at(pass.ws.layer_input(l, t), part.r0, 0);
   const Mat<T> gates = at(pass.ws.gates(l, d, t), part.r0, 0);
-  // H is whole panels here: units [u0, u1) of gate g are panels g*H/16 + [u0/16, u1/16).
-  const int64_t width = kernels::kPanelWidth;
-  const bool whole = part.u0 == 0 && part.u1 == p.H;
-  const kernels::PanelRange units =
-      whole ? kernels::PanelRange{} : kernels::PanelRange{part.u0 / width, part.u1 / width, p.G, p.H / width};
+  const kernels::PanelRange units = input_panels(p, part.u0, part.u1);  // H is whole panels here
   gemm_packed<T>(end - part.r0, x.p, x.ld, pass.params.packed(l, d).ih_t, false, gates.p, gates.ld,
                  units);
 }
@@ -341,7 +351,7 @@ void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
 #define RNNWAVE_STEP_OP(T, op) \
   template void op<T>(Pass<T>&, int64_t, int64_t, int64_t, const StepPart&);
 #define RNNWAVE_INSTANTIATE(T)                                                           \
-  template void project_input<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t);          \
+  template void project_input<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);          \
   RNNWAVE_STEP_OP(T, forward_step)                                                       \
   RNNWAVE_STEP_OP(T, backward_pointwise)                                                 \
   RNNWAVE_STEP_OP(T, backward_products)                                                  \

@@ -68,9 +68,12 @@ struct Pass {
   const ProblemDesc& desc() const { return ws.desc; }
 };
 
-/// gates(l,d,t) = x(l,t) W_ih^T for t in [t0,t1), all rows: one GEMM of (t1-t0)*N rows.
+/// gates(l,d,t) = x(l,t) W_ih^T for t in [t0,t1), all rows: one GEMM of (t1-t0)*N rows;
+/// the gate columns of hidden units [u0, u1) only (whole panels, H a multiple of 16) when
+/// that is not all of them. The bits do not depend on the units asked for.
 template <class T>
-void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1);
+void project_input(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1, int64_t u0,
+                   int64_t u1);
 
 /// The step's products and pointwise math, stage by stage, for one part (the rows still
 /// running at t). The units of a part need the whole previous state: parts of one step

@@ -176,7 +176,7 @@ std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, c
     switch (t.kind) {
       case TaskKind::project:
         cost[i] = in_step ? 0
-                          : product(steps * p.N, in, GH) + pointwise(c, double(steps * p.N * GH) * 0.25);
+                          : product(steps * p.N, in, cols) + pointwise(c, double(steps * p.N * cols) * 0.25);
         break;
       case TaskKind::forward:
         cost[i] = product(rows, p.Hs, cols) + pointwise(c, double(rows * cols)) +

@@ -34,6 +34,9 @@ class Regions {
   int64_t end_ = 0;
 };
 
+/// Gates an inference pass may keep per (layer, direction): 8 MiB of floats.
+constexpr int64_t kGateElements = int64_t{2} << 20;
+
 /// The step blocks of the ring of gate slots in inference where projection tasks fill
 /// them ahead, or 0 for a slot per step. A ring of two blocks lets the projection of the
 /// next block run beside the steps of this one, which is all the overlap the graph
@@ -45,7 +48,6 @@ class Regions {
 /// gates above one thread; in a ring of two blocks of 4 steps, 67 MB (at one thread its
 /// steps projected their own input into one slot, 8.4 MB, and now take blocks too).
 int64_t gate_ring_blocks(const ProblemDesc& p) {
-  constexpr int64_t kGateElements = int64_t{2} << 20;
   const int64_t block = p.plan.step_block, blocks = (p.T + block - 1) / block;
   const int64_t ring = std::max<int64_t>(2, kGateElements / (block * p.N * p.GH()));
   return ring < blocks ? ring : 0;
@@ -88,19 +90,21 @@ WorkspaceLayout layout_of(const ProblemDesc& p) {
   return layout;
 }
 
-int64_t default_splits(const ProblemDesc& p, int threads) {
+int64_t default_splits(const ProblemDesc& p, int threads, int64_t step_block) {
   if (threads <= 1) return 1;
   // One chain per thread, but sub-batches of at least 8 rows: every sub-batch re-reads
   // the recurrent weights at every step, and below 8 rows that costs more than it gains.
-  const int64_t wanted = (threads + natural_parallelism(p) - 1) / natural_parallelism(p);
+  const int64_t chains = natural_parallelism(p, step_block);
+  const int64_t wanted = (threads + chains - 1) / chains;
   return std::clamp<int64_t>(std::min(wanted, p.N / 8), 1, p.N);
 }
 
-int64_t default_hidden_splits(const ProblemDesc& p, int threads, int64_t splits) {
+int64_t default_hidden_splits(const ProblemDesc& p, int threads, int64_t step_block,
+                              int64_t splits) {
   // Only when neither the graph nor the batch gives every thread a chain, and only for
   // steps whose recurrent product is large enough (64K multiply-adds per part) to pay
   // for the synchronisation of the parts at every step.
-  const int64_t chains = natural_parallelism(p) * splits;
+  const int64_t chains = natural_parallelism(p, step_block) * splits;
   if (chains >= threads) return 1;
   const int64_t wanted = (threads + chains - 1) / chains;
   const int64_t by_work = p.N * p.G * p.H * p.H / (int64_t{1} << 16);
@@ -108,7 +112,8 @@ int64_t default_hidden_splits(const ProblemDesc& p, int threads, int64_t splits)
 }
 
 int64_t default_step_block(const ProblemDesc& p) {
-  // About 64 rows per projection GEMM; at most 16 steps so the next layer starts early.
+  // About 64 rows per projection GEMM; at most 16 steps so the next layer starts early
+  // (but see below 8 rows).
   const int64_t by_rows = std::clamp<int64_t>((64 + p.N - 1) / p.N, 1, 16);
   // A layer's input weights of more than 4 MiB are read from beyond the L2 by every block
   // that projects with them: blocks of 256 rows read them a quarter as often as blocks of
@@ -123,13 +128,25 @@ int64_t default_step_block(const ProblemDesc& p) {
   int64_t largest = 0;
   for (int64_t l = 0; l < p.L; ++l) largest = std::max(largest, p.layer_input_size(l));
   const bool large = p.GH() * largest * int64_t{sizeof(float)} > kLargeInputWeights;
-  return large ? std::max(by_rows, std::clamp<int64_t>((256 + p.N - 1) / p.N, 1, 16)) : by_rows;
+  if (!large) return by_rows;
+  const int64_t block = std::max(by_rows, std::clamp<int64_t>((256 + p.N - 1) / p.N, 1, 16));
+  // Below 8 rows, the whole sequence (up to the gates an inference pass may keep): a block
+  // of 16 steps is 16 rows, few for the packed kernel to share each weight panel among
+  // (an LSTM layer's projection at H = 1024, N = 1: 68 us a row in blocks of 16, 41 in one
+  // of 100). A one-direction stack then runs a layer at a time, each step split across
+  // the threads (natural_parallelism), so that every core reads the one layer's recurrent
+  // weights, which stay in the L3 where they fit, instead of each core streaming its own
+  // layer's. Measured on the 2-core AMD machine at H = 1024, N = 1 (docs/benchmarks.md):
+  // four-gate cells 1.2-1.3x as fast at two threads (one direction and two, inference and
+  // training), 1.0-1.2x at one.
+  if (p.N >= 8) return block;
+  return std::max(block, std::min(p.T, kGateElements / (p.N * p.GH())));
 }
 
 }  // namespace
 
-int64_t natural_parallelism(const ProblemDesc& p) {
-  return p.D == 2 ? 2 : std::min<int64_t>(p.L, p.T);
+int64_t natural_parallelism(const ProblemDesc& p, int64_t step_block) {
+  return p.D == 2 ? 2 : step_block >= p.T ? 1 : std::min<int64_t>(p.L, p.T);
 }
 
 namespace {
@@ -138,7 +155,8 @@ namespace {
 bool steps_may_project(const ProblemDesc& p) {
   // Asked per step: the cheapest test first (most plans below N = 64 have larger blocks).
   if (p.plan.step_block != 1 || p.bf16) return false;  // bf16 passes keep their projection
-  const int64_t chains = natural_parallelism(p) * p.plan.batch_splits * p.plan.hidden_splits;
+  const int64_t chains =
+      natural_parallelism(p, p.plan.step_block) * p.plan.batch_splits * p.plan.hidden_splits;
   return p.plan.threads <= chains && p.H % kernels::kPanelWidth == 0;
 }
 
@@ -173,6 +191,10 @@ bool steps_project_input(const ProblemDesc& p, int64_t l) {
 
 bool steps_fuse_input(const ProblemDesc& p, int64_t l) { return steps_may_project(p) && fusable(p, l); }
 
+int64_t projection_parts(const ProblemDesc& p) {
+  return p.H % kernels::kPanelWidth == 0 ? p.plan.hidden_splits : 1;
+}
+
 bool runs_by_chains(const ProblemDesc& p) {
   // Measured against the dataflow runtime at 2 threads (docs/benchmarks.md): ahead on
   // one-direction stacks below 8 rows, where a step is bound by reading its weights; at
@@ -181,7 +203,8 @@ bool runs_by_chains(const ProblemDesc& p) {
   // is free).
   const Plan& plan = p.plan;
   return plan.schedule == Schedule::wavefront && plan.threads > 1 && plan.batch_splits == 1 &&
-         plan.hidden_splits == 1 && p.D == 1 && p.N < 8 && plan.threads <= natural_parallelism(p);
+         plan.hidden_splits == 1 && p.D == 1 && p.N < 8 &&
+         plan.threads <= natural_parallelism(p, plan.step_block);
 }
 
 int resolve_threads(const ExecOptions& options) {
@@ -231,13 +254,14 @@ Plan choose_plan(const ProblemDesc& p, const ExecOptions& options) {
   // A requested split count is capped at the batch: the last batch of an epoch may be
   // smaller than the others.
   plan.batch_splits = options.batch_splits > 0 ? std::min(options.batch_splits, p.N)
-                                               : default_splits(p, plan.threads);
+                                               : default_splits(p, plan.threads, plan.step_block);
   // Parts of at least one panel (16 units); none for a cell whose step needs all its
   // units between two products.
   const int64_t panels = (p.H + 15) / 16;
   const int64_t parts = options.hidden_splits > 0
                             ? options.hidden_splits
-                            : default_hidden_splits(p, plan.threads, plan.batch_splits);
+                            : default_hidden_splits(p, plan.threads, plan.step_block,
+                                                    plan.batch_splits);
   plan.hidden_splits = p.cell->splits_by_units() ? std::clamp<int64_t>(parts, 1, panels) : 1;
   return plan;
 }

@@ -87,9 +87,11 @@ ProblemDesc describe_problem(const ModelSpec& spec, int64_t steps, int64_t batch
 /// block, batch splits, hidden splits and weight-gradient block. Validates the options.
 Plan choose_plan(const ProblemDesc& desc, const ExecOptions& options);
 
-/// Independent chains the graph offers per layer without splitting the batch: the two
-/// directions, and for a one-direction stack the wavefront across layers.
-int64_t natural_parallelism(const ProblemDesc& p);
+/// Independent chains the graph offers without splitting the batch, with projection
+/// blocks of `step_block` steps: the two directions, and for a one-direction stack the
+/// wavefront across layers, unless a block is the whole sequence (a layer's projection
+/// then waits for all of the layer below: one layer runs at a time).
+int64_t natural_parallelism(const ProblemDesc& p, int64_t step_block);
 
 /// Whether the wavefront runs the plan with threads that own whole chains
 /// (run_graph_by_chains) rather than the dataflow runtime: a one-direction stack of at
@@ -112,6 +114,11 @@ bool steps_project_input(const ProblemDesc& p, int64_t l);
 /// the product adds h W_hh^T to every gate and the two weights' panels of one register
 /// tile fit the L2 beside the inputs' rows.
 bool steps_fuse_input(const ProblemDesc& p, int64_t l);
+
+/// Parts of each input-projection task: one task per part of the steps (by hidden units)
+/// where H is whole panels (a part's units of every gate are then whole panels of W_ih^T),
+/// so that the projection of a block runs on as many threads as its steps; else 1.
+int64_t projection_parts(const ProblemDesc& p);
 
 /// Threads a pass may use: options.threads, or every available core if 0.
 int resolve_threads(const ExecOptions& options);

@@ -153,7 +153,8 @@ void layerwise_forward(Pass<T>& pass, Trace* trace) {
     }
     for (int64_t d = 0; d < p.D; ++d) {
       record.run("project", l, d, 0, p.T, [&] {
-        parallel_rows(threads, p.T, [&](int64_t t0, int64_t t1) { project_input(pass, l, d, t0, t1); });
+        parallel_rows(threads, p.T,
+                      [&](int64_t t0, int64_t t1) { project_input(pass, l, d, t0, t1, 0, p.H); });
       });
       for (int64_t i = 0; i < p.T; ++i) {
         const int64_t t = step_at(p, d, i, false);

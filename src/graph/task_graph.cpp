@@ -145,7 +145,12 @@ TaskGraph build_forward_graph(const ProblemDesc& p, const ForwardGraphOptions& o
   const int64_t ring = p.layout.gate_ring_blocks;
   TaskGraph graph;
   StepIds step(p);
-  std::vector<int32_t> project(static_cast<size_t>(D * blocks.count()));
+  // Projection tasks by [d][b][part]; a step's part needs its own part's projection.
+  const int64_t parts = projection_parts(p);
+  std::vector<int32_t> project(static_cast<size_t>(D * blocks.count() * parts));
+  auto projection = [&](int64_t d, int64_t b, int64_t part) -> int32_t& {
+    return project[static_cast<size_t>((d * blocks.count() + b) * parts + part)];
+  };
   std::vector<int32_t> preds;
   std::vector<int32_t> masked(static_cast<size_t>(blocks.count()));
   // The caller's input, block by block, in order.
@@ -185,9 +190,12 @@ TaskGraph build_forward_graph(const ProblemDesc& p, const ForwardGraphOptions& o
         block_below(b);
       }
       for (int64_t s = 0; reused >= 0 && s < S; ++s) step.append_parts(preds, l, d, reused, s);
-      project[d * blocks.count() + b] = graph.add(
-          {TaskKind::project, int32_t(l), int32_t(d), -1, -1, blocks.begin(b), blocks.end(b)},
-          preds);
+      for (int64_t part = 0; part < parts; ++part) {
+        projection(d, b, part) = graph.add({TaskKind::project, int32_t(l), int32_t(d), -1,
+                                            parts > 1 ? int32_t(part) : -1, blocks.begin(b),
+                                            blocks.end(b)},
+                                           preds);
+      }
     };
     const int64_t ahead = ring > 0 ? ring : blocks.count();  // projections made up front
     for (int64_t d = 0; d < D; ++d) {
@@ -198,12 +206,14 @@ TaskGraph build_forward_graph(const ProblemDesc& p, const ForwardGraphOptions& o
         const int64_t t = forward_step_at(p, d, i);
         for (int64_t s = 0; s < S; ++s) {
           // Each part of a step needs the whole previous state: every part before it.
-          preds.assign({project[d * blocks.count() + t / blocks.size]});
+          preds.clear();
           if (i > 0) step.append_parts(preds, l, d, forward_step_at(p, d, i - 1), s);
           for (int64_t part = 0; part < P; ++part) {
+            preds.push_back(projection(d, t / blocks.size, parts > 1 ? part : 0));
             step(l, d, t, s, part) = graph.add(
                 {TaskKind::forward, int32_t(l), int32_t(d), int32_t(s), int32_t(part), t, t + 1},
                 preds);
+            preds.pop_back();
           }
         }
         // The last step of the k-th block walked frees its slots for block k + ring.

@@ -17,7 +17,7 @@ namespace rnnwave {
 
 enum class TaskKind : uint8_t {
   dropout,      // apply_dropout(l, [t0, t1)): the masked input of layer l, all rows
-  project,      // project_input(l, d, [t0, t1)), all rows
+  project,      // project_input(l, d, [t0, t1)), all rows, the units of part p (-1: all)
   forward,      // forward_step(l, d, t0, rows of sub-batch s, units of part p)
   backward,     // backward_step(l, d, t0, rows of sub-batch s): steps in one part
   backward_pointwise,  // backward_pointwise(l, d, t0, rows of s, units of part p)
@@ -37,7 +37,7 @@ struct Task {
   int32_t layer;
   int32_t direction;  // -1 for input_grad (both directions)
   int32_t split;      // sub-batch index of a step task, -1 otherwise
-  int32_t part;       // hidden-unit part of a step task, -1 otherwise
+  int32_t part;       // hidden-unit part of a step or projection task, -1 otherwise
   int64_t t0, t1;     // steps [t0, t1); a single step for forward/backward
 };
 

@@ -77,7 +77,9 @@ void run_task(Pass<T>& pass, const Task& task) {
       apply_dropout(pass, task.layer, task.t0, task.t1);
       return;
     case TaskKind::project:
-      project_input(pass, task.layer, task.direction, task.t0, task.t1);
+      project_input(pass, task.layer, task.direction, task.t0, task.t1,
+                    task.part >= 0 ? p.unit_bound(task.part) : 0,
+                    task.part >= 0 ? p.unit_bound(task.part + 1) : p.H);
       return;
     case TaskKind::forward:
       forward_step(pass, task.layer, task.direction, task.t0, part);

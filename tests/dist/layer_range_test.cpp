@@ -16,6 +16,9 @@
 #include <tuple>
 
 #include "rnnwave/dist/layer_range.h"
+#include "rnnwave/dist/pipeline.h"
+#include "rnnwave/dist/world.h"
+#include "rnnwave/planner.h"
 #include "support/exec_options.h"
 #include "support/problem.h"
 
@@ -276,6 +279,20 @@ std::vector<ChainParam> chain_params() {
 INSTANTIATE_TEST_SUITE_P(Cells, StageChain, ::testing::ValuesIn(chain_params()), [](const auto& param) {
   return testing::case_name(param.param.c) + "_" + testing::exec_name(param.param.options);
 });
+
+TEST(PipelineStage, AutomaticBlocksOfAtMostSixteenStepsEvenWhereTheEngineTakesTheSequence) {
+  // Input weights of 16 MiB at one row: the engine projects the whole sequence at once,
+  // which would leave a pipeline's stages nothing to overlap.
+  const ModelSpec spec{CellKind::lstm, 1024, 1024, 2, false};
+  ASSERT_EQ(plan_of(spec, 100, 1, ExecOptions{Schedule::wavefront, 1}).step_block, 100);
+  World world;
+  const Weights weights = Weights::uniform(spec, 5);
+  EXPECT_EQ(PipelineStage(world, weights).pipe_block(100, 1), 16);
+  EXPECT_EQ(PipelineStage(world, weights).pipe_block(100, 64), 4);
+  ExecOptions asked;
+  asked.step_block = 50;
+  EXPECT_EQ(PipelineStage(world, weights, asked).pipe_block(100, 1), 50);
+}
 
 TEST(InputHook, AnExceptionFromTheHookReachesTheCaller) {
   Case c;

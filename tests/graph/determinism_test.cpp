@@ -85,6 +85,34 @@ TEST_P(Determinism, BitIdenticalForEveryThreadCountAndDecomposition) {
   }
 }
 
+/// Where H is whole panels, the projection tasks split by units like the steps
+/// (projection_parts): the bits of one thread, in every direction, with blocks of several
+/// steps and of the whole sequence, on 1 to 3 threads.
+TEST_P(Determinism, ProjectionsSplitByUnitsGiveTheSameBits) {
+  for (const int directions : {0, 1, 2}) {
+    Case c = stack_case(GetParam(), directions, 6);
+    c.hidden_size = 48;
+    const Problem<float> p = make_problem<float>(c, 11);
+    const Weights weights = Weights::uniform(p.spec, 12);
+    const Result expected = run(p, weights, ExecOptions{Schedule::sequential, 1}, 0.3);
+    for (const int threads : {1, 2, 3}) {
+      for (const int64_t block : {5, 23}) {
+        for (const int64_t parts : {2, 3}) {
+          ExecOptions options{Schedule::wavefront, threads};
+          options.step_block = block;
+          options.hidden_splits = parts;
+          const ProblemDesc desc = describe_problem(p.spec, c.steps, c.batch, true, true, false, options);
+          const std::string what = std::to_string(directions) + " " + exec_name(options);
+          if (splits_by_units(GetParam())) {
+            EXPECT_EQ(projection_parts(desc), parts) << what;
+          }
+          expect_same_bits(run(p, weights, options, 0.3), expected, what);
+        }
+      }
+    }
+  }
+}
+
 /// Small batches of one-direction stacks run on the chain runtime (runs_by_chains), whose
 /// threads own whole layers: the same bits as one thread, forward and reverse, with and
 /// without dropout, with blocks of one step and of several.

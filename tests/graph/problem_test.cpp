@@ -57,12 +57,45 @@ TEST(StepBlocks, AboutSixtyFourRowsAndTwoHundredFiftySixWhereInputWeightsExceedF
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 64), 4);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 32), 8);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 256), 1);
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 8), 16);
   // 1024 x 1024 floats are 4 MiB, not more: 64 rows. The bidirectional stack's upper
   // layers take 2048 inputs (8 MiB): 256 rows, for every layer.
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 4, false, 64), 1);
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 2, true, 64), 4);
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 1, true, 64), 1);
+}
+
+TEST(StepBlocks, TheWholeSequenceBelowEightRowsWhereInputWeightsExceedFourMiB) {
+  for (const int64_t batch : {1, 4}) {
+    EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, batch), 100) << batch;
+    EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, batch), 100) << batch;
+  }
+  // At most 8 MiB of gates (2^21 floats): 4 x 1024 of them a row for the LSTM, 3 x 1024
+  // for the GRU.
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 7), 73);
+  EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, 7), 97);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1, false, 2, 1000), 512);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 4, true, 1, 1000), 128);
+  // 4 MiB of input weights, not more: the rows' rule.
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 4, false, 1), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 4, false, 1), 16);
+}
+
+Plan automatic_plan(int64_t layers, bool bidirectional, int threads, int64_t hidden = 1024) {
+  const ModelSpec spec{CellKind::lstm, hidden, hidden, layers, bidirectional};
+  return describe_problem(spec, 100, 1, false, false, true, ExecOptions{Schedule::wavefront, threads})
+      .plan;
+}
+
+TEST(HiddenSplits, AOneDirectionStackOfWholeSequenceBlocksSplitsItsStepsAcrossTheThreads) {
+  // One layer at a time: its steps take every thread.
+  EXPECT_EQ(automatic_plan(4, false, 2).hidden_splits, 2);
+  EXPECT_EQ(automatic_plan(4, false, 4).hidden_splits, 4);
+  EXPECT_EQ(automatic_plan(4, false, 1).hidden_splits, 1);
+  // Two directions are two chains; blocks of 16 steps leave the wavefront its layers.
+  EXPECT_EQ(automatic_plan(4, true, 2).hidden_splits, 1);
+  EXPECT_EQ(automatic_plan(4, true, 4).hidden_splits, 2);
+  EXPECT_EQ(automatic_plan(4, false, 2, 256).hidden_splits, 1);
 }
 
 TEST(StepBlocks, TheSameInInferenceAndTrainingAtAnyThreadCount) {

@@ -252,6 +252,43 @@ std::vector<std::vector<bool>> ancestors(const TaskGraph& graph) {
 /// earlier: it must wait for every step of that block (and of no later one, which reads
 /// what it writes), with every direction, sub-batch and part, and with a last block that
 /// is only partly full (50 steps in blocks of 4).
+/// The projection tasks of a block split by units where H is whole panels: part p of a
+/// step waits for part p's projection and no other; one projection task per block where
+/// the parts' units would cut the panels of W_ih^T.
+TEST(ProjectionParts, EachPartOfAStepWaitsForItsOwnUnitsProjection) {
+  for (const int64_t hidden : {32, 24}) {
+    ExecOptions options{Schedule::wavefront, 2};
+    options.step_block = 4;
+    options.hidden_splits = 2;
+    const ProblemDesc p = describe_problem(ModelSpec{CellKind::lstm, 40, hidden, 2, true}, 8, 4,
+                                           false, false, true, options);
+    ASSERT_EQ(p.plan.hidden_splits, 2);
+    const int64_t parts = hidden == 32 ? 2 : 1;
+    ASSERT_EQ(projection_parts(p), parts);
+    const TaskGraph graph = build_forward_graph(p, true);
+    int64_t projections = 0;
+    for (int64_t i = 0; i < graph.size(); ++i) {
+      const Task& task = graph.tasks[i];
+      projections += task.kind == TaskKind::project;
+      if (task.kind == TaskKind::project) {
+        EXPECT_TRUE(parts > 1 ? task.part >= 0 && task.part < parts : task.part == -1) << task.part;
+      }
+      if (task.kind != TaskKind::forward) continue;
+      std::vector<int32_t> own;  // the step's direct projection predecessors
+      for (int32_t k = 0; k < graph.pred_count(i); ++k) {
+        const Task& pred = graph.tasks[graph.preds_of(i)[k]];
+        if (pred.kind == TaskKind::project) own.push_back(pred.part);
+        if (pred.kind == TaskKind::project) {
+          EXPECT_TRUE(pred.layer == task.layer && pred.direction == task.direction &&
+                      pred.t0 <= task.t0 && task.t0 < pred.t1);
+        }
+      }
+      EXPECT_EQ(own, std::vector<int32_t>{parts > 1 ? task.part : -1}) << hidden << " step " << task.t0;
+    }
+    EXPECT_EQ(projections, 2 * 2 * 2 * parts) << hidden;  // layers x directions x blocks x parts
+  }
+}
+
 TEST(GateRing, AProjectionWaitsForTheStepsThatReadItsSlotsBefore) {
   for (const bool bidirectional : {false, true}) {
     for (const int64_t splits : {1, 2}) {
@@ -281,6 +318,7 @@ TEST(GateRing, AProjectionWaitsForTheStepsThatReadItsSlotsBefore) {
                                    std::to_string(step.t0) + ", layer " + std::to_string(step.layer) +
                                    " direction " + std::to_string(step.direction);
           if (step.t0 / block == project.t0 / block) {
+            if (project.part >= 0 && project.part != step.part) continue;  // other units
             EXPECT_TRUE(before[j][i]) << what << ": the step reads what the projection writes";
             continue;
           }

@@ -49,7 +49,7 @@ class PipelineStage {
   /// The steps per block that flow between ranks for a problem of T steps and N rows:
   /// ExecOptions::step_block if set, else the automatic step block of the whole model's
   /// plan at one thread (not of this rank's layers: about 64 rows, or 256 where some
-  /// layer's input weights exceed 4 MiB), the same on every rank.
+  /// layer's input weights exceed 4 MiB) but at most 16 steps, the same on every rank.
   int64_t pipe_block(int64_t steps, int64_t batch) const;
 
   /// Collective: the whole stack's forward pass. `args` are those of Rnn::forward for the
