@@ -192,7 +192,10 @@ bool steps_project_input(const ProblemDesc& p, int64_t l) {
 bool steps_fuse_input(const ProblemDesc& p, int64_t l) { return steps_may_project(p) && fusable(p, l); }
 
 int64_t projection_parts(const ProblemDesc& p) {
-  return p.H % kernels::kPanelWidth == 0 ? p.plan.hidden_splits : 1;
+  // With several blocks, the next block's projection runs beside this one's steps; split,
+  // the projections of blocks of 16 steps at H = 256, N = 1 made inference 2-3% slower.
+  const bool whole = p.plan.step_block >= p.T && p.H % kernels::kPanelWidth == 0;
+  return whole ? p.plan.hidden_splits : 1;
 }
 
 bool runs_by_chains(const ProblemDesc& p) {

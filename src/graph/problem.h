@@ -115,9 +115,10 @@ bool steps_project_input(const ProblemDesc& p, int64_t l);
 /// tile fit the L2 beside the inputs' rows.
 bool steps_fuse_input(const ProblemDesc& p, int64_t l);
 
-/// Parts of each input-projection task: one task per part of the steps (by hidden units)
-/// where H is whole panels (a part's units of every gate are then whole panels of W_ih^T),
-/// so that the projection of a block runs on as many threads as its steps; else 1.
+/// Parts of each input-projection task: where one block is the whole sequence (nothing
+/// of the layer runs beside its projection) and H is whole panels (a part's units of every
+/// gate are then whole panels of W_ih^T), one task per part of the steps, by hidden units,
+/// so that the projection runs on as many threads as the steps; else 1.
 int64_t projection_parts(const ProblemDesc& p);
 
 /// Threads a pass may use: options.threads, or every available core if 0.

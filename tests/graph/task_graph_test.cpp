@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/task_graph.h"
@@ -252,18 +253,18 @@ std::vector<std::vector<bool>> ancestors(const TaskGraph& graph) {
 /// earlier: it must wait for every step of that block (and of no later one, which reads
 /// what it writes), with every direction, sub-batch and part, and with a last block that
 /// is only partly full (50 steps in blocks of 4).
-/// The projection tasks of a block split by units where H is whole panels: part p of a
-/// step waits for part p's projection and no other; one projection task per block where
-/// the parts' units would cut the panels of W_ih^T.
+/// The projection tasks of a whole-sequence block split by units where H is whole panels:
+/// part p of a step waits for part p's projection and no other; one projection task where
+/// the parts' units would cut the panels of W_ih^T, or where there are several blocks.
 TEST(ProjectionParts, EachPartOfAStepWaitsForItsOwnUnitsProjection) {
-  for (const int64_t hidden : {32, 24}) {
+  for (const auto& [hidden, block] : {std::pair{32, 8}, std::pair{24, 8}, std::pair{32, 4}}) {
     ExecOptions options{Schedule::wavefront, 2};
-    options.step_block = 4;
+    options.step_block = block;
     options.hidden_splits = 2;
     const ProblemDesc p = describe_problem(ModelSpec{CellKind::lstm, 40, hidden, 2, true}, 8, 4,
                                            false, false, true, options);
     ASSERT_EQ(p.plan.hidden_splits, 2);
-    const int64_t parts = hidden == 32 ? 2 : 1;
+    const int64_t parts = hidden == 32 && block == 8 ? 2 : 1, blocks = 8 / block;
     ASSERT_EQ(projection_parts(p), parts);
     const TaskGraph graph = build_forward_graph(p, true);
     int64_t projections = 0;
@@ -283,9 +284,10 @@ TEST(ProjectionParts, EachPartOfAStepWaitsForItsOwnUnitsProjection) {
                       pred.t0 <= task.t0 && task.t0 < pred.t1);
         }
       }
-      EXPECT_EQ(own, std::vector<int32_t>{parts > 1 ? task.part : -1}) << hidden << " step " << task.t0;
+      EXPECT_EQ(own, std::vector<int32_t>{parts > 1 ? task.part : -1})
+          << hidden << " block " << block << " step " << task.t0;
     }
-    EXPECT_EQ(projections, 2 * 2 * 2 * parts) << hidden;  // layers x directions x blocks x parts
+    EXPECT_EQ(projections, 2 * 2 * blocks * parts) << hidden;  // layers x directions x blocks x parts
   }
 }
 

@@ -53,12 +53,11 @@ TEST(Trace, CarriesTheTaskGraphOfThePlan) {
   options.hidden_splits = 2;
   options.trace = &trace;
   run_backward(Rnn(Weights::uniform(p.spec, 2), options), p);
-  // L = 2, D = 2, T = 5, blocks of 2 steps (3), S = 2, P = 2 (projections too); one
-  // weight-gradient block (5 steps x 4 rows is below the block's 128 rows); the input
-  // gradient of both layers.
+  // L = 2, D = 2, T = 5, blocks of 2 steps (3), S = 2, P = 2; one weight-gradient block
+  // (5 steps x 4 rows is below the block's 128 rows); the input gradient of both layers.
   const int64_t steps = 2 * 2 * 5 * 2 * 2;
   const std::map<std::string, int64_t> expected = {
-      {"forward/project", 2 * 2 * 3 * 2}, {"forward/forward", steps},
+      {"forward/project", 2 * 2 * 3}, {"forward/forward", steps},
       {"forward/output", 3},          {"backward/backward_pointwise", steps},
       {"backward/backward_gemm", steps}, {"backward/weight_grad", 2 * 2},
       {"backward/input_grad", 2 * 3}};
@@ -72,8 +71,7 @@ TEST(Trace, CarriesTheTaskGraphOfThePlan) {
       EXPECT_LT(pred, e.task) << e.pass << " task " << e.task;
     }
     if (e.kind == "forward" && e.step_begin > 0 && e.direction == 0) {
-      // A step waits for both parts of its sub-batch's previous step (and its part's
-      // projection).
+      // A step waits for both parts of its sub-batch's previous step (and its projection).
       EXPECT_EQ(e.preds.size(), 3u) << "forward task " << e.task;
     }
   }
