@@ -16,7 +16,10 @@ its range over the rounds.
            --seq-len 100 --batch 64 --mode training --threads 1 --repeats 3 --warmup 1
 
 A command is NAME=COMMAND; COMMAND is split as a shell would split it (no shell runs it),
-and leading VAR=VALUE words set its environment. --json is appended unless the flags hold
+and leading VAR=VALUE words set its environment. An OMP_WAIT_POLICY inherited from the
+caller's environment is left out (with a note), so that every command runs with OpenMP's
+default unless its own words set one: a passive policy left over from a test run slowed
+oneDNN 2-4x at H = 256, N = 1 while rnnwave's times held. --json is appended unless the flags hold
 it. --out FILE appends every run as a JSON line (runner, round, median_ms, command).
 """
 import argparse
@@ -57,10 +60,25 @@ def parse_run(spec):
     return name, env, words
 
 
-def run_once(name, env, argv):
-    """The median_ms of one run; SystemExit naming the command if it fails."""
+# Settings of the caller's environment that would tilt a comparison; a command's own
+# VAR=VALUE words still set them.
+LEFT_OUT = ("OMP_WAIT_POLICY",)
+
+
+def inherited_env():
+    """The caller's environment without LEFT_OUT; a note on stderr for each one left out."""
+    for key in LEFT_OUT:
+        if key in os.environ:
+            print(f"ab_rounds.py: note: {key}={quoted(os.environ[key])} in the environment is "
+                  f"left out (a command's own {key}= word sets it)", file=sys.stderr)
+    return {k: v for k, v in os.environ.items() if k not in LEFT_OUT}
+
+
+def run_once(name, env, argv, base):
+    """The median_ms of one run (environment: base, then env); SystemExit naming the
+    command if it fails."""
     try:
-        done = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True)
+        done = subprocess.run(argv, env={**base, **env}, capture_output=True, text=True)
     except OSError as e:
         sys.exit(f"ab_rounds.py: {name}: cannot run {quoted(argv[0])}: {e.strerror}")
     if done.returncode != 0:
@@ -114,6 +132,7 @@ def main(argv=None):
     if "--json" not in flags:
         flags = flags + ["--json"]
     times = {name: [] for name in names}
+    base = inherited_env()
     try:
         out = open(args.out, "a") if args.out else None
     except OSError as e:
@@ -121,7 +140,7 @@ def main(argv=None):
     try:
         for round_ in range(1, args.rounds + 1):
             for name, env, argv in runs:
-                ms = run_once(name, env, argv + flags)
+                ms = run_once(name, env, argv + flags, base)
                 times[name].append(ms)
                 if out:
                     out.write(json.dumps({"runner": name, "round": round_, "median_ms": ms,

@@ -18,6 +18,10 @@ then round 2, ...), so that a host whose speed drifts over minutes slows all of 
 alike; report.py then compares the runners round by round. --only names the
 configurations to run, one per line as report.py labels them with their mode, e.g.
 "training lstm bi L4 H1024 N64" (to re-run the close ones of an earlier grid).
+
+Every runner but PyTorch (whose script sets its own) runs with OpenMP's default wait
+policy: an OMP_WAIT_POLICY in the caller's environment is left out, with a note. A passive
+one left over from a test run slowed oneDNN 2-4x at H = 256, N = 1 (rnnwave's times held).
 """
 import argparse
 import itertools
@@ -30,6 +34,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CELLS = ["lstm", "gru", "rnn_tanh"]
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+
+
+def runner_env(name, coretype):
+    """The environment of runner `name`: the caller's without OMP_WAIT_POLICY (PyTorch's
+    script sets its own), and OpenBLAS's kernels for PyTorch when asked."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if name == "pytorch" and coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    return env
 
 
 def configs(quick):
@@ -135,6 +148,9 @@ def main():
     chosen = set(args.runners.split(",")) if args.runners else (QUICK_RUNNERS if args.quick else None)
     thread_counts = [int(t) for t in args.threads.split(",")]
     skipped = set(filter(None, args.skip.split(",")))
+    if "OMP_WAIT_POLICY" in os.environ:
+        print(f"run_grid.py: note: OMP_WAIT_POLICY={ascii(os.environ['OMP_WAIT_POLICY'][:40])} in "
+              f"the environment is left out: the runners use OpenMP's default", file=sys.stderr)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     started = time.monotonic()
     with open(args.out, "a") as out:
@@ -157,10 +173,9 @@ def main():
                     if name == "rnnwave_single_copy" and c["mode"] != "training":
                         continue
                     argv = command(common_flags(c, threads, repeats))
-                    env = None
                     if name == "pytorch" and args.pytorch_openblas_coretype:
                         argv.append("--keep-openblas-coretype")
-                        env = dict(os.environ, OPENBLAS_CORETYPE=args.pytorch_openblas_coretype)
+                    env = runner_env(name, args.pytorch_openblas_coretype)
                     result = subprocess.run(argv, capture_output=True, text=True, env=env)
                     if result.returncode != 0:
                         record = {"runner": name, "error": result.stderr.strip()[-500:]}

@@ -23,7 +23,8 @@ import json, os, sys
 ms = float(os.environ.get("MS", "10")) * (2 if "--slow" in sys.argv else 1)
 if "LOG" in os.environ:
     with open(os.environ["LOG"], "a") as f:
-        f.write(json.dumps({"name": os.environ.get("NAME", ""), "argv": sys.argv[1:]}) + "\n")
+        f.write(json.dumps({"name": os.environ.get("NAME", ""), "argv": sys.argv[1:],
+                            "wait": os.environ.get("OMP_WAIT_POLICY")}) + "\n")
 print("a line of text first")
 print(json.dumps({"median_ms": ms}))
 """
@@ -43,9 +44,9 @@ class AbRounds(unittest.TestCase):
     def command(self, name, ms, extra=""):
         return f"{name}=NAME={name} MS={ms} LOG={self.log} /usr/bin/python3 {self.fake}{extra}"
 
-    def run_tool(self, *argv):
+    def run_tool(self, *argv, env=None):
         return subprocess.run([sys.executable, os.path.join(ARGS.source, "bench", "ab_rounds.py"),
-                               *argv], capture_output=True, text=True)
+                               *argv], capture_output=True, text=True, env=env)
 
     def logged(self):
         with open(self.log) as f:
@@ -83,6 +84,17 @@ class AbRounds(unittest.TestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(self.logged()[1]["argv"], ["--slow", "--json"])
         self.assertIn("a / b = 0.50x", done.stdout)
+
+    def test_an_inherited_wait_policy_is_left_out_and_a_command_may_set_its_own(self):
+        env = dict(os.environ, OMP_WAIT_POLICY="passive")
+        done = self.run_tool("--rounds", "1", "--run", self.command("a", 10),
+                             "--run", self.command("b", 10).replace("=", "=OMP_WAIT_POLICY=active ", 1),
+                             env=env)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual([r["wait"] for r in self.logged()], [None, "active"])
+        self.assertEqual(done.stderr.strip(), "ab_rounds.py: note: OMP_WAIT_POLICY='passive' in "
+                         "the environment is left out (a command's own OMP_WAIT_POLICY= word "
+                         "sets it)")
 
     def test_a_failing_command_is_named_in_one_line(self):
         failing = f"bad=/usr/bin/python3 -c \"import sys; sys.exit('no such cell: x')\""

@@ -157,6 +157,18 @@ class Only(InTemporaryDirectory):
             f.write("# close ones\n\ntraining  lstm bi L4 H1024 N64  # a comment\n")
         self.assertEqual(run_grid.read_only(path, False), {"training lstm bi L4 H1024 N64"})
 
+    def test_runners_leave_out_the_callers_wait_policy(self):
+        run_grid = bench_module("run_grid")
+        os.environ["OMP_WAIT_POLICY"] = "passive"
+        try:
+            for name in ("rnnwave_wavefront", "onednn", "pytorch"):
+                self.assertNotIn("OMP_WAIT_POLICY", run_grid.runner_env(name, ""), name)
+            self.assertEqual(run_grid.runner_env("pytorch", "SkylakeX")["OPENBLAS_CORETYPE"], "SkylakeX")
+            self.assertEqual(run_grid.runner_env("onednn", "SkylakeX").get("OPENBLAS_CORETYPE"),
+                             os.environ.get("OPENBLAS_CORETYPE"))
+        finally:
+            del os.environ["OMP_WAIT_POLICY"]
+
     def test_an_unknown_configuration_is_an_error_before_anything_runs(self):
         result = self.run_grid("training lstm bi L3 H1024 N64\n")
         self.assertNotEqual(result.returncode, 0)
