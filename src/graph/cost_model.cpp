@@ -214,7 +214,8 @@ std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, c
 namespace {
 
 /// A graph pass: inline on one thread, or list-scheduled on the plan's threads.
-double graph_seconds(const ProblemDesc& p, const TaskGraph& graph, const Calibration& c) {
+double graph_seconds(const ProblemDesc& p, const TaskGraph& graph, bool backward,
+                     const Calibration& c) {
   const std::vector<double> cost = task_seconds(p, graph, c);
   if (p.plan.threads <= 1) {
     double sum = 0;
@@ -223,7 +224,7 @@ double graph_seconds(const ProblemDesc& p, const TaskGraph& graph, const Calibra
   }
   const Calibration::RuntimePoint& runtime = c.runtime_at(p.plan.threads);
   const double per_task = runtime.task_ns * 1e-9;
-  return runtime.pass_ns * 1e-9 + (runs_by_chains(p)
+  return runtime.pass_ns * 1e-9 + (runs_by_chains(p, backward)
                                        ? chains_schedule_seconds(graph, cost, p.plan.threads, per_task)
                                        : list_schedule_seconds(graph, cost, p.plan.threads, per_task));
 }
@@ -308,8 +309,8 @@ double layerwise_seconds(const ProblemDesc& p, const Calibration& c) {
 double predict_pass_seconds(const ProblemDesc& p, const Calibration& c) {
   if (!c.valid()) fail("predict: the calibration is incomplete or has non-positive values");
   if (p.plan.schedule == Schedule::layerwise) return layerwise_seconds(p, c);
-  double seconds = graph_seconds(p, build_forward_graph(p, true), c);
-  if (p.training) seconds += graph_seconds(p, build_backward_graph(p, true, true), c);
+  double seconds = graph_seconds(p, build_forward_graph(p, true), false, c);
+  if (p.training) seconds += graph_seconds(p, build_backward_graph(p, true, true), true, c);
   return seconds;
 }
 

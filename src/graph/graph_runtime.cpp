@@ -40,11 +40,15 @@ class FirstError {
 }  // namespace
 
 std::vector<int32_t> chain_of_tasks(const TaskGraph& graph) {
-  int32_t directions = 1;
-  for (const Task& task : graph.tasks) directions = std::max(directions, task.direction + 1);
+  int32_t directions = 1, parts = 1;
+  for (const Task& task : graph.tasks) {
+    directions = std::max(directions, task.direction + 1);
+    parts = std::max(parts, task.part + 1);
+  }
   std::vector<int32_t> chain(graph.tasks.size());
   for (size_t i = 0; i < chain.size(); ++i) {
-    chain[i] = graph.tasks[i].layer * directions + std::max(graph.tasks[i].direction, 0);
+    const Task& task = graph.tasks[i];
+    chain[i] = (task.layer * directions + std::max(task.direction, 0)) * parts + std::max(task.part, 0);
   }
   return chain;
 }

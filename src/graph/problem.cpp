@@ -198,16 +198,22 @@ int64_t projection_parts(const ProblemDesc& p) {
   return whole ? p.plan.hidden_splits : 1;
 }
 
-bool runs_by_chains(const ProblemDesc& p) {
+bool runs_by_chains(const ProblemDesc& p, bool backward) {
   // Measured against the dataflow runtime at 2 threads (docs/benchmarks.md): ahead on
   // one-direction stacks below 8 rows, where a step is bound by reading its weights; at
   // 8 rows a tie, from 16 rows and on bidirectional stacks behind, where the dataflow
   // runtime balances the load better (weight and input gradients go to whichever core
   // is free).
   const Plan& plan = p.plan;
-  return plan.schedule == Schedule::wavefront && plan.threads > 1 && plan.batch_splits == 1 &&
-         plan.hidden_splits == 1 && p.D == 1 && p.N < 8 &&
-         plan.threads <= natural_parallelism(p, plan.step_block);
+  if (plan.schedule != Schedule::wavefront || plan.threads == 1 || plan.batch_splits != 1 ||
+      p.D != 1 || p.N >= 8) {
+    return false;
+  }
+  if (plan.hidden_splits == 1) return plan.threads <= natural_parallelism(p, plan.step_block);
+  // A layer at a time, each thread one part of every step (chain_of_tasks): forward
+  // passes only, whose graphs hold little but their steps and projections; a backward
+  // pass's weight and input gradients are unsplit, and would hold one part's chain back.
+  return !backward && plan.hidden_splits == plan.threads && plan.step_block >= p.T;
 }
 
 int resolve_threads(const ExecOptions& options) {

@@ -93,12 +93,15 @@ Plan choose_plan(const ProblemDesc& desc, const ExecOptions& options);
 /// then waits for all of the layer below: one layer runs at a time).
 int64_t natural_parallelism(const ProblemDesc& p, int64_t step_block);
 
-/// Whether the wavefront runs the plan with threads that own whole chains
-/// (run_graph_by_chains) rather than the dataflow runtime: a one-direction stack of at
-/// least as many layers as threads, fewer than 8 rows, and a plan that splits no step. A
-/// thread then keeps one layer's weights in its cache over a chain, where the dataflow
-/// runtime hands each core whichever layer is ready (docs/benchmarks.md).
-bool runs_by_chains(const ProblemDesc& p);
+/// Whether the wavefront runs the forward (backward = false) or backward graph of the
+/// plan with threads that own whole chains (run_graph_by_chains) rather than the dataflow
+/// runtime: a one-direction stack at fewer than 8 rows, and either a plan that splits no
+/// step with at least as many layers as threads, or, for the forward graph, one layer at
+/// a time (whole-sequence blocks) with a part of every step per thread. A thread then
+/// keeps its weights (a layer's, or its part of each layer's) in its cache over a chain,
+/// where the dataflow runtime hands each core whichever task is ready, and waits for the
+/// other threads by spinning, not through the runtime (docs/benchmarks.md).
+bool runs_by_chains(const ProblemDesc& p, bool backward);
 
 /// Whether the forward step tasks of layer l compute their own input projection (the
 /// projection tasks then do nothing): only where a separate projection task would buy no

@@ -1,6 +1,6 @@
 // The wavefront schedule: W-Par for one direction, B-Par for two, and the reverse graph
-// for backpropagation through time — as OpenMP tasks with data dependencies, or, when the
-// plan splits no step, on threads that each own whole chains (runs_by_chains).
+// for backpropagation through time — as OpenMP tasks with data dependencies, or on threads
+// that each own whole chains (runs_by_chains).
 #include "graph/schedule.h"
 #include "graph/task_runner.h"
 
@@ -13,21 +13,21 @@ namespace {
 /// interleave layers.
 void run_inline(const TaskGraph& graph, int, const TaskBody& body) { run_graph_inline(graph, body); }
 
-GraphRunner runner_for(const ProblemDesc& p) {
+GraphRunner runner_for(const ProblemDesc& p, bool backward) {
   if (p.plan.threads == 1) return &run_inline;
-  return runs_by_chains(p) ? &run_graph_by_chains : &run_graph_openmp;
+  return runs_by_chains(p, backward) ? &run_graph_by_chains : &run_graph_openmp;
 }
 
 }  // namespace
 
 template <class T>
 void wavefront_forward(Pass<T>& pass, Trace* trace) {
-  run_forward_graph(pass, trace, runner_for(pass.desc()));
+  run_forward_graph(pass, trace, runner_for(pass.desc(), false));
 }
 
 template <class T>
 void wavefront_backward(Pass<T>& pass, Trace* trace) {
-  run_backward_graph(pass, trace, runner_for(pass.desc()));
+  run_backward_graph(pass, trace, runner_for(pass.desc(), true));
 }
 
 template void wavefront_forward<float>(Pass<float>&, Trace*);

@@ -126,11 +126,44 @@ TEST_P(Determinism, TheChainRuntimeGivesTheSameBits) {
       for (int64_t block : {0, 1, 5}) {
         ExecOptions options{Schedule::wavefront, threads};
         options.step_block = block;
-        ASSERT_TRUE(runs_by_chains(describe_problem(p.spec, c.steps, c.batch, true, dropout > 0, true, options)));
+        const ProblemDesc desc = describe_problem(p.spec, c.steps, c.batch, true, dropout > 0, true, options);
+        ASSERT_TRUE(runs_by_chains(desc, false) && runs_by_chains(desc, true));
         const Result r = run(p, weights, options, dropout);
         expect_same_bits(r, expected, std::string(reverse ? "rev " : "uni ") + exec_name(options) +
                                           (dropout > 0 ? " dropout" : ""));
       }
+    }
+  }
+}
+
+/// With whole-sequence blocks, small batches of one-direction stacks run a layer at a time,
+/// each thread one part of every step: the forward graph on the chain runtime
+/// (runs_by_chains), the backward one on the dataflow runtime. The bits of one thread, in
+/// training (with dropout) and inference, forward and reverse.
+TEST_P(Determinism, TheChainRuntimeByPartsGivesTheSameBits) {
+  for (const bool reverse : {false, true}) {
+    Case c = stack_case(GetParam(), reverse ? 2 : 0, 4);
+    c.hidden_size = 48;
+    const Problem<float> p = make_problem<float>(c, 15);
+    const Weights weights = Weights::uniform(p.spec, 16);
+    const ExecOptions one{Schedule::sequential, 1};
+    const Result expected = run(p, weights, one, 0.3);
+    ForwardOut<float> inferred;
+    Rnn(weights, one).forward(forward_args(p, inferred));
+    for (const int threads : {2, 3}) {
+      ExecOptions options{Schedule::wavefront, threads};
+      options.step_block = c.steps;
+      options.hidden_splits = threads;
+      const std::string what = std::string(reverse ? "rev " : "uni ") + exec_name(options);
+      const ProblemDesc desc = describe_problem(p.spec, c.steps, c.batch, true, true, false, options);
+      ASSERT_EQ(runs_by_chains(desc, false), splits_by_units(GetParam())) << what;
+      EXPECT_FALSE(runs_by_chains(desc, true)) << what;
+      expect_same_bits(run(p, weights, options, 0.3), expected, what + " dropout");
+      ForwardOut<float> out;
+      Rnn(weights, options).forward(forward_args(p, out));
+      EXPECT_TRUE(same_bits(out.output, inferred.output)) << what << ": inference output";
+      EXPECT_TRUE(same_bits(out.hn, inferred.hn)) << what << ": inference hn";
+      EXPECT_TRUE(same_bits(out.cn, inferred.cn)) << what << ": inference cn";
     }
   }
 }
