@@ -32,8 +32,9 @@ std::vector<int32_t> chain_of_tasks(const TaskGraph& graph);
 /// The graph's chains_order, or 0, 1, 2, ... for a graph built without one.
 std::vector<int32_t> chains_order_of(const TaskGraph& graph);
 
-/// Runs the graph on `threads` threads, each owning whole (layer, direction) chains: chain
-/// c (chain_of_tasks) belongs to thread c mod threads, which runs its tasks in the graph's
+/// Runs the graph on `threads` threads, each owning whole chains (a layer and direction's,
+/// or one part of its steps): chain c (chain_of_tasks) belongs to thread c mod the team's
+/// size, which runs its tasks in the graph's
 /// chains_order, waiting (spinning, then yielding) for predecessors on other threads. A
 /// thread thus keeps one layer's weights in its cache for a whole chain, as one thread
 /// does, where the dataflow runtime hands each core whichever layer is ready. No two

@@ -130,17 +130,18 @@ int64_t default_step_block(const ProblemDesc& p) {
   const bool large = p.GH() * largest * int64_t{sizeof(float)} > kLargeInputWeights;
   if (!large) return by_rows;
   const int64_t block = std::max(by_rows, std::clamp<int64_t>((256 + p.N - 1) / p.N, 1, 16));
-  // Below 8 rows, the whole sequence (up to the gates an inference pass may keep): a block
-  // of 16 steps is 16 rows, few for the packed kernel to share each weight panel among
-  // (an LSTM layer's projection at H = 1024, N = 1: 68 us a row in blocks of 16, 41 in one
-  // of 100). A one-direction stack then runs a layer at a time, each step split across
-  // the threads (natural_parallelism), so that every core reads the one layer's recurrent
-  // weights, which stay in the L3 where they fit, instead of each core streaming its own
-  // layer's. Measured on the 2-core AMD machine at H = 1024, N = 1 (docs/benchmarks.md):
-  // four-gate cells 1.2-1.3x as fast at two threads (one direction and two, inference and
-  // training), 1.0-1.2x at one.
-  if (p.N >= 8) return block;
-  return std::max(block, std::min(p.T, kGateElements / (p.N * p.GH())));
+  // Below 8 rows, the whole sequence where it fits the gates an inference pass may keep
+  // (kGateElements; a block in between would give none of what follows and stall the
+  // wavefront across layers): a block of 16 steps is 16 rows, few for the packed kernel
+  // to share each weight panel among (an LSTM layer's projection at H = 1024, N = 1: 68 us
+  // a row in blocks of 16, 41 in one of 100). A one-direction stack then runs a layer at a
+  // time, each step split across the threads (natural_parallelism), so that every core
+  // reads the one layer's recurrent weights, which stay in the L3 where they fit, instead
+  // of each core streaming its own layer's. Measured on the 2-core AMD machine at
+  // H = 1024, N = 1 (docs/benchmarks.md): the LSTM and GRU 1.06-1.5x as fast at two
+  // threads, one direction and two, inference and training; 1.0-1.15x at one.
+  const bool whole = p.N < 8 && p.T <= kGateElements / (p.N * p.GH());
+  return whole ? std::max(block, p.T) : block;
 }
 
 }  // namespace

@@ -159,6 +159,7 @@ class Only(InTemporaryDirectory):
 
     def test_runners_leave_out_the_callers_wait_policy(self):
         run_grid = bench_module("run_grid")
+        saved = os.environ.get("OMP_WAIT_POLICY")
         os.environ["OMP_WAIT_POLICY"] = "passive"
         try:
             for name in ("rnnwave_wavefront", "onednn", "pytorch"):
@@ -167,7 +168,10 @@ class Only(InTemporaryDirectory):
             self.assertEqual(run_grid.runner_env("onednn", "SkylakeX").get("OPENBLAS_CORETYPE"),
                              os.environ.get("OPENBLAS_CORETYPE"))
         finally:
-            del os.environ["OMP_WAIT_POLICY"]
+            if saved is None:
+                del os.environ["OMP_WAIT_POLICY"]
+            else:
+                os.environ["OMP_WAIT_POLICY"] = saved
 
     def test_an_unknown_configuration_is_an_error_before_anything_runs(self):
         result = self.run_grid("training lstm bi L3 H1024 N64\n")

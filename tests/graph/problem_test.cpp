@@ -70,12 +70,15 @@ TEST(StepBlocks, TheWholeSequenceBelowEightRowsWhereInputWeightsExceedFourMiB) {
     EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, batch), 100) << batch;
     EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, batch), 100) << batch;
   }
-  // At most 8 MiB of gates (2^21 floats): 4 x 1024 of them a row for the LSTM, 3 x 1024
-  // for the GRU.
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 7), 73);
-  EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, 7), 97);
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1, false, 2, 1000), 512);
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 4, true, 1, 1000), 128);
+  // Only where every step's gates fit 8 MiB (2^21 floats: 512 rows of the LSTM's 4 x 1024,
+  // 682 of the GRU's 3 x 1024); else blocks of 16 steps, as from 8 rows.
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 5), 100);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 6), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, 6), 100);
+  EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, 7), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1, false, 2, 512), 512);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1, false, 2, 513), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 4, true, 1, 1000), 16);
   // 4 MiB of input weights, not more: the rows' rule.
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 4, false, 1), 16);
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 4, false, 1), 16);

@@ -7,7 +7,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "kernels/packed_bf16.h"
 #include "rnnwave/error.h"
@@ -119,9 +122,20 @@ TEST(Bf16Forward, EveryCellVariantAndDirectionAgreesWithFp32WithinBf16Rounding) 
   RecordProperty("worst_abs_error", std::to_string(worst));
 }
 
+/// Every cell variant with each hidden size.
+std::vector<std::pair<CellVariant, int64_t>> cases_by_hidden_size(std::initializer_list<int64_t> sizes) {
+  std::vector<std::pair<CellVariant, int64_t>> cases;
+  for (const CellVariant& v : all_cell_variants()) {
+    for (const int64_t hidden : sizes) cases.emplace_back(v, hidden);
+  }
+  return cases;
+}
+
 TEST(Bf16Forward, BitIdenticalForEveryScheduleThreadCountAndDecomposition) {
   if (!bf16_here()) GTEST_SKIP() << "this CPU lacks AVX512-BF16";
-  for (const CellVariant& v : all_cell_variants()) {
+  // Three hidden parts of at least 16 units; at 48 whole panels, where the projections of
+  // whole-sequence blocks split by units too.
+  for (const auto& [v, hidden] : cases_by_hidden_size({40, 48})) {
     for (int directions : {0, 1}) {
       Case c = case_of(v);
       c.layers = 2;
@@ -129,14 +143,21 @@ TEST(Bf16Forward, BitIdenticalForEveryScheduleThreadCountAndDecomposition) {
       c.with_h0 = true;
       c.variable_lengths = true;
       c.input_size = 10;
-      c.hidden_size = 40;  // three hidden parts of at least 16 units
+      c.hidden_size = hidden;
       c.steps = 9;
       c.batch = 6;
       const Problem<float> p = make_problem<float>(c, 31);
       const Weights w = Weights::uniform(p.spec, 32);
       ForwardOut<float> expected;
       Rnn(w, bf16_options(ExecOptions{Schedule::sequential, 1})).forward(forward_args(p, expected));
-      for (const ExecOptions& options : tested_exec_options()) {
+      std::vector<ExecOptions> plans = tested_exec_options();
+      for (const int threads : {2, 3}) {  // whole-sequence blocks: the projections split too
+        ExecOptions whole{Schedule::wavefront, threads};
+        whole.step_block = c.steps;
+        whole.hidden_splits = threads;
+        plans.push_back(whole);
+      }
+      for (const ExecOptions& options : plans) {
         ForwardOut<float> out;
         Rnn(w, bf16_options(options)).forward(forward_args(p, out));
         const std::string what = case_name(c) + " " + exec_name(options);
