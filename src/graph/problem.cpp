@@ -207,14 +207,14 @@ bool runs_by_chains(const ProblemDesc& p, bool backward) {
   // is free).
   const Plan& plan = p.plan;
   if (plan.schedule != Schedule::wavefront || plan.threads == 1 || plan.batch_splits != 1 ||
-      p.D != 1 || p.N >= 8) {
+      p.N >= 8) {
     return false;
   }
-  if (plan.hidden_splits == 1) return plan.threads <= natural_parallelism(p, plan.step_block);
-  // A layer at a time, each thread one part of every step (chain_of_tasks): forward
-  // passes only, whose graphs hold little but their steps and projections; a backward
-  // pass's weight and input gradients are unsplit, and would hold one part's chain back.
-  return !backward && plan.hidden_splits == plan.threads && plan.step_block >= p.T;
+  // A layer at a time, each thread one direction's part of every step (chain_of_tasks):
+  // forward passes only, whose graphs hold little but their steps and projections; a
+  // backward pass's weight and input gradients are unsplit, and would hold one chain back.
+  if (!backward && plan.step_block >= p.T && p.D * plan.hidden_splits == plan.threads) return true;
+  return p.D == 1 && plan.hidden_splits == 1 && plan.threads <= natural_parallelism(p, plan.step_block);
 }
 
 int resolve_threads(const ExecOptions& options) {

@@ -95,10 +95,10 @@ int64_t natural_parallelism(const ProblemDesc& p, int64_t step_block);
 
 /// Whether the wavefront runs the forward (backward = false) or backward graph of the
 /// plan with threads that own whole chains (run_graph_by_chains) rather than the dataflow
-/// runtime: a one-direction stack at fewer than 8 rows, and either a plan that splits no
+/// runtime: fewer than 8 rows, and either a one-direction stack whose plan splits no
 /// step with at least as many chains as threads (natural_parallelism: layers, where the
-/// blocks are shorter than the sequence), or, for the forward graph, one layer at
-/// a time (whole-sequence blocks) with a part of every step per thread. A thread then
+/// blocks are shorter than the sequence), or, for the forward graph, one layer at a time
+/// (whole-sequence blocks) with one direction's part of every step per thread. A thread then
 /// keeps its weights (a layer's, or its part of each layer's) in its cache over a chain,
 /// where the dataflow runtime hands each core whichever task is ready, and waits for the
 /// other threads by spinning, not through the runtime (docs/benchmarks.md).

@@ -136,13 +136,13 @@ TEST_P(Determinism, TheChainRuntimeGivesTheSameBits) {
   }
 }
 
-/// With whole-sequence blocks, small batches of one-direction stacks run a layer at a time,
-/// each thread one part of every step: the forward graph on the chain runtime
+/// With whole-sequence blocks, small batches run a layer at a time, each thread one
+/// direction's part of every step: the forward graph on the chain runtime
 /// (runs_by_chains), the backward one on the dataflow runtime. The bits of one thread, in
-/// training (with dropout) and inference, forward and reverse.
+/// training (with dropout) and inference, one direction (forward and reverse) and both.
 TEST_P(Determinism, TheChainRuntimeByPartsGivesTheSameBits) {
-  for (const bool reverse : {false, true}) {
-    Case c = stack_case(GetParam(), reverse ? 2 : 0, 4);
+  for (const int directions : {0, 1, 2}) {  // one forward, both, one reverse
+    Case c = stack_case(GetParam(), directions, 4);
     c.hidden_size = 48;
     const Problem<float> p = make_problem<float>(c, 15);
     const Weights weights = Weights::uniform(p.spec, 16);
@@ -150,13 +150,19 @@ TEST_P(Determinism, TheChainRuntimeByPartsGivesTheSameBits) {
     const Result expected = run(p, weights, one, 0.3);
     ForwardOut<float> inferred;
     Rnn(weights, one).forward(forward_args(p, inferred));
-    for (const int threads : {2, 3}) {
+    const int64_t D = directions == 1 ? 2 : 1;
+    for (const int64_t parts : {1, 2, 3}) {
+      const int threads = int(D * parts);
+      if (threads == 1 || threads > 4) continue;
       ExecOptions options{Schedule::wavefront, threads};
       options.step_block = c.steps;
-      options.hidden_splits = threads;
-      const std::string what = std::string(reverse ? "rev " : "uni ") + exec_name(options);
+      options.hidden_splits = parts;
+      const std::string what = std::to_string(directions) + " " + exec_name(options);
       const ProblemDesc desc = describe_problem(p.spec, c.steps, c.batch, true, true, false, options);
-      ASSERT_EQ(runs_by_chains(desc, false), splits_by_units(GetParam())) << what;
+      // A cell that cannot split by units keeps one part: a chain per thread only with two
+      // directions on two threads.
+      const bool chains = splits_by_units(GetParam()) || threads == D;
+      ASSERT_EQ(runs_by_chains(desc, false), chains) << what;
       EXPECT_FALSE(runs_by_chains(desc, true)) << what;
       expect_same_bits(run(p, weights, options, 0.3), expected, what + " dropout");
       ForwardOut<float> out;
