@@ -138,8 +138,9 @@ int64_t default_step_block(const ProblemDesc& p) {
   // time, each step split across the threads (natural_parallelism), so that every core
   // reads the one layer's recurrent weights, which stay in the L3 where they fit, instead
   // of each core streaming its own layer's. Measured on the 2-core AMD machine at
-  // H = 1024, N = 1 (docs/benchmarks.md): the LSTM and GRU 1.06-1.5x as fast at two
-  // threads, one direction and two, inference and training; 1.0-1.15x at one.
+  // H = 1024, N = 1 (docs/benchmarks.md), with the chain runtime by parts: the LSTM and
+  // GRU 1.06-1.34x as fast at two threads, one direction and two, inference and training;
+  // 1.02-1.15x at one (one of twelve undecided).
   const bool whole = p.N < 8 && p.T <= kGateElements / (p.N * p.GH());
   return whole ? std::max(block, p.T) : block;
 }
