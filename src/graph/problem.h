@@ -125,6 +125,12 @@ bool steps_fuse_input(const ProblemDesc& p, int64_t l);
 /// so that the projection runs on as many threads as the steps; else 1.
 int64_t projection_parts(const ProblemDesc& p);
 
+/// Steps per input-gradient task of the backward graph: the step block, but where one
+/// block is the whole sequence of a bidirectional stack, a share of it per thread, so that
+/// a layer's input gradient (both directions' products) runs on every thread and the
+/// layer below starts on the first share done.
+int64_t input_grad_block(const ProblemDesc& p);
+
 /// Threads a pass may use: options.threads, or every available core if 0.
 int resolve_threads(const ExecOptions& options);
 

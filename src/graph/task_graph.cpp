@@ -243,6 +243,7 @@ TaskGraph build_backward_graph(const ProblemDesc& p, const BackwardGraphOptions&
   const bool input_grad = options.input_grad, weight_grads = options.weight_grads;
   const int64_t L = p.L, D = p.D, T = p.T, S = p.plan.batch_splits, P = p.plan.hidden_splits;
   const Blocks blocks{p.plan.step_block, T};
+  const Blocks grad_blocks{input_grad_block(p), T};  // of the input_grad tasks
   TaskGraph graph;
   // The task of each (step, sub-batch, part) that writes its gate gradients: the whole
   // backward step, or its pointwise half when steps are split by units.
@@ -269,7 +270,7 @@ TaskGraph build_backward_graph(const ProblemDesc& p, const BackwardGraphOptions&
           if (P == 1) {
             preds.clear();
             if (i > 0) preds.push_back(step(l, d, backward_step_at(d, i - 1), s, 0));
-            if (l < L - 1) preds.push_back(grad_above[t / blocks.size]);
+            if (l < L - 1) preds.push_back(grad_above[t / grad_blocks.size]);
             if (l == L - 1 && options.inputs) preds.push_back(input[t / blocks.size]);
             step(l, d, t, s, 0) = graph.add({TaskKind::backward, ll, dd, ss, -1, t, t + 1}, preds);
             continue;
@@ -280,7 +281,7 @@ TaskGraph build_backward_graph(const ProblemDesc& p, const BackwardGraphOptions&
           for (int64_t part = 0; part < P; ++part) {
             preds.clear();
             if (i > 0) preds.push_back(gemm(l, d, backward_step_at(d, i - 1), s, part));
-            if (l < L - 1) preds.push_back(grad_above[t / blocks.size]);
+            if (l < L - 1) preds.push_back(grad_above[t / grad_blocks.size]);
             if (l == L - 1 && options.inputs) preds.push_back(input[t / blocks.size]);
             step(l, d, t, s, part) = graph.add(
                 {TaskKind::backward_pointwise, ll, dd, ss, int32_t(part), t, t + 1}, preds);
@@ -312,12 +313,12 @@ TaskGraph build_backward_graph(const ProblemDesc& p, const BackwardGraphOptions&
       }
     }
     if (l > 0 || input_grad) {
-      grad_above.assign(static_cast<size_t>(blocks.count()), -1);
-      for (int64_t b = 0; b < blocks.count(); ++b) {
+      grad_above.assign(static_cast<size_t>(grad_blocks.count()), -1);
+      for (int64_t b = 0; b < grad_blocks.count(); ++b) {
+        const int64_t t0 = grad_blocks.begin(b), t1 = grad_blocks.end(b);
         preds.clear();
-        for (int64_t d = 0; d < D; ++d) block_done(d, blocks.begin(b), blocks.end(b));
-        grad_above[b] = graph.add(
-            {TaskKind::input_grad, int32_t(l), -1, -1, -1, blocks.begin(b), blocks.end(b)}, preds);
+        for (int64_t d = 0; d < D; ++d) block_done(d, t0, t1);
+        grad_above[b] = graph.add({TaskKind::input_grad, int32_t(l), -1, -1, -1, t0, t1}, preds);
       }
     }
   }

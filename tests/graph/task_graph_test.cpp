@@ -286,6 +286,41 @@ TEST(ProjectionParts, EachPartOfAStepWaitsForItsOwnUnitsProjection) {
   }
 }
 
+/// The input gradient of a bidirectional stack's whole-sequence block comes in a share of
+/// steps per thread, tiling the sequence; a step of the layer below waits for the share
+/// holding its step. One direction keeps one task per block.
+TEST(InputGradShares, ABidirectionalWholeSequenceBlockSplitsItsInputGradientByThread) {
+  for (const auto& [bidirectional, threads] : {std::pair{true, 3}, std::pair{true, 1}, std::pair{false, 3}}) {
+    ExecOptions options{Schedule::wavefront, threads};
+    options.step_block = 8;
+    const ProblemDesc p = describe_problem(ModelSpec{CellKind::lstm, 40, 32, 2, bidirectional}, 8,
+                                           4, true, false, true, options);
+    const int64_t shares = bidirectional && threads == 3 ? 3 : 1;
+    ASSERT_EQ(input_grad_block(p), shares == 3 ? 3 : 8);  // ceil(8 / 3)
+    const TaskGraph graph = build_backward_graph(p, true, true);
+    std::vector<std::pair<int64_t, int64_t>> layer1;  // the steps of layer 1's input_grad tasks
+    for (int64_t i = 0; i < graph.size(); ++i) {
+      const Task& task = graph.tasks[i];
+      if (task.kind == TaskKind::input_grad && task.layer == 1) layer1.push_back({task.t0, task.t1});
+      if (task.layer != 0 || (task.kind != TaskKind::backward && task.kind != TaskKind::backward_pointwise)) {
+        continue;
+      }
+      int64_t waits = 0;
+      for (int32_t k = 0; k < graph.pred_count(i); ++k) {
+        const Task& pred = graph.tasks[graph.preds_of(i)[k]];
+        if (pred.kind != TaskKind::input_grad) continue;
+        ++waits;
+        EXPECT_TRUE(pred.layer == 1 && pred.t0 <= task.t0 && task.t0 < pred.t1) << task.t0;
+      }
+      EXPECT_EQ(waits, 1) << "step " << task.t0;
+    }
+    const std::vector<std::pair<int64_t, int64_t>> wanted =
+        shares == 3 ? std::vector<std::pair<int64_t, int64_t>>{{0, 3}, {3, 6}, {6, 8}}
+                    : std::vector<std::pair<int64_t, int64_t>>{{0, 8}};
+    EXPECT_EQ(layer1, wanted) << bidirectional << " " << threads;
+  }
+}
+
 /// In inference with a ring of gate slots (workspace.h: step t of (l, d) uses slot
 /// t % gate_slots), a projection overwrites the slots of a block walked `ring` blocks
 /// earlier: it must wait for every step of that block (and of no later one, which reads
