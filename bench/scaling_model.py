@@ -24,6 +24,10 @@ task index in the pass's graph and its predecessors (rnnwave/trace.h). The model
   OpenMP dispatch cost (--dispatch-us, or estimated from a multi-thread trace of the same
   plan by --dispatch-trace: the median gap between two tasks of one thread when the
   second was already ready as the first ended).
+- Below 8 rows with whole-sequence blocks the engine's graph depends on the threads
+  (input gradients in a share per thread for two directions; forward graphs on the
+  chain runtime by part): the one-thread trace's graph is then not the P-thread one, and
+  the model does not follow the engine there.
 - The chain runtime (docs/design.md §4): where the compared multi-thread trace shows
   it (every (layer, direction) chain ran on one thread), the passes at P cores of that
   plan, 2 <= P <= chains, are simulated as the engine runs them: chain c belongs to core

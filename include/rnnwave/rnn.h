@@ -93,8 +93,9 @@ struct BackwardArgs {
   /// As ForwardArgs::on_input_block: a task of the backward graph that one thread takes
   /// only when nothing else is ready; the layerwise schedule calls it over [0, T) first.
   std::function<void(int64_t t0, int64_t t1)> on_grad_output_block;
-  /// Optional, with grad_input: called once for each block of steps [t0, t1) as soon as
-  /// grad_input holds the final values of those steps (a pipeline stage sends them down
+  /// Optional, with grad_input: called once for each block of steps [t0, t1) (the step
+  /// blocks; never the shares of a block that input gradients may take without the
+  /// hook) as soon as grad_input holds the final values of those steps (a pipeline stage sends them down
   /// to the rank below). Under the wavefront and sequential schedules it runs in the
   /// task that computes the block's input gradient; the layerwise schedule calls it over
   /// [0, T) after the pass. Calls for different blocks may run at the same time.
@@ -147,7 +148,9 @@ class BasicWorkspace {
 struct Plan {
   Schedule schedule = Schedule::sequential;
   int threads = 1;
-  int64_t step_block = 1;    ///< steps per input-projection / input-gradient task
+  int64_t step_block = 1;    ///< steps per input-projection / input-gradient task (a
+                             ///< bidirectional whole-sequence block below 8 rows: input
+                             ///< gradients in a share of it per thread)
   int64_t batch_splits = 1;  ///< independent sub-batches
   int64_t hidden_splits = 1; ///< parts of each step, by hidden units
   int64_t weight_block = 1;  ///< steps per weight-gradient task (fixes the summation order)

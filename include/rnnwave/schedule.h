@@ -52,8 +52,10 @@ struct ExecOptions {
   Schedule schedule = Schedule::wavefront;
   /// Worker threads; 0 means one per available core.
   int threads = 0;
-  /// Steps per input-projection and input-gradient task of the wavefront schedule;
-  /// 0 lets the engine choose for the problem and thread count.
+  /// Steps per input-projection and input-gradient task of the wavefront schedule (a
+  /// bidirectional whole-sequence block below 8 rows takes its input gradients in a
+  /// share per thread, unless on_grad_input_block is set); 0 lets the engine choose for
+  /// the problem and thread count.
   int64_t step_block = 0;
   /// Independent sub-batches of the wavefront schedule (at most N are used); 0 lets the
   /// engine choose.

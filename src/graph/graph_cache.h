@@ -43,7 +43,7 @@ inline GraphKey forward_graph_key(const ProblemDesc& p, bool outputs) {
 inline GraphKey backward_graph_key(const ProblemDesc& p, const BackwardGraphOptions& options) {
   return {true, p.T, p.N, p.plan.step_block, p.plan.batch_splits, p.plan.hidden_splits,
           options.input_grad, options.weight_grads, options.inputs, options.lower_first, 0,
-          input_grad_block(p)};
+          input_grad_steps(p, options)};
 }
 inline GraphKey backward_graph_key(const ProblemDesc& p, bool input_grad, bool weight_grads) {
   return backward_graph_key(p, BackwardGraphOptions{input_grad, weight_grads, false, false});

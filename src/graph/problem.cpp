@@ -206,17 +206,19 @@ int64_t input_grad_block(const ProblemDesc& p) {
   // core idle 41 of 206 ms in the 4-layer LSTM's backward pass); one direction, whose steps
   // are split across the threads already, 0.91-0.95x (shares of 50 rows read the weights
   // twice as often, for little overlap).
+  // Below 8 rows only, where it was measured (and where a share of few rows costs least).
   const int64_t threads = p.plan.threads;
-  if (p.plan.step_block < p.T || threads <= 1 || p.D == 1) return p.plan.step_block;
+  if (p.plan.step_block < p.T || threads <= 1 || p.D == 1 || p.N >= 8) return p.plan.step_block;
   return (p.T + threads - 1) / threads;
 }
 
 bool runs_by_chains(const ProblemDesc& p, bool backward) {
-  // Measured against the dataflow runtime at 2 threads (docs/benchmarks.md): ahead on
-  // one-direction stacks below 8 rows, where a step is bound by reading its weights; at
-  // 8 rows a tie, from 16 rows and on bidirectional stacks behind, where the dataflow
-  // runtime balances the load better (weight and input gradients go to whichever core
-  // is free).
+  // Measured against the dataflow runtime at 2 threads (docs/benchmarks.md): whole
+  // chains ahead on one-direction stacks below 8 rows, where a step is bound by reading
+  // its weights; at 8 rows a tie, from 16 rows and on bidirectional stacks behind, where
+  // the dataflow runtime balances the load better (weight and input gradients go to
+  // whichever core is free). Forward graphs of a layer at a time: ahead with one
+  // direction and two (1.04-1.22x, 1.02-1.10x in inference).
   const Plan& plan = p.plan;
   if (plan.schedule != Schedule::wavefront || plan.threads == 1 || plan.batch_splits != 1 ||
       p.N >= 8) {
@@ -224,7 +226,8 @@ bool runs_by_chains(const ProblemDesc& p, bool backward) {
   }
   // A layer at a time, each thread one direction's part of every step (chain_of_tasks):
   // forward passes only, whose graphs hold little but their steps and projections; a
-  // backward pass's weight and input gradients are unsplit, and would hold one chain back.
+  // backward pass's weight gradients are one task per layer and direction, and would
+  // hold one chain back.
   if (!backward && plan.step_block >= p.T && p.D * plan.hidden_splits == plan.threads) return true;
   return p.D == 1 && plan.hidden_splits == 1 && plan.threads <= natural_parallelism(p, plan.step_block);
 }

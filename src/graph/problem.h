@@ -126,7 +126,8 @@ bool steps_fuse_input(const ProblemDesc& p, int64_t l);
 int64_t projection_parts(const ProblemDesc& p);
 
 /// Steps per input-gradient task of the backward graph: the step block, but where one
-/// block is the whole sequence of a bidirectional stack, a share of it per thread, so that
+/// block is the whole sequence of a bidirectional stack below 8 rows, a share of it per
+/// thread (task_graph.h's input_grad_steps: not for a caller's hook), so that
 /// a layer's input gradient (both directions' products) runs on every thread and the
 /// layer below starts on the first share done.
 int64_t input_grad_block(const ProblemDesc& p);

@@ -239,11 +239,15 @@ TaskGraph build_backward_graph(const ProblemDesc& p, bool input_grad, bool weigh
   return build_backward_graph(p, BackwardGraphOptions{input_grad, weight_grads, false, false});
 }
 
+int64_t input_grad_steps(const ProblemDesc& p, const BackwardGraphOptions& options) {
+  return options.grad_input_hook ? p.plan.step_block : input_grad_block(p);
+}
+
 TaskGraph build_backward_graph(const ProblemDesc& p, const BackwardGraphOptions& options) {
   const bool input_grad = options.input_grad, weight_grads = options.weight_grads;
   const int64_t L = p.L, D = p.D, T = p.T, S = p.plan.batch_splits, P = p.plan.hidden_splits;
   const Blocks blocks{p.plan.step_block, T};
-  const Blocks grad_blocks{input_grad_block(p), T};  // of the input_grad tasks
+  const Blocks grad_blocks{input_grad_steps(p, options), T};  // of the input_grad tasks
   TaskGraph graph;
   // The task of each (step, sub-batch, part) that writes its gate gradients: the whole
   // backward step, or its pointwise half when steps are split by units.

@@ -116,7 +116,14 @@ struct BackwardGraphOptions {
   /// layer's steps of the block depend on.
   bool inputs = false;
   bool lower_first = false;  ///< chain_order's lower_layers
+  /// The caller's hook takes each block's input gradient (on_grad_input_block; a pipeline
+  /// sends it down block by block): input_grad tasks over whole step blocks, no shares.
+  bool grad_input_hook = false;
 };
 TaskGraph build_backward_graph(const ProblemDesc& problem, const BackwardGraphOptions& options);
+
+/// Steps per input_grad task of that graph: input_grad_block(problem), or the step block
+/// for a caller's hook.
+int64_t input_grad_steps(const ProblemDesc& problem, const BackwardGraphOptions& options);
 
 }  // namespace rnnwave

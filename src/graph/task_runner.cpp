@@ -135,7 +135,8 @@ template <class T>
 void run_backward_graph(Pass<T>& pass, Trace* trace, GraphRunner runner) {
   const ProblemDesc& p = pass.desc();
   const BackwardGraphOptions options{pass.want_input_grad, pass.grads != nullptr,
-                                     pass.on_grad_output_block != nullptr, pass.grad_input_early};
+                                     pass.on_grad_output_block != nullptr, pass.grad_input_early,
+                                     pass.on_grad_input_block != nullptr};
   const auto graph = graph_for(pass.graphs, backward_graph_key(p, options),
                                [&] { return build_backward_graph(p, options); });
   if (pass.on_layer_grads_final == nullptr || pass.grads == nullptr) {

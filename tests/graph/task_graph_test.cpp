@@ -318,7 +318,20 @@ TEST(InputGradShares, ABidirectionalWholeSequenceBlockSplitsItsInputGradientByTh
         shares == 3 ? std::vector<std::pair<int64_t, int64_t>>{{0, 3}, {3, 6}, {6, 8}}
                     : std::vector<std::pair<int64_t, int64_t>>{{0, 8}};
     EXPECT_EQ(layer1, wanted) << bidirectional << " " << threads;
+    // A caller's hook sees whole blocks: one task.
+    if (shares > 1) {
+      const TaskGraph hooked = build_backward_graph(p, BackwardGraphOptions{true, true, false, false, true});
+      int64_t tasks = 0;
+      for (const Task& task : hooked.tasks) tasks += task.kind == TaskKind::input_grad && task.layer == 1;
+      EXPECT_EQ(tasks, 1);
+    }
   }
+  // From 8 rows: one task.
+  ExecOptions options{Schedule::wavefront, 3};
+  options.step_block = 8;
+  EXPECT_EQ(input_grad_block(describe_problem(ModelSpec{CellKind::lstm, 40, 32, 2, true}, 8, 8,
+                                              true, false, true, options)),
+            8);
 }
 
 /// In inference with a ring of gate slots (workspace.h: step t of (l, d) uses slot
