@@ -18,9 +18,9 @@ its range over the rounds.
 A command is NAME=COMMAND; COMMAND is split as a shell would split it (no shell runs it),
 and leading VAR=VALUE words set its environment. An OMP_WAIT_POLICY inherited from the
 caller's environment is left out (with a note), so that every command runs with OpenMP's
-default unless its own words set one: a passive policy left over from a test run slowed
-oneDNN 2-4x at H = 256, N = 1 while rnnwave's times held. --json is appended unless the flags hold
-it. --out FILE appends every run as a JSON line (runner, round, median_ms, command).
+default unless its own words set one: a passive policy left over from a test run most
+likely slowed oneDNN 2-5x at H = 256, N = 1 (two sittings compared) while rnnwave's times
+mostly held. --json is appended unless the flags hold it. --out FILE appends every run as a JSON line (runner, round, median_ms, command).
 """
 import argparse
 import json

@@ -21,7 +21,8 @@ configurations to run, one per line as report.py labels them with their mode, e.
 
 Every runner but PyTorch (whose script sets its own) runs with OpenMP's default wait
 policy: an OMP_WAIT_POLICY in the caller's environment is left out, with a note. A passive
-one left over from a test run slowed oneDNN 2-4x at H = 256, N = 1 (rnnwave's times held).
+one left over from a test run most likely slowed oneDNN 2-5x at H = 256, N = 1 (two
+sittings compared; rnnwave's times mostly held).
 """
 import argparse
 import itertools
