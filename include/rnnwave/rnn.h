@@ -44,8 +44,7 @@ struct ForwardArgs {
   /// Optional: called once for each block of steps [t0, t1) (the blocks tile [0, T);
   /// their size is Plan::step_block: the whole sequence below 8 rows where the input
   /// weights exceed 4 MiB, unless ExecOptions::step_block asks for less) as soon as
-  /// `output` holds the final values of those
-  /// steps. Under the wavefront schedule it runs as a task of the forward graph, while
+  /// `output` holds the final values of those steps. Under the wavefront schedule it runs as a task of the forward graph, while
   /// later steps are still being computed, so an output layer (e.g. a language model's
   /// softmax) overlaps the recurrence. Calls for different blocks may run at the same time
   /// on different threads: each must write only its own block's share of any buffer, and
@@ -95,8 +94,8 @@ struct BackwardArgs {
   std::function<void(int64_t t0, int64_t t1)> on_grad_output_block;
   /// Optional, with grad_input: called once for each block of steps [t0, t1) (the step
   /// blocks; never the shares of a block that input gradients may take without the
-  /// hook) as soon as grad_input holds the final values of those steps (a pipeline stage sends them down
-  /// to the rank below). Under the wavefront and sequential schedules it runs in the
+  /// hook) as soon as grad_input holds the final values of those steps (a pipeline stage
+  /// sends them down to the rank below). Under the wavefront and sequential schedules it runs in the
   /// task that computes the block's input gradient; the layerwise schedule calls it over
   /// [0, T) after the pass. Calls for different blocks may run at the same time.
   std::function<void(int64_t t0, int64_t t1)> on_grad_input_block;

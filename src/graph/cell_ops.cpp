@@ -351,7 +351,8 @@ void weight_grad(Pass<T>& pass, int64_t l, int64_t d, int64_t t0, int64_t t1) {
 #define RNNWAVE_STEP_OP(T, op) \
   template void op<T>(Pass<T>&, int64_t, int64_t, int64_t, const StepPart&);
 #define RNNWAVE_INSTANTIATE(T)                                                           \
-  template void project_input<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);          \
+  template void project_input<T>(Pass<T>&, int64_t, int64_t, int64_t, int64_t, int64_t,   \
+                                 int64_t);                                               \
   RNNWAVE_STEP_OP(T, forward_step)                                                       \
   RNNWAVE_STEP_OP(T, backward_pointwise)                                                 \
   RNNWAVE_STEP_OP(T, backward_products)                                                  \

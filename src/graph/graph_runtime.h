@@ -34,10 +34,10 @@ std::vector<int32_t> chains_order_of(const TaskGraph& graph);
 
 /// Runs the graph on `threads` threads, each owning whole chains (a layer and direction's,
 /// or one part of its steps): chain c (chain_of_tasks) belongs to thread c mod the team's
-/// size, which runs its tasks in the graph's
-/// chains_order, waiting (spinning, then yielding) for predecessors on other threads. A
-/// thread thus keeps one layer's weights in its cache for a whole chain, as one thread
-/// does, where the dataflow runtime hands each core whichever layer is ready. No two
+/// size, which runs its tasks in the graph's chains_order, waiting (spinning, then
+/// yielding) for predecessors on other threads. A thread thus keeps its weights (a
+/// layer's, or its part of them) in its cache for a whole chain, as one thread does,
+/// where the dataflow runtime hands each core whichever task is ready. No two
 /// threads can wait on each other: every thread walks the same topological order, so the
 /// first task of that order not yet run always has its predecessors done. Failures as in
 /// run_graph_openmp.

@@ -136,7 +136,7 @@ int64_t default_step_block(const ProblemDesc& p) {
   // to share each weight panel among (an LSTM layer's projection at H = 1024, N = 1: 68 us
   // a row in blocks of 16, 41 in one of 100). A one-direction stack then runs a layer at a
   // time, each step split across the threads (natural_parallelism), so that every core
-  // reads the one layer's recurrent weights, which stay in the L3 where they fit, instead
+  // reads the one layer's recurrent weights, most likely from the L3 where they fit, instead
   // of each core streaming its own layer's. Measured on the 2-core AMD machine at
   // H = 1024, N = 1 (docs/benchmarks.md), with the chain runtime by parts: the LSTM and
   // GRU 1.06-1.34x as fast at two threads, one direction and two, inference and training;
@@ -204,8 +204,8 @@ int64_t input_grad_block(const ProblemDesc& p) {
   // Measured at H = 1024, N = 1 on two threads against one task per layer: bidirectional
   // LSTM and GRU training 1.03-1.07x (its one task, both directions' products, left a
   // core idle 41 of 206 ms in the 4-layer LSTM's backward pass); one direction, whose steps
-  // are split across the threads already, 0.91-0.95x (shares of 50 rows read the weights
-  // twice as often, for little overlap).
+  // are split across the threads already, 0.91-0.95x (most likely: shares of 50 rows
+  // read the weights twice as often, for little overlap).
   // Below 8 rows only, where it was measured (and where a share of few rows costs least).
   const int64_t threads = p.plan.threads;
   if (p.plan.step_block < p.T || threads <= 1 || p.D == 1 || p.N >= 8) return p.plan.step_block;
