@@ -133,14 +133,14 @@ int64_t default_step_block(const ProblemDesc& p) {
   // Below 8 rows, the whole sequence where it fits the gates an inference pass may keep
   // (kGateElements; a block in between would give none of what follows and stall the
   // wavefront across layers): a block of 16 steps is 16 rows, few for the packed kernel
-  // to share each weight panel among (an LSTM layer's projection at H = 1024, N = 1: 68 us
+  // to share each weight panel among (a four-gate layer's projection at H = 1024, N = 1: 68 us
   // a row in blocks of 16, 41 in one of 100). A one-direction stack then runs a layer at a
   // time, each step split across the threads (natural_parallelism), so that every core
   // reads the one layer's recurrent weights, most likely from the L3 where they fit, instead
   // of each core streaming its own layer's. Measured on the 2-core AMD machine at
-  // H = 1024, N = 1 (docs/benchmarks.md), with the chain runtime by parts: the LSTM and
-  // GRU 1.06-1.34x as fast at two threads, one direction and two, inference and training;
-  // 1.02-1.15x at one (one of twelve undecided).
+  // H = 1024, N = 1 (docs/benchmarks.md), with the chain runtime by parts: cells of three
+  // and four gates 1.06-1.34x as fast at two threads, one direction and two, inference and
+  // training; 1.02-1.15x at one (one of twelve undecided).
   const bool whole = p.N < 8 && p.T <= kGateElements / (p.N * p.GH());
   return whole ? std::max(block, p.T) : block;
 }
@@ -202,8 +202,8 @@ int64_t projection_parts(const ProblemDesc& p) {
 
 int64_t input_grad_block(const ProblemDesc& p) {
   // Measured at H = 1024, N = 1 on two threads against one task per layer: bidirectional
-  // LSTM and GRU training 1.03-1.07x (its one task, both directions' products, left a
-  // core idle 41 of 206 ms in the 4-layer LSTM's backward pass); one direction, whose steps
+  // training of cells of three and four gates 1.03-1.07x (its one task, both directions'
+  // products, left a core idle 41 of 206 ms in a 4-layer backward pass); one direction, whose steps
   // are split across the threads already, 0.91-0.95x (most likely: shares of 50 rows
   // read the weights twice as often, for little overlap).
   // Below 8 rows only, where it was measured (and where a share of few rows costs least).
