@@ -145,10 +145,14 @@ int64_t default_step_block(const ProblemDesc& p) {
   return whole ? std::max(block, p.T) : block;
 }
 
+/// Whether one projection block of `step_block` steps is the whole sequence: a layer's
+/// projection then waits for all of the layer below, and nothing of the layer runs beside it.
+bool covers_sequence(const ProblemDesc& p, int64_t step_block) { return step_block >= p.T; }
+
 }  // namespace
 
 int64_t natural_parallelism(const ProblemDesc& p, int64_t step_block) {
-  return p.D == 2 ? 2 : step_block >= p.T ? 1 : std::min<int64_t>(p.L, p.T);
+  return p.D == 2 ? 2 : covers_sequence(p, step_block) ? 1 : std::min<int64_t>(p.L, p.T);
 }
 
 namespace {
@@ -196,7 +200,7 @@ bool steps_fuse_input(const ProblemDesc& p, int64_t l) { return steps_may_projec
 int64_t projection_parts(const ProblemDesc& p) {
   // With several blocks, the next block's projection runs beside this one's steps; split,
   // the projections of blocks of 16 steps at H = 256, N = 1 made inference 2-3% slower.
-  const bool whole = p.plan.step_block >= p.T && p.H % kernels::kPanelWidth == 0;
+  const bool whole = covers_sequence(p, p.plan.step_block) && p.H % kernels::kPanelWidth == 0;
   return whole ? p.plan.hidden_splits : 1;
 }
 
@@ -208,8 +212,21 @@ int64_t input_grad_block(const ProblemDesc& p) {
   // read the weights twice as often, for little overlap).
   // Below 8 rows only, where it was measured (and where a share of few rows costs least).
   const int64_t threads = p.plan.threads;
-  if (p.plan.step_block < p.T || threads <= 1 || p.D == 1 || p.N >= 8) return p.plan.step_block;
+  if (!covers_sequence(p, p.plan.step_block) || threads <= 1 || p.D == 1 || p.N >= 8) {
+    return p.plan.step_block;
+  }
   return (p.T + threads - 1) / threads;
+}
+
+int64_t weight_grad_parts(const ProblemDesc& p) {
+  // A one-direction 4-layer backward pass at H = 1024, N = 1 on two threads ended with
+  // layer 0's weight gradients (one task of 10.9 ms) beside its input gradient (5.0 ms).
+  // Measured there against one task per (layer, direction) (docs/benchmarks.md):
+  // training 1.03-1.12x on the medians of five rounds for eight of nine shapes, one
+  // direction and two (the noise about 7% a round). Below 8 rows only, where a second
+  // read of the gate gradients (each part reads them) costs little.
+  const bool apart = covers_sequence(p, p.plan.step_block) && p.plan.threads > 1 && p.N < 8;
+  return apart ? 2 : 1;
 }
 
 bool runs_by_chains(const ProblemDesc& p, bool backward) {
@@ -226,9 +243,11 @@ bool runs_by_chains(const ProblemDesc& p, bool backward) {
   }
   // A layer at a time, each thread one direction's part of every step (chain_of_tasks):
   // forward passes only, whose graphs hold little but their steps and projections; a
-  // backward pass's weight gradients are one task per layer and direction, and would
-  // hold one chain back.
-  if (!backward && plan.step_block >= p.T && p.D * plan.hidden_splits == plan.threads) return true;
+  // backward pass's weight gradients are one or two long tasks per layer and direction,
+  // and would hold one chain back.
+  if (!backward && covers_sequence(p, plan.step_block) && p.D * plan.hidden_splits == plan.threads) {
+    return true;
+  }
   return p.D == 1 && plan.hidden_splits == 1 && plan.threads <= natural_parallelism(p, plan.step_block);
 }
 
