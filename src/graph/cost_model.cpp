@@ -195,10 +195,9 @@ std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, c
         cost[i] = double(p.D) * product(steps * p.N, GH, in);
         break;
       case TaskKind::weight_grad:
-        // dW_ih += dgates^T x (part 0), dW_hh += dgates^T h and the sums (part 1) over the
-        // block's rows: GH rows of output.
-        cost[i] = t.part == 1 ? 0 : product(GH, steps * p.N, in);
-        if (t.part != 0) cost[i] += product(GH, steps * p.N, p.Hs) + pointwise(c, double(steps * p.N * GH));
+        // dW_ih += dgates^T x, dW_hh += dgates^T h over the block's rows: GH rows of output.
+        cost[i] = product(GH, steps * p.N, in) + product(GH, steps * p.N, p.Hs) +
+                  pointwise(c, double(steps * p.N * GH));
         break;
       case TaskKind::dropout:
       case TaskKind::output:

@@ -26,9 +26,8 @@ struct GraphKey {
   // forward: the blocks of the gates' ring (problem.h), which differs between a training
   // and an inference pass of the same sizes, and with the threads or the precision
   int64_t gate_ring_blocks = 0;
-  // backward: the steps of its input_grad tasks and the parts of its weight_grad tasks,
-  // which differ with the threads
-  int64_t input_grad_block = 0, weight_grad_parts = 0;
+  // backward: the steps of its input_grad tasks, which differ with the threads
+  int64_t input_grad_block = 0;
 
   bool operator==(const GraphKey&) const = default;
 };
@@ -44,7 +43,7 @@ inline GraphKey forward_graph_key(const ProblemDesc& p, bool outputs) {
 inline GraphKey backward_graph_key(const ProblemDesc& p, const BackwardGraphOptions& options) {
   return {true, p.T, p.N, p.plan.step_block, p.plan.batch_splits, p.plan.hidden_splits,
           options.input_grad, options.weight_grads, options.inputs, options.lower_first, 0,
-          input_grad_steps(p, options), weight_grad_parts(p)};
+          input_grad_steps(p, options)};
 }
 inline GraphKey backward_graph_key(const ProblemDesc& p, bool input_grad, bool weight_grads) {
   return backward_graph_key(p, BackwardGraphOptions{input_grad, weight_grads, false, false});

@@ -218,17 +218,6 @@ int64_t input_grad_block(const ProblemDesc& p) {
   return (p.T + threads - 1) / threads;
 }
 
-int64_t weight_grad_parts(const ProblemDesc& p) {
-  // A one-direction 4-layer backward pass at H = 1024, N = 1 on two threads ended with
-  // layer 0's weight gradients (one task of 10.9 ms) beside its input gradient (5.0 ms).
-  // Measured there against one task per (layer, direction) (docs/benchmarks.md):
-  // training 1.03-1.12x on the medians of five rounds for eight of nine shapes, one
-  // direction and two (the noise about 7% a round). Below 8 rows only, where a second
-  // read of the gate gradients (each part reads them) costs little.
-  const bool apart = covers_sequence(p, p.plan.step_block) && p.plan.threads > 1 && p.N < 8;
-  return apart ? 2 : 1;
-}
-
 bool runs_by_chains(const ProblemDesc& p, bool backward) {
   // Measured against the dataflow runtime at 2 threads (docs/benchmarks.md): whole
   // chains ahead on one-direction stacks below 8 rows, where a step is bound by reading
@@ -243,8 +232,8 @@ bool runs_by_chains(const ProblemDesc& p, bool backward) {
   }
   // A layer at a time, each thread one direction's part of every step (chain_of_tasks):
   // forward passes only, whose graphs hold little but their steps and projections; a
-  // backward pass's weight gradients are one or two long tasks per layer and direction,
-  // and would hold one chain back.
+  // backward pass's weight gradients are one task per layer and direction, and would
+  // hold one chain back.
   if (!backward && covers_sequence(p, plan.step_block) && p.D * plan.hidden_splits == plan.threads) {
     return true;
   }

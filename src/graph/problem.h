@@ -132,13 +132,6 @@ int64_t projection_parts(const ProblemDesc& p);
 /// layer below starts on the first share done.
 int64_t input_grad_block(const ProblemDesc& p);
 
-/// Tasks per weight_grad block of a (layer, direction): where one block is the whole
-/// sequence below 8 rows on more than one thread, 2 (part 0 the input weights' term of
-/// cell_ops.h's weight_grad_terms, part 1 the others), so that a layer's weight gradients,
-/// the last work of a backward pass, run on two threads; else 1. Each term writes its own
-/// parameters and sums its blocks in the same order either way: the bits do not change.
-int64_t weight_grad_parts(const ProblemDesc& p);
-
 /// Threads a pass may use: options.threads, or every available core if 0.
 int resolve_threads(const ExecOptions& options);
 

@@ -305,8 +305,18 @@ TaskGraph build_backward_graph(const ProblemDesc& p, const BackwardGraphOptions&
       const int64_t first = p.walks_back(d) ? t1 - 1 : t0;
       for (int64_t s = 0; s < S; ++s) step.append_parts(preds, l, d, first, s);
     };
-    auto add_input_grads = [&] {
-      if (l == 0 && !input_grad) return;
+    if (weight_grads) {
+      for (int64_t d = 0; d < D; ++d) {
+        int32_t previous = -1;
+        for_each_weight_grad_block(T, p.N, p.walks_back(d), [&](int64_t t0, int64_t t1) {
+          preds.clear();
+          block_done(d, t0, t1);
+          if (previous >= 0) preds.push_back(previous);
+          previous = graph.add({TaskKind::weight_grad, int32_t(l), int32_t(d), -1, -1, t0, t1}, preds);
+        });
+      }
+    }
+    if (l > 0 || input_grad) {
       grad_above.assign(static_cast<size_t>(grad_blocks.count()), -1);
       for (int64_t b = 0; b < grad_blocks.count(); ++b) {
         const int64_t t0 = grad_blocks.begin(b), t1 = grad_blocks.end(b);
@@ -314,34 +324,6 @@ TaskGraph build_backward_graph(const ProblemDesc& p, const BackwardGraphOptions&
         for (int64_t d = 0; d < D; ++d) block_done(d, t0, t1);
         grad_above[b] = graph.add({TaskKind::input_grad, int32_t(l), -1, -1, -1, t0, t1}, preds);
       }
-    };
-    // A chain of blocks per direction and part, each part's terms summed in block order.
-    const int64_t parts = weight_grads ? weight_grad_parts(p) : 0;
-    auto add_weight_grads = [&] {
-      for (int64_t d = 0; d < D; ++d) {
-        for (int64_t part = 0; part < parts; ++part) {
-          const int32_t pp = parts == 1 ? -1 : int32_t(part);
-          int32_t previous = -1;
-          for_each_weight_grad_block(T, p.N, p.walks_back(d), [&](int64_t t0, int64_t t1) {
-            preds.clear();
-            block_done(d, t0, t1);
-            if (previous >= 0) preds.push_back(previous);
-            previous = graph.add({TaskKind::weight_grad, int32_t(l), int32_t(d), -1, pp, t0, t1}, preds);
-          });
-        }
-      }
-    };
-    // With the weight gradients in parts, more tasks become ready at the layer's last step
-    // than there are threads, and the dataflow runtime took them in creation order
-    // (traces): the input gradient first, since the layer below waits for it. Elsewhere
-    // the order of before (input gradients first there measured 0.98x on the medians at
-    // N = 64 and at one thread, within noise: not taken).
-    if (parts > 1) {
-      add_input_grads();
-      add_weight_grads();
-    } else {
-      add_weight_grads();
-      add_input_grads();
     }
   }
   const Prefer prefer = options.lower_first ? Prefer::lower_layers : Prefer::creation_order;

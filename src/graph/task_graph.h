@@ -23,7 +23,7 @@ enum class TaskKind : uint8_t {
   backward_pointwise,  // backward_pointwise(l, d, t0, rows of s, units of part p)
   backward_gemm,       // backward_products(l, d, t0, rows of s, units of part p)
   input_grad,   // input_grad(l, [t0, t1)), all rows, both directions
-  weight_grad,  // weight_grad(l, d, [t0, t1)), the terms of part p (-1: all; weight_grad_parts)
+  weight_grad,  // weight_grad(l, d, [t0, t1))
   output,       // store_output_steps([t0, t1)) of the top layer, then the caller's hook
   input,        // the caller's hook: steps [t0, t1) of the pass's input (forward: input,
                 // backward: grad_output) are final; then gathered
@@ -37,8 +37,7 @@ struct Task {
   int32_t layer;
   int32_t direction;  // -1 for input_grad (both directions)
   int32_t split;      // sub-batch index of a step task, -1 otherwise
-  int32_t part;       // hidden-unit part of a step or projection task, a weight_grad
-                      // task's part of the terms, -1 otherwise
+  int32_t part;       // hidden-unit part of a step or projection task, -1 otherwise
   int64_t t0, t1;     // steps [t0, t1); a single step for forward/backward
 };
 

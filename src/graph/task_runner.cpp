@@ -100,16 +100,10 @@ void run_task(Pass<T>& pass, const Task& task) {
         (*pass.on_grad_input_block)(task.t0, task.t1);
       }
       return;
-    case TaskKind::weight_grad: {
-      // Part 0 of two: the input weights' term; part 1: the others (weight_grad_parts).
-      const int64_t first = task.part == 1 ? 1 : 0;
-      const int64_t end = task.part == 0 ? 1 : weight_grad_terms(p);
-      for (int64_t term = first; term < end; ++term) {
-        weight_grad(pass, task.layer, task.direction, task.t0, task.t1, term);
-      }
+    case TaskKind::weight_grad:
+      weight_grad(pass, task.layer, task.direction, task.t0, task.t1);
       if (pass.layer_grads != nullptr) pass.layer_grads->done(task.layer);
       return;
-    }
     case TaskKind::output:
       store_output_steps<T>(pass.ws, pass.output, task.t0, task.t1);
       if (pass.on_output_block != nullptr) (*pass.on_output_block)(task.t0, task.t1);

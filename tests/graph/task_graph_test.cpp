@@ -2,9 +2,7 @@
 // task that finishes a (layer, direction) chain before it switches to the next.
 #include <gtest/gtest.h>
 
-#include <map>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -334,58 +332,6 @@ TEST(InputGradShares, ABidirectionalWholeSequenceBlockSplitsItsInputGradientByTh
   EXPECT_EQ(input_grad_block(describe_problem(ModelSpec{CellKind::lstm, 40, 32, 2, true}, 8, 8,
                                               true, false, true, options)),
             8);
-}
-
-/// Where one block is the whole sequence below 8 rows on several threads, each (layer,
-/// direction)'s weight gradients come in two tasks per block, the input weights' term
-/// (part 0) and the others (part 1), each part's blocks chained in the canonical order,
-/// each block after the steps it sums, neither part after the other; else one task per
-/// block, of every term.
-TEST(WeightGradParts, AWholeSequenceBlockTakesTheInputWeightsApart) {
-  struct Config {
-    bool bidirectional;
-    int threads;
-    int64_t block, batch, parts;
-  };
-  for (const Config& k : {Config{false, 2, 8, 4, 2}, Config{true, 3, 8, 4, 2}, Config{false, 1, 8, 4, 1},
-                          Config{true, 2, 4, 4, 1}, Config{false, 2, 8, 8, 1}}) {
-    ExecOptions options{Schedule::wavefront, k.threads};
-    options.step_block = k.block;
-    const ProblemDesc p = describe_problem(ModelSpec{CellKind::lstm, 40, 32, 2, k.bidirectional}, 8,
-                                           k.batch, true, false, true, options);
-    const std::string what = std::to_string(k.threads) + " threads, block " + std::to_string(k.block) +
-                             ", batch " + std::to_string(k.batch);
-    ASSERT_EQ(weight_grad_parts(p), k.parts) << what;
-    const TaskGraph graph = build_backward_graph(p, true, true);
-    const std::vector<std::vector<bool>> before = ancestors(graph);
-    std::map<std::tuple<int32_t, int32_t, int32_t>, std::vector<int64_t>> chains;  // (l, d, part)
-    for (int64_t i = 0; i < graph.size(); ++i) {
-      const Task& task = graph.tasks[i];
-      if (task.kind != TaskKind::weight_grad) continue;
-      EXPECT_TRUE(k.parts > 1 ? task.part == 0 || task.part == 1 : task.part == -1) << what;
-      std::vector<int64_t>& chain = chains[{task.layer, task.direction, task.part}];
-      if (!chain.empty()) EXPECT_TRUE(before[i][chain.back()]) << what << ": blocks in order";
-      chain.push_back(i);
-      for (int64_t j = 0; j < graph.size(); ++j) {  // after every step it sums
-        const Task& step = graph.tasks[j];
-        const bool summed = (step.kind == TaskKind::backward || step.kind == TaskKind::backward_pointwise) &&
-                            step.layer == task.layer && step.direction == task.direction &&
-                            task.t0 <= step.t0 && step.t0 < task.t1;
-        if (summed) EXPECT_TRUE(before[i][j]) << what << ": step " << step.t0;
-      }
-    }
-    const int64_t D = k.bidirectional ? 2 : 1;
-    EXPECT_EQ(int64_t(chains.size()), 2 * D * k.parts) << what;  // layers x directions x parts
-    for (const auto& [key, chain] : chains) {
-      const int64_t block = weight_grad_block(8, k.batch);  // not the step block
-      EXPECT_EQ(int64_t(chain.size()), (8 + block - 1) / block) << what;
-      // Neither part waits for the other: they may run at the same time.
-      if (k.parts > 1 && std::get<2>(key) == 0) {
-        const std::vector<int64_t>& other = chains.at({std::get<0>(key), std::get<1>(key), 1});
-        EXPECT_FALSE(before[chain.back()][other.front()] || before[other.back()][chain.front()]) << what;
-      }
-    }
-  }
 }
 
 /// In inference with a ring of gate slots (workspace.h: step t of (l, d) uses slot
