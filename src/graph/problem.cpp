@@ -130,9 +130,10 @@ int64_t default_step_block(const ProblemDesc& p) {
   const bool large = p.GH() * largest * int64_t{sizeof(float)} > kLargeInputWeights;
   if (!large) return by_rows;
   const int64_t block = std::max(by_rows, std::clamp<int64_t>((256 + p.N - 1) / p.N, 1, 16));
-  // Below 8 rows, the whole sequence where it fits the gates an inference pass may keep
-  // (kGateElements; a block in between would give none of what follows and stall the
-  // wavefront across layers): a block of 16 steps is 16 rows, few for the packed kernel
+  // Below 8 rows, the whole sequence where its gates take no more than the 8 MiB any
+  // inference pass may keep (kGateElements) or the layer's weights, whichever is more (a
+  // block in between would give none of what follows and stall the wavefront across
+  // layers): a block of 16 steps is 16 rows, few for the packed kernel
   // to share each weight panel among (a four-gate layer's projection at H = 1024, N = 1: 68 us
   // a row in blocks of 16, 41 in one of 100). A one-direction stack then runs a layer at a
   // time, each step split across the threads (natural_parallelism), so that every core
@@ -140,8 +141,12 @@ int64_t default_step_block(const ProblemDesc& p) {
   // of each core streaming its own layer's. Measured on the 2-core AMD machine at
   // H = 1024, N = 1 (docs/benchmarks.md), with the chain runtime by parts: cells of three
   // and four gates 1.06-1.34x as fast at two threads, one direction and two, inference and
-  // training; 1.02-1.15x at one (one of twelve undecided).
-  const bool whole = p.N < 8 && p.T <= kGateElements / (p.N * p.GH());
+  // training; 1.02-1.15x at one (one of twelve undecided). Within the layer's weights rather
+  // than 8 MiB: seven held-out shapes of 600-1500 rows 1.03-1.49x as fast at two threads,
+  // 1.05-1.11x at one, where blocks of 16 steps had been behind oneDNN in some rounds (at
+  // T = 1000, N = 1 and at 6-7 rows); an inference pass's peak memory up to 32 MiB more.
+  const int64_t gate_rows = std::max(kGateElements / p.GH(), largest + p.H);  // of T x N
+  const bool whole = p.N < 8 && p.T * p.N <= gate_rows;
   return whole ? std::max(block, p.T) : block;
 }
 

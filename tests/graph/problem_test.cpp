@@ -70,15 +70,22 @@ TEST(StepBlocks, TheWholeSequenceBelowEightRowsWhereInputWeightsExceedFourMiB) {
     EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, batch), 100) << batch;
     EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, batch), 100) << batch;
   }
-  // Only where every step's gates fit 8 MiB (2^21 floats: 512 rows of the LSTM's 4 x 1024,
-  // 682 of the GRU's 3 x 1024); else blocks of 16 steps, as from 8 rows.
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 5), 100);
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 6), 16);
-  EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, 6), 100);
-  EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, 7), 16);
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1, false, 2, 512), 512);
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1, false, 2, 513), 16);
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 4, true, 1, 1000), 16);
+  // Only where every step's gates take no more than the layer's weights (T x N rows of at
+  // most I + H: 2048 for I = H = 1024; 3072 above a bidirectional layer of 1024) or 8 MiB,
+  // whichever is more (2^21 floats: 4096 rows of a one-gate cell at H = 512, more than its
+  // I + H = 3512); else blocks of 16 steps, as from 8 rows; never from 8 rows.
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 7), 100);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 8), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1, false, 2, 2048), 2048);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1, false, 2, 2049), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 4, true, 1, 512), 512);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 4, true, 1, 513), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, 1, false, 2, 3072), 3072);
+  EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, 1, false, 2, 3073), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 80, 1024, 3, false, 1, false, 2, 1000), 1000);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1, false, 2, 1000), 1000);
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 3000, 512, 1, false, 1, false, 2, 4096), 4096);
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 3000, 512, 1, false, 1, false, 2, 4097), 16);
   // 4 MiB of input weights, not more: the rows' rule.
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 4, false, 1), 16);
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 4, false, 1), 16);
