@@ -140,8 +140,8 @@ int64_t default_step_block(const ProblemDesc& p) {
   // reads the one layer's recurrent weights, most likely from the L3 where they fit, instead
   // of each core streaming its own layer's. Measured on the 2-core AMD machine at
   // H = 1024, N = 1 (docs/benchmarks.md), with the chain runtime by parts: cells of three
-  // and four gates 1.06-1.34x as fast at two threads, one direction and two, inference and
-  // training; 1.02-1.15x at one (one of twelve undecided). Within the layer's weights rather
+  // and four gates 1.10-1.53x as fast at two threads, one direction and two, inference and
+  // training; 0.92-1.22x at one (three of twelve undecided). Within the layer's weights rather
   // than 8 MiB: seven held-out shapes of 600-1500 rows 1.03-1.49x as fast at two threads,
   // 1.05-1.11x at one, where blocks of 16 steps had been behind oneDNN in some rounds (at
   // T = 1000, N = 1 and at 6-7 rows); an inference pass's peak memory up to 32 MiB more.
@@ -229,7 +229,7 @@ bool runs_by_chains(const ProblemDesc& p, bool backward) {
   // its weights; at 8 rows a tie, from 16 rows and on bidirectional stacks behind, where
   // the dataflow runtime balances the load better (weight and input gradients go to
   // whichever core is free). Forward graphs of a layer at a time: ahead with one
-  // direction and two (1.04-1.22x, 1.02-1.10x in inference).
+  // direction (1.01-1.17x on the medians) and two (1.02-1.10x in inference).
   const Plan& plan = p.plan;
   if (plan.schedule != Schedule::wavefront || plan.threads == 1 || plan.batch_splits != 1 ||
       p.N >= 8) {
