@@ -43,7 +43,8 @@ struct ForwardArgs {
   int64_t dropout_first_layer = 0;
   /// Optional: called once for each block of steps [t0, t1) (the blocks tile [0, T);
   /// their size is Plan::step_block: the whole sequence below 8 rows where the input
-  /// weights exceed 4 MiB, unless ExecOptions::step_block asks for less) as soon as
+  /// weights exceed 4 MiB and T x N is at most the widest layer's I + H (docs/design.md
+  /// §7), unless ExecOptions::step_block asks for less) as soon as
   /// `output` holds the final values of those steps. Under the wavefront schedule it runs as a task of the forward graph, while
   /// later steps are still being computed, so an output layer (e.g. a language model's
   /// softmax) overlaps the recurrence. Calls for different blocks may run at the same time
