@@ -136,17 +136,17 @@ int64_t default_step_block(const ProblemDesc& p) {
   // (I + H rows of GH), whichever is more (a block in between would give none of what
   // follows and stall the wavefront across layers): a block of 16 steps is 16 rows, few for
   // the packed kernel to share each weight panel among (a four-gate layer's projection at
-  // H = 1024, N = 1: 68 us a row in blocks of 16, 41 in one of 100). A one-direction stack then runs a layer at a
-  // time, each step split across the threads (natural_parallelism), so that every core
-  // reads the one layer's recurrent weights, most likely from the L3 where they fit, instead
-  // of each core streaming its own layer's. Measured on the 2-core AMD machine at
-  // H = 1024, N = 1 (docs/benchmarks.md), with the chain runtime by parts: cells of three
-  // and four gates 1.10-1.53x as fast at two threads, one direction and two, inference and
-  // training; 0.92-1.22x at one (three of twelve below 1.02x, within noise). Within the
-  // weights rather than 8 MiB: six held-out shapes of 600-1500 rows 1.19-1.49x as fast at
-  // two threads, 1.05-1.11x at one, where blocks of 16 steps had been behind oneDNN in some
-  // rounds (at T = 1000, N = 1 and at 6-7 rows); an inference pass's peak memory up to
-  // 32 MiB more on the four shapes measured (more for longer sequences of wider stacks).
+  // H = 1024, N = 1: 68 us a row in blocks of 16, 41 in one of 100). A one-direction stack
+  // then runs a layer at a time, each step split across the threads (natural_parallelism),
+  // so that every core reads the one layer's recurrent weights, most likely from the L3
+  // where they fit, instead of each core streaming its own layer's. Measured on the 2-core
+  // AMD machine at H = 1024, N = 1 (docs/benchmarks.md), with the chain runtime by parts:
+  // cells of three and four gates 1.10-1.53x as fast at two threads, one direction and two,
+  // inference and training; 0.92-1.22x at one (three of twelve below 1.02x, within noise).
+  // Within the weights rather than 8 MiB: six held-out shapes of 600-1500 rows 1.19-1.49x as
+  // fast at two threads, 1.05-1.11x at one, where blocks of 16 steps had been behind oneDNN
+  // in some rounds (at T = 1000, N = 1 and at 6-7 rows); an inference pass's peak memory up
+  // to 32 MiB more on the four shapes measured (more for longer sequences of wider stacks).
   const int64_t gate_rows = std::max(kGateElements / p.GH(), largest + p.H);  // of T x N
   const bool whole = p.N < 8 && p.T <= gate_rows / p.N;  // (T x N could overflow)
   return whole ? std::max(block, p.T) : block;

@@ -70,10 +70,11 @@ TEST(StepBlocks, TheWholeSequenceBelowEightRowsWhereInputWeightsExceedFourMiB) {
     EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, batch), 100) << batch;
     EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, batch), 100) << batch;
   }
-  // Only where every step's gates take no more than the layer's weights (T x N rows of at
-  // most I + H: 2048 for I = H = 1024; 3072 above a bidirectional layer of 1024) or 8 MiB,
-  // whichever is more (2^21 floats: 4096 rows of a one-gate cell at H = 512, more than its
-  // I + H = 3512); else blocks of 16 steps, as from 8 rows; never from 8 rows.
+  // Only where every step's gates take no more than the widest layer's input and recurrent
+  // weights (T x N rows of at most I + H: 2048 for I = H = 1024; 3072 above a bidirectional
+  // layer of 1024) or 8 MiB, whichever is more (2^21 floats: 4096 rows of a one-gate cell at
+  // H = 512, more than its I + H = 3512); else blocks of 16 steps, as from 8 rows; never
+  // from 8 rows.
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 7), 100);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 8), 16);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1, false, 2, 2048), 2048);
