@@ -72,7 +72,8 @@ WorkspaceLayout layout_of(const ProblemDesc& p) {
     layout.gate_ring_blocks = gate_ring_blocks(p);
     if (layout.gate_ring_blocks > 0) layout.gate_slots = layout.gate_ring_blocks * p.plan.step_block;
   }
-  layout.gates = forward.add({L, D, layout.gate_slots, N, p.GH()});
+  layout.gate_layers = !p.training && layout.gate_slots == T ? 1 : L;
+  layout.gates = forward.add({layout.gate_layers, D, layout.gate_slots, N, p.GH()});
   for (int64_t b = 0; b < p.buffers; ++b) {
     const bool step = p.cell->buffers[b].life == cells::Life::step;
     layout.buffer[b] = forward.add({L * D, step ? layout.step_slots : 1, N, p.buffer_width[b]});

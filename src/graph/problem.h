@@ -21,7 +21,7 @@ struct WorkspaceLayout {
   // Forward buffer.
   int64_t input = 0;                                 // [T, N, I], when the input is copied
   std::array<int64_t, cells::kMaxStates> state{};    // h: [L, T+2, N, D*Hs]; others [L*D, T+2, N, w]
-  int64_t gates = 0;                                 // [L, D, gate_slots, N, G*H]
+  int64_t gates = 0;                                 // [gate_layers, D, gate_slots, N, G*H]
   std::array<int64_t, cells::kMaxBuffers> buffer{};  // step: [L*D, step_slots, N, w]; scratch: [L*D, N, w]
   // Steps whose gates (and step buffers) are kept: T, or 1 where nothing reads them after
   // their own step (workspace.h says when), so every step reuses memory still in cache;
@@ -31,6 +31,9 @@ struct WorkspaceLayout {
   // 0, or the blocks of the gates' ring: the projection of a block then waits for the
   // steps of the block that used its slots before (task_graph.cpp).
   int64_t gate_ring_blocks = 0;
+  // L, or 1 where the layers share one set of gates: in inference with a slot per step
+  // (workspace.h says why that is safe).
+  int64_t gate_layers = 0;
   int64_t dropped = 0;                               // [L-1, T, N, D*Hs], with dropout
   int64_t forward_size = 0;
   // Backward buffer.

@@ -78,10 +78,16 @@ struct BasicWorkspace<T>::Impl {
   /// own input, one slot per (l, d) serves every step: nothing reads a step's gates after
   /// it, and the next step of (l, d) waits for it (its previous state). Where projection
   /// tasks fill them ahead, a ring of whole blocks may (gate_ring_blocks): the rows of a
-  /// block stay contiguous, one product's output.
+  /// block stay contiguous, one product's output. In inference with a slot per step, the
+  /// layers share one set (gate_layers = 1): the gates of layer l at step t are written, by
+  /// its projection or its step, only once the layer below has passed step t in every
+  /// direction (they are computed from its output), and nothing reads a step's gates after
+  /// its own step. Where a slot serves several steps (a ring, or one slot), it may not be
+  /// shared: the layers of a wavefront run side by side.
   Mat<T> gates(int64_t l, int64_t d, int64_t t) {
     const int64_t slot = t % desc.layout.gate_slots;
-    const int64_t index = (l * desc.D + d) * desc.layout.gate_slots + slot;
+    const int64_t layer = desc.layout.gate_layers == 1 ? 0 : l;
+    const int64_t index = (layer * desc.D + d) * desc.layout.gate_slots + slot;
     return {fwd(desc.layout.gates + index * desc.N * desc.GH()), desc.GH()};
   }
   /// The cell's buffer b of (l, d) at step t (t is ignored for a scratch buffer).

@@ -149,6 +149,32 @@ TEST(GateRing, InferenceKeepsTwoBlocksOfGatesWhereEveryStepsWouldTakeMoreThanEig
   EXPECT_EQ(training.layout.gate_slots, 100);
 }
 
+TEST(GateLayers, InferenceWithASlotPerStepKeepsOneSetOfGatesForAllLayers) {
+  // A slot per step: every step's gates fit in 8 MiB, or the block is the whole sequence.
+  const ProblemDesc small = inference(CellKind::lstm, 256, 32, 64, 4, 2);
+  ASSERT_EQ(small.layout.gate_slots, 32);
+  EXPECT_EQ(small.layout.gate_layers, 1);
+  ExecOptions whole{Schedule::wavefront, 2};
+  const ProblemDesc sequence =
+      describe_problem(ModelSpec{CellKind::gru, 1024, 1024, 3, true}, 500, 1, false, false, true, whole);
+  ASSERT_EQ(sequence.plan.step_block, 500);
+  EXPECT_EQ(sequence.layout.gate_layers, 1);
+  // The gates' region holds one layer's: 2 directions x 32 steps x 64 rows.
+  const int64_t next = small.buffers > 0 ? small.layout.buffer[0] : small.layout.dropped;
+  EXPECT_EQ(next - small.layout.gates, 2 * 32 * 64 * small.GH());
+  // A ring, or a slot serving every step, serves several steps of a layer while the
+  // layers run side by side: a set per layer. Training keeps every layer's.
+  EXPECT_EQ(inference(CellKind::lstm, 1024, 100, 64, 0).layout.gate_layers, 4);
+  const ProblemDesc one_slot = inference(CellKind::lstm, 256, 8, 64, 1, 1);
+  ASSERT_EQ(one_slot.layout.gate_slots, 1);
+  EXPECT_EQ(one_slot.layout.gate_layers, 4);
+  ExecOptions trains{Schedule::wavefront, 2};
+  trains.step_block = 4;
+  EXPECT_EQ(describe_problem(ModelSpec{CellKind::lstm, 256, 256, 4, true}, 32, 64, true, false, true,
+                             trains).layout.gate_layers,
+            4);
+}
+
 TEST(StepBlocks, AnAskedBlockAndShortSequencesWin) {
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 64, true, 1, 100, 1), 1);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 64, true, 1, 3), 3);

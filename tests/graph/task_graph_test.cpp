@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "graph/task_graph.h"
+#include "support/exec_options.h"
 #include "support/problem.h"
 
 namespace rnnwave {
@@ -378,6 +379,55 @@ TEST(GateRing, AProjectionWaitsForTheStepsThatReadItsSlotsBefore) {
         }
       }
       EXPECT_GT(checked, 0);
+    }
+  }
+}
+
+/// In inference with a slot per step, the layers share one set of gates (workspace.h):
+/// every task of a layer that touches the gates of a step (the projection of its block, or
+/// the step itself, which reads them or projects into them) must come after every such task
+/// of each layer below, in the same direction, at the same step. With blocks of 4 steps and
+/// of the whole sequence, in every direction, split by rows and by units, and with upper
+/// layers whose steps project their own input (blocks of one step; the first layer's
+/// input is too wide for that).
+TEST(GateLayers, ALayerTouchesAStepsGatesOnlyAfterTheLayersBelow) {
+  struct Shape {
+    int64_t block, splits, input;
+  };
+  for (const bool bidirectional : {false, true}) {
+    for (const Shape shape : {Shape{4, 1, 40}, Shape{4, 2, 40}, Shape{12, 2, 40}, Shape{1, 1, 1000}}) {
+      ExecOptions options{Schedule::wavefront, 2};
+      options.step_block = shape.block;
+      options.batch_splits = shape.splits;
+      options.hidden_splits = shape.splits;
+      const ProblemDesc p = describe_problem(ModelSpec{CellKind::lstm, shape.input, 32, 3, bidirectional},
+                                             12, 16, false, false, true, options);
+      const std::string shape_name = std::to_string(bidirectional) + " " + testing::exec_name(options);
+      ASSERT_EQ(p.layout.gate_layers, 1) << shape_name;
+      ASSERT_EQ(p.layout.gate_slots, 12) << shape_name;
+      ASSERT_EQ(steps_project_input(p, 1), shape.block == 1) << shape_name;
+      ASSERT_FALSE(steps_project_input(p, 0)) << shape_name;
+      const TaskGraph graph = build_forward_graph(p, true);
+      const std::vector<std::vector<bool>> before = ancestors(graph);
+      auto touches_gates = [](const Task& task) {
+        return task.kind == TaskKind::project || task.kind == TaskKind::forward;
+      };
+      int64_t checked = 0;
+      for (int64_t i = 0; i < graph.size(); ++i) {
+        const Task& below = graph.tasks[i];
+        for (int64_t j = 0; touches_gates(below) && j < graph.size(); ++j) {
+          const Task& above = graph.tasks[j];
+          if (!touches_gates(above) || above.layer <= below.layer ||
+              above.direction != below.direction || above.t1 <= below.t0 || below.t1 <= above.t0) {
+            continue;
+          }
+          EXPECT_TRUE(before[j][i]) << shape_name << ": layer " << above.layer << " steps "
+                                    << above.t0 << "-" << above.t1 << " before layer "
+                                    << below.layer << " steps " << below.t0 << "-" << below.t1;
+          ++checked;
+        }
+      }
+      EXPECT_GT(checked, 0) << shape_name;
     }
   }
 }
