@@ -146,8 +146,9 @@ int64_t default_step_block(const ProblemDesc& p) {
   // inference and training; 0.92-1.22x at one (three of twelve below 1.02x, within noise).
   // Within the weights rather than 8 MiB: six held-out shapes of 600-1500 rows 1.19-1.49x as
   // fast at two threads, 1.05-1.11x at one, where blocks of 16 steps had been behind oneDNN
-  // in some rounds (at T = 1000, N = 1 and at 6-7 rows); an inference pass's peak memory up
-  // to 32 MiB more on the four shapes measured (more for longer sequences of wider stacks).
+  // in some rounds (at T = 1000, N = 1 and at 6-7 rows). Such an inference pass keeps one
+  // set of gates for all its layers (layout_of): its peak memory was below oneDNN's on the
+  // six shapes measured (5-31 MiB below each layer keeping its own).
   const int64_t gate_rows = std::max(kGateElements / p.GH(), largest + p.H);  // of T x N
   const bool whole = p.N < 8 && p.T <= gate_rows / p.N;  // (T x N could overflow)
   return whole ? std::max(block, p.T) : block;
