@@ -288,7 +288,8 @@ TEST(PipelineStage, AutomaticBlocksOfAtMostSixteenStepsEvenWhereTheEngineTakesTh
   World world;
   const Weights weights = Weights::uniform(spec, 5);
   EXPECT_EQ(PipelineStage(world, weights).pipe_block(100, 1), 16);
-  EXPECT_EQ(PipelineStage(world, weights).pipe_block(100, 64), 4);
+  EXPECT_EQ(PipelineStage(world, weights).pipe_block(100, 64), 16);
+  EXPECT_EQ(PipelineStage(world, weights).pipe_block(100, 256), 4);  // the engine's, below 16
   ExecOptions asked;
   asked.step_block = 50;
   EXPECT_EQ(PipelineStage(world, weights, asked).pipe_block(100, 1), 50);

@@ -49,20 +49,21 @@ int64_t automatic_step_block(CellKind cell, int64_t input, int64_t hidden, int64
   return describe_problem(spec, steps, batch, training, false, true, options).plan.step_block;
 }
 
-TEST(StepBlocks, AboutSixtyFourRowsAndTwoHundredFiftySixWhereInputWeightsExceedFourMiB) {
+TEST(StepBlocks, AboutSixtyFourRowsAndUpToSixteenStepsWhereInputWeightsExceedFourMiB) {
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 1), 16);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 8), 8);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 4, true, 64), 1);
-  // 4 x 1024 x 1024 floats: 16 MiB.
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 64), 4);
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 32), 8);
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 256), 1);
+  // 4 x 1024 x 1024 floats: 16 MiB. Two blocks of gates within the layer's I + H = 2048
+  // rows: 16 steps up to N = 64, then fewer, but never below 256 rows.
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 64), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 32), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 128), 8);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 256), 4);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1024), 1);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 8), 16);
-  // 1024 x 1024 floats are 4 MiB, not more: 64 rows. The bidirectional stack's upper
-  // layers take 2048 inputs (8 MiB): 256 rows, for every layer.
-  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 4, false, 64), 1);
-  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 2, true, 64), 4);
-  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 1, true, 64), 1);
+  // The widest layer counts: a bidirectional stack's upper layers take 2H = 2048 inputs
+  // (3072 rows), so 12 steps at N = 128.
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 2, true, 128), 12);
 }
 
 TEST(StepBlocks, TheWholeSequenceBelowEightRowsWhereInputWeightsExceedFourMiB) {
@@ -112,7 +113,7 @@ TEST(HiddenSplits, AOneDirectionStackOfWholeSequenceBlocksSplitsItsStepsAcrossTh
 TEST(StepBlocks, TheSameInInferenceAndTrainingAtAnyThreadCount) {
   for (const bool training : {false, true}) {
     for (const int threads : {1, 2, 16}) {
-      EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 4, true, 64, training, threads), 4);
+      EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 4, true, 64, training, threads), 16);
     }
   }
 }
@@ -128,9 +129,9 @@ ProblemDesc inference(CellKind cell, int64_t hidden, int64_t steps, int64_t batc
 TEST(GateRing, InferenceKeepsTwoBlocksOfGatesWhereEveryStepsWouldTakeMoreThanEightMiB) {
   // 4 x 1024 gates of 64 rows a step: 100 steps would be 100 MiB per (layer, direction).
   const ProblemDesc large = inference(CellKind::lstm, 1024, 100, 64, 0);
-  EXPECT_EQ(large.plan.step_block, 4);
+  EXPECT_EQ(large.plan.step_block, 16);
   EXPECT_EQ(large.layout.gate_ring_blocks, 2);
-  EXPECT_EQ(large.layout.gate_slots, 8);
+  EXPECT_EQ(large.layout.gate_slots, 32);
   // Blocks of 1 MiB: a ring of 8 (8 MiB) of the 12 blocks of 48 steps; of 13 blocks, the
   // last one partial, at 50.
   EXPECT_EQ(inference(CellKind::lstm, 256, 48, 64, 4, 2).layout.gate_slots, 32);
