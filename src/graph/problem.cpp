@@ -157,8 +157,11 @@ int64_t default_step_block(const ProblemDesc& p) {
   // weights both beyond the L2, each block's projection evicts recurrent weights that
   // the block's steps then read again, so fewer, longer blocks leave more steps finding
   // them in the cache. Measured on the 2-core Intel machine at H = 1024, N = 64, T = 100
-  // (docs/benchmarks.md, alternated rounds, blocks of 16 steps against 4): LSTM and GRU
-  // stacks in inference 1.02-1.07x at one thread and two, in training 1.00-1.04x.
+  // (docs/benchmarks.md, alternated rounds, blocks of 16 steps against 4, twelve passes
+  // of stacks of four- and three-gate cells at one thread and two): 1.02-1.07x on the
+  // medians of six of the seven inference passes, level on the one-layer three-gate
+  // cell's at one thread (0.99x, 0.98-1.03 over the rounds); 1.00-1.04x on the five
+  // training passes.
   return std::max(block, std::min<int64_t>(16, gate_rows / (2 * p.N)));
 }
 
