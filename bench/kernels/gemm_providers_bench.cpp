@@ -164,8 +164,8 @@ int main(int argc, char** argv) {
       {"recurrent lstm h256 n32", 32, 1024, 256},   {"recurrent lstm h256 n64", 64, 1024, 256},
       {"recurrent lstm h1024 n64", 64, 4096, 1024}, {"recurrent rnn h256 n64", 64, 256, 256},
       {"projection lstm h256 16x1", 16, 1024, 256}, {"projection lstm h256 4x64", 256, 1024, 256},
-      {"projection lstm h1024 4x64", 256, 4096, 1024},
-      {"projection lstm h1024 16x64", 1024, 4096, 1024}, {"projection lstm h1024 100x64", 6400, 4096, 1024}, {"backward state lstm h1024 n64", 64, 1024, 4096},
+      {"projection lstm h1024 4x64", 256, 4096, 1024}, {"backward state lstm h1024 n64", 64, 1024, 4096},
+      {"projection lstm h1024 16x64", 1024, 4096, 1024}, {"projection lstm h1024 100x64", 6400, 4096, 1024},
       {"projection lstm h1024 16x1", 16, 4096, 1024}, {"input grad lstm h1024 16x1", 16, 1024, 4096},
   };
   const char* provider_names[] = {"openblas", "onednn_sgemm", "libxsmm", "rnnwave_packed"};

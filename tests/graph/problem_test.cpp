@@ -64,6 +64,11 @@ TEST(StepBlocks, AboutSixtyFourRowsAndUpToSixteenStepsWhereInputWeightsExceedFou
   // The widest layer counts: a bidirectional stack's upper layers take 2H = 2048 inputs
   // (3072 rows), so 12 steps at N = 128.
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 2, true, 128), 12);
+  // 1024 x 1024 floats are 4 MiB, not more: 64 rows. The bidirectional stack's upper
+  // layers take 2048 inputs (8 MiB): 16 steps, for every layer.
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 4, false, 64), 1);
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 2, true, 64), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 1, true, 64), 1);
 }
 
 TEST(StepBlocks, TheWholeSequenceBelowEightRowsWhereInputWeightsExceedFourMiB) {
