@@ -54,7 +54,7 @@ TEST(StepBlocks, AboutSixtyFourRowsAndUpToSixteenStepsWhereInputWeightsExceedFou
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 8), 8);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 4, true, 64), 1);
   // 4 x 1024 x 1024 floats: 16 MiB. Two blocks of gates within the layer's I + H = 2048
-  // rows: 16 steps up to N = 64, then fewer, but never below 256 rows.
+  // rows: 16 steps up to N = 64, then fewer, but never below the 256 rows of before.
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 64), 16);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 32), 16);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 128), 8);
