@@ -114,6 +114,43 @@ int64_t default_hidden_splits(const ProblemDesc& p, int threads, int64_t step_bl
   return std::clamp<int64_t>(std::min(wanted, by_work), 1, p.H / 16 > 0 ? p.H / 16 : 1);
 }
 
+/// The widest layer's input size: the largest of the input weights (I or D x Hs columns).
+int64_t largest_layer_input(const ProblemDesc& p) {
+  int64_t largest = 0;
+  for (int64_t l = 0; l < p.L; ++l) largest = std::max(largest, p.layer_input_size(l));
+  return largest;
+}
+
+/// Whether some layer's input weights take more than 4 MiB (see default_step_block).
+bool large_input_weights(const ProblemDesc& p) {
+  constexpr int64_t kLargeInputWeights = int64_t{4} << 20;
+  return p.GH() * largest_layer_input(p) * int64_t{sizeof(float)} > kLargeInputWeights;
+}
+
+/// Whether the default plan runs a one-direction stack of large input weights at two
+/// threads in two blocks of half the sequence each, the batch split in two. One thread
+/// then projects a half (the next of this layer, or the first of the layer above) while
+/// the other runs the steps of both sub-batches, each of which reads the same recurrent
+/// weights, rather than the two threads running two layers' steps side by side, each
+/// with its own layer's weights, and waiting for each other as the wavefront fills and
+/// drains. Such an inference pass keeps one set of gates for all its layers (layout_of),
+/// so only where the sequence's gates (T x N rows of GH) take no more than the stack's
+/// input and recurrent weights (the sum of I + H rows over its layers) or the ring's
+/// 8 MiB. Measured on the 2-core Intel machine at H = 1024 (docs/benchmarks.md,
+/// alternated rounds against blocks of 16 steps): 4-layer stacks of four- and three-gate
+/// cells at T = 100, N = 64 1.06-1.09x in inference and 1.03x in training, a 2-layer
+/// stack 1.08x, N = 32 1.04x; one layer 0.98-0.99x (its default already splits the
+/// batch), and input weights of 4 MiB (H = 512) 0.97x, which keep blocks of 16 steps.
+/// Two threads only: with more, the two projections of a layer would leave threads idle.
+bool runs_in_halves(const ProblemDesc& p, int threads) {
+  if (threads != 2 || p.D != 1 || p.L < 2 || p.N < 8 * threads || !large_input_weights(p)) {
+    return false;
+  }
+  int64_t weight_rows = 0;
+  for (int64_t l = 0; l < p.L; ++l) weight_rows += p.layer_input_size(l) + p.H;
+  return p.T <= std::max(kGateElements / p.GH(), weight_rows) / p.N;  // (T x N could overflow)
+}
+
 int64_t default_step_block(const ProblemDesc& p) {
   // About 64 rows per projection GEMM; at most 16 steps so the next layer starts early
   // (but see below 8 rows).
@@ -127,11 +164,8 @@ int64_t default_step_block(const ProblemDesc& p) {
   // one-gate stack (input weights of 8-32 MiB), 2.5% slower for the one-gate cell's
   // one-direction stack (4 MiB), which keeps 64 rows; and again, with the gates in a
   // ring (gate_ring_blocks), 3-15% faster on the medians of six such inference passes.
-  constexpr int64_t kLargeInputWeights = int64_t{4} << 20;
-  int64_t largest = 0;
-  for (int64_t l = 0; l < p.L; ++l) largest = std::max(largest, p.layer_input_size(l));
-  const bool large = p.GH() * largest * int64_t{sizeof(float)} > kLargeInputWeights;
-  if (!large) return by_rows;
+  if (!large_input_weights(p)) return by_rows;
+  const int64_t largest = largest_layer_input(p);
   const int64_t block = std::max(by_rows, std::clamp<int64_t>((256 + p.N - 1) / p.N, 1, 16));
   // Below 8 rows, the whole sequence where its gates (T x N rows of GH) take no more than
   // the ring's 8 MiB (kGateElements) or the widest layer's input and recurrent weights
@@ -304,11 +338,16 @@ Plan choose_plan(const ProblemDesc& p, const ExecOptions& options) {
     plan.step_block = p.T;
     return plan;
   }
-  plan.step_block =
-      std::min(options.step_block > 0 ? options.step_block : default_step_block(p), p.T);
+  // Halves are a step block and a split together: only where neither is asked for.
+  const bool halves = options.step_block == 0 && options.batch_splits == 0 &&
+                      runs_in_halves(p, plan.threads);
+  plan.step_block = options.step_block > 0 ? std::min(options.step_block, p.T)
+                    : halves               ? (p.T + 1) / 2
+                                           : std::min(default_step_block(p), p.T);
   // A requested split count is capped at the batch: the last batch of an epoch may be
   // smaller than the others.
   plan.batch_splits = options.batch_splits > 0 ? std::min(options.batch_splits, p.N)
+                      : halves                 ? plan.threads
                                                : default_splits(p, plan.threads, plan.step_block);
   // Parts of at least one panel (16 units); none for a cell whose step needs all its
   // units between two products.

@@ -123,6 +123,65 @@ TEST(StepBlocks, TheSameInInferenceAndTrainingAtAnyThreadCount) {
   }
 }
 
+Plan two_thread_plan(CellKind cell, int64_t hidden, int64_t layers, bool bidirectional,
+                     int64_t steps, int64_t batch, bool training = false, int threads = 2) {
+  const ModelSpec spec{cell, hidden, hidden, layers, bidirectional};
+  return describe_problem(spec, steps, batch, training, false, true, ExecOptions{Schedule::wavefront, threads})
+      .plan;
+}
+
+TEST(Halves, AOneDirectionStackOfLargeInputWeightsRunsInTwoHalvesAtTwoThreads) {
+  for (const bool training : {false, true}) {
+    for (const CellKind cell : {CellKind::lstm, CellKind::gru}) {
+      const Plan plan = two_thread_plan(cell, 1024, 4, false, 100, 64, training);
+      EXPECT_EQ(plan.step_block, 50) << training;
+      EXPECT_EQ(plan.batch_splits, 2) << training;
+      EXPECT_EQ(plan.hidden_splits, 1) << training;
+    }
+  }
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 2, false, 101, 16).step_block, 51);
+  // Not at one thread or four, on two directions, one layer, input weights of 4 MiB, or
+  // sub-batches below 8 rows: the rules of before.
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 4, false, 100, 64, false, 1).step_block, 16);
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 4, false, 100, 64, false, 4).step_block, 16);
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 4, true, 100, 64).step_block, 16);
+  const Plan one_layer = two_thread_plan(CellKind::lstm, 1024, 1, false, 100, 64);
+  EXPECT_EQ(one_layer.step_block, 16);
+  EXPECT_EQ(one_layer.batch_splits, 2);
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 512, 4, false, 100, 64).step_block, 1);
+  EXPECT_EQ(two_thread_plan(CellKind::rnn_tanh, 1024, 4, false, 100, 64).step_block, 1);
+  const Plan eight_rows = two_thread_plan(CellKind::lstm, 1024, 4, false, 100, 8);
+  EXPECT_EQ(eight_rows.step_block, 16);
+  EXPECT_EQ(eight_rows.batch_splits, 1);
+}
+
+TEST(Halves, OnlyWhereTheSequencesGatesTakeNoMoreThanTheStacksWeights) {
+  // Four layers of I + H = 2048 rows of gates' width: 8192 rows, 128 steps of 64.
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 4, false, 128, 64).step_block, 64);
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 4, false, 129, 64).step_block, 16);
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 2, false, 64, 64).step_block, 32);
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 2, false, 65, 64).step_block, 16);
+  // One set of gates for all layers: the sequence's, no ring.
+  ExecOptions options{Schedule::wavefront, 2};
+  const ProblemDesc p = describe_problem(ModelSpec{CellKind::lstm, 1024, 1024, 4, false}, 100, 64,
+                                         false, false, true, options);
+  EXPECT_EQ(p.layout.gate_ring_blocks, 0);
+  EXPECT_EQ(p.layout.gate_slots, 100);
+  EXPECT_EQ(p.layout.gate_layers, 1);
+}
+
+TEST(Halves, AnAskedBlockOrSplitKeepsTheRulesOfBefore) {
+  const ModelSpec spec{CellKind::lstm, 1024, 1024, 4, false};
+  ExecOptions block{Schedule::wavefront, 2};
+  block.step_block = 8;
+  const Plan asked_block = describe_problem(spec, 100, 64, false, false, true, block).plan;
+  EXPECT_EQ(asked_block.step_block, 8);
+  EXPECT_EQ(asked_block.batch_splits, 1);
+  ExecOptions splits{Schedule::wavefront, 2};
+  splits.batch_splits = 1;
+  EXPECT_EQ(describe_problem(spec, 100, 64, false, false, true, splits).plan.step_block, 16);
+}
+
 ProblemDesc inference(CellKind cell, int64_t hidden, int64_t steps, int64_t batch, int64_t block,
                       int threads = 1) {
   ExecOptions options{Schedule::wavefront, threads};
