@@ -136,12 +136,13 @@ bool large_input_weights(const ProblemDesc& p) {
 /// drains. Such an inference pass keeps one set of gates for all its layers (layout_of),
 /// so only where the sequence's gates (T x N rows of GH) take no more than the stack's
 /// input and recurrent weights (the sum of I + H rows over its layers) or the ring's
-/// 8 MiB. Measured on the 2-core Intel machine at H = 1024 (docs/benchmarks.md,
-/// alternated rounds against blocks of 16 steps): 4-layer stacks of four- and three-gate
-/// cells at T = 100, N = 64 1.06-1.09x in inference and 1.03x in training, a 2-layer
-/// stack 1.08x, N = 32 1.04x; one layer 0.98-0.99x (its default already splits the
-/// batch), and input weights of 4 MiB (H = 512) 0.97x, which keep blocks of 16 steps.
-/// Two threads only: with more, the two projections of a layer would leave threads idle.
+/// 8 MiB. Measured on the 2-core Intel machine (docs/benchmarks.md, alternated rounds
+/// against blocks of 16 steps): 4-layer stacks of four- and three-gate cells at H = 1024,
+/// T = 100, N = 64 1.07-1.08x in inference and 1.04x in training, four held-out shapes
+/// (2-3 layers, N = 32-80, T = 50-100, one with I = 80) 1.03-1.11x; one layer 0.98-0.99x
+/// (its default splits the batch already), and input weights of 4 MiB (H = 512) 0.97x,
+/// which keep the rules of default_step_block. Two threads only: with more, a layer's two
+/// projections would leave threads idle, and none was measured.
 bool runs_in_halves(const ProblemDesc& p, int threads) {
   if (threads != 2 || p.D != 1 || p.L < 2 || p.N < 8 * threads || !large_input_weights(p)) {
     return false;
