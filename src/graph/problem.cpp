@@ -102,16 +102,18 @@ int64_t default_splits(const ProblemDesc& p, int threads, int64_t step_block) {
   return std::clamp<int64_t>(std::min(wanted, p.N / 8), 1, p.N);
 }
 
+/// The most parts a step's recurrent product is large enough to be split into: 64K
+/// multiply-adds per part, to pay for the synchronisation of the parts at every step.
+int64_t step_parts_by_work(const ProblemDesc& p) { return p.N * p.G * p.H * p.H / (int64_t{1} << 16); }
+
 int64_t default_hidden_splits(const ProblemDesc& p, int threads, int64_t step_block,
                               int64_t splits) {
   // Only when neither the graph nor the batch gives every thread a chain, and only for
-  // steps whose recurrent product is large enough (64K multiply-adds per part) to pay
-  // for the synchronisation of the parts at every step.
+  // steps large enough to split (step_parts_by_work).
   const int64_t chains = natural_parallelism(p, step_block) * splits;
   if (chains >= threads) return 1;
   const int64_t wanted = (threads + chains - 1) / chains;
-  const int64_t by_work = p.N * p.G * p.H * p.H / (int64_t{1} << 16);
-  return std::clamp<int64_t>(std::min(wanted, by_work), 1, p.H / 16 > 0 ? p.H / 16 : 1);
+  return std::clamp<int64_t>(std::min(wanted, step_parts_by_work(p)), 1, p.H / 16 > 0 ? p.H / 16 : 1);
 }
 
 /// The widest layer's input size: the largest of the input weights (I or D x Hs columns).
@@ -152,10 +154,50 @@ bool runs_in_halves(const ProblemDesc& p, int threads) {
   return p.T <= std::max(kGateElements / p.GH(), weight_rows) / p.N;  // (T x N could overflow)
 }
 
+/// Whether a pass below 8 rows takes the whole sequence as one step block, where its
+/// gates (T x N rows of GH) take no more than the ring's 8 MiB (kGateElements) or the
+/// widest layer's input and recurrent weights (I + H rows of GH), whichever is more (a
+/// block in between would give none of what follows and stall the wavefront across
+/// layers): a block of 16 steps is 16 rows, few for the packed kernel to share each weight
+/// panel among (a four-gate layer's projection at H = 1024, N = 1: 68 us a row in blocks
+/// of 16, 41 in one of 100). A one-direction stack then runs a layer at a time, each step
+/// split across the threads (natural_parallelism), so that every core reads the one
+/// layer's recurrent weights, most likely from the L3 where they fit, instead of each core
+/// streaming its own layer's. Measured on the 2-core AMD machine at H = 1024, N = 1
+/// (docs/benchmarks.md), with the chain runtime by parts: cells of three and four gates
+/// 1.10-1.53x as fast at two threads, one direction and two, inference and training;
+/// 0.92-1.22x at one (three of twelve below 1.02x, within noise). Within the weights rather
+/// than 8 MiB: six held-out shapes of 600-1500 rows 1.19-1.49x as fast at two threads,
+/// 1.05-1.11x at one, where blocks of 16 steps had been behind oneDNN in some rounds (at
+/// T = 1000, N = 1 and at 6-7 rows). Such an inference pass keeps one set of gates for all
+/// its layers (layout_of): its peak memory was below oneDNN's on the six shapes measured
+/// (5-31 MiB below each layer keeping its own).
+/// Every bidirectional stack takes it (the directions are its chains); a single layer
+/// where its steps split across the threads (step_parts_by_work; else the projection of
+/// the next block of 16 steps runs beside this block's steps, and nothing beside a whole
+/// sequence's); a stack of one direction where its input weights exceed 1 MiB (below, its
+/// layers side by side, each core's layers' weights in its own cache, were faster than
+/// a layer at a time). Measured on the 2-core Intel machine at T = 100, N = 1
+/// (docs/benchmarks.md, alternated rounds against blocks of 16 steps): at two threads
+/// 1.02-2.1x on the medians of the 22 grid configurations the rule changes, slower on the
+/// one left out, a one-gate layer of H = 256 (0.93-0.95x); at one thread 0.99-1.10x.
+/// One-direction stacks of 4 layers and input weights of 0.25-1 MiB were slower so
+/// (0.5-0.93x at two threads in single runs), those of 1.56-2.25 MiB faster (1.12-2.2x).
+bool projects_whole_sequences(const ProblemDesc& p) {
+  constexpr int64_t kLayerAtATimeInputWeights = int64_t{1} << 20;
+  if (p.D == 2) return true;
+  if (p.L == 1) return step_parts_by_work(p) >= 2;
+  return p.GH() * largest_layer_input(p) * int64_t{sizeof(float)} > kLayerAtATimeInputWeights;
+}
+
 int64_t default_step_block(const ProblemDesc& p) {
   // About 64 rows per projection GEMM; at most 16 steps so the next layer starts early
   // (but see below 8 rows).
   const int64_t by_rows = std::clamp<int64_t>((64 + p.N - 1) / p.N, 1, 16);
+  // Below 8 rows, the whole sequence where its gates fit (projects_whole_sequences).
+  const int64_t largest = largest_layer_input(p);
+  const int64_t gate_rows = std::max(kGateElements / p.GH(), largest + p.H);  // of T x N
+  if (p.N < 8 && projects_whole_sequences(p) && p.T <= gate_rows / p.N) return p.T;
   // A layer's input weights of more than 4 MiB are read from beyond the L2 by every block
   // that projects with them: blocks of 256 rows read them a quarter as often as blocks of
   // 64. Measured at N = 64 on a 1 MiB-L2 core (docs/benchmarks.md, alternated rounds): a
@@ -166,28 +208,7 @@ int64_t default_step_block(const ProblemDesc& p) {
   // one-direction stack (4 MiB), which keeps 64 rows; and again, with the gates in a
   // ring (gate_ring_blocks), 3-15% faster on the medians of six such inference passes.
   if (!large_input_weights(p)) return by_rows;
-  const int64_t largest = largest_layer_input(p);
   const int64_t block = std::max(by_rows, std::clamp<int64_t>((256 + p.N - 1) / p.N, 1, 16));
-  // Below 8 rows, the whole sequence where its gates (T x N rows of GH) take no more than
-  // the ring's 8 MiB (kGateElements) or the widest layer's input and recurrent weights
-  // (I + H rows of GH), whichever is more (a block in between would give none of what
-  // follows and stall the wavefront across layers): a block of 16 steps is 16 rows, few for
-  // the packed kernel to share each weight panel among (a four-gate layer's projection at
-  // H = 1024, N = 1: 68 us a row in blocks of 16, 41 in one of 100). A one-direction stack
-  // then runs a layer at a time, each step split across the threads (natural_parallelism),
-  // so that every core reads the one layer's recurrent weights, most likely from the L3
-  // where they fit, instead of each core streaming its own layer's. Measured on the 2-core
-  // AMD machine at H = 1024, N = 1 (docs/benchmarks.md), with the chain runtime by parts:
-  // cells of three and four gates 1.10-1.53x as fast at two threads, one direction and two,
-  // inference and training; 0.92-1.22x at one (three of twelve below 1.02x, within noise).
-  // Within the weights rather than 8 MiB: six held-out shapes of 600-1500 rows 1.19-1.49x as
-  // fast at two threads, 1.05-1.11x at one, where blocks of 16 steps had been behind oneDNN
-  // in some rounds (at T = 1000, N = 1 and at 6-7 rows). Such an inference pass keeps one
-  // set of gates for all its layers (layout_of): its peak memory was below oneDNN's on the
-  // six shapes measured (5-31 MiB below each layer keeping its own).
-  const int64_t gate_rows = std::max(kGateElements / p.GH(), largest + p.H);  // of T x N
-  const bool whole = p.N < 8 && p.T <= gate_rows / p.N;  // (T x N could overflow)
-  if (whole) return std::max(block, p.T);
   // Else up to 16 steps, as long as two blocks' gates (the ring of an inference pass,
   // gate_ring_blocks) take no more than those rows: with a layer's input and recurrent
   // weights both beyond the L2, each block's projection evicts recurrent weights that

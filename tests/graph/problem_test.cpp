@@ -50,7 +50,7 @@ int64_t automatic_step_block(CellKind cell, int64_t input, int64_t hidden, int64
 }
 
 TEST(StepBlocks, AboutSixtyFourRowsAndUpToSixteenStepsWhereInputWeightsExceedFourMiB) {
-  EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 1), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 4, false, 1), 16);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 8), 8);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 4, true, 64), 1);
   // 4 x 1024 x 1024 floats: 16 MiB. Two blocks of gates within the layer's I + H = 2048
@@ -71,7 +71,7 @@ TEST(StepBlocks, AboutSixtyFourRowsAndUpToSixteenStepsWhereInputWeightsExceedFou
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 1, true, 64), 1);
 }
 
-TEST(StepBlocks, TheWholeSequenceBelowEightRowsWhereInputWeightsExceedFourMiB) {
+TEST(StepBlocks, TheWholeSequenceBelowEightRowsWhereItsGatesFit) {
   for (const int64_t batch : {1, 4}) {
     EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, batch), 100) << batch;
     EXPECT_EQ(automatic_step_block(CellKind::gru, 1024, 1024, 4, true, batch), 100) << batch;
@@ -93,9 +93,28 @@ TEST(StepBlocks, TheWholeSequenceBelowEightRowsWhereInputWeightsExceedFourMiB) {
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 1, false, 2, 1000), 1000);
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 3000, 512, 1, false, 1, false, 2, 4096), 4096);
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 3000, 512, 1, false, 1, false, 2, 4097), 16);
-  // 4 MiB of input weights, not more: the rows' rule.
+}
+
+TEST(StepBlocks, BelowEightRowsTwoDirectionsOneLayerOrInputWeightsAboveOneMiBTakeTheSequence) {
+  // Two directions, whatever their size; single layers whose steps split in two (N G H^2
+  // at least 2 x 64K: not a one-gate layer of 256 units at N = 1, but at N = 4).
+  EXPECT_EQ(automatic_step_block(CellKind::gru, 256, 256, 4, true, 1), 100);
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 64, 64, 1, true, 1), 100);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 1), 100);
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 256, 256, 1, false, 1), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 256, 256, 1, false, 4), 100);
+  // One-direction stacks: input weights above 1 MiB (1024 x 1024 floats: 4 MiB; 4 x 384
+  // x 384: 2.25 MiB), not at 1 MiB (4 x 256 x 256; 512 x 512) or below.
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 4, false, 1), 100);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 384, 384, 4, false, 1), 100);
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 4, false, 1), 16);
-  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 4, false, 1), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 512, 512, 4, false, 1), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::gru, 256, 256, 2, false, 1), 16);
+  // Within 8 MiB of gates (2^21 floats: 2048 rows of 4 x 256) or the widest layer's
+  // weights, whichever is more; never from 8 rows.
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 1, false, 1, 2048), 2048);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 1, false, 1, 2049), 16);
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 8), 8);
 }
 
 Plan automatic_plan(int64_t layers, bool bidirectional, int threads, int64_t hidden = 1024) {
