@@ -182,7 +182,7 @@ bool runs_in_halves(const ProblemDesc& p, int threads) {
 /// 1.02-2.1x on the medians of the 22 grid configurations the rule changes, slower on the
 /// one left out, a one-gate layer of H = 256 (0.93-0.95x); at one thread 0.99-1.10x.
 /// One-direction stacks of 4 layers and input weights of 0.25-1 MiB were slower so
-/// (0.5-0.93x at two threads in single runs), those of 1.56-2.25 MiB faster (1.12-2.2x).
+/// (0.50-0.94x at two threads in single runs), those of 1.56-2.25 MiB faster (1.10-2.2x).
 bool projects_whole_sequences(const ProblemDesc& p) {
   constexpr int64_t kLayerAtATimeInputWeights = int64_t{1} << 20;
   if (p.D == 2) return true;
