@@ -172,20 +172,21 @@ bool runs_in_halves(const ProblemDesc& p, int threads) {
 /// T = 1000, N = 1 and at 6-7 rows). Such an inference pass keeps one set of gates for all
 /// its layers (layout_of): its peak memory was below oneDNN's on the six shapes measured
 /// (5-31 MiB below each layer keeping its own).
-/// Every bidirectional stack takes it (the directions are its chains); a single layer
-/// where its steps split across the threads (step_parts_by_work; else the projection of
-/// the next block of 16 steps runs beside this block's steps, and nothing beside a whole
-/// sequence's); a stack of one direction where its input weights exceed 1 MiB (below, its
-/// layers side by side, each core's layers' weights in its own cache, were faster than
-/// a layer at a time). Measured on the 2-core Intel machine at T = 100, N = 1
+/// Every bidirectional stack takes it (the directions are its chains), every stack whose
+/// input weights exceed 4 MiB (the rule's first form), a single layer whose steps are large
+/// enough to split across the threads (step_parts_by_work; else the projection of the
+/// next block of 16 steps runs beside this block's steps, and nothing beside a whole
+/// sequence's), and a stack of one direction whose input weights exceed 1 MiB (at or
+/// below 1 MiB, its layers side by side, each core's layers' weights in its own cache,
+/// were faster than a layer at a time). Measured on the 2-core Intel machine at T = 100, N = 1
 /// (docs/benchmarks.md, alternated rounds against blocks of 16 steps): at two threads
 /// 1.02-2.1x on the medians of the 22 grid configurations the rule changes, slower on the
 /// one left out, a one-gate layer of H = 256 (0.93-0.95x); at one thread 0.99-1.10x.
 /// One-direction stacks of 4 layers and input weights of 0.25-1 MiB were slower so
-/// (0.50-0.94x at two threads in single runs), those of 1.56-2.25 MiB faster (1.10-2.2x).
+/// (0.50-0.95x at two threads in single runs), those of 1.56-2.25 MiB faster (1.10-2.2x).
 bool projects_whole_sequences(const ProblemDesc& p) {
   constexpr int64_t kLayerAtATimeInputWeights = int64_t{1} << 20;
-  if (p.D == 2) return true;
+  if (p.D == 2 || large_input_weights(p)) return true;
   if (p.L == 1) return step_parts_by_work(p) >= 2;
   return p.GH() * largest_layer_input(p) * int64_t{sizeof(float)} > kLayerAtATimeInputWeights;
 }

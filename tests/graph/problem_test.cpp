@@ -103,6 +103,9 @@ TEST(StepBlocks, BelowEightRowsTwoDirectionsOneLayerOrInputWeightsAboveOneMiBTak
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 256, 256, 1, false, 1), 100);
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 256, 256, 1, false, 1), 16);
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 256, 256, 1, false, 4), 100);
+  // Input weights above 4 MiB, as before, even where the steps are too small to split
+  // (4 x 128 rows of 4096 inputs: 8 MiB; N G H^2 = 64K).
+  EXPECT_EQ(automatic_step_block(CellKind::lstm, 4096, 128, 1, false, 1), 100);
   // One-direction stacks: input weights above 1 MiB (1024 x 1024 floats: 4 MiB; 4 x 384
   // x 384: 2.25 MiB), not at 1 MiB (4 x 256 x 256; 512 x 512) or below.
   EXPECT_EQ(automatic_step_block(CellKind::rnn_tanh, 1024, 1024, 4, false, 1), 100);
