@@ -123,10 +123,15 @@ int64_t largest_layer_input(const ProblemDesc& p) {
   return largest;
 }
 
+/// Bytes of the widest layer's input weights (GH rows of its inputs, in fp32).
+int64_t input_weight_bytes(const ProblemDesc& p) {
+  return p.GH() * largest_layer_input(p) * int64_t{sizeof(float)};
+}
+
 /// Whether some layer's input weights take more than 4 MiB (see default_step_block).
 bool large_input_weights(const ProblemDesc& p) {
   constexpr int64_t kLargeInputWeights = int64_t{4} << 20;
-  return p.GH() * largest_layer_input(p) * int64_t{sizeof(float)} > kLargeInputWeights;
+  return input_weight_bytes(p) > kLargeInputWeights;
 }
 
 /// Whether the default plan runs a one-direction stack of large input weights at two
@@ -188,7 +193,7 @@ bool projects_whole_sequences(const ProblemDesc& p) {
   constexpr int64_t kLayerAtATimeInputWeights = int64_t{1} << 20;
   if (p.D == 2 || large_input_weights(p)) return true;
   if (p.L == 1) return step_parts_by_work(p) >= 2;
-  return p.GH() * largest_layer_input(p) * int64_t{sizeof(float)} > kLayerAtATimeInputWeights;
+  return input_weight_bytes(p) > kLayerAtATimeInputWeights;
 }
 
 int64_t default_step_block(const ProblemDesc& p) {
