@@ -16,9 +16,7 @@ struct TraceEvent {
   int direction = -1;  ///< -1 when the task covers both directions
   bool reverse = false;  ///< the direction walks the steps backward (t = T-1 .. 0)
   int split = -1;      ///< sub-batch, -1 when the task covers the whole batch
-  int part = -1;       ///< hidden-unit part of a step or projection, -1: all units; of a
-                       ///< weight_grad task, its term (the input weights', then each
-                       ///< product's and each sum's the cell declares)
+  int part = -1;       ///< hidden-unit part of a step or projection, -1: all units
   int64_t step_begin = 0, step_end = 0;
   int64_t batch_begin = 0, batch_end = 0;
   /// The task's index in its pass's task graph, and the indices of the tasks it waits

@@ -192,6 +192,11 @@ void zero_finished_rows(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const St
 
 }  // namespace
 
+int64_t weight_grad_terms(const ProblemDesc& desc) {
+  return 1 + static_cast<int64_t>(first_product(*desc.cell, desc.cell->stages.size()) +
+                                  desc.cell->sums.size());
+}
+
 namespace {
 
 /// The panels of W_ih^T (groups of one, H whole panels) that hold the gate columns of

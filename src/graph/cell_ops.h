@@ -100,7 +100,14 @@ void backward_products(Pass<T>& pass, int64_t l, int64_t d, int64_t t, const Ste
 template <class T>
 void input_grad(Pass<T>& pass, int64_t l, int64_t t0, int64_t t1);
 
-/// Adds term `term` (weight_grad_terms) of the weight gradients of steps [t0,t1) of (l,d) to pass.grads.
+/// The weight gradients of a (l, d) are independent terms, each writing its own
+/// parameters (or part of one): the input weight's (dW_ih += dgates^T x), then each
+/// product's (dW += dC^T A), then each sum the cell declares (biases, peepholes). Each
+/// term must sum its blocks in the order of for_each_weight_grad_block; two terms may run
+/// at the same time.
+int64_t weight_grad_terms(const ProblemDesc& desc);
+
+/// Adds term `term` of the weight gradients of steps [t0,t1) of (l,d) to pass.grads.
 /// Every product runs on the calling thread alone, so its bits do not depend on the
 /// schedule.
 template <class T>

@@ -162,30 +162,6 @@ double chains_schedule_seconds(const TaskGraph& graph, const std::vector<double>
   return makespan;
 }
 
-namespace {
-
-/// Term `term` (weight_grad_terms) of layer l's weight gradients over `rows` rows: a
-/// product with GH or a product's rows of output (dW_ih += dgates^T x, dW += dC^T A), or
-/// a sum's pointwise pass.
-double weight_grad_term_seconds(const ProblemDesc& p, int64_t l, int64_t term, int64_t rows,
-                                const Calibration& c, Products& product) {
-  if (term == 0) return product(p.GH(), rows, p.layer_input_size(l));
-  const cells::CellDef& cell = *p.cell;
-  const cells::Dims dims = p.dims(l);
-  size_t index = static_cast<size_t>(term - 1);
-  for (const cells::StageDecl& stage : cell.stages) {
-    if (index >= stage.products.size()) {
-      index -= stage.products.size();
-      continue;
-    }
-    const cells::ProductDecl& decl = stage.products[index];
-    return product(decl.rows.of(dims), rows, cell.params[decl.param].cols.of(dims));
-  }
-  return pointwise(c, double(rows * cell.sums[index].width.of(dims)));
-}
-
-}  // namespace
-
 std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, const Calibration& c) {
   const int64_t GH = p.GH();
   Products product(c);
@@ -194,8 +170,7 @@ std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, c
     const Task& t = graph.tasks[i];
     const int64_t steps = t.t1 - t.t0, in = p.layer_input_size(t.layer);
     const int64_t rows = t.split >= 0 ? p.split_row(t.split + 1) - p.split_row(t.split) : p.N;
-    const bool by_units = t.part >= 0 && t.kind != TaskKind::weight_grad;  // (its part is a term)
-    const int64_t units = by_units ? p.unit_bound(t.part + 1) - p.unit_bound(t.part) : p.H;
+    const int64_t units = t.part >= 0 ? p.unit_bound(t.part + 1) - p.unit_bound(t.part) : p.H;
     const int64_t cols = GH * units / p.H;  // the part's share of the gate columns
     const bool in_step = steps_project_input(p, t.layer);  // the steps project their input
     switch (t.kind) {
@@ -220,12 +195,9 @@ std::vector<double> task_seconds(const ProblemDesc& p, const TaskGraph& graph, c
         cost[i] = double(p.D) * product(steps * p.N, GH, in);
         break;
       case TaskKind::weight_grad:
-        cost[i] = 0;
-        for (int64_t term = 0; term < weight_grad_terms(p); ++term) {
-          if (t.part < 0 || t.part == term) {
-            cost[i] += weight_grad_term_seconds(p, t.layer, term, steps * p.N, c, product);
-          }
-        }
+        // dW_ih += dgates^T x, dW_hh += dgates^T h over the block's rows: GH rows of output.
+        cost[i] = product(GH, steps * p.N, in) + product(GH, steps * p.N, p.Hs) +
+                  pointwise(c, double(steps * p.N * GH));
         break;
       case TaskKind::dropout:
       case TaskKind::output:
@@ -257,22 +229,32 @@ double graph_seconds(const ProblemDesc& p, const TaskGraph& graph, bool backward
                                        : list_schedule_seconds(graph, cost, p.plan.threads, per_task));
 }
 
-/// The weight gradients' chains of one layer, as the layerwise schedule and the backward
-/// graph run them: per direction, the input weights', each recurrent product's and each
-/// sum's, every one over the blocks of for_each_weight_grad_block in turn (the last one
-/// may be shorter).
+/// The weight gradients' chains of one layer, as the layerwise schedule runs them: per
+/// direction, the input weights', each recurrent product's and each sum's, every one over
+/// the blocks of for_each_weight_grad_block in turn (the last one may be shorter).
 std::vector<double> weight_grad_chains(const ProblemDesc& p, int64_t l, const Calibration& c,
                                        Products& product) {
-  std::vector<double> chains;
-  for (int64_t d = 0; d < p.D; ++d) {
-    for (int64_t term = 0; term < weight_grad_terms(p); ++term) {
-      double seconds = 0;
-      for_each_weight_grad_block(p.T, p.N, false, [&](int64_t t0, int64_t t1) {
-        seconds += weight_grad_term_seconds(p, l, term, (t1 - t0) * p.N, c, product);
-      });
-      chains.push_back(seconds);
+  const cells::CellDef& cell = *p.cell;
+  const cells::Dims dims = p.dims(l);
+  // Over the blocks: the seconds of a product C[m, n] summed over each block's rows.
+  const auto over_blocks = [&](int64_t m, int64_t n) {
+    double seconds = 0;
+    for_each_weight_grad_block(p.T, p.N, false, [&](int64_t t0, int64_t t1) {
+      seconds += product(m, (t1 - t0) * p.N, n);
+    });
+    return seconds;
+  };
+  std::vector<double> one{over_blocks(p.GH(), p.layer_input_size(l))};
+  for (const cells::StageDecl& stage : cell.stages) {
+    for (const cells::ProductDecl& decl : stage.products) {
+      one.push_back(over_blocks(decl.rows.of(dims), cell.params[decl.param].cols.of(dims)));
     }
   }
+  for (const cells::SumDecl& sum : cell.sums) {
+    one.push_back(pointwise(c, double(p.T * p.N * sum.width.of(dims))));
+  }
+  std::vector<double> chains;
+  for (int64_t d = 0; d < p.D; ++d) chains.insert(chains.end(), one.begin(), one.end());
   return chains;
 }
 

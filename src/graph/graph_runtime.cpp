@@ -40,19 +40,15 @@ class FirstError {
 }  // namespace
 
 std::vector<int32_t> chain_of_tasks(const TaskGraph& graph) {
-  // A weight_grad task's part is its term, not a part of the units.
-  const auto part_of = [](const Task& task) {
-    return task.kind == TaskKind::weight_grad ? 0 : std::max(task.part, 0);
-  };
   int32_t directions = 1, parts = 1;
   for (const Task& task : graph.tasks) {
     directions = std::max(directions, task.direction + 1);
-    parts = std::max(parts, part_of(task) + 1);
+    parts = std::max(parts, task.part + 1);
   }
   std::vector<int32_t> chain(graph.tasks.size());
   for (size_t i = 0; i < chain.size(); ++i) {
     const Task& task = graph.tasks[i];
-    chain[i] = (task.layer * directions + std::max(task.direction, 0)) * parts + part_of(task);
+    chain[i] = (task.layer * directions + std::max(task.direction, 0)) * parts + std::max(task.part, 0);
   }
   return chain;
 }

@@ -25,7 +25,7 @@ void run_graph_openmp(const TaskGraph& graph, int threads, const TaskBody& body)
 
 /// The chain of each task: (layer * D + direction) * P + part for the graph's P parts of
 /// a step, a task of both directions (direction -1) on direction 0's, a task of every
-/// part (part -1) and every weight_grad task (its part is a term) on part 0's. With one direction and P threads, part p of every layer
+/// part (part -1) on part 0's. With one direction and P threads, part p of every layer
 /// is thread p's; with two directions and 2P threads, part p of direction d is 2d + p's.
 std::vector<int32_t> chain_of_tasks(const TaskGraph& graph);
 

@@ -349,24 +349,6 @@ int64_t weight_grad_block(int64_t steps, int64_t batch) {
   return std::min(block, steps);
 }
 
-int64_t weight_grad_terms(const ProblemDesc& p) {
-  int64_t products = 0;
-  for (const cells::StageDecl& stage : p.cell->stages) products += static_cast<int64_t>(stage.products.size());
-  return 1 + products + static_cast<int64_t>(p.cell->sums.size());
-}
-
-bool splits_weight_grads_by_term(const ProblemDesc& p) {
-  // The terms of a block then run side by side where nothing else is ready: at the end of
-  // a one-layer pass, or of a stack's bottom layer, where the last blocks were one task
-  // with the other thread idle. Measured on the 2-core Intel machine (training at H = 1024,
-  // T = 100, N = 64, alternated rounds against one task per block): at two threads a
-  // one-layer one-gate cell 1.05x (twice), its bidirectional layer 1.02x, a one-layer
-  // three-gate cell and a 4-layer one-gate stack 1.01x, six other shapes within 1% either
-  // way; at one thread, with no thread to share, level or 1% slower. Below 8 rows level
-  // or up to 2% slower on five shapes at N = 1 (as a split in two parts at N = 1-4 was).
-  return p.N >= 8 && p.plan.threads > 1;
-}
-
 Plan choose_plan(const ProblemDesc& p, const ExecOptions& options) {
   if (options.step_block < 0) fail("step_block must be >= 0 (0 = automatic), got ", options.step_block);
   if (options.batch_splits < 0) {

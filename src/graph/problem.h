@@ -143,17 +143,6 @@ int resolve_threads(const ExecOptions& options);
 /// thread count then produces the same bits.
 int64_t weight_grad_block(int64_t steps, int64_t batch);
 
-/// The weight gradients of a (l, d) are independent terms, each writing its own
-/// parameters (or part of one): the input weight's (dW_ih += dgates^T x), then each
-/// product's (dW += dC^T A), then each sum the cell declares (biases, peepholes). Each
-/// term must sum its blocks in the order of for_each_weight_grad_block; two terms may run
-/// at the same time.
-int64_t weight_grad_terms(const ProblemDesc& p);
-
-/// Whether the backward graph runs each term of a (layer, direction)'s weight gradients
-/// as a chain of its own rather than all terms in one task per block.
-bool splits_weight_grads_by_term(const ProblemDesc& p);
-
 /// Calls f(t0, t1) for the weight_grad blocks of a direction in the order their gradients
 /// become available during the backward pass (descending steps for a direction that walks
 /// forward in time, ascending for one that walks backward). Every schedule sums the

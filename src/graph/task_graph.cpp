@@ -248,7 +248,6 @@ TaskGraph build_backward_graph(const ProblemDesc& p, const BackwardGraphOptions&
   const int64_t L = p.L, D = p.D, T = p.T, S = p.plan.batch_splits, P = p.plan.hidden_splits;
   const Blocks blocks{p.plan.step_block, T};
   const Blocks grad_blocks{input_grad_steps(p, options), T};  // of the input_grad tasks
-  const int64_t terms = splits_weight_grads_by_term(p) ? weight_grad_terms(p) : 1;
   TaskGraph graph;
   // The task of each (step, sub-batch, part) that writes its gate gradients: the whole
   // backward step, or its pointwise half when steps are split by units.
@@ -306,16 +305,14 @@ TaskGraph build_backward_graph(const ProblemDesc& p, const BackwardGraphOptions&
       const int64_t first = p.walks_back(d) ? t1 - 1 : t0;
       for (int64_t s = 0; s < S; ++s) step.append_parts(preds, l, d, first, s);
     };
-    // A chain per direction, or per (direction, term) (part: the term, -1 for all).
-    for (int64_t d = 0; weight_grads && d < D; ++d) {
-      for (int64_t term = 0; term < terms; ++term) {
+    if (weight_grads) {
+      for (int64_t d = 0; d < D; ++d) {
         int32_t previous = -1;
         for_each_weight_grad_block(T, p.N, p.walks_back(d), [&](int64_t t0, int64_t t1) {
           preds.clear();
           block_done(d, t0, t1);
           if (previous >= 0) preds.push_back(previous);
-          previous = graph.add(
-              {TaskKind::weight_grad, int32_t(l), int32_t(d), -1, terms > 1 ? int32_t(term) : -1, t0, t1}, preds);
+          previous = graph.add({TaskKind::weight_grad, int32_t(l), int32_t(d), -1, -1, t0, t1}, preds);
         });
       }
     }

@@ -37,8 +37,7 @@ struct Task {
   int32_t layer;
   int32_t direction;  // -1 for input_grad (both directions)
   int32_t split;      // sub-batch index of a step task, -1 otherwise
-  int32_t part;       // hidden-unit part of a step or projection task, the term of a
-                      // weight_grad task (weight_grad_terms), -1 otherwise (every term)
+  int32_t part;       // hidden-unit part of a step or projection task, -1 otherwise
   int64_t t0, t1;     // steps [t0, t1); a single step for forward/backward
 };
 

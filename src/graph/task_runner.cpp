@@ -101,11 +101,7 @@ void run_task(Pass<T>& pass, const Task& task) {
       }
       return;
     case TaskKind::weight_grad:
-      if (task.part < 0) {
-        weight_grad(pass, task.layer, task.direction, task.t0, task.t1);
-      } else {
-        weight_grad(pass, task.layer, task.direction, task.t0, task.t1, task.part);
-      }
+      weight_grad(pass, task.layer, task.direction, task.t0, task.t1);
       if (pass.layer_grads != nullptr) pass.layer_grads->done(task.layer);
       return;
     case TaskKind::output:

@@ -2,10 +2,7 @@
 // task that finishes a (layer, direction) chain before it switches to the next.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <map>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -336,49 +333,6 @@ TEST(InputGradShares, ABidirectionalWholeSequenceBlockSplitsItsInputGradientByTh
   EXPECT_EQ(input_grad_block(describe_problem(ModelSpec{CellKind::lstm, 40, 32, 2, true}, 8, 8,
                                               true, false, true, options)),
             8);
-}
-
-/// From 8 rows on several threads, each term of a (layer, direction)'s weight gradients
-/// (W_ih, W_hh, b_ih, b_hh for the LSTM) is a chain of its own, its blocks in the order of
-/// for_each_weight_grad_block; below 8 rows or on one thread, one task per block does all.
-TEST(WeightGradTerms, FromEightRowsOnSeveralThreadsEachTermIsAChain) {
-  for (const auto& [batch, threads] : {std::pair{8, 2}, std::pair{7, 2}, std::pair{8, 1}}) {
-    ExecOptions options{Schedule::wavefront, threads};
-    const ProblemDesc p = describe_problem(ModelSpec{CellKind::lstm, 6, 40, 2, true}, 200, batch,
-                                           true, false, true, options);
-    const bool by_term = batch == 8 && threads == 2;
-    ASSERT_EQ(splits_weight_grads_by_term(p), by_term);
-    ASSERT_EQ(weight_grad_terms(p), 4);
-    std::vector<std::pair<int64_t, int64_t>> blocks[2];  // by direction, in summing order
-    for (int64_t d = 0; d < 2; ++d) {
-      for_each_weight_grad_block(p.T, p.N, p.walks_back(d), [&](int64_t t0, int64_t t1) {
-        blocks[d].push_back({t0, t1});
-      });
-    }
-    ASSERT_GT(blocks[0].size(), 1u);  // 200 steps x 8 rows: blocks of 64 steps
-    const TaskGraph graph = build_backward_graph(p, true, true);
-    // (layer, direction, part) -> the chain's blocks, each waiting for the one before.
-    std::map<std::tuple<int32_t, int32_t, int32_t>, std::vector<int32_t>> chains;
-    for (int64_t i = 0; i < graph.size(); ++i) {
-      const Task& task = graph.tasks[i];
-      if (task.kind != TaskKind::weight_grad) continue;
-      std::vector<int32_t>& chain = chains[{task.layer, task.direction, task.part}];
-      if (!chain.empty()) {
-        const int32_t* preds = graph.preds_of(i);
-        EXPECT_NE(std::find(preds, preds + graph.pred_count(i), chain.back()), preds + graph.pred_count(i));
-      }
-      chain.push_back(int32_t(i));
-    }
-    EXPECT_EQ(chains.size(), size_t(2 * 2 * (by_term ? 4 : 1))) << batch << " rows, " << threads;
-    for (const auto& [key, chain] : chains) {
-      EXPECT_EQ(std::get<2>(key) >= 0, by_term);
-      const auto& wanted = blocks[std::get<1>(key)];
-      ASSERT_EQ(chain.size(), wanted.size());
-      for (size_t b = 0; b < chain.size(); ++b) {
-        EXPECT_EQ(std::pair(graph.tasks[chain[b]].t0, graph.tasks[chain[b]].t1), wanted[b]);
-      }
-    }
-  }
 }
 
 /// In inference with a ring of gate slots (workspace.h: step t of (l, d) uses slot
