@@ -110,8 +110,9 @@ struct BackwardArgs {
   /// wavefront and sequential schedules it runs on the thread of the task that ends the
   /// layer's last weight-gradient block (a thread of the pass's pool), or, when a layer
   /// ends before the layer above it, right after the call for that layer on the thread
-  /// that makes it; the layerwise schedule calls it on the calling thread after each
-  /// layer's weight gradients. Calls never overlap one another and each sees every write
+  /// that makes it; the layerwise schedule (and the wavefront schedule's backward pass in
+  /// lock step, schedule.h) calls it on the calling thread after each layer's weight
+  /// gradients. Calls never overlap one another and each sees every write
   /// of the tasks before it. It may read (or copy away) layer l's gradients in
   /// grad_weights and must not write them or anything else of the pass, nor call the
   /// model; it should be quick (it holds a thread of the pass), e.g. a copy and the start

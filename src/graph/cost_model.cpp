@@ -272,14 +272,18 @@ double greedy_seconds(const std::vector<double>& work, int64_t threads) {
   return makespan;
 }
 
+/// Which of its passes layerwise_seconds costs.
+enum class Passes { forward, backward, both };
+
 /// The layerwise schedule as schedule_layerwise.cpp runs it: per layer and direction the
 /// projection split by steps over the threads, then each step split by rows; backward each
 /// step split by rows, the weight gradients' chains taken by free threads, the input
 /// gradient split by steps. A step is costed as task_seconds costs one (the recurrent
 /// product G*H wide and the pointwise math), not product by product. Each parallel loop
 /// of more than one share pays pass_ns (waking the team, the barrier); a loop of one share
-/// runs inline.
-double layerwise_seconds(const ProblemDesc& p, const Calibration& c) {
+/// runs inline. Its backward pass is also the wavefront schedule's in lock step.
+
+double layerwise_seconds(const ProblemDesc& p, const Calibration& c, Passes passes) {
   const int64_t P = p.plan.threads, GH = p.GH(), T = p.T, N = p.N;
   const double pass = c.runtime_at(int(P)).pass_ns * 1e-9;
   const auto barrier = [&](int64_t shares) { return std::min(P, shares) > 1 ? pass : 0.0; };
@@ -288,18 +292,19 @@ double layerwise_seconds(const ProblemDesc& p, const Calibration& c) {
   double total = 0;
   for (int64_t l = 0; l < p.L; ++l) {
     const int64_t in = p.layer_input_size(l);
-    double layer = product(steps * N, in, GH) + barrier(T);
-    layer += double(T) * (product(rows, p.Hs, GH) + pointwise(c, double(rows * GH)) + barrier(N));
-    layer *= double(p.D);
-    if (p.training) {
+    if (passes != Passes::backward) {
+      double forward = product(steps * N, in, GH) + barrier(T);
+      forward += double(T) * (product(rows, p.Hs, GH) + pointwise(c, double(rows * GH)) + barrier(N));
+      total += double(p.D) * forward;
+    }
+    if (passes != Passes::forward && p.training) {
       double back = double(T) * (product(rows, GH, p.Hs) + pointwise(c, 2.0 * double(rows * GH)) + barrier(N));
       back *= double(p.D);
       const std::vector<double> chains = weight_grad_chains(p, l, c, product);
       back += greedy_seconds(chains, P) + barrier(int64_t(chains.size()));
       back += double(p.D) * product(steps * N, GH, in) + barrier(T);
-      layer += back;
+      total += back;
     }
-    total += layer;
   }
   return total;
 }
@@ -308,9 +313,12 @@ double layerwise_seconds(const ProblemDesc& p, const Calibration& c) {
 
 double predict_pass_seconds(const ProblemDesc& p, const Calibration& c) {
   if (!c.valid()) fail("predict: the calibration is incomplete or has non-positive values");
-  if (p.plan.schedule == Schedule::layerwise) return layerwise_seconds(p, c);
+  if (p.plan.schedule == Schedule::layerwise) return layerwise_seconds(p, c, Passes::both);
   double seconds = graph_seconds(p, build_forward_graph(p, true), false, c);
-  if (p.training) seconds += graph_seconds(p, build_backward_graph(p, true, true), true, c);
+  if (p.training) {
+    seconds += backward_in_lock_step(p) ? layerwise_seconds(p, c, Passes::backward)
+                                        : graph_seconds(p, build_backward_graph(p, true, true), true, c);
+  }
   return seconds;
 }
 

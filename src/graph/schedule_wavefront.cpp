@@ -1,6 +1,7 @@
 // The wavefront schedule: W-Par for one direction, B-Par for two, and the reverse graph
 // for backpropagation through time — as OpenMP tasks with data dependencies, or on threads
-// that each own whole chains (runs_by_chains).
+// that each own whole chains (runs_by_chains); a backward pass of 8 or more rows at two
+// threads in lock step, as the layerwise schedule runs it (backward_in_lock_step).
 #include "graph/schedule.h"
 #include "graph/task_runner.h"
 
@@ -27,6 +28,11 @@ void wavefront_forward(Pass<T>& pass, Trace* trace) {
 
 template <class T>
 void wavefront_backward(Pass<T>& pass, Trace* trace) {
+  const bool stage_hooks = pass.on_grad_output_block != nullptr || pass.on_grad_input_block != nullptr;
+  if (backward_in_lock_step(pass.desc()) && !stage_hooks) {
+    layerwise_backward(pass, trace);
+    return;
+  }
   run_backward_graph(pass, trace, runner_for(pass.desc(), true));
 }
 

@@ -267,5 +267,30 @@ TEST(StepBlocks, AnAskedBlockAndShortSequencesWin) {
   EXPECT_EQ(automatic_step_block(CellKind::lstm, 1024, 1024, 1, false, 64, true, 1, 3), 3);
 }
 
+/// The wavefront schedule's backward pass runs in lock step from 8 rows at two threads, for
+/// a single layer or a stack in two halves.
+TEST(LockStep, ASingleLayerOrTwoHalvesFromEightRowsAtTwoThreads) {
+  const auto lock_step = [](const ModelSpec& spec, int64_t batch, int threads,
+                            Schedule schedule = Schedule::wavefront, int64_t step_block = 0) {
+    ExecOptions options{schedule, threads};
+    options.step_block = step_block;
+    return backward_in_lock_step(describe_problem(spec, 100, batch, true, false, true, options));
+  };
+  const ModelSpec layer{CellKind::gru, 16, 32, 1, true};
+  EXPECT_TRUE(lock_step(layer, 8, 2));
+  EXPECT_TRUE(lock_step(layer, 64, 2));
+  EXPECT_FALSE(lock_step(layer, 7, 2));
+  EXPECT_FALSE(lock_step(layer, 64, 1));
+  EXPECT_FALSE(lock_step(layer, 64, 3));
+  EXPECT_FALSE(lock_step(layer, 64, 2, Schedule::sequential));
+  EXPECT_FALSE(lock_step(layer, 64, 2, Schedule::layerwise));  // (it is the layerwise schedule)
+  // The grid's 4-layer LSTM of H = 1024 at N = 64 runs in two halves (runs_in_halves);
+  // asked for blocks of 16 steps, or at H = 256, it keeps the graph.
+  const ModelSpec halves{CellKind::lstm, 1024, 1024, 4, false};
+  EXPECT_TRUE(lock_step(halves, 64, 2));
+  EXPECT_FALSE(lock_step(halves, 64, 2, Schedule::wavefront, 16));
+  EXPECT_FALSE(lock_step(ModelSpec{CellKind::lstm, 256, 256, 4, false}, 64, 2));
+}
+
 }  // namespace
 }  // namespace rnnwave

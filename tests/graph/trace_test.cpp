@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 
 #include "rnnwave/trace.h"
 #include "support/problem.h"
@@ -32,6 +33,41 @@ TEST(Trace, EventsSayWhichWayTheirDirectionWalks) {
       }
       EXPECT_GT(directed, 0) << to_string(schedule);
     }
+  }
+}
+
+// From 8 rows at two threads the wavefront schedule runs a single layer's backward pass
+// in lock step (backward_in_lock_step): its events carry no graph, its forward pass's do;
+// with a pipeline stage's hook for grad_output the backward pass keeps its graph.
+TEST(Trace, ABackwardPassInLockStepCarriesNoGraphUnlessAStageHookIsSet) {
+  Case c;  // one layer
+  c.batch = 8;
+  const Problem<float> p = make_problem<float>(c, 1);
+  for (const bool hook : {false, true}) {
+    Trace trace;
+    ExecOptions options{Schedule::wavefront, 2};
+    options.trace = &trace;
+    const Rnn rnn(Weights::uniform(p.spec, 2), options);
+    ForwardOut<float> out;
+    BasicWorkspace<float> ws;
+    rnn.forward(forward_args(p, out), ws);
+    BackwardArgs<float> b;
+    b.grad_output = p.grad_output;
+    b.grad_hn = p.grad_hn;
+    b.grad_cn = p.grad_cn;
+    int64_t asked = 0;
+    if (hook) b.on_grad_output_block = [&](int64_t, int64_t) { ++asked; };
+    rnn.backward(b, ws);
+    std::map<std::string, std::pair<int64_t, int64_t>> tasks;  // pass: (with a graph, without)
+    for (const TraceEvent& e : trace.events()) {
+      auto& [with, without] = tasks[e.pass];
+      ++(e.task >= 0 ? with : without);
+    }
+    EXPECT_EQ(tasks["forward"].second, 0) << hook;
+    EXPECT_GT(tasks["forward"].first, 0) << hook;
+    EXPECT_EQ(tasks["backward"].first > 0, hook);
+    EXPECT_EQ(tasks["backward"].second > 0, !hook);
+    EXPECT_EQ(asked > 0, hook);
   }
 }
 
