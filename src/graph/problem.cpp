@@ -353,15 +353,16 @@ bool backward_in_lock_step(const ProblemDesc& p) {
   // Where the graph has little to overlap: a single layer, or a stack in two halves (whose
   // layers wait for each other's half-sequence input gradients). There the lock step
   // wins, most likely because both cores read the same recurrent weights at the same time
-  // (traces of `lstm uni L4 H1024 N64` training: a backward step of 32 rows 2.04 ms beside
-  // another step of the graph, 1.87 ms in lock step). Measured on the 2-core Intel machine
-  // (docs/benchmarks.md, alternated rounds against the graph, training): single layers of
-  // one, three and four gates 1.02-1.19x at H = 256-1024 and N = 8-64 (six shapes), a
-  // bidirectional one-gate layer 0.97-0.99x (two sets of rounds); two halves 1.02-1.03x on
-  // the grid's 4-layer stacks of H = 1024 and 1.02-1.04x on three held-out stacks (2-4
-  // layers, N = 32-64, T = 60-150). Other stacks keep the graph, which overlaps a layer's
-  // steps with the layer above: 0.90-0.98x the other way at H = 256-768, 1.00-1.03x at
-  // H = 1024. Two threads only, and from 8 rows: no other was measured.
+  // (traces of a 4-layer four-gate stack's training at H = 1024, N = 64: a backward step
+  // of 32 rows 2.04 ms beside another step of the graph, 1.87 ms in lock step). Measured
+  // on the 2-core Intel machine (docs/benchmarks.md, alternated rounds against the
+  // graph, training): single layers of one, three and four gates 1.02-1.19x at
+  // H = 256-1024 and N = 8-64 (six shapes), a bidirectional one-gate layer 0.97-0.99x (two
+  // sets of rounds); two halves 1.02-1.03x on the grid's 4-layer stacks of H = 1024 and
+  // 1.02-1.04x on three held-out stacks (2-4 layers, N = 32-64, T = 60-150). Other stacks
+  // keep the graph, which overlaps a layer's steps with the layer above: 0.90-0.98x the
+  // other way at H = 256-768, 1.00-1.03x at H = 1024. Two threads only, and from 8 rows:
+  // no other was measured.
   if (p.plan.schedule != Schedule::wavefront || p.plan.threads != 2 || p.N < 8) return false;
   const bool halves = p.plan.step_block == (p.T + 1) / 2 && p.plan.batch_splits == 2 && runs_in_halves(p, 2);
   return p.L == 1 || halves;
