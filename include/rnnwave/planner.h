@@ -4,8 +4,9 @@
 // hidden splits); every way computes the same bits (docs/design.md §5), so the choice
 // changes speed only. The planner predicts the time of each candidate from a calibration
 // of this machine (the kernels' measured rates by GEMM shape, the runtime's measured cost
-// per task) by list-scheduling the candidate's actual task graph on its threads, and
-// picks the fastest. The calibration takes a few seconds and is cached per machine.
+// per task) by list-scheduling the candidate's actual task graph on its threads (a
+// backward pass in lock step, schedule.h, as the layerwise schedule's), and picks the
+// fastest. The calibration takes a few seconds and is cached per machine.
 #pragma once
 
 #include <cstdint>

@@ -14,11 +14,12 @@ class Trace;
 ///   sequential: one thread, layer by layer, step by step.
 ///   layerwise:  what the frameworks do: layer by layer and step by step, each step's
 ///               rows and each layer's weight-gradient chains spread over the threads.
-///   wavefront:  every cell is a task of a dataflow graph (W-Par / B-Par). A backward
-///               pass of 8 or more rows at two threads runs in lock step instead, as
-///               layerwise does (faster there: docs/benchmarks.md), unless a pipeline
-///               stage's hooks (BackwardArgs::on_grad_output_block, on_grad_input_block)
-///               are set.
+///   wavefront:  every cell is a task of a dataflow graph (W-Par / B-Par). At two
+///               threads from 8 rows, the backward pass of a single layer, or of a stack
+///               the plan runs in two halves, runs in lock step instead, as layerwise
+///               does (measured faster on most such shapes: docs/benchmarks.md), unless a
+///               pipeline stage's hooks (BackwardArgs::on_grad_output_block,
+///               on_grad_input_block) are set.
 enum class Schedule { sequential, layerwise, wavefront };
 
 inline constexpr int kScheduleCount = 3;

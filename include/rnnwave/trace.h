@@ -22,7 +22,9 @@ struct TraceEvent {
   /// The task's index in its pass's task graph, and the indices of the tasks it waits
   /// for (its predecessors, all smaller): the graph exactly as the runtime ran it, so a
   /// model can replay it (bench/scaling_model.py). -1 and none for a schedule without a
-  /// graph (layerwise).
+  /// graph (layerwise). A backward pass the wavefront schedule runs in lock step (as
+  /// layerwise does; schedule.h) records one event per operation, each over all threads,
+  /// as a chain: task i waits for task i - 1.
   int64_t task = -1;
   std::vector<int32_t> preds;
   int thread = 0;

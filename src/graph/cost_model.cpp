@@ -282,7 +282,6 @@ enum class Passes { forward, backward, both };
 /// product G*H wide and the pointwise math), not product by product. Each parallel loop
 /// of more than one share pays pass_ns (waking the team, the barrier); a loop of one share
 /// runs inline. Its backward pass is also the wavefront schedule's in lock step.
-
 double layerwise_seconds(const ProblemDesc& p, const Calibration& c, Passes passes) {
   const int64_t P = p.plan.threads, GH = p.GH(), T = p.T, N = p.N;
   const double pass = c.runtime_at(int(P)).pass_ns * 1e-9;

@@ -1,5 +1,7 @@
 // The planner's cost model: the time of a pass predicted from a calibration of the
-// machine (rnnwave/planner.h) by list-scheduling its task graph.
+// machine (rnnwave/planner.h) by list-scheduling its task graph, or, for the layerwise
+// schedule and a backward pass in lock step (backward_in_lock_step), by summing its
+// parallel loops.
 #pragma once
 
 #include <vector>

@@ -146,7 +146,8 @@ int64_t weight_grad_block(int64_t steps, int64_t batch);
 /// Whether the wavefront schedule runs a backward pass in lock step, as the layerwise
 /// schedule does (schedule_layerwise.cpp: each step split by rows over the threads, then
 /// the layer's weight gradients, one chain per term, then its input gradient), rather than
-/// as its task graph. Not for a pipeline stage's hooks, which want blocks as they come.
+/// as its task graph. The caller keeps the graph for a pipeline stage's hooks, which
+/// want blocks as they come (schedule_wavefront.cpp).
 bool backward_in_lock_step(const ProblemDesc& p);
 
 /// Calls f(t0, t1) for the weight_grad blocks of a direction in the order their gradients

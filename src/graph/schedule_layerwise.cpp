@@ -1,5 +1,6 @@
 // The layerwise schedule: what the frameworks do, kept as our in-house baseline on the
-// same kernels. Layer by layer, direction by direction, step by step; each step is split
+// same kernels (and the wavefront schedule's backward pass where it runs in lock step,
+// backward_in_lock_step). Layer by layer, direction by direction, step by step; each step is split
 // over rows, a layer's input dropout, input projection and input gradient over its steps,
 // the weight gradients of a layer run as parallel chains (one per direction and
 // parameter), and every step ends in a barrier. Every product is computed as the graph
@@ -20,10 +21,14 @@ namespace rnnwave {
 namespace {
 
 /// Records each operation of the pass as one event (on thread 0: it spans all threads).
+/// Under the wavefront schedule (its backward pass in lock step, backward_in_lock_step)
+/// the events form a chain, each waiting for the one before, so that a trace of that
+/// schedule carries a graph for every pass, as tools that replay traces expect.
 class OpRecorder {
  public:
   OpRecorder(Trace* trace, const char* pass, const ProblemDesc& problem)
-      : trace_(trace), pass_(pass), problem_(problem), origin_(now_ns()) {}
+      : trace_(trace), pass_(pass), problem_(problem), origin_(now_ns()),
+        chain_(problem.plan.schedule == Schedule::wavefront) {}
   ~OpRecorder() {
     if (trace_ != nullptr) trace_->append(std::move(events_), origin_);
   }
@@ -43,6 +48,11 @@ class OpRecorder {
     e.reverse = d >= 0 && problem_.walks_back(d);
     e.step_begin = t0;
     e.step_end = t1;
+    e.batch_end = problem_.N;
+    if (chain_) {
+      e.task = static_cast<int64_t>(events_.size());
+      if (e.task > 0) e.preds = {static_cast<int32_t>(e.task - 1)};
+    }
     e.start_us = static_cast<double>(start - origin_) / 1e3;
     e.duration_us = static_cast<double>(now_ns() - start) / 1e3;
     events_.push_back(std::move(e));
@@ -53,6 +63,7 @@ class OpRecorder {
   const char* pass_;
   const ProblemDesc& problem_;
   int64_t origin_;
+  bool chain_;
   std::vector<TraceEvent> events_;
 };
 
@@ -99,9 +110,9 @@ void parallel_for(int threads, int64_t count, Deal deal, F&& op) {
 
 /// Runs op(r0, r1) over `threads` ranges of [0, rows) in parallel: the rows of a step, or
 /// the steps of a layer. Steps are consecutive rows of a layer's matrices here because
-/// the layerwise plan's step block is the whole sequence (problem.cpp), so its gates hold
-/// a slot per step, never a ring; and a product computes each element as one sum whatever
-/// rows it is given with.
+/// the layerwise plan's step block is the whole sequence (problem.cpp) and a training pass
+/// keeps a slot per step whatever its block (layout_of), so gates are never in a ring; and
+/// a product computes each element as one sum whatever rows it is given with.
 template <class F>
 void parallel_rows(int threads, int64_t rows, F&& op) {
   const int64_t chunks = std::min<int64_t>(threads, rows);

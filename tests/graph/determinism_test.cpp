@@ -85,6 +85,52 @@ TEST_P(Determinism, BitIdenticalForEveryThreadCountAndDecomposition) {
   }
 }
 
+/// At two threads from 8 rows a single layer's backward pass runs in lock step
+/// (backward_in_lock_step) after any forward decomposition: the bits of one thread, in
+/// every direction.
+TEST_P(Determinism, TheLockStepBackwardGivesTheSameBits) {
+  for (const int directions : {0, 1, 2}) {
+    Case c = stack_case(GetParam(), directions, 12);
+    c.layers = 1;
+    const Problem<float> p = make_problem<float>(c, 7);
+    const Weights weights = Weights::uniform(p.spec, 8);
+    const Result expected = run(p, weights, ExecOptions{Schedule::sequential, 1}, 0);
+    for (int64_t block : {0, 1, 5, 23}) {
+      for (int64_t splits : {0, 1, 3}) {
+        ExecOptions options{Schedule::wavefront, 2};
+        options.step_block = block;
+        options.batch_splits = splits;
+        options.hidden_splits = 1 + (block + splits) % 3;
+        const ProblemDesc desc = describe_problem(p.spec, c.steps, c.batch, true, false, false, options);
+        ASSERT_TRUE(backward_in_lock_step(desc)) << exec_name(options);
+        const std::string what = std::to_string(directions) + " " + exec_name(options);
+        expect_same_bits(run(p, weights, options, 0), expected, what);
+      }
+    }
+  }
+}
+
+/// So does a stack the plan runs in two halves (runs_in_halves: input weights above 4 MiB,
+/// here a wide input to a narrow layer), with dropout between its layers.
+TEST(DeterminismOfHalves, TheLockStepBackwardOfTwoHalvesGivesTheSameBits) {
+  Case c;
+  c.layers = 2;
+  c.input_size = 16500;  // 4 x 16 x 16500 floats: just above 4 MiB
+  c.hidden_size = 16;
+  c.steps = 6;
+  c.batch = 16;
+  c.with_h0 = true;
+  const Problem<float> p = make_problem<float>(c, 7);
+  const Weights weights = Weights::uniform(p.spec, 8);
+  const ExecOptions options{Schedule::wavefront, 2};
+  const ProblemDesc desc = describe_problem(p.spec, c.steps, c.batch, true, true, false, options);
+  ASSERT_EQ(desc.plan.step_block, 3);
+  ASSERT_EQ(desc.plan.batch_splits, 2);
+  ASSERT_TRUE(backward_in_lock_step(desc));
+  expect_same_bits(run(p, weights, options, 0.3), run(p, weights, ExecOptions{Schedule::sequential, 1}, 0.3),
+                   "halves");
+}
+
 /// Where H is whole panels and one block is the whole sequence, the projection tasks
 /// split by units like the steps (projection_parts): the bits of one thread, in every
 /// direction, on 1 to 3 threads (and, beside them, blocks of several steps).

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "rnnwave/trace.h"
 #include "support/problem.h"
@@ -37,9 +38,10 @@ TEST(Trace, EventsSayWhichWayTheirDirectionWalks) {
 }
 
 // From 8 rows at two threads the wavefront schedule runs a single layer's backward pass
-// in lock step (backward_in_lock_step): its events carry no graph, its forward pass's do;
-// with a pipeline stage's hook for grad_output the backward pass keeps its graph.
-TEST(Trace, ABackwardPassInLockStepCarriesNoGraphUnlessAStageHookIsSet) {
+// in lock step (backward_in_lock_step): its events, one per operation over the whole
+// batch, form a chain; with a pipeline stage's hook for grad_output the backward pass
+// keeps its graph, whose tasks wait for more than the one before.
+TEST(Trace, ABackwardPassInLockStepIsAChainUnlessAStageHookIsSet) {
   Case c;  // one layer
   c.batch = 8;
   const Problem<float> p = make_problem<float>(c, 1);
@@ -58,15 +60,17 @@ TEST(Trace, ABackwardPassInLockStepCarriesNoGraphUnlessAStageHookIsSet) {
     int64_t asked = 0;
     if (hook) b.on_grad_output_block = [&](int64_t, int64_t) { ++asked; };
     rnn.backward(b, ws);
-    std::map<std::string, std::pair<int64_t, int64_t>> tasks;  // pass: (with a graph, without)
+    int64_t backward = 0, chained = 0;  // events of the backward pass; of them, a chain's
     for (const TraceEvent& e : trace.events()) {
-      auto& [with, without] = tasks[e.pass];
-      ++(e.task >= 0 ? with : without);
+      ASSERT_GE(e.task, 0) << e.pass << " " << e.kind;
+      if (e.pass != "backward") continue;
+      ++backward;
+      const std::vector<int32_t> chain =
+          e.task > 0 ? std::vector<int32_t>{int32_t(e.task - 1)} : std::vector<int32_t>{};
+      chained += e.preds == chain && e.batch_begin == 0 && e.batch_end == c.batch;
     }
-    EXPECT_EQ(tasks["forward"].second, 0) << hook;
-    EXPECT_GT(tasks["forward"].first, 0) << hook;
-    EXPECT_EQ(tasks["backward"].first > 0, hook);
-    EXPECT_EQ(tasks["backward"].second > 0, !hook);
+    EXPECT_GT(backward, 0) << hook;
+    EXPECT_EQ(chained == backward, !hook);
     EXPECT_EQ(asked > 0, hook);
   }
 }
