@@ -1,8 +1,8 @@
 // The layerwise schedule: what the frameworks do, kept as our in-house baseline on the
 // same kernels (and the wavefront schedule's backward pass where it runs in lock step,
-// backward_in_lock_step). Layer by layer, direction by direction, step by step; each step is split
-// over rows, a layer's input dropout, input projection and input gradient over its steps,
-// the weight gradients of a layer run as parallel chains (one per direction and
+// backward_in_lock_step). Layer by layer, direction by direction, step by step; each step
+// is split over rows, a layer's input dropout, input projection and input gradient over
+// its steps, the weight gradients of a layer run as parallel chains (one per direction and
 // parameter), and every step ends in a barrier. Every product is computed as the graph
 // schedules compute it, so the results are bit-identical to theirs.
 #include <algorithm>

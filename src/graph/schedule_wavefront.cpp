@@ -1,7 +1,8 @@
 // The wavefront schedule: W-Par for one direction, B-Par for two, and the reverse graph
 // for backpropagation through time — as OpenMP tasks with data dependencies, or on threads
-// that each own whole chains (runs_by_chains); a backward pass of 8 or more rows at two
-// threads in lock step, as the layerwise schedule runs it (backward_in_lock_step).
+// that each own whole chains (runs_by_chains); at two threads from 8 rows, the backward
+// pass of a single layer or of two halves in lock step, as the layerwise schedule runs it
+// (backward_in_lock_step).
 #include "graph/schedule.h"
 #include "graph/task_runner.h"
 
@@ -28,8 +29,9 @@ void wavefront_forward(Pass<T>& pass, Trace* trace) {
 
 template <class T>
 void wavefront_backward(Pass<T>& pass, Trace* trace) {
-  const bool stage_hooks = pass.on_grad_output_block != nullptr || pass.on_grad_input_block != nullptr;
-  if (backward_in_lock_step(pass.desc()) && !stage_hooks) {
+  // A pipeline stage's blocks go to the next rank as they come: only the graph does that.
+  const bool stage = pass.on_grad_output_block != nullptr || pass.on_grad_input_block != nullptr;
+  if (backward_in_lock_step(pass.desc()) && !stage) {
     layerwise_backward(pass, trace);
     return;
   }
