@@ -159,6 +159,16 @@ bool runs_in_halves(const ProblemDesc& p, int threads) {
   return p.T <= std::max(kGateElements / p.GH(), weight_rows) / p.N;  // (T x N could overflow)
 }
 
+/// Steps per block of a plan in two halves (runs_in_halves).
+int64_t halves_step_block(const ProblemDesc& p) { return (p.T + 1) / 2; }
+
+/// Whether plan is the plan in two halves that choose_plan makes where runs_in_halves:
+/// half the sequence per step block, the batch in one split per thread.
+bool plan_in_halves(const ProblemDesc& p, const Plan& plan) {
+  return runs_in_halves(p, plan.threads) && plan.step_block == halves_step_block(p) &&
+         plan.batch_splits == plan.threads;
+}
+
 /// Whether a pass below 8 rows takes the whole sequence as one step block, where its
 /// gates (T x N rows of GH) take no more than the ring's 8 MiB (kGateElements) or the
 /// widest layer's input and recurrent weights (I + H rows of GH), whichever is more (a
@@ -364,8 +374,7 @@ bool backward_in_lock_step(const ProblemDesc& p) {
   // other way at H = 256-768, 1.00-1.03x at H = 1024. Two threads only, and from 8 rows:
   // no other was measured.
   if (p.plan.schedule != Schedule::wavefront || p.plan.threads != 2 || p.N < 8) return false;
-  const bool halves = p.plan.step_block == (p.T + 1) / 2 && p.plan.batch_splits == 2 && runs_in_halves(p, 2);
-  return p.L == 1 || halves;
+  return p.L == 1 || plan_in_halves(p, p.plan);
 }
 
 Plan choose_plan(const ProblemDesc& p, const ExecOptions& options) {
@@ -389,7 +398,7 @@ Plan choose_plan(const ProblemDesc& p, const ExecOptions& options) {
   const bool halves = options.step_block == 0 && options.batch_splits == 0 &&
                       runs_in_halves(p, plan.threads);
   plan.step_block = options.step_block > 0 ? std::min(options.step_block, p.T)
-                    : halves               ? (p.T + 1) / 2
+                    : halves               ? halves_step_block(p)
                                            : std::min(default_step_block(p), p.T);
   // A requested split count is capped at the batch: the last batch of an epoch may be
   // smaller than the others.
