@@ -87,6 +87,12 @@ class PackedMatrix {
 struct PanelRange {
   int64_t begin = 0, end = -1;  // end < 0: to the last panel (groups must be 1 then)
   int64_t groups = 1, stride = 0;
+  /// Walk the range from its last panels to its first: the AVX-512 kernels then start
+  /// with what a forward walk read last, which the core's L2 still holds if the previous
+  /// call on this core was such a walk. Products that read weights larger than the L2
+  /// once per call (a step at N = 1) alternate walks from step to step. The results are
+  /// the same either way: each element is one sum over k in its own panel.
+  bool reverse = false;
 
   /// How many panels the range holds, of a matrix with `panels` panels.
   int64_t count(int64_t panels) const { return ((end < 0 ? panels : end) - begin) * groups; }

@@ -185,15 +185,20 @@ void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix&
   const bool beta = t.beta;
   const int64_t count = range.count(b.panels());
   int64_t panel[kMaxPanels], column[kMaxPanels];
-  // What a call starting at panel q of the range, depth k0 of `product`, reads first
+  const bool prefetch = (m + rows - 1) / rows >= kMinRowTilesToPrefetch &&
+                        (first.depth + second.depth) * b.panels() * 64 > kMinBytesToPrefetch;
+  // The walk takes the groups of `panels` panels of the range first to last, or last to
+  // first (range.reverse); group g of the walk starts at panel group_start(g).
+  const int64_t groups = (count + panels - 1) / panels;
+  const auto group_start = [&](int64_t g) { return (range.reverse ? groups - 1 - g : g) * panels; };
+  // What a call on group g of the walk, at depth k0 of `product`, reads first
   // (64 bytes per depth unit of a panel). A call prefetches at most its own depth of it:
   // after a block shorter than the next (a product's last), the rest of the next comes
   // unfetched.
-  const bool prefetch = (m + rows - 1) / rows >= kMinRowTilesToPrefetch &&
-                        (first.depth + second.depth) * b.panels() * 64 > kMinBytesToPrefetch;
-  const auto start_of = [&](int64_t q, const Product& product, int64_t k0) {
+  const auto start_of = [&](int64_t g, const Product& product, int64_t k0) {
     decltype(t.ahead) start{};
-    if (!prefetch || q >= count || k0 >= product.depth) return start;
+    if (!prefetch || g >= groups || k0 >= product.depth) return start;
+    const int64_t q = group_start(g);
     start.count = static_cast<int>(std::min<int64_t>(panels, count - q));
     start.depth = std::min(kBlockDepth, product.depth - k0);
     for (int v = 0; v < start.count; ++v) {
@@ -201,7 +206,8 @@ void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix&
     }
     return start;
   };
-  for (int64_t q0 = 0; q0 < count; q0 += panels) {
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t q0 = group_start(g);
     const int nv = static_cast<int>(std::min<int64_t>(panels, count - q0));
     for (int v = 0; v < nv; ++v) {
       panel[v] = range.panel(q0 + v);
@@ -214,8 +220,7 @@ void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix&
         t.panel[v] = b.panel(panel[v]);
         if (second.depth > 0) t.panel2[v] = b2->panel(panel[v]);
       }
-      run_row_tiles(table, t, m, rows, nv, first.a, second.a, c, column,
-                    start_of(q0 + panels, first, 0));
+      run_row_tiles(table, t, m, rows, nv, first.a, second.a, c, column, start_of(g + 1, first, 0));
       continue;
     }
     bool resume = beta;
@@ -227,9 +232,9 @@ void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix&
         t.beta = resume;
         for (int v = 0; v < nv; ++v) t.panel[v] = product->b->panel(panel[v]) + k0 * kPanelWidth;
         const bool last_block = k0 + kBlockDepth >= product->depth;
-        const auto next = !last_block ? start_of(q0, *product, k0 + kBlockDepth)
-                          : product == &first && second.depth > 0 ? start_of(q0, second, 0)
-                                                                  : start_of(q0 + panels, first, 0);
+        const auto next = !last_block ? start_of(g, *product, k0 + kBlockDepth)
+                          : product == &first && second.depth > 0 ? start_of(g, second, 0)
+                                                                  : start_of(g + 1, first, 0);
         run_row_tiles(table, t, m, rows, nv, product->a + k0 * a_per_depth, nullptr, c, column,
                       next);
         resume = true;

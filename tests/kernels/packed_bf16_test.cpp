@@ -130,7 +130,11 @@ TEST_P(PackedBf16Gemm, RowsAndPanelsComputedInAnyGroupingGiveTheSameBits) {
   for (bool amx : kernels_here()) {
   set_bf16_amx(amx);
   std::vector<float> whole = uniform_values(s.m * s.n, 6), rows = whole, panels = whole;
+  std::vector<float> reverse = whole;
   gemm_packed_bf16(s.m, a.data(), s.k, packed, true, whole.data(), s.n);
+  PanelRange last_first;
+  last_first.reverse = true;
+  gemm_packed_bf16(s.m, a.data(), s.k, packed, true, reverse.data(), s.n, last_first);
   for (int64_t i = 0; i < s.m;) {  // uneven pieces: 1, 2, 3, ... rows
     const int64_t count = std::min(s.m - i, i % 7 + 1);
     gemm_packed_bf16(count, a.data() + i * s.k, s.k, packed, true, rows.data() + i * s.n, s.n);
@@ -141,6 +145,8 @@ TEST_P(PackedBf16Gemm, RowsAndPanelsComputedInAnyGroupingGiveTheSameBits) {
   }
   EXPECT_EQ(std::memcmp(whole.data(), rows.data(), whole.size() * sizeof(float)), 0) << kernel_name(amx);
   EXPECT_EQ(std::memcmp(whole.data(), panels.data(), whole.size() * sizeof(float)), 0) << kernel_name(amx);
+  EXPECT_EQ(std::memcmp(whole.data(), reverse.data(), whole.size() * sizeof(float)), 0)
+      << kernel_name(amx) << ", panels last to first";
   }
 }
 

@@ -110,6 +110,33 @@ TEST_P(PackedGemm, ASecondProductGivesTheBitsOfTwoCalls) {
   set_force_reference(false);
 }
 
+/// A walk of the panels last to first (PanelRange::reverse), over every panel or some
+/// units of every group, with and without a second product: the bits of the forward
+/// walk, and no other column touched.
+TEST_P(PackedGemm, AReverseWalkGivesTheBitsOfAForwardOne) {
+  const Shape s = GetParam();
+  const int64_t k2 = s.k / 2 + 3;
+  const std::vector<float> a = uniform_values(s.m * s.k, 50), a2 = uniform_values(s.m * k2, 51);
+  const std::vector<float> w = uniform_values(s.n * s.k, 52), w2 = uniform_values(s.n * k2, 53);
+  const PackedMatrix<float> b = packed_for(s, w, s.k), b2 = packed_for(s, w2, k2);
+  const int64_t per_group = b.panels_per_group();
+  PanelRange all, some{per_group / 2, per_group, s.groups, per_group};
+  if (s.groups == 1) some = PanelRange{per_group / 2, per_group};
+  for (PanelRange range : {all, some}) {
+    for (bool second : {false, true}) {
+      const SecondProduct<float> two = second ? SecondProduct<float>{a2.data(), k2, &b2}
+                                              : SecondProduct<float>{};
+      std::vector<float> forward = uniform_values(s.m * s.n, 54), backward = forward;
+      range.reverse = false;
+      gemm_packed<float>(s.m, a.data(), s.k, b, two, true, forward.data(), s.n, range);
+      range.reverse = true;
+      gemm_packed<float>(s.m, a.data(), s.k, b, two, true, backward.data(), s.n, range);
+      EXPECT_EQ(std::memcmp(forward.data(), backward.data(), forward.size() * sizeof(float)), 0)
+          << "panels from " << range.begin << ", second product " << second;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, PackedGemm,
                          ::testing::Values(Shape{1, 16, 1, 1, true}, Shape{1, 1024, 256, 4, true},
                                            Shape{2, 96, 33, 4, false}, Shape{5, 21, 7, 3, true},
