@@ -155,7 +155,10 @@ struct VectorDecl {
   int plus = -1;
 };
 
-/// The products a stage runs before its pointwise math.
+/// The products a stage runs before its pointwise math. They are independent: none reads
+/// what another of the stage writes, and none writes what another writes unless it adds
+/// to it (accumulate), so a step may take them in either order where none adds
+/// (products_forward in src/graph/cell_ops.cpp takes them last to first on odd steps).
 struct StageDecl {
   std::span<const ProductDecl> products;
 };

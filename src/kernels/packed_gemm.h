@@ -87,11 +87,12 @@ class PackedMatrix {
 struct PanelRange {
   int64_t begin = 0, end = -1;  // end < 0: to the last panel (groups must be 1 then)
   int64_t groups = 1, stride = 0;
-  /// Walk the range from its last panels to its first: the AVX-512 kernels then start
-  /// with what a forward walk read last, which the core's L2 still holds if the previous
-  /// call on this core was such a walk. Products that read weights larger than the L2
-  /// once per call (a step at N = 1) alternate walks from step to step. The results are
-  /// the same either way: each element is one sum over k in its own panel.
+  /// Walk the range from its last panels to its first: the fp32 and bf16 AVX-512 kernels
+  /// then start with what a forward walk read last, which the core's L2 still holds if
+  /// the previous call on this core was such a walk (the portable and AMX kernels walk
+  /// forward regardless). A step's products alternate walks from step to step, which
+  /// pays where their weights exceed the L2 (a step at N = 1). The results are the same
+  /// either way: each element is one sum over k in its own panel.
   bool reverse = false;
 
   /// How many panels the range holds, of a matrix with `panels` panels.

@@ -187,18 +187,19 @@ void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix&
   int64_t panel[kMaxPanels], column[kMaxPanels];
   const bool prefetch = (m + rows - 1) / rows >= kMinRowTilesToPrefetch &&
                         (first.depth + second.depth) * b.panels() * 64 > kMinBytesToPrefetch;
-  // The walk takes the groups of `panels` panels of the range first to last, or last to
-  // first (range.reverse); group g of the walk starts at panel group_start(g).
-  const int64_t groups = (count + panels - 1) / panels;
-  const auto group_start = [&](int64_t g) { return (range.reverse ? groups - 1 - g : g) * panels; };
-  // What a call on group g of the walk, at depth k0 of `product`, reads first
+  // The walk takes the range's strips (`panels` consecutive panels of the range each, a
+  // tile's width) first to last, or last to first (range.reverse); the g-th it takes
+  // starts at position strip_start(g) of the range (range.panel maps positions to panels).
+  const int64_t strips = (count + panels - 1) / panels;
+  const auto strip_start = [&](int64_t g) { return (range.reverse ? strips - 1 - g : g) * panels; };
+  // What a call on the g-th strip of the walk, at depth k0 of `product`, reads first
   // (64 bytes per depth unit of a panel). A call prefetches at most its own depth of it:
   // after a block shorter than the next (a product's last), the rest of the next comes
   // unfetched.
   const auto start_of = [&](int64_t g, const Product& product, int64_t k0) {
     decltype(t.ahead) start{};
-    if (!prefetch || g >= groups || k0 >= product.depth) return start;
-    const int64_t q = group_start(g);
+    if (!prefetch || g >= strips || k0 >= product.depth) return start;
+    const int64_t q = strip_start(g);
     start.count = static_cast<int>(std::min<int64_t>(panels, count - q));
     start.depth = std::min(kBlockDepth, product.depth - k0);
     for (int v = 0; v < start.count; ++v) {
@@ -206,8 +207,8 @@ void run_tiles(const Table& table, A t, int64_t m, const float* a, const Matrix&
     }
     return start;
   };
-  for (int64_t g = 0; g < groups; ++g) {
-    const int64_t q0 = group_start(g);
+  for (int64_t g = 0; g < strips; ++g) {
+    const int64_t q0 = strip_start(g);
     const int nv = static_cast<int>(std::min<int64_t>(panels, count - q0));
     for (int v = 0; v < nv; ++v) {
       panel[v] = range.panel(q0 + v);
