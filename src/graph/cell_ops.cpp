@@ -100,9 +100,9 @@ cells::StepView<T> step_view(Pass<T>& pass, int64_t l, int64_t d, int64_t t,
 /// every gate of them). Odd steps walk them backward (PanelRange::reverse), so that a
 /// core running a layer's steps one after another starts each step's weights with those
 /// the step before read last, still in its L2. Measured on the Intel machine against the
-/// walk always forward (docs/benchmarks.md): one-direction stacks at H = 1024, N = 1,
-/// inference at two threads, 1.15-1.38x (each core's share of a layer's recurrent
-/// weights, 2-8 MiB, against a 2 MiB L2).
+/// walk always forward (docs/benchmarks.md): stacks at H = 1024, N = 1, two threads,
+/// 1.15-1.40x (each core's share of a layer's recurrent weights, 4-8 MiB, against a
+/// 2 MiB L2), 1.07x at one thread; level at N = 64.
 template <class Packed>
 kernels::PanelRange unit_panels(const Packed& b, const StepPart& part, int64_t hidden,
                                 int64_t groups, int64_t t) {
