@@ -94,6 +94,9 @@ cells::StepView<T> step_view(Pass<T>& pass, int64_t l, int64_t d, int64_t t,
   return s;
 }
 
+/// Whether step t's products walk their panels last to first (see unit_panels).
+bool walks_panels_back(int64_t t) { return t % 2 != 0; }
+
 /// The panels of a packed matrix that hold the columns of hidden units [u0, u1) in each
 /// of `groups` groups (gates) for a product of step t: all of them when the part spans
 /// every unit, else those units of every group, unit by unit (so a register tile computes
@@ -107,7 +110,7 @@ template <class Packed>
 kernels::PanelRange unit_panels(const Packed& b, const StepPart& part, int64_t hidden,
                                 int64_t groups, int64_t t) {
   kernels::PanelRange range;
-  range.reverse = t % 2 != 0;
+  range.reverse = walks_panels_back(t);
   if (part.u0 == 0 && part.u1 == hidden) return range;
   range.begin = part.u0 / kernels::kPanelWidth;
   range.end = (part.u1 + kernels::kPanelWidth - 1) / kernels::kPanelWidth;
@@ -133,14 +136,16 @@ void products_forward(Pass<T>& pass, size_t s, int64_t l, int64_t d, int64_t t,
   // Odd steps also take the products last to first (see unit_panels), so that the step
   // starts with the matrix the step before read last; not where a product adds to what
   // another wrote, whose order fixes the bits.
-  const bool last_first = t % 2 != 0 && std::none_of(products.begin(), products.end(),
-                                                     [](const auto& q) { return q.accumulate; });
+  const bool last_first = walks_panels_back(t) &&
+                          std::none_of(products.begin(), products.end(),
+                                       [](const auto& q) { return q.accumulate; });
+  const size_t first = first_product(cell, s);
   for (size_t j = 0; j < products.size(); ++j) {
     const size_t k = last_first ? products.size() - 1 - j : j;
     const cells::ProductDecl& product = products[k];
     const Mat<T> a = resolve(pass, product.a, l, d, t, part.r0);
     const Mat<T> c = resolve(pass, product.c, l, d, t, part.r0);
-    const size_t i = first_product(cell, s) + k;
+    const size_t i = first + k;
     if (i == 0 && steps_fuse_input(pass.desc(), l)) {
       const Mat<T> x = at(pass.ws.layer_input(l, t), part.r0, 0);
       const kernels::PackedMatrix<T>& w = packed[i].forward;
