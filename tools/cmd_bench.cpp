@@ -165,7 +165,8 @@ struct BenchPasses {
 nlohmann::json search_plans(const BenchFlags& flags, const ModelSpec& spec, Rnn& rnn,
                             BenchPasses& passes, const ExecOptions& options,
                             const Calibration& calibration, ExecOptions& best) {
-  const std::vector<Plan> candidates = plan_candidates(spec, flags.steps, flags.batch, options);
+  const std::vector<Plan> candidates =
+      plan_candidates(spec, flags.steps, flags.batch, options, passes.training);
   nlohmann::json table = nlohmann::json::array();
   double best_ms = 0;
   for (const Plan& plan : candidates) {
@@ -250,10 +251,12 @@ void run(const BenchFlags& flags) {
   }
   if (flags.plan_only) {
     if (flags.plan == "search") {
-      for (const Plan& plan : plan_candidates(spec, flags.steps, flags.batch, options)) print_plan(plan);
+      for (const Plan& plan : plan_candidates(spec, flags.steps, flags.batch, options, training)) {
+        print_plan(plan);
+      }
       return;
     }
-    nlohmann::json result = plan_json(rnn.plan(flags.steps, flags.batch));
+    nlohmann::json result = plan_json(rnn.plan(flags.steps, flags.batch, training));
     result["tool"] = "rnnwave";
     result["plan"] = flags.plan;
     if (planning.contains("predicted_ms")) result["predicted_ms"] = planning["predicted_ms"];
@@ -288,7 +291,7 @@ void run(const BenchFlags& flags) {
   add_trace(outputs, flags.exec, trace);
   outputs.commit();
 
-  const Plan plan = rnn.plan(T, N);
+  const Plan plan = rnn.plan(T, N, training);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const double med = median(times_ms);

@@ -178,8 +178,9 @@ class BasicRnn {
   /// pass of this model runs on another thread.
   void set_weights(const BasicWeights<T>& weights);
 
-  /// The plan a pass over T steps and N rows would follow with the current options.
-  Plan plan(int64_t steps, int64_t batch) const;
+  /// The plan a pass over T steps and N rows would follow with the current options: an
+  /// inference pass, or a training pass (forward and backward) if `training`.
+  Plan plan(int64_t steps, int64_t batch, bool training = false) const;
 
   /// Inference: computes output (and hn, cn if given).
   void forward(const ForwardArgs<T>& args) const;

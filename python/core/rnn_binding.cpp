@@ -192,8 +192,8 @@ void bind_rnn_of(py::module_& m, const char* model_name, const char* workspace_n
            "single_weight_copy keeps one packed copy of each weight (ExecOptions).")
       .def(
           "plan",
-          [](const Model<T>& model, int64_t steps, int64_t batch) {
-            const Plan p = model.rnn().plan(steps, batch);
+          [](const Model<T>& model, int64_t steps, int64_t batch, bool training) {
+            const Plan p = model.rnn().plan(steps, batch, training);
             py::dict d;
             d["schedule"] = std::string(to_string(p.schedule));
             d["threads"] = p.threads;
@@ -203,7 +203,9 @@ void bind_rnn_of(py::module_& m, const char* model_name, const char* workspace_n
             d["weight_block"] = p.weight_block;
             return d;
           },
-          py::arg("steps"), py::arg("batch"))
+          py::arg("steps"), py::arg("batch"), py::arg("training") = false,
+          "The plan of an inference pass (or of a training pass, forward and backward, if "
+          "training) over steps x batch with the current options.")
       .def("forward", &forward<T>, py::arg("input"), py::arg("output"),
            py::arg("lengths") = py::none(), py::arg("h0") = py::none(), py::arg("c0") = py::none(),
            py::arg("hn") = py::none(), py::arg("cn") = py::none(),

@@ -332,7 +332,7 @@ double predict_ms(const ModelSpec& spec, int64_t steps, int64_t batch, bool trai
 
 Plan auto_plan(const ModelSpec& spec, int64_t steps, int64_t batch, bool training,
                const ExecOptions& options, const Calibration& calibration) {
-  const std::vector<Plan> candidates = plan_candidates(spec, steps, batch, options);
+  const std::vector<Plan> candidates = plan_candidates(spec, steps, batch, options, training);
   Plan best = candidates.front();
   double best_ms = predict_ms(spec, steps, batch, training, best, calibration);
   for (size_t i = 1; i < candidates.size(); ++i) {

@@ -42,19 +42,20 @@ void check_problem(const ModelSpec& spec, int64_t steps, int64_t batch, const ch
 
 }  // namespace
 
-Plan plan_of(const ModelSpec& spec, int64_t steps, int64_t batch, const ExecOptions& options) {
+Plan plan_of(const ModelSpec& spec, int64_t steps, int64_t batch, const ExecOptions& options,
+             bool training) {
   check_problem(spec, steps, batch, "plan");
-  return describe_problem(spec, steps, batch, false, false, true, options).plan;
+  return describe_problem(spec, steps, batch, training, false, true, options).plan;
 }
 
 std::vector<Plan> plan_candidates(const ModelSpec& spec, int64_t steps, int64_t batch,
-                                  const ExecOptions& options) {
+                                  const ExecOptions& options, bool training) {
   check_problem(spec, steps, batch, "plan_candidates");
   const int threads = resolve_threads(options);
   std::vector<Plan> plans;
   std::set<decltype(plan_tuple(Plan{}))> seen;
   auto add = [&](const ExecOptions& o) {
-    const Plan plan = plan_of(spec, steps, batch, o);
+    const Plan plan = plan_of(spec, steps, batch, o, training);
     if (seen.insert(plan_tuple(plan)).second) plans.push_back(plan);
   };
   ExecOptions base = options;

@@ -128,8 +128,8 @@ void prepare_precision(const ExecOptions& options, const ModelParams<T>& params,
 }  // namespace
 
 template <class T>
-Plan BasicRnn<T>::plan(int64_t steps, int64_t batch) const {
-  return plan_of(spec(), steps, batch, impl_->options);
+Plan BasicRnn<T>::plan(int64_t steps, int64_t batch, bool training) const {
+  return plan_of(spec(), steps, batch, impl_->options, training);
 }
 
 template <class T>

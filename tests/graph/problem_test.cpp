@@ -131,8 +131,8 @@ TEST(HiddenSplits, AOneDirectionStackOfWholeSequenceBlocksSplitsItsStepsAcrossTh
   EXPECT_EQ(automatic_plan(4, false, 2).hidden_splits, 2);
   EXPECT_EQ(automatic_plan(4, false, 4).hidden_splits, 4);
   EXPECT_EQ(automatic_plan(4, false, 1).hidden_splits, 1);
-  // Two directions are two chains; blocks of 16 steps leave the wavefront its layers.
-  EXPECT_EQ(automatic_plan(4, true, 2).hidden_splits, 1);
+  // Two directions are two chains (but see directions in turn below); blocks of 16 steps
+  // leave the wavefront its layers.
   EXPECT_EQ(automatic_plan(4, true, 4).hidden_splits, 2);
   EXPECT_EQ(automatic_plan(4, false, 2, 256).hidden_splits, 1);
 }
@@ -150,6 +150,32 @@ Plan two_thread_plan(CellKind cell, int64_t hidden, int64_t layers, bool bidirec
   const ModelSpec spec{cell, hidden, hidden, layers, bidirectional};
   return describe_problem(spec, steps, batch, training, false, true, ExecOptions{Schedule::wavefront, threads})
       .plan;
+}
+
+/// Bidirectional inference below 8 rows at two threads runs its directions in turn, a part
+/// of each step per thread, where both directions' recurrent weights exceed 16 MiB; the
+/// forward graph then runs on the chain runtime, a part per thread.
+TEST(HiddenSplits, BidirectionalInferenceTakesItsDirectionsInTurnWhereTheirWeightsExceedSixteenMiB) {
+  // Both directions' recurrent weights: 32 MiB (four gates, H = 1024), 24 (three), 8 (one
+  // gate), 2 (four gates, H = 256).
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 4, true, 100, 1).hidden_splits, 2);
+  EXPECT_EQ(two_thread_plan(CellKind::gru, 1024, 1, true, 100, 1).hidden_splits, 2);
+  EXPECT_EQ(two_thread_plan(CellKind::rnn_tanh, 1024, 1, true, 100, 1).hidden_splits, 1);
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 256, 1, true, 100, 1).hidden_splits, 1);
+  // Not in training, from 8 rows, in blocks shorter than the sequence, or at other thread
+  // counts (four threads: two parts per direction, each direction's chains side by side).
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 4, true, 100, 1, true).hidden_splits, 1);
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 1, true, 100, 8).hidden_splits, 1);
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 1, true, 5000, 1).hidden_splits, 1);
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 1, true, 100, 1, false, 4).hidden_splits, 2);
+  // Nor with bf16 weights, which take half the bytes.
+  ExecOptions bf16{Schedule::wavefront, 2};
+  bf16.precision = Precision::bf16;
+  const ModelSpec spec{CellKind::lstm, 1024, 1024, 1, true};
+  EXPECT_EQ(describe_problem(spec, 100, 1, false, false, true, bf16).plan.hidden_splits, 1);
+  const ProblemDesc in_turn =
+      describe_problem(spec, 100, 1, false, false, true, ExecOptions{Schedule::wavefront, 2});
+  EXPECT_TRUE(runs_by_chains(in_turn, false));
 }
 
 TEST(Halves, AOneDirectionStackOfLargeInputWeightsRunsInTwoHalvesAtTwoThreads) {
