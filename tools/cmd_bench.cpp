@@ -389,8 +389,8 @@ void add_bench_command(CLI::App& app) {
                       "Timed passes per candidate of --plan search, after one warm-up (default 3)")
       ->check(at_least(1));
   command->add_flag("--plan-only", flags->plan_only,
-                    "Print the plan the engine chooses (threads, decomposition) as JSON and run nothing "
-                    "(with --plan search: every candidate, one per line)");
+                    "Print the plan the engine chooses for --mode (threads, decomposition) as JSON "
+                    "and run nothing (with --plan search: every candidate, one per line)");
   command->callback([flags] { run(*flags); });
 }
 

@@ -78,7 +78,8 @@ Calibration cached_calibration(const std::string& dir, std::string* note,
 /// The plan a model of `spec` run with `options` follows for a pass of T = `steps`,
 /// N = `batch` (BasicRnn::plan's, without a model's weights): what `options` asks, the
 /// automatic rules for the rest, which may differ between an inference pass and a training
-/// pass (forward and backward) of the same sizes. Throws Error for an invalid spec or options.
+/// pass (forward and backward) of the same sizes: `training` says which (false, the
+/// default, for inference). Throws Error for an invalid spec or options.
 Plan plan_of(const ModelSpec& spec, int64_t steps, int64_t batch, const ExecOptions& options,
              bool training = false);
 
@@ -86,10 +87,9 @@ Plan plan_of(const ModelSpec& spec, int64_t steps, int64_t batch, const ExecOpti
 /// (0 = every core): sequential with each step block; above one thread, wavefront with each
 /// step block x batch splits x hidden splits within sensible ranges (hidden splits only
 /// for cells that split by units) and layerwise; always the default plan (of an inference
-/// or a training pass: `training`), first. The
-/// weight-gradient block is fixed by (T, N) in every candidate: it fixes the order of the
-/// gradients' sums, so varying it would change their bits. Every candidate gives the same
-/// results as the default plan, bit for bit.
+/// or a training pass: `training`), first. The weight-gradient block is fixed by (T, N) in
+/// every candidate: it fixes the order of the gradients' sums, so varying it would change
+/// their bits. Every candidate gives the same results as the default plan, bit for bit.
 std::vector<Plan> plan_candidates(const ModelSpec& spec, int64_t steps, int64_t batch,
                                   const ExecOptions& options, bool training = false);
 

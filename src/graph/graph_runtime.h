@@ -26,7 +26,8 @@ void run_graph_openmp(const TaskGraph& graph, int threads, const TaskBody& body)
 /// The chain of each task: (layer * D + direction) * P + part for the graph's P parts of
 /// a step, a task of both directions (direction -1) on direction 0's, a task of every
 /// part (part -1) on part 0's. With one direction and P threads, part p of every layer
-/// is thread p's; with two directions and 2P threads, part p of direction d is 2d + p's.
+/// is thread p's; with two directions and 2P threads, part p of direction d is dP + p's;
+/// with two directions and P threads, part p of both is thread p's.
 std::vector<int32_t> chain_of_tasks(const TaskGraph& graph);
 
 /// The graph's chains_order, or 0, 1, 2, ... for a graph built without one.

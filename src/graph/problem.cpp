@@ -111,25 +111,29 @@ int64_t default_splits(const ProblemDesc& p, int threads, int64_t step_block) {
 int64_t step_parts_by_work(const ProblemDesc& p) { return p.N * p.G * p.H * p.H / (int64_t{1} << 16); }
 
 /// Whether a bidirectional inference pass below 8 rows runs its directions in turn, each
-/// step split across the threads (the chain runtime, a part per thread: run_graph_by_chains
-/// takes direction 0's chain first), rather than side by side, a direction per thread:
-/// each step's recurrent weights are then one direction's, which stay in the L3 from step
-/// to step where both directions' most likely do not (the machine shows no cache
+/// step split across the threads (the chain runtime, a part per thread, whose chain_order
+/// ranks a layer's direction 0 chain first), rather than side by side, a direction per
+/// thread: each step's recurrent weights are then one direction's, which stay in the L3
+/// from step to step where both directions' most likely do not (the machine shows no cache
 /// counters). Measured on the 2-core AMD machine at N = 1, T = 100 (docs/benchmarks.md,
-/// alternated rounds against a direction per thread, medians of sittings): a four-gate
+/// alternated rounds against a direction per thread; old / new of the medians over the
+/// rounds, one figure per sitting): a four-gate
 /// layer at H = 1024 (32 MiB) 1.05x, 0.88x, 1.21x and 1.06x, a stack of four 1.10x,
 /// 1.04x and 1.01x; three gates (24 MiB) 1.00-1.04x; three held-out shapes (H = 768-1024,
 /// T = 50-300, N = 1-2) 1.01-1.11x. Level at 8 MiB (one gate, H = 1024: 1.01x), slower at
 /// 0.5-2 MiB (H = 256: 0.68-0.97x; the weights stay in cache either way, and the parts
 /// meet at every step). Training keeps the directions side by side: its backward graph
-/// runs on the dataflow runtime, and with parts the pass ran 0.95-1.00x as fast. Two
-/// threads only, in fp32 (bf16 weights take half the bytes): no other was measured.
+/// runs on the dataflow runtime, and with parts the pass ran 0.95-1.00x as fast. The bound,
+/// 16 MiB, lies between the 8 MiB measured level and the 18 MiB that gained. Two threads
+/// only, in fp32 (bf16 weights take half the bytes), and H a multiple of 16 (else the
+/// projections stay whole, both directions' on one thread: projection_parts): no other was
+/// measured.
 bool directions_in_turn(const ProblemDesc& p, int threads, int64_t step_block) {
   constexpr int64_t kBothDirectionsWeights = int64_t{16} << 20;
   const int64_t bytes = 2 * p.GH() * p.Hs * int64_t{sizeof(float)};
   return p.D == 2 && !p.training && !p.bf16 && threads == 2 && p.N < 8 &&
-         covers_sequence(p, step_block) && p.cell->splits_by_units() &&
-         bytes > kBothDirectionsWeights;
+         p.H % kernels::kPanelWidth == 0 && covers_sequence(p, step_block) &&
+         p.cell->splits_by_units() && bytes > kBothDirectionsWeights;
 }
 
 int64_t default_hidden_splits(const ProblemDesc& p, int threads, int64_t step_block,
@@ -347,13 +351,14 @@ bool runs_by_chains(const ProblemDesc& p, bool backward) {
       p.N >= 8) {
     return false;
   }
-  // A layer at a time, each thread one direction's part of every step, or with a part
-  // per thread, the same part of both directions, direction 0's steps first
-  // (chain_of_tasks, directions_in_turn): forward passes only, whose graphs hold little
-  // but their steps and projections; a backward pass's weight gradients are one task per
-  // layer and direction, and would hold one chain back.
+  // A layer at a time, each thread one direction's part of every step, or at two threads
+  // the same part of both directions, direction 0's steps first (chain_of_tasks,
+  // directions_in_turn; other thread counts were not measured that way): forward passes
+  // only, whose graphs hold little but their steps and projections; a backward pass's
+  // weight gradients are one task per layer and direction, and would hold one chain back.
+  const bool in_turn = p.D == 2 && plan.threads == 2 && plan.hidden_splits == 2;
   if (!backward && covers_sequence(p, plan.step_block) &&
-      (p.D * plan.hidden_splits == plan.threads || plan.hidden_splits == plan.threads)) {
+      (p.D * plan.hidden_splits == plan.threads || in_turn)) {
     return true;
   }
   return p.D == 1 && plan.hidden_splits == 1 && plan.threads <= natural_parallelism(p, plan.step_block);

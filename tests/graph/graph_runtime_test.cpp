@@ -2,7 +2,9 @@
 // number of threads; the chain runtime's ownership of (layer, direction) chains; failures.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -91,6 +93,36 @@ TEST(GraphRuntime, ChainsDealtRoundRobinOverTheThreads) {
         const int64_t chain = task.layer * D + std::max(task.direction, 0);
         EXPECT_EQ(times.thread[i], chain % 2) << to_string(task.kind) << " of layer " << task.layer;
       }
+    }
+  }
+}
+
+/// Directions in turn (two directions, a step in two parts on two threads): thread p runs
+/// part p of both directions' steps and projections, and each layer's direction 0 tasks
+/// end before its direction 1 tasks start on that thread.
+TEST(GraphRuntime, ChainsOfBothDirectionsInTurnAPartPerThread) {
+  ExecOptions options{Schedule::wavefront, 2};
+  options.step_block = 8;
+  options.hidden_splits = 2;
+  const ProblemDesc p =
+      describe_problem(ModelSpec{CellKind::lstm, 6, 48, 2, true}, 8, 1, false, false, true, options);
+  ASSERT_TRUE(runs_by_chains(p, false));
+  const TaskGraph graph = build_forward_graph(p, true);
+  TaskTimes times(graph.size());
+  const TaskBody nothing = [](int64_t) {};
+  run_graph_by_chains(graph, 2, times.timed(nothing));
+  for (int32_t layer = 0; layer < 2; ++layer) {
+    for (int thread = 0; thread < 2; ++thread) {
+      int64_t last_end_of_0 = 0, first_start_of_1 = INT64_MAX;
+      for (int64_t i = 0; i < graph.size(); ++i) {
+        const Task& task = graph.tasks[i];
+        if (task.layer != layer || task.part < 0) continue;
+        EXPECT_EQ(times.thread[i], task.part) << to_string(task.kind) << " " << i;
+        if (task.part != thread) continue;
+        if (task.direction == 0) last_end_of_0 = std::max(last_end_of_0, times.end_ns[i]);
+        if (task.direction == 1) first_start_of_1 = std::min(first_start_of_1, times.start_ns[i]);
+      }
+      EXPECT_LE(last_end_of_0, first_start_of_1) << "layer " << layer << ", thread " << thread;
     }
   }
 }

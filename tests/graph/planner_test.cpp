@@ -65,8 +65,9 @@ TEST_P(PlanCandidates, EveryCandidateRunsAndGivesTheDefaultPlansBits) {
     const Problem<float> p = make_problem<float>(c, 3);
     const Weights weights = Weights::uniform(p.spec, 4);
     const ExecOptions two_threads{Schedule::wavefront, 2};
-    const std::vector<Plan> plans = plan_candidates(p.spec, c.steps, c.batch, two_threads);
-    const Plan fixed = Rnn(weights, two_threads).plan(c.steps, c.batch);
+    // Training passes (run below): the candidates of a training pass.
+    const std::vector<Plan> plans = plan_candidates(p.spec, c.steps, c.batch, two_threads, true);
+    const Plan fixed = Rnn(weights, two_threads).plan(c.steps, c.batch, true);
     ASSERT_FALSE(plans.empty());
     EXPECT_EQ(key(plans.front()), key(fixed)) << "the default plan comes first";
     std::set<decltype(key(fixed))> seen;
@@ -84,7 +85,7 @@ TEST_P(PlanCandidates, EveryCandidateRunsAndGivesTheDefaultPlansBits) {
     const Outputs expected = run(p, weights, two_threads);
     for (const Plan& plan : plans) {
       const ExecOptions options = pin_plan(two_threads, plan);
-      EXPECT_EQ(key(Rnn(weights, options).plan(c.steps, c.batch)), key(plan)) << "pin_plan must reproduce the plan";
+      EXPECT_EQ(key(Rnn(weights, options).plan(c.steps, c.batch, true)), key(plan)) << "pin_plan must reproduce the plan";
       const Outputs r = run(p, weights, options);
       const std::string what = std::string(to_string(plan.schedule)) + " block " + std::to_string(plan.step_block) +
                                " splits " + std::to_string(plan.batch_splits) + " parts " +
@@ -229,6 +230,14 @@ TEST(PlanOf, AModelsPlanWithoutItsWeightsAndOneLineForBadSizes) {
   const Plan plan = plan_of(small, 30, 3, options), model = Rnn(Weights(small), options).plan(30, 3);
   EXPECT_EQ(std::make_tuple(plan.step_block, plan.batch_splits, plan.hidden_splits, plan.weight_block),
             std::make_tuple(model.step_block, model.batch_splits, model.hidden_splits, model.weight_block));
+  // A bidirectional inference pass of one sequence takes its directions in turn (two
+  // parts), a training pass a direction per thread: the model, plan_of and the first
+  // candidate agree.
+  const ModelSpec bi{CellKind::lstm, 1024, 1024, 1, true};
+  EXPECT_EQ(plan_of(bi, 100, 1, options).hidden_splits, 2);
+  EXPECT_EQ(plan_of(bi, 100, 1, options, true).hidden_splits, 1);
+  EXPECT_EQ(plan_candidates(bi, 100, 1, options).front().hidden_splits, 2);
+  EXPECT_EQ(plan_candidates(bi, 100, 1, options, true).front().hidden_splits, 1);
   options.step_block = 7;
   EXPECT_EQ(plan_of(spec, 100, 64, options).step_block, 7);
   EXPECT_EQ(error_of([&] { plan_of(spec, 0, 64, options); }),

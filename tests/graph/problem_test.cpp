@@ -165,17 +165,25 @@ TEST(HiddenSplits, BidirectionalInferenceTakesItsDirectionsInTurnWhereTheirWeigh
   // Not in training, from 8 rows, in blocks shorter than the sequence, or at other thread
   // counts (four threads: two parts per direction, each direction's chains side by side).
   EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 4, true, 100, 1, true).hidden_splits, 1);
-  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 1, true, 100, 8).hidden_splits, 1);
   EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 1, true, 5000, 1).hidden_splits, 1);
   EXPECT_EQ(two_thread_plan(CellKind::lstm, 1024, 1, true, 100, 1, false, 4).hidden_splits, 2);
-  // Nor with bf16 weights, which take half the bytes.
-  ExecOptions bf16{Schedule::wavefront, 2};
-  bf16.precision = Precision::bf16;
+  // Nor for H not a multiple of 16 (32 MiB at H = 1000: its projections would stay whole).
+  EXPECT_EQ(two_thread_plan(CellKind::lstm, 1000, 1, true, 100, 1).hidden_splits, 1);
   const ModelSpec spec{CellKind::lstm, 1024, 1024, 1, true};
-  EXPECT_EQ(describe_problem(spec, 100, 1, false, false, true, bf16).plan.hidden_splits, 1);
+  const auto plan_with = [&](int64_t batch, auto&& set) {
+    ExecOptions options{Schedule::wavefront, 2};
+    set(options);
+    return describe_problem(spec, 100, batch, false, false, true, options).plan;
+  };
+  // Nor from 8 rows (the whole sequence asked for), nor for an asked batch split, nor with
+  // bf16 weights, which take half the bytes.
+  EXPECT_EQ(plan_with(8, [](ExecOptions& o) { o.step_block = 100; }).hidden_splits, 1);
+  EXPECT_EQ(plan_with(2, [](ExecOptions& o) { o.batch_splits = 2; }).hidden_splits, 1);
+  EXPECT_EQ(plan_with(1, [](ExecOptions& o) { o.precision = Precision::bf16; }).hidden_splits, 1);
   const ProblemDesc in_turn =
       describe_problem(spec, 100, 1, false, false, true, ExecOptions{Schedule::wavefront, 2});
   EXPECT_TRUE(runs_by_chains(in_turn, false));
+  EXPECT_FALSE(runs_by_chains(in_turn, true));
 }
 
 TEST(Halves, AOneDirectionStackOfLargeInputWeightsRunsInTwoHalvesAtTwoThreads) {

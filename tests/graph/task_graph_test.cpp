@@ -77,30 +77,34 @@ TEST(ChainOrder, FinishesOneDirectionBeforeTheOther) {
   }
 }
 
-/// Directions in turn (directions_in_turn): a bidirectional layer whose steps are split in
-/// two parts on two threads; each thread of the chain runtime, walking chains_order, runs
-/// its part of every step of direction 0 before any of direction 1.
+/// Directions in turn (directions_in_turn): a bidirectional 2-layer stack whose steps are
+/// split in two parts on two threads; each thread of the chain runtime, walking
+/// chains_order, runs its part of every step of a layer's direction 0, then of its
+/// direction 1, layer by layer.
 TEST(ChainOrder, WithAPartPerThreadEachThreadFinishesOneDirectionBeforeTheOther) {
   ExecOptions options{Schedule::wavefront, 2};
   options.step_block = 8;
   options.hidden_splits = 2;
   const ProblemDesc p =
-      describe_problem(ModelSpec{CellKind::lstm, 6, 40, 1, true}, 8, 1, false, false, true, options);
+      describe_problem(ModelSpec{CellKind::lstm, 6, 40, 2, true}, 8, 1, false, false, true, options);
   ASSERT_TRUE(runs_by_chains(p, false));
   const TaskGraph graph = build_forward_graph(p, true);
   const std::vector<int32_t> chain = chain_of_tasks(graph);
   for (int thread = 0; thread < 2; ++thread) {
-    int last_direction = -1, switches = 0, steps = 0;
+    std::vector<std::pair<int, int>> runs;  // (layer, direction) of each unbroken run
+    int steps = 0;
     for (const int32_t i : graph.chains_order) {
       const Task& task = graph.tasks[i];
       if (chain[i] % 2 != thread || task.kind != TaskKind::forward) continue;
       EXPECT_EQ(task.part, thread);
-      if (task.direction != last_direction) ++switches;
-      last_direction = task.direction;
+      if (runs.empty() || runs.back() != std::pair{task.layer, task.direction}) {
+        runs.emplace_back(task.layer, task.direction);
+      }
       ++steps;
     }
-    EXPECT_EQ(steps, 16) << thread;
-    EXPECT_EQ(switches, 2) << "thread " << thread << ": the steps should run as two unbroken chains";
+    EXPECT_EQ(steps, 32) << thread;
+    const std::vector<std::pair<int, int>> in_turn{{0, 0}, {0, 1}, {1, 0}, {1, 1}};
+    EXPECT_EQ(runs, in_turn) << "thread " << thread << ": each direction's steps in one run";
   }
 }
 
