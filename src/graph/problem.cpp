@@ -117,17 +117,17 @@ int64_t step_parts_by_work(const ProblemDesc& p) { return p.N * p.G * p.H * p.H 
 /// from step to step where both directions' most likely do not (the machine shows no cache
 /// counters). Measured on the 2-core AMD machine at N = 1, T = 100 (docs/benchmarks.md,
 /// alternated rounds against a direction per thread; old / new of the medians over the
-/// rounds, one figure per sitting): a four-gate
-/// layer at H = 1024 (32 MiB) 1.05x, 0.88x, 1.21x and 1.06x, a stack of four 1.10x,
-/// 1.04x and 1.01x; three gates (24 MiB) 1.00-1.04x; three held-out shapes (H = 768-1024,
-/// T = 50-300, N = 1-2) 1.01-1.11x. Level at 8 MiB (one gate, H = 1024: 1.01x), slower at
-/// 0.5-2 MiB (H = 256: 0.68-0.97x; the weights stay in cache either way, and the parts
-/// meet at every step). Training keeps the directions side by side: its backward graph
-/// runs on the dataflow runtime, and with parts the pass ran 0.95-1.00x as fast. The bound,
-/// 16 MiB, lies between the 8 MiB measured level and the 18 MiB that gained. Two threads
-/// only, in fp32 (bf16 weights take half the bytes), and H a multiple of 16 (else the
-/// projections stay whole, both directions' on one thread: projection_parts): no other was
-/// measured.
+/// rounds, one figure per sitting): a four-gate layer at H = 1024 (32 MiB) 1.05x, 0.88x,
+/// 1.21x and 1.06x, a stack of four 1.10x, 1.04x and 1.01x; three gates (24 MiB)
+/// 1.00-1.04x; three held-out shapes (H = 768-1024, T = 50-300, N = 1-2) 1.01-1.11x. Level
+/// at 8 MiB (one gate, H = 1024: 1.01x), slower at 0.5-2 MiB (H = 256: 0.68-0.97x; the
+/// weights stay in cache either way, and the parts meet at every step). Training keeps the
+/// directions side by side: its backward graph runs on the dataflow runtime, and with parts
+/// the pass ran 0.95-1.00x as fast. The bound, 16 MiB, lies between the 8 MiB measured
+/// level and the 24-32 MiB that gained (the held-out 18 MiB came out level, 1.01x). Two
+/// threads only, in fp32 (bf16 weights take half the bytes), and H a multiple of 16 (else
+/// the projections stay whole, both directions' on one thread: projection_parts): no other
+/// was measured.
 bool directions_in_turn(const ProblemDesc& p, int threads, int64_t step_block) {
   constexpr int64_t kBothDirectionsWeights = int64_t{16} << 20;
   const int64_t bytes = 2 * p.GH() * p.Hs * int64_t{sizeof(float)};

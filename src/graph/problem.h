@@ -103,10 +103,10 @@ int64_t natural_parallelism(const ProblemDesc& p, int64_t step_block);
 /// blocks are shorter than the sequence), or, for the forward graph, one layer at a time
 /// (whole-sequence blocks) with one direction's part of every step per thread, or at two
 /// threads the same part of both directions, direction 0's steps first (directions_in_turn,
-/// problem.cpp).
-/// A thread then keeps its weights (a layer's, or its part of each layer's) in its cache
-/// over a chain, where the dataflow runtime hands each core whichever task is ready, and
-/// waits for the other threads by spinning, not through the runtime (docs/benchmarks.md).
+/// problem.cpp). A thread then keeps its weights (a layer's, or its part of each layer's)
+/// in its cache over a chain, where the dataflow runtime hands each core whichever task is
+/// ready, and waits for the other threads by spinning, not through the runtime
+/// (docs/benchmarks.md).
 bool runs_by_chains(const ProblemDesc& p, bool backward);
 
 /// Whether the forward step tasks of layer l compute their own input projection (the
